@@ -1,0 +1,144 @@
+//! The engine's operations: what REST, the UI, MCP, the CLI and the demo all call. Each operation
+//! takes the caller's [`Scope`], runs in one transaction, writes its audit entry and (through the
+//! store) its change events, and returns typed errors.
+
+use crate::clock::Clock;
+use crate::definition::Definition;
+use crate::error::{EngineError, FieldProblem, Result};
+use crate::ids::*;
+use crate::store::{NewAuditEntry, Scope, Store};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+mod directory;
+mod playbooks;
+mod processes;
+mod tasks;
+
+pub use playbooks::PlaybookDetail;
+pub use processes::{InstanceDetail, StartInstance};
+pub use tasks::{CompleteTask, Decision, TaskOutcome};
+
+/// Largest JSON payload (instance input, task output, definition) the engine accepts, in bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+/// Longest comment body, in bytes.
+pub const MAX_COMMENT_BYTES: usize = 16 * 1024;
+/// Longest name or title, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Largest page a list returns.
+pub const MAX_PAGE: i64 = 1_000;
+
+/// A playbook version, compiled once: its definition and the validators of its schemas.
+/// Versions are immutable, so the compiled form never goes stale.
+pub(crate) struct CompiledVersion {
+    pub definition: Definition,
+    pub input: Option<jsonschema::Validator>,
+    pub forms: HashMap<String, jsonschema::Validator>,
+}
+
+/// The engine: a store, a clock and a cache of compiled versions.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    compiled: Mutex<HashMap<VersionId, Arc<CompiledVersion>>>,
+}
+
+impl Engine {
+    /// An engine over `store`, telling time by `clock`.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock, compiled: Mutex::new(HashMap::new()) }
+    }
+
+    /// The store underneath (for the change-log reader and health checks).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The scope of a user: their organisation and, through their memberships, their teams.
+    pub async fn scope_for(&self, user: &UserId) -> Result<Scope> {
+        let mut tx = self.store.begin_read().await?;
+        let u = tx.user(user).await?.ok_or_else(|| EngineError::not_found("user", user))?;
+        Ok(Scope { org_id: u.org_id, user_id: u.id })
+    }
+
+    /// The compiled form of a version the caller has already been shown to see.
+    pub(crate) fn compile(&self, id: &VersionId, definition: &Definition) -> Result<Arc<CompiledVersion>> {
+        if let Some(c) = self.compiled.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
+            return Ok(c.clone());
+        }
+        let validator = |schema: &Value| {
+            jsonschema::validator_for(schema).map_err(|e| EngineError::Corrupt(format!("stored schema: {e}")))
+        };
+        let input = definition.input_schema.as_ref().map(validator).transpose()?;
+        let mut forms = HashMap::new();
+        for step in &definition.steps {
+            if let Some(form) = &step.form {
+                forms.insert(step.key.clone(), validator(form)?);
+            }
+        }
+        let compiled = Arc::new(CompiledVersion { definition: definition.clone(), input, forms });
+        self.compiled.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), compiled.clone());
+        Ok(compiled)
+    }
+}
+
+/// An audit entry for an action of `scope` on a team's record.
+pub(crate) fn audit(
+    scope: &Scope,
+    team: Option<&TeamId>,
+    action: &'static str,
+    entity: &'static str,
+    entity_id: impl ToString,
+    detail: Value,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        org_id: scope.org_id.clone(),
+        team_id: team.cloned(),
+        actor_id: Some(scope.user_id.clone()),
+        action,
+        entity,
+        entity_id: entity_id.to_string(),
+        detail,
+    }
+}
+
+/// Rejects a JSON payload over [`MAX_PAYLOAD_BYTES`].
+pub(crate) fn check_payload(what: &'static str, value: &Value) -> Result<()> {
+    let size = serde_json::to_vec(value).map(|v| v.len()).unwrap_or(usize::MAX);
+    if size > MAX_PAYLOAD_BYTES {
+        return Err(EngineError::TooLarge { what, size, limit: MAX_PAYLOAD_BYTES });
+    }
+    Ok(())
+}
+
+/// Checks a name or title: not blank, at most [`MAX_NAME_CHARS`]; returns it trimmed.
+pub(crate) fn check_name(field: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(EngineError::invalid(field, "must not be empty"));
+    }
+    if v.chars().count() > MAX_NAME_CHARS {
+        return Err(EngineError::invalid(field, format!("must be at most {MAX_NAME_CHARS} characters")));
+    }
+    Ok(v.to_string())
+}
+
+/// Validates `value` against a compiled schema; each failure names the offending field.
+pub(crate) fn validate_against(validator: &jsonschema::Validator, value: &Value, prefix: &str) -> Result<()> {
+    let problems: Vec<FieldProblem> = validator
+        .iter_errors(value)
+        .map(|e| FieldProblem { field: format!("{prefix}{}", e.instance_path()), message: e.to_string() })
+        .collect();
+    if problems.is_empty() { Ok(()) } else { Err(EngineError::Validation(problems)) }
+}
+
+/// Clamps a requested page size to `1..=MAX_PAGE` (default 100).
+pub(crate) fn page_size(limit: i64) -> i64 {
+    if limit <= 0 { 100 } else { limit.min(MAX_PAGE) }
+}

@@ -1,0 +1,193 @@
+//! Storage behind a trait, with one PostgreSQL and one SQLite implementation.
+//!
+//! Both implementations compile the same SQL source (`sql.rs`) against their own sqlx driver, with
+//! the few statements that must differ (transaction start, commit-order reads of the change log)
+//! given by each backend's module. Every write also records its change event in the same
+//! transaction (invariant 2): the write methods are the only way to change a row, and each appends
+//! the record's new state to the change log, which is flushed just before commit.
+
+use crate::error::Result;
+use crate::ids::*;
+use crate::model::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+pub mod postgres;
+pub mod sqlite;
+
+/// The caller on whose behalf the engine reads and writes. Every team-scoped query takes it and
+/// filters by the caller's memberships in SQL, so a query cannot be written without the scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub org_id: OrgId,
+    pub user_id: UserId,
+}
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// Filters for listing instances.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceFilter {
+    pub team_id: Option<TeamId>,
+    pub playbook_id: Option<PlaybookId>,
+    pub status: Option<InstanceStatus>,
+    pub started_after: Option<DateTime<Utc>>,
+    pub started_before: Option<DateTime<Utc>>,
+    /// Only instances with an id greater than this (cursor pagination in id order).
+    pub after: Option<InstanceId>,
+    pub limit: i64,
+}
+
+/// Filters for listing tasks.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub team_id: Option<TeamId>,
+    pub instance_id: Option<InstanceId>,
+    pub assignee_id: Option<UserId>,
+    /// Only these statuses (all when empty).
+    pub statuses: Vec<TaskStatus>,
+    /// Only tasks due before this time.
+    pub due_before: Option<DateTime<Utc>>,
+    /// Only tasks with an id greater than this.
+    pub after: Option<TaskId>,
+    pub limit: i64,
+}
+
+/// Filters for reading the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<UserId>,
+    pub entity_id: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Only entries with an id greater than this.
+    pub after: Option<i64>,
+    pub limit: i64,
+}
+
+/// An audit entry about to be written.
+#[derive(Debug, Clone)]
+pub struct NewAuditEntry {
+    pub org_id: OrgId,
+    pub team_id: Option<TeamId>,
+    pub actor_id: Option<UserId>,
+    pub action: &'static str,
+    pub entity: &'static str,
+    pub entity_id: String,
+    pub detail: serde_json::Value,
+}
+
+/// A database holding the engine's state.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+    /// Starts a transaction that writes; `now` stamps its change events and audit entries.
+    async fn begin_write(&self, now: DateTime<Utc>) -> Result<Box<dyn Tx>>;
+    /// Starts a read-only transaction (one consistent snapshot).
+    async fn begin_read(&self) -> Result<Box<dyn Tx>>;
+    /// Reads up to `limit` change events after `after`, in commit order. Only events of
+    /// transactions that can no longer be followed by an earlier-ordered one are returned.
+    async fn read_changes(&self, after: LogPosition, limit: i64) -> Result<Vec<ChangeEvent>>;
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<()>;
+    /// Closes the connection pool.
+    async fn close(&self);
+}
+
+/// One transaction. Dropping it without [`Tx::commit`] rolls everything back, change events included.
+#[async_trait]
+pub trait Tx: Send {
+    /// Writes the buffered change events and audit entries, then commits.
+    async fn commit(self: Box<Self>) -> Result<()>;
+    /// Serialises this transaction with every other one that changes `aggregate` (an instance,
+    /// playbook or team id), until commit. Call it before the first write, so that change events of
+    /// transactions on one aggregate are ordered as they committed (see `postgres.rs`). Returns true
+    /// when rows read before the call may have changed meanwhile and must be read again.
+    async fn lock(&mut self, aggregate: &str) -> Result<bool>;
+
+    // Organisations, users, teams.
+    async fn insert_organisation(&mut self, org: &Organisation) -> Result<()>;
+    async fn organisation_by_slug(&mut self, slug: &str) -> Result<Option<Organisation>>;
+    async fn insert_user(&mut self, user: &User, password_hash: Option<&str>) -> Result<()>;
+    /// A user by id, unscoped: used to build a [`Scope`].
+    async fn user(&mut self, id: &UserId) -> Result<Option<User>>;
+    async fn user_by_email(&mut self, org: &OrgId, email: &str) -> Result<Option<User>>;
+    async fn password_hash(&mut self, id: &UserId) -> Result<Option<String>>;
+    async fn insert_team(&mut self, team: &Team) -> Result<()>;
+    async fn team(&mut self, scope: &Scope, id: &TeamId) -> Result<Option<Team>>;
+    async fn teams(&mut self, scope: &Scope) -> Result<Vec<Team>>;
+    async fn team_by_name(&mut self, org: &OrgId, name: &str) -> Result<Option<Team>>;
+    async fn insert_membership(&mut self, m: &Membership) -> Result<()>;
+    async fn membership(&mut self, team: &TeamId, user: &UserId) -> Result<Option<Membership>>;
+    async fn members(&mut self, scope: &Scope, team: &TeamId) -> Result<Vec<Membership>>;
+    /// Members of `team` with `role`, ordered by user id.
+    async fn members_with_role(&mut self, team: &TeamId, role: &str) -> Result<Vec<UserId>>;
+    async fn round_robin_cursor(&mut self, team: &TeamId, role: &str) -> Result<Option<UserId>>;
+    async fn set_round_robin_cursor(&mut self, team: &TeamId, role: &str, user: &UserId) -> Result<()>;
+
+    // Playbooks, versions, branches.
+    async fn insert_playbook(&mut self, p: &Playbook) -> Result<()>;
+    async fn playbook(&mut self, scope: &Scope, id: &PlaybookId) -> Result<Option<Playbook>>;
+    async fn playbooks(&mut self, scope: &Scope, team: Option<&TeamId>) -> Result<Vec<Playbook>>;
+    async fn insert_version(&mut self, v: &PlaybookVersion) -> Result<()>;
+    async fn version(&mut self, scope: &Scope, id: &VersionId) -> Result<Option<PlaybookVersion>>;
+    async fn versions(&mut self, scope: &Scope, playbook: &PlaybookId) -> Result<Vec<PlaybookVersion>>;
+    async fn insert_branch(&mut self, b: &Branch) -> Result<()>;
+    /// Moves a branch; fails with a conflict unless its stored revision is `expected`.
+    async fn update_branch(&mut self, b: &Branch, expected: i64) -> Result<()>;
+    async fn branch(&mut self, scope: &Scope, playbook: &PlaybookId, name: &str) -> Result<Option<Branch>>;
+    async fn branches(&mut self, scope: &Scope, playbook: &PlaybookId) -> Result<Vec<Branch>>;
+
+    // Instances and tasks.
+    async fn insert_instance(&mut self, i: &Instance) -> Result<()>;
+    /// Updates an instance; fails with a conflict unless its stored revision is `expected`.
+    async fn update_instance(&mut self, i: &Instance, expected: i64) -> Result<()>;
+    async fn instance(&mut self, scope: &Scope, id: &InstanceId) -> Result<Option<Instance>>;
+    async fn instances(&mut self, scope: &Scope, filter: &InstanceFilter) -> Result<Vec<Instance>>;
+    async fn insert_task(&mut self, t: &Task) -> Result<()>;
+    /// Updates a task; fails with a conflict unless its stored revision is `expected`.
+    async fn update_task(&mut self, t: &Task, expected: i64) -> Result<()>;
+    async fn task(&mut self, scope: &Scope, id: &TaskId) -> Result<Option<Task>>;
+    async fn tasks(&mut self, scope: &Scope, filter: &TaskFilter) -> Result<Vec<Task>>;
+    /// Every execution of every step of an instance (already scope-checked by the caller), in order.
+    async fn instance_tasks(&mut self, instance: &InstanceId) -> Result<Vec<Task>>;
+
+    // Comments and audit.
+    async fn insert_comment(&mut self, c: &Comment) -> Result<()>;
+    async fn comments(&mut self, scope: &Scope, instance: &InstanceId) -> Result<Vec<Comment>>;
+    /// Buffers an audit entry, written at commit.
+    fn audit(&mut self, entry: NewAuditEntry);
+    async fn audit_entries(&mut self, scope: &Scope, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+}
+
+/// Opens the database named by `url` (`postgres://…` or `sqlite://…`), creating an SQLite file
+/// and its folder when missing, and applies migrations.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else {
+        Err(crate::error::EngineError::Config(format!(
+            "database URL `{url}` is neither postgres://… nor sqlite://…"
+        )))
+    }
+}
+
+/// A 64-bit key for an advisory lock on an aggregate (FNV-1a of its id).
+pub fn lock_key(aggregate: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in aggregate.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}

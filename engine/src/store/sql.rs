@@ -1,0 +1,689 @@
+// The SQL implementation shared by both backends. This file is `include!`d by `postgres.rs` and
+// `sqlite.rs`, each of which first defines `Db` (the sqlx database), `BACKEND`, `MIGRATOR`,
+// `READ_CHANGES_SQL`, `LOCK_SQL`, `begin_write_tx` and `begin_read_tx`; everything here is compiled once per
+// backend against its own driver, so there is one source and two concrete implementations.
+
+use crate::error::{EngineError, Result};
+use crate::ids::*;
+use crate::model::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{Pool, QueryBuilder, Transaction};
+
+use super::{AuditFilter, Backend, InstanceFilter, NewAuditEntry, Scope, Store, TaskFilter, Tx};
+
+/// Rows per multi-row INSERT when flushing change events and audit entries (well under both
+/// databases' bind-parameter limits).
+const FLUSH_CHUNK: usize = 1_000;
+
+/// The store: a connection pool.
+pub struct SqlStore {
+    pool: Pool<Db>,
+}
+
+/// A change event waiting for commit.
+struct PendingChange {
+    team_id: Option<TeamId>,
+    entity: &'static str,
+    entity_id: String,
+    op: &'static str,
+    data: Value,
+}
+
+/// One open transaction with its buffered change events and audit entries.
+pub struct SqlTx {
+    tx: Transaction<'static, Db>,
+    now: DateTime<Utc>,
+    changes: Vec<PendingChange>,
+    audit: Vec<NewAuditEntry>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    xid: i64,
+    seq: i64,
+    team_id: Option<TeamId>,
+    entity: String,
+    entity_id: String,
+    op: String,
+    #[sqlx(json)]
+    data: Value,
+    at: DateTime<Utc>,
+}
+
+/// Maps a unique-constraint violation to `AlreadyExists`, anything else to a storage error.
+fn unique<'a>(entity: &'static str, name: &'a str) -> impl FnOnce(sqlx::Error) -> EngineError + 'a {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            EngineError::AlreadyExists { entity, name: name.to_string() }
+        }
+        _ => EngineError::Storage(e),
+    }
+}
+
+impl SqlStore {
+    /// The underlying pool (for tests and benchmarks that inspect the database directly).
+    pub fn pool(&self) -> &Pool<Db> {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        BACKEND
+    }
+
+    async fn begin_write(&self, now: DateTime<Utc>) -> Result<Box<dyn Tx>> {
+        let tx = begin_write_tx(&self.pool).await?;
+        Ok(Box::new(SqlTx { tx, now, changes: Vec::new(), audit: Vec::new() }))
+    }
+
+    async fn begin_read(&self) -> Result<Box<dyn Tx>> {
+        let tx = begin_read_tx(&self.pool).await?;
+        Ok(Box::new(SqlTx { tx, now: Utc::now(), changes: Vec::new(), audit: Vec::new() }))
+    }
+
+    async fn read_changes(&self, after: LogPosition, limit: i64) -> Result<Vec<ChangeEvent>> {
+        let rows: Vec<ChangeRow> = sqlx::query_as(READ_CHANGES_SQL)
+            .bind(after.xid)
+            .bind(after.seq)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ChangeEvent {
+                position: LogPosition { xid: r.xid, seq: r.seq },
+                team_id: r.team_id,
+                entity: r.entity,
+                entity_id: r.entity_id,
+                op: r.op,
+                data: r.data,
+                at: r.at,
+            })
+            .collect())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl SqlTx {
+    /// Records the new state of a record as a change event of this transaction.
+    fn change<T: serde::Serialize>(
+        &mut self,
+        team_id: Option<&TeamId>,
+        entity: &'static str,
+        entity_id: &str,
+        op: &'static str,
+        record: &T,
+    ) -> Result<()> {
+        let data = serde_json::to_value(record).map_err(|e| EngineError::Corrupt(e.to_string()))?;
+        self.changes.push(PendingChange { team_id: team_id.cloned(), entity, entity_id: entity_id.to_string(), op, data });
+        Ok(())
+    }
+
+    /// After an UPDATE … WHERE revision = expected touched no row: a conflict, or a missing row.
+    async fn revision_conflict(&mut self, table: &'static str, entity: &'static str, id: &str, expected: i64) -> EngineError {
+        let sql = match table {
+            "tasks" => "SELECT revision FROM tasks WHERE id = $1",
+            "instances" => "SELECT revision FROM instances WHERE id = $1",
+            _ => "SELECT revision FROM branches WHERE playbook_id || '/' || name = $1",
+        };
+        match sqlx::query_scalar::<Db, i64>(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await {
+            Ok(Some(found)) => EngineError::Conflict { entity, id: id.to_string(), expected, found },
+            Ok(None) => EngineError::not_found(entity, id),
+            Err(e) => EngineError::Storage(e),
+        }
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        let now = self.now;
+        let changes = std::mem::take(&mut self.changes);
+        for chunk in changes.chunks(FLUSH_CHUNK) {
+            let mut qb = QueryBuilder::<Db>::new("INSERT INTO change_log (team_id, entity, entity_id, op, data, at) ");
+            qb.push_values(chunk, |mut b, c| {
+                b.push_bind(c.team_id.clone())
+                    .push_bind(c.entity)
+                    .push_bind(c.entity_id.clone())
+                    .push_bind(c.op)
+                    .push_bind(Json(c.data.clone()))
+                    .push_bind(now);
+            });
+            qb.build().execute(&mut *self.tx).await?;
+        }
+        let audit = std::mem::take(&mut self.audit);
+        for chunk in audit.chunks(FLUSH_CHUNK) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "INSERT INTO audit_log (org_id, team_id, actor_id, action, entity, entity_id, detail, at) ",
+            );
+            qb.push_values(chunk, |mut b, a| {
+                b.push_bind(a.org_id.clone())
+                    .push_bind(a.team_id.clone())
+                    .push_bind(a.actor_id.clone())
+                    .push_bind(a.action)
+                    .push_bind(a.entity)
+                    .push_bind(a.entity_id.clone())
+                    .push_bind(Json(a.detail.clone()))
+                    .push_bind(now);
+            });
+            qb.build().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Starts a scoped SELECT: `SELECT * FROM <table> WHERE team_id IN (<caller's teams>)`.
+fn scoped_select(table: &str, scope: &Scope) -> QueryBuilder<Db> {
+    let mut qb = QueryBuilder::<Db>::new(format!(
+        "SELECT * FROM {table} WHERE team_id IN (SELECT team_id FROM memberships WHERE user_id = "
+    ));
+    qb.push_bind(scope.user_id.clone()).push(")");
+    qb
+}
+
+#[async_trait]
+impl Tx for SqlTx {
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        self.flush().await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    async fn lock(&mut self, aggregate: &str) -> Result<bool> {
+        let Some(sql) = LOCK_SQL else { return Ok(false) };
+        sqlx::query(sql).bind(super::lock_key(aggregate)).execute(&mut *self.tx).await?;
+        Ok(true)
+    }
+
+    async fn insert_organisation(&mut self, org: &Organisation) -> Result<()> {
+        sqlx::query("INSERT INTO organisations (id, name, slug, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&org.id)
+            .bind(&org.name)
+            .bind(&org.slug)
+            .bind(org.created_at)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(unique("organisation", &org.slug))?;
+        self.change(None, "organisation", org.id.as_str(), "insert", org)
+    }
+
+    async fn organisation_by_slug(&mut self, slug: &str) -> Result<Option<Organisation>> {
+        Ok(sqlx::query_as("SELECT * FROM organisations WHERE slug = $1").bind(slug).fetch_optional(&mut *self.tx).await?)
+    }
+
+    async fn insert_user(&mut self, user: &User, password_hash: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (id, org_id, email, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&user.id)
+        .bind(&user.org_id)
+        .bind(&user.email)
+        .bind(&user.display_name)
+        .bind(password_hash)
+        .bind(user.created_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(unique("user", &user.email))?;
+        self.change(None, "user", user.id.as_str(), "insert", user)
+    }
+
+    async fn user(&mut self, id: &UserId) -> Result<Option<User>> {
+        Ok(sqlx::query_as("SELECT * FROM users WHERE id = $1").bind(id).fetch_optional(&mut *self.tx).await?)
+    }
+
+    async fn user_by_email(&mut self, org: &OrgId, email: &str) -> Result<Option<User>> {
+        Ok(sqlx::query_as("SELECT * FROM users WHERE org_id = $1 AND email = $2")
+            .bind(org)
+            .bind(email)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    async fn password_hash(&mut self, id: &UserId) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar::<Db, Option<String>>("SELECT password_hash FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .flatten())
+    }
+
+    async fn insert_team(&mut self, team: &Team) -> Result<()> {
+        sqlx::query("INSERT INTO teams (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&team.id)
+            .bind(&team.org_id)
+            .bind(&team.name)
+            .bind(team.created_at)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(unique("team", &team.name))?;
+        self.change(Some(&team.id), "team", team.id.as_str(), "insert", team)
+    }
+
+    async fn team(&mut self, scope: &Scope, id: &TeamId) -> Result<Option<Team>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM teams WHERE id IN (SELECT team_id FROM memberships WHERE user_id = $1) AND id = $2",
+        )
+        .bind(&scope.user_id)
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
+    async fn teams(&mut self, scope: &Scope) -> Result<Vec<Team>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM teams WHERE id IN (SELECT team_id FROM memberships WHERE user_id = $1) ORDER BY name, id",
+        )
+        .bind(&scope.user_id)
+        .fetch_all(&mut *self.tx)
+        .await?)
+    }
+
+    async fn team_by_name(&mut self, org: &OrgId, name: &str) -> Result<Option<Team>> {
+        Ok(sqlx::query_as("SELECT * FROM teams WHERE org_id = $1 AND name = $2")
+            .bind(org)
+            .bind(name)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    async fn insert_membership(&mut self, m: &Membership) -> Result<()> {
+        sqlx::query("INSERT INTO memberships (team_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&m.team_id)
+            .bind(&m.user_id)
+            .bind(&m.role)
+            .bind(m.created_at)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(unique("membership", m.user_id.as_str()))?;
+        let id = format!("{}/{}", m.team_id, m.user_id);
+        self.change(Some(&m.team_id), "membership", &id, "insert", m)
+    }
+
+    async fn membership(&mut self, team: &TeamId, user: &UserId) -> Result<Option<Membership>> {
+        Ok(sqlx::query_as("SELECT * FROM memberships WHERE team_id = $1 AND user_id = $2")
+            .bind(team)
+            .bind(user)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    async fn members(&mut self, scope: &Scope, team: &TeamId) -> Result<Vec<Membership>> {
+        let mut qb = scoped_select("memberships", scope);
+        qb.push(" AND team_id = ").push_bind(team.clone()).push(" ORDER BY user_id");
+        Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn members_with_role(&mut self, team: &TeamId, role: &str) -> Result<Vec<UserId>> {
+        Ok(sqlx::query_scalar("SELECT user_id FROM memberships WHERE team_id = $1 AND role = $2 ORDER BY user_id")
+            .bind(team)
+            .bind(role)
+            .fetch_all(&mut *self.tx)
+            .await?)
+    }
+
+    async fn round_robin_cursor(&mut self, team: &TeamId, role: &str) -> Result<Option<UserId>> {
+        Ok(sqlx::query_scalar("SELECT last_user_id FROM round_robin_cursors WHERE team_id = $1 AND role = $2")
+            .bind(team)
+            .bind(role)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    async fn set_round_robin_cursor(&mut self, team: &TeamId, role: &str, user: &UserId) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO round_robin_cursors (team_id, role, last_user_id) VALUES ($1, $2, $3)
+             ON CONFLICT (team_id, role) DO UPDATE SET last_user_id = excluded.last_user_id",
+        )
+        .bind(team)
+        .bind(role)
+        .bind(user)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_playbook(&mut self, p: &Playbook) -> Result<()> {
+        sqlx::query("INSERT INTO playbooks (id, team_id, name, created_by, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&p.id)
+            .bind(&p.team_id)
+            .bind(&p.name)
+            .bind(&p.created_by)
+            .bind(p.created_at)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(unique("playbook", &p.name))?;
+        self.change(Some(&p.team_id), "playbook", p.id.as_str(), "insert", p)
+    }
+
+    async fn playbook(&mut self, scope: &Scope, id: &PlaybookId) -> Result<Option<Playbook>> {
+        let mut qb = scoped_select("playbooks", scope);
+        qb.push(" AND id = ").push_bind(id.clone());
+        Ok(qb.build_query_as().fetch_optional(&mut *self.tx).await?)
+    }
+
+    async fn playbooks(&mut self, scope: &Scope, team: Option<&TeamId>) -> Result<Vec<Playbook>> {
+        let mut qb = scoped_select("playbooks", scope);
+        if let Some(team) = team {
+            qb.push(" AND team_id = ").push_bind(team.clone());
+        }
+        qb.push(" ORDER BY name, id");
+        Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn insert_version(&mut self, v: &PlaybookVersion) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO playbook_versions (id, playbook_id, team_id, parent_id, definition, message, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&v.id)
+        .bind(&v.playbook_id)
+        .bind(&v.team_id)
+        .bind(&v.parent_id)
+        .bind(Json(&v.definition))
+        .bind(&v.message)
+        .bind(&v.created_by)
+        .bind(v.created_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(unique("playbook version", v.id.as_str()))?;
+        self.change(Some(&v.team_id), "playbook_version", v.id.as_str(), "insert", v)
+    }
+
+    async fn version(&mut self, scope: &Scope, id: &VersionId) -> Result<Option<PlaybookVersion>> {
+        let mut qb = scoped_select("playbook_versions", scope);
+        qb.push(" AND id = ").push_bind(id.clone());
+        Ok(qb.build_query_as().fetch_optional(&mut *self.tx).await?)
+    }
+
+    async fn versions(&mut self, scope: &Scope, playbook: &PlaybookId) -> Result<Vec<PlaybookVersion>> {
+        let mut qb = scoped_select("playbook_versions", scope);
+        qb.push(" AND playbook_id = ").push_bind(playbook.clone()).push(" ORDER BY created_at, id");
+        Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn insert_branch(&mut self, b: &Branch) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO branches (playbook_id, team_id, name, head, updated_at, revision) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&b.playbook_id)
+        .bind(&b.team_id)
+        .bind(&b.name)
+        .bind(&b.head)
+        .bind(b.updated_at)
+        .bind(b.revision)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(unique("branch", &b.name))?;
+        let id = format!("{}/{}", b.playbook_id, b.name);
+        self.change(Some(&b.team_id), "branch", &id, "insert", b)
+    }
+
+    async fn update_branch(&mut self, b: &Branch, expected: i64) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE branches SET head = $1, updated_at = $2, revision = $3 WHERE playbook_id = $4 AND name = $5 AND revision = $6",
+        )
+        .bind(&b.head)
+        .bind(b.updated_at)
+        .bind(b.revision)
+        .bind(&b.playbook_id)
+        .bind(&b.name)
+        .bind(expected)
+        .execute(&mut *self.tx)
+        .await?;
+        let id = format!("{}/{}", b.playbook_id, b.name);
+        if done.rows_affected() == 0 {
+            return Err(self.revision_conflict("branches", "branch", &id, expected).await);
+        }
+        self.change(Some(&b.team_id), "branch", &id, "update", b)
+    }
+
+    async fn branch(&mut self, scope: &Scope, playbook: &PlaybookId, name: &str) -> Result<Option<Branch>> {
+        let mut qb = scoped_select("branches", scope);
+        qb.push(" AND playbook_id = ").push_bind(playbook.clone()).push(" AND name = ").push_bind(name.to_string());
+        Ok(qb.build_query_as().fetch_optional(&mut *self.tx).await?)
+    }
+
+    async fn branches(&mut self, scope: &Scope, playbook: &PlaybookId) -> Result<Vec<Branch>> {
+        let mut qb = scoped_select("branches", scope);
+        qb.push(" AND playbook_id = ").push_bind(playbook.clone()).push(" ORDER BY name");
+        Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn insert_instance(&mut self, i: &Instance) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO instances (id, team_id, playbook_id, version_id, title, status, outcome, data, started_by, started_at, ended_at, revision)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&i.id)
+        .bind(&i.team_id)
+        .bind(&i.playbook_id)
+        .bind(&i.version_id)
+        .bind(&i.title)
+        .bind(i.status.as_str())
+        .bind(&i.outcome)
+        .bind(Json(&i.data))
+        .bind(&i.started_by)
+        .bind(i.started_at)
+        .bind(i.ended_at)
+        .bind(i.revision)
+        .execute(&mut *self.tx)
+        .await?;
+        self.change(Some(&i.team_id), "instance", i.id.as_str(), "insert", i)
+    }
+
+    async fn update_instance(&mut self, i: &Instance, expected: i64) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE instances SET title = $1, status = $2, outcome = $3, data = $4, ended_at = $5, revision = $6
+             WHERE id = $7 AND revision = $8",
+        )
+        .bind(&i.title)
+        .bind(i.status.as_str())
+        .bind(&i.outcome)
+        .bind(Json(&i.data))
+        .bind(i.ended_at)
+        .bind(i.revision)
+        .bind(&i.id)
+        .bind(expected)
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(self.revision_conflict("instances", "instance", i.id.as_str(), expected).await);
+        }
+        self.change(Some(&i.team_id), "instance", i.id.as_str(), "update", i)
+    }
+
+    async fn instance(&mut self, scope: &Scope, id: &InstanceId) -> Result<Option<Instance>> {
+        let mut qb = scoped_select("instances", scope);
+        qb.push(" AND id = ").push_bind(id.clone());
+        Ok(qb.build_query_as().fetch_optional(&mut *self.tx).await?)
+    }
+
+    async fn instances(&mut self, scope: &Scope, f: &InstanceFilter) -> Result<Vec<Instance>> {
+        let mut qb = scoped_select("instances", scope);
+        if let Some(v) = &f.team_id {
+            qb.push(" AND team_id = ").push_bind(v.clone());
+        }
+        if let Some(v) = &f.playbook_id {
+            qb.push(" AND playbook_id = ").push_bind(v.clone());
+        }
+        if let Some(v) = f.status {
+            qb.push(" AND status = ").push_bind(v.as_str());
+        }
+        if let Some(v) = f.started_after {
+            qb.push(" AND started_at >= ").push_bind(v);
+        }
+        if let Some(v) = f.started_before {
+            qb.push(" AND started_at < ").push_bind(v);
+        }
+        if let Some(v) = &f.after {
+            qb.push(" AND id > ").push_bind(v.clone());
+        }
+        qb.push(" ORDER BY id LIMIT ").push_bind(f.limit);
+        Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn insert_task(&mut self, t: &Task) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO tasks (id, team_id, instance_id, playbook_id, version_id, step_key, name, kind, status, attempt, current,
+                                role, assignee_id, ready_at, assigned_at, started_at, completed_at, due_at, decision, output, revision)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+        )
+        .bind(&t.id)
+        .bind(&t.team_id)
+        .bind(&t.instance_id)
+        .bind(&t.playbook_id)
+        .bind(&t.version_id)
+        .bind(&t.step_key)
+        .bind(&t.name)
+        .bind(t.kind.as_str())
+        .bind(t.status.as_str())
+        .bind(t.attempt)
+        .bind(t.current)
+        .bind(&t.role)
+        .bind(&t.assignee_id)
+        .bind(t.ready_at)
+        .bind(t.assigned_at)
+        .bind(t.started_at)
+        .bind(t.completed_at)
+        .bind(t.due_at)
+        .bind(&t.decision)
+        .bind(Json(&t.output))
+        .bind(t.revision)
+        .execute(&mut *self.tx)
+        .await?;
+        self.change(Some(&t.team_id), "task", t.id.as_str(), "insert", t)
+    }
+
+    async fn update_task(&mut self, t: &Task, expected: i64) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE tasks SET status = $1, current = $2, role = $3, assignee_id = $4, assigned_at = $5, started_at = $6,
+                              completed_at = $7, decision = $8, output = $9, revision = $10
+             WHERE id = $11 AND revision = $12",
+        )
+        .bind(t.status.as_str())
+        .bind(t.current)
+        .bind(&t.role)
+        .bind(&t.assignee_id)
+        .bind(t.assigned_at)
+        .bind(t.started_at)
+        .bind(t.completed_at)
+        .bind(&t.decision)
+        .bind(Json(&t.output))
+        .bind(t.revision)
+        .bind(&t.id)
+        .bind(expected)
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(self.revision_conflict("tasks", "task", t.id.as_str(), expected).await);
+        }
+        self.change(Some(&t.team_id), "task", t.id.as_str(), "update", t)
+    }
+
+    async fn task(&mut self, scope: &Scope, id: &TaskId) -> Result<Option<Task>> {
+        let mut qb = scoped_select("tasks", scope);
+        qb.push(" AND id = ").push_bind(id.clone());
+        Ok(qb.build_query_as().fetch_optional(&mut *self.tx).await?)
+    }
+
+    async fn tasks(&mut self, scope: &Scope, f: &TaskFilter) -> Result<Vec<Task>> {
+        let mut qb = scoped_select("tasks", scope);
+        if let Some(v) = &f.team_id {
+            qb.push(" AND team_id = ").push_bind(v.clone());
+        }
+        if let Some(v) = &f.instance_id {
+            qb.push(" AND instance_id = ").push_bind(v.clone());
+        }
+        if let Some(v) = &f.assignee_id {
+            qb.push(" AND assignee_id = ").push_bind(v.clone());
+        }
+        if !f.statuses.is_empty() {
+            qb.push(" AND status IN (");
+            let mut list = qb.separated(", ");
+            for s in &f.statuses {
+                list.push_bind(s.as_str());
+            }
+            qb.push(")");
+        }
+        if let Some(v) = f.due_before {
+            qb.push(" AND due_at < ").push_bind(v);
+        }
+        if let Some(v) = &f.after {
+            qb.push(" AND id > ").push_bind(v.clone());
+        }
+        qb.push(" ORDER BY id LIMIT ").push_bind(f.limit);
+        Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn instance_tasks(&mut self, instance: &InstanceId) -> Result<Vec<Task>> {
+        Ok(sqlx::query_as("SELECT * FROM tasks WHERE instance_id = $1 ORDER BY id")
+            .bind(instance)
+            .fetch_all(&mut *self.tx)
+            .await?)
+    }
+
+    async fn insert_comment(&mut self, c: &Comment) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO comments (id, team_id, instance_id, task_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&c.id)
+        .bind(&c.team_id)
+        .bind(&c.instance_id)
+        .bind(&c.task_id)
+        .bind(&c.author_id)
+        .bind(&c.body)
+        .bind(c.created_at)
+        .execute(&mut *self.tx)
+        .await?;
+        self.change(Some(&c.team_id), "comment", c.id.as_str(), "insert", c)
+    }
+
+    async fn comments(&mut self, scope: &Scope, instance: &InstanceId) -> Result<Vec<Comment>> {
+        let mut qb = scoped_select("comments", scope);
+        qb.push(" AND instance_id = ").push_bind(instance.clone()).push(" ORDER BY id");
+        Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
+    }
+
+    fn audit(&mut self, entry: NewAuditEntry) {
+        self.audit.push(entry);
+    }
+
+    async fn audit_entries(&mut self, scope: &Scope, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        // Organisation-wide entries (no team) and entries of the caller's teams.
+        let mut qb = QueryBuilder::<Db>::new("SELECT * FROM audit_log WHERE org_id = ");
+        qb.push_bind(scope.org_id.clone())
+            .push(" AND (team_id IS NULL OR team_id IN (SELECT team_id FROM memberships WHERE user_id = ")
+            .push_bind(scope.user_id.clone())
+            .push("))");
+        if let Some(v) = &f.actor_id {
+            qb.push(" AND actor_id = ").push_bind(v.clone());
+        }
+        if let Some(v) = &f.entity_id {
+            qb.push(" AND entity_id = ").push_bind(v.clone());
+        }
+        if let Some(v) = &f.action {
+            qb.push(" AND action = ").push_bind(v.clone());
+        }
+        if let Some(v) = f.since {
+            qb.push(" AND at >= ").push_bind(v);
+        }
+        if let Some(v) = f.until {
+            qb.push(" AND at < ").push_bind(v);
+        }
+        if let Some(v) = f.after {
+            qb.push(" AND id > ").push_bind(v);
+        }
+        qb.push(" ORDER BY id LIMIT ").push_bind(f.limit);
+        Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
+    }
+}

@@ -1,0 +1,53 @@
+//! The SQLite store (the embedded default). SQLite has one writer at a time: write transactions
+//! start with `BEGIN IMMEDIATE`, so they queue for the write lock instead of failing on upgrade,
+//! and change_log's sequence order is commit order.
+
+use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The sqlx database of this backend.
+type Db = Sqlite;
+const BACKEND: Backend = Backend::Sqlite;
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+const READ_CHANGES_SQL: &str = "SELECT xid, seq, team_id, entity, entity_id, op, data, at FROM change_log
+     WHERE (xid, seq) > ($1, $2)
+     ORDER BY xid, seq
+     LIMIT $3";
+
+/// `BEGIN IMMEDIATE` already holds the database's single write lock.
+const LOCK_SQL: Option<&str> = None;
+
+include!("sql.rs");
+
+/// The SQLite implementation of [`Store`].
+pub type SqliteStore = SqlStore;
+
+impl SqlStore {
+    /// Opens (creating the file and its folder when missing, in WAL mode) and applies migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let path = options.get_filename();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| EngineError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+async fn begin_write_tx(pool: &Pool<Db>) -> Result<Transaction<'static, Db>> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+async fn begin_read_tx(pool: &Pool<Db>) -> Result<Transaction<'static, Db>> {
+    Ok(pool.begin().await?)
+}

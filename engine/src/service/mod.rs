@@ -6,7 +6,8 @@ use crate::clock::Clock;
 use crate::definition::Definition;
 use crate::error::{EngineError, FieldProblem, Result};
 use crate::ids::*;
-use crate::store::{NewAuditEntry, Scope, Store};
+use crate::model::AuditEntry;
+use crate::store::{AuditFilter, NewAuditEntry, Scope, Store};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,7 @@ mod playbooks;
 mod processes;
 mod tasks;
 
-pub use playbooks::PlaybookDetail;
+pub use playbooks::{MAIN_BRANCH, PlaybookDetail, version_id};
 pub use processes::{InstanceDetail, StartInstance};
 pub use tasks::{CompleteTask, Decision, TaskOutcome};
 
@@ -65,6 +66,12 @@ impl Engine {
         let mut tx = self.store.begin_read().await?;
         let u = tx.user(user).await?.ok_or_else(|| EngineError::not_found("user", user))?;
         Ok(Scope { org_id: u.org_id, user_id: u.id })
+    }
+
+    /// The audit trail the caller may see (organisation-wide entries and those of their teams).
+    pub async fn audit_entries(&self, scope: &Scope, mut filter: AuditFilter) -> Result<Vec<AuditEntry>> {
+        filter.limit = page_size(filter.limit);
+        self.store.begin_read().await?.audit_entries(scope, &filter).await
     }
 
     /// The compiled form of a version the caller has already been shown to see.

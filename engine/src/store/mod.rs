@@ -96,6 +96,9 @@ pub trait Store: Send + Sync + 'static {
     /// Reads up to `limit` change events after `after`, in commit order. Only events of
     /// transactions that can no longer be followed by an earlier-ordered one are returned.
     async fn read_changes(&self, after: LogPosition, limit: i64) -> Result<Vec<ChangeEvent>>;
+    /// How many committed change events lie after `after`, readable yet or not (a transaction that
+    /// started earlier may still hold later ones back): zero means a reader is caught up.
+    async fn pending_changes(&self, after: LogPosition) -> Result<i64>;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
     /// Closes the connection pool.

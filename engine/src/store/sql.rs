@@ -107,6 +107,14 @@ impl Store for SqlStore {
             .collect())
     }
 
+    async fn pending_changes(&self, after: LogPosition) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM change_log WHERE (xid, seq) > ($1, $2)")
+            .bind(after.xid)
+            .bind(after.seq)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

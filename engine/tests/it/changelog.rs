@@ -1,0 +1,156 @@
+use crate::conformance;
+use crate::support::*;
+use chrono::Duration;
+use orgata_engine::*;
+use serde_json::json;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+conformance!(every_change_writes_its_event, rolled_back_transactions_leave_nothing, tailing_under_concurrent_writers_misses_nothing);
+
+async fn every_change_writes_its_event(h: Harness) {
+    let w = World::new(&h, "acme").await;
+    let p = w.playbook(&h, "Three", three_steps("doer")).await;
+    let started = w.start(&h, &p.playbook.id, json!({})).await;
+    h.advance(90);
+    let done = h.engine.complete_task(&w.owner, &started.tasks[0].id, CompleteTask::default()).await.unwrap();
+    let changes = h.all_changes().await;
+    let summary: Vec<(&str, &str)> = changes.iter().map(|c| (c.entity.as_str(), c.op.as_str())).collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("organisation", "insert"),
+            ("user", "insert"),
+            ("team", "insert"),
+            ("membership", "insert"),
+            ("playbook", "insert"),
+            ("playbook_version", "insert"),
+            ("branch", "insert"),
+            ("instance", "insert"),
+            ("task", "insert"),
+            ("task", "update"),
+            ("task", "insert"),
+            ("instance", "update"),
+        ]
+    );
+    for pair in changes.windows(2) {
+        assert!(pair[0].position < pair[1].position, "positions strictly increase");
+    }
+    // The event carries the record's new state, its team and the engine's time.
+    let last = changes.last().unwrap();
+    assert_eq!(last.data, serde_json::to_value(&done.instance).unwrap());
+    assert_eq!(last.team_id.as_ref(), Some(&w.team.id));
+    assert_eq!(last.at, t0() + Duration::minutes(90));
+    assert_eq!(changes[0].team_id, None);
+    // Reading in small batches from a position yields the same sequence.
+    let mut pos = changes[3].position;
+    let mut rest = Vec::new();
+    loop {
+        let batch = h.store.read_changes(pos, 2).await.unwrap();
+        let Some(l) = batch.last() else { break };
+        assert!(batch.len() <= 2);
+        pos = l.position;
+        rest.extend(batch);
+    }
+    assert_eq!(rest, changes[4..].to_vec());
+}
+
+async fn rolled_back_transactions_leave_nothing(h: Harness) {
+    let w = World::new(&h, "acme").await;
+    let before = h.all_changes().await;
+    {
+        // A transaction that writes and then dies before commit (dropped, as on a crash).
+        let mut tx = h.store.begin_write(h.clock.now()).await.unwrap();
+        let team = Team { id: TeamId::generate(), org_id: w.org.id.clone(), name: "Ghost".into(), created_at: t0() };
+        tx.insert_team(&team).await.unwrap();
+        drop(tx);
+    }
+    assert_eq!(h.engine.team_by_name(&w.org.id, "Ghost").await.unwrap(), None);
+    assert_eq!(h.all_changes().await, before);
+    // A failing operation (its second write violates a constraint) leaves nothing either.
+    let err = h.engine.create_team(&w.owner, "Ops").await.unwrap_err();
+    assert!(matches!(err, EngineError::AlreadyExists { .. }));
+    assert_eq!(h.all_changes().await, before);
+}
+
+async fn tailing_under_concurrent_writers_misses_nothing(h: Harness) {
+    let w = World::new(&h, "acme").await;
+    let p = w.playbook(&h, "Three", three_steps("doer")).await;
+    let engine = Arc::new(h.reopen().await);
+    let writers: Vec<_> = (0..6)
+        .map(|_| {
+            let (engine, scope, playbook) = (engine.clone(), w.owner.clone(), p.playbook.id.clone());
+            tokio::spawn(async move {
+                for _ in 0..5 {
+                    let req = StartInstance { playbook_id: playbook.clone(), branch: None, title: None, input: json!({}) };
+                    let mut next = engine.start_instance(&scope, req).await.unwrap().tasks;
+                    while let Some(t) = next.pop() {
+                        next = engine.complete_task(&scope, &t.id, CompleteTask::default()).await.unwrap().created;
+                    }
+                }
+            })
+        })
+        .collect();
+    // Tail the log while they write.
+    let mut seen = Vec::new();
+    let mut pos = LogPosition::default();
+    let mut done = false;
+    while !done {
+        done = writers.iter().all(|w| w.is_finished());
+        if done {
+            drain(&*h.store, &mut pos, &mut seen).await;
+        } else {
+            let batch = h.store.read_changes(pos, 50).await.unwrap();
+            if let Some(l) = batch.last() {
+                pos = l.position;
+            }
+            seen.extend(batch);
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let all = h.all_changes().await;
+    assert_eq!(all.len(), 7 + 6 * 5 * 10, "org..branch, then per instance: 1+3 inserts, 3 task updates, 3 instance updates");
+    let seqs: BTreeSet<i64> = seen.iter().map(|c| c.position.seq).collect();
+    assert_eq!(seqs.len(), seen.len(), "no event read twice");
+    assert_eq!(seen, all, "the tail read every event, in the same order as a full read");
+    // For each instance, its revisions appear in increasing order (commit order per aggregate).
+    let mut last: HashMap<String, i64> = HashMap::new();
+    for c in seen.iter().filter(|c| c.entity == "instance") {
+        let rev = c.data["revision"].as_i64().unwrap();
+        let prev = last.insert(c.entity_id.clone(), rev).unwrap_or(0);
+        assert_eq!(rev, prev + 1, "instance {} revisions in order", c.entity_id);
+    }
+    assert_eq!(last.len(), 30);
+    assert!(last.values().all(|r| *r == 4));
+}
+
+/// PostgreSQL only: SQLite admits one writer at a time, so its transactions cannot interleave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_reader_holds_back_events_behind_an_open_transaction() {
+    let Some(h) = postgres().await else { return };
+    let w = World::new(&h, "acme").await;
+    let mut pos = LogPosition::default();
+    let mut seen = Vec::new();
+    drain(&*h.store, &mut pos, &mut seen).await;
+    let team = |name: &str| Team { id: TeamId::generate(), org_id: w.org.id.clone(), name: name.into(), created_at: t0() };
+    let (first, second) = (team("First"), team("Second"));
+    // Transaction A writes first (taking the lower transaction id) and stays open.
+    let mut a = h.store.begin_write(t0()).await.unwrap();
+    a.insert_team(&first).await.unwrap();
+    // Transaction B starts later and commits first.
+    let mut b = h.store.begin_write(t0()).await.unwrap();
+    b.insert_team(&second).await.unwrap();
+    b.commit().await.unwrap();
+    // B's event is committed, but a reader that took it now would have to skip A's later.
+    assert!(h.store.read_changes(pos, 100).await.unwrap().is_empty());
+    assert_eq!(h.store.pending_changes(pos).await.unwrap(), 1);
+    a.commit().await.unwrap();
+    let mut after = Vec::new();
+    drain(&*h.store, &mut pos, &mut after).await;
+    let ids: Vec<&str> = after.iter().map(|c| c.entity_id.as_str()).collect();
+    assert_eq!(ids, vec![first.id.as_str(), second.id.as_str()]);
+    assert!(after[0].position < after[1].position);
+}

@@ -1,0 +1,190 @@
+//! The test harness: every conformance test runs unchanged against SQLite (a file in a temporary
+//! folder) and PostgreSQL (a fresh schema in the database named by `ORGATA_TEST_DATABASE_URL`).
+//! Under `CI=true` a missing or unreachable PostgreSQL fails the test; elsewhere it is skipped
+//! with a message.
+
+use chrono::{TimeZone, Utc};
+use orgata_engine::*;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// A fresh engine on one backend, with a simulated clock and a seeded organisation.
+pub struct Harness {
+    pub engine: Engine,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<SimClock>,
+    /// Connection URL of this harness's database (with its schema for PostgreSQL).
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The time every harness clock starts at.
+pub fn t0() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("valid time")
+}
+
+impl Harness {
+    async fn open(url: String, dir: Option<tempfile::TempDir>) -> Self {
+        let store = connect(&url).await.unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+        let clock = Arc::new(SimClock::new(t0()));
+        let engine = Engine::new(store.clone(), clock.clone());
+        Harness { engine, store, clock, url, _dir: dir }
+    }
+
+    /// Another engine on the same database (a second server process, in effect).
+    pub async fn reopen(&self) -> Engine {
+        let store = connect(&self.url).await.expect("reopen");
+        Engine::new(store, self.clock.clone())
+    }
+
+    /// Moves the simulated clock forward by `minutes`.
+    pub fn advance(&self, minutes: i64) {
+        self.clock.advance(chrono::Duration::minutes(minutes));
+    }
+
+    /// Every change event in the log, in commit order.
+    pub async fn all_changes(&self) -> Vec<ChangeEvent> {
+        let mut out = Vec::new();
+        drain(&*self.store, &mut LogPosition::default(), &mut out).await;
+        out
+    }
+}
+
+/// Reads from `pos` until the reader is caught up with every committed event. On PostgreSQL an
+/// open transaction anywhere in the cluster (another test's) can briefly hold events back, so an
+/// empty batch alone does not mean caught up.
+pub async fn drain(store: &dyn Store, pos: &mut LogPosition, out: &mut Vec<ChangeEvent>) {
+    for _ in 0..2_000 {
+        let batch = store.read_changes(*pos, 500).await.expect("read changes");
+        if let Some(last) = batch.last() {
+            *pos = last.position;
+            out.extend(batch);
+            continue;
+        }
+        if store.pending_changes(*pos).await.expect("pending") == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the change log did not settle within 20 s");
+}
+
+impl Harness {
+}
+
+/// A harness on a new SQLite file.
+pub async fn sqlite() -> Harness {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/orgata.db", dir.path().display());
+    Harness::open(url, Some(dir)).await
+}
+
+/// A harness on a new schema of the test PostgreSQL database, or `None` (outside CI only) when no
+/// database is configured.
+pub async fn postgres() -> Option<Harness> {
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let base = match std::env::var("ORGATA_TEST_DATABASE_URL") {
+        Ok(url) => url,
+        Err(_) if in_ci => panic!("CI=true but ORGATA_TEST_DATABASE_URL is not set: PostgreSQL tests must not skip"),
+        Err(_) => {
+            eprintln!("skipped: set ORGATA_TEST_DATABASE_URL to run the PostgreSQL variant");
+            return None;
+        }
+    };
+    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let admin = sqlx::PgPool::connect(&base).await.unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {base}: {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.expect("create schema");
+    admin.close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    Some(Harness::open(url, None).await)
+}
+
+/// Runs each named `async fn(Harness)` against both backends, as `<name>::sqlite` and
+/// `<name>::postgres`.
+#[macro_export]
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::support::sqlite().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(h) = $crate::support::postgres().await {
+                    super::$name(h).await
+                }
+            }
+        }
+    )*};
+}
+
+/// An organisation with an owner and a team, as most tests need.
+pub struct World {
+    pub org: Organisation,
+    pub owner: Scope,
+    pub team: Team,
+}
+
+impl World {
+    /// Creates organisation `slug`, its owner `owner@<slug>.test` and team "Ops".
+    pub async fn new(h: &Harness, slug: &str) -> World {
+        let org = h.engine.create_organisation(&format!("{slug} Inc"), slug).await.expect("org");
+        let owner = h.engine.create_user(&org.id, &format!("owner@{slug}.test"), "Owner", None).await.expect("user");
+        let owner = h.engine.scope_for(&owner.id).await.expect("scope");
+        let team = h.engine.create_team(&owner, "Ops").await.expect("team");
+        World { org, owner, team }
+    }
+
+    /// A new member of the team with `role`, and their scope.
+    pub async fn member(&self, h: &Harness, name: &str, role: &str) -> Scope {
+        let email = format!("{name}@{}.test", self.org.slug);
+        let u = h.engine.create_user(&self.org.id, &email, name, None).await.expect("member");
+        h.engine.add_member(&self.owner, &self.team.id, &u.id, role).await.expect("add member");
+        h.engine.scope_for(&u.id).await.expect("scope")
+    }
+
+    /// Creates a playbook in the team.
+    pub async fn playbook(&self, h: &Harness, name: &str, definition: Value) -> PlaybookDetail {
+        h.engine.create_playbook(&self.owner, &self.team.id, name, definition, "first").await.expect("playbook")
+    }
+
+    /// Starts an instance of a playbook's main branch with `input`.
+    pub async fn start(&self, h: &Harness, playbook: &PlaybookId, input: Value) -> InstanceDetail {
+        let req = StartInstance { playbook_id: playbook.clone(), branch: None, title: None, input };
+        h.engine.start_instance(&self.owner, req).await.expect("start")
+    }
+}
+
+/// A purchase-request playbook: request (form) → approval (only over 1000) and, in parallel,
+/// a budget check (automated) → order (task).
+pub fn purchase_definition() -> Value {
+    json!({
+        "description": "Buy things",
+        "input_schema": {"type": "object", "required": ["amount"], "properties": {"amount": {"type": "number", "minimum": 0}}},
+        "steps": [
+            {"key": "request", "name": "Describe the purchase", "kind": "form", "assignee": {"role": "requester"}, "sla": "1d",
+             "form": {"type": "object", "required": ["item"], "properties": {"item": {"type": "string", "minLength": 1}, "quantity": {"type": "integer", "minimum": 1}}}},
+            {"key": "budget", "name": "Check budget", "kind": "automated", "depends_on": ["request"]},
+            {"key": "approve", "name": "Manager approval", "kind": "approval", "depends_on": ["request"],
+             "assignee": {"role": "manager"}, "sla": "4h",
+             "condition": {"var": "input.amount", "op": "gt", "value": 1000}},
+            {"key": "order", "name": "Place the order", "kind": "task", "depends_on": ["budget", "approve"], "assignee": {"role": "buyer"}}
+        ]
+    })
+}
+
+/// Three sequential tasks for one role.
+pub fn three_steps(role: &str) -> Value {
+    json!({ "steps": [
+        {"key": "one", "name": "One", "kind": "task", "assignee": {"role": role}},
+        {"key": "two", "name": "Two", "kind": "task", "depends_on": ["one"], "assignee": {"role": role}},
+        {"key": "three", "name": "Three", "kind": "task", "depends_on": ["two"], "assignee": {"role": role}}
+    ]})
+}
+
+/// The current task of `step` in an instance.
+pub fn task_of<'a>(tasks: &'a [Task], step: &str) -> &'a Task {
+    tasks.iter().rev().find(|t| t.step_key == step && t.current).unwrap_or_else(|| panic!("no current task for {step}"))
+}

@@ -6,12 +6,15 @@
 
 pub mod clock;
 pub mod definition;
+pub mod demo;
 pub mod error;
 pub mod execution;
 pub mod ids;
 pub mod model;
 pub mod service;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use clock::{Clock, SimClock, SystemClock};
 pub use definition::{Definition, DefinitionError};

@@ -1,1 +1,1 @@
-//! placeholder
+//! SQL notebooks for analysts and their runner (design.md), over the warehouse and reports.

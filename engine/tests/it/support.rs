@@ -1,7 +1,5 @@
-//! The test harness: every conformance test runs unchanged against SQLite (a file in a temporary
-//! folder) and PostgreSQL (a fresh schema in the database named by `ORGATA_TEST_DATABASE_URL`).
-//! Under `CI=true` a missing or unreachable PostgreSQL fails the test; elsewhere it is skipped
-//! with a message.
+//! The test harness: every conformance test runs unchanged against SQLite and PostgreSQL, on the
+//! test databases of `orgata_engine::testing`.
 
 use chrono::{TimeZone, Utc};
 use orgata_engine::*;
@@ -15,7 +13,7 @@ pub struct Harness {
     pub clock: Arc<SimClock>,
     /// Connection URL of this harness's database (with its schema for PostgreSQL).
     pub url: String,
-    _dir: Option<tempfile::TempDir>,
+    _db: orgata_engine::testing::TestDatabase,
 }
 
 /// The time every harness clock starts at.
@@ -24,11 +22,12 @@ pub fn t0() -> chrono::DateTime<Utc> {
 }
 
 impl Harness {
-    async fn open(url: String, dir: Option<tempfile::TempDir>) -> Self {
+    async fn open(db: orgata_engine::testing::TestDatabase) -> Self {
+        let url = db.url.clone();
         let store = connect(&url).await.unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
         let clock = Arc::new(SimClock::new(t0()));
         let engine = Engine::new(store.clone(), clock.clone());
-        Harness { engine, store, clock, url, _dir: dir }
+        Harness { engine, store, clock, url, _db: db }
     }
 
     /// Another engine on the same database (a second server process, in effect).
@@ -74,30 +73,13 @@ impl Harness {
 
 /// A harness on a new SQLite file.
 pub async fn sqlite() -> Harness {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}/orgata.db", dir.path().display());
-    Harness::open(url, Some(dir)).await
+    let db = orgata_engine::testing::sqlite();
+    Harness::open(db).await
 }
 
-/// A harness on a new schema of the test PostgreSQL database, or `None` (outside CI only) when no
-/// database is configured.
+/// A harness on a new PostgreSQL schema, or `None` (outside CI only) when none is configured.
 pub async fn postgres() -> Option<Harness> {
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let base = match std::env::var("ORGATA_TEST_DATABASE_URL") {
-        Ok(url) => url,
-        Err(_) if in_ci => panic!("CI=true but ORGATA_TEST_DATABASE_URL is not set: PostgreSQL tests must not skip"),
-        Err(_) => {
-            eprintln!("skipped: set ORGATA_TEST_DATABASE_URL to run the PostgreSQL variant");
-            return None;
-        }
-    };
-    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
-    let admin = sqlx::PgPool::connect(&base).await.unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {base}: {e}"));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.expect("create schema");
-    admin.close().await;
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-    Some(Harness::open(url, None).await)
+    Some(Harness::open(orgata_engine::testing::postgres().await?).await)
 }
 
 /// Runs each named `async fn(Harness)` against both backends, as `<name>::sqlite` and

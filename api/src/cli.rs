@@ -1,0 +1,196 @@
+//! The `orgata` command line.
+
+use crate::config::{Config, Overrides};
+use anyhow::{Context, Result, bail};
+use chrono::{Duration, Utc};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use orgata_engine::demo::{self, DemoOptions, DemoReport, DemoUser};
+use orgata_engine::{Engine, LogPosition, SimClock};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Orgata: teams run their processes on it, and learn from what they do.
+#[derive(Debug, Parser)]
+#[command(name = "orgata", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub overrides: Overrides,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the demo organisation "Acme Corp" with months of simulated history (once: a second
+    /// run changes nothing), and print how to sign in.
+    Demo {
+        /// Days of history to simulate, ending now.
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+        /// Average new process instances per day, across all playbooks.
+        #[arg(long, default_value_t = 30.0)]
+        per_day: f64,
+        /// Seed of the simulation: the same seed gives the same history.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Apply database migrations, then exit.
+    Migrate,
+    /// Print change-log events as JSON lines, in commit order.
+    Changes {
+        /// Start after this position, written XID:SEQ (as printed in each event's `position`).
+        #[arg(long, value_parser = parse_position)]
+        after: Option<LogPosition>,
+        /// How many events at most.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        limit: i64,
+    },
+}
+
+fn parse_position(s: &str) -> Result<LogPosition, String> {
+    let (xid, seq) = s.split_once(':').ok_or("expected XID:SEQ, like 0:42")?;
+    let xid = xid.parse().map_err(|_| format!("invalid XID `{xid}`"))?;
+    let seq = seq.parse().map_err(|_| format!("invalid SEQ `{seq}`"))?;
+    Ok(LogPosition { xid, seq })
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let config = Config::load(&cli.overrides)?;
+    crate::logging::init(&config)?;
+    match cli.command {
+        Command::Demo { days, per_day, seed } => {
+            if !per_day.is_finite() || per_day < 0.0 {
+                bail!("--per-day must be a number of at least 0");
+            }
+            run_demo(&config, DemoOptions { seed, days, instances_per_day: per_day }).await
+        }
+        Command::Migrate => {
+            let store = orgata_engine::connect(&config.database_url).await?;
+            store.close().await;
+            println!("database {} is up to date", redact(&config.database_url));
+            Ok(())
+        }
+        Command::Changes { after, limit } => {
+            let store = orgata_engine::connect(&config.database_url).await?;
+            let events = store.read_changes(after.unwrap_or_default(), limit).await?;
+            let mut out = std::io::stdout().lock();
+            for e in events {
+                writeln!(out, "{}", serde_json::to_string(&e)?)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The file the demo's sign-in credentials are saved in.
+pub fn credentials_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("demo-credentials.json")
+}
+
+async fn run_demo(config: &Config, options: DemoOptions) -> Result<()> {
+    let store = orgata_engine::connect(&config.database_url).await?;
+    // The demo drives the real engine on a simulated clock; `demo::run` moves it to the start of
+    // the history, so it starts well before that.
+    let clock = Arc::new(SimClock::new(Utc::now() - Duration::days(i64::from(options.days) + 1)));
+    let engine = Engine::new(store.clone(), clock.clone());
+    let bar = ProgressBar::new(u64::from(options.days));
+    bar.set_style(
+        ProgressStyle::with_template("simulating {bar:40} {pos}/{len} days  {elapsed_precise}")
+            .context("progress bar template")?,
+    );
+    let report = demo::run(&engine, &clock, &options, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish_and_clear();
+    let path = credentials_path(&config.data_dir);
+    let users = if report.created {
+        save_credentials(&path, &report.users)?;
+        report.users.clone()
+    } else {
+        load_credentials(&path).unwrap_or_else(|| report.users.clone())
+    };
+    print_report(&report, &users, &path);
+    store.close().await;
+    Ok(())
+}
+
+fn save_credentials(path: &Path, users: &[DemoUser]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let json = serde_json::to_string_pretty(users)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(json.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn load_credentials(path: &Path) -> Option<Vec<DemoUser>> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+fn print_report(report: &DemoReport, users: &[DemoUser], path: &Path) {
+    if report.created {
+        println!("Created the demo organisation `{}`:", report.org_slug);
+    } else {
+        println!("The demo organisation `{}` already exists; nothing was changed:", report.org_slug);
+    }
+    println!(
+        "  {} teams, {} users, {} playbooks, {} process instances ({} finished), {} tasks",
+        report.teams,
+        users.len(),
+        report.playbooks,
+        report.instances,
+        report.completed_instances,
+        report.tasks
+    );
+    println!();
+    println!("Sign in as (saved in {}):", path.display());
+    let width = users.iter().map(|u| u.email.len()).max().unwrap_or(0);
+    for u in users {
+        let teams: Vec<String> = u.teams.iter().map(|(t, r)| format!("{t} ({r})")).collect();
+        let password = if u.password.is_empty() { "(see the file above)" } else { u.password.as_str() };
+        println!("  {:width$}  {:18}  {}", u.email, password, teams.join(", "));
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_parse() {
+        assert_eq!(parse_position("12:34"), Ok(LogPosition { xid: 12, seq: 34 }));
+        assert!(parse_position("12").is_err());
+        assert!(parse_position("a:1").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://me:secret@db/x"), "postgres://me:***@db/x");
+        assert_eq!(redact("sqlite://orgata-data/orgata.db"), "sqlite://orgata-data/orgata.db");
+    }
+}

@@ -1,0 +1,129 @@
+//! Configuration: flags override `ORGATA_*` environment variables, which override a TOML config
+//! file (`--config`, `ORGATA_CONFIG`, or `orgata.toml` in the working directory if present), which
+//! overrides the embedded defaults.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Where Orgata keeps its embedded data by default.
+pub const DEFAULT_DATA_DIR: &str = "orgata-data";
+
+/// Settings that can come from flags or the environment (clap reads both); unset ones fall back
+/// to the config file, then to the defaults.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Overrides {
+    /// Config file (TOML) [env: ORGATA_CONFIG; default: ./orgata.toml if present]
+    #[arg(long, env = "ORGATA_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://… [default: sqlite://orgata-data/orgata.db]
+    #[arg(long, env = "ORGATA_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Warehouse location: a folder or s3://… [default: orgata-data/warehouse]
+    #[arg(long, env = "ORGATA_WAREHOUSE_URL", global = true)]
+    pub warehouse_url: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "ORGATA_LISTEN", global = true)]
+    pub listen: Option<String>,
+    /// Folder for local state such as demo credentials [default: orgata-data]
+    #[arg(long, env = "ORGATA_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Log filter, like `info` or `orgata=debug` [default: info]
+    #[arg(long, env = "ORGATA_LOG", global = true)]
+    pub log: Option<String>,
+    /// Log as JSON lines instead of text
+    #[arg(long, env = "ORGATA_LOG_JSON", global = true)]
+    pub log_json: bool,
+}
+
+/// The config file's shape: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    warehouse_url: Option<String>,
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    log: Option<String>,
+    log_json: Option<bool>,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub database_url: String,
+    pub warehouse_url: String,
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub log: String,
+    pub log_json: bool,
+}
+
+/// A configuration problem, reported in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Resolves flags/env over the config file over the defaults.
+    pub fn load(o: &Overrides) -> Result<Config, ConfigError> {
+        let file = match &o.config {
+            Some(path) => read_file(path)?,
+            None if Path::new("orgata.toml").is_file() => read_file(Path::new("orgata.toml"))?,
+            None => FileConfig::default(),
+        };
+        let data_dir = o.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        Ok(Config {
+            database_url: o
+                .database_url
+                .clone()
+                .or(file.database_url)
+                .unwrap_or_else(|| format!("sqlite://{}/orgata.db", data_dir.display())),
+            warehouse_url: o
+                .warehouse_url
+                .clone()
+                .or(file.warehouse_url)
+                .unwrap_or_else(|| data_dir.join("warehouse").display().to_string()),
+            listen: o.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
+            log: o.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
+            log_json: o.log_json || file.log_json.unwrap_or(false),
+            data_dir,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.message().to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_data_dir() {
+        let c = Config::load(&Overrides { config: Some(PathBuf::from("/dev/null")), ..Default::default() }).unwrap();
+        assert_eq!(c.database_url, "sqlite://orgata-data/orgata.db");
+        assert_eq!(c.warehouse_url, "orgata-data/warehouse");
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        let o = Overrides { config: Some(PathBuf::from("/dev/null")), data_dir: Some("/tmp/x".into()), ..Default::default() };
+        assert_eq!(Config::load(&o).unwrap().database_url, "sqlite:///tmp/x/orgata.db");
+    }
+
+    #[test]
+    fn flags_override_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orgata.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\ndatabase_url = \"postgres://db/orgata\"\n").unwrap();
+        let o = Overrides { config: Some(path.clone()), listen: Some("127.0.0.1:1".into()), ..Default::default() };
+        let c = Config::load(&o).unwrap();
+        assert_eq!((c.listen.as_str(), c.database_url.as_str()), ("127.0.0.1:1", "postgres://db/orgata"));
+        std::fs::write(&path, "lisen = 1\n").unwrap();
+        let err = Config::load(&Overrides { config: Some(path), ..Default::default() }).unwrap_err();
+        assert!(err.to_string().contains("unknown field `lisen`"), "{err}");
+    }
+}

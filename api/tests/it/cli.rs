@@ -1,0 +1,86 @@
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs the built `orgata` binary with a data folder of its own and the given database.
+fn orgata(data_dir: &Path, database_url: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_orgata"));
+    cmd.args(args).env("ORGATA_DATA_DIR", data_dir).env_remove("ORGATA_DATABASE_URL").env("ORGATA_LOG", "warn");
+    if let Some(url) = database_url {
+        cmd.env("ORGATA_DATABASE_URL", url);
+    }
+    cmd.output().expect("run orgata")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn demo_is_created_once(database_url: Option<&str>) {
+    let dir = tempfile::tempdir().unwrap();
+    let first = orgata(dir.path(), database_url, &["demo", "--days", "5", "--per-day", "6"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let out = stdout(&first);
+    assert!(out.contains("Created the demo organisation `acme`"), "{out}");
+    assert!(out.contains("admin@acme.example"), "{out}");
+    let creds_path = dir.path().join("demo-credentials.json");
+    let creds: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&creds_path).unwrap()).unwrap();
+    let admin = creds.as_array().unwrap().iter().find(|u| u["email"] == "admin@acme.example").expect("admin saved");
+    assert_eq!(admin["password"].as_str().unwrap().len(), 16);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&creds_path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let summary = out.lines().nth(1).unwrap().to_string();
+
+    let second = orgata(dir.path(), database_url, &["demo", "--days", "5", "--per-day", "6"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    let again = stdout(&second);
+    assert!(again.contains("already exists; nothing was changed"), "{again}");
+    assert_eq!(again.lines().nth(1).unwrap(), summary, "same counts: nothing duplicated");
+    assert!(again.contains(admin["password"].as_str().unwrap()), "credentials are shown again from the saved file");
+
+    // The change log starts with the organisation, as JSON lines.
+    let changes = orgata(dir.path(), database_url, &["changes", "--limit", "3"]);
+    assert!(changes.status.success(), "{}", stderr(&changes));
+    let lines: Vec<serde_json::Value> = stdout(&changes).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!((lines[0]["entity"].as_str(), lines[0]["op"].as_str()), (Some("organisation"), Some("insert")));
+    assert_eq!(lines[0]["data"]["slug"], "acme");
+}
+
+#[test]
+fn demo_on_sqlite() {
+    demo_is_created_once(None);
+}
+
+#[tokio::test]
+async fn demo_on_postgres() {
+    if let Some(db) = orgata_engine::testing::postgres().await {
+        tokio::task::spawn_blocking(move || demo_is_created_once(Some(&db.url))).await.unwrap();
+    }
+}
+
+#[test]
+fn bad_input_gets_one_line_and_a_failure_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], Option<&str>, &str); 3] = [
+        (&["changes", "--after", "nope"], None, "expected XID:SEQ"),
+        (&["migrate"], Some("mysql://localhost/x"), "error: configuration error: database URL `mysql://localhost/x` is neither"),
+        (&["demo", "--per-day=-3"], None, "--per-day must be a number of at least 0"),
+    ];
+    for (args, url, expected) in cases {
+        let o = orgata(dir.path(), url, args);
+        assert!(!o.status.success(), "{args:?} should fail");
+        let err = stderr(&o);
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let o = orgata(dir.path(), None, &["migrate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), format!("database sqlite://{}/orgata.db is up to date", dir.path().display()));
+}

@@ -1,0 +1,3 @@
+//! End-to-end tests of the `orgata` binary: real processes, real databases.
+
+mod cli;

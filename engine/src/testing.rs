@@ -1,0 +1,41 @@
+//! Test databases for the test suites of every crate (feature `testing`): a new SQLite file, or a
+//! new schema in the PostgreSQL database named by `ORGATA_TEST_DATABASE_URL`. Under `CI=true` a
+//! missing or unreachable PostgreSQL is a failure, never a skip.
+
+/// A database for one test; an SQLite file is deleted when this is dropped.
+pub struct TestDatabase {
+    /// The URL to connect to (with its own `search_path` on PostgreSQL).
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Whether the tests run in CI, where nothing may be skipped.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// A new, empty SQLite database file.
+pub fn sqlite() -> TestDatabase {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/orgata.db", dir.path().display());
+    TestDatabase { url, _dir: Some(dir) }
+}
+
+/// A new, empty schema in the test PostgreSQL database, or `None` outside CI when
+/// `ORGATA_TEST_DATABASE_URL` is unset (the test should then return early).
+pub async fn postgres() -> Option<TestDatabase> {
+    let base = match std::env::var("ORGATA_TEST_DATABASE_URL") {
+        Ok(url) => url,
+        Err(_) if in_ci() => panic!("CI=true but ORGATA_TEST_DATABASE_URL is not set: PostgreSQL tests must not skip"),
+        Err(_) => {
+            eprintln!("skipped: set ORGATA_TEST_DATABASE_URL to run the PostgreSQL variant");
+            return None;
+        }
+    };
+    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let admin = sqlx::PgPool::connect(&base).await.unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {base}: {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.expect("create schema");
+    admin.close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(TestDatabase { url: format!("{base}{sep}options=-c%20search_path%3D{schema}"), _dir: None })
+}

@@ -96,7 +96,8 @@ impl Config {
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
     toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.message().to_string() })
 }
 
@@ -110,7 +111,11 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://orgata-data/orgata.db");
         assert_eq!(c.warehouse_url, "orgata-data/warehouse");
         assert_eq!(c.listen, "127.0.0.1:8080");
-        let o = Overrides { config: Some(PathBuf::from("/dev/null")), data_dir: Some("/tmp/x".into()), ..Default::default() };
+        let o = Overrides {
+            config: Some(PathBuf::from("/dev/null")),
+            data_dir: Some("/tmp/x".into()),
+            ..Default::default()
+        };
         assert_eq!(Config::load(&o).unwrap().database_url, "sqlite:///tmp/x/orgata.db");
     }
 

@@ -5,7 +5,8 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber per the configuration.
 pub fn init(config: &Config) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(&config.log).map_err(|e| anyhow::anyhow!("invalid log filter `{}`: {e}", config.log))?;
+    let filter =
+        EnvFilter::try_new(&config.log).map_err(|e| anyhow::anyhow!("invalid log filter `{}`: {e}", config.log))?;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let result = if config.log_json { builder.json().try_init() } else { builder.try_init() };
     // A second init (tests running several commands in one process) keeps the first subscriber.

@@ -68,11 +68,13 @@ async fn main() -> Result<()> {
     let started = Instant::now();
     let workers: Vec<_> = (0..args.workers)
         .map(|_| {
-            let (engine, scope, playbook, remaining) = (engine.clone(), scope.clone(), playbook.clone(), remaining.clone());
+            let (engine, scope, playbook, remaining) =
+                (engine.clone(), scope.clone(), playbook.clone(), remaining.clone());
             tokio::spawn(async move {
                 let (mut latencies, mut starts) = (Vec::new(), Vec::new());
                 while remaining.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
-                    let req = StartInstance { playbook_id: playbook.clone(), branch: None, title: None, input: json!({}) };
+                    let req =
+                        StartInstance { playbook_id: playbook.clone(), branch: None, title: None, input: json!({}) };
                     let t = Instant::now();
                     let mut next = engine.start_instance(&scope, req).await?.tasks;
                     starts.push(t.elapsed());

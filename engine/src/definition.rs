@@ -341,8 +341,7 @@ pub enum DefinitionError {
 impl Definition {
     /// Parses and validates a definition given as JSON.
     pub fn from_json(value: Value) -> Result<Self, DefinitionError> {
-        let def: Definition =
-            serde_json::from_value(value).map_err(|e| DefinitionError::Malformed(e.to_string()))?;
+        let def: Definition = serde_json::from_value(value).map_err(|e| DefinitionError::Malformed(e.to_string()))?;
         def.validate()?;
         Ok(def)
     }
@@ -520,7 +519,8 @@ impl Definition {
     /// Every step that `key` depends on, directly or transitively.
     pub fn ancestors(&self, key: &str) -> HashSet<&str> {
         let mut out = HashSet::new();
-        let mut stack: Vec<&str> = self.step(key).map(|s| s.depends_on.iter().map(String::as_str).collect()).unwrap_or_default();
+        let mut stack: Vec<&str> =
+            self.step(key).map(|s| s.depends_on.iter().map(String::as_str).collect()).unwrap_or_default();
         while let Some(k) = stack.pop() {
             if out.insert(k)
                 && let Some(s) = self.step(k)

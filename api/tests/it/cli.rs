@@ -70,7 +70,11 @@ fn bad_input_gets_one_line_and_a_failure_code() {
     let dir = tempfile::tempdir().unwrap();
     let cases: [(&[&str], Option<&str>, &str); 3] = [
         (&["changes", "--after", "nope"], None, "expected XID:SEQ"),
-        (&["migrate"], Some("mysql://localhost/x"), "error: configuration error: database URL `mysql://localhost/x` is neither"),
+        (
+            &["migrate"],
+            Some("mysql://localhost/x"),
+            "error: configuration error: database URL `mysql://localhost/x` is neither",
+        ),
         (&["demo", "--per-day=-3"], None, "--per-day must be a number of at least 0"),
     ];
     for (args, url, expected) in cases {

@@ -85,8 +85,12 @@ impl Engine {
         let name = check_name("name", name)?;
         let now = self.clock.now();
         let team = Team { id: TeamId::generate(), org_id: scope.org_id.clone(), name, created_at: now };
-        let membership =
-            Membership { team_id: team.id.clone(), user_id: scope.user_id.clone(), role: "owner".into(), created_at: now };
+        let membership = Membership {
+            team_id: team.id.clone(),
+            user_id: scope.user_id.clone(),
+            role: "owner".into(),
+            created_at: now,
+        };
         let mut tx = self.store.begin_write(now).await?;
         tx.insert_team(&team).await?;
         tx.insert_membership(&membership).await?;

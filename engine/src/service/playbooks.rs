@@ -50,8 +50,13 @@ impl Engine {
         let mut tx = self.store.begin_write(now).await?;
         tx.lock(team.as_str()).await?;
         tx.team(scope, team).await?.ok_or_else(|| EngineError::not_found("team", team))?;
-        let playbook =
-            Playbook { id: PlaybookId::generate(), team_id: team.clone(), name, created_by: scope.user_id.clone(), created_at: now };
+        let playbook = Playbook {
+            id: PlaybookId::generate(),
+            team_id: team.clone(),
+            name,
+            created_by: scope.user_id.clone(),
+            created_at: now,
+        };
         let version = PlaybookVersion {
             id: version_id(&playbook.id, None, &definition)?,
             playbook_id: playbook.id.clone(),
@@ -73,7 +78,14 @@ impl Engine {
         tx.insert_playbook(&playbook).await?;
         tx.insert_version(&version).await?;
         tx.insert_branch(&branch).await?;
-        tx.audit(audit(scope, Some(team), "playbook.create", "playbook", &playbook.id, json!({ "name": playbook.name, "version": version.id })));
+        tx.audit(audit(
+            scope,
+            Some(team),
+            "playbook.create",
+            "playbook",
+            &playbook.id,
+            json!({ "name": playbook.name, "version": version.id }),
+        ));
         tx.commit().await?;
         Ok(PlaybookDetail { playbook, branches: vec![branch], head: version })
     }
@@ -100,9 +112,17 @@ impl Engine {
         if let Some(expected) = expected_revision
             && expected != b.revision
         {
-            return Err(EngineError::Conflict { entity: "branch", id: format!("{playbook}/{branch}"), expected, found: b.revision });
+            return Err(EngineError::Conflict {
+                entity: "branch",
+                id: format!("{playbook}/{branch}"),
+                expected,
+                found: b.revision,
+            });
         }
-        let head = tx.version(scope, &b.head).await?.ok_or_else(|| EngineError::Corrupt(format!("branch head {} missing", b.head)))?;
+        let head = tx
+            .version(scope, &b.head)
+            .await?
+            .ok_or_else(|| EngineError::Corrupt(format!("branch head {} missing", b.head)))?;
         if head.definition == definition {
             return Err(EngineError::invalid("definition", format!("unchanged from the head of branch `{branch}`")));
         }
@@ -122,25 +142,57 @@ impl Engine {
         b.updated_at = now;
         b.revision += 1;
         tx.update_branch(&b, expected).await?;
-        tx.audit(audit(scope, Some(&b.team_id), "playbook.commit", "playbook", playbook, json!({ "branch": branch, "version": version.id })));
+        tx.audit(audit(
+            scope,
+            Some(&b.team_id),
+            "playbook.commit",
+            "playbook",
+            playbook,
+            json!({ "branch": branch, "version": version.id }),
+        ));
         tx.commit().await?;
         Ok(version)
     }
 
     /// Creates a branch pointing at `from` (a version of this playbook), or at the head of `main`.
-    pub async fn create_branch(&self, scope: &Scope, playbook: &PlaybookId, name: &str, from: Option<&VersionId>) -> Result<Branch> {
+    pub async fn create_branch(
+        &self,
+        scope: &Scope,
+        playbook: &PlaybookId,
+        name: &str,
+        from: Option<&VersionId>,
+    ) -> Result<Branch> {
         let name = check_name("name", name)?;
         let now = self.clock.now();
         let mut tx = self.store.begin_write(now).await?;
         tx.lock(playbook.as_str()).await?;
         let p = tx.playbook(scope, playbook).await?.ok_or_else(|| EngineError::not_found("playbook", playbook))?;
         let head = match from {
-            Some(v) => tx.version(scope, v).await?.filter(|v| &v.playbook_id == playbook).ok_or_else(|| EngineError::not_found("version", v))?.id,
-            None => tx.branch(scope, playbook, MAIN_BRANCH).await?.ok_or_else(|| EngineError::not_found("branch", MAIN_BRANCH))?.head,
+            Some(v) => {
+                tx.version(scope, v)
+                    .await?
+                    .filter(|v| &v.playbook_id == playbook)
+                    .ok_or_else(|| EngineError::not_found("version", v))?
+                    .id
+            }
+            None => {
+                tx.branch(scope, playbook, MAIN_BRANCH)
+                    .await?
+                    .ok_or_else(|| EngineError::not_found("branch", MAIN_BRANCH))?
+                    .head
+            }
         };
-        let branch = Branch { playbook_id: p.id.clone(), team_id: p.team_id.clone(), name, head, updated_at: now, revision: 1 };
+        let branch =
+            Branch { playbook_id: p.id.clone(), team_id: p.team_id.clone(), name, head, updated_at: now, revision: 1 };
         tx.insert_branch(&branch).await?;
-        tx.audit(audit(scope, Some(&p.team_id), "playbook.branch", "playbook", playbook, json!({ "branch": branch.name, "head": branch.head })));
+        tx.audit(audit(
+            scope,
+            Some(&p.team_id),
+            "playbook.branch",
+            "playbook",
+            playbook,
+            json!({ "branch": branch.name, "head": branch.head }),
+        ));
         tx.commit().await?;
         Ok(branch)
     }
@@ -150,8 +202,14 @@ impl Engine {
         let mut tx = self.store.begin_read().await?;
         let playbook = tx.playbook(scope, id).await?.ok_or_else(|| EngineError::not_found("playbook", id))?;
         let branches = tx.branches(scope, id).await?;
-        let main = branches.iter().find(|b| b.name == MAIN_BRANCH).ok_or_else(|| EngineError::Corrupt(format!("playbook {id} has no main branch")))?;
-        let head = tx.version(scope, &main.head).await?.ok_or_else(|| EngineError::Corrupt(format!("version {} missing", main.head)))?;
+        let main = branches
+            .iter()
+            .find(|b| b.name == MAIN_BRANCH)
+            .ok_or_else(|| EngineError::Corrupt(format!("playbook {id} has no main branch")))?;
+        let head = tx
+            .version(scope, &main.head)
+            .await?
+            .ok_or_else(|| EngineError::Corrupt(format!("version {} missing", main.head)))?;
         Ok(PlaybookDetail { playbook, branches, head })
     }
 

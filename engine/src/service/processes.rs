@@ -1,6 +1,8 @@
 //! Process instances: starting, advancing, cancelling, reading; and comments on them.
 
-use super::{CompiledVersion, Engine, MAX_COMMENT_BYTES, audit, check_name, check_payload, page_size, validate_against};
+use super::{
+    CompiledVersion, Engine, MAX_COMMENT_BYTES, audit, check_name, check_payload, page_size, validate_against,
+};
 use crate::definition::{AssigneeRule, StepKind};
 use crate::error::{EngineError, Result};
 use crate::execution::{self, Decision};
@@ -44,7 +46,10 @@ impl Engine {
         let branch = req.branch.as_deref().unwrap_or(super::playbooks::MAIN_BRANCH);
         let now = self.clock.now();
         let mut tx = self.store.begin_write(now).await?;
-        let playbook = tx.playbook(scope, &req.playbook_id).await?.ok_or_else(|| EngineError::not_found("playbook", &req.playbook_id))?;
+        let playbook = tx
+            .playbook(scope, &req.playbook_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("playbook", &req.playbook_id))?;
         let head = tx
             .branch(scope, &playbook.id, branch)
             .await?
@@ -78,20 +83,38 @@ impl Engine {
         for t in &tasks {
             tx.insert_task(t).await?;
         }
-        tx.audit(audit(scope, Some(&instance.team_id), "instance.start", "instance", &instance.id, json!({ "playbook": playbook.id, "version": instance.version_id })));
+        tx.audit(audit(
+            scope,
+            Some(&instance.team_id),
+            "instance.start",
+            "instance",
+            &instance.id,
+            json!({ "playbook": playbook.id, "version": instance.version_id }),
+        ));
         tx.commit().await?;
         Ok(InstanceDetail { instance, tasks, comments: Vec::new() })
     }
 
     /// Cancels a running instance and every task still open in it.
-    pub async fn cancel_instance(&self, scope: &Scope, id: &InstanceId, expected_revision: Option<i64>, reason: &str) -> Result<Instance> {
+    pub async fn cancel_instance(
+        &self,
+        scope: &Scope,
+        id: &InstanceId,
+        expected_revision: Option<i64>,
+        reason: &str,
+    ) -> Result<Instance> {
         let now = self.clock.now();
         let mut tx = self.store.begin_write(now).await?;
         tx.lock(id.as_str()).await?;
         let mut instance = tx.instance(scope, id).await?.ok_or_else(|| EngineError::not_found("instance", id))?;
         check_revision("instance", id.as_str(), expected_revision, instance.revision)?;
         if instance.status != InstanceStatus::Running {
-            return Err(EngineError::InvalidTransition { entity: "instance", id: id.to_string(), action: "cancel", state: instance.status.to_string() });
+            return Err(EngineError::InvalidTransition {
+                entity: "instance",
+                id: id.to_string(),
+                action: "cancel",
+                state: instance.status.to_string(),
+            });
         }
         for mut t in tx.instance_tasks(id).await? {
             if t.current && t.status.is_active() {
@@ -128,7 +151,13 @@ impl Engine {
     }
 
     /// Adds a comment to an instance, or to one of its tasks.
-    pub async fn add_comment(&self, scope: &Scope, instance: &InstanceId, task: Option<&TaskId>, body: &str) -> Result<Comment> {
+    pub async fn add_comment(
+        &self,
+        scope: &Scope,
+        instance: &InstanceId,
+        task: Option<&TaskId>,
+        body: &str,
+    ) -> Result<Comment> {
         let body = body.trim();
         if body.is_empty() {
             return Err(EngineError::invalid("body", "must not be empty"));
@@ -140,7 +169,10 @@ impl Engine {
         let mut tx = self.store.begin_write(now).await?;
         let i = tx.instance(scope, instance).await?.ok_or_else(|| EngineError::not_found("instance", instance))?;
         if let Some(task) = task {
-            tx.task(scope, task).await?.filter(|t| &t.instance_id == instance).ok_or_else(|| EngineError::not_found("task", task))?;
+            tx.task(scope, task)
+                .await?
+                .filter(|t| &t.instance_id == instance)
+                .ok_or_else(|| EngineError::not_found("task", task))?;
         }
         let c = Comment {
             id: CommentId::generate(),
@@ -152,13 +184,25 @@ impl Engine {
             created_at: now,
         };
         tx.insert_comment(&c).await?;
-        tx.audit(audit(scope, Some(&c.team_id), "comment.create", "comment", &c.id, json!({ "instance": instance, "task": task })));
+        tx.audit(audit(
+            scope,
+            Some(&c.team_id),
+            "comment.create",
+            "comment",
+            &c.id,
+            json!({ "instance": instance, "task": task }),
+        ));
         tx.commit().await?;
         Ok(c)
     }
 
     /// Loads and compiles a version visible to the caller.
-    pub(crate) async fn compiled_version(&self, tx: &mut dyn Tx, scope: &Scope, id: &VersionId) -> Result<std::sync::Arc<CompiledVersion>> {
+    pub(crate) async fn compiled_version(
+        &self,
+        tx: &mut dyn Tx,
+        scope: &Scope,
+        id: &VersionId,
+    ) -> Result<std::sync::Arc<CompiledVersion>> {
         if let Some(c) = self.cached(id) {
             return Ok(c);
         }
@@ -189,7 +233,8 @@ impl Engine {
                 Decision::Skip(k) => (k, TaskStatus::Skipped),
             };
             let Some(step) = def.step(key) else { continue };
-            let attempt = 1 + tasks.iter().filter(|t| &t.step_key == key && t.status != TaskStatus::Skipped).count() as i32;
+            let attempt =
+                1 + tasks.iter().filter(|t| &t.step_key == key && t.status != TaskStatus::Skipped).count() as i32;
             let mut task = Task {
                 id: TaskId::generate(),
                 team_id: instance.team_id.clone(),
@@ -229,7 +274,9 @@ impl Engine {
                             task.role = Some(role.clone());
                             None
                         }
-                        Some(AssigneeRule::User(user)) => tx.membership(&instance.team_id, user).await?.map(|m| m.user_id),
+                        Some(AssigneeRule::User(user)) => {
+                            tx.membership(&instance.team_id, user).await?.map(|m| m.user_id)
+                        }
                         Some(AssigneeRule::RoundRobin(role)) => {
                             task.role = Some(role.clone());
                             self.next_in_turn(tx, &instance.team_id, role).await?
@@ -261,9 +308,7 @@ impl Engine {
             return Ok(None);
         }
         let last = tx.round_robin_cursor(team, role).await?;
-        let next = last
-            .and_then(|l| members.iter().find(|m| **m > l).cloned())
-            .unwrap_or_else(|| members[0].clone());
+        let next = last.and_then(|l| members.iter().find(|m| **m > l).cloned()).unwrap_or_else(|| members[0].clone());
         tx.set_round_robin_cursor(team, role, &next).await?;
         Ok(Some(next))
     }
@@ -276,7 +321,9 @@ impl Engine {
 /// Fails with a conflict when the caller's expected revision is not the stored one.
 pub(crate) fn check_revision(entity: &'static str, id: &str, expected: Option<i64>, found: i64) -> Result<()> {
     match expected {
-        Some(expected) if expected != found => Err(EngineError::Conflict { entity, id: id.to_string(), expected, found }),
+        Some(expected) if expected != found => {
+            Err(EngineError::Conflict { entity, id: id.to_string(), expected, found })
+        }
         _ => Ok(()),
     }
 }

@@ -59,7 +59,13 @@ impl Engine {
     }
 
     /// Assigns (or reassigns) an active task to a member of its team.
-    pub async fn assign_task(&self, scope: &Scope, id: &TaskId, assignee: &UserId, expected_revision: Option<i64>) -> Result<Task> {
+    pub async fn assign_task(
+        &self,
+        scope: &Scope,
+        id: &TaskId,
+        assignee: &UserId,
+        expected_revision: Option<i64>,
+    ) -> Result<Task> {
         let Locked { mut tx, mut task } = self.lock_task(scope, id, expected_revision, "assign").await?;
         tx.membership(&task.team_id, assignee).await?.ok_or_else(|| EngineError::not_found("user", assignee))?;
         let now = self.clock.now();
@@ -122,11 +128,19 @@ impl Engine {
             return Err(EngineError::invalid("/output", "must be a JSON object"));
         }
         let Locked { mut tx, mut task } = self.lock_task(scope, id, req.expected_revision, "complete").await?;
-        let mut instance = tx.instance(scope, &task.instance_id).await?.ok_or_else(|| EngineError::not_found("instance", &task.instance_id))?;
+        let mut instance = tx
+            .instance(scope, &task.instance_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("instance", &task.instance_id))?;
         let compiled = self.compiled_version(&mut *tx, scope, &task.version_id).await?;
-        let step = compiled.definition.step(&task.step_key).ok_or_else(|| EngineError::Corrupt(format!("step {} missing", task.step_key)))?;
+        let step = compiled
+            .definition
+            .step(&task.step_key)
+            .ok_or_else(|| EngineError::Corrupt(format!("step {} missing", task.step_key)))?;
         match (task.kind, req.decision) {
-            (StepKind::Approval, None) => return Err(EngineError::invalid("decision", "an approval needs a decision: approve or reject")),
+            (StepKind::Approval, None) => {
+                return Err(EngineError::invalid("decision", "an approval needs a decision: approve or reject"));
+            }
             (kind, Some(_)) if kind != StepKind::Approval => {
                 return Err(EngineError::invalid("decision", format!("a {} step takes no decision", kind.as_str())));
             }
@@ -197,7 +211,10 @@ impl Engine {
     /// Cancels one active task; steps depending on it are skipped.
     pub async fn cancel_task(&self, scope: &Scope, id: &TaskId, expected_revision: Option<i64>) -> Result<TaskOutcome> {
         let Locked { mut tx, mut task } = self.lock_task(scope, id, expected_revision, "cancel").await?;
-        let mut instance = tx.instance(scope, &task.instance_id).await?.ok_or_else(|| EngineError::not_found("instance", &task.instance_id))?;
+        let mut instance = tx
+            .instance(scope, &task.instance_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("instance", &task.instance_id))?;
         let compiled = self.compiled_version(&mut *tx, scope, &task.version_id).await?;
         let now = self.clock.now();
         let expected = task.revision;
@@ -221,7 +238,13 @@ impl Engine {
 
     /// Opens a write transaction, locks the task's instance and reads the task fresh; checks that
     /// it is active and at the caller's expected revision.
-    async fn lock_task(&self, scope: &Scope, id: &TaskId, expected_revision: Option<i64>, action: &'static str) -> Result<Locked> {
+    async fn lock_task(
+        &self,
+        scope: &Scope,
+        id: &TaskId,
+        expected_revision: Option<i64>,
+        action: &'static str,
+    ) -> Result<Locked> {
         let mut tx = self.store.begin_write(self.clock.now()).await?;
         let mut task = tx.task(scope, id).await?.ok_or_else(|| EngineError::not_found("task", id))?;
         if tx.lock(task.instance_id.as_str()).await? {
@@ -235,10 +258,19 @@ impl Engine {
     }
 
     /// Makes the caller the task's assignee if nobody is; refuses if somebody else is.
-    async fn take(&self, tx: &mut dyn Tx, scope: &Scope, task: &mut Task, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+    async fn take(
+        &self,
+        tx: &mut dyn Tx,
+        scope: &Scope,
+        task: &mut Task,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
         match &task.assignee_id {
             Some(a) if a == &scope.user_id => Ok(()),
-            Some(_) => Err(EngineError::Forbidden(format!("task `{}` is assigned to another user; reassign it first", task.id))),
+            Some(_) => Err(EngineError::Forbidden(format!(
+                "task `{}` is assigned to another user; reassign it first",
+                task.id
+            ))),
             None => {
                 self.check_may_take(tx, scope, task).await?;
                 task.assignee_id = Some(scope.user_id.clone());
@@ -253,9 +285,9 @@ impl Engine {
         let m = tx.membership(&task.team_id, &scope.user_id).await?;
         match (&task.role, m) {
             (_, None) => Err(EngineError::not_found("task", &task.id)),
-            (Some(role), Some(m)) if &m.role != role && m.role != "owner" && m.role != "admin" => {
-                Err(EngineError::Forbidden(format!("task `{}` is for role `{role}`, and yours is `{}`", task.id, m.role)))
-            }
+            (Some(role), Some(m)) if &m.role != role && m.role != "owner" && m.role != "admin" => Err(
+                EngineError::Forbidden(format!("task `{}` is for role `{role}`, and yours is `{}`", task.id, m.role)),
+            ),
             _ => Ok(()),
         }
     }

@@ -179,9 +179,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     } else if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
     } else {
-        Err(crate::error::EngineError::Config(format!(
-            "database URL `{url}` is neither postgres://… nor sqlite://…"
-        )))
+        Err(crate::error::EngineError::Config(format!("database URL `{url}` is neither postgres://… nor sqlite://…")))
     }
 }
 

@@ -6,7 +6,11 @@ use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-conformance!(every_change_writes_its_event, rolled_back_transactions_leave_nothing, tailing_under_concurrent_writers_misses_nothing);
+conformance!(
+    every_change_writes_its_event,
+    rolled_back_transactions_leave_nothing,
+    tailing_under_concurrent_writers_misses_nothing
+);
 
 async fn every_change_writes_its_event(h: Harness) {
     let w = World::new(&h, "acme").await;
@@ -82,7 +86,8 @@ async fn tailing_under_concurrent_writers_misses_nothing(h: Harness) {
             let (engine, scope, playbook) = (engine.clone(), w.owner.clone(), p.playbook.id.clone());
             tokio::spawn(async move {
                 for _ in 0..5 {
-                    let req = StartInstance { playbook_id: playbook.clone(), branch: None, title: None, input: json!({}) };
+                    let req =
+                        StartInstance { playbook_id: playbook.clone(), branch: None, title: None, input: json!({}) };
                     let mut next = engine.start_instance(&scope, req).await.unwrap().tasks;
                     while let Some(t) = next.pop() {
                         next = engine.complete_task(&scope, &t.id, CompleteTask::default()).await.unwrap().created;
@@ -112,7 +117,11 @@ async fn tailing_under_concurrent_writers_misses_nothing(h: Harness) {
         w.await.unwrap();
     }
     let all = h.all_changes().await;
-    assert_eq!(all.len(), 7 + 6 * 5 * 10, "org..branch, then per instance: 1+3 inserts, 3 task updates, 3 instance updates");
+    assert_eq!(
+        all.len(),
+        7 + 6 * 5 * 10,
+        "org..branch, then per instance: 1+3 inserts, 3 task updates, 3 instance updates"
+    );
     let seqs: BTreeSet<i64> = seen.iter().map(|c| c.position.seq).collect();
     assert_eq!(seqs.len(), seen.len(), "no event read twice");
     assert_eq!(seen, all, "the tail read every event, in the same order as a full read");
@@ -135,7 +144,8 @@ async fn postgres_reader_holds_back_events_behind_an_open_transaction() {
     let mut pos = LogPosition::default();
     let mut seen = Vec::new();
     drain(&*h.store, &mut pos, &mut seen).await;
-    let team = |name: &str| Team { id: TeamId::generate(), org_id: w.org.id.clone(), name: name.into(), created_at: t0() };
+    let team =
+        |name: &str| Team { id: TeamId::generate(), org_id: w.org.id.clone(), name: name.into(), created_at: t0() };
     let (first, second) = (team("First"), team("Second"));
     // Transaction A writes first (taking the lower transaction id) and stays open.
     let mut a = h.store.begin_write(t0()).await.unwrap();

@@ -4,7 +4,11 @@ use orgata_engine::*;
 use serde_json::json;
 use std::sync::Arc;
 
-conformance!(concurrent_completions_have_one_winner, concurrent_commits_have_one_winner, parallel_steps_complete_concurrently);
+conformance!(
+    concurrent_completions_have_one_winner,
+    concurrent_commits_have_one_winner,
+    parallel_steps_complete_concurrently
+);
 
 /// Runs two calls at once from two engines (two server processes, in effect).
 async fn race<T: Send + 'static>(
@@ -32,7 +36,9 @@ async fn concurrent_completions_have_one_winner(h: Harness) {
         let (r1, r2) = race(call(e1.clone(), 1), call(e2.clone(), 2)).await;
         let (winner, loser) = match (r1, r2) {
             (Ok(w), Err(l)) | (Err(l), Ok(w)) => (w, l),
-            (a, b) => panic!("round {round}: expected exactly one winner, got {:?} and {:?}", a.map(|_| ()), b.map(|_| ())),
+            (a, b) => {
+                panic!("round {round}: expected exactly one winner, got {:?} and {:?}", a.map(|_| ()), b.map(|_| ()))
+            }
         };
         assert!(matches!(loser, EngineError::Conflict { entity: "task", expected: 1, found: 2, .. }), "{loser}");
         // Exactly one completion is stored, with one successor and the winner's output.

@@ -12,7 +12,8 @@ async fn teams_and_memberships(h: Harness) {
     let members = h.engine.members(&w.owner, &w.team.id).await.unwrap();
     let mut roles: Vec<(String, String)> = members.iter().map(|m| (m.user_id.to_string(), m.role.clone())).collect();
     roles.sort();
-    let mut expected = vec![(w.owner.user_id.to_string(), "owner".to_string()), (ann.user_id.to_string(), "manager".to_string())];
+    let mut expected =
+        vec![(w.owner.user_id.to_string(), "owner".to_string()), (ann.user_id.to_string(), "manager".to_string())];
     expected.sort();
     assert_eq!(roles, expected);
     // A second team the member is not in stays invisible to them.

@@ -9,7 +9,12 @@ conformance!(other_tenants_ids_look_missing_and_change_nothing);
 macro_rules! not_found {
     ($call:expr) => {{
         let r = $call.await;
-        assert!(matches!(r, Err(EngineError::NotFound { .. })), "{}: expected not found, got {:?}", stringify!($call), r.map(|_| ()));
+        assert!(
+            matches!(r, Err(EngineError::NotFound { .. })),
+            "{}: expected not found, got {:?}",
+            stringify!($call),
+            r.map(|_| ())
+        );
     }};
 }
 
@@ -38,7 +43,8 @@ async fn other_tenants_ids_look_missing_and_change_nothing(h: Harness) {
     not_found!(e.commit_version(s, &pa.playbook.id, "main", three_steps("x"), "", None));
     not_found!(e.create_branch(s, &pa.playbook.id, "mine", None));
     not_found!(e.create_branch(s, &pb.playbook.id, "mine", Some(&pa.head.id)));
-    let start = StartInstance { playbook_id: pa.playbook.id.clone(), branch: None, title: None, input: json!({"amount": 1}) };
+    let start =
+        StartInstance { playbook_id: pa.playbook.id.clone(), branch: None, title: None, input: json!({"amount": 1}) };
     not_found!(e.start_instance(s, start));
     not_found!(e.instance(s, &ia.instance.id));
     not_found!(e.cancel_instance(s, &ia.instance.id, None, "x"));
@@ -52,11 +58,15 @@ async fn other_tenants_ids_look_missing_and_change_nothing(h: Harness) {
 
     // Lists show only b's own records.
     assert_eq!(e.teams(s).await.unwrap().iter().map(|t| t.id.clone()).collect::<Vec<_>>(), vec![b.team.id.clone()]);
-    assert_eq!(e.playbooks(s, None).await.unwrap().iter().map(|p| p.id.clone()).collect::<Vec<_>>(), vec![pb.playbook.id.clone()]);
+    assert_eq!(
+        e.playbooks(s, None).await.unwrap().iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
+        vec![pb.playbook.id.clone()]
+    );
     assert!(e.playbooks(s, Some(&a.team.id)).await.unwrap().is_empty());
     let instances = e.instances(s, InstanceFilter::default()).await.unwrap();
     assert!(instances.iter().all(|i| i.team_id == b.team.id) && instances.len() == 1);
-    let tasks = e.tasks(s, TaskFilter { instance_id: Some(ia.instance.id.clone()), ..Default::default() }).await.unwrap();
+    let tasks =
+        e.tasks(s, TaskFilter { instance_id: Some(ia.instance.id.clone()), ..Default::default() }).await.unwrap();
     assert!(tasks.is_empty());
     let audit = e.audit_entries(s, AuditFilter::default()).await.unwrap();
     assert!(!audit.is_empty() && audit.iter().all(|x| x.org_id == b.org.id));

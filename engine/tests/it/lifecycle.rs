@@ -30,7 +30,10 @@ async fn runs_a_purchase_to_completion(h: Harness) {
     assert_eq!(started.instance.version_id, p.head.id);
     assert_eq!(started.tasks.len(), 1);
     let request = &started.tasks[0];
-    assert_eq!((request.step_key.as_str(), request.status, request.role.as_deref()), ("request", TaskStatus::Open, Some("requester")));
+    assert_eq!(
+        (request.step_key.as_str(), request.status, request.role.as_deref()),
+        ("request", TaskStatus::Open, Some("requester"))
+    );
     assert_eq!(request.ready_at, Some(t0()));
     assert_eq!(request.due_at, Some(t0() + Duration::days(1)));
 
@@ -43,7 +46,11 @@ async fn runs_a_purchase_to_completion(h: Harness) {
     h.advance(15);
     let done = h
         .engine
-        .complete_task(&req, &request.id, CompleteTask { output: json!({"item": "Laptop", "quantity": 2}), ..Default::default() })
+        .complete_task(
+            &req,
+            &request.id,
+            CompleteTask { output: json!({"item": "Laptop", "quantity": 2}), ..Default::default() },
+        )
         .await
         .unwrap();
     let t = &done.task;
@@ -97,7 +104,11 @@ async fn condition_skips_approval(h: Harness) {
     let started = w.start(&h, &p.playbook.id, json!({"amount": 200})).await;
     let done = h
         .engine
-        .complete_task(&w.owner, &started.tasks[0].id, CompleteTask { output: json!({"item": "Pens"}), ..Default::default() })
+        .complete_task(
+            &w.owner,
+            &started.tasks[0].id,
+            CompleteTask { output: json!({"item": "Pens"}), ..Default::default() },
+        )
         .await
         .unwrap();
     // approve is skipped (200 <= 1000), so order depends on a skipped step and is skipped too.
@@ -129,7 +140,9 @@ async fn form_output_is_validated(h: Harness) {
         .complete_task(&w.owner, &id, CompleteTask { output: json!({"quantity": 1}), ..Default::default() })
         .await
         .unwrap_err();
-    assert!(matches!(err, EngineError::Validation(ref p) if p.len() == 1 && p[0].field == "/output" && p[0].message.contains("item")));
+    assert!(
+        matches!(err, EngineError::Validation(ref p) if p.len() == 1 && p[0].field == "/output" && p[0].message.contains("item"))
+    );
     let not_object = h
         .engine
         .complete_task(&w.owner, &id, CompleteTask { output: json!([1, 2]), ..Default::default() })
@@ -183,18 +196,27 @@ async fn approval_rejection_ends_path(h: Harness) {
     let w = World::new(&h, "acme").await;
     let (started, rejected) = reject_review(&h, &w, json!("end_path")).await;
     assert_eq!(rejected.task.status, TaskStatus::Rejected);
-    assert_eq!(rejected.created.iter().map(|t| (t.step_key.as_str(), t.status)).collect::<Vec<_>>(), vec![("publish", TaskStatus::Skipped)]);
+    assert_eq!(
+        rejected.created.iter().map(|t| (t.step_key.as_str(), t.status)).collect::<Vec<_>>(),
+        vec![("publish", TaskStatus::Skipped)]
+    );
     // notify still runs; the instance completes after it.
     assert_eq!(rejected.instance.status, InstanceStatus::Running);
     let notify = task_of(&started.tasks, "notify");
     let done = h.engine.complete_task(&w.owner, &notify.id, CompleteTask::default()).await.unwrap();
-    assert_eq!((done.instance.status, done.instance.outcome.as_deref()), (InstanceStatus::Completed, Some("completed")));
+    assert_eq!(
+        (done.instance.status, done.instance.outcome.as_deref()),
+        (InstanceStatus::Completed, Some("completed"))
+    );
 }
 
 async fn approval_rejection_ends_process(h: Harness) {
     let w = World::new(&h, "acme").await;
     let (started, rejected) = reject_review(&h, &w, json!("end_process")).await;
-    assert_eq!((rejected.instance.status, rejected.instance.outcome.as_deref()), (InstanceStatus::Completed, Some("rejected")));
+    assert_eq!(
+        (rejected.instance.status, rejected.instance.outcome.as_deref()),
+        (InstanceStatus::Completed, Some("rejected"))
+    );
     let detail = h.engine.instance(&w.owner, &started.instance.id).await.unwrap();
     assert_eq!(task_of(&detail.tasks, "notify").status, TaskStatus::Cancelled);
     assert_eq!(task_of(&detail.tasks, "publish").status, TaskStatus::Skipped);
@@ -298,7 +320,9 @@ async fn illegal_transitions_are_refused(h: Harness) {
     assert!(matches!(unknown, EngineError::NotFound { entity: "task", .. }));
     let cancelled = h.engine.cancel_instance(&w.owner, &started.instance.id, None, "test").await.unwrap();
     let err = h.engine.cancel_instance(&w.owner, &cancelled.id, None, "again").await.unwrap_err();
-    assert!(matches!(err, EngineError::InvalidTransition { entity: "instance", ref state, .. } if state == "cancelled"));
+    assert!(
+        matches!(err, EngineError::InvalidTransition { entity: "instance", ref state, .. } if state == "cancelled")
+    );
 }
 
 async fn cancelling_an_instance_cancels_its_tasks(h: Harness) {
@@ -308,7 +332,8 @@ async fn cancelling_an_instance_cancels_its_tasks(h: Harness) {
     let stale = h.engine.cancel_instance(&w.owner, &started.instance.id, Some(7), "x").await.unwrap_err();
     assert!(matches!(stale, EngineError::Conflict { expected: 7, found: 1, .. }));
     h.advance(5);
-    let cancelled = h.engine.cancel_instance(&w.owner, &started.instance.id, Some(1), "duplicate request").await.unwrap();
+    let cancelled =
+        h.engine.cancel_instance(&w.owner, &started.instance.id, Some(1), "duplicate request").await.unwrap();
     assert_eq!((cancelled.status, cancelled.outcome.as_deref()), (InstanceStatus::Cancelled, Some("cancelled")));
     assert_eq!(cancelled.ended_at, Some(t0() + Duration::minutes(5)));
     let detail = h.engine.instance(&w.owner, &started.instance.id).await.unwrap();
@@ -326,15 +351,33 @@ async fn cancelling_an_instance_cancels_its_tasks(h: Harness) {
 async fn input_is_validated_and_size_limited(h: Harness) {
     let w = World::new(&h, "acme").await;
     let p = w.playbook(&h, "Purchase", purchase_definition()).await;
-    let bad = StartInstance { playbook_id: p.playbook.id.clone(), branch: None, title: None, input: json!({"amount": "lots"}) };
+    let bad = StartInstance {
+        playbook_id: p.playbook.id.clone(),
+        branch: None,
+        title: None,
+        input: json!({"amount": "lots"}),
+    };
     let err = h.engine.start_instance(&w.owner, bad).await.unwrap_err();
     assert!(matches!(err, EngineError::Validation(ref p) if p[0].field == "/input/amount"), "{err}");
     let huge = "x".repeat(300 * 1024);
-    let big = StartInstance { playbook_id: p.playbook.id.clone(), branch: None, title: None, input: json!({"amount": 1, "notes": huge}) };
+    let big = StartInstance {
+        playbook_id: p.playbook.id.clone(),
+        branch: None,
+        title: None,
+        input: json!({"amount": 1, "notes": huge}),
+    };
     let err = h.engine.start_instance(&w.owner, big).await.unwrap_err();
     assert!(matches!(err, EngineError::TooLarge { what: "input", limit: 262_144, .. }), "{err}");
-    let no_branch = StartInstance { playbook_id: p.playbook.id.clone(), branch: Some("nope".into()), title: None, input: json!({"amount": 1}) };
-    assert!(matches!(h.engine.start_instance(&w.owner, no_branch).await, Err(EngineError::NotFound { entity: "branch", .. })));
+    let no_branch = StartInstance {
+        playbook_id: p.playbook.id.clone(),
+        branch: Some("nope".into()),
+        title: None,
+        input: json!({"amount": 1}),
+    };
+    assert!(matches!(
+        h.engine.start_instance(&w.owner, no_branch).await,
+        Err(EngineError::NotFound { entity: "branch", .. })
+    ));
     assert!(h.engine.instances(&w.owner, InstanceFilter::default()).await.unwrap().is_empty());
 }
 

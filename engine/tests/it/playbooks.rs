@@ -4,7 +4,11 @@ use orgata_engine::definition::DefinitionError;
 use orgata_engine::*;
 use serde_json::json;
 
-conformance!(versions_are_content_addressed_and_immutable, invalid_definitions_name_the_step, branches_move_with_optimistic_concurrency);
+conformance!(
+    versions_are_content_addressed_and_immutable,
+    invalid_definitions_name_the_step,
+    branches_move_with_optimistic_concurrency
+);
 
 async fn versions_are_content_addressed_and_immutable(h: Harness) {
     let w = World::new(&h, "acme").await;
@@ -96,7 +100,10 @@ async fn invalid_definitions_name_the_step(h: Harness) {
             | (DefinitionError::InvalidOnReject { step, .. }, DefinitionError::InvalidOnReject { step: s, .. }) => {
                 assert_eq!(step, s)
             }
-            (DefinitionError::InvalidCondition { step, var, .. }, DefinitionError::InvalidCondition { step: s, var: v, .. }) => {
+            (
+                DefinitionError::InvalidCondition { step, var, .. },
+                DefinitionError::InvalidCondition { step: s, var: v, .. },
+            ) => {
                 assert_eq!((step, var), (s, v))
             }
             (DefinitionError::Malformed(m), _) => assert!(m.contains("invalid duration `soon`"), "{m}"),
@@ -109,19 +116,31 @@ async fn invalid_definitions_name_the_step(h: Harness) {
 async fn branches_move_with_optimistic_concurrency(h: Harness) {
     let w = World::new(&h, "acme").await;
     let p = w.playbook(&h, "Three", three_steps("doer")).await;
-    let unchanged = h.engine.commit_version(&w.owner, &p.playbook.id, "main", three_steps("doer"), "", None).await.unwrap_err();
+    let unchanged =
+        h.engine.commit_version(&w.owner, &p.playbook.id, "main", three_steps("doer"), "", None).await.unwrap_err();
     assert!(matches!(unchanged, EngineError::Validation(ref f) if f[0].field == "definition"));
     let draft = h.engine.create_branch(&w.owner, &p.playbook.id, "draft", None).await.unwrap();
     assert_eq!(draft.head, p.head.id);
-    let on_draft =
-        h.engine.commit_version(&w.owner, &p.playbook.id, "draft", three_steps("reviewer"), "Other role", Some(1)).await.unwrap();
-    let stale =
-        h.engine.commit_version(&w.owner, &p.playbook.id, "draft", three_steps("lead"), "Lost edit", Some(1)).await.unwrap_err();
+    let on_draft = h
+        .engine
+        .commit_version(&w.owner, &p.playbook.id, "draft", three_steps("reviewer"), "Other role", Some(1))
+        .await
+        .unwrap();
+    let stale = h
+        .engine
+        .commit_version(&w.owner, &p.playbook.id, "draft", three_steps("lead"), "Lost edit", Some(1))
+        .await
+        .unwrap_err();
     assert!(matches!(stale, EngineError::Conflict { entity: "branch", expected: 1, found: 2, .. }), "{stale}");
     // main did not move; starting on the draft branch runs the draft's head.
     let detail = h.engine.playbook(&w.owner, &p.playbook.id).await.unwrap();
     assert_eq!(detail.head.id, p.head.id);
-    let req = StartInstance { playbook_id: p.playbook.id.clone(), branch: Some("draft".into()), title: Some("Try".into()), input: json!({}) };
+    let req = StartInstance {
+        playbook_id: p.playbook.id.clone(),
+        branch: Some("draft".into()),
+        title: Some("Try".into()),
+        input: json!({}),
+    };
     let started = h.engine.start_instance(&w.owner, req).await.unwrap();
     assert_eq!(started.instance.version_id, on_draft.id);
     assert_eq!(started.tasks[0].role.as_deref(), Some("reviewer"));

@@ -68,8 +68,7 @@ pub async fn drain(store: &dyn Store, pos: &mut LogPosition, out: &mut Vec<Chang
     panic!("the change log did not settle within 20 s");
 }
 
-impl Harness {
-}
+impl Harness {}
 
 /// A harness on a new SQLite file.
 pub async fn sqlite() -> Harness {

@@ -42,12 +42,18 @@ async fn replay_equals_state(db: TestDatabase) {
     let mut tasks = 0;
     let mut after = None;
     loop {
-        let page = engine.instances(&scope, InstanceFilter { after: after.clone(), limit: 500, ..Default::default() }).await.unwrap();
+        let page = engine
+            .instances(&scope, InstanceFilter { after: after.clone(), limit: 500, ..Default::default() })
+            .await
+            .unwrap();
         let Some(last) = page.last() else { break };
         after = Some(last.id.clone());
         for i in page {
             let detail = engine.instance(&scope, &i.id).await.unwrap();
-            assert_eq!(latest[&("instance".to_string(), i.id.to_string())], serde_json::to_value(&detail.instance).unwrap());
+            assert_eq!(
+                latest[&("instance".to_string(), i.id.to_string())],
+                serde_json::to_value(&detail.instance).unwrap()
+            );
             for t in detail.tasks {
                 assert_eq!(latest[&("task".to_string(), t.id.to_string())], serde_json::to_value(&t).unwrap());
                 tasks += 1;

@@ -1,3 +1,4 @@
 //! End-to-end tests of the `orgata` binary: real processes, real databases.
 
 mod cli;
+mod crash;

@@ -1,7 +1,7 @@
 //! Tasks: the human work of a process — assigning, claiming, starting, completing, cancelling.
 
 use super::processes::check_revision;
-use super::{Engine, audit, check_payload, page_size, validate_against};
+use super::{CompiledVersion, Engine, audit, check_payload, page_size, validate_against};
 use crate::definition::{OnReject, StepKind};
 use crate::error::{EngineError, Result};
 use crate::execution::set_step_output;
@@ -39,10 +39,12 @@ pub struct TaskOutcome {
     pub created: Vec<Task>,
 }
 
-/// An open write transaction holding a locked, freshly read task.
+/// An open write transaction holding a locked, freshly read task and every execution of its
+/// instance (`family`, which includes the task as read).
 struct Locked {
     tx: Box<dyn Tx>,
     task: Task,
+    family: Vec<Task>,
 }
 
 impl Engine {
@@ -66,7 +68,7 @@ impl Engine {
         assignee: &UserId,
         expected_revision: Option<i64>,
     ) -> Result<Task> {
-        let Locked { mut tx, mut task } = self.lock_task(scope, id, expected_revision, "assign").await?;
+        let Locked { mut tx, mut task, .. } = self.lock_task(scope, id, expected_revision, "assign").await?;
         tx.membership(&task.team_id, assignee).await?.ok_or_else(|| EngineError::not_found("user", assignee))?;
         let now = self.clock.now();
         let expected = task.revision;
@@ -84,7 +86,7 @@ impl Engine {
 
     /// Takes an unassigned task offered to a role the caller has.
     pub async fn claim_task(&self, scope: &Scope, id: &TaskId, expected_revision: Option<i64>) -> Result<Task> {
-        let Locked { mut tx, mut task } = self.lock_task(scope, id, expected_revision, "claim").await?;
+        let Locked { mut tx, mut task, .. } = self.lock_task(scope, id, expected_revision, "claim").await?;
         if task.status != TaskStatus::Open {
             return Err(transition(&task, "claim"));
         }
@@ -102,7 +104,7 @@ impl Engine {
 
     /// Starts work on a task: the caller must be its assignee (an unassigned one is claimed first).
     pub async fn start_task(&self, scope: &Scope, id: &TaskId, expected_revision: Option<i64>) -> Result<Task> {
-        let Locked { mut tx, mut task } = self.lock_task(scope, id, expected_revision, "start").await?;
+        let Locked { mut tx, mut task, .. } = self.lock_task(scope, id, expected_revision, "start").await?;
         if task.status == TaskStatus::Started {
             return Err(transition(&task, "start"));
         }
@@ -127,7 +129,8 @@ impl Engine {
         if !output.is_object() {
             return Err(EngineError::invalid("/output", "must be a JSON object"));
         }
-        let Locked { mut tx, mut task } = self.lock_task(scope, id, req.expected_revision, "complete").await?;
+        let Locked { mut tx, mut task, family: mut tasks } =
+            self.lock_task(scope, id, req.expected_revision, "complete").await?;
         let mut instance = tx
             .instance(scope, &task.instance_id)
             .await?
@@ -166,9 +169,8 @@ impl Engine {
             map.insert("decision".into(), json!(decision));
         }
         set_step_output(&mut instance.data, &task.step_key, recorded);
+        replace(&mut tasks, &task);
 
-        let mut tasks = tx.instance_tasks(&instance.id).await?;
-        let instance_expected = instance.revision;
         if rejected {
             match step.on_reject.clone().unwrap_or(OnReject::EndPath) {
                 OnReject::EndPath => {}
@@ -188,14 +190,7 @@ impl Engine {
                 }
             }
         }
-        let before = tasks.len();
-        self.advance(&mut *tx, &compiled, &mut instance, &mut tasks, now).await?;
-        let created: Vec<Task> = tasks.split_off(before);
-        for t in &created {
-            tx.insert_task(t).await?;
-        }
-        instance.revision += 1;
-        tx.update_instance(&instance, instance_expected).await?;
+        let created = self.advance_and_save(&mut *tx, &compiled, &mut instance, &mut tasks, now).await?;
         let action = match req.decision {
             Some(Decision::Approve) => "task.approve",
             Some(Decision::Reject) => "task.reject",
@@ -210,7 +205,8 @@ impl Engine {
 
     /// Cancels one active task; steps depending on it are skipped.
     pub async fn cancel_task(&self, scope: &Scope, id: &TaskId, expected_revision: Option<i64>) -> Result<TaskOutcome> {
-        let Locked { mut tx, mut task } = self.lock_task(scope, id, expected_revision, "cancel").await?;
+        let Locked { mut tx, mut task, family: mut tasks } =
+            self.lock_task(scope, id, expected_revision, "cancel").await?;
         let mut instance = tx
             .instance(scope, &task.instance_id)
             .await?
@@ -221,16 +217,8 @@ impl Engine {
         task.status = TaskStatus::Cancelled;
         task.revision += 1;
         tx.update_task(&task, expected).await?;
-        let mut tasks = tx.instance_tasks(&instance.id).await?;
-        let before = tasks.len();
-        let instance_expected = instance.revision;
-        self.advance(&mut *tx, &compiled, &mut instance, &mut tasks, now).await?;
-        let created: Vec<Task> = tasks.split_off(before);
-        for t in &created {
-            tx.insert_task(t).await?;
-        }
-        instance.revision += 1;
-        tx.update_instance(&instance, instance_expected).await?;
+        replace(&mut tasks, &task);
+        let created = self.advance_and_save(&mut *tx, &compiled, &mut instance, &mut tasks, now).await?;
         tx.audit(audit(scope, Some(&task.team_id), "task.cancel", "task", id, json!({})));
         tx.commit().await?;
         Ok(TaskOutcome { task, instance, created })
@@ -246,15 +234,40 @@ impl Engine {
         action: &'static str,
     ) -> Result<Locked> {
         let mut tx = self.store.begin_write(self.clock.now()).await?;
-        let mut task = tx.task(scope, id).await?.ok_or_else(|| EngineError::not_found("task", id))?;
-        if tx.lock(task.instance_id.as_str()).await? {
-            task = tx.task(scope, id).await?.ok_or_else(|| EngineError::not_found("task", id))?;
+        let mut family = tx.task_family(scope, id).await?;
+        let instance = family.iter().find(|t| &t.id == id).map(|t| t.instance_id.clone());
+        let instance = instance.ok_or_else(|| EngineError::not_found("task", id))?;
+        if tx.lock(instance.as_str()).await? {
+            family = tx.task_family(scope, id).await?;
         }
+        let task = family.iter().find(|t| &t.id == id).cloned().ok_or_else(|| EngineError::not_found("task", id))?;
         check_revision("task", id.as_str(), expected_revision, task.revision)?;
         if !task.status.is_active() || !task.current {
             return Err(transition(&task, action));
         }
-        Ok(Locked { tx, task })
+        Ok(Locked { tx, task, family })
+    }
+
+    /// Advances the instance, inserts the tasks that creates and saves the instance (whose
+    /// revision the caller read in this transaction); returns the new tasks.
+    async fn advance_and_save(
+        &self,
+        tx: &mut dyn Tx,
+        compiled: &CompiledVersion,
+        instance: &mut Instance,
+        tasks: &mut Vec<Task>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Task>> {
+        let expected = instance.revision;
+        let before = tasks.len();
+        self.advance(tx, compiled, instance, tasks, now).await?;
+        let created = tasks.split_off(before);
+        for t in &created {
+            tx.insert_task(t).await?;
+        }
+        instance.revision += 1;
+        tx.update_instance(instance, expected).await?;
+        Ok(created)
     }
 
     /// Makes the caller the task's assignee if nobody is; refuses if somebody else is.
@@ -302,6 +315,13 @@ async fn cancel_active(tx: &mut dyn Tx, tasks: &mut [Task], which: impl Fn(&Task
         tx.update_task(t, expected).await?;
     }
     Ok(())
+}
+
+/// Puts the new state of `task` into `family` in place of its old one.
+fn replace(family: &mut [Task], task: &Task) {
+    if let Some(slot) = family.iter_mut().find(|t| t.id == task.id) {
+        *slot = task.clone();
+    }
 }
 
 fn transition(task: &Task, action: &'static str) -> EngineError {

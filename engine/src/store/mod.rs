@@ -159,6 +159,9 @@ pub trait Tx: Send {
     /// Updates a task; fails with a conflict unless its stored revision is `expected`.
     async fn update_task(&mut self, t: &Task, expected: i64) -> Result<()>;
     async fn task(&mut self, scope: &Scope, id: &TaskId) -> Result<Option<Task>>;
+    /// Every execution of every step of the instance a task belongs to, in order; empty when the
+    /// task is not in the caller's scope.
+    async fn task_family(&mut self, scope: &Scope, id: &TaskId) -> Result<Vec<Task>>;
     async fn tasks(&mut self, scope: &Scope, filter: &TaskFilter) -> Result<Vec<Task>>;
     /// Every execution of every step of an instance (already scope-checked by the caller), in order.
     async fn instance_tasks(&mut self, instance: &InstanceId) -> Result<Vec<Task>>;

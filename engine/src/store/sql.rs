@@ -1,6 +1,7 @@
 // The SQL implementation shared by both backends. This file is `include!`d by `postgres.rs` and
 // `sqlite.rs`, each of which first defines `Db` (the sqlx database), `BACKEND`, `MIGRATOR`,
-// `READ_CHANGES_SQL`, `LOCK_SQL`, `begin_write_tx` and `begin_read_tx`; everything here is compiled once per
+// `READ_CHANGES_SQL`, `LOCK_SQL`, `begin_write_tx`, `begin_read_tx` and a `connect` that says
+// whether writers queue in-process; everything here is compiled once per
 // backend against its own driver, so there is one source and two concrete implementations.
 
 use crate::error::{EngineError, Result};
@@ -11,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{Pool, QueryBuilder, Transaction};
+use std::sync::Arc;
 
 use super::{AuditFilter, Backend, InstanceFilter, NewAuditEntry, Scope, Store, TaskFilter, Tx};
 
@@ -18,9 +20,10 @@ use super::{AuditFilter, Backend, InstanceFilter, NewAuditEntry, Scope, Store, T
 /// databases' bind-parameter limits).
 const FLUSH_CHUNK: usize = 1_000;
 
-/// The store: a connection pool.
+/// The store: a connection pool, and the queue writers of this process wait in (SQLite only).
 pub struct SqlStore {
     pool: Pool<Db>,
+    writers: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// A change event waiting for commit.
@@ -35,6 +38,9 @@ struct PendingChange {
 /// One open transaction with its buffered change events and audit entries.
 pub struct SqlTx {
     tx: Transaction<'static, Db>,
+    /// Held until commit or rollback where the backend admits one writer at a time. Field order
+    /// matters: the transaction is dropped (rolled back) before the turn is released.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     now: DateTime<Utc>,
     changes: Vec<PendingChange>,
     audit: Vec<NewAuditEntry>,
@@ -77,13 +83,17 @@ impl Store for SqlStore {
     }
 
     async fn begin_write(&self, now: DateTime<Utc>) -> Result<Box<dyn Tx>> {
+        let turn = match &self.writers {
+            Some(queue) => Some(queue.clone().lock_owned().await),
+            None => None,
+        };
         let tx = begin_write_tx(&self.pool).await?;
-        Ok(Box::new(SqlTx { tx, now, changes: Vec::new(), audit: Vec::new() }))
+        Ok(Box::new(SqlTx { tx, _turn: turn, now, changes: Vec::new(), audit: Vec::new() }))
     }
 
     async fn begin_read(&self) -> Result<Box<dyn Tx>> {
         let tx = begin_read_tx(&self.pool).await?;
-        Ok(Box::new(SqlTx { tx, now: Utc::now(), changes: Vec::new(), audit: Vec::new() }))
+        Ok(Box::new(SqlTx { tx, _turn: None, now: Utc::now(), changes: Vec::new(), audit: Vec::new() }))
     }
 
     async fn read_changes(&self, after: LogPosition, limit: i64) -> Result<Vec<ChangeEvent>> {
@@ -631,6 +641,19 @@ impl Tx for SqlTx {
         }
         qb.push(" ORDER BY id LIMIT ").push_bind(f.limit);
         Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn task_family(&mut self, scope: &Scope, id: &TaskId) -> Result<Vec<Task>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM tasks WHERE instance_id = (
+                 SELECT instance_id FROM tasks
+                 WHERE team_id IN (SELECT team_id FROM memberships WHERE user_id = $1) AND id = $2)
+             ORDER BY id",
+        )
+        .bind(&scope.user_id)
+        .bind(id)
+        .fetch_all(&mut *self.tx)
+        .await?)
     }
 
     async fn instance_tasks(&mut self, instance: &InstanceId) -> Result<Vec<Task>> {

@@ -40,7 +40,9 @@ impl SqlStore {
         }
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        // Writers of this process take turns here rather than in SQLite's busy handler, which
+        // sleeps and retries (milliseconds of idle time per collision).
+        Ok(Self { pool, writers: Some(Arc::new(tokio::sync::Mutex::new(()))) })
     }
 }
 

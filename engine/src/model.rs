@@ -89,6 +89,8 @@ pub struct PlaybookVersion {
     pub team_id: TeamId,
     /// The version this one was derived from (`None` for the first).
     pub parent_id: Option<VersionId>,
+    /// 1 for the playbook's first version, then counting up in commit order across branches.
+    pub number: i64,
     #[sqlx(json)]
     pub definition: Definition,
     /// Why the version was made, like a commit message.

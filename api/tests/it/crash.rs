@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 async fn kill_mid_run_then_check(db: TestDatabase) {
     let data = tempfile::tempdir().unwrap();
+    // Create the schema first, so the poller below never races the demo's migrations.
+    let store = connect(&db.url).await.expect("connect");
     let mut child = Command::new(env!("CARGO_BIN_EXE_orgata"))
         .args(["demo", "--days", "120", "--per-day", "40"])
         .env("ORGATA_DATABASE_URL", &db.url)
@@ -20,18 +22,12 @@ async fn kill_mid_run_then_check(db: TestDatabase) {
         .spawn()
         .expect("spawn orgata");
     // Wait until the simulation is well under way (thousands of events), then kill it.
-    let store = {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            assert!(Instant::now() < deadline, "the demo did not start writing");
-            if let Ok(store) = connect(&db.url).await
-                && store.pending_changes(LogPosition::default()).await.unwrap_or(0) > 3_000
-            {
-                break store;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while store.pending_changes(LogPosition::default()).await.expect("count events") < 3_000 {
+        assert!(Instant::now() < deadline, "the demo did not start writing");
+        assert!(child.try_wait().expect("child status").is_none(), "the demo ended before it was killed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     tokio::time::sleep(Duration::from_millis(137)).await;
     child.kill().expect("kill");
     child.wait().expect("wait");

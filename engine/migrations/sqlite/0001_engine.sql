@@ -56,12 +56,13 @@ CREATE TABLE playbook_versions (
     playbook_id  TEXT NOT NULL REFERENCES playbooks(id),
     team_id      TEXT NOT NULL REFERENCES teams(id),
     parent_id    TEXT REFERENCES playbook_versions(id),
+    number       INTEGER NOT NULL,
     definition   TEXT NOT NULL,
     message      TEXT NOT NULL,
     created_by   TEXT NOT NULL REFERENCES users(id),
     created_at   TEXT NOT NULL
 );
-CREATE INDEX playbook_versions_playbook ON playbook_versions (playbook_id, created_at);
+CREATE UNIQUE INDEX playbook_versions_number ON playbook_versions (playbook_id, number);
 
 CREATE TABLE branches (
     playbook_id  TEXT NOT NULL REFERENCES playbooks(id),

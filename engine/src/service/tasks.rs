@@ -234,12 +234,8 @@ impl Engine {
         action: &'static str,
     ) -> Result<Locked> {
         let mut tx = self.store.begin_write(self.clock.now()).await?;
-        let mut family = tx.task_family(scope, id).await?;
-        let instance = family.iter().find(|t| &t.id == id).map(|t| t.instance_id.clone());
-        let instance = instance.ok_or_else(|| EngineError::not_found("task", id))?;
-        if tx.lock(instance.as_str()).await? {
-            family = tx.task_family(scope, id).await?;
-        }
+        tx.lock_task_instance(scope, id).await?;
+        let family = tx.task_family(scope, id).await?;
         let task = family.iter().find(|t| &t.id == id).cloned().ok_or_else(|| EngineError::not_found("task", id))?;
         check_revision("task", id.as_str(), expected_revision, task.revision)?;
         if !task.status.is_active() || !task.current {

@@ -115,6 +115,9 @@ pub trait Tx: Send {
     /// transactions on one aggregate are ordered as they committed (see `postgres.rs`). Returns true
     /// when rows read before the call may have changed meanwhile and must be read again.
     async fn lock(&mut self, aggregate: &str) -> Result<bool>;
+    /// [`Tx::lock`] on the instance of a task in the caller's scope (nothing when there is none),
+    /// in one round trip; reads after it see every earlier writer of that instance.
+    async fn lock_task_instance(&mut self, scope: &Scope, task: &TaskId) -> Result<()>;
 
     // Organisations, users, teams.
     async fn insert_organisation(&mut self, org: &Organisation) -> Result<()>;
@@ -141,6 +144,8 @@ pub trait Tx: Send {
     async fn playbook(&mut self, scope: &Scope, id: &PlaybookId) -> Result<Option<Playbook>>;
     async fn playbooks(&mut self, scope: &Scope, team: Option<&TeamId>) -> Result<Vec<Playbook>>;
     async fn insert_version(&mut self, v: &PlaybookVersion) -> Result<()>;
+    /// The number the playbook's next version gets.
+    async fn next_version_number(&mut self, playbook: &PlaybookId) -> Result<i64>;
     async fn version(&mut self, scope: &Scope, id: &VersionId) -> Result<Option<PlaybookVersion>>;
     async fn versions(&mut self, scope: &Scope, playbook: &PlaybookId) -> Result<Vec<PlaybookVersion>>;
     async fn insert_branch(&mut self, b: &Branch) -> Result<()>;
@@ -150,13 +155,16 @@ pub trait Tx: Send {
     async fn branches(&mut self, scope: &Scope, playbook: &PlaybookId) -> Result<Vec<Branch>>;
 
     // Instances and tasks.
+    /// Inserts an instance. Instance and task writes are applied at commit, in one statement with
+    /// the change events; reads in the same transaction do not see them.
     async fn insert_instance(&mut self, i: &Instance) -> Result<()>;
-    /// Updates an instance; fails with a conflict unless its stored revision is `expected`.
+    /// Updates an instance; the commit fails with a conflict unless its stored revision is
+    /// `expected`.
     async fn update_instance(&mut self, i: &Instance, expected: i64) -> Result<()>;
     async fn instance(&mut self, scope: &Scope, id: &InstanceId) -> Result<Option<Instance>>;
     async fn instances(&mut self, scope: &Scope, filter: &InstanceFilter) -> Result<Vec<Instance>>;
     async fn insert_task(&mut self, t: &Task) -> Result<()>;
-    /// Updates a task; fails with a conflict unless its stored revision is `expected`.
+    /// Updates a task; the commit fails with a conflict unless its stored revision is `expected`.
     async fn update_task(&mut self, t: &Task, expected: i64) -> Result<()>;
     async fn task(&mut self, scope: &Scope, id: &TaskId) -> Result<Option<Task>>;
     /// Every execution of every step of the instance a task belongs to, in order; empty when the
@@ -184,14 +192,4 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     } else {
         Err(crate::error::EngineError::Config(format!("database URL `{url}` is neither postgres://… nor sqlite://…")))
     }
-}
-
-/// A 64-bit key for an advisory lock on an aggregate (FNV-1a of its id).
-pub fn lock_key(aggregate: &str) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in aggregate.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h as i64
 }

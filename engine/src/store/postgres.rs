@@ -21,7 +21,49 @@ const READ_CHANGES_SQL: &str = "SELECT xid, seq, team_id, entity, entity_id, op,
      LIMIT $3";
 
 /// A transaction-scoped advisory lock takes no transaction id, so it can precede the first write.
-const LOCK_SQL: Option<&str> = Some("SELECT pg_advisory_xact_lock($1)");
+const LOCK_SQL: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+const LOCK_TASK_INSTANCE_SQL: Option<&str> = Some(
+    "SELECT pg_advisory_xact_lock(hashtextextended(instance_id, 0)) FROM tasks
+     WHERE team_id IN (SELECT team_id FROM memberships WHERE user_id = $1) AND id = $2",
+);
+
+/// The flush statement: data-modifying CTEs (`WITH w0 AS (INSERT …), w1 AS (UPDATE … RETURNING
+/// k) … SELECT k FROM w1 …`), executed once each in one statement and one round trip.
+struct Batch {
+    qb: QueryBuilder<Db>,
+    count: usize,
+    returning: Vec<usize>,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Self { qb: QueryBuilder::new("WITH "), count: 0, returning: Vec::new() }
+    }
+
+    /// Adds a statement; `returns_key` when it is a conditional update returning `k`.
+    fn statement(&mut self, push: impl FnOnce(&mut QueryBuilder<Db>), returns_key: bool) {
+        if self.count > 0 {
+            self.qb.push(", ");
+        }
+        self.qb.push(format!("w{} AS (", self.count));
+        push(&mut self.qb);
+        self.qb.push(")");
+        if returns_key {
+            self.returning.push(self.count);
+        }
+        self.count += 1;
+    }
+
+    fn finish(mut self) -> QueryBuilder<Db> {
+        if self.returning.is_empty() {
+            self.qb.push(" SELECT NULL::text AS k WHERE false");
+        } else {
+            let selects: Vec<String> = self.returning.iter().map(|i| format!("SELECT k FROM w{i}")).collect();
+            self.qb.push(format!(" {}", selects.join(" UNION ALL ")));
+        }
+        self.qb
+    }
+}
 
 include!("sql.rs");
 

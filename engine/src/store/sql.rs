@@ -42,8 +42,32 @@ pub struct SqlTx {
     /// matters: the transaction is dropped (rolled back) before the turn is released.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     now: DateTime<Utc>,
+    /// Instance and task writes, applied at commit in one statement (see `flush`).
+    writes: Vec<PendingWrite>,
     changes: Vec<PendingChange>,
     audit: Vec<NewAuditEntry>,
+}
+
+/// A row write deferred to commit. `expected: None` inserts; `Some(r)` updates the row if its
+/// stored revision is still `r`.
+struct PendingWrite {
+    row: PendingRow,
+    expected: Option<i64>,
+}
+
+enum PendingRow {
+    Instance(Instance),
+    Task(Task),
+}
+
+impl PendingRow {
+    /// The key the flush statement returns for an updated row (`task:<id>`).
+    fn key(&self) -> String {
+        match self {
+            PendingRow::Instance(i) => format!("instance:{}", i.id),
+            PendingRow::Task(t) => format!("task:{}", t.id),
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -88,12 +112,12 @@ impl Store for SqlStore {
             None => None,
         };
         let tx = begin_write_tx(&self.pool).await?;
-        Ok(Box::new(SqlTx { tx, _turn: turn, now, changes: Vec::new(), audit: Vec::new() }))
+        Ok(Box::new(SqlTx { tx, _turn: turn, now, writes: Vec::new(), changes: Vec::new(), audit: Vec::new() }))
     }
 
     async fn begin_read(&self) -> Result<Box<dyn Tx>> {
         let tx = begin_read_tx(&self.pool).await?;
-        Ok(Box::new(SqlTx { tx, _turn: None, now: Utc::now(), changes: Vec::new(), audit: Vec::new() }))
+        Ok(Box::new(SqlTx { tx, _turn: None, now: Utc::now(), writes: Vec::new(), changes: Vec::new(), audit: Vec::new() }))
     }
 
     async fn read_changes(&self, after: LogPosition, limit: i64) -> Result<Vec<ChangeEvent>> {
@@ -164,37 +188,83 @@ impl SqlTx {
         }
     }
 
-    async fn flush(&mut self) -> Result<()> {
-        let now = self.now;
-        let changes = std::mem::take(&mut self.changes);
-        for chunk in changes.chunks(FLUSH_CHUNK) {
-            let mut qb = QueryBuilder::<Db>::new("INSERT INTO change_log (team_id, entity, entity_id, op, data, at) ");
-            qb.push_values(chunk, |mut b, c| {
-                b.push_bind(c.team_id.clone())
-                    .push_bind(c.entity)
-                    .push_bind(c.entity_id.clone())
-                    .push_bind(c.op)
-                    .push_bind(Json(c.data.clone()))
-                    .push_bind(now);
-            });
-            qb.build().execute(&mut *self.tx).await?;
+    /// Defers a row write to commit. A second write of the same row replaces the first's content
+    /// and keeps its insert or expected revision, so the row is written once.
+    fn defer(&mut self, row: PendingRow, expected: Option<i64>) {
+        let key = row.key();
+        match self.writes.iter_mut().find(|w| w.row.key() == key) {
+            Some(slot) => slot.row = row,
+            None => self.writes.push(PendingWrite { row, expected }),
         }
+    }
+
+    /// Applies the deferred row writes, change events and audit entries in one statement (one
+    /// round trip), then checks that every conditional update found its expected revision.
+    async fn flush(&mut self) -> Result<()> {
+        let writes = std::mem::take(&mut self.writes);
+        let changes = std::mem::take(&mut self.changes);
         let audit = std::mem::take(&mut self.audit);
+        if writes.is_empty() && changes.is_empty() && audit.is_empty() {
+            return Ok(());
+        }
+        let now = self.now;
+        let mut batch = Batch::new();
+        // Instances before tasks, so foreign keys hold in either database.
+        let mut sorted: Vec<&PendingWrite> = writes.iter().collect();
+        sorted.sort_by_key(|w| matches!(w.row, PendingRow::Task(_)));
+        for w in sorted {
+            match (&w.row, w.expected) {
+                (PendingRow::Instance(i), None) => batch.statement(|qb| push_instance_insert(qb, i), false),
+                (PendingRow::Instance(i), Some(e)) => batch.statement(|qb| push_instance_update(qb, i, e), true),
+                (PendingRow::Task(t), None) => batch.statement(|qb| push_task_insert(qb, t), false),
+                (PendingRow::Task(t), Some(e)) => batch.statement(|qb| push_task_update(qb, t, e), true),
+            }
+        }
         for chunk in audit.chunks(FLUSH_CHUNK) {
-            let mut qb = QueryBuilder::<Db>::new(
-                "INSERT INTO audit_log (org_id, team_id, actor_id, action, entity, entity_id, detail, at) ",
+            batch.statement(
+                |qb| {
+                    qb.push("INSERT INTO audit_log (org_id, team_id, actor_id, action, entity, entity_id, detail, at) ");
+                    qb.push_values(chunk, |mut b, a| {
+                        b.push_bind(a.org_id.clone())
+                            .push_bind(a.team_id.clone())
+                            .push_bind(a.actor_id.clone())
+                            .push_bind(a.action)
+                            .push_bind(a.entity)
+                            .push_bind(a.entity_id.clone())
+                            .push_bind(Json(a.detail.clone()))
+                            .push_bind(now);
+                    });
+                },
+                false,
             );
-            qb.push_values(chunk, |mut b, a| {
-                b.push_bind(a.org_id.clone())
-                    .push_bind(a.team_id.clone())
-                    .push_bind(a.actor_id.clone())
-                    .push_bind(a.action)
-                    .push_bind(a.entity)
-                    .push_bind(a.entity_id.clone())
-                    .push_bind(Json(a.detail.clone()))
-                    .push_bind(now);
-            });
-            qb.build().execute(&mut *self.tx).await?;
+        }
+        for chunk in changes.chunks(FLUSH_CHUNK) {
+            batch.statement(
+                |qb| {
+                    qb.push("INSERT INTO change_log (team_id, entity, entity_id, op, data, at) ");
+                    qb.push_values(chunk, |mut b, c| {
+                        b.push_bind(c.team_id.clone())
+                            .push_bind(c.entity)
+                            .push_bind(c.entity_id.clone())
+                            .push_bind(c.op)
+                            .push_bind(Json(c.data.clone()))
+                            .push_bind(now);
+                    });
+                },
+                false,
+            );
+        }
+        let updated: Vec<String> = batch.finish().build_query_scalar().fetch_all(&mut *self.tx).await?;
+        for w in writes {
+            let Some(expected) = w.expected else { continue };
+            if updated.contains(&w.row.key()) {
+                continue;
+            }
+            let (table, entity, id) = match &w.row {
+                PendingRow::Instance(i) => ("instances", "instance", i.id.to_string()),
+                PendingRow::Task(t) => ("tasks", "task", t.id.to_string()),
+            };
+            return Err(self.revision_conflict(table, entity, &id, expected).await);
         }
         Ok(())
     }
@@ -219,8 +289,15 @@ impl Tx for SqlTx {
 
     async fn lock(&mut self, aggregate: &str) -> Result<bool> {
         let Some(sql) = LOCK_SQL else { return Ok(false) };
-        sqlx::query(sql).bind(super::lock_key(aggregate)).execute(&mut *self.tx).await?;
+        sqlx::query(sql).bind(aggregate.to_string()).execute(&mut *self.tx).await?;
         Ok(true)
+    }
+
+    async fn lock_task_instance(&mut self, scope: &Scope, task: &TaskId) -> Result<()> {
+        if let Some(sql) = LOCK_TASK_INSTANCE_SQL {
+            sqlx::query(sql).bind(&scope.user_id).bind(task).execute(&mut *self.tx).await?;
+        }
+        Ok(())
     }
 
     async fn insert_organisation(&mut self, org: &Organisation) -> Result<()> {
@@ -400,13 +477,14 @@ impl Tx for SqlTx {
 
     async fn insert_version(&mut self, v: &PlaybookVersion) -> Result<()> {
         sqlx::query(
-            "INSERT INTO playbook_versions (id, playbook_id, team_id, parent_id, definition, message, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO playbook_versions (id, playbook_id, team_id, parent_id, number, definition, message, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&v.id)
         .bind(&v.playbook_id)
         .bind(&v.team_id)
         .bind(&v.parent_id)
+        .bind(v.number)
         .bind(Json(&v.definition))
         .bind(&v.message)
         .bind(&v.created_by)
@@ -417,6 +495,13 @@ impl Tx for SqlTx {
         self.change(Some(&v.team_id), "playbook_version", v.id.as_str(), "insert", v)
     }
 
+    async fn next_version_number(&mut self, playbook: &PlaybookId) -> Result<i64> {
+        Ok(sqlx::query_scalar::<Db, i64>("SELECT COALESCE(MAX(number), 0) + 1 FROM playbook_versions WHERE playbook_id = $1")
+            .bind(playbook)
+            .fetch_one(&mut *self.tx)
+            .await?)
+    }
+
     async fn version(&mut self, scope: &Scope, id: &VersionId) -> Result<Option<PlaybookVersion>> {
         let mut qb = scoped_select("playbook_versions", scope);
         qb.push(" AND id = ").push_bind(id.clone());
@@ -425,7 +510,7 @@ impl Tx for SqlTx {
 
     async fn versions(&mut self, scope: &Scope, playbook: &PlaybookId) -> Result<Vec<PlaybookVersion>> {
         let mut qb = scoped_select("playbook_versions", scope);
-        qb.push(" AND playbook_id = ").push_bind(playbook.clone()).push(" ORDER BY created_at, id");
+        qb.push(" AND playbook_id = ").push_bind(playbook.clone()).push(" ORDER BY number");
         Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
     }
 
@@ -478,45 +563,12 @@ impl Tx for SqlTx {
     }
 
     async fn insert_instance(&mut self, i: &Instance) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO instances (id, team_id, playbook_id, version_id, title, status, outcome, data, started_by, started_at, ended_at, revision)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&i.id)
-        .bind(&i.team_id)
-        .bind(&i.playbook_id)
-        .bind(&i.version_id)
-        .bind(&i.title)
-        .bind(i.status.as_str())
-        .bind(&i.outcome)
-        .bind(Json(&i.data))
-        .bind(&i.started_by)
-        .bind(i.started_at)
-        .bind(i.ended_at)
-        .bind(i.revision)
-        .execute(&mut *self.tx)
-        .await?;
+        self.defer(PendingRow::Instance(i.clone()), None);
         self.change(Some(&i.team_id), "instance", i.id.as_str(), "insert", i)
     }
 
     async fn update_instance(&mut self, i: &Instance, expected: i64) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE instances SET title = $1, status = $2, outcome = $3, data = $4, ended_at = $5, revision = $6
-             WHERE id = $7 AND revision = $8",
-        )
-        .bind(&i.title)
-        .bind(i.status.as_str())
-        .bind(&i.outcome)
-        .bind(Json(&i.data))
-        .bind(i.ended_at)
-        .bind(i.revision)
-        .bind(&i.id)
-        .bind(expected)
-        .execute(&mut *self.tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(self.revision_conflict("instances", "instance", i.id.as_str(), expected).await);
-        }
+        self.defer(PendingRow::Instance(i.clone()), Some(expected));
         self.change(Some(&i.team_id), "instance", i.id.as_str(), "update", i)
     }
 
@@ -551,60 +603,12 @@ impl Tx for SqlTx {
     }
 
     async fn insert_task(&mut self, t: &Task) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO tasks (id, team_id, instance_id, playbook_id, version_id, step_key, name, kind, status, attempt, current,
-                                role, assignee_id, ready_at, assigned_at, started_at, completed_at, due_at, decision, output, revision)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
-        )
-        .bind(&t.id)
-        .bind(&t.team_id)
-        .bind(&t.instance_id)
-        .bind(&t.playbook_id)
-        .bind(&t.version_id)
-        .bind(&t.step_key)
-        .bind(&t.name)
-        .bind(t.kind.as_str())
-        .bind(t.status.as_str())
-        .bind(t.attempt)
-        .bind(t.current)
-        .bind(&t.role)
-        .bind(&t.assignee_id)
-        .bind(t.ready_at)
-        .bind(t.assigned_at)
-        .bind(t.started_at)
-        .bind(t.completed_at)
-        .bind(t.due_at)
-        .bind(&t.decision)
-        .bind(Json(&t.output))
-        .bind(t.revision)
-        .execute(&mut *self.tx)
-        .await?;
+        self.defer(PendingRow::Task(t.clone()), None);
         self.change(Some(&t.team_id), "task", t.id.as_str(), "insert", t)
     }
 
     async fn update_task(&mut self, t: &Task, expected: i64) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE tasks SET status = $1, current = $2, role = $3, assignee_id = $4, assigned_at = $5, started_at = $6,
-                              completed_at = $7, decision = $8, output = $9, revision = $10
-             WHERE id = $11 AND revision = $12",
-        )
-        .bind(t.status.as_str())
-        .bind(t.current)
-        .bind(&t.role)
-        .bind(&t.assignee_id)
-        .bind(t.assigned_at)
-        .bind(t.started_at)
-        .bind(t.completed_at)
-        .bind(&t.decision)
-        .bind(Json(&t.output))
-        .bind(t.revision)
-        .bind(&t.id)
-        .bind(expected)
-        .execute(&mut *self.tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(self.revision_conflict("tasks", "task", t.id.as_str(), expected).await);
-        }
+        self.defer(PendingRow::Task(t.clone()), Some(expected));
         self.change(Some(&t.team_id), "task", t.id.as_str(), "update", t)
     }
 
@@ -717,4 +721,86 @@ impl Tx for SqlTx {
         qb.push(" ORDER BY id LIMIT ").push_bind(f.limit);
         Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
     }
+}
+
+/// `INSERT INTO instances …` for the flush statement.
+fn push_instance_insert(qb: &mut QueryBuilder<Db>, i: &Instance) {
+    qb.push(
+        "INSERT INTO instances (id, team_id, playbook_id, version_id, title, status, outcome, data, started_by, started_at, ended_at, revision) ",
+    );
+    qb.push_values([i], |mut b, i| {
+        b.push_bind(i.id.clone())
+            .push_bind(i.team_id.clone())
+            .push_bind(i.playbook_id.clone())
+            .push_bind(i.version_id.clone())
+            .push_bind(i.title.clone())
+            .push_bind(i.status.as_str())
+            .push_bind(i.outcome.clone())
+            .push_bind(Json(i.data.clone()))
+            .push_bind(i.started_by.clone())
+            .push_bind(i.started_at)
+            .push_bind(i.ended_at)
+            .push_bind(i.revision);
+    });
+}
+
+/// A conditional `UPDATE instances …` that returns the row's key when the revision matched.
+fn push_instance_update(qb: &mut QueryBuilder<Db>, i: &Instance, expected: i64) {
+    qb.push("UPDATE instances SET title = ").push_bind(i.title.clone());
+    qb.push(", status = ").push_bind(i.status.as_str());
+    qb.push(", outcome = ").push_bind(i.outcome.clone());
+    qb.push(", data = ").push_bind(Json(i.data.clone()));
+    qb.push(", ended_at = ").push_bind(i.ended_at);
+    qb.push(", revision = ").push_bind(i.revision);
+    qb.push(" WHERE id = ").push_bind(i.id.clone());
+    qb.push(" AND revision = ").push_bind(expected);
+    qb.push(" RETURNING 'instance:' || id AS k");
+}
+
+/// `INSERT INTO tasks …` for the flush statement.
+fn push_task_insert(qb: &mut QueryBuilder<Db>, t: &Task) {
+    qb.push(
+        "INSERT INTO tasks (id, team_id, instance_id, playbook_id, version_id, step_key, name, kind, status, attempt, current,
+                            role, assignee_id, ready_at, assigned_at, started_at, completed_at, due_at, decision, output, revision) ",
+    );
+    qb.push_values([t], |mut b, t| {
+        b.push_bind(t.id.clone())
+            .push_bind(t.team_id.clone())
+            .push_bind(t.instance_id.clone())
+            .push_bind(t.playbook_id.clone())
+            .push_bind(t.version_id.clone())
+            .push_bind(t.step_key.clone())
+            .push_bind(t.name.clone())
+            .push_bind(t.kind.as_str())
+            .push_bind(t.status.as_str())
+            .push_bind(t.attempt)
+            .push_bind(t.current)
+            .push_bind(t.role.clone())
+            .push_bind(t.assignee_id.clone())
+            .push_bind(t.ready_at)
+            .push_bind(t.assigned_at)
+            .push_bind(t.started_at)
+            .push_bind(t.completed_at)
+            .push_bind(t.due_at)
+            .push_bind(t.decision.clone())
+            .push_bind(Json(t.output.clone()))
+            .push_bind(t.revision);
+    });
+}
+
+/// A conditional `UPDATE tasks …` that returns the row's key when the revision matched.
+fn push_task_update(qb: &mut QueryBuilder<Db>, t: &Task, expected: i64) {
+    qb.push("UPDATE tasks SET status = ").push_bind(t.status.as_str());
+    qb.push(", current = ").push_bind(t.current);
+    qb.push(", role = ").push_bind(t.role.clone());
+    qb.push(", assignee_id = ").push_bind(t.assignee_id.clone());
+    qb.push(", assigned_at = ").push_bind(t.assigned_at);
+    qb.push(", started_at = ").push_bind(t.started_at);
+    qb.push(", completed_at = ").push_bind(t.completed_at);
+    qb.push(", decision = ").push_bind(t.decision.clone());
+    qb.push(", output = ").push_bind(Json(t.output.clone()));
+    qb.push(", revision = ").push_bind(t.revision);
+    qb.push(" WHERE id = ").push_bind(t.id.clone());
+    qb.push(" AND revision = ").push_bind(expected);
+    qb.push(" RETURNING 'task:' || id AS k");
 }

@@ -18,6 +18,33 @@ const READ_CHANGES_SQL: &str = "SELECT xid, seq, team_id, entity, entity_id, op,
 
 /// `BEGIN IMMEDIATE` already holds the database's single write lock.
 const LOCK_SQL: Option<&str> = None;
+const LOCK_TASK_INSTANCE_SQL: Option<&str> = None;
+
+/// The flush statement: the statements joined by `;`, executed in one round trip; conditional
+/// updates return `k` rows.
+struct Batch {
+    qb: QueryBuilder<Db>,
+    count: usize,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Self { qb: QueryBuilder::new(""), count: 0 }
+    }
+
+    /// Adds a statement (its `RETURNING` rows come back from the batch).
+    fn statement(&mut self, push: impl FnOnce(&mut QueryBuilder<Db>), _returns_key: bool) {
+        if self.count > 0 {
+            self.qb.push("; ");
+        }
+        push(&mut self.qb);
+        self.count += 1;
+    }
+
+    fn finish(self) -> QueryBuilder<Db> {
+        self.qb
+    }
+}
 
 include!("sql.rs");
 

@@ -38,6 +38,7 @@ async fn versions_are_content_addressed_and_immutable(h: Harness) {
     let versions = h.engine.versions(&w.owner, &p.playbook.id).await.unwrap();
     assert_eq!(versions.iter().map(|v| v.id.clone()).collect::<Vec<_>>(), vec![v1.id.clone(), v2.id.clone()]);
     assert_eq!(versions[0], v1);
+    assert_eq!((versions[0].number, versions[1].number), (1, 2));
     assert_eq!(versions[1].message, "Rename");
     let detail = h.engine.playbook(&w.owner, &p.playbook.id).await.unwrap();
     assert_eq!((detail.head.id, detail.branches[0].revision), (v2.id, 2));

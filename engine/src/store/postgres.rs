@@ -76,7 +76,7 @@ impl SqlStore {
         let max = std::env::var("ORGATA_DB_MAX_CONNECTIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
         let pool = PgPoolOptions::new().max_connections(max).connect(url).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool, writers: None })
+        Ok(Self { pool, write_pool: None, background: None })
     }
 }
 

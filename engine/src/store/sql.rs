@@ -1,7 +1,7 @@
 // The SQL implementation shared by both backends. This file is `include!`d by `postgres.rs` and
 // `sqlite.rs`, each of which first defines `Db` (the sqlx database), `BACKEND`, `MIGRATOR`,
-// `READ_CHANGES_SQL`, `LOCK_SQL`, `begin_write_tx`, `begin_read_tx` and a `connect` that says
-// whether writers queue in-process; everything here is compiled once per
+// `READ_CHANGES_SQL`, `LOCK_SQL`, `LOCK_TASK_INSTANCE_SQL`, `Batch`, `begin_write_tx`,
+// `begin_read_tx` and `connect`; everything here is compiled once per
 // backend against its own driver, so there is one source and two concrete implementations.
 
 use crate::error::{EngineError, Result};
@@ -12,7 +12,6 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{Pool, QueryBuilder, Transaction};
-use std::sync::Arc;
 
 use super::{AuditFilter, Backend, InstanceFilter, NewAuditEntry, Scope, Store, TaskFilter, Tx};
 
@@ -20,10 +19,23 @@ use super::{AuditFilter, Backend, InstanceFilter, NewAuditEntry, Scope, Store, T
 /// databases' bind-parameter limits).
 const FLUSH_CHUNK: usize = 1_000;
 
-/// The store: a connection pool, and the queue writers of this process wait in (SQLite only).
+/// The store: a connection pool, and (SQLite) a separate one-connection pool for writers.
 pub struct SqlStore {
     pool: Pool<Db>,
-    writers: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Where the backend admits one writer at a time, writers of this process queue for this
+    /// single connection instead of retrying in the database's busy handler, and its page cache
+    /// stays warm because no other connection of the process writes.
+    write_pool: Option<Pool<Db>>,
+    /// A background task the backend runs for the store's lifetime (SQLite's WAL checkpoints).
+    background: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for SqlStore {
+    fn drop(&mut self) {
+        if let Some(task) = &self.background {
+            task.abort();
+        }
+    }
 }
 
 /// A change event waiting for commit.
@@ -38,9 +50,6 @@ struct PendingChange {
 /// One open transaction with its buffered change events and audit entries.
 pub struct SqlTx {
     tx: Transaction<'static, Db>,
-    /// Held until commit or rollback where the backend admits one writer at a time. Field order
-    /// matters: the transaction is dropped (rolled back) before the turn is released.
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     now: DateTime<Utc>,
     /// Instance and task writes, applied at commit in one statement (see `flush`).
     writes: Vec<PendingWrite>,
@@ -107,17 +116,13 @@ impl Store for SqlStore {
     }
 
     async fn begin_write(&self, now: DateTime<Utc>) -> Result<Box<dyn Tx>> {
-        let turn = match &self.writers {
-            Some(queue) => Some(queue.clone().lock_owned().await),
-            None => None,
-        };
-        let tx = begin_write_tx(&self.pool).await?;
-        Ok(Box::new(SqlTx { tx, _turn: turn, now, writes: Vec::new(), changes: Vec::new(), audit: Vec::new() }))
+        let tx = begin_write_tx(self.write_pool.as_ref().unwrap_or(&self.pool)).await?;
+        Ok(Box::new(SqlTx { tx, now, writes: Vec::new(), changes: Vec::new(), audit: Vec::new() }))
     }
 
     async fn begin_read(&self) -> Result<Box<dyn Tx>> {
         let tx = begin_read_tx(&self.pool).await?;
-        Ok(Box::new(SqlTx { tx, _turn: None, now: Utc::now(), writes: Vec::new(), changes: Vec::new(), audit: Vec::new() }))
+        Ok(Box::new(SqlTx { tx, now: Utc::now(), writes: Vec::new(), changes: Vec::new(), audit: Vec::new() }))
     }
 
     async fn read_changes(&self, after: LogPosition, limit: i64) -> Result<Vec<ChangeEvent>> {
@@ -155,6 +160,9 @@ impl Store for SqlStore {
     }
 
     async fn close(&self) {
+        if let Some(writers) = &self.write_pool {
+            writers.close().await;
+        }
         self.pool.close().await;
     }
 }

@@ -59,17 +59,34 @@ impl SqlStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
+            .pragma("cache_size", "-65536")
+            // Checkpoints run in the background (below), not in whichever commit crosses the
+            // threshold: that commit would wait for the fsyncs.
+            .pragma("wal_autocheckpoint", "0")
             .foreign_keys(true);
         let path = options.get_filename();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| EngineError::Config(format!("cannot create {}: {e}", dir.display())))?;
         }
+        let write_pool = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        MIGRATOR.run(&write_pool).await?;
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        MIGRATOR.run(&pool).await?;
-        // Writers of this process take turns here rather than in SQLite's busy handler, which
-        // sleeps and retries (milliseconds of idle time per collision).
-        Ok(Self { pool, writers: Some(Arc::new(tokio::sync::Mutex::new(()))) })
+        let background = Some(tokio::spawn(checkpoint_periodically(pool.clone())));
+        Ok(Self { pool, write_pool: Some(write_pool), background })
+    }
+}
+
+/// Copies the WAL back into the database every second, without blocking writers (PASSIVE); a
+/// failure is logged and retried on the next tick.
+async fn checkpoint_periodically(pool: Pool<Db>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
     }
 }
 

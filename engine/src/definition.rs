@@ -33,6 +33,10 @@ pub struct Step {
     /// Keys of the steps that must finish before this one can start.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// How the step treats dependencies that were skipped (default `all`: a skipped dependency
+    /// skips this step too).
+    #[serde(default, skip_serializing_if = "Join::is_default")]
+    pub join: Join,
     /// Runs the step only when this holds over the instance's data; otherwise it is skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<Condition>,
@@ -80,6 +84,24 @@ impl TryFrom<String> for StepKind {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
         serde_json::from_value(Value::String(s.clone())).map_err(|_| format!("unknown step kind `{s}`"))
+    }
+}
+
+/// When a step with dependencies may run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Join {
+    /// Every dependency completed; one that was skipped, rejected or cancelled skips this step.
+    #[default]
+    All,
+    /// Like `all`, but a dependency skipped by its condition counts as done, so a path can
+    /// continue after an optional step (rejected or cancelled dependencies still skip it).
+    IgnoreSkipped,
+}
+
+impl Join {
+    fn is_default(&self) -> bool {
+        *self == Join::All
     }
 }
 

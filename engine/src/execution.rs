@@ -2,7 +2,7 @@
 //! step's current execution, decide which steps become ready, which are skipped, and whether the
 //! instance is done. Pure, so it is tested without a database.
 
-use crate::definition::{Definition, StepKind};
+use crate::definition::{Definition, Join, StepKind};
 use crate::model::TaskStatus;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -49,8 +49,12 @@ pub fn plan(def: &Definition, data: &Value, states: &HashMap<String, TaskStatus>
         if deps.iter().any(|s| s.is_none_or(TaskStatus::is_active)) {
             continue;
         }
-        let all_completed = deps.iter().all(|s| *s == Some(TaskStatus::Completed));
-        let runs = all_completed && step.condition.as_ref().is_none_or(|c| c.eval(&data));
+        let satisfied = |s: &Option<TaskStatus>| match s {
+            Some(TaskStatus::Completed) => true,
+            Some(TaskStatus::Skipped) => step.join == Join::IgnoreSkipped,
+            _ => false,
+        };
+        let runs = deps.iter().all(satisfied) && step.condition.as_ref().is_none_or(|c| c.eval(&data));
         let (decision, state) = match (runs, step.kind) {
             (false, _) => (Decision::Skip(key.to_string()), TaskStatus::Skipped),
             (true, StepKind::Automated) => {
@@ -125,6 +129,25 @@ mod tests {
         let p = plan(&d, &json!({"input": {"amount": 5000}}), &states(&[("a", TaskStatus::Completed)]));
         assert_eq!(p.decisions, vec![Decision::Activate("b".into())]);
         assert!(!p.finished);
+    }
+
+    #[test]
+    fn ignore_skipped_join_continues_after_an_optional_step() {
+        let d = def(json!([
+            {"key": "a", "name": "A", "kind": "task", "assignee": {"role": "x"}},
+            {"key": "opt", "name": "Optional", "kind": "approval", "depends_on": ["a"], "assignee": {"role": "x"},
+             "condition": {"var": "input.big", "op": "eq", "value": true}},
+            {"key": "strict", "name": "Strict", "kind": "task", "depends_on": ["opt"], "assignee": {"role": "x"}},
+            {"key": "after", "name": "After", "kind": "task", "depends_on": ["opt"], "join": "ignore_skipped", "assignee": {"role": "x"}},
+        ]));
+        let small = plan(&d, &json!({"input": {"big": false}}), &states(&[("a", TaskStatus::Completed)]));
+        assert_eq!(
+            small.decisions,
+            vec![Decision::Skip("opt".into()), Decision::Skip("strict".into()), Decision::Activate("after".into())]
+        );
+        // A rejection is not a skip: the ignore_skipped step is skipped too.
+        let rejected = plan(&d, &json!({}), &states(&[("a", TaskStatus::Completed), ("opt", TaskStatus::Rejected)]));
+        assert_eq!(rejected.decisions, vec![Decision::Skip("strict".into()), Decision::Skip("after".into())]);
     }
 
     #[test]

@@ -1,0 +1,3 @@
+//! The warehouse's integration tests (one test binary, modules inside).
+
+mod stack;

@@ -40,6 +40,13 @@ pub async fn postgres() -> Option<TestDatabase> {
     Some(TestDatabase { url: format!("{base}{sep}options=-c%20search_path%3D{schema}"), _dir: None })
 }
 
+/// The scope of the demo organisation's admin, who is a member of every demo team.
+pub async fn demo_admin_scope(engine: &crate::Engine) -> crate::Scope {
+    let org = engine.organisation_by_slug(crate::demo::DEMO_ORG_SLUG).await.expect("read").expect("demo organisation");
+    let admin = engine.user_by_email(&org.id, "admin@acme.example").await.expect("read").expect("demo admin");
+    engine.scope_for(&admin.id).await.expect("scope")
+}
+
 /// Checks invariants 1 and 2 on a whole database: replaying the change log (the last event of
 /// each record) gives exactly the stored state of every instance and task `scope` can see, and the
 /// log is fully readable. Returns the number of instances and tasks compared.

@@ -33,9 +33,7 @@ async fn kill_mid_run_then_check(db: TestDatabase) {
     child.wait().expect("wait");
 
     let engine = Engine::new(store, Arc::new(SystemClock));
-    let org = engine.organisation_by_slug("acme").await.unwrap().expect("organisation created before the kill");
-    let admin = engine.user_by_email(&org.id, "admin@acme.example").await.unwrap().expect("admin");
-    let scope = engine.scope_for(&admin.id).await.unwrap();
+    let scope = testing::demo_admin_scope(&engine).await;
     let (instances, tasks) = testing::assert_change_log_matches_state(&engine, &scope).await;
     assert!(instances > 10 && tasks > instances, "{instances} instances, {tasks} tasks");
 }

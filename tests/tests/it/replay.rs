@@ -16,9 +16,7 @@ async fn replay_equals_state(db: TestDatabase) {
     let report = demo::run(&engine, &clock, &options, &|_, _| {}).await.expect("demo");
     assert!(report.created && report.instances > 50, "{report:?}");
 
-    let org = engine.organisation_by_slug(demo::DEMO_ORG_SLUG).await.unwrap().unwrap();
-    let admin = engine.user_by_email(&org.id, "admin@acme.example").await.unwrap().expect("admin");
-    let scope = engine.scope_for(&admin.id).await.unwrap();
+    let scope = testing::demo_admin_scope(&engine).await;
     let compared = testing::assert_change_log_matches_state(&engine, &scope).await;
     assert_eq!(compared, (report.instances, report.tasks));
     store.close().await;

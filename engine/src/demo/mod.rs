@@ -136,9 +136,9 @@ pub async fn run(
             "the demo needs an engine running on the SimClock it is given, set before the start of the history".into(),
         ));
     }
-    let mut rng = Rng::seed_from_u64(options.seed);
+    let rng = Rng::seed_from_u64(options.seed);
     let org = engine.create_organisation(DEMO_ORG_NAME, DEMO_ORG_SLUG).await?;
-    let (staff, users) = Staff::create(engine, &org, &mut rng).await?;
+    let (staff, users) = Staff::create(engine, &org).await?;
     let playbooks = create_playbooks(engine, &staff, options.instances_per_day).await?;
     let mut sim = Simulation {
         engine,
@@ -181,9 +181,11 @@ fn email(login: &str) -> String {
     format!("{login}@{EMAIL_DOMAIN}")
 }
 
-/// A random alphanumeric password.
-fn password(rng: &mut Rng) -> String {
-    (0..PASSWORD_LEN).map(|_| char::from(rng.sample(Alphanumeric))).collect()
+/// A random alphanumeric password from the operating system's generator, not the seeded one:
+/// the history is reproducible, the passwords must not be.
+fn password() -> String {
+    let mut os = rand::rng();
+    (0..PASSWORD_LEN).map(|_| char::from(os.sample(Alphanumeric))).collect()
 }
 
 /// Orders `(team, role)` pairs as the teams are created.
@@ -288,8 +290,8 @@ struct Staff {
 impl Staff {
     /// Creates the administrator, the teams (through the administrator, who becomes their owner),
     /// everyone else and their memberships.
-    async fn create(engine: &Engine, org: &Organisation, rng: &mut Rng) -> Result<(Self, Vec<DemoUser>)> {
-        let admin_password = password(rng);
+    async fn create(engine: &Engine, org: &Organisation) -> Result<(Self, Vec<DemoUser>)> {
+        let admin_password = password();
         let admin = engine.create_user(&org.id, &email(ADMIN_LOGIN), ADMIN_NAME, Some(&admin_password)).await?;
         let admin = Scope { org_id: org.id.clone(), user_id: admin.id };
         let mut teams = Vec::with_capacity(TEAMS.len());
@@ -305,7 +307,7 @@ impl Staff {
         }];
         let mut staff = Staff { admin, workers: Vec::with_capacity(PEOPLE.len()), by_id: HashMap::new(), teams };
         for (index, person) in PEOPLE.iter().enumerate() {
-            let password = password(rng);
+            let password = password();
             let user = engine.create_user(&org.id, &email(person.login), person.name, Some(&password)).await?;
             for &(team_name, role) in person.teams {
                 let team = staff.team_index(team_name)?;

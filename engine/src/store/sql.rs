@@ -160,6 +160,9 @@ impl Store for SqlStore {
     }
 
     async fn close(&self) {
+        if let Some(task) = &self.background {
+            task.abort();
+        }
         if let Some(writers) = &self.write_pool {
             writers.close().await;
         }

@@ -363,7 +363,15 @@ pub enum DefinitionError {
 impl Definition {
     /// Parses and validates a definition given as JSON.
     pub fn from_json(value: Value) -> Result<Self, DefinitionError> {
-        let def: Definition = serde_json::from_value(value).map_err(|e| DefinitionError::Malformed(e.to_string()))?;
+        let def: Definition = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if path == "." {
+                DefinitionError::Malformed(inner.to_string())
+            } else {
+                DefinitionError::Malformed(format!("at {path}: {inner}"))
+            }
+        })?;
         def.validate()?;
         Ok(def)
     }

@@ -107,7 +107,9 @@ async fn invalid_definitions_name_the_step(h: Harness) {
             ) => {
                 assert_eq!((step, var), (s, v))
             }
-            (DefinitionError::Malformed(m), _) => assert!(m.contains("invalid duration `soon`"), "{m}"),
+            (DefinitionError::Malformed(m), _) => {
+                assert!(m.starts_with("at steps[0].sla: invalid duration `soon`"), "{m}")
+            }
             _ => assert_eq!(actual, expected),
         }
     }

@@ -621,3 +621,43 @@ fn write_canonical(value: &Value, out: &mut String) {
         other => out.push_str(&other.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn slas_parse_and_print() {
+        assert_eq!(Sla::parse("4h").map(|s| s.seconds), Ok(14_400));
+        assert_eq!(Sla::parse("1d 12h 30m 5s").map(|s| s.seconds), Ok(131_405));
+        assert_eq!(Sla::parse("90m").map(|s| s.to_string()), Ok("1h 30m".to_string()));
+        for bad in ["", "4", "h", "4x", "0m", "-1h", "99999999999999999999d"] {
+            assert!(Sla::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn conditions_compare_json_values() {
+        let data = json!({"input": {"amount": 1500, "tier": "gold", "tags": ["a"]}, "steps": {"r": {"ok": true}}});
+        let eval = |c: serde_json::Value| serde_json::from_value::<Condition>(c).expect("condition").eval(&data);
+        assert!(eval(json!({"var": "input.amount", "op": "gt", "value": 1000})));
+        assert!(eval(json!({"var": "input.amount", "op": "eq", "value": 1500.0})));
+        assert!(!eval(json!({"var": "input.amount", "op": "lt", "value": "2000"})), "no order across types");
+        assert!(eval(json!({"var": "input.tier", "op": "in", "value": ["silver", "gold"]})));
+        assert!(eval(json!({"var": "input.tags.0", "op": "eq", "value": "a"})));
+        assert!(!eval(json!({"var": "input.missing", "op": "exists"})));
+        assert!(eval(
+            json!({"all": [{"var": "steps.r.ok", "op": "eq", "value": true}, {"not": {"var": "input.tier", "op": "eq", "value": "bronze"}}]})
+        ));
+        assert!(eval(
+            json!({"any": [{"var": "input.amount", "op": "lt", "value": 0}, {"var": "input.tier", "op": "gte", "value": "gold"}]})
+        ));
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let a = json!({"b": 1, "a": {"z": [1, {"y": 2, "x": 1}], "c": "é"}});
+        assert_eq!(canonical_json(&a), r#"{"a":{"c":"é","z":[1,{"x":1,"y":2}]},"b":1}"#);
+    }
+}

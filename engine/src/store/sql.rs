@@ -219,53 +219,50 @@ impl SqlTx {
             return Ok(());
         }
         let now = self.now;
-        let mut batch = Batch::new();
+        let mut out = Flush { batch: Batch::new(), params: 0, updated: Vec::new() };
         // Instances before tasks, so foreign keys hold in either database.
         let mut sorted: Vec<&PendingWrite> = writes.iter().collect();
         sorted.sort_by_key(|w| matches!(w.row, PendingRow::Task(_)));
         for w in sorted {
+            let tx = &mut self.tx;
             match (&w.row, w.expected) {
-                (PendingRow::Instance(i), None) => batch.statement(|qb| push_instance_insert(qb, i), false),
-                (PendingRow::Instance(i), Some(e)) => batch.statement(|qb| push_instance_update(qb, i, e), true),
-                (PendingRow::Task(t), None) => batch.statement(|qb| push_task_insert(qb, t), false),
-                (PendingRow::Task(t), Some(e)) => batch.statement(|qb| push_task_update(qb, t, e), true),
+                (PendingRow::Instance(i), None) => out.add(tx, 12, |qb| push_instance_insert(qb, i), false).await?,
+                (PendingRow::Instance(i), Some(e)) => out.add(tx, 8, |qb| push_instance_update(qb, i, e), true).await?,
+                (PendingRow::Task(t), None) => out.add(tx, 21, |qb| push_task_insert(qb, t), false).await?,
+                (PendingRow::Task(t), Some(e)) => out.add(tx, 12, |qb| push_task_update(qb, t, e), true).await?,
             }
         }
         for chunk in audit.chunks(FLUSH_CHUNK) {
-            batch.statement(
-                |qb| {
-                    qb.push("INSERT INTO audit_log (org_id, team_id, actor_id, action, entity, entity_id, detail, at) ");
-                    qb.push_values(chunk, |mut b, a| {
-                        b.push_bind(a.org_id.clone())
-                            .push_bind(a.team_id.clone())
-                            .push_bind(a.actor_id.clone())
-                            .push_bind(a.action)
-                            .push_bind(a.entity)
-                            .push_bind(a.entity_id.clone())
-                            .push_bind(Json(a.detail.clone()))
-                            .push_bind(now);
-                    });
-                },
-                false,
-            );
+            let push = |qb: &mut QueryBuilder<Db>| {
+                qb.push("INSERT INTO audit_log (org_id, team_id, actor_id, action, entity, entity_id, detail, at) ");
+                qb.push_values(chunk, |mut b, a| {
+                    b.push_bind(a.org_id.clone())
+                        .push_bind(a.team_id.clone())
+                        .push_bind(a.actor_id.clone())
+                        .push_bind(a.action)
+                        .push_bind(a.entity)
+                        .push_bind(a.entity_id.clone())
+                        .push_bind(Json(a.detail.clone()))
+                        .push_bind(now);
+                });
+            };
+            out.add(&mut self.tx, chunk.len() * 8, push, false).await?;
         }
         for chunk in changes.chunks(FLUSH_CHUNK) {
-            batch.statement(
-                |qb| {
-                    qb.push("INSERT INTO change_log (team_id, entity, entity_id, op, data, at) ");
-                    qb.push_values(chunk, |mut b, c| {
-                        b.push_bind(c.team_id.clone())
-                            .push_bind(c.entity)
-                            .push_bind(c.entity_id.clone())
-                            .push_bind(c.op)
-                            .push_bind(Json(c.data.clone()))
-                            .push_bind(now);
-                    });
-                },
-                false,
-            );
+            let push = |qb: &mut QueryBuilder<Db>| {
+                qb.push("INSERT INTO change_log (team_id, entity, entity_id, op, data, at) ");
+                qb.push_values(chunk, |mut b, c| {
+                    b.push_bind(c.team_id.clone())
+                        .push_bind(c.entity)
+                        .push_bind(c.entity_id.clone())
+                        .push_bind(c.op)
+                        .push_bind(Json(c.data.clone()))
+                        .push_bind(now);
+                });
+            };
+            out.add(&mut self.tx, chunk.len() * 6, push, false).await?;
         }
-        let updated: Vec<String> = batch.finish().build_query_scalar().fetch_all(&mut *self.tx).await?;
+        let updated = out.finish(&mut self.tx).await?;
         for w in writes {
             let Some(expected) = w.expected else { continue };
             if updated.contains(&w.row.key()) {
@@ -279,6 +276,50 @@ impl SqlTx {
         }
         Ok(())
     }
+}
+
+/// Bind parameters one flush statement may carry (SQLite allows 32,766 per statement, PostgreSQL
+/// 65,535); a larger flush runs as several statements.
+const MAX_FLUSH_PARAMS: usize = 30_000;
+
+/// A flush in progress: the statement being built and the keys conditional updates returned.
+struct Flush {
+    batch: Batch,
+    params: usize,
+    updated: Vec<String>,
+}
+
+impl Flush {
+    /// Adds a statement of about `params` bind parameters, first running what is built when the
+    /// statement would not fit.
+    async fn add(
+        &mut self,
+        tx: &mut Transaction<'static, Db>,
+        params: usize,
+        push: impl FnOnce(&mut QueryBuilder<Db>),
+        returns_key: bool,
+    ) -> Result<()> {
+        if self.params > 0 && self.params + params > MAX_FLUSH_PARAMS {
+            let full = std::mem::replace(&mut self.batch, Batch::new());
+            self.updated.extend(run_batch(tx, full).await?);
+            self.params = 0;
+        }
+        self.batch.statement(push, returns_key);
+        self.params += params;
+        Ok(())
+    }
+
+    /// Runs the rest; returns every key that conditional updates returned.
+    async fn finish(mut self, tx: &mut Transaction<'static, Db>) -> Result<Vec<String>> {
+        if self.params > 0 {
+            self.updated.extend(run_batch(tx, self.batch).await?);
+        }
+        Ok(self.updated)
+    }
+}
+
+async fn run_batch(tx: &mut Transaction<'static, Db>, batch: Batch) -> Result<Vec<String>> {
+    Ok(batch.finish().build_query_scalar().fetch_all(&mut **tx).await?)
 }
 
 /// Starts a scoped SELECT: `SELECT * FROM <table> WHERE team_id IN (<caller's teams>)`.

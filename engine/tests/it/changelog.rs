@@ -9,7 +9,8 @@ use std::sync::Arc;
 conformance!(
     every_change_writes_its_event,
     rolled_back_transactions_leave_nothing,
-    tailing_under_concurrent_writers_misses_nothing
+    tailing_under_concurrent_writers_misses_nothing,
+    a_large_transaction_flushes_in_several_statements
 );
 
 async fn every_change_writes_its_event(h: Harness) {
@@ -134,6 +135,42 @@ async fn tailing_under_concurrent_writers_misses_nothing(h: Harness) {
     }
     assert_eq!(last.len(), 30);
     assert!(last.values().all(|r| *r == 4));
+}
+
+async fn a_large_transaction_flushes_in_several_statements(h: Harness) {
+    let w = World::new(&h, "acme").await;
+    let p = w.playbook(&h, "Three", three_steps("doer")).await;
+    let started = w.start(&h, &p.playbook.id, json!({})).await;
+    let before = h.all_changes().await.len();
+    // 2,500 task inserts and their events need about 67,000 bind parameters: more than one
+    // statement of either database takes.
+    let mut tx = h.store.begin_write(h.clock.now()).await.unwrap();
+    for _ in 0..2_500 {
+        let mut t = started.tasks[0].clone();
+        t.id = TaskId::generate();
+        tx.insert_task(&t).await.unwrap();
+    }
+    let mut first = started.tasks[0].clone();
+    first.status = TaskStatus::Started;
+    first.revision = 2;
+    tx.update_task(&first, 1).await.unwrap();
+    tx.commit().await.unwrap();
+    let detail = h.engine.instance(&w.owner, &started.instance.id).await.unwrap();
+    assert_eq!(detail.tasks.len(), 2_501);
+    assert_eq!(detail.tasks[0].status, TaskStatus::Started);
+    assert_eq!(h.all_changes().await.len(), before + 2_501);
+    // A stale update in a large flush is still a conflict, and nothing of it is kept.
+    let mut tx = h.store.begin_write(h.clock.now()).await.unwrap();
+    for _ in 0..2_500 {
+        let mut t = started.tasks[0].clone();
+        t.id = TaskId::generate();
+        tx.insert_task(&t).await.unwrap();
+    }
+    tx.update_task(&first, 1).await.unwrap();
+    let err = tx.commit().await.unwrap_err();
+    assert!(matches!(err, EngineError::Conflict { entity: "task", expected: 1, found: 2, .. }), "{err}");
+    assert_eq!(h.engine.instance(&w.owner, &started.instance.id).await.unwrap().tasks.len(), 2_501);
+    assert_eq!(h.all_changes().await.len(), before + 2_501);
 }
 
 /// PostgreSQL only: SQLite admits one writer at a time, so its transactions cannot interleave.

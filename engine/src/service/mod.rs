@@ -7,7 +7,7 @@ use crate::definition::Definition;
 use crate::error::{EngineError, FieldProblem, Result};
 use crate::ids::*;
 use crate::model::AuditEntry;
-use crate::store::{AuditFilter, NewAuditEntry, Scope, Store};
+use crate::store::{AuditFilter, NewAuditEntry, Scope, Store, Tx};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -74,11 +74,19 @@ impl Engine {
         self.store.begin_read().await?.audit_entries(scope, &filter).await
     }
 
-    /// The compiled form of a version the caller has already been shown to see.
-    pub(crate) fn compile(&self, id: &VersionId, definition: &Definition) -> Result<Arc<CompiledVersion>> {
+    /// A version visible to the caller, compiled once: versions are immutable, so the cache is
+    /// never stale. Only a miss reads the version (through the caller's scope).
+    pub(crate) async fn compiled_version(
+        &self,
+        tx: &mut dyn Tx,
+        scope: &Scope,
+        id: &VersionId,
+    ) -> Result<Arc<CompiledVersion>> {
         if let Some(c) = self.compiled.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
             return Ok(c.clone());
         }
+        let version = tx.version(scope, id).await?.ok_or_else(|| EngineError::not_found("version", id))?;
+        let definition = version.definition;
         let validator = |schema: &Value| {
             jsonschema::validator_for(schema).map_err(|e| EngineError::Corrupt(format!("stored schema: {e}")))
         };
@@ -89,7 +97,7 @@ impl Engine {
                 forms.insert(step.key.clone(), validator(form)?);
             }
         }
-        let compiled = Arc::new(CompiledVersion { definition: definition.clone(), input, forms });
+        let compiled = Arc::new(CompiledVersion { definition, input, forms });
         self.compiled.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), compiled.clone());
         Ok(compiled)
     }

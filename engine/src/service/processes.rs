@@ -196,20 +196,6 @@ impl Engine {
         Ok(c)
     }
 
-    /// Loads and compiles a version visible to the caller.
-    pub(crate) async fn compiled_version(
-        &self,
-        tx: &mut dyn Tx,
-        scope: &Scope,
-        id: &VersionId,
-    ) -> Result<std::sync::Arc<CompiledVersion>> {
-        if let Some(c) = self.cached(id) {
-            return Ok(c);
-        }
-        let v = tx.version(scope, id).await?.ok_or_else(|| EngineError::not_found("version", id))?;
-        self.compile(&v.id, &v.definition)
-    }
-
     /// Moves an instance forward: activates, runs or skips the steps the plan decides, and
     /// completes the instance when nothing more can run. New tasks are appended to `tasks` (which
     /// must hold every execution of the instance) and inserted by the caller; existing ones are
@@ -311,10 +297,6 @@ impl Engine {
         let next = last.and_then(|l| members.iter().find(|m| **m > l).cloned()).unwrap_or_else(|| members[0].clone());
         tx.set_round_robin_cursor(team, role, &next).await?;
         Ok(Some(next))
-    }
-
-    fn cached(&self, id: &VersionId) -> Option<std::sync::Arc<CompiledVersion>> {
-        self.compiled.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
     }
 }
 

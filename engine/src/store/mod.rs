@@ -112,9 +112,9 @@ pub trait Tx: Send {
     async fn commit(self: Box<Self>) -> Result<()>;
     /// Serialises this transaction with every other one that changes `aggregate` (an instance,
     /// playbook or team id), until commit. Call it before the first write, so that change events of
-    /// transactions on one aggregate are ordered as they committed (see `postgres.rs`). Returns true
-    /// when rows read before the call may have changed meanwhile and must be read again.
-    async fn lock(&mut self, aggregate: &str) -> Result<bool>;
+    /// transactions on one aggregate are ordered as they committed (see `postgres.rs`); read the
+    /// aggregate after it.
+    async fn lock(&mut self, aggregate: &str) -> Result<()>;
     /// [`Tx::lock`] on the instance of a task in the caller's scope (nothing when there is none),
     /// in one round trip; reads after it see every earlier writer of that instance.
     async fn lock_task_instance(&mut self, scope: &Scope, task: &TaskId) -> Result<()>;

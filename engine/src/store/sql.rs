@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{Pool, QueryBuilder, Transaction};
+use std::collections::{HashMap, HashSet};
 
 use super::{AuditFilter, Backend, InstanceFilter, NewAuditEntry, Scope, Store, TaskFilter, Tx};
 
@@ -53,6 +54,8 @@ pub struct SqlTx {
     now: DateTime<Utc>,
     /// Instance and task writes, applied at commit in one statement (see `flush`).
     writes: Vec<PendingWrite>,
+    /// Position in `writes` of each row's pending write, by the row's key.
+    written: HashMap<String, usize>,
     changes: Vec<PendingChange>,
     audit: Vec<NewAuditEntry>,
 }
@@ -117,12 +120,12 @@ impl Store for SqlStore {
 
     async fn begin_write(&self, now: DateTime<Utc>) -> Result<Box<dyn Tx>> {
         let tx = begin_write_tx(self.write_pool.as_ref().unwrap_or(&self.pool)).await?;
-        Ok(Box::new(SqlTx { tx, now, writes: Vec::new(), changes: Vec::new(), audit: Vec::new() }))
+        Ok(Box::new(SqlTx::new(tx, now)))
     }
 
     async fn begin_read(&self) -> Result<Box<dyn Tx>> {
         let tx = begin_read_tx(&self.pool).await?;
-        Ok(Box::new(SqlTx { tx, now: Utc::now(), writes: Vec::new(), changes: Vec::new(), audit: Vec::new() }))
+        Ok(Box::new(SqlTx::new(tx, Utc::now())))
     }
 
     async fn read_changes(&self, after: LogPosition, limit: i64) -> Result<Vec<ChangeEvent>> {
@@ -171,6 +174,10 @@ impl Store for SqlStore {
 }
 
 impl SqlTx {
+    fn new(tx: Transaction<'static, Db>, now: DateTime<Utc>) -> Self {
+        Self { tx, now, writes: Vec::new(), written: HashMap::new(), changes: Vec::new(), audit: Vec::new() }
+    }
+
     /// Records the new state of a record as a change event of this transaction.
     fn change<T: serde::Serialize>(
         &mut self,
@@ -202,10 +209,12 @@ impl SqlTx {
     /// Defers a row write to commit. A second write of the same row replaces the first's content
     /// and keeps its insert or expected revision, so the row is written once.
     fn defer(&mut self, row: PendingRow, expected: Option<i64>) {
-        let key = row.key();
-        match self.writes.iter_mut().find(|w| w.row.key() == key) {
-            Some(slot) => slot.row = row,
-            None => self.writes.push(PendingWrite { row, expected }),
+        match self.written.get(&row.key()) {
+            Some(&i) => self.writes[i].row = row,
+            None => {
+                self.written.insert(row.key(), self.writes.len());
+                self.writes.push(PendingWrite { row, expected });
+            }
         }
     }
 
@@ -213,6 +222,7 @@ impl SqlTx {
     /// round trip), then checks that every conditional update found its expected revision.
     async fn flush(&mut self) -> Result<()> {
         let writes = std::mem::take(&mut self.writes);
+        self.written.clear();
         let changes = std::mem::take(&mut self.changes);
         let audit = std::mem::take(&mut self.audit);
         if writes.is_empty() && changes.is_empty() && audit.is_empty() {
@@ -310,11 +320,11 @@ impl Flush {
     }
 
     /// Runs the rest; returns every key that conditional updates returned.
-    async fn finish(mut self, tx: &mut Transaction<'static, Db>) -> Result<Vec<String>> {
+    async fn finish(mut self, tx: &mut Transaction<'static, Db>) -> Result<HashSet<String>> {
         if self.params > 0 {
             self.updated.extend(run_batch(tx, self.batch).await?);
         }
-        Ok(self.updated)
+        Ok(self.updated.into_iter().collect())
     }
 }
 
@@ -339,10 +349,11 @@ impl Tx for SqlTx {
         Ok(())
     }
 
-    async fn lock(&mut self, aggregate: &str) -> Result<bool> {
-        let Some(sql) = LOCK_SQL else { return Ok(false) };
-        sqlx::query(sql).bind(aggregate.to_string()).execute(&mut *self.tx).await?;
-        Ok(true)
+    async fn lock(&mut self, aggregate: &str) -> Result<()> {
+        if let Some(sql) = LOCK_SQL {
+            sqlx::query(sql).bind(aggregate.to_string()).execute(&mut *self.tx).await?;
+        }
+        Ok(())
     }
 
     async fn lock_task_instance(&mut self, scope: &Scope, task: &TaskId) -> Result<()> {

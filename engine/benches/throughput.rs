@@ -53,10 +53,18 @@ async fn main() -> Result<()> {
     let store = connect(&url).await?;
     let engine = Arc::new(Engine::new(store, Arc::new(SystemClock)));
     let slug = format!("bench-{}", uuid::Uuid::now_v7().simple());
-    let org = engine.create_organisation("Bench", &slug).await?;
-    let user = engine.create_user(&org.id, &format!("u@{slug}.test"), "Bench", None).await?;
-    let scope = engine.scope_for(&user.id).await?;
-    let team = engine.create_team(&scope, "Bench").await?;
+    let registered = engine
+        .register(Registration {
+            organisation_name: "Bench".into(),
+            organisation_slug: slug.clone(),
+            team_name: "Bench".into(),
+            email: format!("u@{slug}.test"),
+            display_name: "Bench".into(),
+            password: "bench password".into(),
+        })
+        .await?;
+    let (user, team) = (registered.user, registered.team);
+    let scope = engine.trusted_scope(&user.id).await?;
     let definition = json!({ "steps": [
         {"key": "one", "name": "One", "kind": "task", "assignee": {"user": user.id}},
         {"key": "two", "name": "Two", "kind": "task", "depends_on": ["one"], "assignee": {"user": user.id}},

@@ -26,6 +26,13 @@ pub enum EngineError {
     /// The caller may not do this.
     #[error("not allowed: {0}")]
     Forbidden(String),
+    /// The caller's credentials are missing, wrong, expired or revoked.
+    #[error("not authenticated: {0}")]
+    Unauthenticated(String),
+    /// Too many failed sign-ins: wait `retry_after_secs` (the account or address is locked until
+    /// `locked_until` when that is set).
+    #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
+    Throttled { retry_after_secs: i64, locked_until: Option<chrono::DateTime<chrono::Utc>> },
     /// A payload is larger than the engine accepts.
     #[error("{what} is {size} bytes, over the limit of {limit}")]
     TooLarge { what: &'static str, size: usize, limit: usize },

@@ -1,5 +1,6 @@
 //! The engine's records, as stored and as carried by change events.
 
+use crate::access::{OrgRole, Permissions};
 use crate::definition::{Definition, StepKind};
 use crate::ids::*;
 use chrono::{DateTime, Utc};
@@ -50,7 +51,30 @@ pub struct User {
     /// Unique within the organisation, stored lower-case.
     pub email: String,
     pub display_name: String,
+    /// The user's standing in the organisation.
+    #[sqlx(try_from = "String")]
+    pub org_role: OrgRole,
     pub created_at: DateTime<Utc>,
+}
+
+/// A custom role of an organisation: a named set of team permissions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct CustomRole {
+    pub org_id: OrgId,
+    pub name: String,
+    #[sqlx(json)]
+    pub permissions: Permissions,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A membership with its custom role's permissions (`None` for a built-in or undefined role).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct GrantRow {
+    pub team_id: TeamId,
+    pub role: String,
+    #[sqlx(json(nullable))]
+    pub permissions: Option<Permissions>,
 }
 
 /// A team: owns playbooks and the processes run from them.
@@ -229,8 +253,15 @@ pub struct Comment {
 pub struct AuditEntry {
     pub id: i64,
     pub org_id: OrgId,
+    /// Position in the organisation's hash chain, from 1.
+    pub seq: i64,
     pub team_id: Option<TeamId>,
+    /// The user who acted (for an API key, its owner); none for system actions.
     pub actor_id: Option<UserId>,
+    /// The API key the actor used, if any.
+    pub api_key_id: Option<String>,
+    /// Where the request came from (a client address), when known.
+    pub source: Option<String>,
     /// What happened, like `task.complete`.
     pub action: String,
     pub entity: String,
@@ -238,6 +269,10 @@ pub struct AuditEntry {
     #[sqlx(json)]
     pub detail: Value,
     pub at: DateTime<Utc>,
+    /// The previous entry's hash (empty for the first).
+    pub prev_hash: String,
+    /// SHA-256 over `prev_hash` and this entry's content (see `audit.rs`).
+    pub hash: String,
 }
 
 /// A position in the change log. Changes are read in `(xid, seq)` order: on PostgreSQL `xid` is the

@@ -44,7 +44,7 @@ pub async fn postgres() -> Option<TestDatabase> {
 pub async fn demo_admin_scope(engine: &crate::Engine) -> crate::Scope {
     let org = engine.organisation_by_slug(crate::demo::DEMO_ORG_SLUG).await.expect("read").expect("demo organisation");
     let admin = engine.user_by_email(&org.id, "admin@acme.example").await.expect("read").expect("demo admin");
-    engine.scope_for(&admin.id).await.expect("scope")
+    engine.trusted_scope(&admin.id).await.expect("scope")
 }
 
 /// Checks invariants 1 and 2 on a whole database: replaying the change log (the last event of

@@ -11,12 +11,13 @@
 
 mod playbooks;
 
+use crate::access::{Permission, Permissions, builtin_role};
 use crate::clock::{Clock, SimClock, to_micros};
 use crate::definition::{OnReject, StepKind};
 use crate::error::{EngineError, Result};
 use crate::ids::*;
 use crate::model::{InstanceStatus, Organisation, Task, TaskStatus};
-use crate::service::{CompleteTask, Decision, Engine, MAX_PAGE, StartInstance};
+use crate::service::{CompleteTask, Decision, Engine, MAX_PAGE, NewUser, Registration, StartInstance};
 use crate::store::{InstanceFilter, Scope, TaskFilter};
 use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use playbooks::{ADMIN_LOGIN, ADMIN_NAME, PEOPLE, PlaybookSpec, Profile, TEAMS};
@@ -26,7 +27,7 @@ use rand::{Rng as _, SeedableRng};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 
 /// The slug of the demo organisation.
 pub const DEMO_ORG_SLUG: &str = "acme";
@@ -137,8 +138,7 @@ pub async fn run(
         ));
     }
     let rng = Rng::seed_from_u64(options.seed);
-    let org = engine.create_organisation(DEMO_ORG_NAME, DEMO_ORG_SLUG).await?;
-    let (staff, users) = Staff::create(engine, &org).await?;
+    let (org, staff, users) = Staff::create(engine).await?;
     let playbooks = create_playbooks(engine, &staff, options.instances_per_day).await?;
     let mut sim = Simulation {
         engine,
@@ -188,6 +188,18 @@ fn password() -> String {
     (0..PASSWORD_LEN).map(|_| char::from(os.sample(Alphanumeric))).collect()
 }
 
+/// The permissions of a demo role: what a member may do, and for managers also publishing
+/// playbooks, cancelling processes, SQL and the audit trail.
+fn demo_role_permissions(role: &str) -> Vec<String> {
+    let mut permissions = builtin_role("member").unwrap_or_default();
+    if role == "manager" {
+        use Permission::*;
+        permissions =
+            Permissions::of(&[permissions.list(), vec![PlaybookPublish, ProcessCancel, SqlRun, AuditRead]].concat());
+    }
+    permissions.names()
+}
+
 /// Orders `(team, role)` pairs as the teams are created.
 fn sort_memberships(teams: &mut [(String, String)]) {
     teams.sort_by_key(|(team, _)| TEAMS.iter().position(|t| t == team));
@@ -209,7 +221,7 @@ async fn existing_report(engine: &Engine, org: &Organisation) -> Result<DemoRepo
     let Some(admin) = engine.user_by_email(&org.id, &email(ADMIN_LOGIN)).await? else {
         return Ok(report);
     };
-    let scope = Scope { org_id: org.id.clone(), user_id: admin.id };
+    let scope = engine.trusted_scope(&admin.id).await?;
     let teams = engine.teams(&scope).await?;
     let mut memberships: HashMap<UserId, Vec<(String, String)>> = HashMap::new();
     for team in &teams {
@@ -288,16 +300,32 @@ struct Staff {
 }
 
 impl Staff {
-    /// Creates the administrator, the teams (through the administrator, who becomes their owner),
+    /// Registers the organisation with its administrator and first team, then creates the other
+    /// teams (through the administrator, who owns them all), the custom roles people hold,
     /// everyone else and their memberships.
-    async fn create(engine: &Engine, org: &Organisation) -> Result<(Self, Vec<DemoUser>)> {
+    async fn create(engine: &Engine) -> Result<(Organisation, Self, Vec<DemoUser>)> {
         let admin_password = password();
-        let admin = engine.create_user(&org.id, &email(ADMIN_LOGIN), ADMIN_NAME, Some(&admin_password)).await?;
-        let admin = Scope { org_id: org.id.clone(), user_id: admin.id };
-        let mut teams = Vec::with_capacity(TEAMS.len());
-        for name in TEAMS {
+        let registered = engine
+            .register(Registration {
+                organisation_name: DEMO_ORG_NAME.into(),
+                organisation_slug: DEMO_ORG_SLUG.into(),
+                team_name: TEAMS[0].into(),
+                email: email(ADMIN_LOGIN),
+                display_name: ADMIN_NAME.into(),
+                password: admin_password.clone(),
+            })
+            .await?;
+        let org = registered.organisation;
+        let admin = engine.trusted_scope(&registered.user.id).await?;
+        let mut teams = vec![TeamStaff { id: registered.team.id, name: TEAMS[0], roles: BTreeMap::new() }];
+        for name in &TEAMS[1..] {
             let team = engine.create_team(&admin, name).await?;
             teams.push(TeamStaff { id: team.id, name, roles: BTreeMap::new() });
+        }
+        let admin = engine.refresh_scope(&admin).await?;
+        let roles: BTreeSet<&str> = PEOPLE.iter().flat_map(|p| p.teams.iter().map(|(_, role)| *role)).collect();
+        for role in roles.into_iter().filter(|r| builtin_role(r).is_none()) {
+            engine.create_role(&admin, role, &demo_role_permissions(role)).await?;
         }
         let mut users = vec![DemoUser {
             email: email(ADMIN_LOGIN),
@@ -308,7 +336,13 @@ impl Staff {
         let mut staff = Staff { admin, workers: Vec::with_capacity(PEOPLE.len()), by_id: HashMap::new(), teams };
         for (index, person) in PEOPLE.iter().enumerate() {
             let password = password();
-            let user = engine.create_user(&org.id, &email(person.login), person.name, Some(&password)).await?;
+            let new = NewUser {
+                email: email(person.login),
+                display_name: person.name.into(),
+                password: Some(password.clone()),
+                org_role: None,
+            };
+            let user = engine.create_user(&staff.admin, new).await?;
             for &(team_name, role) in person.teams {
                 let team = staff.team_index(team_name)?;
                 engine.add_member(&staff.admin, &staff.teams[team].id, &user.id, role).await?;
@@ -319,10 +353,10 @@ impl Staff {
             sort_memberships(&mut teams);
             users.push(DemoUser { email: user.email, display_name: user.display_name, password, teams });
             staff.by_id.insert(user.id.clone(), index);
-            let scope = Scope { org_id: org.id.clone(), user_id: user.id };
+            let scope = engine.trusted_scope(&user.id).await?;
             staff.workers.push(Worker { scope, queue: Vec::new(), current: None });
         }
-        Ok((staff, users))
+        Ok((org, staff, users))
     }
 
     fn team_index(&self, name: &str) -> Result<usize> {
@@ -919,7 +953,7 @@ mod tests {
 
         let org = engine.organisation_by_slug(DEMO_ORG_SLUG).await?.expect("demo organisation");
         let admin = engine.user_by_email(&org.id, "admin@acme.example").await?.expect("admin");
-        let scope = engine.scope_for(&admin.id).await?;
+        let scope = engine.trusted_scope(&admin.id).await?;
         assert_eq!(engine.playbooks(&scope, None).await?.len(), 5);
         assert_eq!(report.playbooks, 5);
         let all = InstanceFilter { limit: MAX_PAGE, ..Default::default() };

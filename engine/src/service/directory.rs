@@ -1,87 +1,169 @@
-//! Organisations, users, teams and memberships.
+//! Organisations, users and teams: registration, the organisation's people, team creation.
 
-use super::{Engine, audit, check_name};
+use super::{Engine, audit, build_scope, check_name};
+use crate::access::OrgRole;
 use crate::error::{EngineError, Result};
 use crate::ids::*;
 use crate::model::*;
-use crate::store::{NewAuditEntry, Scope};
-use argon2::password_hash::{PasswordHasher, SaltString};
+use crate::store::{NewAuditEntry, Scope, Tx};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+/// Shortest password accepted, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Longest password accepted, in bytes (argon2 hashes it all; this bounds the work).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// What registering a new organisation needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Registration {
+    pub organisation_name: String,
+    /// Unique, URL-safe: letters, digits and `-`.
+    pub organisation_slug: String,
+    pub team_name: String,
+    pub email: String,
+    pub display_name: String,
+    pub password: String,
+}
+
+/// What registration created.
+#[derive(Debug, Clone, Serialize)]
+pub struct Registered {
+    pub organisation: Organisation,
+    pub team: Team,
+    pub user: User,
+}
+
+/// A user to add to the caller's organisation.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewUser {
+    pub email: String,
+    pub display_name: String,
+    /// None: the user cannot sign in until a password is set.
+    pub password: Option<String>,
+    /// `member` unless given.
+    pub org_role: Option<OrgRole>,
+}
+
 impl Engine {
-    /// Creates an organisation (a system operation: registration wraps it with identity checks).
-    pub async fn create_organisation(&self, name: &str, slug: &str) -> Result<Organisation> {
-        let name = check_name("name", name)?;
-        let slug = slug.trim().to_lowercase();
-        if slug.is_empty() || !slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(EngineError::invalid("slug", "must be letters, digits and `-`"));
-        }
+    /// Registers an organisation with its first team and its owner (who owns both), in one
+    /// transaction. Open to anyone: this is how a new tenant begins.
+    pub async fn register(&self, r: Registration) -> Result<Registered> {
+        let org_name = check_name("organisation_name", &r.organisation_name)?;
+        let slug = check_slug(&r.organisation_slug)?;
+        let team_name = check_name("team_name", &r.team_name)?;
+        let email = check_email(&r.email)?;
+        let display_name = check_name("display_name", &r.display_name)?;
+        let hash = hash_password(&r.password).await?;
         let now = self.clock.now();
-        let org = Organisation { id: OrgId::generate(), name, slug, created_at: now };
+        let organisation = Organisation { id: OrgId::generate(), name: org_name, slug, created_at: now };
+        let user = User {
+            id: UserId::generate(),
+            org_id: organisation.id.clone(),
+            email,
+            display_name,
+            org_role: OrgRole::Owner,
+            created_at: now,
+        };
+        let team = Team { id: TeamId::generate(), org_id: organisation.id.clone(), name: team_name, created_at: now };
+        let membership =
+            Membership { team_id: team.id.clone(), user_id: user.id.clone(), role: "owner".into(), created_at: now };
         let mut tx = self.store.begin_write(now).await?;
-        tx.insert_organisation(&org).await?;
+        tx.insert_organisation(&organisation).await?;
+        tx.insert_user(&user, Some(&hash)).await?;
+        tx.insert_team(&team).await?;
+        tx.insert_membership(&membership).await?;
         tx.audit(NewAuditEntry {
-            org_id: org.id.clone(),
+            org_id: organisation.id.clone(),
             team_id: None,
-            actor_id: None,
-            action: "organisation.create",
+            actor_id: Some(user.id.clone()),
+            api_key_id: None,
+            source: None,
+            action: "organisation.register",
             entity: "organisation",
-            entity_id: org.id.to_string(),
-            detail: json!({ "name": org.name, "slug": org.slug }),
+            entity_id: organisation.id.to_string(),
+            detail: json!({ "slug": organisation.slug, "team": team.id, "owner": user.email }),
         });
         tx.commit().await?;
-        Ok(org)
+        Ok(Registered { organisation, team, user })
     }
 
-    /// The organisation with this slug, if any.
+    /// The organisation with this slug, if any (sign-in starts here).
     pub async fn organisation_by_slug(&self, slug: &str) -> Result<Option<Organisation>> {
         let mut tx = self.store.begin_read().await?;
-        tx.organisation_by_slug(slug).await
+        tx.organisation_by_slug(&slug.trim().to_lowercase()).await
     }
 
-    /// Creates a user in an organisation, with an argon2id password hash when a password is given
-    /// (a system operation: sign-up and invitations wrap it).
-    pub async fn create_user(
-        &self,
-        org: &OrgId,
-        email: &str,
-        display_name: &str,
-        password: Option<&str>,
-    ) -> Result<User> {
-        let email = email.trim().to_lowercase();
-        if !email.contains('@') || email.len() > 254 {
-            return Err(EngineError::invalid("email", "must be an email address"));
+    /// Adds a user to the caller's organisation (organisation owners and admins; only an owner
+    /// makes owners).
+    pub async fn create_user(&self, scope: &Scope, new: NewUser) -> Result<User> {
+        scope.require_org_admin()?;
+        let org_role = new.org_role.unwrap_or(OrgRole::Member);
+        if org_role == OrgRole::Owner && scope.org_role() != OrgRole::Owner {
+            return Err(EngineError::Forbidden("only an organisation owner makes owners".into()));
         }
-        let display_name = check_name("display_name", display_name)?;
-        let hash = password.map(hash_password).transpose()?;
+        let email = check_email(&new.email)?;
+        let display_name = check_name("display_name", &new.display_name)?;
+        let hash = match &new.password {
+            Some(p) => Some(hash_password(p).await?),
+            None => None,
+        };
         let now = self.clock.now();
-        let user = User { id: UserId::generate(), org_id: org.clone(), email, display_name, created_at: now };
+        let user = User {
+            id: UserId::generate(),
+            org_id: scope.org_id.clone(),
+            email,
+            display_name,
+            org_role,
+            created_at: now,
+        };
         let mut tx = self.store.begin_write(now).await?;
         tx.insert_user(&user, hash.as_deref()).await?;
-        tx.audit(NewAuditEntry {
-            org_id: org.clone(),
-            team_id: None,
-            actor_id: None,
-            action: "user.create",
-            entity: "user",
-            entity_id: user.id.to_string(),
-            detail: json!({ "email": user.email }),
-        });
+        tx.audit(audit(
+            scope,
+            None,
+            "user.create",
+            "user",
+            &user.id,
+            json!({ "email": user.email, "org_role": org_role }),
+        ));
         tx.commit().await?;
         Ok(user)
     }
 
-    /// Checks a user's password against the stored argon2id hash.
-    pub async fn verify_password(&self, user: &UserId, password: &str) -> Result<bool> {
-        use argon2::password_hash::{PasswordHash, PasswordVerifier};
-        let mut tx = self.store.begin_read().await?;
-        let Some(stored) = tx.password_hash(user).await? else { return Ok(false) };
-        let parsed = PasswordHash::new(&stored).map_err(|e| EngineError::Corrupt(e.to_string()))?;
-        Ok(argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    /// The people of the caller's organisation, by email.
+    pub async fn users(&self, scope: &Scope) -> Result<Vec<User>> {
+        self.store.begin_read().await?.users(scope).await
     }
 
-    /// Creates a team in the caller's organisation; the caller becomes its `owner`.
+    /// The calling user.
+    pub async fn me(&self, scope: &Scope) -> Result<User> {
+        let mut tx = self.store.begin_read().await?;
+        tx.user(scope.user_id()).await?.ok_or_else(|| EngineError::not_found("user", scope.user_id()))
+    }
+
+    /// Changes the caller's password, given the current one; every session of theirs ends.
+    pub async fn change_password(&self, scope: &Scope, current: &str, new: &str) -> Result<()> {
+        if scope.api_key_id().is_some() {
+            return Err(EngineError::Forbidden("an API key cannot change a password".into()));
+        }
+        if !self.check_password(scope.user_id(), current).await? {
+            return Err(EngineError::invalid("current_password", "is not the current password"));
+        }
+        let hash = hash_password(new).await?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin_write(now).await?;
+        tx.set_password_hash(scope.user_id(), &hash).await?;
+        tx.revoke_user_refresh_tokens(scope.user_id(), now).await?;
+        tx.audit(audit(scope, None, "user.change_password", "user", scope.user_id(), json!({})));
+        tx.commit().await
+    }
+
+    /// Creates a team in the caller's organisation (organisation owners and admins); the caller
+    /// becomes its `owner`. Use [`Engine::refresh_scope`] to act in it.
     pub async fn create_team(&self, scope: &Scope, name: &str) -> Result<Team> {
+        scope.require_org_admin()?;
         let name = check_name("name", name)?;
         let now = self.clock.now();
         let team = Team { id: TeamId::generate(), org_id: scope.org_id.clone(), name, created_at: now };
@@ -97,22 +179,6 @@ impl Engine {
         tx.audit(audit(scope, Some(&team.id), "team.create", "team", &team.id, json!({ "name": team.name })));
         tx.commit().await?;
         Ok(team)
-    }
-
-    /// Adds a user of the same organisation to a team of the caller's, with a role.
-    pub async fn add_member(&self, scope: &Scope, team: &TeamId, user: &UserId, role: &str) -> Result<Membership> {
-        let role = check_name("role", role)?;
-        let now = self.clock.now();
-        let mut tx = self.store.begin_write(now).await?;
-        tx.lock(team.as_str()).await?;
-        tx.team(scope, team).await?.ok_or_else(|| EngineError::not_found("team", team))?;
-        let member = tx.user(user).await?.filter(|u| u.org_id == scope.org_id);
-        let member = member.ok_or_else(|| EngineError::not_found("user", user))?;
-        let m = Membership { team_id: team.clone(), user_id: member.id, role, created_at: now };
-        tx.insert_membership(&m).await?;
-        tx.audit(audit(scope, Some(team), "team.add_member", "membership", user, json!({ "role": m.role })));
-        tx.commit().await?;
-        Ok(m)
     }
 
     /// The caller's teams.
@@ -133,27 +199,72 @@ impl Engine {
         tx.members(scope, team).await
     }
 
-    /// A team of the organisation by name (a system lookup used by the demo and bootstrap).
-    pub async fn team_by_name(&self, org: &OrgId, name: &str) -> Result<Option<Team>> {
-        self.store.begin_read().await?.team_by_name(org, name).await
-    }
-
-    /// A user of the organisation by email (a system lookup).
+    /// A user of the organisation by email (a system lookup for the demo and the CLI).
     pub async fn user_by_email(&self, org: &OrgId, email: &str) -> Result<Option<User>> {
         self.store.begin_read().await?.user_by_email(org, &email.trim().to_lowercase()).await
     }
+
+    /// Whether `password` is the user's (argon2id, verified off the async threads).
+    pub(crate) async fn check_password(&self, user: &UserId, password: &str) -> Result<bool> {
+        let stored = self.store.begin_read().await?.password_hash(user).await?;
+        verify_password(stored, password).await
+    }
+
+    /// A user's scope after they proved who they are.
+    pub(crate) async fn scope_of(&self, tx: &mut dyn Tx, user: &User, session: Option<String>) -> Result<Scope> {
+        build_scope(tx, user, None, session).await
+    }
 }
 
-/// Hashes a password with argon2id and a fresh random salt.
-fn hash_password(password: &str) -> Result<String> {
-    if password.len() < 8 {
-        return Err(EngineError::invalid("password", "must be at least 8 characters"));
+fn check_slug(slug: &str) -> Result<String> {
+    let slug = slug.trim().to_lowercase();
+    if slug.is_empty() || slug.len() > 63 || !slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(EngineError::invalid("organisation_slug", "must be 1-63 letters, digits and `-`"));
     }
-    let mut bytes = [0u8; 16];
-    rand::fill(&mut bytes);
-    let salt = SaltString::encode_b64(&bytes).map_err(|e| EngineError::Corrupt(e.to_string()))?;
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| EngineError::invalid("password", e.to_string()))
+    Ok(slug)
+}
+
+fn check_email(email: &str) -> Result<String> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !email.chars().any(char::is_whitespace);
+    if valid { Ok(email) } else { Err(EngineError::invalid("email", "must be an email address")) }
+}
+
+/// Hashes a password with argon2id and a fresh random salt, off the async threads.
+pub(crate) async fn hash_password(password: &str) -> Result<String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(EngineError::invalid("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(EngineError::invalid("password", format!("must be at most {MAX_PASSWORD_BYTES} bytes")));
+    }
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut bytes = [0u8; 16];
+        rand::fill(&mut bytes);
+        let salt = SaltString::encode_b64(&bytes).map_err(|e| EngineError::Corrupt(e.to_string()))?;
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| EngineError::invalid("password", e.to_string()))
+    })
+    .await
+    .map_err(|e| EngineError::Corrupt(format!("password hashing task: {e}")))?
+}
+
+/// Checks a password against a stored argon2id hash (none stored: never matches).
+pub(crate) async fn verify_password(stored: Option<String>, password: &str) -> Result<bool> {
+    let Some(stored) = stored else { return Ok(false) };
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Ok(false);
+    }
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&stored).map_err(|e| EngineError::Corrupt(e.to_string()))?;
+        Ok(argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .map_err(|e| EngineError::Corrupt(format!("password hashing task: {e}")))?
 }

@@ -2,21 +2,30 @@
 //! takes the caller's [`Scope`], runs in one transaction, writes its audit entry and (through the
 //! store) its change events, and returns typed errors.
 
+use crate::access::{OrgRole, Permissions, TeamGrant, builtin_role};
 use crate::clock::Clock;
 use crate::definition::Definition;
 use crate::error::{EngineError, FieldProblem, Result};
+use crate::identity::{ApiKey, SigningKeys};
 use crate::ids::*;
-use crate::model::AuditEntry;
-use crate::store::{AuditFilter, NewAuditEntry, Scope, Store, Tx};
+use crate::model::User;
+use crate::store::{NewAuditEntry, Scope, Store, Tx};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+mod access;
+mod audit;
 mod directory;
+mod identity;
 mod playbooks;
 mod processes;
 mod tasks;
 
+pub use access::RoleInfo;
+pub use audit::AuditVerification;
+pub use directory::{NewUser, Registered, Registration};
+pub use identity::{ApiKeySecret, Login, LoginOutcome, Session, ThrottlePolicy, TotpEnrolment};
 pub use playbooks::{MAIN_BRANCH, PlaybookDetail, version_id};
 pub use processes::{InstanceDetail, StartInstance};
 pub use tasks::{CompleteTask, Decision, TaskOutcome};
@@ -38,17 +47,39 @@ pub(crate) struct CompiledVersion {
     pub forms: HashMap<String, jsonschema::Validator>,
 }
 
-/// The engine: a store, a clock and a cache of compiled versions.
+/// The engine: a store, a clock, the token signing keys, the sign-in throttling policy and a
+/// cache of compiled versions.
 pub struct Engine {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    keys: SigningKeys,
+    throttle: ThrottlePolicy,
     compiled: Mutex<HashMap<VersionId, Arc<CompiledVersion>>>,
 }
 
 impl Engine {
-    /// An engine over `store`, telling time by `clock`.
+    /// An engine over `store`, telling time by `clock`, signing tokens with a fresh random key
+    /// (see [`Engine::with_signing_keys`]).
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, compiled: Mutex::new(HashMap::new()) }
+        Self {
+            store,
+            clock,
+            keys: SigningKeys::generate(),
+            throttle: ThrottlePolicy::default(),
+            compiled: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Signs and verifies access tokens with `keys` (from configuration).
+    pub fn with_signing_keys(mut self, keys: SigningKeys) -> Self {
+        self.keys = keys;
+        self
+    }
+
+    /// Throttles failed sign-ins by `policy`.
+    pub fn with_throttle_policy(mut self, policy: ThrottlePolicy) -> Self {
+        self.throttle = policy;
+        self
     }
 
     /// The store underneath (for the change-log reader and health checks).
@@ -61,17 +92,26 @@ impl Engine {
         &self.clock
     }
 
-    /// The scope of a user: their organisation and, through their memberships, their teams.
-    pub async fn scope_for(&self, user: &UserId) -> Result<Scope> {
+    /// The scope of a user, without credentials: for in-process callers that hold the database
+    /// itself (the demo, administrative CLI commands, tests). Network interfaces authenticate
+    /// instead ([`Engine::authenticate`], [`Engine::authenticate_api_key`]).
+    pub async fn trusted_scope(&self, user: &UserId) -> Result<Scope> {
         let mut tx = self.store.begin_read().await?;
         let u = tx.user(user).await?.ok_or_else(|| EngineError::not_found("user", user))?;
-        Ok(Scope { org_id: u.org_id, user_id: u.id })
+        build_scope(&mut *tx, &u, None, None).await
     }
 
-    /// The audit trail the caller may see (organisation-wide entries and those of their teams).
-    pub async fn audit_entries(&self, scope: &Scope, mut filter: AuditFilter) -> Result<Vec<AuditEntry>> {
-        filter.limit = page_size(filter.limit);
-        self.store.begin_read().await?.audit_entries(scope, &filter).await
+    /// The same caller with their memberships read afresh (after they created or joined a team).
+    pub async fn refresh_scope(&self, scope: &Scope) -> Result<Scope> {
+        let mut tx = self.store.begin_read().await?;
+        let u = tx.user(&scope.user_id).await?.ok_or_else(|| EngineError::not_found("user", &scope.user_id))?;
+        let key = match &scope.api_key_id {
+            Some(id) => tx.api_key(id).await?.map(|(k, _)| k),
+            None => None,
+        };
+        let mut fresh = build_scope(&mut *tx, &u, key.as_ref(), scope.session_id.clone()).await?;
+        fresh.source = scope.source.clone();
+        Ok(fresh)
     }
 
     /// A version visible to the caller, compiled once: versions are immutable, so the cache is
@@ -103,6 +143,35 @@ impl Engine {
     }
 }
 
+/// Builds the scope of `user` (for an API key: within the key's team and permissions). A custom
+/// role that is no longer defined grants nothing beyond reading.
+pub(crate) async fn build_scope(
+    tx: &mut dyn Tx,
+    user: &User,
+    key: Option<&ApiKey>,
+    session_id: Option<String>,
+) -> Result<Scope> {
+    let mut teams = std::collections::BTreeMap::new();
+    for g in tx.grants(&user.id).await? {
+        let permissions = builtin_role(&g.role).or(g.permissions).unwrap_or(Permissions::NONE);
+        let grant = match key {
+            Some(k) if k.team_id != g.team_id => continue,
+            Some(k) => TeamGrant { role: g.role, permissions: permissions.intersect(k.permissions) },
+            None => TeamGrant { role: g.role, permissions },
+        };
+        teams.insert(g.team_id, grant);
+    }
+    Ok(Scope {
+        org_id: user.org_id.clone(),
+        user_id: user.id.clone(),
+        api_key_id: key.map(|k| k.id.clone()),
+        org_role: if key.is_some() { OrgRole::Member } else { user.org_role },
+        teams: Arc::new(teams),
+        source: None,
+        session_id,
+    })
+}
+
 /// An audit entry for an action of `scope` on a team's record.
 pub(crate) fn audit(
     scope: &Scope,
@@ -116,6 +185,8 @@ pub(crate) fn audit(
         org_id: scope.org_id.clone(),
         team_id: team.cloned(),
         actor_id: Some(scope.user_id.clone()),
+        api_key_id: scope.api_key_id.clone(),
+        source: scope.source.clone(),
         action,
         entity,
         entity_id: entity_id.to_string(),

@@ -1,6 +1,7 @@
 //! Playbooks: creating them, committing versions on branches, reading their history.
 
 use super::{Engine, audit, check_name, check_payload};
+use crate::access::Permission;
 use crate::definition::{Definition, canonical_json};
 use crate::error::{EngineError, Result};
 use crate::ids::*;
@@ -45,6 +46,7 @@ impl Engine {
         message: &str,
     ) -> Result<PlaybookDetail> {
         let name = check_name("name", name)?;
+        scope.require(team, Permission::PlaybookEdit)?;
         let definition = self.validate_definition(definition)?;
         let now = self.clock.now();
         let mut tx = self.store.begin_write(now).await?;
@@ -110,6 +112,8 @@ impl Engine {
             .branch(scope, playbook, branch)
             .await?
             .ok_or_else(|| EngineError::not_found("branch", format!("{playbook}/{branch}")))?;
+        let needed = if branch == MAIN_BRANCH { Permission::PlaybookPublish } else { Permission::PlaybookEdit };
+        scope.require(&b.team_id, needed)?;
         if let Some(expected) = expected_revision
             && expected != b.revision
         {
@@ -169,6 +173,7 @@ impl Engine {
         let mut tx = self.store.begin_write(now).await?;
         tx.lock(playbook.as_str()).await?;
         let p = tx.playbook(scope, playbook).await?.ok_or_else(|| EngineError::not_found("playbook", playbook))?;
+        scope.require(&p.team_id, Permission::PlaybookEdit)?;
         let head = match from {
             Some(v) => {
                 tx.version(scope, v)

@@ -3,6 +3,7 @@
 use super::{
     CompiledVersion, Engine, MAX_COMMENT_BYTES, audit, check_name, check_payload, page_size, validate_against,
 };
+use crate::access::Permission;
 use crate::definition::{AssigneeRule, StepKind};
 use crate::error::{EngineError, Result};
 use crate::execution::{self, Decision};
@@ -50,6 +51,7 @@ impl Engine {
             .playbook(scope, &req.playbook_id)
             .await?
             .ok_or_else(|| EngineError::not_found("playbook", &req.playbook_id))?;
+        scope.require(&playbook.team_id, Permission::ProcessStart)?;
         let head = tx
             .branch(scope, &playbook.id, branch)
             .await?
@@ -107,6 +109,7 @@ impl Engine {
         let mut tx = self.store.begin_write(now).await?;
         tx.lock(id.as_str()).await?;
         let mut instance = tx.instance(scope, id).await?.ok_or_else(|| EngineError::not_found("instance", id))?;
+        scope.require(&instance.team_id, Permission::ProcessCancel)?;
         check_revision("instance", id.as_str(), expected_revision, instance.revision)?;
         if instance.status != InstanceStatus::Running {
             return Err(EngineError::InvalidTransition {
@@ -168,6 +171,7 @@ impl Engine {
         let now = self.clock.now();
         let mut tx = self.store.begin_write(now).await?;
         let i = tx.instance(scope, instance).await?.ok_or_else(|| EngineError::not_found("instance", instance))?;
+        scope.require(&i.team_id, Permission::ProcessComment)?;
         if let Some(task) = task {
             tx.task(scope, task)
                 .await?

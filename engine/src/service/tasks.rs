@@ -2,6 +2,7 @@
 
 use super::processes::check_revision;
 use super::{CompiledVersion, Engine, audit, check_payload, page_size, validate_against};
+use crate::access::Permission;
 use crate::definition::{OnReject, StepKind};
 use crate::error::{EngineError, Result};
 use crate::execution::set_step_output;
@@ -90,7 +91,7 @@ impl Engine {
         if task.status != TaskStatus::Open {
             return Err(transition(&task, "claim"));
         }
-        self.check_may_take(&mut *tx, scope, &task).await?;
+        self.check_may_take(scope, &task)?;
         let expected = task.revision;
         task.assignee_id = Some(scope.user_id.clone());
         task.assigned_at = Some(self.clock.now());
@@ -109,7 +110,7 @@ impl Engine {
             return Err(transition(&task, "start"));
         }
         let now = self.clock.now();
-        self.take(&mut *tx, scope, &mut task, now).await?;
+        self.take(scope, &mut task, now)?;
         let expected = task.revision;
         task.status = TaskStatus::Started;
         task.started_at = Some(now);
@@ -153,7 +154,7 @@ impl Engine {
             validate_against(v, &output, "/output")?;
         }
         let now = self.clock.now();
-        self.take(&mut *tx, scope, &mut task, now).await?;
+        self.take(scope, &mut task, now)?;
         let rejected = req.decision == Some(Decision::Reject);
         let expected = task.revision;
         task.status = if rejected { TaskStatus::Rejected } else { TaskStatus::Completed };
@@ -237,6 +238,12 @@ impl Engine {
         tx.lock_task_instance(scope, id).await?;
         let family = tx.task_family(scope, id).await?;
         let task = family.iter().find(|t| &t.id == id).cloned().ok_or_else(|| EngineError::not_found("task", id))?;
+        let needed = match action {
+            "assign" => Permission::TaskAssign,
+            "cancel" => Permission::ProcessCancel,
+            _ => Permission::TaskComplete,
+        };
+        scope.require(&task.team_id, needed)?;
         check_revision("task", id.as_str(), expected_revision, task.revision)?;
         if !task.status.is_active() || !task.current {
             return Err(transition(&task, action));
@@ -267,13 +274,7 @@ impl Engine {
     }
 
     /// Makes the caller the task's assignee if nobody is; refuses if somebody else is.
-    async fn take(
-        &self,
-        tx: &mut dyn Tx,
-        scope: &Scope,
-        task: &mut Task,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<()> {
+    fn take(&self, scope: &Scope, task: &mut Task, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
         match &task.assignee_id {
             Some(a) if a == &scope.user_id => Ok(()),
             Some(_) => Err(EngineError::Forbidden(format!(
@@ -281,7 +282,7 @@ impl Engine {
                 task.id
             ))),
             None => {
-                self.check_may_take(tx, scope, task).await?;
+                self.check_may_take(scope, task)?;
                 task.assignee_id = Some(scope.user_id.clone());
                 task.assigned_at = Some(now);
                 Ok(())
@@ -289,13 +290,13 @@ impl Engine {
         }
     }
 
-    /// A task offered to a role may be taken only by a member with that role.
-    async fn check_may_take(&self, tx: &mut dyn Tx, scope: &Scope, task: &Task) -> Result<()> {
-        let m = tx.membership(&task.team_id, &scope.user_id).await?;
-        match (&task.role, m) {
+    /// A task offered to a role may be taken only by a member with that role (or a team owner
+    /// or admin).
+    fn check_may_take(&self, scope: &Scope, task: &Task) -> Result<()> {
+        match (&task.role, scope.grant(&task.team_id)) {
             (_, None) => Err(EngineError::not_found("task", &task.id)),
-            (Some(role), Some(m)) if &m.role != role && m.role != "owner" && m.role != "admin" => Err(
-                EngineError::Forbidden(format!("task `{}` is for role `{role}`, and yours is `{}`", task.id, m.role)),
+            (Some(role), Some(g)) if &g.role != role && g.role != "owner" && g.role != "admin" => Err(
+                EngineError::Forbidden(format!("task `{}` is for role `{role}`, and yours is `{}`", task.id, g.role)),
             ),
             _ => Ok(()),
         }

@@ -7,6 +7,7 @@
 //! the record's new state to the change log, which is flushed just before commit.
 
 use crate::error::Result;
+use crate::identity::{ApiKey, RefreshToken, Throttle, TotpRow};
 use crate::ids::*;
 use crate::model::*;
 use async_trait::async_trait;
@@ -16,13 +17,7 @@ use std::sync::Arc;
 pub mod postgres;
 pub mod sqlite;
 
-/// The caller on whose behalf the engine reads and writes. Every team-scoped query takes it and
-/// filters by the caller's memberships in SQL, so a query cannot be written without the scope.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scope {
-    pub org_id: OrgId,
-    pub user_id: UserId,
-}
+pub use crate::access::Scope;
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,12 +67,14 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
-/// An audit entry about to be written.
+/// An audit entry about to be written (its chain position and hash are given at commit).
 #[derive(Debug, Clone)]
 pub struct NewAuditEntry {
     pub org_id: OrgId,
     pub team_id: Option<TeamId>,
     pub actor_id: Option<UserId>,
+    pub api_key_id: Option<String>,
+    pub source: Option<String>,
     pub action: &'static str,
     pub entity: &'static str,
     pub entity_id: String,
@@ -107,7 +104,7 @@ pub trait Store: Send + Sync + 'static {
 
 /// One transaction. Dropping it without [`Tx::commit`] rolls everything back, change events included.
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: CredentialTx + Send {
     /// Writes the buffered change events and audit entries, then commits.
     async fn commit(self: Box<Self>) -> Result<()>;
     /// Serialises this transaction with every other one that changes `aggregate` (an instance,
@@ -126,14 +123,31 @@ pub trait Tx: Send {
     /// A user by id, unscoped: used to build a [`Scope`].
     async fn user(&mut self, id: &UserId) -> Result<Option<User>>;
     async fn user_by_email(&mut self, org: &OrgId, email: &str) -> Result<Option<User>>;
+    /// Users of the caller's organisation, by email.
+    async fn users(&mut self, scope: &Scope) -> Result<Vec<User>>;
+    async fn update_user(&mut self, user: &User) -> Result<()>;
     async fn password_hash(&mut self, id: &UserId) -> Result<Option<String>>;
+    async fn set_password_hash(&mut self, id: &UserId, hash: &str) -> Result<()>;
     async fn insert_team(&mut self, team: &Team) -> Result<()>;
+    async fn update_team(&mut self, team: &Team) -> Result<()>;
     async fn team(&mut self, scope: &Scope, id: &TeamId) -> Result<Option<Team>>;
     async fn teams(&mut self, scope: &Scope) -> Result<Vec<Team>>;
-    async fn team_by_name(&mut self, org: &OrgId, name: &str) -> Result<Option<Team>>;
     async fn insert_membership(&mut self, m: &Membership) -> Result<()>;
+    async fn update_membership(&mut self, m: &Membership) -> Result<()>;
+    async fn delete_membership(&mut self, m: &Membership) -> Result<()>;
     async fn membership(&mut self, team: &TeamId, user: &UserId) -> Result<Option<Membership>>;
     async fn members(&mut self, scope: &Scope, team: &TeamId) -> Result<Vec<Membership>>;
+    /// A user's memberships with the permissions of each custom role (`None` for a built-in or
+    /// undefined role): what a [`Scope`] is built from.
+    async fn grants(&mut self, user: &UserId) -> Result<Vec<GrantRow>>;
+
+    // Custom roles.
+    async fn insert_role(&mut self, role: &CustomRole) -> Result<()>;
+    async fn update_role(&mut self, role: &CustomRole) -> Result<()>;
+    async fn delete_role(&mut self, role: &CustomRole) -> Result<()>;
+    async fn roles(&mut self, org: &OrgId) -> Result<Vec<CustomRole>>;
+    /// How many memberships (in any team of `org`) hold `role`.
+    async fn role_use(&mut self, org: &OrgId, role: &str) -> Result<i64>;
     /// Members of `team` with `role`, ordered by user id.
     async fn members_with_role(&mut self, team: &TeamId, role: &str) -> Result<Vec<UserId>>;
     async fn round_robin_cursor(&mut self, team: &TeamId, role: &str) -> Result<Option<UserId>>;
@@ -177,9 +191,63 @@ pub trait Tx: Send {
     // Comments and audit.
     async fn insert_comment(&mut self, c: &Comment) -> Result<()>;
     async fn comments(&mut self, scope: &Scope, instance: &InstanceId) -> Result<Vec<Comment>>;
-    /// Buffers an audit entry, written at commit.
+    /// Buffers an audit entry, written at commit as the next link of its organisation's chain.
     fn audit(&mut self, entry: NewAuditEntry);
-    async fn audit_entries(&mut self, scope: &Scope, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+    /// Entries of the organisation's trail (`team_id IS NULL`) when `org_wide`, and of `teams`.
+    async fn audit_entries(
+        &mut self,
+        org: &OrgId,
+        org_wide: bool,
+        teams: &[TeamId],
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditEntry>>;
+    /// Up to `limit` entries of an organisation's chain after position `after_seq`, in chain order.
+    async fn audit_chain(&mut self, org: &OrgId, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>>;
+    /// The organisation's last chain link `(seq, hash)`, if it has entries.
+    async fn audit_head(&mut self, org: &OrgId) -> Result<Option<(i64, String)>>;
+}
+
+/// Credentials and sign-in state. These rows are secrets or bookkeeping, not business records:
+/// they write no change events (nothing secret leaves the database); what happens to them is in
+/// the audit trail.
+#[async_trait]
+pub trait CredentialTx: Send {
+    async fn insert_refresh_token(&mut self, t: &RefreshToken) -> Result<()>;
+    async fn refresh_token(&mut self, token_hash: &str) -> Result<Option<RefreshToken>>;
+    /// Marks an unused, unrevoked token used; false when it already was (a reuse or a race).
+    async fn use_refresh_token(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// Revokes every token of a login's family.
+    async fn revoke_refresh_family(&mut self, family: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Whether a login's family was revoked (logout, or refresh-token reuse).
+    async fn session_revoked(&mut self, family: &str) -> Result<bool>;
+    /// Revokes every refresh token of a user (password change).
+    async fn revoke_user_refresh_tokens(&mut self, user: &UserId, now: DateTime<Utc>) -> Result<()>;
+
+    async fn insert_api_key(&mut self, key: &ApiKey, secret_hash: &str) -> Result<()>;
+    /// A key by id with its secret hash, unscoped: used to authenticate it.
+    async fn api_key(&mut self, id: &str) -> Result<Option<(ApiKey, String)>>;
+    /// Keys of `team`, of one user or of everyone.
+    async fn api_keys(&mut self, team: &TeamId, user: Option<&UserId>) -> Result<Vec<ApiKey>>;
+    async fn revoke_api_key(&mut self, id: &str, now: DateTime<Utc>) -> Result<()>;
+    async fn touch_api_key(&mut self, id: &str, now: DateTime<Utc>) -> Result<()>;
+
+    async fn totp(&mut self, user: &UserId) -> Result<Option<TotpRow>>;
+    /// Stores a fresh, not yet enabled secret (replacing an unconfirmed one).
+    async fn set_totp_secret(&mut self, user: &UserId, secret: &str) -> Result<()>;
+    async fn enable_totp(&mut self, user: &UserId, now: DateTime<Utc>) -> Result<()>;
+    async fn delete_totp(&mut self, user: &UserId) -> Result<()>;
+    /// Records `step` as the last accepted time step; false when it is not newer than the last.
+    async fn accept_totp_step(&mut self, user: &UserId, step: i64) -> Result<bool>;
+    async fn replace_recovery_codes(&mut self, user: &UserId, hashes: &[String]) -> Result<()>;
+    /// Uses an unused recovery code; false when there is none with this hash.
+    async fn use_recovery_code(&mut self, user: &UserId, hash: &str, now: DateTime<Utc>) -> Result<bool>;
+    async fn unused_recovery_codes(&mut self, user: &UserId) -> Result<i64>;
+
+    async fn throttle(&mut self, subject: &str) -> Result<Option<Throttle>>;
+    async fn put_throttle(&mut self, t: &Throttle) -> Result<()>;
+    async fn clear_throttle(&mut self, subject: &str) -> Result<()>;
+    /// Subjects of the organisation locked at `now`.
+    async fn locks(&mut self, org: &OrgId, now: DateTime<Utc>) -> Result<Vec<Throttle>>;
 }
 
 /// Opens the database named by `url` (`postgres://…` or `sqlite://…`), creating an SQLite file

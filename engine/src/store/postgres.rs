@@ -22,10 +22,12 @@ const READ_CHANGES_SQL: &str = "SELECT xid, seq, team_id, entity, entity_id, op,
 
 /// A transaction-scoped advisory lock takes no transaction id, so it can precede the first write.
 const LOCK_SQL: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
-const LOCK_TASK_INSTANCE_SQL: Option<&str> = Some(
-    "SELECT pg_advisory_xact_lock(hashtextextended(instance_id, 0)) FROM tasks
-     WHERE team_id IN (SELECT team_id FROM memberships WHERE user_id = $1) AND id = $2",
-);
+/// Followed by the task id and the caller's team filter.
+const LOCK_TASK_INSTANCE_SQL: Option<&str> =
+    Some("SELECT pg_advisory_xact_lock(hashtextextended(instance_id, 0)) FROM tasks WHERE id = ");
+/// An organisation's audit chain head, row-locked until commit: the chain's writers queue here,
+/// just before their commit, so an organisation's entries are chained in commit order.
+const AUDIT_HEAD_SQL: &str = "SELECT seq, hash FROM audit_heads WHERE org_id = $1 FOR UPDATE";
 
 /// The flush statement: data-modifying CTEs (`WITH w0 AS (INSERT …), w1 AS (UPDATE … RETURNING
 /// k) … SELECT k FROM w1 …`), executed once each in one statement and one round trip.
@@ -76,6 +78,7 @@ impl SqlStore {
         let max = std::env::var("ORGATA_DB_MAX_CONNECTIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
         let pool = PgPoolOptions::new().max_connections(max).connect(url).await?;
         MIGRATOR.run(&pool).await?;
+        chain_legacy_audit(&pool).await?;
         Ok(Self { pool, write_pool: None, background: None })
     }
 }

@@ -14,7 +14,9 @@ use sqlx::types::Json;
 use sqlx::{Pool, QueryBuilder, Transaction};
 use std::collections::{HashMap, HashSet};
 
-use super::{AuditFilter, Backend, InstanceFilter, NewAuditEntry, Scope, Store, TaskFilter, Tx};
+use super::{AuditFilter, Backend, CredentialTx, InstanceFilter, NewAuditEntry, Scope, Store, TaskFilter, Tx};
+use crate::audit::Link;
+use crate::identity::{ApiKey, RefreshToken, Throttle, TotpRow};
 
 /// Rows per multi-row INSERT when flushing change events and audit entries (well under both
 /// databases' bind-parameter limits).
@@ -120,7 +122,8 @@ impl Store for SqlStore {
 
     async fn begin_write(&self, now: DateTime<Utc>) -> Result<Box<dyn Tx>> {
         let tx = begin_write_tx(self.write_pool.as_ref().unwrap_or(&self.pool)).await?;
-        Ok(Box::new(SqlTx::new(tx, now)))
+        // Whole microseconds: what both databases store, and what the audit chain hashes.
+        Ok(Box::new(SqlTx::new(tx, chrono::SubsecRound::trunc_subsecs(now, 6))))
     }
 
     async fn begin_read(&self) -> Result<Box<dyn Tx>> {
@@ -242,21 +245,37 @@ impl SqlTx {
                 (PendingRow::Task(t), Some(e)) => out.add(tx, 12, |qb| push_task_update(qb, t, e), true).await?,
             }
         }
-        for chunk in audit.chunks(FLUSH_CHUNK) {
+        for (org, entries) in self.chain_audit(audit).await? {
+            for chunk in entries.chunks(FLUSH_CHUNK) {
+                let push = |qb: &mut QueryBuilder<Db>| {
+                    qb.push(
+                        "INSERT INTO audit_log (org_id, seq, team_id, actor_id, api_key_id, source, action, entity, entity_id, detail, at, prev_hash, hash) ",
+                    );
+                    qb.push_values(chunk, |mut b, (seq, prev, hash, a)| {
+                        b.push_bind(a.org_id.clone())
+                            .push_bind(*seq)
+                            .push_bind(a.team_id.clone())
+                            .push_bind(a.actor_id.clone())
+                            .push_bind(a.api_key_id.clone())
+                            .push_bind(a.source.clone())
+                            .push_bind(a.action)
+                            .push_bind(a.entity)
+                            .push_bind(a.entity_id.clone())
+                            .push_bind(Json(a.detail.clone()))
+                            .push_bind(now)
+                            .push_bind(prev.clone())
+                            .push_bind(hash.clone());
+                    });
+                };
+                out.add(&mut self.tx, chunk.len() * 13, push, false).await?;
+            }
+            let (seq, _, hash, _) = entries.last().expect("a chain has entries");
             let push = |qb: &mut QueryBuilder<Db>| {
-                qb.push("INSERT INTO audit_log (org_id, team_id, actor_id, action, entity, entity_id, detail, at) ");
-                qb.push_values(chunk, |mut b, a| {
-                    b.push_bind(a.org_id.clone())
-                        .push_bind(a.team_id.clone())
-                        .push_bind(a.actor_id.clone())
-                        .push_bind(a.action)
-                        .push_bind(a.entity)
-                        .push_bind(a.entity_id.clone())
-                        .push_bind(Json(a.detail.clone()))
-                        .push_bind(now);
-                });
+                qb.push("UPDATE audit_heads SET seq = ").push_bind(*seq);
+                qb.push(", hash = ").push_bind(hash.clone());
+                qb.push(" WHERE org_id = ").push_bind(org.clone());
             };
-            out.add(&mut self.tx, chunk.len() * 8, push, false).await?;
+            out.add(&mut self.tx, 3, push, false).await?;
         }
         for chunk in changes.chunks(FLUSH_CHUNK) {
             let push = |qb: &mut QueryBuilder<Db>| {
@@ -286,6 +305,110 @@ impl SqlTx {
         }
         Ok(())
     }
+}
+
+impl SqlTx {
+    /// Gives each audit entry its place in its organisation's hash chain: `(seq, prev_hash, hash,
+    /// entry)` per entry, grouped by organisation. The head is read locked (see `AUDIT_HEAD_SQL`),
+    /// so chains grow in commit order.
+    #[allow(clippy::type_complexity)]
+    async fn chain_audit(
+        &mut self,
+        audit: Vec<NewAuditEntry>,
+    ) -> Result<Vec<(OrgId, Vec<(i64, String, String, NewAuditEntry)>)>> {
+        let mut by_org: std::collections::BTreeMap<OrgId, Vec<NewAuditEntry>> = Default::default();
+        for a in audit {
+            by_org.entry(a.org_id.clone()).or_default().push(a);
+        }
+        let at_micros = self.now.timestamp_micros();
+        let mut chains = Vec::with_capacity(by_org.len());
+        for (org, entries) in by_org {
+            let (mut seq, mut prev): (i64, String) = sqlx::query_as(AUDIT_HEAD_SQL)
+                .bind(&org)
+                .fetch_optional(&mut *self.tx)
+                .await?
+                .ok_or_else(|| EngineError::Corrupt(format!("organisation `{org}` has no audit chain head")))?;
+            let mut linked = Vec::with_capacity(entries.len());
+            for a in entries {
+                seq += 1;
+                let hash = Link {
+                    org_id: a.org_id.as_str(),
+                    seq,
+                    at_micros,
+                    team_id: a.team_id.as_ref().map(|t| t.as_str()),
+                    actor_id: a.actor_id.as_ref().map(|u| u.as_str()),
+                    api_key_id: a.api_key_id.as_deref(),
+                    source: a.source.as_deref(),
+                    action: a.action,
+                    entity: a.entity,
+                    entity_id: &a.entity_id,
+                    detail: &a.detail,
+                }
+                .hash(&prev);
+                linked.push((seq, std::mem::replace(&mut prev, hash.clone()), hash, a));
+            }
+            chains.push((org, linked));
+        }
+        Ok(chains)
+    }
+}
+
+/// Chains audit entries written before the chain existed (migration 0002), in id order, and gives
+/// every organisation its chain head. Runs at connect; a no-op once done.
+async fn chain_legacy_audit(pool: &Pool<Db>) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO audit_heads (org_id, seq, hash)
+         SELECT id, 0, '' FROM organisations WHERE id NOT IN (SELECT org_id FROM audit_heads)
+         ON CONFLICT (org_id) DO NOTHING",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let legacy: Vec<AuditEntry> = sqlx::query_as(
+        "SELECT id, org_id, 0 AS seq, team_id, actor_id, api_key_id, source, action, entity, entity_id, detail, at,
+                '' AS prev_hash, '' AS hash
+         FROM audit_log WHERE seq IS NULL ORDER BY id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    if legacy.is_empty() {
+        tx.commit().await?;
+        return Ok(());
+    }
+    let mut heads: HashMap<OrgId, (i64, String)> = HashMap::new();
+    for mut e in legacy {
+        let head = match heads.get_mut(&e.org_id) {
+            Some(h) => h,
+            None => {
+                let h: (i64, String) = sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE org_id = $1")
+                    .bind(&e.org_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                heads.entry(e.org_id.clone()).or_insert(h)
+            }
+        };
+        e.seq = head.0 + 1;
+        e.prev_hash = head.1.clone();
+        e.hash = Link::of(&e).hash(&e.prev_hash);
+        sqlx::query("UPDATE audit_log SET seq = $1, prev_hash = $2, hash = $3 WHERE id = $4")
+            .bind(e.seq)
+            .bind(&e.prev_hash)
+            .bind(&e.hash)
+            .bind(e.id)
+            .execute(&mut *tx)
+            .await?;
+        *head = (e.seq, e.hash);
+    }
+    for (org, (seq, hash)) in heads {
+        sqlx::query("UPDATE audit_heads SET seq = $1, hash = $2 WHERE org_id = $3")
+            .bind(seq)
+            .bind(hash)
+            .bind(org)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Bind parameters one flush statement may carry (SQLite allows 32,766 per statement, PostgreSQL
@@ -334,11 +457,24 @@ async fn run_batch(tx: &mut Transaction<'static, Db>, batch: Batch) -> Result<Ve
 
 /// Starts a scoped SELECT: `SELECT * FROM <table> WHERE team_id IN (<caller's teams>)`.
 fn scoped_select(table: &str, scope: &Scope) -> QueryBuilder<Db> {
-    let mut qb = QueryBuilder::<Db>::new(format!(
-        "SELECT * FROM {table} WHERE team_id IN (SELECT team_id FROM memberships WHERE user_id = "
-    ));
-    qb.push_bind(scope.user_id.clone()).push(")");
+    let mut qb = QueryBuilder::<Db>::new(format!("SELECT * FROM {table} WHERE "));
+    push_in_teams(&mut qb, "team_id", scope.team_ids());
     qb
+}
+
+/// `<column> IN (<teams>)`, or a false condition for no team.
+fn push_in_teams<'a>(qb: &mut QueryBuilder<Db>, column: &str, teams: impl IntoIterator<Item = &'a TeamId>) {
+    let mut teams = teams.into_iter().peekable();
+    if teams.peek().is_none() {
+        qb.push("1 = 0");
+        return;
+    }
+    qb.push(format!("{column} IN ("));
+    let mut list = qb.separated(", ");
+    for t in teams {
+        list.push_bind(t.clone());
+    }
+    list.push_unseparated(")");
 }
 
 #[async_trait]
@@ -358,7 +494,10 @@ impl Tx for SqlTx {
 
     async fn lock_task_instance(&mut self, scope: &Scope, task: &TaskId) -> Result<()> {
         if let Some(sql) = LOCK_TASK_INSTANCE_SQL {
-            sqlx::query(sql).bind(&scope.user_id).bind(task).execute(&mut *self.tx).await?;
+            let mut qb = QueryBuilder::<Db>::new(sql);
+            qb.push_bind(task.clone()).push(" AND ");
+            push_in_teams(&mut qb, "team_id", scope.team_ids());
+            qb.build().execute(&mut *self.tx).await?;
         }
         Ok(())
     }
@@ -372,6 +511,10 @@ impl Tx for SqlTx {
             .execute(&mut *self.tx)
             .await
             .map_err(unique("organisation", &org.slug))?;
+        sqlx::query("INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, '')")
+            .bind(&org.id)
+            .execute(&mut *self.tx)
+            .await?;
         self.change(None, "organisation", org.id.as_str(), "insert", org)
     }
 
@@ -381,12 +524,13 @@ impl Tx for SqlTx {
 
     async fn insert_user(&mut self, user: &User, password_hash: Option<&str>) -> Result<()> {
         sqlx::query(
-            "INSERT INTO users (id, org_id, email, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO users (id, org_id, email, display_name, org_role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&user.id)
         .bind(&user.org_id)
         .bind(&user.email)
         .bind(&user.display_name)
+        .bind(user.org_role.as_str())
         .bind(password_hash)
         .bind(user.created_at)
         .execute(&mut *self.tx)
@@ -405,6 +549,28 @@ impl Tx for SqlTx {
             .bind(email)
             .fetch_optional(&mut *self.tx)
             .await?)
+    }
+
+    async fn users(&mut self, scope: &Scope) -> Result<Vec<User>> {
+        Ok(sqlx::query_as("SELECT * FROM users WHERE org_id = $1 ORDER BY email")
+            .bind(&scope.org_id)
+            .fetch_all(&mut *self.tx)
+            .await?)
+    }
+
+    async fn update_user(&mut self, user: &User) -> Result<()> {
+        sqlx::query("UPDATE users SET display_name = $1, org_role = $2 WHERE id = $3")
+            .bind(&user.display_name)
+            .bind(user.org_role.as_str())
+            .bind(&user.id)
+            .execute(&mut *self.tx)
+            .await?;
+        self.change(None, "user", user.id.as_str(), "update", user)
+    }
+
+    async fn set_password_hash(&mut self, id: &UserId, hash: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(&mut *self.tx).await?;
+        Ok(())
     }
 
     async fn password_hash(&mut self, id: &UserId) -> Result<Option<String>> {
@@ -427,31 +593,28 @@ impl Tx for SqlTx {
         self.change(Some(&team.id), "team", team.id.as_str(), "insert", team)
     }
 
+    async fn update_team(&mut self, team: &Team) -> Result<()> {
+        sqlx::query("UPDATE teams SET name = $1 WHERE id = $2")
+            .bind(&team.name)
+            .bind(&team.id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(unique("team", &team.name))?;
+        self.change(Some(&team.id), "team", team.id.as_str(), "update", team)
+    }
+
     async fn team(&mut self, scope: &Scope, id: &TeamId) -> Result<Option<Team>> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM teams WHERE id IN (SELECT team_id FROM memberships WHERE user_id = $1) AND id = $2",
-        )
-        .bind(&scope.user_id)
-        .bind(id)
-        .fetch_optional(&mut *self.tx)
-        .await?)
+        let mut qb = QueryBuilder::<Db>::new("SELECT * FROM teams WHERE ");
+        push_in_teams(&mut qb, "id", scope.team_ids());
+        qb.push(" AND id = ").push_bind(id.clone());
+        Ok(qb.build_query_as().fetch_optional(&mut *self.tx).await?)
     }
 
     async fn teams(&mut self, scope: &Scope) -> Result<Vec<Team>> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM teams WHERE id IN (SELECT team_id FROM memberships WHERE user_id = $1) ORDER BY name, id",
-        )
-        .bind(&scope.user_id)
-        .fetch_all(&mut *self.tx)
-        .await?)
-    }
-
-    async fn team_by_name(&mut self, org: &OrgId, name: &str) -> Result<Option<Team>> {
-        Ok(sqlx::query_as("SELECT * FROM teams WHERE org_id = $1 AND name = $2")
-            .bind(org)
-            .bind(name)
-            .fetch_optional(&mut *self.tx)
-            .await?)
+        let mut qb = QueryBuilder::<Db>::new("SELECT * FROM teams WHERE ");
+        push_in_teams(&mut qb, "id", scope.team_ids());
+        qb.push(" ORDER BY name, id");
+        Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
     }
 
     async fn insert_membership(&mut self, m: &Membership) -> Result<()> {
@@ -465,6 +628,86 @@ impl Tx for SqlTx {
             .map_err(unique("membership", m.user_id.as_str()))?;
         let id = format!("{}/{}", m.team_id, m.user_id);
         self.change(Some(&m.team_id), "membership", &id, "insert", m)
+    }
+
+    async fn update_membership(&mut self, m: &Membership) -> Result<()> {
+        sqlx::query("UPDATE memberships SET role = $1 WHERE team_id = $2 AND user_id = $3")
+            .bind(&m.role)
+            .bind(&m.team_id)
+            .bind(&m.user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        let id = format!("{}/{}", m.team_id, m.user_id);
+        self.change(Some(&m.team_id), "membership", &id, "update", m)
+    }
+
+    async fn delete_membership(&mut self, m: &Membership) -> Result<()> {
+        sqlx::query("DELETE FROM memberships WHERE team_id = $1 AND user_id = $2")
+            .bind(&m.team_id)
+            .bind(&m.user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        let id = format!("{}/{}", m.team_id, m.user_id);
+        self.change(Some(&m.team_id), "membership", &id, "delete", m)
+    }
+
+    async fn grants(&mut self, user: &UserId) -> Result<Vec<GrantRow>> {
+        Ok(sqlx::query_as(
+            "SELECT m.team_id, m.role, r.permissions FROM memberships m
+             JOIN teams t ON t.id = m.team_id
+             LEFT JOIN roles r ON r.org_id = t.org_id AND r.name = m.role
+             WHERE m.user_id = $1 ORDER BY m.team_id",
+        )
+        .bind(user)
+        .fetch_all(&mut *self.tx)
+        .await?)
+    }
+
+    async fn insert_role(&mut self, role: &CustomRole) -> Result<()> {
+        sqlx::query("INSERT INTO roles (org_id, name, permissions, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&role.org_id)
+            .bind(&role.name)
+            .bind(Json(role.permissions))
+            .bind(role.created_at)
+            .bind(role.updated_at)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(unique("role", &role.name))?;
+        self.change(None, "role", &format!("{}/{}", role.org_id, role.name), "insert", role)
+    }
+
+    async fn update_role(&mut self, role: &CustomRole) -> Result<()> {
+        sqlx::query("UPDATE roles SET permissions = $1, updated_at = $2 WHERE org_id = $3 AND name = $4")
+            .bind(Json(role.permissions))
+            .bind(role.updated_at)
+            .bind(&role.org_id)
+            .bind(&role.name)
+            .execute(&mut *self.tx)
+            .await?;
+        self.change(None, "role", &format!("{}/{}", role.org_id, role.name), "update", role)
+    }
+
+    async fn delete_role(&mut self, role: &CustomRole) -> Result<()> {
+        sqlx::query("DELETE FROM roles WHERE org_id = $1 AND name = $2")
+            .bind(&role.org_id)
+            .bind(&role.name)
+            .execute(&mut *self.tx)
+            .await?;
+        self.change(None, "role", &format!("{}/{}", role.org_id, role.name), "delete", role)
+    }
+
+    async fn roles(&mut self, org: &OrgId) -> Result<Vec<CustomRole>> {
+        Ok(sqlx::query_as("SELECT * FROM roles WHERE org_id = $1 ORDER BY name").bind(org).fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn role_use(&mut self, org: &OrgId, role: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM memberships m JOIN teams t ON t.id = m.team_id WHERE t.org_id = $1 AND m.role = $2",
+        )
+        .bind(org)
+        .bind(role)
+        .fetch_one(&mut *self.tx)
+        .await?)
     }
 
     async fn membership(&mut self, team: &TeamId, user: &UserId) -> Result<Option<Membership>> {
@@ -711,16 +954,11 @@ impl Tx for SqlTx {
     }
 
     async fn task_family(&mut self, scope: &Scope, id: &TaskId) -> Result<Vec<Task>> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM tasks WHERE instance_id = (
-                 SELECT instance_id FROM tasks
-                 WHERE team_id IN (SELECT team_id FROM memberships WHERE user_id = $1) AND id = $2)
-             ORDER BY id",
-        )
-        .bind(&scope.user_id)
-        .bind(id)
-        .fetch_all(&mut *self.tx)
-        .await?)
+        let mut qb = QueryBuilder::<Db>::new("SELECT * FROM tasks WHERE instance_id = (SELECT instance_id FROM tasks WHERE id = ");
+        qb.push_bind(id.clone()).push(" AND ");
+        push_in_teams(&mut qb, "team_id", scope.team_ids());
+        qb.push(") ORDER BY id");
+        Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
     }
 
     async fn instance_tasks(&mut self, instance: &InstanceId) -> Result<Vec<Task>> {
@@ -756,13 +994,20 @@ impl Tx for SqlTx {
         self.audit.push(entry);
     }
 
-    async fn audit_entries(&mut self, scope: &Scope, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        // Organisation-wide entries (no team) and entries of the caller's teams.
+    async fn audit_entries(
+        &mut self,
+        org: &OrgId,
+        org_wide: bool,
+        teams: &[TeamId],
+        f: &AuditFilter,
+    ) -> Result<Vec<AuditEntry>> {
         let mut qb = QueryBuilder::<Db>::new("SELECT * FROM audit_log WHERE org_id = ");
-        qb.push_bind(scope.org_id.clone())
-            .push(" AND (team_id IS NULL OR team_id IN (SELECT team_id FROM memberships WHERE user_id = ")
-            .push_bind(scope.user_id.clone())
-            .push("))");
+        qb.push_bind(org.clone()).push(" AND (");
+        push_in_teams(&mut qb, "team_id", teams);
+        if org_wide {
+            qb.push(" OR team_id IS NULL");
+        }
+        qb.push(")");
         if let Some(v) = &f.actor_id {
             qb.push(" AND actor_id = ").push_bind(v.clone());
         }
@@ -784,7 +1029,26 @@ impl Tx for SqlTx {
         qb.push(" ORDER BY id LIMIT ").push_bind(f.limit);
         Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
     }
+
+    async fn audit_chain(&mut self, org: &OrgId, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+        Ok(sqlx::query_as("SELECT * FROM audit_log WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(org)
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&mut *self.tx)
+            .await?)
+    }
+
+    async fn audit_head(&mut self, org: &OrgId) -> Result<Option<(i64, String)>> {
+        let head: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE org_id = $1")
+            .bind(org)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(head.filter(|(seq, _)| *seq > 0))
+    }
 }
+
+include!("sql_credentials.rs");
 
 /// `INSERT INTO instances …` for the flush statement.
 fn push_instance_insert(qb: &mut QueryBuilder<Db>, i: &Instance) {

@@ -19,6 +19,8 @@ const READ_CHANGES_SQL: &str = "SELECT xid, seq, team_id, entity, entity_id, op,
 /// `BEGIN IMMEDIATE` already holds the database's single write lock.
 const LOCK_SQL: Option<&str> = None;
 const LOCK_TASK_INSTANCE_SQL: Option<&str> = None;
+/// An organisation's audit chain head; the write lock already orders chain writers.
+const AUDIT_HEAD_SQL: &str = "SELECT seq, hash FROM audit_heads WHERE org_id = $1";
 
 /// The flush statement: the statements joined by `;`, executed in one round trip; conditional
 /// updates return `k` rows.
@@ -71,6 +73,7 @@ impl SqlStore {
         }
         let write_pool = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         MIGRATOR.run(&write_pool).await?;
+        chain_legacy_audit(&write_pool).await?;
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         let background = Some(tokio::spawn(checkpoint_periodically(pool.clone())));
         Ok(Self { pool, write_pool: Some(write_pool), background })

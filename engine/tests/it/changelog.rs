@@ -70,12 +70,13 @@ async fn rolled_back_transactions_leave_nothing(h: Harness) {
         tx.insert_team(&team).await.unwrap();
         drop(tx);
     }
-    assert_eq!(h.engine.team_by_name(&w.org.id, "Ghost").await.unwrap(), None);
     assert_eq!(h.all_changes().await, before);
     // A failing operation (its second write violates a constraint) leaves nothing either.
     let err = h.engine.create_team(&w.owner, "Ops").await.unwrap_err();
     assert!(matches!(err, EngineError::AlreadyExists { .. }));
     assert_eq!(h.all_changes().await, before);
+    // No row was left behind: the name is free.
+    assert_eq!(h.engine.create_team(&w.owner, "Ghost").await.unwrap().name, "Ghost");
 }
 
 async fn tailing_under_concurrent_writers_misses_nothing(h: Harness) {

@@ -74,7 +74,7 @@ async fn runs_a_purchase_to_completion(h: Harness) {
         .await
         .unwrap();
     assert_eq!(approved.task.decision.as_deref(), Some("approved"));
-    assert_eq!(approved.task.assignee_id.as_ref(), Some(&mgr.user_id));
+    assert_eq!(approved.task.assignee_id.as_ref(), Some(mgr.user_id()));
     assert_eq!(approved.instance.data["steps"]["approve"], json!({"decision": "approved"}));
     let order = task_of(&approved.created, "order").clone();
     assert_eq!(order.role.as_deref(), Some("buyer"));
@@ -270,7 +270,7 @@ async fn round_robin_and_user_assignment(h: Harness) {
     let c = w.member(&h, "c", "agent").await;
     let def = json!({ "steps": [
         {"key": "triage", "name": "Triage", "kind": "task", "assignee": {"round_robin": "agent"}},
-        {"key": "own", "name": "Owner check", "kind": "task", "assignee": {"user": w.owner.user_id}}
+        {"key": "own", "name": "Owner check", "kind": "task", "assignee": {"user": w.owner.user_id()}}
     ]});
     let p = w.playbook(&h, "Tickets", def).await;
     let mut agents = Vec::new();
@@ -280,19 +280,19 @@ async fn round_robin_and_user_assignment(h: Harness) {
         assert_eq!(triage.status, TaskStatus::Assigned);
         agents.push(triage.assignee_id.clone().unwrap());
         let own = task_of(&started.tasks, "own");
-        assert_eq!((own.status, own.assignee_id.as_ref()), (TaskStatus::Assigned, Some(&w.owner.user_id)));
+        assert_eq!((own.status, own.assignee_id.as_ref()), (TaskStatus::Assigned, Some(w.owner.user_id())));
     }
-    let mut expected = vec![a.user_id.clone(), b.user_id.clone(), c.user_id.clone()];
+    let mut expected = vec![a.user_id().clone(), b.user_id().clone(), c.user_id().clone()];
     expected.sort();
     expected.push(expected[0].clone());
     assert_eq!(agents, expected);
     // Reassign to another member; a non-member is refused.
     let started = w.start(&h, &p.playbook.id, json!({})).await;
     let triage = task_of(&started.tasks, "triage");
-    let moved = h.engine.assign_task(&w.owner, &triage.id, &c.user_id, Some(triage.revision)).await.unwrap();
-    assert_eq!(moved.assignee_id.as_ref(), Some(&c.user_id));
+    let moved = h.engine.assign_task(&w.owner, &triage.id, &c.user_id(), Some(triage.revision)).await.unwrap();
+    assert_eq!(moved.assignee_id.as_ref(), Some(c.user_id()));
     let outsider = World::new(&h, "other").await;
-    let err = h.engine.assign_task(&w.owner, &triage.id, &outsider.owner.user_id, None).await.unwrap_err();
+    let err = h.engine.assign_task(&w.owner, &triage.id, &outsider.owner.user_id(), None).await.unwrap_err();
     assert!(matches!(err, EngineError::NotFound { entity: "user", .. }));
     // Someone else's task cannot be completed by a.
     let err = h.engine.complete_task(&a, &triage.id, CompleteTask::default()).await.unwrap_err();
@@ -401,14 +401,14 @@ async fn comments_on_instances_and_tasks(h: Harness) {
 async fn task_lists_filter(h: Harness) {
     let w = World::new(&h, "acme").await;
     let def = json!({ "steps": [
-        {"key": "a", "name": "A", "kind": "task", "assignee": {"user": w.owner.user_id}, "sla": "1h"},
+        {"key": "a", "name": "A", "kind": "task", "assignee": {"user": w.owner.user_id()}, "sla": "1h"},
         {"key": "b", "name": "B", "kind": "task", "assignee": {"role": "other"}, "sla": "3h"}
     ]});
     let p = w.playbook(&h, "Two", def).await;
     for _ in 0..3 {
         w.start(&h, &p.playbook.id, json!({})).await;
     }
-    let mine = TaskFilter { assignee_id: Some(w.owner.user_id.clone()), ..Default::default() };
+    let mine = TaskFilter { assignee_id: Some(w.owner.user_id().clone()), ..Default::default() };
     assert_eq!(h.engine.tasks(&w.owner, mine).await.unwrap().len(), 3);
     let open = TaskFilter { statuses: vec![TaskStatus::Open], ..Default::default() };
     assert_eq!(h.engine.tasks(&w.owner, open).await.unwrap().len(), 3);

@@ -101,6 +101,9 @@ macro_rules! conformance {
     )*};
 }
 
+/// The password of every test world's owner.
+pub const OWNER_PASSWORD: &str = "correct horse battery";
+
 /// An organisation with an owner and a team, as most tests need.
 pub struct World {
     pub org: Organisation,
@@ -111,19 +114,34 @@ pub struct World {
 impl World {
     /// Creates organisation `slug`, its owner `owner@<slug>.test` and team "Ops".
     pub async fn new(h: &Harness, slug: &str) -> World {
-        let org = h.engine.create_organisation(&format!("{slug} Inc"), slug).await.expect("org");
-        let owner = h.engine.create_user(&org.id, &format!("owner@{slug}.test"), "Owner", None).await.expect("user");
-        let owner = h.engine.scope_for(&owner.id).await.expect("scope");
-        let team = h.engine.create_team(&owner, "Ops").await.expect("team");
-        World { org, owner, team }
+        let registration = Registration {
+            organisation_name: format!("{slug} Inc"),
+            organisation_slug: slug.into(),
+            team_name: "Ops".into(),
+            email: format!("owner@{slug}.test"),
+            display_name: "Owner".into(),
+            password: OWNER_PASSWORD.into(),
+        };
+        let r = h.engine.register(registration).await.expect("register");
+        let owner = h.engine.trusted_scope(&r.user.id).await.expect("scope");
+        World { org: r.organisation, owner, team: r.team }
     }
 
-    /// A new member of the team with `role`, and their scope.
+    /// A new member of the team with `role` (a custom role with a member's permissions is
+    /// defined when the role is not built in), and their scope.
     pub async fn member(&self, h: &Harness, name: &str, role: &str) -> Scope {
+        if builtin_role(role).is_none() {
+            let defined = h.engine.roles(&self.owner).await.expect("roles").iter().any(|r| r.name == role);
+            if !defined {
+                let member = builtin_role("member").unwrap().names();
+                h.engine.create_role(&self.owner, role, &member).await.expect("role");
+            }
+        }
         let email = format!("{name}@{}.test", self.org.slug);
-        let u = h.engine.create_user(&self.org.id, &email, name, None).await.expect("member");
+        let new = NewUser { email, display_name: name.into(), ..Default::default() };
+        let u = h.engine.create_user(&self.owner, new).await.expect("member");
         h.engine.add_member(&self.owner, &self.team.id, &u.id, role).await.expect("add member");
-        h.engine.scope_for(&u.id).await.expect("scope")
+        h.engine.trusted_scope(&u.id).await.expect("scope")
     }
 
     /// Creates a playbook in the team.

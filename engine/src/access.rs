@@ -290,6 +290,9 @@ impl Scope {
         match self.teams.get(team) {
             None => Err(EngineError::not_found("team", team)),
             Some(g) if g.permissions.contains(p) => Ok(()),
+            Some(_) if self.api_key_id.is_some() => {
+                Err(EngineError::Forbidden(format!("this API key lacks the permission `{p}`")))
+            }
             Some(g) => {
                 Err(EngineError::Forbidden(format!("role `{}` lacks the permission `{p}` in this team", g.role)))
             }

@@ -45,6 +45,12 @@ pub fn matching_step(secret_base32: &str, given: &str, unix_seconds: i64) -> Opt
     (now - WINDOW..=now + WINDOW).find(|&step| format!("{:06}", code(&secret, step, DIGITS)) == given)
 }
 
+/// The six-digit code of a base32 secret at a Unix time (what an authenticator app shows).
+pub fn code_at(secret_base32: &str, unix_seconds: i64) -> Option<String> {
+    let secret = data_encoding::BASE32_NOPAD.decode(secret_base32.as_bytes()).ok()?;
+    Some(format!("{:06}", code(&secret, step_at(unix_seconds), DIGITS)))
+}
+
 /// The `otpauth://` URI an authenticator app scans (as a QR code) to enrol.
 pub fn provisioning_uri(issuer: &str, account: &str, secret_base32: &str) -> String {
     format!(

@@ -152,11 +152,13 @@ impl Engine {
         // An unknown account costs the same hashing work as a known one.
         let stored = stored.or_else(|| Some(DUMMY_HASH.to_string()));
         let password_ok = verify_password(stored, &login.password).await? && user.is_some();
-        let (Some(org), Some(user), true) = (org, user, password_ok) else {
-            let org_id = self.organisation_by_slug(&login.organisation).await?.map(|o| o.id);
-            self.record_failure(&subjects, org_id.as_ref(), None, "password", login.source.as_deref()).await?;
+        let (Some(org), Some(user), true) = (&org, &user, password_ok) else {
+            let (org_id, user_id) = (org.map(|o| o.id), user.map(|u| u.id));
+            self.record_failure(&subjects, org_id.as_ref(), user_id.as_ref(), "password", login.source.as_deref())
+                .await?;
             return Err(denied());
         };
+        let (org, user) = (org.clone(), user.clone());
         if totp.is_none() {
             return self
                 .sign_in(&user, &subjects, login.source.as_deref(), "password")

@@ -28,6 +28,15 @@ async fn other_tenants_ids_look_missing_and_change_nothing(h: Harness) {
     b.start(&h, &pb.playbook.id, json!({"amount": 5000})).await;
     let ta = ia.tasks[0].clone();
     h.engine.add_comment(&a.owner, &ia.instance.id, None, "secret").await.unwrap();
+    // Both have a custom role of the same name, a member of the same name and an API key.
+    h.engine.create_role(&a.owner, "clerk", &["task.complete".into()]).await.unwrap();
+    h.engine.create_role(&b.owner, "clerk", &["sql.run".into()]).await.unwrap();
+    let a_member = a.member(&h, "sam", "clerk").await;
+    b.member(&h, "sam", "clerk").await;
+    let a_key = h.engine.create_api_key(&a.owner, &a.team.id, "agent", None, None).await.unwrap();
+    h.engine.create_api_key(&b.owner, &b.team.id, "agent", None, None).await.unwrap();
+    let a_audit_before =
+        h.engine.audit_entries(&a.owner, AuditFilter { limit: 1000, ..Default::default() }).await.unwrap();
     let before = h.all_changes().await.len();
 
     let e = &h.engine;
@@ -55,6 +64,24 @@ async fn other_tenants_ids_look_missing_and_change_nothing(h: Harness) {
     not_found!(e.start_task(s, &ta.id, None));
     not_found!(e.complete_task(s, &ta.id, CompleteTask { output: json!({"item": "x"}), ..Default::default() }));
     not_found!(e.cancel_task(s, &ta.id, None));
+    not_found!(e.change_member_role(s, &a.team.id, a_member.user_id(), "member"));
+    not_found!(e.change_member_role(s, &b.team.id, a_member.user_id(), "member"));
+    not_found!(e.remove_member(s, &a.team.id, a_member.user_id()));
+    not_found!(e.rename_team(s, &a.team.id, "Mine"));
+    not_found!(e.set_org_role(s, a_member.user_id(), OrgRole::Admin));
+    not_found!(e.create_api_key(s, &a.team.id, "mine", None, None));
+    not_found!(e.api_keys(s, &a.team.id));
+    not_found!(e.revoke_api_key(s, &a_key.key.id));
+    not_found!(e.unlock(s, &format!("account:{}", a.owner.user_id())));
+    // A role name is per organisation: b's `clerk` is b's own.
+    let b_clerk = e.update_role(s, "clerk", &["sql.run".into(), "analytics.read".into()]).await.unwrap();
+    assert_eq!(b_clerk.org_id, b.org.id);
+    let a_roles = e.roles(&a.owner).await.unwrap();
+    assert_eq!(a_roles.last().map(|r| r.permissions.names()), Some(vec!["task.complete".to_string()]));
+    // a's API key and tokens do not open b's data, nor b's a's.
+    let a_agent = e.authenticate_api_key(&a_key.secret).await.unwrap();
+    not_found!(e.team(&a_agent, &b.team.id));
+    not_found!(e.playbook(&a_agent, &pb.playbook.id));
 
     // Lists show only b's own records.
     assert_eq!(e.teams(s).await.unwrap().iter().map(|t| t.id.clone()).collect::<Vec<_>>(), vec![b.team.id.clone()]);
@@ -68,11 +95,21 @@ async fn other_tenants_ids_look_missing_and_change_nothing(h: Harness) {
     let tasks =
         e.tasks(s, TaskFilter { instance_id: Some(ia.instance.id.clone()), ..Default::default() }).await.unwrap();
     assert!(tasks.is_empty());
-    let audit = e.audit_entries(s, AuditFilter::default()).await.unwrap();
+    let audit = e.audit_entries(s, AuditFilter { limit: 1000, ..Default::default() }).await.unwrap();
     assert!(!audit.is_empty() && audit.iter().all(|x| x.org_id == b.org.id));
+    let users = e.users(s).await.unwrap();
+    assert_eq!(users.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(), ["owner@beta.test", "sam@beta.test"]);
+    assert!(e.login_locks(s).await.unwrap().is_empty());
+    assert_eq!(e.verify_audit(s).await.unwrap().org_id, b.org.id);
+    assert!(e.api_keys(s, &b.team.id).await.unwrap().iter().all(|k| k.org_id == b.org.id));
 
-    // Nothing was written by any of the refused calls, and a's records are intact.
-    assert_eq!(h.all_changes().await.len(), before);
+    // Nothing was written by any of the refused calls (b's own role update excepted), and a's
+    // records and audit trail are intact.
+    assert_eq!(h.all_changes().await.len(), before + 1);
+    let a_audit_after =
+        h.engine.audit_entries(&a.owner, AuditFilter { limit: 1000, ..Default::default() }).await.unwrap();
+    assert_eq!(a_audit_after, a_audit_before);
+    assert_eq!(h.engine.verify_audit(&a.owner).await.unwrap().broken, None);
     let still = h.engine.task(&a.owner, &ta.id).await.unwrap();
     assert_eq!((still.status, still.revision), (TaskStatus::Open, 1));
 }

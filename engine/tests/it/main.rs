@@ -3,9 +3,12 @@
 
 mod support;
 
+mod access;
+mod audit;
 mod changelog;
 mod concurrency;
 mod directory;
+mod identity;
 mod isolation;
 mod lifecycle;
 mod playbooks;

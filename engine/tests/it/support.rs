@@ -68,7 +68,39 @@ pub async fn drain(store: &dyn Store, pos: &mut LogPosition, out: &mut Vec<Chang
     panic!("the change log did not settle within 20 s");
 }
 
-impl Harness {}
+impl Harness {
+    /// Runs one SQL statement on the database directly, behind the engine's back (to play an
+    /// attacker with database access).
+    pub async fn execute_raw(&self, sql: &'static str) {
+        match self.store.backend() {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.url).await.expect("connect");
+                sqlx::query(sql).execute(&pool).await.expect("raw statement");
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
+                sqlx::query(sql).execute(&pool).await.expect("raw statement");
+                pool.close().await;
+            }
+        }
+    }
+
+    /// Moves the simulated clock forward by `seconds`.
+    pub fn advance_secs(&self, seconds: i64) {
+        self.clock.advance(chrono::Duration::seconds(seconds));
+    }
+
+    /// Signs in `email` of organisation `org` with `password`, expecting no second factor.
+    pub async fn sign_in(&self, org: &str, email: &str, password: &str) -> Session {
+        let login =
+            Login { organisation: org.into(), email: email.into(), password: password.into(), ..Default::default() };
+        match self.engine.login(login).await.expect("login") {
+            LoginOutcome::SignedIn(session) => session,
+            other => panic!("expected a session, got {other:?}"),
+        }
+    }
+}
 
 /// A harness on a new SQLite file.
 pub async fn sqlite() -> Harness {

@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use chrono::{Duration, Utc};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use orgata_engine::demo::{self, DemoOptions, DemoReport, DemoUser};
+use orgata_engine::demo::{self, DemoApiKey, DemoOptions, DemoReport, DemoUser};
 use orgata_engine::{Engine, LogPosition, SimClock};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -48,6 +48,22 @@ pub enum Command {
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=100_000))]
         limit: i64,
     },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// What to do with the audit trail.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk an organisation's hash chain and report the first broken link (exit status 1).
+    Verify {
+        /// The organisation's slug.
+        #[arg(long)]
+        org: String,
+    },
 }
 
 fn parse_position(s: &str) -> Result<LogPosition, String> {
@@ -74,6 +90,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("database {} is up to date", redact(&config.database_url));
             Ok(())
         }
+        Command::Audit { command: AuditCommand::Verify { org } } => {
+            let store = orgata_engine::connect(&config.database_url).await?;
+            let engine = Engine::new(store.clone(), Arc::new(orgata_engine::SystemClock));
+            let result = verify_audit(&engine, &org).await;
+            store.close().await;
+            result
+        }
         Command::Changes { after, limit } => {
             let store = orgata_engine::connect(&config.database_url).await?;
             let events = store.read_changes(after.unwrap_or_default(), limit).await?;
@@ -84,6 +107,27 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn verify_audit(engine: &Engine, slug: &str) -> Result<()> {
+    let Some(org) = engine.organisation_by_slug(slug).await? else {
+        bail!("no organisation `{slug}`");
+    };
+    let report = engine.verify_audit_chain(&org.id).await?;
+    match report.broken {
+        None => {
+            println!("audit trail of `{}`: {} entries, every link intact", org.slug, report.verified);
+            Ok(())
+        }
+        Some(broken) => bail!("audit trail of `{}` is broken: {broken}", org.slug),
+    }
+}
+
+/// What the demo saves in the data folder: how to sign in, and an API key for agents.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct DemoCredentials {
+    pub users: Vec<DemoUser>,
+    pub api_key: Option<DemoApiKey>,
 }
 
 /// The file the demo's sign-in credentials are saved in.
@@ -109,22 +153,23 @@ async fn run_demo(config: &Config, options: DemoOptions) -> Result<()> {
     .await?;
     bar.finish_and_clear();
     let path = credentials_path(&config.data_dir);
-    let users = if report.created {
-        save_credentials(&path, &report.users)?;
-        report.users.clone()
+    let credentials = if report.created {
+        let credentials = DemoCredentials { users: report.users.clone(), api_key: report.api_key.clone() };
+        save_credentials(&path, &credentials)?;
+        credentials
     } else {
-        load_credentials(&path).unwrap_or_else(|| report.users.clone())
+        load_credentials(&path).unwrap_or_else(|| DemoCredentials { users: report.users.clone(), api_key: None })
     };
-    print_report(&report, &users, &path);
+    print_report(&report, &credentials, &path);
     store.close().await;
     Ok(())
 }
 
-fn save_credentials(path: &Path, users: &[DemoUser]) -> Result<()> {
+fn save_credentials(path: &Path, credentials: &DemoCredentials) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let json = serde_json::to_string_pretty(users)?;
+    let json = serde_json::to_string_pretty(credentials)?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -134,11 +179,12 @@ fn save_credentials(path: &Path, users: &[DemoUser]) -> Result<()> {
     Ok(())
 }
 
-fn load_credentials(path: &Path) -> Option<Vec<DemoUser>> {
+fn load_credentials(path: &Path) -> Option<DemoCredentials> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
 
-fn print_report(report: &DemoReport, users: &[DemoUser], path: &Path) {
+fn print_report(report: &DemoReport, credentials: &DemoCredentials, path: &Path) {
+    let users = &credentials.users;
     if report.created {
         println!("Created the demo organisation `{}`:", report.org_slug);
     } else {
@@ -160,6 +206,11 @@ fn print_report(report: &DemoReport, users: &[DemoUser], path: &Path) {
         let teams: Vec<String> = u.teams.iter().map(|(t, r)| format!("{t} ({r})")).collect();
         let password = if u.password.is_empty() { "(see the file above)" } else { u.password.as_str() };
         println!("  {:width$}  {:18}  {}", u.email, password, teams.join(", "));
+    }
+    if let Some(key) = &credentials.api_key {
+        println!();
+        println!("API key for agents (team {}; saved there too):", key.team);
+        println!("  {}", key.secret);
     }
 }
 

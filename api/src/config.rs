@@ -33,6 +33,13 @@ pub struct Overrides {
     /// Log as JSON lines instead of text
     #[arg(long, env = "ORGATA_LOG_JSON", global = true)]
     pub log_json: bool,
+    /// Key that signs access tokens: base64 of at least 32 random bytes [default: generated once
+    /// and kept in DATA_DIR/signing-key]
+    #[arg(long, env = "ORGATA_SIGNING_KEY", global = true, hide_env_values = true)]
+    pub signing_key: Option<String>,
+    /// Earlier signing keys, comma-separated: tokens they signed stay valid until they expire
+    #[arg(long, env = "ORGATA_PREVIOUS_SIGNING_KEYS", global = true, hide_env_values = true, value_delimiter = ',')]
+    pub previous_signing_keys: Vec<String>,
 }
 
 /// The config file's shape: every key optional.
@@ -45,6 +52,8 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     log: Option<String>,
     log_json: Option<bool>,
+    signing_key: Option<String>,
+    previous_signing_keys: Option<Vec<String>>,
 }
 
 /// The effective configuration.
@@ -56,6 +65,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub log: String,
     pub log_json: bool,
+    /// The configured signing key (base64), if any; see [`crate::keys`].
+    pub signing_key: Option<String>,
+    pub previous_signing_keys: Vec<String>,
 }
 
 /// A configuration problem, reported in one line.
@@ -90,6 +102,12 @@ impl Config {
             listen: o.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
             log: o.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
             log_json: o.log_json || file.log_json.unwrap_or(false),
+            signing_key: o.signing_key.clone().or(file.signing_key),
+            previous_signing_keys: if o.previous_signing_keys.is_empty() {
+                file.previous_signing_keys.unwrap_or_default()
+            } else {
+                o.previous_signing_keys.clone()
+            },
             data_dir,
         })
     }

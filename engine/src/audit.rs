@@ -81,6 +81,25 @@ pub enum Break {
     Truncated { last_seq: i64, head_seq: i64 },
 }
 
+impl std::fmt::Display for Break {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Break::Altered { seq, id } => {
+                write!(f, "entry {seq} (row {id}) was altered: its content no longer matches its hash")
+            }
+            Break::Relinked { seq, id } => {
+                write!(f, "entry {seq} (row {id}) no longer links to entry {}: that entry was replaced", seq - 1)
+            }
+            Break::Missing { expected_seq, found_seq, id } => {
+                write!(f, "entries {expected_seq} to {} are missing before entry {found_seq} (row {id})", found_seq - 1)
+            }
+            Break::Truncated { last_seq, head_seq } => {
+                write!(f, "entries {} to {head_seq} are missing at the end of the chain", last_seq + 1)
+            }
+        }
+    }
+}
+
 /// A chain walk in progress, fed entries in `seq` order.
 #[derive(Debug, Default)]
 pub struct Verifier {

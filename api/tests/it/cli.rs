@@ -28,7 +28,10 @@ fn demo_is_created_once(database_url: Option<&str>) {
     assert!(out.contains("admin@acme.example"), "{out}");
     let creds_path = dir.path().join("demo-credentials.json");
     let creds: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&creds_path).unwrap()).unwrap();
-    let admin = creds.as_array().unwrap().iter().find(|u| u["email"] == "admin@acme.example").expect("admin saved");
+    let admin = creds["users"].as_array().unwrap().iter().find(|u| u["email"] == "admin@acme.example").expect("admin");
+    let key = creds["api_key"]["secret"].as_str().expect("API key saved");
+    assert!(key.starts_with("orgata_") && out.contains(key), "{out}");
+    assert_eq!(creds["api_key"]["team"], "Operations");
     assert_eq!(admin["password"].as_str().unwrap().len(), 16);
     #[cfg(unix)]
     {
@@ -51,6 +54,40 @@ fn demo_is_created_once(database_url: Option<&str>) {
     assert_eq!(lines.len(), 3);
     assert_eq!((lines[0]["entity"].as_str(), lines[0]["op"].as_str()), (Some("organisation"), Some("insert")));
     assert_eq!(lines[0]["data"]["slug"], "acme");
+
+    // The audit trail of the whole history verifies.
+    let verify = orgata(dir.path(), database_url, &["audit", "verify", "--org", "acme"]);
+    assert!(verify.status.success(), "{}", stderr(&verify));
+    assert!(stdout(&verify).ends_with("entries, every link intact\n"), "{}", stdout(&verify));
+    let unknown = orgata(dir.path(), database_url, &["audit", "verify", "--org", "nope"]);
+    assert_eq!((unknown.status.code(), stderr(&unknown).trim()), (Some(1), "error: no organisation `nope`"));
+}
+
+#[tokio::test]
+async fn audit_verify_points_at_an_altered_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let demo = tokio::task::spawn_blocking(move || orgata(&path, None, &["demo", "--days", "2", "--per-day", "3"]));
+    assert!(demo.await.unwrap().status.success());
+    let url = format!("sqlite://{}/orgata.db", dir.path().display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let id: i64 = sqlx::query_scalar("SELECT id FROM audit_log WHERE seq = 7").fetch_one(&pool).await.unwrap();
+    sqlx::query("UPDATE audit_log SET action = 'nothing.happened' WHERE id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let path = dir.path().to_path_buf();
+    let verify = tokio::task::spawn_blocking(move || orgata(&path, None, &["audit", "verify", "--org", "acme"]));
+    let verify = verify.await.unwrap();
+    assert_eq!(verify.status.code(), Some(1));
+    assert_eq!(
+        stderr(&verify).trim(),
+        format!(
+            "error: audit trail of `acme` is broken: entry 7 (row {id}) was altered: its content no longer matches its hash"
+        )
+    );
 }
 
 #[test]

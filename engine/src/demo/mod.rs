@@ -89,6 +89,15 @@ pub struct DemoUser {
     pub teams: Vec<(String, String)>,
 }
 
+/// The demo's API key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoApiKey {
+    /// The team it works in.
+    pub team: String,
+    /// The key itself, `orgata_…`.
+    pub secret: String,
+}
+
 /// What [`run`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DemoReport {
@@ -98,6 +107,9 @@ pub struct DemoReport {
     pub org_slug: String,
     /// The administrator first, then everyone else.
     pub users: Vec<DemoUser>,
+    /// An API key of the administrator's for agents, in the first team (none when the
+    /// organisation already existed: only its hash is stored).
+    pub api_key: Option<DemoApiKey>,
     /// Number of teams.
     pub teams: usize,
     /// Number of playbooks.
@@ -139,6 +151,8 @@ pub async fn run(
     }
     let rng = Rng::seed_from_u64(options.seed);
     let (org, staff, users) = Staff::create(engine).await?;
+    let key = engine.create_api_key(&staff.admin, &staff.teams[0].id, "Demo agent", None, None).await?;
+    let api_key = Some(DemoApiKey { team: staff.teams[0].name.to_string(), secret: key.secret });
     let playbooks = create_playbooks(engine, &staff, options.instances_per_day).await?;
     let mut sim = Simulation {
         engine,
@@ -158,6 +172,7 @@ pub async fn run(
         created: true,
         org_slug: org.slug,
         users,
+        api_key,
         teams: sim.staff.teams.len(),
         playbooks: sim.playbooks.len(),
         instances: sim.counts.instances,
@@ -212,6 +227,7 @@ async fn existing_report(engine: &Engine, org: &Organisation) -> Result<DemoRepo
         created: false,
         org_slug: org.slug.clone(),
         users: Vec::new(),
+        api_key: None,
         teams: 0,
         playbooks: 0,
         instances: 0,

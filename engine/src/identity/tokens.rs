@@ -206,7 +206,7 @@ mod tests {
         // A flipped signature byte.
         let mut sig = B64.decode(token.rsplit('.').next().unwrap()).unwrap();
         sig[0] ^= 1;
-        let flipped = format!("{}.{}", token.rsplitn(2, '.').nth(1).unwrap(), B64.encode(sig));
+        let flipped = format!("{}.{}", token.rsplit_once('.').unwrap().0, B64.encode(sig));
         assert_eq!(
             reason(keys.verify(&flipped, ACCESS_AUDIENCE, at(1_500))),
             "not authenticated: invalid token signature"

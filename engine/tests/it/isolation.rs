@@ -43,8 +43,8 @@ async fn other_tenants_ids_look_missing_and_change_nothing(h: Harness) {
     let s = &b.owner; // b's owner reaching for a's records
     not_found!(e.team(s, &a.team.id));
     not_found!(e.members(s, &a.team.id));
-    not_found!(e.add_member(s, &a.team.id, &s.user_id(), "member"));
-    not_found!(e.add_member(s, &b.team.id, &a.owner.user_id(), "member"));
+    not_found!(e.add_member(s, &a.team.id, s.user_id(), "member"));
+    not_found!(e.add_member(s, &b.team.id, a.owner.user_id(), "member"));
     not_found!(e.create_playbook(s, &a.team.id, "Purchase2", purchase_definition(), ""));
     not_found!(e.playbook(s, &pa.playbook.id));
     not_found!(e.versions(s, &pa.playbook.id));
@@ -59,7 +59,7 @@ async fn other_tenants_ids_look_missing_and_change_nothing(h: Harness) {
     not_found!(e.cancel_instance(s, &ia.instance.id, None, "x"));
     not_found!(e.add_comment(s, &ia.instance.id, None, "hi"));
     not_found!(e.task(s, &ta.id));
-    not_found!(e.assign_task(s, &ta.id, &s.user_id(), None));
+    not_found!(e.assign_task(s, &ta.id, s.user_id(), None));
     not_found!(e.claim_task(s, &ta.id, None));
     not_found!(e.start_task(s, &ta.id, None));
     not_found!(e.complete_task(s, &ta.id, CompleteTask { output: json!({"item": "x"}), ..Default::default() }));

@@ -289,10 +289,10 @@ async fn round_robin_and_user_assignment(h: Harness) {
     // Reassign to another member; a non-member is refused.
     let started = w.start(&h, &p.playbook.id, json!({})).await;
     let triage = task_of(&started.tasks, "triage");
-    let moved = h.engine.assign_task(&w.owner, &triage.id, &c.user_id(), Some(triage.revision)).await.unwrap();
+    let moved = h.engine.assign_task(&w.owner, &triage.id, c.user_id(), Some(triage.revision)).await.unwrap();
     assert_eq!(moved.assignee_id.as_ref(), Some(c.user_id()));
     let outsider = World::new(&h, "other").await;
-    let err = h.engine.assign_task(&w.owner, &triage.id, &outsider.owner.user_id(), None).await.unwrap_err();
+    let err = h.engine.assign_task(&w.owner, &triage.id, outsider.owner.user_id(), None).await.unwrap_err();
     assert!(matches!(err, EngineError::NotFound { entity: "user", .. }));
     // Someone else's task cannot be completed by a.
     let err = h.engine.complete_task(&a, &triage.id, CompleteTask::default()).await.unwrap_err();

@@ -1,8 +1,9 @@
-//! The audit trail's hash chain. Each organisation's entries form a chain: entry `seq` stores the
-//! hash of entry `seq - 1` and its own hash, SHA-256 over that previous hash and its content. An
-//! altered entry no longer matches its hash; a removed one leaves a gap in `seq` (or, at the end,
-//! a chain shorter than the organisation's recorded head). [`verify`] walks a chain and reports
-//! the first broken link.
+//! The audit trail's hash chains. Each organisation's entries form one or more chains (parallel
+//! chains let concurrent writers of one organisation append without queueing behind a single
+//! head): entry `seq` of a chain stores the hash of entry `seq - 1` and its own hash, SHA-256 over
+//! that previous hash and its content. An altered entry no longer matches its hash; a removed one
+//! leaves a gap in `seq` (or, at the end, a chain shorter than its recorded head). A [`Verifier`]
+//! walks a chain and reports the first broken link.
 
 use crate::definition::canonical_json;
 use crate::model::AuditEntry;
@@ -13,6 +14,7 @@ use sha2::{Digest, Sha256};
 /// The content of one link, as hashed.
 pub struct Link<'a> {
     pub org_id: &'a str,
+    pub chain: i32,
     pub seq: i64,
     pub at_micros: i64,
     pub team_id: Option<&'a str>,
@@ -31,6 +33,7 @@ impl Link<'_> {
     pub fn hash(&self, prev_hash: &str) -> String {
         let content = json!([
             self.org_id,
+            self.chain,
             self.seq,
             self.at_micros,
             self.team_id,
@@ -53,6 +56,7 @@ impl Link<'_> {
     pub fn of(e: &AuditEntry) -> Link<'_> {
         Link {
             org_id: e.org_id.as_str(),
+            chain: e.chain,
             seq: e.seq,
             at_micros: e.at.timestamp_micros(),
             team_id: e.team_id.as_ref().map(|t| t.as_str()),
@@ -72,29 +76,33 @@ impl Link<'_> {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Break {
     /// The entry's content or hash was changed: its stored hash is not the hash of its content.
-    Altered { seq: i64, id: i64 },
+    Altered { chain: i32, seq: i64, id: i64 },
     /// The entry does not link to the one before it (that one was changed or replaced).
-    Relinked { seq: i64, id: i64 },
+    Relinked { chain: i32, seq: i64, id: i64 },
     /// Entries are missing before this one.
-    Missing { expected_seq: i64, found_seq: i64, id: i64 },
-    /// The newest entries are missing: the chain ends before the organisation's recorded head.
-    Truncated { last_seq: i64, head_seq: i64 },
+    Missing { chain: i32, expected_seq: i64, found_seq: i64, id: i64 },
+    /// The newest entries are missing: the chain ends before its recorded head.
+    Truncated { chain: i32, last_seq: i64, head_seq: i64 },
 }
 
 impl std::fmt::Display for Break {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Break::Altered { seq, id } => {
-                write!(f, "entry {seq} (row {id}) was altered: its content no longer matches its hash")
+            Break::Altered { chain, seq, id } => {
+                write!(f, "row {id} (entry {seq} of chain {chain}) was altered: its content no longer matches its hash")
             }
-            Break::Relinked { seq, id } => {
-                write!(f, "entry {seq} (row {id}) no longer links to entry {}: that entry was replaced", seq - 1)
-            }
-            Break::Missing { expected_seq, found_seq, id } => {
-                write!(f, "entries {expected_seq} to {} are missing before entry {found_seq} (row {id})", found_seq - 1)
-            }
-            Break::Truncated { last_seq, head_seq } => {
-                write!(f, "entries {} to {head_seq} are missing at the end of the chain", last_seq + 1)
+            Break::Relinked { chain, seq, id } => write!(
+                f,
+                "row {id} (entry {seq} of chain {chain}) no longer links to entry {}: that entry was replaced",
+                seq - 1
+            ),
+            Break::Missing { chain, expected_seq, found_seq, id } => write!(
+                f,
+                "entries {expected_seq} to {} of chain {chain} are missing before row {id} (entry {found_seq})",
+                found_seq - 1
+            ),
+            Break::Truncated { chain, last_seq, head_seq } => {
+                write!(f, "entries {} to {head_seq} of chain {chain} are missing at its end", last_seq + 1)
             }
         }
     }
@@ -112,13 +120,13 @@ impl Verifier {
     /// Checks the next entry; the first problem found is returned.
     pub fn check(&mut self, e: &AuditEntry) -> Result<(), Break> {
         if e.seq != self.last_seq + 1 {
-            return Err(Break::Missing { expected_seq: self.last_seq + 1, found_seq: e.seq, id: e.id });
+            return Err(Break::Missing { chain: e.chain, expected_seq: self.last_seq + 1, found_seq: e.seq, id: e.id });
         }
         if e.hash != Link::of(e).hash(&e.prev_hash) {
-            return Err(Break::Altered { seq: e.seq, id: e.id });
+            return Err(Break::Altered { chain: e.chain, seq: e.seq, id: e.id });
         }
         if e.prev_hash != self.last_hash {
-            return Err(Break::Relinked { seq: e.seq, id: e.id });
+            return Err(Break::Relinked { chain: e.chain, seq: e.seq, id: e.id });
         }
         self.last_seq = e.seq;
         self.last_hash = e.hash.clone();
@@ -131,14 +139,12 @@ impl Verifier {
         self.checked
     }
 
-    /// Checks the end of the chain against the organisation's head `(seq, hash)`.
-    pub fn finish(&self, head: Option<(i64, String)>) -> Result<i64, Break> {
-        match head {
-            Some((seq, hash)) if seq != self.last_seq || hash != self.last_hash => {
-                Err(Break::Truncated { last_seq: self.last_seq, head_seq: seq })
-            }
-            _ => Ok(self.checked),
+    /// Checks the end of chain `chain` against its head `(seq, hash)`.
+    pub fn finish(&self, chain: i32, head_seq: i64, head_hash: &str) -> Result<i64, Break> {
+        if head_seq != self.last_seq || head_hash != self.last_hash {
+            return Err(Break::Truncated { chain, last_seq: self.last_seq, head_seq });
         }
+        Ok(self.checked)
     }
 }
 
@@ -154,6 +160,7 @@ mod tests {
                 let mut e = AuditEntry {
                     id: seq * 10,
                     org_id: "org".into(),
+                    chain: 2,
                     seq,
                     team_id: None,
                     actor_id: Some("u".into()),
@@ -174,39 +181,42 @@ mod tests {
             .collect()
     }
 
-    fn walk(entries: &[AuditEntry], head: Option<(i64, String)>) -> Result<i64, Break> {
+    fn walk(entries: &[AuditEntry], head: (i64, String)) -> Result<i64, Break> {
         let mut v = Verifier::default();
         entries.iter().try_for_each(|e| v.check(e))?;
-        v.finish(head)
+        v.finish(2, head.0, &head.1)
     }
 
     #[test]
     fn an_intact_chain_verifies() {
         let c = chain(5);
-        let head = Some((5, c[4].hash.clone()));
+        let head = (5, c[4].hash.clone());
         assert_eq!(walk(&c, head), Ok(5));
-        assert_eq!(walk(&[], None), Ok(0));
+        assert_eq!(walk(&[], (0, String::new())), Ok(0));
     }
 
     #[test]
     fn each_kind_of_tampering_points_at_its_entry() {
         let c = chain(5);
-        let head = Some((5, c[4].hash.clone()));
+        let head = (5, c[4].hash.clone());
         let mut altered = c.clone();
         altered[2].detail = json!({ "a": 99, "b": 1 });
-        assert_eq!(walk(&altered, head.clone()), Err(Break::Altered { seq: 3, id: 30 }));
+        assert_eq!(walk(&altered, head.clone()), Err(Break::Altered { chain: 2, seq: 3, id: 30 }));
 
         let mut removed = c.clone();
         removed.remove(1);
-        assert_eq!(walk(&removed, head.clone()), Err(Break::Missing { expected_seq: 2, found_seq: 3, id: 30 }));
+        assert_eq!(
+            walk(&removed, head.clone()),
+            Err(Break::Missing { chain: 2, expected_seq: 2, found_seq: 3, id: 30 })
+        );
 
         // Entry 2 rewritten with a consistent hash of its own: entry 3 no longer links to it.
         let mut rewritten = c.clone();
         rewritten[1].action = "task.cancel".into();
         rewritten[1].hash = Link::of(&rewritten[1]).hash(&rewritten[1].prev_hash);
-        assert_eq!(walk(&rewritten, head.clone()), Err(Break::Relinked { seq: 3, id: 30 }));
+        assert_eq!(walk(&rewritten, head.clone()), Err(Break::Relinked { chain: 2, seq: 3, id: 30 }));
 
-        assert_eq!(walk(&c[..4], head), Err(Break::Truncated { last_seq: 4, head_seq: 5 }));
+        assert_eq!(walk(&c[..4], head), Err(Break::Truncated { chain: 2, last_seq: 4, head_seq: 5 }));
     }
 
     #[test]

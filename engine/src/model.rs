@@ -253,7 +253,9 @@ pub struct Comment {
 pub struct AuditEntry {
     pub id: i64,
     pub org_id: OrgId,
-    /// Position in the organisation's hash chain, from 1.
+    /// Which of the organisation's hash chains the entry is in.
+    pub chain: i32,
+    /// Position in its chain, from 1.
     pub seq: i64,
     pub team_id: Option<TeamId>,
     /// The user who acted (for an API key, its owner); none for system actions.

@@ -68,18 +68,22 @@ CREATE TABLE login_throttle (
     locked_until   TEXT
 );
 
--- The audit trail is hash-chained per organisation: `seq` counts an organisation's entries from 1,
+-- The audit trail is hash-chained per organisation, in one or more parallel chains (so writers of
+-- one organisation need not queue for a single head): `seq` counts a chain's entries from 1,
 -- `hash` = SHA-256 over the previous entry's hash and this entry's content; `audit_heads` holds
--- each organisation's last link, so removing the newest entries is detected too.
+-- each chain's last link, so removing the newest entries is detected too.
 ALTER TABLE audit_log ADD COLUMN api_key_id TEXT;
 ALTER TABLE audit_log ADD COLUMN source TEXT;
+ALTER TABLE audit_log ADD COLUMN chain INTEGER;
 ALTER TABLE audit_log ADD COLUMN seq BIGINT;
 ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;
 ALTER TABLE audit_log ADD COLUMN hash TEXT;
-CREATE UNIQUE INDEX audit_log_chain ON audit_log (org_id, seq);
+CREATE UNIQUE INDEX audit_log_chain ON audit_log (org_id, chain, seq);
 
 CREATE TABLE audit_heads (
-    org_id  TEXT PRIMARY KEY REFERENCES organisations(id),
+    org_id  TEXT NOT NULL REFERENCES organisations(id),
+    chain   INTEGER NOT NULL,
     seq     BIGINT NOT NULL,
-    hash    TEXT NOT NULL
+    hash    TEXT NOT NULL,
+    PRIMARY KEY (org_id, chain)
 );

@@ -16,7 +16,7 @@ const VERIFY_PAGE: i64 = 5_000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditVerification {
     pub org_id: OrgId,
-    /// Entries whose links held, from the first.
+    /// Entries whose links held (in the chains walked until a break).
     pub verified: i64,
     /// The first broken link, if any.
     pub broken: Option<Break>,
@@ -41,32 +41,32 @@ impl Engine {
     }
 
     /// [`Engine::verify_audit`] for an in-process caller that holds the database (the CLI).
+    /// Walks every chain of the organisation (in one consistent snapshot) and stops at the first
+    /// broken link.
     pub async fn verify_audit_chain(&self, org: &OrgId) -> Result<AuditVerification> {
         let mut tx = self.store.begin_read().await?;
-        let mut verifier = Verifier::default();
-        let mut after = 0;
-        loop {
-            let page = tx.audit_chain(org, after, VERIFY_PAGE).await?;
-            for e in &page {
-                if let Err(broken) = verifier.check(e) {
-                    return Ok(AuditVerification {
-                        org_id: org.clone(),
-                        verified: verifier.checked(),
-                        broken: Some(broken),
-                    });
+        let heads = tx.audit_heads(org).await?;
+        let mut verified = 0;
+        for (chain, head_seq, head_hash) in heads {
+            let mut verifier = Verifier::default();
+            let mut after = 0;
+            let outcome = 'walk: loop {
+                let page = tx.audit_chain(org, chain, after, VERIFY_PAGE).await?;
+                for e in &page {
+                    if let Err(broken) = verifier.check(e) {
+                        break 'walk Err(broken);
+                    }
                 }
-            }
-            match page.last() {
-                Some(last) if page.len() as i64 == VERIFY_PAGE => after = last.seq,
-                _ => break,
+                match page.last() {
+                    Some(last) if page.len() as i64 == VERIFY_PAGE => after = last.seq,
+                    _ => break verifier.finish(chain, head_seq, &head_hash),
+                }
+            };
+            verified += verifier.checked();
+            if let Err(broken) = outcome {
+                return Ok(AuditVerification { org_id: org.clone(), verified, broken: Some(broken) });
             }
         }
-        let head = tx.audit_head(org).await?;
-        Ok(match verifier.finish(head) {
-            Ok(verified) => AuditVerification { org_id: org.clone(), verified, broken: None },
-            Err(broken) => {
-                AuditVerification { org_id: org.clone(), verified: verifier.checked(), broken: Some(broken) }
-            }
-        })
+        Ok(AuditVerification { org_id: org.clone(), verified, broken: None })
     }
 }

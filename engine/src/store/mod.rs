@@ -201,10 +201,11 @@ pub trait Tx: CredentialTx + Send {
         teams: &[TeamId],
         filter: &AuditFilter,
     ) -> Result<Vec<AuditEntry>>;
-    /// Up to `limit` entries of an organisation's chain after position `after_seq`, in chain order.
-    async fn audit_chain(&mut self, org: &OrgId, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>>;
-    /// The organisation's last chain link `(seq, hash)`, if it has entries.
-    async fn audit_head(&mut self, org: &OrgId) -> Result<Option<(i64, String)>>;
+    /// Up to `limit` entries of one of an organisation's chains after position `after_seq`, in
+    /// chain order.
+    async fn audit_chain(&mut self, org: &OrgId, chain: i32, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>>;
+    /// The heads `(chain, seq, hash)` of the organisation's chains (`seq` 0: an empty chain).
+    async fn audit_heads(&mut self, org: &OrgId) -> Result<Vec<(i32, i64, String)>>;
 }
 
 /// Credentials and sign-in state. These rows are secrets or bookkeeping, not business records:

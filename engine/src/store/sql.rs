@@ -245,14 +245,15 @@ impl SqlTx {
                 (PendingRow::Task(t), Some(e)) => out.add(tx, 12, |qb| push_task_update(qb, t, e), true).await?,
             }
         }
-        for (org, entries) in self.chain_audit(audit).await? {
+        for (org, chain, entries) in self.chain_audit(audit).await? {
             for chunk in entries.chunks(FLUSH_CHUNK) {
                 let push = |qb: &mut QueryBuilder<Db>| {
                     qb.push(
-                        "INSERT INTO audit_log (org_id, seq, team_id, actor_id, api_key_id, source, action, entity, entity_id, detail, at, prev_hash, hash) ",
+                        "INSERT INTO audit_log (org_id, chain, seq, team_id, actor_id, api_key_id, source, action, entity, entity_id, detail, at, prev_hash, hash) ",
                     );
                     qb.push_values(chunk, |mut b, (seq, prev, hash, a)| {
                         b.push_bind(a.org_id.clone())
+                            .push_bind(chain)
                             .push_bind(*seq)
                             .push_bind(a.team_id.clone())
                             .push_bind(a.actor_id.clone())
@@ -267,15 +268,16 @@ impl SqlTx {
                             .push_bind(hash.clone());
                     });
                 };
-                out.add(&mut self.tx, chunk.len() * 13, push, false).await?;
+                out.add(&mut self.tx, chunk.len() * 14, push, false).await?;
             }
             let (seq, _, hash, _) = entries.last().expect("a chain has entries");
             let push = |qb: &mut QueryBuilder<Db>| {
                 qb.push("UPDATE audit_heads SET seq = ").push_bind(*seq);
                 qb.push(", hash = ").push_bind(hash.clone());
                 qb.push(" WHERE org_id = ").push_bind(org.clone());
+                qb.push(" AND chain = ").push_bind(chain);
             };
-            out.add(&mut self.tx, 3, push, false).await?;
+            out.add(&mut self.tx, 4, push, false).await?;
         }
         for chunk in changes.chunks(FLUSH_CHUNK) {
             let push = |qb: &mut QueryBuilder<Db>| {
@@ -308,14 +310,14 @@ impl SqlTx {
 }
 
 impl SqlTx {
-    /// Gives each audit entry its place in its organisation's hash chain: `(seq, prev_hash, hash,
-    /// entry)` per entry, grouped by organisation. The head is read locked (see `AUDIT_HEAD_SQL`),
-    /// so chains grow in commit order.
+    /// Gives each audit entry its place in a hash chain of its organisation (one of
+    /// `AUDIT_CHAINS`, picked at random per transaction): `(org, chain, [(seq, prev_hash, hash,
+    /// entry)])`. The head is read locked (see `AUDIT_HEAD_SQL`), so chains grow in commit order.
     #[allow(clippy::type_complexity)]
     async fn chain_audit(
         &mut self,
         audit: Vec<NewAuditEntry>,
-    ) -> Result<Vec<(OrgId, Vec<(i64, String, String, NewAuditEntry)>)>> {
+    ) -> Result<Vec<(OrgId, i32, Vec<(i64, String, String, NewAuditEntry)>)>> {
         let mut by_org: std::collections::BTreeMap<OrgId, Vec<NewAuditEntry>> = Default::default();
         for a in audit {
             by_org.entry(a.org_id.clone()).or_default().push(a);
@@ -323,8 +325,10 @@ impl SqlTx {
         let at_micros = self.now.timestamp_micros();
         let mut chains = Vec::with_capacity(by_org.len());
         for (org, entries) in by_org {
+            let chain = if AUDIT_CHAINS > 1 { rand::random_range(0..AUDIT_CHAINS) } else { 0 };
             let (mut seq, mut prev): (i64, String) = sqlx::query_as(AUDIT_HEAD_SQL)
                 .bind(&org)
+                .bind(chain)
                 .fetch_optional(&mut *self.tx)
                 .await?
                 .ok_or_else(|| EngineError::Corrupt(format!("organisation `{org}` has no audit chain head")))?;
@@ -333,6 +337,7 @@ impl SqlTx {
                 seq += 1;
                 let hash = Link {
                     org_id: a.org_id.as_str(),
+                    chain,
                     seq,
                     at_micros,
                     team_id: a.team_id.as_ref().map(|t| t.as_str()),
@@ -347,7 +352,7 @@ impl SqlTx {
                 .hash(&prev);
                 linked.push((seq, std::mem::replace(&mut prev, hash.clone()), hash, a));
             }
-            chains.push((org, linked));
+            chains.push((org, chain, linked));
         }
         Ok(chains)
     }
@@ -357,15 +362,18 @@ impl SqlTx {
 /// every organisation its chain head. Runs at connect; a no-op once done.
 async fn chain_legacy_audit(pool: &Pool<Db>) -> Result<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO audit_heads (org_id, seq, hash)
-         SELECT id, 0, '' FROM organisations WHERE id NOT IN (SELECT org_id FROM audit_heads)
-         ON CONFLICT (org_id) DO NOTHING",
-    )
-    .execute(&mut *tx)
-    .await?;
+    for chain in 0..AUDIT_CHAINS {
+        sqlx::query(
+            "INSERT INTO audit_heads (org_id, chain, seq, hash)
+             SELECT id, $1, 0, '' FROM organisations WHERE id NOT IN (SELECT org_id FROM audit_heads WHERE chain = $1)
+             ON CONFLICT (org_id, chain) DO NOTHING",
+        )
+        .bind(chain)
+        .execute(&mut *tx)
+        .await?;
+    }
     let legacy: Vec<AuditEntry> = sqlx::query_as(
-        "SELECT id, org_id, 0 AS seq, team_id, actor_id, api_key_id, source, action, entity, entity_id, detail, at,
+        "SELECT id, org_id, 0 AS chain, 0 AS seq, team_id, actor_id, api_key_id, source, action, entity, entity_id, detail, at,
                 '' AS prev_hash, '' AS hash
          FROM audit_log WHERE seq IS NULL ORDER BY id",
     )
@@ -380,7 +388,7 @@ async fn chain_legacy_audit(pool: &Pool<Db>) -> Result<()> {
         let head = match heads.get_mut(&e.org_id) {
             Some(h) => h,
             None => {
-                let h: (i64, String) = sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE org_id = $1")
+                let h: (i64, String) = sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE org_id = $1 AND chain = 0")
                     .bind(&e.org_id)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -390,7 +398,7 @@ async fn chain_legacy_audit(pool: &Pool<Db>) -> Result<()> {
         e.seq = head.0 + 1;
         e.prev_hash = head.1.clone();
         e.hash = Link::of(&e).hash(&e.prev_hash);
-        sqlx::query("UPDATE audit_log SET seq = $1, prev_hash = $2, hash = $3 WHERE id = $4")
+        sqlx::query("UPDATE audit_log SET chain = 0, seq = $1, prev_hash = $2, hash = $3 WHERE id = $4")
             .bind(e.seq)
             .bind(&e.prev_hash)
             .bind(&e.hash)
@@ -400,7 +408,7 @@ async fn chain_legacy_audit(pool: &Pool<Db>) -> Result<()> {
         *head = (e.seq, e.hash);
     }
     for (org, (seq, hash)) in heads {
-        sqlx::query("UPDATE audit_heads SET seq = $1, hash = $2 WHERE org_id = $3")
+        sqlx::query("UPDATE audit_heads SET seq = $1, hash = $2 WHERE org_id = $3 AND chain = 0")
             .bind(seq)
             .bind(hash)
             .bind(org)
@@ -511,10 +519,11 @@ impl Tx for SqlTx {
             .execute(&mut *self.tx)
             .await
             .map_err(unique("organisation", &org.slug))?;
-        sqlx::query("INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, '')")
-            .bind(&org.id)
-            .execute(&mut *self.tx)
-            .await?;
+        let mut heads = QueryBuilder::<Db>::new("INSERT INTO audit_heads (org_id, chain, seq, hash) ");
+        heads.push_values(0..AUDIT_CHAINS, |mut b, chain| {
+            b.push_bind(org.id.clone()).push_bind(chain).push_bind(0i64).push_bind("");
+        });
+        heads.build().execute(&mut *self.tx).await?;
         self.change(None, "organisation", org.id.as_str(), "insert", org)
     }
 
@@ -1030,21 +1039,23 @@ impl Tx for SqlTx {
         Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
     }
 
-    async fn audit_chain(&mut self, org: &OrgId, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
-        Ok(sqlx::query_as("SELECT * FROM audit_log WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
-            .bind(org)
-            .bind(after_seq)
-            .bind(limit)
-            .fetch_all(&mut *self.tx)
-            .await?)
+    async fn audit_chain(&mut self, org: &OrgId, chain: i32, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM audit_log WHERE org_id = $1 AND chain = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+        )
+        .bind(org)
+        .bind(chain)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?)
     }
 
-    async fn audit_head(&mut self, org: &OrgId) -> Result<Option<(i64, String)>> {
-        let head: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE org_id = $1")
+    async fn audit_heads(&mut self, org: &OrgId) -> Result<Vec<(i32, i64, String)>> {
+        Ok(sqlx::query_as("SELECT chain, seq, hash FROM audit_heads WHERE org_id = $1 ORDER BY chain")
             .bind(org)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(head.filter(|(seq, _)| *seq > 0))
+            .fetch_all(&mut *self.tx)
+            .await?)
     }
 }
 

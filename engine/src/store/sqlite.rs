@@ -19,8 +19,10 @@ const READ_CHANGES_SQL: &str = "SELECT xid, seq, team_id, entity, entity_id, op,
 /// `BEGIN IMMEDIATE` already holds the database's single write lock.
 const LOCK_SQL: Option<&str> = None;
 const LOCK_TASK_INSTANCE_SQL: Option<&str> = None;
-/// An organisation's audit chain head; the write lock already orders chain writers.
-const AUDIT_HEAD_SQL: &str = "SELECT seq, hash FROM audit_heads WHERE org_id = $1";
+/// An audit chain's head; the write lock already orders chain writers.
+const AUDIT_HEAD_SQL: &str = "SELECT seq, hash FROM audit_heads WHERE org_id = $1 AND chain = $2";
+/// One writer at a time: one chain per organisation.
+const AUDIT_CHAINS: i32 = 1;
 
 /// The flush statement: the statements joined by `;`, executed in one round trip; conditional
 /// updates return `k` rows.

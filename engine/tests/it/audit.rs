@@ -19,17 +19,11 @@ async fn audit_entries_filter_and_attribute(h: Harness) {
 
     let all = h.engine.audit_entries(&w.owner, AuditFilter::default()).await.unwrap();
     assert_eq!(
-        all.iter().map(|e| (e.seq, e.action.as_str())).collect::<Vec<_>>(),
-        [
-            (1, "organisation.register"),
-            (2, "playbook.create"),
-            (3, "user.create"),
-            (4, "team.add_member"),
-            (5, "instance.start")
-        ]
+        all.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["organisation.register", "playbook.create", "user.create", "team.add_member", "instance.start"]
     );
-    // Each entry links to the one before it.
-    assert!(all.windows(2).all(|p| p[1].prev_hash == p[0].hash) && all[0].prev_hash.is_empty());
+    // Within each chain, entries count from 1 and each links to the one before it.
+    assert_chains_link(&all);
     let by_bob = AuditFilter { actor_id: Some(bob.user_id().clone()), ..Default::default() };
     let by_bob = h.engine.audit_entries(&w.owner, by_bob).await.unwrap();
     assert_eq!(by_bob.len(), 1);
@@ -45,65 +39,78 @@ async fn audit_entries_filter_and_attribute(h: Harness) {
     let action = AuditFilter { action: Some("playbook.create".into()), ..Default::default() };
     assert_eq!(h.engine.audit_entries(&w.owner, action).await.unwrap()[0].entity_id, pb.playbook.id.to_string());
     let page = AuditFilter { after: Some(all[3].id), limit: 1, ..Default::default() };
-    assert_eq!(h.engine.audit_entries(&w.owner, page).await.unwrap()[0].seq, 5);
+    assert_eq!(h.engine.audit_entries(&w.owner, page).await.unwrap()[0].action, "instance.start");
     let ok = h.engine.verify_audit(&w.owner).await.unwrap();
     assert_eq!((ok.verified, ok.broken), (5, None));
 }
 
 async fn tampering_breaks_the_chain_at_the_row(h: Harness) {
     let w = World::new(&h, "acme").await;
-    for name in ["A", "B", "C", "D"] {
-        w.playbook(&h, name, three_steps("member")).await;
+    // More entries than there are chains, so that some chain holds several.
+    for n in 0..40 {
+        w.playbook(&h, &format!("P{n}"), three_steps("member")).await;
     }
-    // Another organisation's chain is separate and stays intact throughout.
+    // Another organisation's chains are separate and stay intact throughout.
     let other = World::new(&h, "other").await;
     let verify = |s: Scope| {
         let e = &h.engine;
         async move { e.verify_audit(&s).await.unwrap() }
     };
-    assert_eq!(verify(w.owner.clone()).await.verified, 5);
-
-    // Someone with database access edits entry 3's detail.
-    h.execute_raw(
-        "UPDATE audit_log SET detail = '{\"name\":\"Z\"}' WHERE seq = 3 AND org_id = (SELECT id FROM organisations WHERE slug = 'acme')",
-    )
-    .await;
-    let broken = verify(w.owner.clone()).await;
     assert_eq!(
-        (broken.verified, broken.broken.clone()),
-        (2, Some(Break::Altered { seq: 3, id: entry_id(&h, &w, 3).await }))
+        verify(w.owner.clone()).await,
+        AuditVerification { org_id: w.org.id.clone(), verified: 41, broken: None }
     );
+    let entries = all_entries(&h, &w).await;
+    assert_chains_link(&entries);
+    // A chain with at least three entries: its first, second and last are the targets.
+    let chain =
+        entries.iter().map(|e| e.chain).find(|c| entries.iter().filter(|e| e.chain == *c).count() >= 3).unwrap();
+    let links: Vec<&AuditEntry> = entries.iter().filter(|e| e.chain == chain).collect();
+    let (first, second, last) = (links[0].clone(), links[1].clone(), links[links.len() - 1].clone());
 
-    // … or removes entry 4 (after 3 is put back as it was, by re-hashing it — which breaks 4's link).
-    h.execute_raw(
-        "DELETE FROM audit_log WHERE seq = 4 AND org_id = (SELECT id FROM organisations WHERE slug = 'acme')",
-    )
+    // Someone with database access edits an entry's detail: verify points at that row.
+    h.execute_raw(leak(format!("UPDATE audit_log SET detail = '{{\"name\":\"Z\"}}' WHERE id = {}", second.id))).await;
+    let broken = verify(w.owner.clone()).await.broken;
+    assert_eq!(broken, Some(Break::Altered { chain, seq: second.seq, id: second.id }));
+    assert_eq!(
+        broken.unwrap().to_string(),
+        format!("row {} (entry 2 of chain {chain}) was altered: its content no longer matches its hash", second.id)
+    );
+    // … or removes entries: the gap is reported before the next surviving one.
+    h.execute_raw(leak(format!("DELETE FROM audit_log WHERE id IN ({}, {})", first.id, second.id))).await;
+    let broken = verify(w.owner.clone()).await.broken;
+    let third = links[2];
+    assert_eq!(broken, Some(Break::Missing { chain, expected_seq: 1, found_seq: 3, id: third.id }));
+    // … or the newest: the chain ends before its head.
+    h.execute_raw(leak(format!(
+        "DELETE FROM audit_log WHERE chain = {chain} AND seq >= 3 AND org_id = '{}'",
+        w.org.id
+    )))
     .await;
-    let five = entry_id(&h, &w, 5).await;
-    let broken = verify(w.owner.clone()).await;
-    assert_eq!(broken.broken, Some(Break::Altered { seq: 3, id: entry_id(&h, &w, 3).await }));
-    h.execute_raw(
-        "DELETE FROM audit_log WHERE seq = 3 AND org_id = (SELECT id FROM organisations WHERE slug = 'acme')",
-    )
-    .await;
-    let broken = verify(w.owner.clone()).await;
-    assert_eq!(broken.broken, Some(Break::Missing { expected_seq: 3, found_seq: 5, id: five }));
+    let broken = verify(w.owner.clone()).await.broken;
+    assert_eq!(broken, Some(Break::Truncated { chain, last_seq: 0, head_seq: last.seq }));
     assert_eq!(verify(other.owner.clone()).await.broken, None);
-
-    // Removing the newest entries is caught against the chain's head.
-    let third = World::new(&h, "third").await;
-    w.playbook(&h, "E", three_steps("member")).await;
-    third.playbook(&h, "E", three_steps("member")).await;
-    h.execute_raw(
-        "DELETE FROM audit_log WHERE seq = 2 AND org_id = (SELECT id FROM organisations WHERE slug = 'third')",
-    )
-    .await;
-    let truncated = verify(third.owner.clone()).await;
-    assert_eq!((truncated.verified, truncated.broken), (1, Some(Break::Truncated { last_seq: 1, head_seq: 2 })));
 }
 
-/// The row id of an organisation's `seq`-th audit entry.
-async fn entry_id(h: &Harness, w: &World, seq: i64) -> i64 {
-    let all = h.engine.audit_entries(&w.owner, AuditFilter { limit: 1000, ..Default::default() }).await.unwrap();
-    all.iter().find(|e| e.seq == seq).map(|e| e.id).unwrap_or(-1)
+/// A statement for `execute_raw`, which takes the `'static` text sqlx requires of SQL.
+fn leak(sql: String) -> &'static str {
+    Box::leak(sql.into_boxed_str())
+}
+
+/// Every audit entry the world's owner sees, in id order.
+async fn all_entries(h: &Harness, w: &World) -> Vec<AuditEntry> {
+    h.engine.audit_entries(&w.owner, AuditFilter { limit: 1000, ..Default::default() }).await.unwrap()
+}
+
+/// Within each chain, entries count from 1 and each links to the one before it.
+fn assert_chains_link(entries: &[AuditEntry]) {
+    let mut chains: std::collections::BTreeMap<i32, Vec<&AuditEntry>> = Default::default();
+    for e in entries {
+        chains.entry(e.chain).or_default().push(e);
+    }
+    for links in chains.values_mut() {
+        links.sort_by_key(|e| e.seq);
+        assert!(links[0].prev_hash.is_empty() && links[0].seq == 1);
+        assert!(links.windows(2).all(|p| p[1].prev_hash == p[0].hash && p[1].seq == p[0].seq + 1));
+    }
 }

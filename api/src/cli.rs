@@ -24,6 +24,8 @@ pub struct Cli {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the server: the REST API under /v1 and health endpoints, until SIGINT or SIGTERM.
+    Serve,
     /// Create the demo organisation "Acme Corp" with months of simulated history (once: a second
     /// run changes nothing), and print how to sign in.
     Demo {
@@ -78,6 +80,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     let config = Config::load(&cli.overrides)?;
     crate::logging::init(&config)?;
     match cli.command {
+        Command::Serve => crate::http::serve(&config).await,
         Command::Demo { days, per_day, seed } => {
             if !per_day.is_finite() || per_day < 0.0 {
                 bail!("--per-day must be a number of at least 0");
@@ -140,7 +143,7 @@ async fn run_demo(config: &Config, options: DemoOptions) -> Result<()> {
     // The demo drives the real engine on a simulated clock; `demo::run` moves it to the start of
     // the history, so it starts well before that.
     let clock = Arc::new(SimClock::new(Utc::now() - Duration::days(i64::from(options.days) + 1)));
-    let engine = Engine::new(store.clone(), clock.clone());
+    let engine = Engine::new(store.clone(), clock.clone()).with_signing_keys(crate::keys::signing_keys(config)?);
     let bar = ProgressBar::new(u64::from(options.days));
     bar.set_style(
         ProgressStyle::with_template("simulating {bar:40} {pos}/{len} days  {elapsed_precise}")

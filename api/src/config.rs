@@ -37,6 +37,9 @@ pub struct Overrides {
     /// and kept in DATA_DIR/signing-key]
     #[arg(long, env = "ORGATA_SIGNING_KEY", global = true, hide_env_values = true)]
     pub signing_key: Option<String>,
+    /// Origins allowed to call the API from a browser (CORS), comma-separated [default: none]
+    #[arg(long, env = "ORGATA_CORS_ORIGINS", global = true, value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// Earlier signing keys, comma-separated: tokens they signed stay valid until they expire
     #[arg(long, env = "ORGATA_PREVIOUS_SIGNING_KEYS", global = true, hide_env_values = true, value_delimiter = ',')]
     pub previous_signing_keys: Vec<String>,
@@ -54,6 +57,7 @@ struct FileConfig {
     log_json: Option<bool>,
     signing_key: Option<String>,
     previous_signing_keys: Option<Vec<String>>,
+    cors_origins: Option<Vec<String>>,
 }
 
 /// The effective configuration.
@@ -68,6 +72,8 @@ pub struct Config {
     /// The configured signing key (base64), if any; see [`crate::keys`].
     pub signing_key: Option<String>,
     pub previous_signing_keys: Vec<String>,
+    /// Origins allowed to call the API from a browser.
+    pub cors_origins: Vec<String>,
 }
 
 /// A configuration problem, reported in one line.
@@ -107,6 +113,11 @@ impl Config {
                 file.previous_signing_keys.unwrap_or_default()
             } else {
                 o.previous_signing_keys.clone()
+            },
+            cors_origins: if o.cors_origins.is_empty() {
+                file.cors_origins.unwrap_or_default()
+            } else {
+                o.cors_origins.clone()
             },
             data_dir,
         })

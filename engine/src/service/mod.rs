@@ -225,6 +225,6 @@ pub(crate) fn validate_against(validator: &jsonschema::Validator, value: &Value,
 }
 
 /// Clamps a requested page size to `1..=MAX_PAGE` (default 100).
-pub(crate) fn page_size(limit: i64) -> i64 {
+pub fn page_size(limit: i64) -> i64 {
     if limit <= 0 { 100 } else { limit.min(MAX_PAGE) }
 }

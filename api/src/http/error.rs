@@ -1,0 +1,106 @@
+//! Errors over HTTP: every failure is an RFC 9457 problem document (`application/problem+json`)
+//! with a stable `type`, a human `detail` and, for validation errors, the offending fields. This is
+//! the one place engine errors meet status codes.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use orgata_engine::{EngineError, FieldProblem};
+use serde::Serialize;
+
+/// The prefix of every problem type URI.
+pub const PROBLEM_BASE: &str = "https://orgata.dev/problems/";
+
+/// A problem to report to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// The last segment of the problem type, like `not-found`.
+    pub kind: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldProblem>,
+    pub retry_after: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "<[FieldProblem]>::is_empty")]
+    errors: &'a [FieldProblem],
+}
+
+impl ApiError {
+    /// A problem with a status, a type and a detail.
+    pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
+        Self { status, kind, detail: detail.into(), errors: Vec::new(), retry_after: None }
+    }
+
+    /// A malformed request (unparsable body, query or header).
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", detail)
+    }
+
+    /// A stale `If-Match`: the resource changed since the client read it.
+    pub fn precondition_failed(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::PRECONDITION_FAILED, "precondition-failed", detail)
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        use EngineError::*;
+        let detail = e.to_string();
+        match e {
+            NotFound { .. } => Self::new(StatusCode::NOT_FOUND, "not-found", detail),
+            Conflict { .. } => Self::new(StatusCode::CONFLICT, "conflict", detail),
+            InvalidTransition { .. } => Self::new(StatusCode::CONFLICT, "invalid-transition", detail),
+            AlreadyExists { .. } => Self::new(StatusCode::CONFLICT, "already-exists", detail),
+            Validation(problems) => Self {
+                errors: problems,
+                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "the input is invalid")
+            },
+            Definition(d) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-definition", d.to_string()),
+            Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", detail),
+            Unauthenticated(_) => Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail),
+            Throttled { retry_after_secs, .. } => Self {
+                retry_after: Some(retry_after_secs),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "throttled", detail)
+            },
+            TooLarge { .. } => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", detail),
+            Storage(_) | Migration(_) | Corrupt(_) | Config(_) => {
+                tracing::error!(error = %detail, "internal error");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred; it was logged")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let title = self.status.canonical_reason().unwrap_or("Error");
+        let body = Problem {
+            kind: format!("{PROBLEM_BASE}{}", self.kind),
+            title,
+            status: self.status.as_u16(),
+            detail: &self.detail,
+            errors: &self.errors,
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = (self.status, json).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        response
+    }
+}
+
+/// A handler's result.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,259 @@
+//! `/v1/auth`, `/v1/me`, API keys, users, roles and sign-in locks.
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::extract::{Caller, ClientAddress, Json};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post, put};
+use chrono::{DateTime, Utc};
+use orgata_engine::{
+    ApiKey, ApiKeySecret, Login, LoginOutcome, NewUser, OrgRole, Registered, Registration, RoleInfo, Session,
+    TeamGrant, TeamId, Throttle, TotpEnrolment, User, UserId,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/auth/register", post(register))
+        .route("/v1/auth/login", post(login))
+        .route("/v1/auth/login/second-factor", post(second_factor))
+        .route("/v1/auth/refresh", post(refresh))
+        .route("/v1/auth/logout", post(logout))
+        .route("/v1/me", get(me))
+        .route("/v1/me/password", post(change_password))
+        .route("/v1/me/totp", post(enrol_totp).delete(disable_totp))
+        .route("/v1/me/totp/confirm", post(confirm_totp))
+        .route("/v1/teams/{team}/api-keys", get(list_api_keys).post(create_api_key))
+        .route("/v1/api-keys/{id}", delete(revoke_api_key))
+        .route("/v1/users", get(list_users).post(create_user))
+        .route("/v1/users/{id}/org-role", put(set_org_role))
+        .route("/v1/roles", get(list_roles).post(create_role))
+        .route("/v1/roles/{name}", put(update_role).delete(delete_role))
+        .route("/v1/login-locks", get(login_locks))
+        .route("/v1/login-locks/{subject}", delete(unlock))
+}
+
+async fn register(
+    State(s): State<AppState>,
+    Json(r): Json<Registration>,
+) -> ApiResult<(StatusCode, axum::Json<Registered>)> {
+    Ok((StatusCode::CREATED, axum::Json(s.engine.register(r).await?)))
+}
+
+async fn login(
+    State(s): State<AppState>,
+    ClientAddress(addr): ClientAddress,
+    Json(mut l): Json<Login>,
+) -> ApiResult<axum::Json<LoginOutcome>> {
+    l.source = addr;
+    Ok(axum::Json(s.engine.login(l).await?))
+}
+
+#[derive(Deserialize)]
+struct SecondFactor {
+    challenge: String,
+    code: String,
+}
+
+async fn second_factor(
+    State(s): State<AppState>,
+    ClientAddress(addr): ClientAddress,
+    Json(b): Json<SecondFactor>,
+) -> ApiResult<axum::Json<Session>> {
+    Ok(axum::Json(s.engine.login_second_factor(&b.challenge, &b.code, addr.as_deref()).await?))
+}
+
+#[derive(Deserialize)]
+struct Refresh {
+    refresh_token: String,
+}
+
+async fn refresh(
+    State(s): State<AppState>,
+    ClientAddress(addr): ClientAddress,
+    Json(b): Json<Refresh>,
+) -> ApiResult<axum::Json<Session>> {
+    Ok(axum::Json(s.engine.refresh(&b.refresh_token, addr.as_deref()).await?))
+}
+
+async fn logout(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<StatusCode> {
+    s.engine.logout(&c).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller: who they are, and their role and permissions in each of their teams.
+#[derive(Serialize)]
+struct Me {
+    user: User,
+    api_key_id: Option<String>,
+    teams: BTreeMap<TeamId, GrantView>,
+}
+
+#[derive(Serialize)]
+struct GrantView {
+    role: String,
+    permissions: orgata_engine::Permissions,
+}
+
+impl From<&TeamGrant> for GrantView {
+    fn from(g: &TeamGrant) -> Self {
+        GrantView { role: g.role.clone(), permissions: g.permissions }
+    }
+}
+
+async fn me(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<Me>> {
+    let user = s.engine.me(&c).await?;
+    let teams = c.teams().iter().map(|(t, g)| (t.clone(), GrantView::from(g))).collect();
+    Ok(axum::Json(Me { user, api_key_id: c.api_key_id().map(str::to_string), teams }))
+}
+
+#[derive(Deserialize)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+async fn change_password(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Json(b): Json<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    s.engine.change_password(&c, &b.current_password, &b.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn enrol_totp(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<TotpEnrolment>> {
+    Ok(axum::Json(s.engine.enrol_totp(&c).await?))
+}
+
+#[derive(Deserialize)]
+struct Code {
+    code: String,
+}
+
+#[derive(Serialize)]
+struct RecoveryCodes {
+    recovery_codes: Vec<String>,
+}
+
+async fn confirm_totp(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Json(b): Json<Code>,
+) -> ApiResult<axum::Json<RecoveryCodes>> {
+    Ok(axum::Json(RecoveryCodes { recovery_codes: s.engine.confirm_totp(&c, &b.code).await? }))
+}
+
+#[derive(Deserialize)]
+struct Password {
+    password: String,
+}
+
+async fn disable_totp(State(s): State<AppState>, Caller(c): Caller, Json(b): Json<Password>) -> ApiResult<StatusCode> {
+    s.engine.disable_totp(&c, &b.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_api_keys(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(team): Path<TeamId>,
+) -> ApiResult<axum::Json<Vec<ApiKey>>> {
+    Ok(axum::Json(s.engine.api_keys(&c, &team).await?))
+}
+
+#[derive(Deserialize)]
+struct NewApiKey {
+    name: String,
+    permissions: Option<Vec<String>>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+async fn create_api_key(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(team): Path<TeamId>,
+    Json(b): Json<NewApiKey>,
+) -> ApiResult<(StatusCode, axum::Json<ApiKeySecret>)> {
+    let key = s.engine.create_api_key(&c, &team, &b.name, b.permissions.as_deref(), b.expires_at).await?;
+    Ok((StatusCode::CREATED, axum::Json(key)))
+}
+
+async fn revoke_api_key(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ApiKey>> {
+    Ok(axum::Json(s.engine.revoke_api_key(&c, &id).await?))
+}
+
+async fn list_users(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<User>>> {
+    Ok(axum::Json(s.engine.users(&c).await?))
+}
+
+async fn create_user(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Json(b): Json<NewUser>,
+) -> ApiResult<(StatusCode, axum::Json<User>)> {
+    Ok((StatusCode::CREATED, axum::Json(s.engine.create_user(&c, b).await?)))
+}
+
+#[derive(Deserialize)]
+struct OrgRoleChange {
+    org_role: OrgRole,
+}
+
+async fn set_org_role(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(id): Path<UserId>,
+    Json(b): Json<OrgRoleChange>,
+) -> ApiResult<axum::Json<User>> {
+    Ok(axum::Json(s.engine.set_org_role(&c, &id, b.org_role).await?))
+}
+
+async fn list_roles(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<RoleInfo>>> {
+    Ok(axum::Json(s.engine.roles(&c).await?))
+}
+
+#[derive(Deserialize)]
+struct RoleBody {
+    name: Option<String>,
+    permissions: Vec<String>,
+}
+
+async fn create_role(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Json(b): Json<RoleBody>,
+) -> ApiResult<(StatusCode, axum::Json<orgata_engine::CustomRole>)> {
+    let name = b.name.ok_or_else(|| ApiError::from(orgata_engine::EngineError::invalid("name", "is required")))?;
+    Ok((StatusCode::CREATED, axum::Json(s.engine.create_role(&c, &name, &b.permissions).await?)))
+}
+
+async fn update_role(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(name): Path<String>,
+    Json(b): Json<RoleBody>,
+) -> ApiResult<axum::Json<orgata_engine::CustomRole>> {
+    Ok(axum::Json(s.engine.update_role(&c, &name, &b.permissions).await?))
+}
+
+async fn delete_role(State(s): State<AppState>, Caller(c): Caller, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    s.engine.delete_role(&c, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn login_locks(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<Throttle>>> {
+    Ok(axum::Json(s.engine.login_locks(&c).await?))
+}
+
+async fn unlock(State(s): State<AppState>, Caller(c): Caller, Path(subject): Path<String>) -> ApiResult<StatusCode> {
+    s.engine.unlock(&c, &subject).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,132 @@
+//! `orgata serve`: the REST API (`/v1`), health endpoints, and the server around them — request
+//! ids, tracing, compression, CORS, body limits, timeouts and graceful shutdown.
+
+pub mod error;
+pub mod extract;
+mod identity;
+mod ops;
+mod processes;
+mod teams;
+
+use crate::config::Config;
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method};
+use orgata_engine::{Engine, SystemClock};
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted, in bytes (the engine's own payload limits are lower).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Longest a request may take before it is answered with 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+}
+
+/// A page of a list, with the cursor of the next page (none on the last).
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A page of at most `limit` items, `id` giving each item's cursor.
+    pub fn of(items: Vec<T>, limit: i64, id: impl Fn(&T) -> String) -> Self {
+        let next_cursor = match items.last() {
+            Some(last) if items.len() as i64 >= limit => Some(extract::encode_cursor(&id(last))),
+            _ => None,
+        };
+        Page { items, next_cursor }
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState, cors_origins: &[String]) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let api = Router::new()
+        .merge(identity::routes())
+        .merge(teams::routes())
+        .merge(processes::routes())
+        .merge(ops::routes())
+        .with_state(state);
+    let cors = if cors_origins.is_empty() {
+        CorsLayer::new()
+    } else {
+        let origins: Vec<HeaderValue> = cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+            .allow_headers(tower_http::cors::Any)
+            .expose_headers([axum::http::header::ETAG, request_id.clone()])
+    };
+    api.layer(
+        tower::ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }))
+            .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+            .layer(cors)
+            .layer(CompressionLayer::new())
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+    )
+}
+
+/// Runs the server until SIGINT or SIGTERM, then stops accepting and lets in-flight requests
+/// finish.
+pub async fn serve(config: &Config) -> Result<()> {
+    let store = orgata_engine::connect(&config.database_url).await?;
+    let engine =
+        Engine::new(store.clone(), Arc::new(SystemClock)).with_signing_keys(crate::keys::signing_keys(config)?);
+    let state = AppState { engine: Arc::new(engine) };
+    let app = router(state, &config.cors_origins);
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = %crate::cli::redact(&config.database_url), "listening");
+    println!("Orgata is listening on http://{addr}");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,403 @@
+//! `/v1` playbooks, processes, tasks and the audit trail.
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{Caller, IfMatch, Json, OptionalIfMatch, Query, decode_cursor, etag};
+use super::{AppState, Page};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use orgata_engine::service::{MAX_PAGE, page_size};
+use orgata_engine::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/teams/{team}/playbooks", get(list_playbooks).post(create_playbook))
+        .route("/v1/playbooks/validate", post(validate_definition))
+        .route("/v1/playbooks/{id}", get(get_playbook).put(update_playbook))
+        .route("/v1/playbooks/{id}/versions", get(list_versions))
+        .route("/v1/versions/{id}", get(get_version))
+        .route("/v1/teams/{team}/processes", get(list_processes).post(start_process))
+        .route("/v1/processes/{id}", get(get_process))
+        .route("/v1/processes/{id}/cancel", post(cancel_process))
+        .route("/v1/processes/{id}/comments", post(comment))
+        .route("/v1/teams/{team}/tasks", get(list_tasks))
+        .route("/v1/tasks/{id}", get(get_task).patch(update_task))
+        .route("/v1/tasks/{id}/complete", post(complete_task))
+        .route("/v1/tasks/{id}/cancel", post(cancel_task))
+        .route("/v1/audit", get(audit))
+        .route("/v1/audit/verify", get(verify_audit))
+}
+
+/// A JSON body with an `ETag`.
+fn tagged<T: Serialize>(status: StatusCode, revision: i64, body: T) -> Response {
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&etag(revision)) {
+        headers.insert(header::ETAG, v);
+    }
+    (status, headers, axum::Json(body)).into_response()
+}
+
+/// A conflict on a write that carried `If-Match` is a failed precondition.
+fn stale(e: EngineError) -> ApiError {
+    match e {
+        EngineError::Conflict { .. } => ApiError::precondition_failed(e.to_string()),
+        other => other.into(),
+    }
+}
+
+/// The revision of a playbook's `main` branch: its ETag.
+fn main_revision(d: &PlaybookDetail) -> i64 {
+    d.branches.iter().find(|b| b.name == service::MAIN_BRANCH).map_or(0, |b| b.revision)
+}
+
+async fn list_playbooks(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(team): Path<TeamId>,
+) -> ApiResult<axum::Json<Vec<Playbook>>> {
+    s.engine.team(&c, &team).await?;
+    Ok(axum::Json(s.engine.playbooks(&c, Some(&team)).await?))
+}
+
+#[derive(Deserialize)]
+struct NewPlaybook {
+    name: String,
+    definition: Value,
+    #[serde(default)]
+    message: String,
+}
+
+async fn create_playbook(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(team): Path<TeamId>,
+    Json(b): Json<NewPlaybook>,
+) -> ApiResult<Response> {
+    let d = s.engine.create_playbook(&c, &team, &b.name, b.definition, &b.message).await?;
+    Ok(tagged(StatusCode::CREATED, main_revision(&d), d))
+}
+
+#[derive(Deserialize)]
+struct DefinitionBody {
+    definition: Value,
+}
+
+#[derive(Serialize)]
+struct Validated {
+    valid: bool,
+    steps: usize,
+}
+
+async fn validate_definition(
+    State(s): State<AppState>,
+    Caller(_): Caller,
+    Json(b): Json<DefinitionBody>,
+) -> ApiResult<axum::Json<Validated>> {
+    let d = s.engine.validate_definition(b.definition)?;
+    Ok(axum::Json(Validated { valid: true, steps: d.steps.len() }))
+}
+
+async fn get_playbook(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<PlaybookId>) -> ApiResult<Response> {
+    let d = s.engine.playbook(&c, &id).await?;
+    Ok(tagged(StatusCode::OK, main_revision(&d), d))
+}
+
+#[derive(Deserialize)]
+struct PlaybookUpdate {
+    definition: Value,
+    #[serde(default)]
+    message: String,
+}
+
+/// A new version on `main`, if `main` is still at the revision the caller read.
+async fn update_playbook(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(id): Path<PlaybookId>,
+    IfMatch(revision): IfMatch,
+    Json(b): Json<PlaybookUpdate>,
+) -> ApiResult<Response> {
+    let main = service::MAIN_BRANCH;
+    s.engine.commit_version(&c, &id, main, b.definition, &b.message, Some(revision)).await.map_err(stale)?;
+    let d = s.engine.playbook(&c, &id).await?;
+    Ok(tagged(StatusCode::OK, main_revision(&d), d))
+}
+
+async fn list_versions(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(id): Path<PlaybookId>,
+) -> ApiResult<axum::Json<Vec<PlaybookVersion>>> {
+    Ok(axum::Json(s.engine.versions(&c, &id).await?))
+}
+
+async fn get_version(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(id): Path<VersionId>,
+) -> ApiResult<axum::Json<PlaybookVersion>> {
+    Ok(axum::Json(s.engine.version(&c, &id).await?))
+}
+
+#[derive(Deserialize)]
+struct StartBody {
+    playbook_id: PlaybookId,
+    branch: Option<String>,
+    title: Option<String>,
+    #[serde(default)]
+    input: Value,
+}
+
+async fn start_process(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(team): Path<TeamId>,
+    Json(b): Json<StartBody>,
+) -> ApiResult<Response> {
+    // The playbook must be the team's: another team's looks missing here.
+    let playbook = s.engine.playbook(&c, &b.playbook_id).await?;
+    if playbook.playbook.team_id != team {
+        return Err(EngineError::not_found("playbook", &b.playbook_id).into());
+    }
+    let req = StartInstance { playbook_id: b.playbook_id, branch: b.branch, title: b.title, input: b.input };
+    let d = s.engine.start_instance(&c, req).await?;
+    Ok(tagged(StatusCode::CREATED, d.instance.revision, d))
+}
+
+#[derive(Deserialize)]
+struct ProcessQuery {
+    playbook_id: Option<PlaybookId>,
+    status: Option<String>,
+    started_after: Option<DateTime<Utc>>,
+    started_before: Option<DateTime<Utc>>,
+    #[serde(default)]
+    limit: i64,
+    cursor: Option<String>,
+}
+
+async fn list_processes(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(team): Path<TeamId>,
+    Query(q): Query<ProcessQuery>,
+) -> ApiResult<axum::Json<Page<Instance>>> {
+    s.engine.team(&c, &team).await?;
+    let status = q.status.map(InstanceStatus::try_from).transpose().map_err(ApiError::bad_request)?;
+    let limit = page_size(q.limit);
+    let filter = InstanceFilter {
+        team_id: Some(team),
+        playbook_id: q.playbook_id,
+        status,
+        started_after: q.started_after,
+        started_before: q.started_before,
+        after: q.cursor.as_deref().map(decode_cursor).transpose()?.map(InstanceId::from),
+        limit,
+    };
+    let items = s.engine.instances(&c, filter).await?;
+    Ok(axum::Json(Page::of(items, limit, |i| i.id.to_string())))
+}
+
+async fn get_process(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<InstanceId>) -> ApiResult<Response> {
+    let d = s.engine.instance(&c, &id).await?;
+    Ok(tagged(StatusCode::OK, d.instance.revision, d))
+}
+
+#[derive(Deserialize)]
+struct CancelBody {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn cancel_process(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(id): Path<InstanceId>,
+    OptionalIfMatch(expected): OptionalIfMatch,
+    Json(b): Json<CancelBody>,
+) -> ApiResult<Response> {
+    let i = s.engine.cancel_instance(&c, &id, expected, &b.reason).await.map_err(stale)?;
+    Ok(tagged(StatusCode::OK, i.revision, i))
+}
+
+#[derive(Deserialize)]
+struct CommentBody {
+    body: String,
+    task_id: Option<TaskId>,
+}
+
+async fn comment(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(id): Path<InstanceId>,
+    Json(b): Json<CommentBody>,
+) -> ApiResult<(StatusCode, axum::Json<Comment>)> {
+    let comment = s.engine.add_comment(&c, &id, b.task_id.as_ref(), &b.body).await?;
+    Ok((StatusCode::CREATED, axum::Json(comment)))
+}
+
+#[derive(Deserialize)]
+struct TaskQuery {
+    /// Comma-separated statuses.
+    status: Option<String>,
+    /// `me` or a user id.
+    assignee: Option<String>,
+    due_before: Option<DateTime<Utc>>,
+    /// Only active tasks past their due time.
+    #[serde(default)]
+    overdue: bool,
+    instance_id: Option<InstanceId>,
+    #[serde(default)]
+    limit: i64,
+    cursor: Option<String>,
+}
+
+async fn list_tasks(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(team): Path<TeamId>,
+    Query(q): Query<TaskQuery>,
+) -> ApiResult<axum::Json<Page<Task>>> {
+    s.engine.team(&c, &team).await?;
+    let mut statuses = match &q.status {
+        Some(list) => list
+            .split(',')
+            .map(|v| TaskStatus::try_from(v.trim().to_string()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ApiError::bad_request)?,
+        None => Vec::new(),
+    };
+    let mut due_before = q.due_before;
+    if q.overdue {
+        let now = s.engine.clock().now();
+        due_before = Some(due_before.map_or(now, |d| d.min(now)));
+        if statuses.is_empty() {
+            statuses = vec![TaskStatus::Open, TaskStatus::Assigned, TaskStatus::Started];
+        }
+    }
+    let assignee_id = match q.assignee.as_deref() {
+        Some("me") => Some(c.user_id().clone()),
+        Some(id) => Some(UserId::from(id)),
+        None => None,
+    };
+    let limit = page_size(q.limit).min(MAX_PAGE);
+    let filter = TaskFilter {
+        team_id: Some(team),
+        instance_id: q.instance_id,
+        assignee_id,
+        statuses,
+        due_before,
+        after: q.cursor.as_deref().map(decode_cursor).transpose()?.map(TaskId::from),
+        limit,
+    };
+    let items = s.engine.tasks(&c, filter).await?;
+    Ok(axum::Json(Page::of(items, limit, |t| t.id.to_string())))
+}
+
+async fn get_task(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<TaskId>) -> ApiResult<Response> {
+    let t = s.engine.task(&c, &id).await?;
+    Ok(tagged(StatusCode::OK, t.revision, t))
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+enum TaskUpdate {
+    /// Assign (or reassign) to a member of the team.
+    Assign { assignee_id: UserId },
+    /// Take it yourself.
+    Claim,
+    /// Start working on it.
+    Start,
+}
+
+async fn update_task(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(id): Path<TaskId>,
+    IfMatch(revision): IfMatch,
+    Json(b): Json<TaskUpdate>,
+) -> ApiResult<Response> {
+    let expected = Some(revision);
+    let t = match b {
+        TaskUpdate::Assign { assignee_id } => s.engine.assign_task(&c, &id, &assignee_id, expected).await,
+        TaskUpdate::Claim => s.engine.claim_task(&c, &id, expected).await,
+        TaskUpdate::Start => s.engine.start_task(&c, &id, expected).await,
+    }
+    .map_err(stale)?;
+    Ok(tagged(StatusCode::OK, t.revision, t))
+}
+
+#[derive(Deserialize)]
+struct CompleteBody {
+    #[serde(default)]
+    output: Value,
+    decision: Option<Decision>,
+}
+
+async fn complete_task(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(id): Path<TaskId>,
+    IfMatch(revision): IfMatch,
+    Json(b): Json<CompleteBody>,
+) -> ApiResult<Response> {
+    let output = if b.output.is_null() { serde_json::json!({}) } else { b.output };
+    let req = CompleteTask { output, decision: b.decision, expected_revision: Some(revision) };
+    let outcome = s.engine.complete_task(&c, &id, req).await.map_err(stale)?;
+    Ok(tagged(StatusCode::OK, outcome.task.revision, outcome))
+}
+
+async fn cancel_task(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(id): Path<TaskId>,
+    IfMatch(revision): IfMatch,
+) -> ApiResult<Response> {
+    let outcome = s.engine.cancel_task(&c, &id, Some(revision)).await.map_err(stale)?;
+    Ok(tagged(StatusCode::OK, outcome.task.revision, outcome))
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    actor_id: Option<UserId>,
+    entity_id: Option<String>,
+    action: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    limit: i64,
+    cursor: Option<String>,
+}
+
+async fn audit(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<axum::Json<Page<AuditEntry>>> {
+    let after = match q.cursor.as_deref().map(decode_cursor).transpose()? {
+        Some(id) => {
+            Some(id.parse::<i64>().map_err(|_| ApiError::bad_request("`cursor` is not one this API returned"))?)
+        }
+        None => None,
+    };
+    let limit = page_size(q.limit);
+    let filter = AuditFilter {
+        actor_id: q.actor_id,
+        entity_id: q.entity_id,
+        action: q.action,
+        since: q.since,
+        until: q.until,
+        after,
+        limit,
+    };
+    let items = s.engine.audit_entries(&c, filter).await?;
+    Ok(axum::Json(Page::of(items, limit, |e| e.id.to_string())))
+}
+
+async fn verify_audit(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<AuditVerification>> {
+    Ok(axum::Json(s.engine.verify_audit(&c).await?))
+}

@@ -1,0 +1,87 @@
+//! `/v1/teams`: the caller's teams, their settings and members.
+
+use super::AppState;
+use super::error::ApiResult;
+use super::extract::{Caller, Json};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch};
+use orgata_engine::{Membership, Team, TeamId, UserId};
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/teams", get(list))
+        .route("/v1/teams/{team}", get(one).patch(update))
+        .route("/v1/teams/{team}/members", get(members).post(add_member))
+        .route("/v1/teams/{team}/members/{user}", patch(change_role).delete(remove_member))
+}
+
+async fn list(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<Team>>> {
+    Ok(axum::Json(s.engine.teams(&c).await?))
+}
+
+async fn one(State(s): State<AppState>, Caller(c): Caller, Path(team): Path<TeamId>) -> ApiResult<axum::Json<Team>> {
+    Ok(axum::Json(s.engine.team(&c, &team).await?))
+}
+
+#[derive(Deserialize)]
+struct TeamSettings {
+    name: String,
+}
+
+async fn update(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(team): Path<TeamId>,
+    Json(b): Json<TeamSettings>,
+) -> ApiResult<axum::Json<Team>> {
+    Ok(axum::Json(s.engine.rename_team(&c, &team, &b.name).await?))
+}
+
+async fn members(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(team): Path<TeamId>,
+) -> ApiResult<axum::Json<Vec<Membership>>> {
+    Ok(axum::Json(s.engine.members(&c, &team).await?))
+}
+
+#[derive(Deserialize)]
+struct NewMember {
+    user_id: UserId,
+    role: String,
+}
+
+async fn add_member(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(team): Path<TeamId>,
+    Json(b): Json<NewMember>,
+) -> ApiResult<(StatusCode, axum::Json<Membership>)> {
+    Ok((StatusCode::CREATED, axum::Json(s.engine.add_member(&c, &team, &b.user_id, &b.role).await?)))
+}
+
+#[derive(Deserialize)]
+struct RoleChange {
+    role: String,
+}
+
+async fn change_role(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path((team, user)): Path<(TeamId, UserId)>,
+    Json(b): Json<RoleChange>,
+) -> ApiResult<axum::Json<Membership>> {
+    Ok(axum::Json(s.engine.change_member_role(&c, &team, &user, &b.role).await?))
+}
+
+async fn remove_member(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path((team, user)): Path<(TeamId, UserId)>,
+) -> ApiResult<StatusCode> {
+    s.engine.remove_member(&c, &team, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,267 @@
+//! `orgata serve` end to end: the real binary on a real database, driven over HTTP.
+
+use orgata_engine::testing::{self, TestDatabase};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// A running `orgata serve` and its base URL; stopped with SIGTERM on drop.
+struct Server {
+    child: Child,
+    base: String,
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(database_url: &str) -> Server {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_orgata"))
+            .arg("serve")
+            .env("ORGATA_DATABASE_URL", database_url)
+            .env("ORGATA_DATA_DIR", data.path())
+            .env("ORGATA_LISTEN", "127.0.0.1:0")
+            .env("ORGATA_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn orgata serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read the address");
+        let base = line.trim().strip_prefix("Orgata is listening on ").expect("address line").to_string();
+        Server { child, base, _data: data }
+    }
+
+    /// Sends SIGTERM and waits: a graceful stop exits 0.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    /// A failed test still takes its server down.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One API call: status, headers and JSON body (null when empty).
+async fn call(
+    client: &Client,
+    server: &Server,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut req = client.request(method, format!("{}{path}", server.base));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap();
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, headers, body)
+}
+
+/// Sends request headers declaring a 2 MiB JSON body (and only a little of it); returns the
+/// response's status line. (A client still sending a body the server refused would see its
+/// connection closed, so the test does not send it all.)
+async fn declare_huge_body(base: &str, path: &str, token: &str) -> String {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{{\"input\": \"",
+        2 * 1024 * 1024
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut line = String::new();
+    tokio::io::BufReader::new(stream).read_line(&mut line).await.unwrap();
+    line.trim().to_string()
+}
+
+fn problem_type(body: &Value) -> &str {
+    body["type"].as_str().unwrap_or_default().trim_start_matches("https://orgata.dev/problems/")
+}
+
+async fn rest_api_end_to_end(db: TestDatabase) {
+    let url = db.url.clone();
+    let server = tokio::task::spawn_blocking(move || Server::start(&url)).await.unwrap();
+    let c = Client::new();
+    let s = &server;
+
+    let (status, headers, body) = call(&c, s, Method::GET, "/healthz", None, &[], None).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
+    assert!(headers.contains_key("x-request-id"));
+    let (status, _, body) = call(&c, s, Method::GET, "/readyz", None, &[], None).await;
+    assert_eq!((status, body["database"].as_str()), (StatusCode::OK, Some("ok")));
+
+    // Register, then sign in.
+    let registration = json!({
+        "organisation_name": "Acme", "organisation_slug": "acme", "team_name": "Ops",
+        "email": "ana@acme.test", "display_name": "Ana", "password": "correct horse battery"
+    });
+    let (status, _, registered) =
+        call(&c, s, Method::POST, "/v1/auth/register", None, &[], Some(registration.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    let team = registered["team"]["id"].as_str().unwrap().to_string();
+    let (status, _, body) = call(&c, s, Method::POST, "/v1/auth/register", None, &[], Some(registration)).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::CONFLICT, "already-exists"));
+
+    let wrong = json!({"organisation": "acme", "email": "ana@acme.test", "password": "nope nope nope"});
+    let (status, headers, body) = call(&c, s, Method::POST, "/v1/auth/login", None, &[], Some(wrong)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(headers["www-authenticate"], "Bearer");
+    assert_eq!(body["detail"], "not authenticated: wrong organisation, email or password");
+    let login = json!({"organisation": "acme", "email": "ana@acme.test", "password": "correct horse battery"});
+    let (status, _, session) = call(&c, s, Method::POST, "/v1/auth/login", None, &[], Some(login)).await;
+    assert_eq!((status, session["status"].as_str()), (StatusCode::OK, Some("signed_in")), "{session}");
+    let token = session["access_token"].as_str().unwrap().to_string();
+    let t = Some(token.as_str());
+
+    let (status, _, me) = call(&c, s, Method::GET, "/v1/me", t, &[], None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["teams"][&team]["role"], "owner");
+    let (status, _, body) = call(&c, s, Method::GET, "/v1/me", None, &[], None).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+
+    // Playbooks: invalid definitions are explained; updates need the ETag they read.
+    let bad = json!({"name": "Broken", "definition": {"steps": [{"key": "a", "name": "A", "kind": "task", "depends_on": ["zz"]}]}});
+    let path = format!("/v1/teams/{team}/playbooks");
+    let (status, _, body) = call(&c, s, Method::POST, &path, t, &[], Some(bad)).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid-definition"), "{body}");
+    let steps = json!({"steps": [
+        {"key": "review", "name": "Review", "kind": "task", "assignee": {"role": "owner"}},
+        {"key": "approve", "name": "Approve", "kind": "approval", "depends_on": ["review"], "assignee": {"role": "owner"}}
+    ]});
+    let (status, headers, created) =
+        call(&c, s, Method::POST, &path, t, &[], Some(json!({"name": "Review", "definition": steps}))).await;
+    assert_eq!((status, headers["etag"].to_str().unwrap()), (StatusCode::CREATED, "\"1\""), "{created}");
+    let playbook = created["playbook"]["id"].as_str().unwrap().to_string();
+    let pb_path = format!("/v1/playbooks/{playbook}");
+    let mut changed = steps.clone();
+    changed["steps"][0]["sla"] = json!("4h");
+    let update = json!({"definition": changed, "message": "review within 4 hours"});
+    let (status, _, body) = call(&c, s, Method::PUT, &pb_path, t, &[], Some(update.clone())).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::PRECONDITION_REQUIRED, "precondition-required"));
+    let (status, _, body) = call(&c, s, Method::PUT, &pb_path, t, &[("if-match", "\"7\"")], Some(update.clone())).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::PRECONDITION_FAILED, "precondition-failed"));
+    let (status, headers, body) = call(&c, s, Method::PUT, &pb_path, t, &[("if-match", "\"1\"")], Some(update)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers["etag"].to_str().unwrap(), "\"2\"");
+
+    // Processes and tasks.
+    let start = json!({"playbook_id": playbook, "title": "First", "input": {"amount": 3}});
+    let (status, _, process) =
+        call(&c, s, Method::POST, &format!("/v1/teams/{team}/processes"), t, &[], Some(start)).await;
+    assert_eq!(status, StatusCode::CREATED, "{process}");
+    let task = process["tasks"][0]["id"].as_str().unwrap().to_string();
+    let (status, _, page) =
+        call(&c, s, Method::GET, &format!("/v1/teams/{team}/tasks?status=open&limit=1"), t, &[], None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["items"][0]["id"], task.as_str());
+    let cursor = page["next_cursor"].as_str().expect("a full page has a next cursor").to_string();
+    let (_, _, next) =
+        call(&c, s, Method::GET, &format!("/v1/teams/{team}/tasks?status=open&limit=1&cursor={cursor}"), t, &[], None)
+            .await;
+    assert_eq!((next["items"].as_array().unwrap().len(), &next["next_cursor"]), (0, &Value::Null));
+    let (status, _, body) =
+        call(&c, s, Method::GET, &format!("/v1/teams/{team}/tasks?status=sleeping"), t, &[], None).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::BAD_REQUEST, "bad-request"));
+
+    let task_path = format!("/v1/tasks/{task}");
+    let (_, headers, _) = call(&c, s, Method::GET, &task_path, t, &[], None).await;
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let claim = json!({"action": "claim"});
+    let (status, headers, _) = call(&c, s, Method::PATCH, &task_path, t, &[("if-match", &etag)], Some(claim)).await;
+    assert_eq!(status, StatusCode::OK);
+    let claimed = headers["etag"].to_str().unwrap().to_string();
+    let complete = format!("{task_path}/complete");
+    let (status, _, _) = call(&c, s, Method::POST, &complete, t, &[("if-match", &etag)], Some(json!({}))).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "the ETag from before the claim is stale");
+    let (status, _, done) = call(&c, s, Method::POST, &complete, t, &[("if-match", &claimed)], Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["created"][0]["step_key"], "approve");
+    let (status, _, body) = call(&c, s, Method::POST, &complete, t, &[("if-match", "\"9\"")], Some(json!({}))).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::PRECONDITION_FAILED, "precondition-failed"));
+
+    // Bad input: malformed JSON, a missing id, an oversized body.
+    let res = c
+        .post(format!("{}/v1/teams/{team}/processes", s.base))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let (status, _, body) =
+        call(&c, s, Method::GET, "/v1/tasks/0190f0f0-0000-7000-8000-000000000000", t, &[], None).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::NOT_FOUND, "not-found"));
+    // Over the server's body limit: refused on its declared length, before it is read.
+    let status_line = declare_huge_body(&s.base, &format!("/v1/teams/{team}/processes"), &token).await;
+    assert_eq!(status_line, "HTTP/1.1 413 Payload Too Large");
+    let large = json!({"playbook_id": playbook, "input": {"blob": "x".repeat(300 * 1024)}});
+    let (status, _, body) =
+        call(&c, s, Method::POST, &format!("/v1/teams/{team}/processes"), t, &[], Some(large)).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::PAYLOAD_TOO_LARGE, "too-large"));
+
+    // An API key acts within its permissions.
+    let key_body = json!({"name": "agent", "permissions": ["analytics.read"]});
+    let (status, _, key) =
+        call(&c, s, Method::POST, &format!("/v1/teams/{team}/api-keys"), t, &[], Some(key_body)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let secret = key["secret"].as_str().unwrap();
+    let (_, _, me) = call(&c, s, Method::GET, "/v1/me", Some(secret), &[], None).await;
+    assert_eq!(me["api_key_id"], key["key"]["id"]);
+    let start = json!({"playbook_id": playbook});
+    let (status, _, body) =
+        call(&c, s, Method::POST, &format!("/v1/teams/{team}/processes"), Some(secret), &[], Some(start)).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::FORBIDDEN, "forbidden"));
+
+    // The audit trail, filtered.
+    let (status, _, audit) = call(&c, s, Method::GET, "/v1/audit?action=task.complete", t, &[], None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1);
+    assert_eq!(audit["items"][0]["entity_id"], task.as_str());
+    let (_, _, verified) = call(&c, s, Method::GET, "/v1/audit/verify", t, &[], None).await;
+    assert_eq!(verified["broken"], Value::Null);
+
+    let (status, _, _) = call(&c, s, Method::POST, "/v1/auth/logout", t, &[], None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, body) = call(&c, s, Method::GET, "/v1/me", t, &[], None).await;
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("not authenticated: session revoked"))
+    );
+
+    let exit = tokio::task::spawn_blocking(move || server.stop()).await.unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+    drop(db);
+}
+
+#[tokio::test]
+async fn rest_api_on_sqlite() {
+    rest_api_end_to_end(testing::sqlite()).await;
+}
+
+#[tokio::test]
+async fn rest_api_on_postgres() {
+    if let Some(db) = testing::postgres().await {
+        rest_api_end_to_end(db).await;
+    }
+}

@@ -25,7 +25,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server: the REST API under /v1 and health endpoints, until SIGINT or SIGTERM.
-    Serve,
+    Serve {
+        /// First create the demo organisation (once) with its default history.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Create the demo organisation "Acme Corp" with months of simulated history (once: a second
     /// run changes nothing), and print how to sign in.
     Demo {
@@ -80,7 +84,12 @@ pub async fn run(cli: Cli) -> Result<()> {
     let config = Config::load(&cli.overrides)?;
     crate::logging::init(&config)?;
     match cli.command {
-        Command::Serve => crate::http::serve(&config).await,
+        Command::Serve { demo } => {
+            if demo {
+                run_demo(&config, DemoOptions::default()).await?;
+            }
+            crate::http::serve(&config).await
+        }
         Command::Demo { days, per_day, seed } => {
             if !per_day.is_finite() || per_day < 0.0 {
                 bail!("--per-day must be a number of at least 0");

@@ -29,7 +29,7 @@ pub use ids::*;
 pub use model::*;
 pub use service::{
     ApiKeySecret, AuditVerification, CompleteTask, Decision, Engine, InstanceDetail, Login, LoginOutcome, NewUser,
-    PlaybookDetail, Registered, Registration, RoleInfo, Session, StartInstance, TaskOutcome, ThrottlePolicy,
+    PlaybookDetail, Registered, Registration, RoleInfo, Session, StartInstance, TaskOutcome, TeamEvent, ThrottlePolicy,
     TotpEnrolment,
 };
-pub use store::{AuditFilter, Backend, InstanceFilter, Store, TaskFilter, connect};
+pub use store::{AuditFilter, Backend, InstanceFilter, PoolStats, Store, TaskFilter, connect};

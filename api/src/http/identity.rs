@@ -49,7 +49,11 @@ async fn login(
     Json(mut l): Json<Login>,
 ) -> ApiResult<axum::Json<LoginOutcome>> {
     l.source = addr;
-    Ok(axum::Json(s.engine.login(l).await?))
+    let outcome = s.engine.login(l).await?;
+    if matches!(outcome, LoginOutcome::SignedIn(_)) {
+        s.metrics.count("sign_ins");
+    }
+    Ok(axum::Json(outcome))
 }
 
 #[derive(Deserialize)]
@@ -63,7 +67,9 @@ async fn second_factor(
     ClientAddress(addr): ClientAddress,
     Json(b): Json<SecondFactor>,
 ) -> ApiResult<axum::Json<Session>> {
-    Ok(axum::Json(s.engine.login_second_factor(&b.challenge, &b.code, addr.as_deref()).await?))
+    let session = s.engine.login_second_factor(&b.challenge, &b.code, addr.as_deref()).await?;
+    s.metrics.count("sign_ins");
+    Ok(axum::Json(session))
 }
 
 #[derive(Deserialize)]

@@ -2,8 +2,10 @@
 //! ids, tracing, compression, CORS, body limits, timeouts and graceful shutdown.
 
 pub mod error;
+mod events;
 pub mod extract;
 mod identity;
+pub mod metrics;
 mod ops;
 mod processes;
 mod teams;
@@ -33,6 +35,14 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    /// The state of a server on `engine`.
+    pub fn new(engine: Engine) -> Self {
+        AppState { engine: Arc::new(engine), metrics: Arc::default() }
+    }
 }
 
 /// A page of a list, with the cursor of the next page (none on the last).
@@ -60,7 +70,10 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .merge(identity::routes())
         .merge(teams::routes())
         .merge(processes::routes())
+        .merge(events::routes())
         .merge(ops::routes())
+        .route("/metrics", axum::routing::get(metrics::render))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state);
     let cors = if cors_origins.is_empty() {
         CorsLayer::new()
@@ -93,7 +106,7 @@ pub async fn serve(config: &Config) -> Result<()> {
     let store = orgata_engine::connect(&config.database_url).await?;
     let engine =
         Engine::new(store.clone(), Arc::new(SystemClock)).with_signing_keys(crate::keys::signing_keys(config)?);
-    let state = AppState { engine: Arc::new(engine) };
+    let state = AppState::new(engine);
     let app = router(state, &config.cors_origins);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

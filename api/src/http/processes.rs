@@ -124,6 +124,7 @@ async fn update_playbook(
 ) -> ApiResult<Response> {
     let main = service::MAIN_BRANCH;
     s.engine.commit_version(&c, &id, main, b.definition, &b.message, Some(revision)).await.map_err(stale)?;
+    s.metrics.count("playbook_versions");
     let d = s.engine.playbook(&c, &id).await?;
     Ok(tagged(StatusCode::OK, main_revision(&d), d))
 }
@@ -166,6 +167,7 @@ async fn start_process(
     }
     let req = StartInstance { playbook_id: b.playbook_id, branch: b.branch, title: b.title, input: b.input };
     let d = s.engine.start_instance(&c, req).await?;
+    s.metrics.count("processes_started");
     Ok(tagged(StatusCode::CREATED, d.instance.revision, d))
 }
 
@@ -348,6 +350,7 @@ async fn complete_task(
     let output = if b.output.is_null() { serde_json::json!({}) } else { b.output };
     let req = CompleteTask { output, decision: b.decision, expected_revision: Some(revision) };
     let outcome = s.engine.complete_task(&c, &id, req).await.map_err(stale)?;
+    s.metrics.count("tasks_completed");
     Ok(tagged(StatusCode::OK, outcome.task.revision, outcome))
 }
 

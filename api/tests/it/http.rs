@@ -93,6 +93,35 @@ async fn declare_huge_body(base: &str, path: &str, token: &str) -> String {
     line.trim().to_string()
 }
 
+/// Reads the first `n` events of a team's stream from after `last_event_id`: `(id, kind)` each.
+async fn read_events(base: &str, team: &str, token: &str, last_event_id: &str, n: usize) -> Vec<(String, String)> {
+    use futures::StreamExt;
+    let res = Client::new()
+        .get(format!("{base}/v1/teams/{team}/events"))
+        .bearer_auth(token)
+        .header("last-event-id", last_event_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut body = res.bytes_stream();
+    let (mut text, mut events) = (String::new(), Vec::new());
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while events.len() < n {
+        let chunk = tokio::time::timeout_at(deadline, body.next()).await.expect("events in time").unwrap().unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name)).map(str::to_string);
+            if let (Some(id), Some(kind)) = (field("id: "), field("event: ")) {
+                events.push((id, kind));
+            }
+        }
+    }
+    events.truncate(n);
+    events
+}
+
 fn problem_type(body: &Value) -> &str {
     body["type"].as_str().unwrap_or_default().trim_start_matches("https://orgata.dev/problems/")
 }
@@ -199,6 +228,32 @@ async fn rest_api_end_to_end(db: TestDatabase) {
     let (status, _, body) = call(&c, s, Method::POST, &complete, t, &[("if-match", "\"9\"")], Some(json!({}))).await;
     assert_eq!((status, problem_type(&body)), (StatusCode::PRECONDITION_FAILED, "precondition-failed"));
 
+    // The team's event stream, from the beginning of the log, then resumed from an event's id.
+    let events = read_events(&s.base, &team, &token, "0:0", 6).await;
+    let kinds: Vec<&str> = events.iter().map(|(_, k)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "member.added",
+            "playbook.created",
+            "playbook.version_created",
+            "playbook.version_created",
+            "instance.started",
+            "task.created"
+        ]
+    );
+    let resumed = read_events(&s.base, &team, &token, &events[4].0, 4).await;
+    let kinds: Vec<&str> = resumed.iter().map(|(_, k)| k.as_str()).collect();
+    assert_eq!(kinds, ["task.created", "task.assigned", "task.completed", "task.created"]);
+    let res = c
+        .get(format!("{}/v1/teams/{team}/events", s.base))
+        .bearer_auth(&token)
+        .header("last-event-id", "x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
     // Bad input: malformed JSON, a missing id, an oversized body.
     let res = c
         .post(format!("{}/v1/teams/{team}/processes", s.base))
@@ -240,6 +295,23 @@ async fn rest_api_end_to_end(db: TestDatabase) {
     assert_eq!(audit["items"][0]["entity_id"], task.as_str());
     let (_, _, verified) = call(&c, s, Method::GET, "/v1/audit/verify", t, &[], None).await;
     assert_eq!(verified["broken"], Value::Null);
+
+    // Metrics: per-route counts and latencies, the pool, business counters.
+    let metrics = c.get(format!("{}/metrics", s.base)).send().await.unwrap();
+    assert_eq!(metrics.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    let metrics = metrics.text().await.unwrap();
+    for line in [
+        "orgata_http_requests_total{method=\"POST\",route=\"/v1/tasks/{id}/complete\",status=\"200\"} 1",
+        "orgata_http_requests_total{method=\"POST\",route=\"/v1/tasks/{id}/complete\",status=\"412\"} 2",
+        "orgata_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\"} 1",
+        "orgata_processes_started_total 1",
+        "orgata_tasks_completed_total 1",
+        "orgata_sign_ins_total 1",
+        "orgata_playbook_versions_total 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "missing `{line}` in:\n{metrics}");
+    }
+    assert!(metrics.contains("orgata_db_pool_max_connections "), "{metrics}");
 
     let (status, _, _) = call(&c, s, Method::POST, "/v1/auth/logout", t, &[], None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);

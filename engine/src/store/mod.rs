@@ -19,6 +19,17 @@ pub mod sqlite;
 
 pub use crate::access::Scope;
 
+/// A connection pool's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections.
+    pub connections: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most it opens.
+    pub max: u32,
+}
+
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -96,6 +107,10 @@ pub trait Store: Send + Sync + 'static {
     /// How many committed change events lie after `after`, readable yet or not (a transaction that
     /// started earlier may still hold later ones back): zero means a reader is caught up.
     async fn pending_changes(&self, after: LogPosition) -> Result<i64>;
+    /// The newest readable position: a reader starting there sees only what commits later.
+    async fn log_head(&self) -> Result<LogPosition>;
+    /// The (read) connection pool's state.
+    fn pool_stats(&self) -> PoolStats;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
     /// Closes the connection pool.

@@ -20,6 +20,11 @@ const READ_CHANGES_SQL: &str = "SELECT xid, seq, team_id, entity, entity_id, op,
      ORDER BY xid, seq
      LIMIT $3";
 
+/// The newest position no running transaction can still write before.
+const LOG_HEAD_SQL: &str = "SELECT xid, seq FROM change_log
+     WHERE xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+     ORDER BY xid DESC, seq DESC LIMIT 1";
+
 /// A transaction-scoped advisory lock takes no transaction id, so it can precede the first write.
 const LOCK_SQL: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
 /// Followed by the task id and the caller's team filter.

@@ -14,7 +14,9 @@ use sqlx::types::Json;
 use sqlx::{Pool, QueryBuilder, Transaction};
 use std::collections::{HashMap, HashSet};
 
-use super::{AuditFilter, Backend, CredentialTx, InstanceFilter, NewAuditEntry, Scope, Store, TaskFilter, Tx};
+use super::{
+    AuditFilter, Backend, CredentialTx, InstanceFilter, NewAuditEntry, PoolStats, Scope, Store, TaskFilter, Tx,
+};
 use crate::audit::Link;
 use crate::identity::{ApiKey, RefreshToken, Throttle, TotpRow};
 
@@ -158,6 +160,16 @@ impl Store for SqlStore {
             .bind(after.seq)
             .fetch_one(&self.pool)
             .await?)
+    }
+
+    async fn log_head(&self) -> Result<LogPosition> {
+        let head: Option<(i64, i64)> = sqlx::query_as(LOG_HEAD_SQL).fetch_optional(&self.pool).await?;
+        Ok(head.map_or(LogPosition::default(), |(xid, seq)| LogPosition { xid, seq }))
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        let idle = self.pool.num_idle() as u32;
+        PoolStats { connections: self.pool.size(), idle, max: self.pool.options().get_max_connections() }
     }
 
     async fn ping(&self) -> Result<()> {

@@ -16,6 +16,9 @@ const READ_CHANGES_SQL: &str = "SELECT xid, seq, team_id, entity, entity_id, op,
      ORDER BY xid, seq
      LIMIT $3";
 
+/// The newest position (one writer at a time: everything committed is readable).
+const LOG_HEAD_SQL: &str = "SELECT xid, seq FROM change_log ORDER BY xid DESC, seq DESC LIMIT 1";
+
 /// `BEGIN IMMEDIATE` already holds the database's single write lock.
 const LOCK_SQL: Option<&str> = None;
 const LOCK_TASK_INSTANCE_SQL: Option<&str> = None;

@@ -19,6 +19,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Already authenticated by a middleware of this request (see `idempotency.rs`).
+        if let Some(scope) = parts.extensions.get::<Scope>() {
+            return Ok(Caller(scope.clone()));
+        }
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
             return Err(ApiError::from(orgata_engine::EngineError::Unauthenticated(

@@ -4,6 +4,7 @@
 pub mod error;
 mod events;
 pub mod extract;
+mod idempotency;
 mod identity;
 pub mod metrics;
 mod ops;
@@ -73,6 +74,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .merge(events::routes())
         .merge(ops::routes())
         .route("/metrics", axum::routing::get(metrics::render))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state);
     let cors = if cors_origins.is_empty() {

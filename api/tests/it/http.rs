@@ -313,6 +313,31 @@ async fn rest_api_end_to_end(db: TestDatabase) {
     }
     assert!(metrics.contains("orgata_db_pool_max_connections "), "{metrics}");
 
+    // Idempotency-Key: a retried start returns the first response and starts nothing twice.
+    let processes = format!("/v1/teams/{team}/processes");
+    let once = json!({"playbook_id": playbook, "title": "Once", "input": {}});
+    let key = [("idempotency-key", "start-once-1")];
+    let (first_status, first_headers, first) = call(&c, s, Method::POST, &processes, t, &key, Some(once.clone())).await;
+    let (again_status, again_headers, again) = call(&c, s, Method::POST, &processes, t, &key, Some(once)).await;
+    assert_eq!((first_status, again_status), (StatusCode::CREATED, StatusCode::CREATED));
+    assert_eq!(first, again);
+    assert!(first_headers.get("idempotent-replayed").is_none());
+    assert_eq!(again_headers["idempotent-replayed"], "true");
+    assert_eq!(first_headers["etag"], again_headers["etag"]);
+    let other = json!({"playbook_id": playbook, "title": "Other"});
+    let (status, _, body) = call(&c, s, Method::POST, &processes, t, &key, Some(other)).await;
+    assert_eq!((status, &body["errors"][0]["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("Idempotency-Key")));
+    let (_, _, listed) = call(&c, s, Method::GET, &processes, t, &[], None).await;
+    let titled_once = listed["items"].as_array().unwrap().iter().filter(|p| p["title"] == "Once").count();
+    assert_eq!(titled_once, 1);
+    // A refused request is remembered too: the retry gets the same refusal.
+    let refused = json!({"playbook_id": "0190f0f0-0000-7000-8000-000000000000"});
+    let key = [("idempotency-key", "start-missing")];
+    let (a, _, first) = call(&c, s, Method::POST, &processes, t, &key, Some(refused.clone())).await;
+    let (b, headers, again) = call(&c, s, Method::POST, &processes, t, &key, Some(refused)).await;
+    assert_eq!((a, b, first == again), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND, true));
+    assert_eq!(headers["content-type"], "application/problem+json");
+
     let (status, _, _) = call(&c, s, Method::POST, "/v1/auth/logout", t, &[], None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _, body) = call(&c, s, Method::GET, "/v1/me", t, &[], None).await;

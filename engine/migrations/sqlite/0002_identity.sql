@@ -87,3 +87,16 @@ CREATE TABLE audit_heads (
     hash    TEXT NOT NULL,
     PRIMARY KEY (org_id, chain)
 );
+
+-- Idempotency keys of creating requests: the first response, replayed to a retry with the same key
+-- (owner: the user, or the API key, that sent it).
+CREATE TABLE idempotency_keys (
+    owner        TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    fingerprint  TEXT NOT NULL,
+    status       INTEGER,
+    etag         TEXT,
+    body         TEXT,
+    created_at   TEXT NOT NULL,
+    PRIMARY KEY (owner, key)
+);

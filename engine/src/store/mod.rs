@@ -119,7 +119,7 @@ pub trait Store: Send + Sync + 'static {
 
 /// One transaction. Dropping it without [`Tx::commit`] rolls everything back, change events included.
 #[async_trait]
-pub trait Tx: CredentialTx + Send {
+pub trait Tx: CredentialTx + IdempotencyTx + Send {
     /// Writes the buffered change events and audit entries, then commits.
     async fn commit(self: Box<Self>) -> Result<()>;
     /// Serialises this transaction with every other one that changes `aggregate` (an instance,
@@ -221,6 +221,38 @@ pub trait Tx: CredentialTx + Send {
     async fn audit_chain(&mut self, org: &OrgId, chain: i32, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>>;
     /// The heads `(chain, seq, hash)` of the organisation's chains (`seq` 0: an empty chain).
     async fn audit_heads(&mut self, org: &OrgId) -> Result<Vec<(i32, i64, String)>>;
+}
+
+/// Idempotency records of creating requests (bookkeeping of the interfaces, not business records:
+/// no change events).
+#[async_trait]
+pub trait IdempotencyTx: Send {
+    async fn idempotency_record(&mut self, owner: &str, key: &str) -> Result<Option<IdempotencyRecord>>;
+    /// Inserts a record of a request in progress (replacing an expired one).
+    async fn put_idempotency_record(&mut self, r: &IdempotencyRecord) -> Result<()>;
+    /// Records the response of a request in progress.
+    async fn finish_idempotency_record(
+        &mut self,
+        owner: &str,
+        key: &str,
+        status: i32,
+        etag: Option<&str>,
+        body: &str,
+    ) -> Result<()>;
+    async fn delete_idempotency_record(&mut self, owner: &str, key: &str) -> Result<()>;
+}
+
+/// A request made with an idempotency key, and (once it finished) its response.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct IdempotencyRecord {
+    pub owner: String,
+    pub key: String,
+    /// A hash of the request (method, path, body): the same key with another request is refused.
+    pub fingerprint: String,
+    pub status: Option<i32>,
+    pub etag: Option<String>,
+    pub body: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Credentials and sign-in state. These rows are secrets or bookkeeping, not business records:

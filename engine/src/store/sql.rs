@@ -15,7 +15,8 @@ use sqlx::{Pool, QueryBuilder, Transaction};
 use std::collections::{HashMap, HashSet};
 
 use super::{
-    AuditFilter, Backend, CredentialTx, InstanceFilter, NewAuditEntry, PoolStats, Scope, Store, TaskFilter, Tx,
+    AuditFilter, Backend, CredentialTx, IdempotencyRecord, IdempotencyTx, InstanceFilter, NewAuditEntry, PoolStats,
+    Scope, Store, TaskFilter, Tx,
 };
 use crate::audit::Link;
 use crate::identity::{ApiKey, RefreshToken, Throttle, TotpRow};

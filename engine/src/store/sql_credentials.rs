@@ -1,5 +1,5 @@
-// Credentials and sign-in state (`CredentialTx`), part of the shared SQL source (`sql.rs`
-// includes this file). None of these writes records a change event: see `CredentialTx`.
+// Credentials and sign-in state (`CredentialTx`) and idempotency records (`IdempotencyTx`), part of
+// the shared SQL source (`sql.rs` includes this file). None of these writes records a change event.
 
 #[async_trait]
 impl CredentialTx for SqlTx {
@@ -228,5 +228,60 @@ impl CredentialTx for SqlTx {
         .bind(now)
         .fetch_all(&mut *self.tx)
         .await?)
+    }
+}
+
+#[async_trait]
+impl IdempotencyTx for SqlTx {
+    async fn idempotency_record(&mut self, owner: &str, key: &str) -> Result<Option<IdempotencyRecord>> {
+        Ok(sqlx::query_as("SELECT * FROM idempotency_keys WHERE owner = $1 AND key = $2")
+            .bind(owner)
+            .bind(key)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    async fn put_idempotency_record(&mut self, r: &IdempotencyRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO idempotency_keys (owner, key, fingerprint, status, etag, body, created_at)
+             VALUES ($1, $2, $3, NULL, NULL, NULL, $4)
+             ON CONFLICT (owner, key) DO UPDATE SET fingerprint = excluded.fingerprint, status = NULL, etag = NULL,
+                 body = NULL, created_at = excluded.created_at",
+        )
+        .bind(&r.owner)
+        .bind(&r.key)
+        .bind(&r.fingerprint)
+        .bind(r.created_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn finish_idempotency_record(
+        &mut self,
+        owner: &str,
+        key: &str,
+        status: i32,
+        etag: Option<&str>,
+        body: &str,
+    ) -> Result<()> {
+        sqlx::query("UPDATE idempotency_keys SET status = $1, etag = $2, body = $3 WHERE owner = $4 AND key = $5")
+            .bind(status)
+            .bind(etag)
+            .bind(body)
+            .bind(owner)
+            .bind(key)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_idempotency_record(&mut self, owner: &str, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2")
+            .bind(owner)
+            .bind(key)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 }

@@ -12,6 +12,7 @@ conformance!(
     api_keys_act_within_their_team_and_permissions,
     totp_second_factor_window_and_replay,
     failed_sign_ins_slow_down_then_lock,
+    idempotency_keys_replay_per_caller,
 );
 
 /// The reason of an `Unauthenticated` error.
@@ -337,4 +338,30 @@ async fn failed_sign_ins_slow_down_then_lock(h: Harness) {
     let (_, locked) = throttled(engine.login(attempt(OWNER_PASSWORD, "192.0.2.66")).await);
     assert_eq!(locked, Some(h.clock.now() + chrono::Duration::minutes(15)));
     assert!(matches!(engine.login(attempt(OWNER_PASSWORD, "192.0.2.67")).await, Ok(LoginOutcome::SignedIn(_))));
+}
+
+async fn idempotency_keys_replay_per_caller(h: Harness) {
+    use orgata_engine::service::IdempotencyStart;
+    let w = World::new(&h, "acme").await;
+    let bob = w.member(&h, "bob", "member").await;
+    let e = &h.engine;
+    assert_eq!(e.begin_idempotent(&w.owner, "k1", "fp-a").await.unwrap(), IdempotencyStart::Run);
+    // While it runs, a retry is refused; another caller's same key is theirs alone.
+    let err = e.begin_idempotent(&w.owner, "k1", "fp-a").await.unwrap_err();
+    assert_eq!(err.to_string(), "cannot repeat request `k1`: it is still in progress");
+    assert_eq!(e.begin_idempotent(&bob, "k1", "fp-b").await.unwrap(), IdempotencyStart::Run);
+    e.finish_idempotent(&w.owner, "k1", 201, Some("\"1\""), "{\"id\":1}").await.unwrap();
+    assert_eq!(
+        e.begin_idempotent(&w.owner, "k1", "fp-a").await.unwrap(),
+        IdempotencyStart::Replay { status: 201, etag: Some("\"1\"".into()), body: "{\"id\":1}".into() }
+    );
+    let err = e.begin_idempotent(&w.owner, "k1", "fp-other").await.unwrap_err();
+    assert_eq!(err.to_string(), "invalid input: Idempotency-Key: was used for a different request");
+    let err = e.begin_idempotent(&w.owner, "bad key", "fp").await.unwrap_err();
+    assert_eq!(err.to_string(), "invalid input: Idempotency-Key: must be 1-255 visible ASCII characters");
+    // A server-side failure forgets the key; after 24 hours it is forgotten anyway.
+    e.abandon_idempotent(&bob, "k1").await.unwrap();
+    assert_eq!(e.begin_idempotent(&bob, "k1", "fp-c").await.unwrap(), IdempotencyStart::Run);
+    h.advance(24 * 60);
+    assert_eq!(e.begin_idempotent(&w.owner, "k1", "fp-new").await.unwrap(), IdempotencyStart::Run);
 }

@@ -209,7 +209,8 @@ async fn custom_role(tx: &mut dyn Tx, scope: &Scope, name: &str) -> Result<Custo
 async fn check_role_grant(tx: &mut dyn Tx, scope: &Scope, team: &TeamId, role: &str) -> Result<String> {
     scope.require(team, Permission::MembersManage)?;
     let role = role.trim().to_string();
-    if builtin_role(&role).is_none() && custom_role(tx, scope, &role).await.is_err() {
+    let defined = builtin_role(&role).is_some() || tx.roles(scope.org_id()).await?.iter().any(|r| r.name == role);
+    if !defined {
         return Err(EngineError::invalid("role", format!("no role `{role}` in this organisation")));
     }
     Ok(role)

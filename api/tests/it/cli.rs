@@ -72,6 +72,8 @@ async fn audit_verify_points_at_an_altered_row() {
     let url = format!("sqlite://{}/orgata.db", dir.path().display());
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     let id: i64 = sqlx::query_scalar("SELECT id FROM audit_log WHERE seq = 7").fetch_one(&pool).await.unwrap();
+    // The trail is append-only; an attacker with the file drops the guard first.
+    sqlx::query("DROP TRIGGER audit_log_no_update").execute(&pool).await.unwrap();
     sqlx::query("UPDATE audit_log SET action = 'nothing.happened' WHERE id = $1")
         .bind(id)
         .execute(&pool)
@@ -85,7 +87,7 @@ async fn audit_verify_points_at_an_altered_row() {
     assert_eq!(
         stderr(&verify).trim(),
         format!(
-            "error: audit trail of `acme` is broken: entry 7 (row {id}) was altered: its content no longer matches its hash"
+            "error: audit trail of `acme` is broken: row {id} (entry 7 of chain 0) was altered: its content no longer matches its hash"
         )
     );
 }

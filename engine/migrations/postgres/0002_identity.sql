@@ -100,3 +100,16 @@ CREATE TABLE idempotency_keys (
     created_at   TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (owner, key)
 );
+
+-- The audit trail is append-only: a chained entry can be neither changed nor removed (entries
+-- written before the chain existed are chained once, at connect).
+CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' OR OLD.seq IS NOT NULL THEN
+        RAISE EXCEPTION 'audit_log is append-only';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();

@@ -100,3 +100,14 @@ CREATE TABLE idempotency_keys (
     created_at   TEXT NOT NULL,
     PRIMARY KEY (owner, key)
 );
+
+-- The audit trail is append-only: a chained entry can be neither changed nor removed (entries
+-- written before the chain existed are chained once, at connect).
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log FOR EACH ROW WHEN OLD.seq IS NOT NULL
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log FOR EACH ROW
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;

@@ -68,7 +68,16 @@ async fn tampering_breaks_the_chain_at_the_row(h: Harness) {
     let links: Vec<&AuditEntry> = entries.iter().filter(|e| e.chain == chain).collect();
     let (first, second, last) = (links[0].clone(), links[1].clone(), links[links.len() - 1].clone());
 
-    // Someone with database access edits an entry's detail: verify points at that row.
+    // The trail is append-only in the database itself.
+    let update = leak(format!("UPDATE audit_log SET action = 'x' WHERE id = {}", second.id));
+    assert!(h.try_execute_raw(update).await.unwrap_err().contains("audit_log is append-only"));
+    let delete = leak(format!("DELETE FROM audit_log WHERE id = {}", second.id));
+    assert!(h.try_execute_raw(delete).await.unwrap_err().contains("audit_log is append-only"));
+    assert_eq!(verify(w.owner.clone()).await.broken, None);
+
+    // Someone with the database owner's rights lifts that, then edits an entry's detail: verify
+    // points at that row.
+    h.lift_audit_protection().await;
     h.execute_raw(leak(format!("UPDATE audit_log SET detail = '{{\"name\":\"Z\"}}' WHERE id = {}", second.id))).await;
     let broken = verify(w.owner.clone()).await.broken;
     assert_eq!(broken, Some(Break::Altered { chain, seq: second.seq, id: second.id }));

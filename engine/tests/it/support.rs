@@ -72,17 +72,39 @@ impl Harness {
     /// Runs one SQL statement on the database directly, behind the engine's back (to play an
     /// attacker with database access).
     pub async fn execute_raw(&self, sql: &'static str) {
-        match self.store.backend() {
+        if let Err(e) = self.try_execute_raw(sql).await {
+            panic!("{sql}: {e}");
+        }
+    }
+
+    /// [`Harness::execute_raw`], returning the database's error.
+    pub async fn try_execute_raw(&self, sql: &'static str) -> Result<(), String> {
+        let result = match self.store.backend() {
             Backend::Sqlite => {
                 let pool = sqlx::SqlitePool::connect(&self.url).await.expect("connect");
-                sqlx::query(sql).execute(&pool).await.expect("raw statement");
+                let r = sqlx::query(sql).execute(&pool).await.map(|_| ());
                 pool.close().await;
+                r
             }
             Backend::Postgres => {
                 let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
-                sqlx::query(sql).execute(&pool).await.expect("raw statement");
+                let r = sqlx::query(sql).execute(&pool).await.map(|_| ());
                 pool.close().await;
+                r
             }
+        };
+        result.map_err(|e| e.to_string())
+    }
+
+    /// What an attacker with the database owner's rights does first: lift the audit trail's
+    /// append-only triggers.
+    pub async fn lift_audit_protection(&self) {
+        match self.store.backend() {
+            Backend::Sqlite => {
+                self.execute_raw("DROP TRIGGER audit_log_no_update").await;
+                self.execute_raw("DROP TRIGGER audit_log_no_delete").await;
+            }
+            Backend::Postgres => self.execute_raw("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only").await,
         }
     }
 

@@ -362,3 +362,248 @@ async fn rest_api_on_postgres() {
         rest_api_end_to_end(db).await;
     }
 }
+
+/// Registers organisation `slug` and signs its owner in: `(team id, access token)`.
+async fn register_and_sign_in(c: &Client, s: &Server, slug: &str) -> (String, String) {
+    let registration = json!({
+        "organisation_name": slug, "organisation_slug": slug, "team_name": "Ops",
+        "email": format!("owner@{slug}.test"), "display_name": "Owner", "password": "correct horse battery"
+    });
+    let (status, _, registered) = call(c, s, Method::POST, "/v1/auth/register", None, &[], Some(registration)).await;
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    let login =
+        json!({"organisation": slug, "email": format!("owner@{slug}.test"), "password": "correct horse battery"});
+    let (_, _, session) = call(c, s, Method::POST, "/v1/auth/login", None, &[], Some(login)).await;
+    (registered["team"]["id"].as_str().unwrap().to_string(), session["access_token"].as_str().unwrap().to_string())
+}
+
+async fn people_roles_and_second_factor(db: TestDatabase) {
+    let url = db.url.clone();
+    let server = tokio::task::spawn_blocking(move || Server::start(&url)).await.unwrap();
+    let (c, s) = (Client::new(), &server);
+    let (team, token) = register_and_sign_in(&c, s, "acme").await;
+    let t = Some(token.as_str());
+
+    // People, custom roles, members.
+    let (status, _, role) = call(
+        &c,
+        s,
+        Method::POST,
+        "/v1/roles",
+        t,
+        &[],
+        Some(json!({"name": "legal", "permissions": ["task.complete"]})),
+    )
+    .await;
+    assert_eq!((status, &role["permissions"]), (StatusCode::CREATED, &json!(["task.complete"])));
+    let (status, _, _) = call(
+        &c,
+        s,
+        Method::PUT,
+        "/v1/roles/legal",
+        t,
+        &[],
+        Some(json!({"permissions": ["task.complete", "analytics.read"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, roles) = call(&c, s, Method::GET, "/v1/roles", t, &[], None).await;
+    assert_eq!(roles.as_array().unwrap().len(), 5);
+    let new_user = json!({"email": "lea@acme.test", "display_name": "Lea", "password": "another long password"});
+    let (status, _, lea) = call(&c, s, Method::POST, "/v1/users", t, &[], Some(new_user)).await;
+    assert_eq!((status, &lea["org_role"]), (StatusCode::CREATED, &json!("member")));
+    let lea_id = lea["id"].as_str().unwrap();
+    let (_, _, users) = call(&c, s, Method::GET, "/v1/users", t, &[], None).await;
+    assert_eq!(users.as_array().unwrap().len(), 2);
+    let (status, _, admin) =
+        call(&c, s, Method::PUT, &format!("/v1/users/{lea_id}/org-role"), t, &[], Some(json!({"org_role": "admin"})))
+            .await;
+    assert_eq!((status, &admin["org_role"]), (StatusCode::OK, &json!("admin")));
+    let members = format!("/v1/teams/{team}/members");
+    let (status, _, _) =
+        call(&c, s, Method::POST, &members, t, &[], Some(json!({"user_id": lea_id, "role": "legal"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, body) =
+        call(&c, s, Method::POST, &members, t, &[], Some(json!({"user_id": lea_id, "role": "legal"}))).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::CONFLICT, "already-exists"));
+    let (status, _, changed) =
+        call(&c, s, Method::PATCH, &format!("{members}/{lea_id}"), t, &[], Some(json!({"role": "viewer"}))).await;
+    assert_eq!((status, &changed["role"]), (StatusCode::OK, &json!("viewer")));
+    let (status, _, body) = call(&c, s, Method::DELETE, "/v1/roles/ghost", t, &[], None).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::NOT_FOUND, "not-found"));
+    let (status, _, _) = call(&c, s, Method::DELETE, "/v1/roles/legal", t, &[], None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, _, listed) = call(&c, s, Method::GET, &members, t, &[], None).await;
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let (status, _, _) = call(&c, s, Method::DELETE, &format!("{members}/{lea_id}"), t, &[], None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, renamed) =
+        call(&c, s, Method::PATCH, &format!("/v1/teams/{team}"), t, &[], Some(json!({"name": "Operations"}))).await;
+    assert_eq!((status, &renamed["name"]), (StatusCode::OK, &json!("Operations")));
+    let (_, _, teams) = call(&c, s, Method::GET, "/v1/teams", t, &[], None).await;
+    assert_eq!(teams[0]["name"], "Operations");
+
+    // Playbook versions, validation, comments, cancelling.
+    let steps = json!({"steps": [{"key": "a", "name": "A", "kind": "task", "assignee": {"role": "owner"}},
+        {"key": "b", "name": "B", "kind": "task", "depends_on": ["a"], "assignee": {"role": "owner"}}]});
+    let (status, _, body) =
+        call(&c, s, Method::POST, "/v1/playbooks/validate", t, &[], Some(json!({"definition": steps}))).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"valid": true, "steps": 2})));
+    let (_, _, created) = call(
+        &c,
+        s,
+        Method::POST,
+        &format!("/v1/teams/{team}/playbooks"),
+        t,
+        &[],
+        Some(json!({"name": "Two", "definition": steps})),
+    )
+    .await;
+    let playbook = created["playbook"]["id"].as_str().unwrap().to_string();
+    let (_, _, versions) = call(&c, s, Method::GET, &format!("/v1/playbooks/{playbook}/versions"), t, &[], None).await;
+    let version = versions[0]["id"].as_str().unwrap();
+    let (status, _, one) = call(&c, s, Method::GET, &format!("/v1/versions/{version}"), t, &[], None).await;
+    assert_eq!((status, &one["number"]), (StatusCode::OK, &json!(1)));
+    let (_, _, listed) = call(&c, s, Method::GET, &format!("/v1/teams/{team}/playbooks"), t, &[], None).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let (_, _, process) = call(
+        &c,
+        s,
+        Method::POST,
+        &format!("/v1/teams/{team}/processes"),
+        t,
+        &[],
+        Some(json!({"playbook_id": playbook})),
+    )
+    .await;
+    let process_id = process["instance"]["id"].as_str().unwrap().to_string();
+    let task_id = process["tasks"][0]["id"].as_str().unwrap().to_string();
+    let (status, _, comment) = call(
+        &c,
+        s,
+        Method::POST,
+        &format!("/v1/processes/{process_id}/comments"),
+        t,
+        &[],
+        Some(json!({"body": "On it", "task_id": task_id})),
+    )
+    .await;
+    assert_eq!((status, &comment["body"]), (StatusCode::CREATED, &json!("On it")));
+    let (_, headers, detail) = call(&c, s, Method::GET, &format!("/v1/processes/{process_id}"), t, &[], None).await;
+    assert_eq!(detail["comments"].as_array().unwrap().len(), 1);
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let (status, _, _) =
+        call(&c, s, Method::GET, &format!("/v1/teams/{team}/processes?status=running"), t, &[], None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, task_headers, _) = call(&c, s, Method::GET, &format!("/v1/tasks/{task_id}"), t, &[], None).await;
+    let task_etag = task_headers["etag"].to_str().unwrap().to_string();
+    let (status, _, outcome) =
+        call(&c, s, Method::POST, &format!("/v1/tasks/{task_id}/cancel"), t, &[("if-match", &task_etag)], None).await;
+    assert_eq!((status, &outcome["task"]["status"]), (StatusCode::OK, &json!("cancelled")), "{outcome}");
+    let (status, _, _) = call(
+        &c,
+        s,
+        Method::POST,
+        &format!("/v1/processes/{process_id}/cancel"),
+        t,
+        &[("if-match", &etag)],
+        Some(json!({"reason": "test"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "the task's cancellation moved the process on");
+
+    // API keys: list and revoke.
+    let (_, _, key) =
+        call(&c, s, Method::POST, &format!("/v1/teams/{team}/api-keys"), t, &[], Some(json!({"name": "ci"}))).await;
+    let (_, _, keys) = call(&c, s, Method::GET, &format!("/v1/teams/{team}/api-keys"), t, &[], None).await;
+    assert_eq!(keys.as_array().unwrap().len(), 1);
+    assert!(keys[0].get("secret").is_none() && keys[0].get("secret_hash").is_none());
+    let (status, _, revoked) =
+        call(&c, s, Method::DELETE, &format!("/v1/api-keys/{}", key["key"]["id"].as_str().unwrap()), t, &[], None)
+            .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(revoked["revoked_at"].is_string());
+    let (status, _, _) = call(&c, s, Method::GET, "/v1/me", Some(key["secret"].as_str().unwrap()), &[], None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // TOTP over HTTP: enrol, confirm, sign in in two steps, disable.
+    let (_, _, enrolment) = call(&c, s, Method::POST, "/v1/me/totp", t, &[], None).await;
+    let secret = enrolment["secret"].as_str().unwrap().to_string();
+    let now = || chrono::Utc::now().timestamp();
+    let code = orgata_engine::identity::totp::code_at(&secret, now()).unwrap();
+    let (status, _, codes) =
+        call(&c, s, Method::POST, "/v1/me/totp/confirm", t, &[], Some(json!({"code": code}))).await;
+    assert_eq!((status, codes["recovery_codes"].as_array().unwrap().len()), (StatusCode::OK, 10));
+    let login = json!({"organisation": "acme", "email": "owner@acme.test", "password": "correct horse battery"});
+    let (_, _, first) = call(&c, s, Method::POST, "/v1/auth/login", None, &[], Some(login)).await;
+    assert_eq!(first["status"], "second_factor_required");
+    let recovery = codes["recovery_codes"][0].as_str().unwrap();
+    let challenge = json!({"challenge": first["challenge"], "code": recovery});
+    let (status, _, session) =
+        call(&c, s, Method::POST, "/v1/auth/login/second-factor", None, &[], Some(challenge)).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let (status, _, renewed) = call(
+        &c,
+        s,
+        Method::POST,
+        "/v1/auth/refresh",
+        None,
+        &[],
+        Some(json!({"refresh_token": session["refresh_token"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let fresh = renewed["access_token"].as_str().unwrap();
+    let (status, _, _) = call(
+        &c,
+        s,
+        Method::DELETE,
+        "/v1/me/totp",
+        Some(fresh),
+        &[],
+        Some(json!({"password": "correct horse battery"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let change = json!({"current_password": "correct horse battery", "new_password": "a brand new password"});
+    let (status, _, _) = call(&c, s, Method::POST, "/v1/me/password", Some(fresh), &[], Some(change)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // Throttling: after three failures the next attempt within a second is 429 with Retry-After.
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let wrong = json!({"organisation": "acme", "email": "lea@acme.test", "password": "wrong wrong wrong"});
+        let (status, headers, body) = call(&c, s, Method::POST, "/v1/auth/login", None, &[], Some(wrong)).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!((headers["retry-after"].to_str().unwrap(), problem_type(&body)), ("1", "throttled"));
+        }
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429]);
+    // The password change ended every session; signed in again, the owner sees no lock yet.
+    let (status, _, _) = call(&c, s, Method::GET, "/v1/login-locks", Some(fresh), &[], None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // This client address failed too: it also waits its second before any account signs in.
+    let login = json!({"organisation": "acme", "email": "owner@acme.test", "password": "a brand new password"});
+    let (status, _, _) = call(&c, s, Method::POST, "/v1/auth/login", None, &[], Some(login.clone())).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_, _, session) = call(&c, s, Method::POST, "/v1/auth/login", None, &[], Some(login)).await;
+    let again = session["access_token"].as_str().unwrap();
+    let (status, _, locks) = call(&c, s, Method::GET, "/v1/login-locks", Some(again), &[], None).await;
+    assert_eq!((status, locks), (StatusCode::OK, json!([])));
+    drop(server);
+    drop(db);
+}
+
+#[tokio::test]
+async fn people_roles_and_second_factor_on_sqlite() {
+    people_roles_and_second_factor(testing::sqlite()).await;
+}
+
+#[tokio::test]
+async fn people_roles_and_second_factor_on_postgres() {
+    if let Some(db) = testing::postgres().await {
+        people_roles_and_second_factor(db).await;
+    }
+}

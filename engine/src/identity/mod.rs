@@ -65,6 +65,28 @@ pub struct Throttle {
     pub locked_until: Option<DateTime<Utc>>,
 }
 
+#[cfg(test)]
+mod tests {
+    use crate::service::{Login, NewUser, Registration};
+
+    #[test]
+    fn debug_output_never_shows_a_password() {
+        let login = Login { password: "hunter2hunter2".into(), code: Some("123456".into()), ..Default::default() };
+        let registration = Registration {
+            organisation_name: "A".into(),
+            organisation_slug: "a".into(),
+            team_name: "T".into(),
+            email: "a@a.test".into(),
+            display_name: "A".into(),
+            password: "hunter2hunter2".into(),
+        };
+        let user = NewUser { password: Some("hunter2hunter2".into()), ..Default::default() };
+        for text in [format!("{login:?}"), format!("{registration:?}"), format!("{user:?}")] {
+            assert!(!text.contains("hunter2") && !text.contains("123456"), "{text}");
+        }
+    }
+}
+
 /// SHA-256 in hex. Tokens, API key secrets and recovery codes are high-entropy random strings,
 /// so a fast hash is the right one for them (passwords use argon2id).
 pub fn secret_hash(secret: &str) -> String {

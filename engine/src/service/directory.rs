@@ -16,7 +16,7 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// What registering a new organisation needs.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct Registration {
     pub organisation_name: String,
     /// Unique, URL-safe: letters, digits and `-`.
@@ -25,6 +25,24 @@ pub struct Registration {
     pub email: String,
     pub display_name: String,
     pub password: String,
+}
+
+impl std::fmt::Debug for Registration {
+    /// Never shows the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("organisation_slug", &self.organisation_slug)
+            .field("team_name", &self.team_name)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for NewUser {
+    /// Never shows the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser").field("email", &self.email).field("org_role", &self.org_role).finish_non_exhaustive()
+    }
 }
 
 /// What registration created.
@@ -36,7 +54,7 @@ pub struct Registered {
 }
 
 /// A user to add to the caller's organisation.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 pub struct NewUser {
     pub email: String,
     pub display_name: String,

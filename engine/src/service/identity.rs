@@ -58,7 +58,7 @@ impl Default for ThrottlePolicy {
 }
 
 /// A sign-in attempt.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 pub struct Login {
     pub organisation: String,
     pub email: String,
@@ -69,6 +69,17 @@ pub struct Login {
     /// The client's address, for throttling and the audit trail.
     #[serde(skip)]
     pub source: Option<String>,
+}
+
+impl std::fmt::Debug for Login {
+    /// Never shows the password or the code.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("organisation", &self.organisation)
+            .field("email", &self.email)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A signed-in session: a short-lived access token and the refresh token that renews it.

@@ -65,6 +65,20 @@ pub struct Throttle {
     pub locked_until: Option<DateTime<Utc>>,
 }
 
+/// SHA-256 in hex. Tokens, API key secrets and recovery codes are high-entropy random strings,
+/// so a fast hash is the right one for them (passwords use argon2id).
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// `bytes` random bytes from the operating system, base64url without padding.
+pub fn random_token(bytes: usize) -> String {
+    use base64::Engine as _;
+    let mut buf = vec![0u8; bytes];
+    rand::fill(buf.as_mut_slice());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::service::{Login, NewUser, Registration};
@@ -85,18 +99,4 @@ mod tests {
             assert!(!text.contains("hunter2") && !text.contains("123456"), "{text}");
         }
     }
-}
-
-/// SHA-256 in hex. Tokens, API key secrets and recovery codes are high-entropy random strings,
-/// so a fast hash is the right one for them (passwords use argon2id).
-pub fn secret_hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// `bytes` random bytes from the operating system, base64url without padding.
-pub fn random_token(bytes: usize) -> String {
-    use base64::Engine as _;
-    let mut buf = vec![0u8; bytes];
-    rand::fill(buf.as_mut_slice());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }

@@ -3,7 +3,7 @@
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use super::extract::Caller;
+use super::extract::{Caller, visible};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -29,7 +29,7 @@ async fn events(
     Path(team): Path<TeamId>,
     headers: HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    s.engine.team(&c, &team).await?;
+    visible(&c, &team)?;
     let start = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
         Some(id) => parse_position(id)?,
         None => s.engine.events_head().await?,

@@ -37,6 +37,15 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// Checks that the caller sees `team` (from their scope, without a database round trip): a team
+/// they do not see is not found.
+pub fn visible(scope: &Scope, team: &orgata_engine::TeamId) -> Result<(), ApiError> {
+    match scope.grant(team) {
+        Some(_) => Ok(()),
+        None => Err(orgata_engine::EngineError::not_found("team", team).into()),
+    }
+}
+
 /// The client's address, as the connection shows it.
 pub fn client_address(parts: &Parts) -> Option<String> {
     parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip().to_string())

@@ -1,7 +1,7 @@
 //! `/v1` playbooks, processes, tasks and the audit trail.
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{Caller, IfMatch, Json, OptionalIfMatch, Query, decode_cursor, etag};
+use super::extract::{Caller, IfMatch, Json, OptionalIfMatch, Query, decode_cursor, etag, visible};
 use super::{AppState, Page};
 use axum::Router;
 use axum::extract::{Path, State};
@@ -60,7 +60,7 @@ async fn list_playbooks(
     Caller(c): Caller,
     Path(team): Path<TeamId>,
 ) -> ApiResult<axum::Json<Vec<Playbook>>> {
-    s.engine.team(&c, &team).await?;
+    visible(&c, &team)?;
     Ok(axum::Json(s.engine.playbooks(&c, Some(&team)).await?))
 }
 
@@ -188,7 +188,7 @@ async fn list_processes(
     Path(team): Path<TeamId>,
     Query(q): Query<ProcessQuery>,
 ) -> ApiResult<axum::Json<Page<Instance>>> {
-    s.engine.team(&c, &team).await?;
+    visible(&c, &team)?;
     let status = q.status.map(InstanceStatus::try_from).transpose().map_err(ApiError::bad_request)?;
     let limit = page_size(q.limit);
     let filter = InstanceFilter {
@@ -264,7 +264,7 @@ async fn list_tasks(
     Path(team): Path<TeamId>,
     Query(q): Query<TaskQuery>,
 ) -> ApiResult<axum::Json<Page<Task>>> {
-    s.engine.team(&c, &team).await?;
+    visible(&c, &team)?;
     let mut statuses = match &q.status {
         Some(list) => list
             .split(',')

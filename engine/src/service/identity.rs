@@ -332,11 +332,11 @@ impl Engine {
     pub async fn authenticate(&self, access_token: &str) -> Result<Scope> {
         let claims: AccessClaims = self.keys.verify(access_token, ACCESS_AUDIENCE, self.clock.now())?;
         let mut tx = self.store.begin_read().await?;
-        if tx.session_revoked(&claims.sid).await? {
+        let found = tx.session_user(&claims.sub, &claims.sid).await?.filter(|(u, _)| u.org_id == claims.org);
+        let (user, revoked) = found.ok_or_else(|| EngineError::Unauthenticated("unknown user".into()))?;
+        if revoked {
             return Err(EngineError::Unauthenticated("session revoked".into()));
         }
-        let user = tx.user(&claims.sub).await?.filter(|u| u.org_id == claims.org);
-        let user = user.ok_or_else(|| EngineError::Unauthenticated("unknown user".into()))?;
         self.scope_of(&mut *tx, &user, Some(claims.sid)).await
     }
 

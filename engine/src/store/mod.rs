@@ -266,8 +266,9 @@ pub trait CredentialTx: Send {
     async fn use_refresh_token(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
     /// Revokes every token of a login's family.
     async fn revoke_refresh_family(&mut self, family: &str, now: DateTime<Utc>) -> Result<()>;
-    /// Whether a login's family was revoked (logout, or refresh-token reuse).
-    async fn session_revoked(&mut self, family: &str) -> Result<bool>;
+    /// The user of a session, and whether the session (a login's refresh-token family) was
+    /// revoked (logout, or refresh-token reuse), in one round trip.
+    async fn session_user(&mut self, user: &UserId, family: &str) -> Result<Option<(User, bool)>>;
     /// Revokes every refresh token of a user (password change).
     async fn revoke_user_refresh_tokens(&mut self, user: &UserId, now: DateTime<Utc>) -> Result<()>;
 

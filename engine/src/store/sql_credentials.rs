@@ -44,13 +44,22 @@ impl CredentialTx for SqlTx {
         Ok(())
     }
 
-    async fn session_revoked(&mut self, family: &str) -> Result<bool> {
-        let revoked: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL")
-                .bind(family)
-                .fetch_one(&mut *self.tx)
-                .await?;
-        Ok(revoked > 0)
+    async fn session_user(&mut self, user: &UserId, family: &str) -> Result<Option<(User, bool)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: User,
+            revoked: i64,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT users.*, (SELECT COUNT(*) FROM refresh_tokens WHERE family_id = $2 AND revoked_at IS NOT NULL) AS revoked
+             FROM users WHERE id = $1",
+        )
+        .bind(user)
+        .bind(family)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(row.map(|r| (r.user, r.revoked > 0)))
     }
 
     async fn revoke_user_refresh_tokens(&mut self, user: &UserId, now: DateTime<Utc>) -> Result<()> {

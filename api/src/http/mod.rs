@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method};
+use axum::response::IntoResponse;
 use orgata_engine::{Engine, SystemClock};
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -76,6 +77,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .route("/metrics", axum::routing::get(metrics::render))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .route_layer(axum::middleware::from_fn(run_to_completion))
         .with_state(state);
     let cors = if cors_origins.is_empty() {
         CorsLayer::new()
@@ -100,6 +102,25 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
             .layer(CompressionLayer::new())
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
     )
+}
+
+/// Runs each request on its own task, so that a client hanging up (which drops the request's
+/// future) cannot stop a handler half-way through a database transaction: it finishes, commits or
+/// rolls back, and only its response is discarded. (Dropping sqlx futures mid-transaction leaves a
+/// pooled connection's idea of its transaction state out of step with the server's.)
+async fn run_to_completion(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "request task failed");
+            error::ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the request failed; it was logged",
+            )
+            .into_response()
+        }
+    }
 }
 
 /// Runs the server until SIGINT or SIGTERM, then stops accepting and lets in-flight requests

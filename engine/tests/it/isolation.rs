@@ -73,6 +73,10 @@ async fn other_tenants_ids_look_missing_and_change_nothing(h: Harness) {
     not_found!(e.api_keys(s, &a.team.id));
     not_found!(e.revoke_api_key(s, &a_key.key.id));
     not_found!(e.unlock(s, &format!("account:{}", a.owner.user_id())));
+    not_found!(e.team_events(s, &a.team.id, LogPosition::default()));
+    // An idempotency key is the caller's own: a's key names nothing of b's.
+    e.begin_idempotent(&a.owner, "same-key", "a's request").await.unwrap();
+    assert_eq!(e.begin_idempotent(s, "same-key", "b's request").await.unwrap(), service::IdempotencyStart::Run);
     // A role name is per organisation: b's `clerk` is b's own.
     let b_clerk = e.update_role(s, "clerk", &["sql.run".into(), "analytics.read".into()]).await.unwrap();
     assert_eq!(b_clerk.org_id, b.org.id);

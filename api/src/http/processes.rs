@@ -177,6 +177,8 @@ struct ProcessQuery {
     status: Option<String>,
     started_after: Option<DateTime<Utc>>,
     started_before: Option<DateTime<Utc>>,
+    /// `me` or a user id: processes with a current task assigned to them.
+    assignee: Option<String>,
     #[serde(default)]
     limit: i64,
     cursor: Option<String>,
@@ -197,6 +199,7 @@ async fn list_processes(
         status,
         started_after: q.started_after,
         started_before: q.started_before,
+        assignee_id: assignee(&c, q.assignee.as_deref()),
         after: q.cursor.as_deref().map(decode_cursor).transpose()?.map(InstanceId::from),
         limit,
     };
@@ -281,11 +284,7 @@ async fn list_tasks(
             statuses = vec![TaskStatus::Open, TaskStatus::Assigned, TaskStatus::Started];
         }
     }
-    let assignee_id = match q.assignee.as_deref() {
-        Some("me") => Some(c.user_id().clone()),
-        Some(id) => Some(UserId::from(id)),
-        None => None,
-    };
+    let assignee_id = assignee(&c, q.assignee.as_deref());
     let limit = page_size(q.limit).min(MAX_PAGE);
     let filter = TaskFilter {
         team_id: Some(team),
@@ -298,6 +297,15 @@ async fn list_tasks(
     };
     let items = s.engine.tasks(&c, filter).await?;
     Ok(axum::Json(Page::of(items, limit, |t| t.id.to_string())))
+}
+
+/// An `assignee` query parameter: `me` or a user id.
+fn assignee(caller: &Scope, param: Option<&str>) -> Option<UserId> {
+    match param {
+        Some("me") => Some(caller.user_id().clone()),
+        Some(id) => Some(UserId::from(id)),
+        None => None,
+    }
 }
 
 async fn get_task(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<TaskId>) -> ApiResult<Response> {

@@ -492,9 +492,10 @@ async fn people_roles_and_second_factor(db: TestDatabase) {
     let (_, headers, detail) = call(&c, s, Method::GET, &format!("/v1/processes/{process_id}"), t, &[], None).await;
     assert_eq!(detail["comments"].as_array().unwrap().len(), 1);
     let etag = headers["etag"].to_str().unwrap().to_string();
-    let (status, _, _) =
-        call(&c, s, Method::GET, &format!("/v1/teams/{team}/processes?status=running"), t, &[], None).await;
+    let running = format!("/v1/teams/{team}/processes?status=running&assignee=me");
+    let (status, _, page) = call(&c, s, Method::GET, &running, t, &[], None).await;
     assert_eq!(status, StatusCode::OK);
+    assert!(page["items"].as_array().is_some(), "{page}");
     let (_, task_headers, _) = call(&c, s, Method::GET, &format!("/v1/tasks/{task_id}"), t, &[], None).await;
     let task_etag = task_headers["etag"].to_str().unwrap().to_string();
     let (status, _, outcome) =

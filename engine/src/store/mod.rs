@@ -45,6 +45,8 @@ pub struct InstanceFilter {
     pub status: Option<InstanceStatus>,
     pub started_after: Option<DateTime<Utc>>,
     pub started_before: Option<DateTime<Utc>>,
+    /// Only instances in which a current step execution is assigned to this user.
+    pub assignee_id: Option<UserId>,
     /// Only instances with an id greater than this (cursor pagination in id order).
     pub after: Option<InstanceId>,
     pub limit: i64,

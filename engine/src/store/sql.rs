@@ -923,6 +923,10 @@ impl Tx for SqlTx {
         if let Some(v) = f.started_before {
             qb.push(" AND started_at < ").push_bind(v);
         }
+        if let Some(v) = &f.assignee_id {
+            qb.push(" AND id IN (SELECT instance_id FROM tasks WHERE current AND assignee_id = ").push_bind(v.clone());
+            qb.push(")");
+        }
         if let Some(v) = &f.after {
             qb.push(" AND id > ").push_bind(v.clone());
         }

@@ -421,4 +421,9 @@ async fn task_lists_filter(h: Harness) {
     let page2 = h.engine.tasks(&w.owner, TaskFilter { limit: 4, after, ..Default::default() }).await.unwrap();
     assert_eq!((page1.len(), page2.len()), (4, 2));
     assert!(page1.last().unwrap().id < page2[0].id);
+    // Processes by assignee: those where a current task is the user's.
+    let bob = w.member(&h, "bob", "member").await;
+    let of = |user: &UserId| InstanceFilter { assignee_id: Some(user.clone()), ..Default::default() };
+    assert_eq!(h.engine.instances(&w.owner, of(w.owner.user_id())).await.unwrap().len(), 3);
+    assert!(h.engine.instances(&w.owner, of(bob.user_id())).await.unwrap().is_empty());
 }

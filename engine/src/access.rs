@@ -141,6 +141,39 @@ impl Permissions {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Permission {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(Permission::ALL.iter().map(|p| p.as_str())))
+            .description(Some("A named permission within a team."))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Permission {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Permission".into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Permissions {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ArrayBuilder::new().items(Permission::schema()).into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Permissions {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Permissions".into()
+    }
+}
+
 impl Serialize for Permissions {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         self.list().serialize(s)
@@ -179,6 +212,7 @@ pub fn builtin_role(name: &str) -> Option<Permissions> {
 /// team membership.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum OrgRole {
     Owner,
     Admin,

@@ -74,6 +74,7 @@ impl Link<'_> {
 /// What is wrong at the first broken link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Break {
     /// The entry's content or hash was changed: its stored hash is not the hash of its content.
     Altered { chain: i32, seq: i64, id: i64 },

@@ -35,6 +35,7 @@ macro_rules! text_enum {
 
 /// An organisation: the tenant boundary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organisation {
     pub id: OrgId,
     pub name: String,
@@ -45,6 +46,7 @@ pub struct Organisation {
 
 /// A person (or service account) of one organisation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: UserId,
     pub org_id: OrgId,
@@ -59,6 +61,7 @@ pub struct User {
 
 /// A custom role of an organisation: a named set of team permissions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomRole {
     pub org_id: OrgId,
     pub name: String,
@@ -79,6 +82,7 @@ pub struct GrantRow {
 
 /// A team: owns playbooks and the processes run from them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Team {
     pub id: TeamId,
     pub org_id: OrgId,
@@ -88,6 +92,7 @@ pub struct Team {
 
 /// A user's membership of a team, with the role that assignment rules refer to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Membership {
     pub team_id: TeamId,
     pub user_id: UserId,
@@ -97,6 +102,7 @@ pub struct Membership {
 
 /// A playbook: a team's named process definition, whose content lives in its versions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Playbook {
     pub id: PlaybookId,
     pub team_id: TeamId,
@@ -107,6 +113,7 @@ pub struct Playbook {
 
 /// One immutable version of a playbook, addressed by the hash of its canonical JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlaybookVersion {
     pub id: VersionId,
     pub playbook_id: PlaybookId,
@@ -116,6 +123,7 @@ pub struct PlaybookVersion {
     /// 1 for the playbook's first version, then counting up in commit order across branches.
     pub number: i64,
     #[sqlx(json)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub definition: Definition,
     /// Why the version was made, like a commit message.
     pub message: String,
@@ -125,6 +133,7 @@ pub struct PlaybookVersion {
 
 /// A movable, named reference to a playbook version (`main` to start).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Branch {
     pub playbook_id: PlaybookId,
     pub team_id: TeamId,
@@ -138,6 +147,7 @@ pub struct Branch {
 /// The status of a process instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum InstanceStatus {
     /// Some step can still run.
     Running,
@@ -150,6 +160,7 @@ text_enum!(InstanceStatus { Running => "running", Completed => "completed", Canc
 
 /// One run of a playbook version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Instance {
     pub id: InstanceId,
     pub team_id: TeamId,
@@ -173,6 +184,7 @@ pub struct Instance {
 /// The status of a task (one execution of one step).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TaskStatus {
     /// Ready, offered to a role, nobody assigned.
     Open,
@@ -204,6 +216,7 @@ impl TaskStatus {
 /// One execution of one step of an instance. Its four times make waiting time (ready → started)
 /// and processing time (started → completed) measurable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Task {
     pub id: TaskId,
     pub team_id: TeamId,
@@ -238,6 +251,7 @@ pub struct Task {
 
 /// A comment on an instance, or on one of its tasks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Comment {
     pub id: CommentId,
     pub team_id: TeamId,
@@ -250,6 +264,7 @@ pub struct Comment {
 
 /// One entry of the audit trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     pub org_id: OrgId,
@@ -280,6 +295,7 @@ pub struct AuditEntry {
 /// A position in the change log. Changes are read in `(xid, seq)` order: on PostgreSQL `xid` is the
 /// writing transaction's id, on SQLite (one writer at a time) it is always 0 and `seq` alone orders.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogPosition {
     pub xid: i64,
     pub seq: i64,
@@ -287,6 +303,7 @@ pub struct LogPosition {
 
 /// One committed state change, written in the same transaction as the change itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeEvent {
     pub position: LogPosition,
     pub team_id: Option<TeamId>,

@@ -21,15 +21,26 @@ pub struct ApiError {
     pub retry_after: Option<i64>,
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem document, as every error response carries it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A stable, machine-readable URI: `https://orgata.dev/problems/<kind>`.
     #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: &'a str,
-    #[serde(skip_serializing_if = "<[FieldProblem]>::is_empty")]
-    errors: &'a [FieldProblem],
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, for people.
+    pub detail: String,
+    /// For validation errors: each offending field (a JSON pointer) and what is wrong with it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblemDoc>,
+}
+
+/// One offending field of a validation error.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FieldProblemDoc {
+    pub field: String,
+    pub message: String,
 }
 
 impl ApiError {
@@ -80,13 +91,14 @@ impl From<EngineError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let title = self.status.canonical_reason().unwrap_or("Error");
+        let title = self.status.canonical_reason().unwrap_or("Error").to_string();
+        let errors = self.errors.into_iter().map(|p| FieldProblemDoc { field: p.field, message: p.message }).collect();
         let body = Problem {
             kind: format!("{PROBLEM_BASE}{}", self.kind),
             title,
             status: self.status.as_u16(),
-            detail: &self.detail,
-            errors: &self.errors,
+            detail: self.detail,
+            errors,
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (self.status, json).into_response();

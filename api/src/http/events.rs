@@ -23,6 +23,11 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/teams/{team}/events", get(events))
 }
 
+#[utoipa::path(get, path = "/v1/teams/{team}/events",
+    params(("team" = String, Path, description = "A team id"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event (XID:SEQ)")),
+    responses((status = 200, description = "Server-Sent Events", body = String, content_type = "text/event-stream"),
+        (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn events(
     State(s): State<AppState>,
     Caller(c): Caller,

@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/login-locks/{subject}", delete(unlock))
 }
 
+#[utoipa::path(post, path = "/v1/auth/register", request_body = Registration, responses((status = 201, description = "Created", body = Registered), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")), security(()))]
 async fn register(
     State(s): State<AppState>,
     Json(r): Json<Registration>,
@@ -43,6 +44,7 @@ async fn register(
     Ok((StatusCode::CREATED, axum::Json(s.engine.register(r).await?)))
 }
 
+#[utoipa::path(post, path = "/v1/auth/login", request_body = Login, responses((status = 200, description = "OK", body = LoginOutcome), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")), security(()))]
 async fn login(
     State(s): State<AppState>,
     ClientAddress(addr): ClientAddress,
@@ -56,12 +58,13 @@ async fn login(
     Ok(axum::Json(outcome))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct SecondFactor {
     challenge: String,
     code: String,
 }
 
+#[utoipa::path(post, path = "/v1/auth/login/second-factor", request_body = SecondFactor, responses((status = 200, description = "OK", body = Session), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")), security(()))]
 async fn second_factor(
     State(s): State<AppState>,
     ClientAddress(addr): ClientAddress,
@@ -72,11 +75,12 @@ async fn second_factor(
     Ok(axum::Json(session))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct Refresh {
     refresh_token: String,
 }
 
+#[utoipa::path(post, path = "/v1/auth/refresh", request_body = Refresh, responses((status = 200, description = "OK", body = Session), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")), security(()))]
 async fn refresh(
     State(s): State<AppState>,
     ClientAddress(addr): ClientAddress,
@@ -85,20 +89,21 @@ async fn refresh(
     Ok(axum::Json(s.engine.refresh(&b.refresh_token, addr.as_deref()).await?))
 }
 
+#[utoipa::path(post, path = "/v1/auth/logout", responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn logout(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<StatusCode> {
     s.engine.logout(&c).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The caller: who they are, and their role and permissions in each of their teams.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Me {
     user: User,
     api_key_id: Option<String>,
     teams: BTreeMap<TeamId, GrantView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct GrantView {
     role: String,
     permissions: orgata_engine::Permissions,
@@ -110,18 +115,20 @@ impl From<&TeamGrant> for GrantView {
     }
 }
 
+#[utoipa::path(get, path = "/v1/me", responses((status = 200, description = "OK", body = Me), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn me(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<Me>> {
     let user = s.engine.me(&c).await?;
     let teams = c.teams().iter().map(|(t, g)| (t.clone(), GrantView::from(g))).collect();
     Ok(axum::Json(Me { user, api_key_id: c.api_key_id().map(str::to_string), teams }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct PasswordChange {
     current_password: String,
     new_password: String,
 }
 
+#[utoipa::path(post, path = "/v1/me/password", request_body = PasswordChange, responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn change_password(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -131,20 +138,22 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/v1/me/totp", responses((status = 200, description = "OK", body = TotpEnrolment), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn enrol_totp(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<TotpEnrolment>> {
     Ok(axum::Json(s.engine.enrol_totp(&c).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct Code {
     code: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct RecoveryCodes {
     recovery_codes: Vec<String>,
 }
 
+#[utoipa::path(post, path = "/v1/me/totp/confirm", request_body = Code, responses((status = 200, description = "OK", body = RecoveryCodes), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn confirm_totp(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -153,16 +162,18 @@ async fn confirm_totp(
     Ok(axum::Json(RecoveryCodes { recovery_codes: s.engine.confirm_totp(&c, &b.code).await? }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct Password {
     password: String,
 }
 
+#[utoipa::path(delete, path = "/v1/me/totp", request_body = Password, responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn disable_totp(State(s): State<AppState>, Caller(c): Caller, Json(b): Json<Password>) -> ApiResult<StatusCode> {
     s.engine.disable_totp(&c, &b.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/v1/teams/{team}/api-keys", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Vec<ApiKey>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn list_api_keys(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -171,13 +182,14 @@ async fn list_api_keys(
     Ok(axum::Json(s.engine.api_keys(&c, &team).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewApiKey {
     name: String,
     permissions: Option<Vec<String>>,
     expires_at: Option<DateTime<Utc>>,
 }
 
+#[utoipa::path(post, path = "/v1/teams/{team}/api-keys", params(("team" = String, Path, description = "A team id")), request_body = NewApiKey, responses((status = 201, description = "Created", body = ApiKeySecret), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn create_api_key(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -188,6 +200,7 @@ async fn create_api_key(
     Ok((StatusCode::CREATED, axum::Json(key)))
 }
 
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = ApiKey), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn revoke_api_key(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -196,10 +209,12 @@ async fn revoke_api_key(
     Ok(axum::Json(s.engine.revoke_api_key(&c, &id).await?))
 }
 
+#[utoipa::path(get, path = "/v1/users", responses((status = 200, description = "OK", body = Vec<User>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn list_users(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<User>>> {
     Ok(axum::Json(s.engine.users(&c).await?))
 }
 
+#[utoipa::path(post, path = "/v1/users", request_body = NewUser, responses((status = 201, description = "Created", body = User), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn create_user(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -208,11 +223,12 @@ async fn create_user(
     Ok((StatusCode::CREATED, axum::Json(s.engine.create_user(&c, b).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct OrgRoleChange {
     org_role: OrgRole,
 }
 
+#[utoipa::path(put, path = "/v1/users/{id}/org-role", params(("id" = String, Path, description = "The record's id")), request_body = OrgRoleChange, responses((status = 200, description = "OK", body = User), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn set_org_role(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -222,16 +238,18 @@ async fn set_org_role(
     Ok(axum::Json(s.engine.set_org_role(&c, &id, b.org_role).await?))
 }
 
+#[utoipa::path(get, path = "/v1/roles", responses((status = 200, description = "OK", body = Vec<RoleInfo>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn list_roles(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<RoleInfo>>> {
     Ok(axum::Json(s.engine.roles(&c).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct RoleBody {
     name: Option<String>,
     permissions: Vec<String>,
 }
 
+#[utoipa::path(post, path = "/v1/roles", request_body = RoleBody, responses((status = 201, description = "Created", body = orgata_engine::CustomRole), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn create_role(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -241,6 +259,7 @@ async fn create_role(
     Ok((StatusCode::CREATED, axum::Json(s.engine.create_role(&c, &name, &b.permissions).await?)))
 }
 
+#[utoipa::path(put, path = "/v1/roles/{name}", params(("name" = String, Path, description = "A custom role's name")), request_body = RoleBody, responses((status = 200, description = "OK", body = orgata_engine::CustomRole), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn update_role(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -250,15 +269,18 @@ async fn update_role(
     Ok(axum::Json(s.engine.update_role(&c, &name, &b.permissions).await?))
 }
 
+#[utoipa::path(delete, path = "/v1/roles/{name}", params(("name" = String, Path, description = "A custom role's name")), responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn delete_role(State(s): State<AppState>, Caller(c): Caller, Path(name): Path<String>) -> ApiResult<StatusCode> {
     s.engine.delete_role(&c, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/v1/login-locks", responses((status = 200, description = "OK", body = Vec<Throttle>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn login_locks(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<Throttle>>> {
     Ok(axum::Json(s.engine.login_locks(&c).await?))
 }
 
+#[utoipa::path(delete, path = "/v1/login-locks/{subject}", params(("subject" = String, Path, description = "A locked subject, `account:<user id>` or `address:<ip>`")), responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn unlock(State(s): State<AppState>, Caller(c): Caller, Path(subject): Path<String>) -> ApiResult<StatusCode> {
     s.engine.unlock(&c, &subject).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -112,6 +112,7 @@ pub async fn track(State(s): State<AppState>, request: Request, next: Next) -> R
 }
 
 /// The exposition.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")), security(()))]
 pub async fn render(State(s): State<AppState>) -> Response {
     let body = s.metrics.render(s.engine.store().pool_stats());
     let mut response = body.into_response();

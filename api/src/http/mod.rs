@@ -7,6 +7,7 @@ pub mod extract;
 mod idempotency;
 mod identity;
 pub mod metrics;
+pub mod openapi;
 mod ops;
 mod processes;
 mod teams;
@@ -48,7 +49,7 @@ impl AppState {
 }
 
 /// A page of a list, with the cursor of the next page (none on the last).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
@@ -75,6 +76,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .merge(events::routes())
         .merge(ops::routes())
         .route("/metrics", axum::routing::get(metrics::render))
+        .route("/openapi.json", axum::routing::get(openapi::document))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .route_layer(axum::middleware::from_fn(run_to_completion))

@@ -13,11 +13,14 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The process is up.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Up", body = Object)), security(()))]
 async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// The database answers (and, since the store migrates at connect, its migrations are applied).
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready", body = Object),
+    (status = 503, description = "Not ready", body = super::error::Problem, content_type = "application/problem+json")), security(()))]
 async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     match state.engine.store().ping().await {
         Ok(()) => Ok(Json(json!({ "status": "ready", "database": "ok" }))),

@@ -55,6 +55,7 @@ fn main_revision(d: &PlaybookDetail) -> i64 {
     d.branches.iter().find(|b| b.name == service::MAIN_BRANCH).map_or(0, |b| b.revision)
 }
 
+#[utoipa::path(get, path = "/v1/teams/{team}/playbooks", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Vec<Playbook>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn list_playbooks(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -64,7 +65,7 @@ async fn list_playbooks(
     Ok(axum::Json(s.engine.playbooks(&c, Some(&team)).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewPlaybook {
     name: String,
     definition: Value,
@@ -72,6 +73,7 @@ struct NewPlaybook {
     message: String,
 }
 
+#[utoipa::path(post, path = "/v1/teams/{team}/playbooks", params(("team" = String, Path, description = "A team id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")), request_body = NewPlaybook, responses((status = 201, description = "Created", body = PlaybookDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn create_playbook(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -82,17 +84,18 @@ async fn create_playbook(
     Ok(tagged(StatusCode::CREATED, main_revision(&d), d))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct DefinitionBody {
     definition: Value,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Validated {
     valid: bool,
     steps: usize,
 }
 
+#[utoipa::path(post, path = "/v1/playbooks/validate", request_body = DefinitionBody, responses((status = 200, description = "OK", body = Validated), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn validate_definition(
     State(s): State<AppState>,
     Caller(_): Caller,
@@ -102,12 +105,13 @@ async fn validate_definition(
     Ok(axum::Json(Validated { valid: true, steps: d.steps.len() }))
 }
 
+#[utoipa::path(get, path = "/v1/playbooks/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = PlaybookDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn get_playbook(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<PlaybookId>) -> ApiResult<Response> {
     let d = s.engine.playbook(&c, &id).await?;
     Ok(tagged(StatusCode::OK, main_revision(&d), d))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct PlaybookUpdate {
     definition: Value,
     #[serde(default)]
@@ -115,6 +119,7 @@ struct PlaybookUpdate {
 }
 
 /// A new version on `main`, if `main` is still at the revision the caller read.
+#[utoipa::path(put, path = "/v1/playbooks/{id}", params(("id" = String, Path, description = "The record's id"), ("If-Match" = String, Header, description = "The ETag read, like `\"3\"`")), request_body = PlaybookUpdate, responses((status = 200, description = "OK", body = PlaybookDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn update_playbook(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -129,6 +134,7 @@ async fn update_playbook(
     Ok(tagged(StatusCode::OK, main_revision(&d), d))
 }
 
+#[utoipa::path(get, path = "/v1/playbooks/{id}/versions", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = Vec<PlaybookVersion>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn list_versions(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -137,6 +143,7 @@ async fn list_versions(
     Ok(axum::Json(s.engine.versions(&c, &id).await?))
 }
 
+#[utoipa::path(get, path = "/v1/versions/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = PlaybookVersion), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn get_version(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -145,7 +152,7 @@ async fn get_version(
     Ok(axum::Json(s.engine.version(&c, &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct StartBody {
     playbook_id: PlaybookId,
     branch: Option<String>,
@@ -154,6 +161,7 @@ struct StartBody {
     input: Value,
 }
 
+#[utoipa::path(post, path = "/v1/teams/{team}/processes", params(("team" = String, Path, description = "A team id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")), request_body = StartBody, responses((status = 201, description = "Created", body = InstanceDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn start_process(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -171,7 +179,8 @@ async fn start_process(
     Ok(tagged(StatusCode::CREATED, d.instance.revision, d))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ProcessQuery {
     playbook_id: Option<PlaybookId>,
     status: Option<String>,
@@ -184,6 +193,7 @@ struct ProcessQuery {
     cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/teams/{team}/processes", params(("team" = String, Path, description = "A team id"), ProcessQuery), responses((status = 200, description = "OK", body = Page<Instance>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn list_processes(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -207,17 +217,19 @@ async fn list_processes(
     Ok(axum::Json(Page::of(items, limit, |i| i.id.to_string())))
 }
 
+#[utoipa::path(get, path = "/v1/processes/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = InstanceDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn get_process(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<InstanceId>) -> ApiResult<Response> {
     let d = s.engine.instance(&c, &id).await?;
     Ok(tagged(StatusCode::OK, d.instance.revision, d))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CancelBody {
     #[serde(default)]
     reason: String,
 }
 
+#[utoipa::path(post, path = "/v1/processes/{id}/cancel", params(("id" = String, Path, description = "The record's id"), ("If-Match" = Option<String>, Header, description = "The ETag read, like `\"3\"`")), request_body = CancelBody, responses((status = 200, description = "OK", body = Instance), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn cancel_process(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -229,12 +241,13 @@ async fn cancel_process(
     Ok(tagged(StatusCode::OK, i.revision, i))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CommentBody {
     body: String,
     task_id: Option<TaskId>,
 }
 
+#[utoipa::path(post, path = "/v1/processes/{id}/comments", params(("id" = String, Path, description = "The record's id")), request_body = CommentBody, responses((status = 201, description = "Created", body = Comment), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn comment(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -245,7 +258,8 @@ async fn comment(
     Ok((StatusCode::CREATED, axum::Json(comment)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TaskQuery {
     /// Comma-separated statuses.
     status: Option<String>,
@@ -261,6 +275,7 @@ struct TaskQuery {
     cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/teams/{team}/tasks", params(("team" = String, Path, description = "A team id"), TaskQuery), responses((status = 200, description = "OK", body = Page<Task>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn list_tasks(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -308,12 +323,13 @@ fn assignee(caller: &Scope, param: Option<&str>) -> Option<UserId> {
     }
 }
 
+#[utoipa::path(get, path = "/v1/tasks/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = Task), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn get_task(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<TaskId>) -> ApiResult<Response> {
     let t = s.engine.task(&c, &id).await?;
     Ok(tagged(StatusCode::OK, t.revision, t))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]
 enum TaskUpdate {
     /// Assign (or reassign) to a member of the team.
@@ -324,6 +340,7 @@ enum TaskUpdate {
     Start,
 }
 
+#[utoipa::path(patch, path = "/v1/tasks/{id}", params(("id" = String, Path, description = "The record's id"), ("If-Match" = String, Header, description = "The ETag read, like `\"3\"`")), request_body = TaskUpdate, responses((status = 200, description = "OK", body = Task), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn update_task(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -341,13 +358,14 @@ async fn update_task(
     Ok(tagged(StatusCode::OK, t.revision, t))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CompleteBody {
     #[serde(default)]
     output: Value,
     decision: Option<Decision>,
 }
 
+#[utoipa::path(post, path = "/v1/tasks/{id}/complete", params(("id" = String, Path, description = "The record's id"), ("If-Match" = String, Header, description = "The ETag read, like `\"3\"`"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")), request_body = CompleteBody, responses((status = 200, description = "OK", body = TaskOutcome), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn complete_task(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -362,6 +380,7 @@ async fn complete_task(
     Ok(tagged(StatusCode::OK, outcome.task.revision, outcome))
 }
 
+#[utoipa::path(post, path = "/v1/tasks/{id}/cancel", params(("id" = String, Path, description = "The record's id"), ("If-Match" = String, Header, description = "The ETag read, like `\"3\"`")), responses((status = 200, description = "OK", body = TaskOutcome), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn cancel_task(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -372,7 +391,8 @@ async fn cancel_task(
     Ok(tagged(StatusCode::OK, outcome.task.revision, outcome))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
     actor_id: Option<UserId>,
     entity_id: Option<String>,
@@ -384,6 +404,7 @@ struct AuditQuery {
     cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/audit", params(AuditQuery), responses((status = 200, description = "OK", body = Page<AuditEntry>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn audit(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -409,6 +430,7 @@ async fn audit(
     Ok(axum::Json(Page::of(items, limit, |e| e.id.to_string())))
 }
 
+#[utoipa::path(get, path = "/v1/audit/verify", responses((status = 200, description = "OK", body = AuditVerification), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn verify_audit(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<AuditVerification>> {
     Ok(axum::Json(s.engine.verify_audit(&c).await?))
 }

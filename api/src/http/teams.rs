@@ -18,19 +18,22 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/teams/{team}/members/{user}", patch(change_role).delete(remove_member))
 }
 
+#[utoipa::path(get, path = "/v1/teams", responses((status = 200, description = "OK", body = Vec<Team>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn list(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<Team>>> {
     Ok(axum::Json(s.engine.teams(&c).await?))
 }
 
+#[utoipa::path(get, path = "/v1/teams/{team}", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Team), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn one(State(s): State<AppState>, Caller(c): Caller, Path(team): Path<TeamId>) -> ApiResult<axum::Json<Team>> {
     Ok(axum::Json(s.engine.team(&c, &team).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct TeamSettings {
     name: String,
 }
 
+#[utoipa::path(patch, path = "/v1/teams/{team}", params(("team" = String, Path, description = "A team id")), request_body = TeamSettings, responses((status = 200, description = "OK", body = Team), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn update(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -40,6 +43,7 @@ async fn update(
     Ok(axum::Json(s.engine.rename_team(&c, &team, &b.name).await?))
 }
 
+#[utoipa::path(get, path = "/v1/teams/{team}/members", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Vec<Membership>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn members(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -48,12 +52,13 @@ async fn members(
     Ok(axum::Json(s.engine.members(&c, &team).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewMember {
     user_id: UserId,
     role: String,
 }
 
+#[utoipa::path(post, path = "/v1/teams/{team}/members", params(("team" = String, Path, description = "A team id")), request_body = NewMember, responses((status = 201, description = "Created", body = Membership), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn add_member(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -63,11 +68,12 @@ async fn add_member(
     Ok((StatusCode::CREATED, axum::Json(s.engine.add_member(&c, &team, &b.user_id, &b.role).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct RoleChange {
     role: String,
 }
 
+#[utoipa::path(patch, path = "/v1/teams/{team}/members/{user}", params(("team" = String, Path, description = "A team id"), ("user" = String, Path, description = "A user id")), request_body = RoleChange, responses((status = 200, description = "OK", body = Membership), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn change_role(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -77,6 +83,7 @@ async fn change_role(
     Ok(axum::Json(s.engine.change_member_role(&c, &team, &user, &b.role).await?))
 }
 
+#[utoipa::path(delete, path = "/v1/teams/{team}/members/{user}", params(("team" = String, Path, description = "A team id"), ("user" = String, Path, description = "A user id")), responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn remove_member(
     State(s): State<AppState>,
     Caller(c): Caller,

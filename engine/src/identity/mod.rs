@@ -28,6 +28,7 @@ pub struct RefreshToken {
 /// An API key for agents and automation: it acts as the user who created it, within one team and
 /// with at most the listed permissions. Its secret is shown once, at creation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKey {
     pub id: String,
     pub org_id: OrgId,
@@ -56,6 +57,7 @@ pub struct TotpRow {
 
 /// Failed sign-ins of one subject (`account:<user id>` or `address:<client address>`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Throttle {
     pub subject: String,
     pub org_id: Option<OrgId>,

@@ -11,6 +11,7 @@ use serde_json::json;
 
 /// A role as listed: built-in or custom, with its permissions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleInfo {
     pub name: String,
     pub builtin: bool,

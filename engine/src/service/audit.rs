@@ -14,6 +14,7 @@ const VERIFY_PAGE: i64 = 5_000;
 
 /// The result of walking an organisation's audit chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditVerification {
     pub org_id: OrgId,
     /// Entries whose links held (in the chains walked until a break).

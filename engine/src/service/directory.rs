@@ -17,6 +17,7 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// What registering a new organisation needs.
 #[derive(Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Registration {
     pub organisation_name: String,
     /// Unique, URL-safe: letters, digits and `-`.
@@ -47,6 +48,7 @@ impl std::fmt::Debug for NewUser {
 
 /// What registration created.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Registered {
     pub organisation: Organisation,
     pub team: Team,
@@ -55,6 +57,7 @@ pub struct Registered {
 
 /// A user to add to the caller's organisation.
 #[derive(Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewUser {
     pub email: String,
     pub display_name: String,

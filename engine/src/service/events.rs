@@ -14,6 +14,7 @@ const BATCH: i64 = 500;
 
 /// One thing that happened in a team.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TeamEvent {
     /// Where it is in the change log: resume after it.
     pub position: LogPosition,

@@ -59,6 +59,7 @@ impl Default for ThrottlePolicy {
 
 /// A sign-in attempt.
 #[derive(Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Login {
     pub organisation: String,
     pub email: String,
@@ -84,6 +85,7 @@ impl std::fmt::Debug for Login {
 
 /// A signed-in session: a short-lived access token and the refresh token that renews it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub access_token: String,
     pub access_expires_at: DateTime<Utc>,
@@ -95,6 +97,7 @@ pub struct Session {
 /// What a correct password leads to.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LoginOutcome {
     /// Signed in.
     SignedIn(Session),
@@ -104,6 +107,7 @@ pub enum LoginOutcome {
 
 /// A new API key: its record and, this once, its secret.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeySecret {
     pub key: ApiKey,
     /// `orgata_<id>_<secret>`; only its hash is stored.
@@ -112,6 +116,7 @@ pub struct ApiKeySecret {
 
 /// A TOTP enrolment in progress: the secret and the URI an authenticator app scans.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TotpEnrolment {
     pub secret: String,
     pub provisioning_uri: String,

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 /// A playbook with its branches and the definition at the head of `main`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlaybookDetail {
     pub playbook: Playbook,
     pub branches: Vec<Branch>,

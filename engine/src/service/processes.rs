@@ -29,6 +29,7 @@ pub struct StartInstance {
 
 /// An instance with every execution of its steps and its comments.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InstanceDetail {
     pub instance: Instance,
     pub tasks: Vec<Task>,

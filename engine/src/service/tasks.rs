@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 /// An approval's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Decision {
     Approve,
     Reject,
@@ -33,6 +34,7 @@ pub struct CompleteTask {
 
 /// The result of a task operation: the task and its instance afterwards.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskOutcome {
     pub task: Task,
     pub instance: Instance,

@@ -106,8 +106,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 }
 
 /// The revision an `If-Match: "<revision>"` header names (required where a write could lose an
-/// edit).
-pub struct IfMatch(pub i64);
+/// edit); `If-Match: *` (any current version, RFC 9110) gives `None`.
+pub struct IfMatch(pub Option<i64>);
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
@@ -124,22 +124,28 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     }
 }
 
-/// `If-Match` where it is optional: the revision, when sent.
+/// `If-Match` where it is optional: the revision, when one is named.
 pub struct OptionalIfMatch(pub Option<i64>);
 
 impl<S: Send + Sync> FromRequestParts<S> for OptionalIfMatch {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        Ok(OptionalIfMatch(if_match(parts)?))
+        Ok(OptionalIfMatch(if_match(parts)?.flatten()))
     }
 }
 
-fn if_match(parts: &Parts) -> Result<Option<i64>, ApiError> {
+/// The header, if sent: `Some(None)` for `*`, `Some(Some(n))` for the ETag `"n"`.
+fn if_match(parts: &Parts) -> Result<Option<Option<i64>>, ApiError> {
     let Some(value) = parts.headers.get(header::IF_MATCH) else { return Ok(None) };
     let text = value.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(Some(None));
+    }
     let revision = text.trim_start_matches("W/").trim_matches('"').parse::<i64>();
-    revision.map(Some).map_err(|_| ApiError::bad_request(format!("`If-Match: {text}` is not an ETag of ours")))
+    revision
+        .map(|r| Some(Some(r)))
+        .map_err(|_| ApiError::bad_request(format!("`If-Match: {text}` is not an ETag of ours")))
 }
 
 /// The ETag of a revision.

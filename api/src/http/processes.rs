@@ -128,7 +128,7 @@ async fn update_playbook(
     Json(b): Json<PlaybookUpdate>,
 ) -> ApiResult<Response> {
     let main = service::MAIN_BRANCH;
-    s.engine.commit_version(&c, &id, main, b.definition, &b.message, Some(revision)).await.map_err(stale)?;
+    s.engine.commit_version(&c, &id, main, b.definition, &b.message, revision).await.map_err(stale)?;
     s.metrics.count("playbook_versions");
     let d = s.engine.playbook(&c, &id).await?;
     Ok(tagged(StatusCode::OK, main_revision(&d), d))
@@ -348,7 +348,7 @@ async fn update_task(
     IfMatch(revision): IfMatch,
     Json(b): Json<TaskUpdate>,
 ) -> ApiResult<Response> {
-    let expected = Some(revision);
+    let expected = revision;
     let t = match b {
         TaskUpdate::Assign { assignee_id } => s.engine.assign_task(&c, &id, &assignee_id, expected).await,
         TaskUpdate::Claim => s.engine.claim_task(&c, &id, expected).await,
@@ -374,7 +374,7 @@ async fn complete_task(
     Json(b): Json<CompleteBody>,
 ) -> ApiResult<Response> {
     let output = if b.output.is_null() { serde_json::json!({}) } else { b.output };
-    let req = CompleteTask { output, decision: b.decision, expected_revision: Some(revision) };
+    let req = CompleteTask { output, decision: b.decision, expected_revision: revision };
     let outcome = s.engine.complete_task(&c, &id, req).await.map_err(stale)?;
     s.metrics.count("tasks_completed");
     Ok(tagged(StatusCode::OK, outcome.task.revision, outcome))
@@ -387,7 +387,7 @@ async fn cancel_task(
     Path(id): Path<TaskId>,
     IfMatch(revision): IfMatch,
 ) -> ApiResult<Response> {
-    let outcome = s.engine.cancel_task(&c, &id, Some(revision)).await.map_err(stale)?;
+    let outcome = s.engine.cancel_task(&c, &id, revision).await.map_err(stale)?;
     Ok(tagged(StatusCode::OK, outcome.task.revision, outcome))
 }
 

@@ -225,6 +225,19 @@ async fn rest_api_end_to_end(db: TestDatabase) {
     let (status, _, done) = call(&c, s, Method::POST, &complete, t, &[("if-match", &claimed)], Some(json!({}))).await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["created"][0]["step_key"], "approve");
+    // `If-Match: *` asks for no particular version (RFC 9110): the approval is claimed whatever it is.
+    let approve = done["created"][0]["id"].as_str().unwrap().to_string();
+    let (status, _, claimed) = call(
+        &c,
+        s,
+        Method::PATCH,
+        &format!("/v1/tasks/{approve}"),
+        t,
+        &[("if-match", "*")],
+        Some(json!({"action": "claim"})),
+    )
+    .await;
+    assert_eq!((status, &claimed["status"]), (StatusCode::OK, &json!("assigned")), "{claimed}");
     let (status, _, body) = call(&c, s, Method::POST, &complete, t, &[("if-match", "\"9\"")], Some(json!({}))).await;
     assert_eq!((status, problem_type(&body)), (StatusCode::PRECONDITION_FAILED, "precondition-failed"));
 

@@ -48,7 +48,7 @@ pub enum Command {
     /// Print change-log events as JSON lines, in commit order.
     Changes {
         /// Start after this position, written XID:SEQ (as printed in each event's `position`).
-        #[arg(long, value_parser = parse_position)]
+        #[arg(long, value_parser = |s: &str| s.parse::<LogPosition>())]
         after: Option<LogPosition>,
         /// How many events at most.
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=100_000))]
@@ -70,13 +70,6 @@ pub enum AuditCommand {
         #[arg(long)]
         org: String,
     },
-}
-
-fn parse_position(s: &str) -> Result<LogPosition, String> {
-    let (xid, seq) = s.split_once(':').ok_or("expected XID:SEQ, like 0:42")?;
-    let xid = xid.parse().map_err(|_| format!("invalid XID `{xid}`"))?;
-    let seq = seq.parse().map_err(|_| format!("invalid SEQ `{seq}`"))?;
-    Ok(LogPosition { xid, seq })
 }
 
 /// Runs a parsed command line.
@@ -246,9 +239,10 @@ mod tests {
 
     #[test]
     fn positions_parse() {
-        assert_eq!(parse_position("12:34"), Ok(LogPosition { xid: 12, seq: 34 }));
-        assert!(parse_position("12").is_err());
-        assert!(parse_position("a:1").is_err());
+        assert_eq!("12:34".parse::<LogPosition>(), Ok(LogPosition { xid: 12, seq: 34 }));
+        assert!("12".parse::<LogPosition>().is_err());
+        assert!("a:1".parse::<LogPosition>().is_err());
+        assert_eq!(LogPosition { xid: 12, seq: 34 }.to_string(), "12:34");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use crate::definition::canonical_json;
 use crate::model::AuditEntry;
+use crate::store::NewAuditEntry;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -50,6 +51,24 @@ impl Link<'_> {
         h.update(b"\n");
         h.update(content.to_string().as_bytes());
         hex::encode(h.finalize())
+    }
+
+    /// The link an entry about to be written gets at position `seq` of `chain`.
+    pub fn of_new(e: &NewAuditEntry, chain: i32, seq: i64, at_micros: i64) -> Link<'_> {
+        Link {
+            org_id: e.org_id.as_str(),
+            chain,
+            seq,
+            at_micros,
+            team_id: e.team_id.as_ref().map(|t| t.as_str()),
+            actor_id: e.actor_id.as_ref().map(|u| u.as_str()),
+            api_key_id: e.api_key_id.as_deref(),
+            source: e.source.as_deref(),
+            action: e.action,
+            entity: e.entity,
+            entity_id: &e.entity_id,
+            detail: &e.detail,
+        }
     }
 
     /// The link of a stored entry.

@@ -301,6 +301,25 @@ pub struct LogPosition {
     pub seq: i64,
 }
 
+impl std::fmt::Display for LogPosition {
+    /// `XID:SEQ`, as event ids and the CLI write it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.xid, self.seq)
+    }
+}
+
+impl std::str::FromStr for LogPosition {
+    type Err = String;
+
+    /// Reads `XID:SEQ`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (xid, seq) = s.split_once(':').ok_or("expected XID:SEQ, like 0:42")?;
+        let xid = xid.parse().map_err(|_| format!("invalid XID `{xid}`"))?;
+        let seq = seq.parse().map_err(|_| format!("invalid SEQ `{seq}`"))?;
+        Ok(LogPosition { xid, seq })
+    }
+}
+
 /// One committed state change, written in the same transaction as the change itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

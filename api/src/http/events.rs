@@ -36,7 +36,9 @@ async fn events(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     visible(&c, &team)?;
     let start = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
-        Some(id) => parse_position(id)?,
+        Some(id) => id
+            .parse::<LogPosition>()
+            .map_err(|e| ApiError::bad_request(format!("`Last-Event-ID: {id}` is not an event id of ours: {e}")))?,
         None => s.engine.events_head().await?,
     };
     let follower = Follower { engine: s.engine.clone(), scope: c, team, position: start, ready: VecDeque::new() };
@@ -45,11 +47,6 @@ async fn events(
         Some((Ok(event), f))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
-}
-
-fn parse_position(id: &str) -> ApiResult<LogPosition> {
-    let parsed = id.split_once(':').and_then(|(x, s)| Some(LogPosition { xid: x.parse().ok()?, seq: s.parse().ok()? }));
-    parsed.ok_or_else(|| ApiError::bad_request(format!("`Last-Event-ID: {id}` is not an event id of ours (XID:SEQ)")))
 }
 
 /// One client's place in the feed.
@@ -67,8 +64,11 @@ impl Follower {
     async fn next(&mut self) -> Event {
         loop {
             if let Some(e) = self.ready.pop_front() {
-                let id = format!("{}:{}", e.position.xid, e.position.seq);
-                return Event::default().id(id).event(e.kind).json_data(&e.data).unwrap_or_else(|_| Event::default());
+                return Event::default()
+                    .id(e.position.to_string())
+                    .event(e.kind)
+                    .json_data(&e.data)
+                    .unwrap_or_else(|_| Event::default());
             }
             match self.engine.team_events(&self.scope, &self.team, self.position).await {
                 Ok((events, next)) => {

@@ -1,7 +1,7 @@
 //! `/v1/auth`, `/v1/me`, API keys, users, roles and sign-in locks.
 
 use super::AppState;
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::extract::{Caller, ClientAddress, Json};
 use axum::Router;
 use axum::extract::{Path, State};
@@ -244,27 +244,31 @@ async fn list_roles(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<a
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-struct RoleBody {
-    name: Option<String>,
+struct NewRole {
+    name: String,
     permissions: Vec<String>,
 }
 
-#[utoipa::path(post, path = "/v1/roles", request_body = RoleBody, responses((status = 201, description = "Created", body = orgata_engine::CustomRole), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[derive(Deserialize, utoipa::ToSchema)]
+struct RolePermissions {
+    permissions: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/v1/roles", request_body = NewRole, responses((status = 201, description = "Created", body = orgata_engine::CustomRole), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn create_role(
     State(s): State<AppState>,
     Caller(c): Caller,
-    Json(b): Json<RoleBody>,
+    Json(b): Json<NewRole>,
 ) -> ApiResult<(StatusCode, axum::Json<orgata_engine::CustomRole>)> {
-    let name = b.name.ok_or_else(|| ApiError::from(orgata_engine::EngineError::invalid("name", "is required")))?;
-    Ok((StatusCode::CREATED, axum::Json(s.engine.create_role(&c, &name, &b.permissions).await?)))
+    Ok((StatusCode::CREATED, axum::Json(s.engine.create_role(&c, &b.name, &b.permissions).await?)))
 }
 
-#[utoipa::path(put, path = "/v1/roles/{name}", params(("name" = String, Path, description = "A custom role's name")), request_body = RoleBody, responses((status = 200, description = "OK", body = orgata_engine::CustomRole), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, path = "/v1/roles/{name}", params(("name" = String, Path, description = "A custom role's name")), request_body = RolePermissions, responses((status = 200, description = "OK", body = orgata_engine::CustomRole), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn update_role(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(name): Path<String>,
-    Json(b): Json<RoleBody>,
+    Json(b): Json<RolePermissions>,
 ) -> ApiResult<axum::Json<orgata_engine::CustomRole>> {
     Ok(axum::Json(s.engine.update_role(&c, &name, &b.permissions).await?))
 }

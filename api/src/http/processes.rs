@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use orgata_engine::service::{MAX_PAGE, page_size};
+use orgata_engine::service::page_size;
 use orgata_engine::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -300,7 +300,7 @@ async fn list_tasks(
         }
     }
     let assignee_id = assignee(&c, q.assignee.as_deref());
-    let limit = page_size(q.limit).min(MAX_PAGE);
+    let limit = page_size(q.limit);
     let filter = TaskFilter {
         team_id: Some(team),
         instance_id: q.instance_id,

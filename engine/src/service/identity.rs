@@ -224,8 +224,8 @@ impl Engine {
         source: Option<&str>,
     ) -> Result<LoginOutcome> {
         let now = self.clock.now();
-        self.check_throttle(&mut *self.store.begin_read().await?, subjects, now).await?;
         let mut tx = self.store.begin_write(now).await?;
+        self.check_throttle(&mut *tx, subjects, now).await?;
         let accepted = match tx.totp(&user.id).await?.filter(|t| t.enabled_at.is_some()) {
             None => return Err(EngineError::Unauthenticated("no second factor enrolled".into())),
             Some(t) => match totp::matching_step(&t.secret, code, now.timestamp()) {

@@ -348,21 +348,7 @@ impl SqlTx {
             let mut linked = Vec::with_capacity(entries.len());
             for a in entries {
                 seq += 1;
-                let hash = Link {
-                    org_id: a.org_id.as_str(),
-                    chain,
-                    seq,
-                    at_micros,
-                    team_id: a.team_id.as_ref().map(|t| t.as_str()),
-                    actor_id: a.actor_id.as_ref().map(|u| u.as_str()),
-                    api_key_id: a.api_key_id.as_deref(),
-                    source: a.source.as_deref(),
-                    action: a.action,
-                    entity: a.entity,
-                    entity_id: &a.entity_id,
-                    detail: &a.detail,
-                }
-                .hash(&prev);
+                let hash = Link::of_new(&a, chain, seq, at_micros).hash(&prev);
                 linked.push((seq, std::mem::replace(&mut prev, hash.clone()), hash, a));
             }
             chains.push((org, chain, linked));

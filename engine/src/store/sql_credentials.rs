@@ -91,18 +91,15 @@ impl CredentialTx for SqlTx {
     }
 
     async fn api_key(&mut self, id: &str) -> Result<Option<(ApiKey, String)>> {
-        let Some(key) = sqlx::query_as::<Db, ApiKey>("SELECT * FROM api_keys WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *self.tx)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let hash: String = sqlx::query_scalar("SELECT secret_hash FROM api_keys WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *self.tx)
-            .await?;
-        Ok(Some((key, hash)))
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            key: ApiKey,
+            secret_hash: String,
+        }
+        let row: Option<Row> =
+            sqlx::query_as("SELECT * FROM api_keys WHERE id = $1").bind(id).fetch_optional(&mut *self.tx).await?;
+        Ok(row.map(|r| (r.key, r.secret_hash)))
     }
 
     async fn api_keys(&mut self, team: &TeamId, user: Option<&UserId>) -> Result<Vec<ApiKey>> {

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 /// The content of one playbook version.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Definition {
@@ -21,6 +22,7 @@ pub struct Definition {
 }
 
 /// One step of a playbook.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
@@ -45,6 +47,7 @@ pub struct Step {
     pub assignee: Option<AssigneeRule>,
     /// How long the step may take from ready to completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^( *[0-9]+[dhms])+ *$", example = "1d 4h"))]
     pub sla: Option<Sla>,
     /// JSON Schema that the step's output must satisfy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,6 +92,7 @@ impl TryFrom<String> for StepKind {
 }
 
 /// When a step with dependencies may run.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Join {
@@ -107,6 +111,7 @@ impl Join {
 }
 
 /// Who a step's task goes to.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AssigneeRule {
@@ -119,6 +124,7 @@ pub enum AssigneeRule {
 }
 
 /// What rejecting an approval does.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnReject {
@@ -206,8 +212,10 @@ impl<'de> Deserialize<'de> for Sla {
 /// combined with `{"all": [...]}`, `{"any": [...]}` and `{"not": ...}`.
 ///
 /// Paths are dotted: `input.<field>` reads the start input, `steps.<key>.<field>` a step's output.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[cfg_attr(feature = "openapi", schema(no_recursion))]
 pub enum Condition {
     /// Every condition holds.
     All {
@@ -237,6 +245,7 @@ pub enum Condition {
 }
 
 /// A comparison operator.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CompareOp {

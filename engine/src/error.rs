@@ -38,7 +38,7 @@ pub enum EngineError {
     TooLarge { what: &'static str, size: usize, limit: usize },
     /// The database failed.
     #[error("storage error: {0}")]
-    Storage(#[from] sqlx::Error),
+    Storage(sqlx::Error),
     /// A migration failed.
     #[error("migration error: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
@@ -62,6 +62,18 @@ pub struct FieldProblem {
 impl std::fmt::Display for FieldProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.field.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.field, self.message) }
+    }
+}
+
+impl From<sqlx::Error> for EngineError {
+    fn from(e: sqlx::Error) -> Self {
+        // PostgreSQL stores no NUL character in text (SQLSTATE 22021): bad input, not a failure.
+        match &e {
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
+                EngineError::invalid("", "text must not contain the NUL character (U+0000)")
+            }
+            _ => EngineError::Storage(e),
+        }
     }
 }
 

@@ -314,9 +314,11 @@ impl std::str::FromStr for LogPosition {
     /// Reads `XID:SEQ`.
     fn from_str(s: &str) -> Result<Self, String> {
         let (xid, seq) = s.split_once(':').ok_or("expected XID:SEQ, like 0:42")?;
-        let xid = xid.parse().map_err(|_| format!("invalid XID `{xid}`"))?;
-        let seq = seq.parse().map_err(|_| format!("invalid SEQ `{seq}`"))?;
-        Ok(LogPosition { xid, seq })
+        let number = |part: &str, name: &str| {
+            let digits = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+            digits.then(|| part.parse::<i64>().ok()).flatten().ok_or_else(|| format!("invalid {name} `{part}`"))
+        };
+        Ok(LogPosition { xid: number(xid, "XID")?, seq: number(seq, "SEQ")? })
     }
 }
 

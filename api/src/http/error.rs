@@ -54,6 +54,20 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "bad-request", detail)
     }
 
+    /// Input that parses but is wrong, naming the offending field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        let problem = FieldProblem { field: field.to_string(), message: message.into() };
+        Self {
+            errors: vec![problem],
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "the input is invalid")
+        }
+    }
+
+    /// A path this server does not serve.
+    pub fn no_route(path: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", format!("no resource at {path}"))
+    }
+
     /// A stale `If-Match`: the resource changed since the client read it.
     pub fn precondition_failed(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::PRECONDITION_FAILED, "precondition-failed", detail)

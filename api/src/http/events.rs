@@ -19,14 +19,37 @@ use std::time::Duration;
 /// How often a follower looks for new events when there were none.
 const POLL: Duration = Duration::from_millis(250);
 
+/// One event of the stream, as the OpenAPI document declares it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct StreamEvent {
+    /// The change-log position (`XID:SEQ`); absent on an `error` event.
+    #[schema(pattern = "^[0-9]{1,18}:[0-9]{1,18}$")]
+    id: Option<String>,
+    /// What happened, like `task.completed`; `error` when reading failed (reconnect with the last id).
+    event: String,
+    /// The record's new state as JSON; for `error`, what went wrong.
+    data: String,
+}
+
+/// `Last-Event-ID`, as the OpenAPI document declares it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+struct LastEventIdHeader {
+    /// Resume after this event: the `id` of the last event received (`XID:SEQ`).
+    #[param(rename = "Last-Event-ID", value_type = String, required = false, pattern = "^[0-9]{1,18}:[0-9]{1,18}$")]
+    #[allow(dead_code)]
+    last_event_id: Option<String>,
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/teams/{team}/events", get(events))
 }
 
 #[utoipa::path(get, path = "/v1/teams/{team}/events",
     params(("team" = String, Path, description = "A team id"),
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event (XID:SEQ)")),
-    responses((status = 200, description = "Server-Sent Events", body = String, content_type = "text/event-stream"),
+        LastEventIdHeader),
+    responses((status = 200, description = "Server-Sent Events", body = StreamEvent, content_type = "text/event-stream"),
         (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn events(
     State(s): State<AppState>,
@@ -38,7 +61,7 @@ async fn events(
     let start = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
         Some(id) => id
             .parse::<LogPosition>()
-            .map_err(|e| ApiError::bad_request(format!("`Last-Event-ID: {id}` is not an event id of ours: {e}")))?,
+            .map_err(|e| ApiError::invalid_field("Last-Event-ID", format!("`{id}` is not an event id of ours: {e}")))?,
         None => s.engine.events_head().await?,
     };
     let follower = Follower { engine: s.engine.clone(), scope: c, team, position: start, ready: VecDeque::new() };

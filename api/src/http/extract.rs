@@ -62,7 +62,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     }
 }
 
-/// A JSON body; a malformed one is a 400 problem naming what is wrong.
+/// A JSON body: one that is not JSON is a 400 problem, JSON of the wrong shape a 422 naming the
+/// offending field, a body that is not `application/json` 415, one over the limit 413.
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
@@ -75,20 +76,75 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             let detail = format!("the body is {len} bytes, over the limit of {}", super::MAX_BODY_BYTES);
             return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", detail));
         }
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(rejection) => {
-                let status = rejection.status();
-                let kind = match status {
-                    StatusCode::PAYLOAD_TOO_LARGE => "too-large",
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
-                    _ => "bad-request",
-                };
-                let status = if kind == "bad-request" { StatusCode::BAD_REQUEST } else { status };
-                Err(ApiError::new(status, kind, rejection.body_text()))
-            }
+        if !is_json(req.headers()) {
+            let detail = "send the body as JSON, with `Content-Type: application/json`";
+            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", detail));
         }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            let kind = if status == StatusCode::PAYLOAD_TOO_LARGE { "too-large" } else { "bad-request" };
+            let status = if kind == "bad-request" { StatusCode::BAD_REQUEST } else { status };
+            ApiError::new(status, kind, rejection.body_text())
+        })?;
+        parse_json(&bytes).map(Json)
     }
+}
+
+/// Whether the request says its body is JSON (`application/json` or `application/*+json`).
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(mime) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = mime.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses a JSON body: a syntax error is a 400; valid JSON of the wrong shape, or text holding the
+/// NUL character (which no database column keeps), a 422 whose field is the path to the offending
+/// value (`steps/0/kind`; `body` for the document itself).
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| not_json(&e))?;
+    if let Some(path) = nul_text(&value, &mut Vec::new()) {
+        let field = if path.is_empty() { "body".to_string() } else { path.join("/") };
+        return Err(ApiError::invalid_field(&field, "text must not contain the NUL character (U+0000)"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path: Vec<String> = e
+            .path()
+            .iter()
+            .filter_map(|segment| match segment {
+                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
+                serde_path_to_error::Segment::Unknown => None,
+            })
+            .collect();
+        let field = if path.is_empty() { "body".to_string() } else { path.join("/") };
+        ApiError::invalid_field(&field, e.into_inner().to_string())
+    })
+}
+
+/// The path to the first string or key in `value` holding a NUL character.
+fn nul_text(value: &serde_json::Value, path: &mut Vec<String>) -> Option<Vec<String>> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => Some(path.clone()),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            path.push(i.to_string());
+            let found = nul_text(v, path);
+            path.pop();
+            found
+        }),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            path.push(k.clone());
+            let found = if k.contains('\0') { Some(path.clone()) } else { nul_text(v, path) };
+            path.pop();
+            found
+        }),
+        _ => None,
+    }
+}
+
+fn not_json(e: &serde_json::Error) -> ApiError {
+    ApiError::bad_request(format!("the body is not valid JSON: {e}"))
 }
 
 /// Query parameters; malformed ones are a 400 problem.
@@ -142,10 +198,43 @@ fn if_match(parts: &Parts) -> Result<Option<Option<i64>>, ApiError> {
     if text == "*" {
         return Ok(Some(None));
     }
-    let revision = text.trim_start_matches("W/").trim_matches('"').parse::<i64>();
+    // An entity tag is quoted (RFC 9110 §8.8.3), optionally weak: `"3"` or `W/"3"`.
+    let opaque = text.strip_prefix("W/").unwrap_or(text);
+    let revision = opaque
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| (1..=18).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|t| t.parse::<i64>().ok());
     revision
         .map(|r| Some(Some(r)))
-        .map_err(|_| ApiError::bad_request(format!("`If-Match: {text}` is not an ETag of ours")))
+        .ok_or_else(|| ApiError::invalid_field("If-Match", format!("`{text}` is not an ETag of ours, like `\"3\"`")))
+}
+
+/// `If-Match` where it is required, as the OpenAPI document declares it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfMatchHeader {
+    /// The ETag read, like `"3"`, or `*` for whatever version is current.
+    #[param(rename = "If-Match", pattern = r#"^(\*|(W/)?"[0-9]{1,18}")$"#)]
+    pub if_match: String,
+}
+
+/// `If-Match` where it is optional, as the OpenAPI document declares it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct OptionalIfMatchHeader {
+    /// The ETag read, like `"3"`, or `*` for whatever version is current.
+    #[param(rename = "If-Match", value_type = String, required = false, pattern = r#"^(\*|(W/)?"[0-9]{1,18}")$"#)]
+    pub if_match: Option<String>,
+}
+
+/// `Idempotency-Key` on a creating request, as the OpenAPI document declares it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKeyHeader {
+    /// Makes a retry with the same key return the first response (kept 24 hours).
+    #[param(rename = "Idempotency-Key", value_type = String, required = false, pattern = "^[!-~]{1,255}$")]
+    pub idempotency_key: Option<String>,
 }
 
 /// The ETag of a revision.
@@ -158,11 +247,29 @@ pub fn encode_cursor(last_id: &str) -> String {
     URL_SAFE_NO_PAD.encode(last_id)
 }
 
-/// The id an opaque cursor stands for.
+/// The id an opaque cursor stands for; a cursor this API did not return is a 422 naming `cursor`.
 pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| ApiError::bad_request("`cursor` is not one this API returned"))
+        .filter(|id| !id.is_empty() && !id.chars().any(char::is_control))
+        .ok_or_else(foreign_cursor)
+}
+
+/// The problem of a cursor this API did not return.
+pub fn foreign_cursor() -> ApiError {
+    ApiError::invalid_field("cursor", "not a cursor this API returned; pass a page's `next_cursor`")
+}
+
+/// A list's `limit` query parameter: 1 to 1000, 100 when absent.
+pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(100),
+        Some(n) if (1..=orgata_engine::service::MAX_PAGE).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::bad_request(format!(
+            "`limit` must be between 1 and {}, not {n}",
+            orgata_engine::service::MAX_PAGE
+        ))),
+    }
 }

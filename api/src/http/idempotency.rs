@@ -29,7 +29,8 @@ pub async fn idempotent(State(s): State<AppState>, request: Request, next: Next)
     let key = match (applies, key) {
         (true, Some(Ok(key))) => key,
         (true, Some(Err(_))) => {
-            return ApiError::bad_request("`Idempotency-Key` must be visible ASCII").into_response();
+            return ApiError::invalid_field("Idempotency-Key", "must be 1-255 visible ASCII characters")
+                .into_response();
         }
         _ => return next.run(request).await,
     };

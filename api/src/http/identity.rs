@@ -125,6 +125,8 @@ async fn me(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Jso
 #[derive(Deserialize, utoipa::ToSchema)]
 struct PasswordChange {
     current_password: String,
+    /// At least 10 characters.
+    #[schema(min_length = 10)]
     new_password: String,
 }
 
@@ -145,6 +147,8 @@ async fn enrol_totp(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<a
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct Code {
+    /// The authenticator's current six-digit code.
+    #[schema(pattern = "^[0-9]{6}$")]
     code: String,
 }
 
@@ -184,7 +188,10 @@ async fn list_api_keys(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct NewApiKey {
+    #[schema(min_length = 1)]
     name: String,
+    /// At most the creator's own permissions in the team (all of them when absent).
+    #[schema(value_type = Option<Vec<orgata_engine::Permission>>)]
     permissions: Option<Vec<String>>,
     expires_at: Option<DateTime<Utc>>,
 }
@@ -245,12 +252,16 @@ async fn list_roles(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<a
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct NewRole {
+    /// Lower-case letters, digits, `-` and `_`.
+    #[schema(pattern = "^[a-z0-9_-]{1,50}$")]
     name: String,
+    #[schema(value_type = Vec<orgata_engine::Permission>)]
     permissions: Vec<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct RolePermissions {
+    #[schema(value_type = Vec<orgata_engine::Permission>)]
     permissions: Vec<String>,
 }
 

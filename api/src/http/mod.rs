@@ -1,6 +1,7 @@
 //! `orgata serve`: the REST API (`/v1`), health endpoints, and the server around them — request
 //! ids, tracing, compression, CORS, body limits, timeouts and graceful shutdown.
 
+mod docs;
 pub mod error;
 mod events;
 pub mod extract;
@@ -75,8 +76,14 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .merge(processes::routes())
         .merge(events::routes())
         .merge(ops::routes())
+        .merge(docs::routes())
         .route("/metrics", axum::routing::get(metrics::render))
         .route("/openapi.json", axum::routing::get(openapi::document))
+        .fallback(|uri: axum::http::Uri| async move { error::ApiError::no_route(uri.path()) })
+        .method_not_allowed_fallback(|method: Method, uri: axum::http::Uri| async move {
+            let detail = format!("{} does not accept {method}; the Allow header lists what it does", uri.path());
+            error::ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", detail)
+        })
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .route_layer(axum::middleware::from_fn(run_to_completion))

@@ -27,6 +27,8 @@ use utoipa::{Modify, OpenApi};
         processes::complete_task, processes::cancel_task, processes::audit, processes::verify_audit,
         events::events,
     ),
+    // Reached only through the recursive `Condition`, whose schema does not collect them.
+    components(schemas(orgata_engine::definition::Condition, orgata_engine::definition::CompareOp)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -1,7 +1,10 @@
 //! `/v1` playbooks, processes, tasks and the audit trail.
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{Caller, IfMatch, Json, OptionalIfMatch, Query, decode_cursor, etag, visible};
+use super::extract::{
+    Caller, IdempotencyKeyHeader, IfMatch, IfMatchHeader, Json, OptionalIfMatch, OptionalIfMatchHeader, Query,
+    decode_cursor, etag, foreign_cursor, page_limit, visible,
+};
 use super::{AppState, Page};
 use axum::Router;
 use axum::extract::{Path, State};
@@ -9,7 +12,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use orgata_engine::service::page_size;
 use orgata_engine::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -67,13 +69,15 @@ async fn list_playbooks(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct NewPlaybook {
+    #[schema(min_length = 1)]
     name: String,
+    #[schema(value_type = orgata_engine::Definition)]
     definition: Value,
     #[serde(default)]
     message: String,
 }
 
-#[utoipa::path(post, path = "/v1/teams/{team}/playbooks", params(("team" = String, Path, description = "A team id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")), request_body = NewPlaybook, responses((status = 201, description = "Created", body = PlaybookDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/teams/{team}/playbooks", params(("team" = String, Path, description = "A team id"), IdempotencyKeyHeader), request_body = NewPlaybook, responses((status = 201, description = "Created", body = PlaybookDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn create_playbook(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -86,6 +90,7 @@ async fn create_playbook(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct DefinitionBody {
+    #[schema(value_type = orgata_engine::Definition)]
     definition: Value,
 }
 
@@ -113,13 +118,14 @@ async fn get_playbook(State(s): State<AppState>, Caller(c): Caller, Path(id): Pa
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct PlaybookUpdate {
+    #[schema(value_type = orgata_engine::Definition)]
     definition: Value,
     #[serde(default)]
     message: String,
 }
 
 /// A new version on `main`, if `main` is still at the revision the caller read.
-#[utoipa::path(put, path = "/v1/playbooks/{id}", params(("id" = String, Path, description = "The record's id"), ("If-Match" = String, Header, description = "The ETag read, like `\"3\"`")), request_body = PlaybookUpdate, responses((status = 200, description = "OK", body = PlaybookDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, path = "/v1/playbooks/{id}", params(("id" = String, Path, description = "The record's id"), IfMatchHeader), request_body = PlaybookUpdate, responses((status = 200, description = "OK", body = PlaybookDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn update_playbook(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -161,7 +167,7 @@ struct StartBody {
     input: Value,
 }
 
-#[utoipa::path(post, path = "/v1/teams/{team}/processes", params(("team" = String, Path, description = "A team id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")), request_body = StartBody, responses((status = 201, description = "Created", body = InstanceDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/teams/{team}/processes", params(("team" = String, Path, description = "A team id"), IdempotencyKeyHeader), request_body = StartBody, responses((status = 201, description = "Created", body = InstanceDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn start_process(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -183,13 +189,16 @@ async fn start_process(
 #[into_params(parameter_in = Query)]
 struct ProcessQuery {
     playbook_id: Option<PlaybookId>,
-    status: Option<String>,
+    status: Option<InstanceStatus>,
     started_after: Option<DateTime<Utc>>,
     started_before: Option<DateTime<Utc>>,
     /// `me` or a user id: processes with a current task assigned to them.
     assignee: Option<String>,
-    #[serde(default)]
-    limit: i64,
+    /// Items per page.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     cursor: Option<String>,
 }
 
@@ -201,12 +210,11 @@ async fn list_processes(
     Query(q): Query<ProcessQuery>,
 ) -> ApiResult<axum::Json<Page<Instance>>> {
     visible(&c, &team)?;
-    let status = q.status.map(InstanceStatus::try_from).transpose().map_err(ApiError::bad_request)?;
-    let limit = page_size(q.limit);
+    let limit = page_limit(q.limit)?;
     let filter = InstanceFilter {
         team_id: Some(team),
         playbook_id: q.playbook_id,
-        status,
+        status: q.status,
         started_after: q.started_after,
         started_before: q.started_before,
         assignee_id: assignee(&c, q.assignee.as_deref()),
@@ -229,7 +237,7 @@ struct CancelBody {
     reason: String,
 }
 
-#[utoipa::path(post, path = "/v1/processes/{id}/cancel", params(("id" = String, Path, description = "The record's id"), ("If-Match" = Option<String>, Header, description = "The ETag read, like `\"3\"`")), request_body = CancelBody, responses((status = 200, description = "OK", body = Instance), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/processes/{id}/cancel", params(("id" = String, Path, description = "The record's id"), OptionalIfMatchHeader), request_body = CancelBody, responses((status = 200, description = "OK", body = Instance), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn cancel_process(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -243,6 +251,7 @@ async fn cancel_process(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct CommentBody {
+    #[schema(min_length = 1)]
     body: String,
     task_id: Option<TaskId>,
 }
@@ -262,6 +271,9 @@ async fn comment(
 #[into_params(parameter_in = Query)]
 struct TaskQuery {
     /// Comma-separated statuses.
+    #[param(
+        pattern = "^(open|assigned|started|completed|rejected|skipped|cancelled)(,(open|assigned|started|completed|rejected|skipped|cancelled))*$"
+    )]
     status: Option<String>,
     /// `me` or a user id.
     assignee: Option<String>,
@@ -270,8 +282,11 @@ struct TaskQuery {
     #[serde(default)]
     overdue: bool,
     instance_id: Option<InstanceId>,
-    #[serde(default)]
-    limit: i64,
+    /// Items per page.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     cursor: Option<String>,
 }
 
@@ -300,7 +315,7 @@ async fn list_tasks(
         }
     }
     let assignee_id = assignee(&c, q.assignee.as_deref());
-    let limit = page_size(q.limit);
+    let limit = page_limit(q.limit)?;
     let filter = TaskFilter {
         team_id: Some(team),
         instance_id: q.instance_id,
@@ -340,7 +355,7 @@ enum TaskUpdate {
     Start,
 }
 
-#[utoipa::path(patch, path = "/v1/tasks/{id}", params(("id" = String, Path, description = "The record's id"), ("If-Match" = String, Header, description = "The ETag read, like `\"3\"`")), request_body = TaskUpdate, responses((status = 200, description = "OK", body = Task), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/v1/tasks/{id}", params(("id" = String, Path, description = "The record's id"), IfMatchHeader), request_body = TaskUpdate, responses((status = 200, description = "OK", body = Task), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn update_task(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -365,7 +380,7 @@ struct CompleteBody {
     decision: Option<Decision>,
 }
 
-#[utoipa::path(post, path = "/v1/tasks/{id}/complete", params(("id" = String, Path, description = "The record's id"), ("If-Match" = String, Header, description = "The ETag read, like `\"3\"`"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")), request_body = CompleteBody, responses((status = 200, description = "OK", body = TaskOutcome), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/tasks/{id}/complete", params(("id" = String, Path, description = "The record's id"), IfMatchHeader, IdempotencyKeyHeader), request_body = CompleteBody, responses((status = 200, description = "OK", body = TaskOutcome), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn complete_task(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -380,7 +395,7 @@ async fn complete_task(
     Ok(tagged(StatusCode::OK, outcome.task.revision, outcome))
 }
 
-#[utoipa::path(post, path = "/v1/tasks/{id}/cancel", params(("id" = String, Path, description = "The record's id"), ("If-Match" = String, Header, description = "The ETag read, like `\"3\"`")), responses((status = 200, description = "OK", body = TaskOutcome), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/tasks/{id}/cancel", params(("id" = String, Path, description = "The record's id"), IfMatchHeader), responses((status = 200, description = "OK", body = TaskOutcome), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn cancel_task(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -399,8 +414,11 @@ struct AuditQuery {
     action: Option<String>,
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
-    #[serde(default)]
-    limit: i64,
+    /// Items per page.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     cursor: Option<String>,
 }
 
@@ -411,12 +429,10 @@ async fn audit(
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<axum::Json<Page<AuditEntry>>> {
     let after = match q.cursor.as_deref().map(decode_cursor).transpose()? {
-        Some(id) => {
-            Some(id.parse::<i64>().map_err(|_| ApiError::bad_request("`cursor` is not one this API returned"))?)
-        }
+        Some(id) => Some(id.parse::<i64>().map_err(|_| foreign_cursor())?),
         None => None,
     };
-    let limit = page_size(q.limit);
+    let limit = page_limit(q.limit)?;
     let filter = AuditFilter {
         actor_id: q.actor_id,
         entity_id: q.entity_id,

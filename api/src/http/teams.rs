@@ -30,6 +30,7 @@ async fn one(State(s): State<AppState>, Caller(c): Caller, Path(team): Path<Team
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct TeamSettings {
+    #[schema(min_length = 1)]
     name: String,
 }
 
@@ -55,6 +56,8 @@ async fn members(
 #[derive(Deserialize, utoipa::ToSchema)]
 struct NewMember {
     user_id: UserId,
+    /// A built-in or custom role's name.
+    #[schema(pattern = "^[a-z0-9_-]{1,50}$")]
     role: String,
 }
 
@@ -70,6 +73,8 @@ async fn add_member(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct RoleChange {
+    /// A built-in or custom role's name.
+    #[schema(pattern = "^[a-z0-9_-]{1,50}$")]
     role: String,
 }
 

@@ -1,80 +1,9 @@
 //! `orgata serve` end to end: the real binary on a real database, driven over HTTP.
 
+use crate::support::{Server, call, register_and_sign_in};
 use orgata_engine::testing::{self, TestDatabase};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
-/// A running `orgata serve` and its base URL; stopped with SIGTERM on drop.
-struct Server {
-    child: Child,
-    base: String,
-    _data: tempfile::TempDir,
-}
-
-impl Server {
-    fn start(database_url: &str) -> Server {
-        let data = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_orgata"))
-            .arg("serve")
-            .env("ORGATA_DATABASE_URL", database_url)
-            .env("ORGATA_DATA_DIR", data.path())
-            .env("ORGATA_LISTEN", "127.0.0.1:0")
-            .env("ORGATA_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn orgata serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read the address");
-        let base = line.trim().strip_prefix("Orgata is listening on ").expect("address line").to_string();
-        Server { child, base, _data: data }
-    }
-
-    /// Sends SIGTERM and waits: a graceful stop exits 0.
-    fn stop(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Server {
-    /// A failed test still takes its server down.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One API call: status, headers and JSON body (null when empty).
-async fn call(
-    client: &Client,
-    server: &Server,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    headers: &[(&str, &str)],
-    body: Option<Value>,
-) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let mut req = client.request(method, format!("{}{path}", server.base));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status();
-    let headers = res.headers().clone();
-    let text = res.text().await.unwrap();
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-    (status, headers, body)
-}
 
 /// Sends request headers declaring a 2 MiB JSON body (and only a little of it); returns the
 /// response's status line. (A client still sending a body the server refused would see its
@@ -265,7 +194,9 @@ async fn rest_api_end_to_end(db: TestDatabase) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "Last-Event-ID");
 
     // Bad input: malformed JSON, a missing id, an oversized body.
     let res = c
@@ -277,6 +208,40 @@ async fn rest_api_end_to_end(db: TestDatabase) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    // JSON of the wrong shape: 422 naming the offending field by its path.
+    let wrong_shape = json!({"playbook_id": playbook, "title": ["not", "a", "string"]});
+    let (status, _, body) =
+        call(&c, s, Method::POST, &format!("/v1/teams/{team}/processes"), t, &[], Some(wrong_shape)).await;
+    assert_eq!(
+        (status, problem_type(&body), &body["errors"][0]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation", &json!("title")),
+        "{body}"
+    );
+    let bad_step = json!({"definition": {"steps": [{"key": "a", "name": "A", "kind": "dance"}]}});
+    let (status, _, body) = call(&c, s, Method::POST, "/v1/playbooks/validate", t, &[], Some(bad_step)).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid-definition"));
+    assert!(body["detail"].as_str().unwrap().contains("at steps[0].kind: unknown variant `dance`"), "{body}");
+    // Pages: `limit` out of range is malformed; a cursor this API never returned is refused by name.
+    let (status, _, _) = call(&c, s, Method::GET, &format!("/v1/teams/{team}/tasks?limit=0"), t, &[], None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, body) = call(&c, s, Method::GET, &format!("/v1/teams/{team}/tasks?cursor=AA"), t, &[], None).await;
+    assert_eq!((status, &body["errors"][0]["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("cursor")), "{body}");
+    // Text holding NUL (which PostgreSQL cannot store) is refused by field, never a server error.
+    let nul = json!({"name": "a\u{0}b"});
+    let (status, _, body) = call(&c, s, Method::PATCH, &format!("/v1/teams/{team}"), t, &[], Some(nul)).await;
+    assert_eq!((status, &body["errors"][0]["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("name")), "{body}");
+    for path in ["/v1/tasks/a%00b".to_string(), format!("/v1/teams/{team}/tasks?assignee=a%00")] {
+        let (status, _, body) = call(&c, s, Method::GET, &path, t, &[], None).await;
+        assert!(matches!(status.as_u16(), 200 | 404 | 422), "{path}: {status} {body}");
+    }
+    // Unknown paths and methods are problems too.
+    let (status, _, body) = call(&c, s, Method::GET, "/v2/anything", t, &[], None).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::NOT_FOUND, "not-found"));
+    let (status, headers, body) = call(&c, s, Method::DELETE, "/healthz", None, &[], None).await;
+    assert_eq!(
+        (status, problem_type(&body), headers["allow"].to_str().unwrap()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "GET,HEAD")
+    );
     let (status, _, body) =
         call(&c, s, Method::GET, "/v1/tasks/0190f0f0-0000-7000-8000-000000000000", t, &[], None).await;
     assert_eq!((status, problem_type(&body)), (StatusCode::NOT_FOUND, "not-found"));
@@ -309,8 +274,8 @@ async fn rest_api_end_to_end(db: TestDatabase) {
     let (_, _, verified) = call(&c, s, Method::GET, "/v1/audit/verify", t, &[], None).await;
     assert_eq!(verified["broken"], Value::Null);
 
-    // The OpenAPI 3.1 document: every operation it lists is served (not the router's bare 404 or
-    // 405), and every error it promises is a problem document.
+    // The OpenAPI 3.1 document: every operation it lists is served (not the router's "no
+    // resource" 404 or its 405), and every error it promises is a problem document.
     let (status, _, doc) = call(&c, s, Method::GET, "/openapi.json", None, &[], None).await;
     assert_eq!((status, doc["openapi"].as_str()), (StatusCode::OK, Some("3.1.0")));
     let mut operations = 0;
@@ -330,11 +295,24 @@ async fn rest_api_end_to_end(db: TestDatabase) {
             let res = c.request(m, format!("{}{concrete}", s.base)).send().await.unwrap();
             let code = res.status();
             let kind = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+            let body = res.text().await.unwrap();
             assert!(code != StatusCode::METHOD_NOT_ALLOWED, "{method} {path}: 405");
-            assert!(code != StatusCode::NOT_FOUND || kind == "application/problem+json", "{method} {path}: no route");
+            assert!(!body.contains("no resource at"), "{method} {path}: no route");
+            assert!(code.is_success() || kind == "application/problem+json", "{method} {path}: {code} {kind}");
         }
     }
     assert_eq!(operations, 52);
+    // Its interactive documentation, served whole by the binary (nothing fetched from elsewhere).
+    let page = c.get(format!("{}/docs", s.base)).send().await.unwrap();
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let html = page.text().await.unwrap();
+    for asset in ["docs/swagger-ui.css", "docs/swagger-ui-bundle.js", "docs/init.js"] {
+        assert!(html.contains(&format!("\"{asset}\"")), "{asset}");
+        let res = c.get(format!("{}/{asset}", s.base)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{asset}");
+        assert!(res.bytes().await.unwrap().len() > 400, "{asset}");
+    }
+    assert!(!html.contains("http://") && !html.contains("https://"), "no external references");
 
     // Metrics: per-route counts and latencies, the pool, business counters.
     let metrics = c.get(format!("{}/metrics", s.base)).send().await.unwrap();
@@ -401,20 +379,6 @@ async fn rest_api_on_postgres() {
     if let Some(db) = testing::postgres().await {
         rest_api_end_to_end(db).await;
     }
-}
-
-/// Registers organisation `slug` and signs its owner in: `(team id, access token)`.
-async fn register_and_sign_in(c: &Client, s: &Server, slug: &str) -> (String, String) {
-    let registration = json!({
-        "organisation_name": slug, "organisation_slug": slug, "team_name": "Ops",
-        "email": format!("owner@{slug}.test"), "display_name": "Owner", "password": "correct horse battery"
-    });
-    let (status, _, registered) = call(c, s, Method::POST, "/v1/auth/register", None, &[], Some(registration)).await;
-    assert_eq!(status, StatusCode::CREATED, "{registered}");
-    let login =
-        json!({"organisation": slug, "email": format!("owner@{slug}.test"), "password": "correct horse battery"});
-    let (_, _, session) = call(c, s, Method::POST, "/v1/auth/login", None, &[], Some(login)).await;
-    (registered["team"]["id"].as_str().unwrap().to_string(), session["access_token"].as_str().unwrap().to_string())
 }
 
 async fn people_roles_and_second_factor(db: TestDatabase) {

@@ -2,4 +2,6 @@
 
 mod cli;
 mod crash;
+mod fuzz;
 mod http;
+mod support;

@@ -190,7 +190,6 @@ impl Engine {
 
 /// A role name: lower-case letters, digits, `-` and `_`, at most 50 characters.
 fn role_name(name: &str) -> Result<String> {
-    let name = name.trim();
     let ok = !name.is_empty()
         && name.len() <= 50
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');

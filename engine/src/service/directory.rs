@@ -19,12 +19,19 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 #[derive(Clone, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Registration {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub organisation_name: String,
     /// Unique, URL-safe: letters, digits and `-`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub organisation_slug: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub team_name: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub display_name: String,
+    /// At least 10 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 10))]
     pub password: String,
 }
 
@@ -59,9 +66,12 @@ pub struct Registered {
 #[derive(Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewUser {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub display_name: String,
-    /// None: the user cannot sign in until a password is set.
+    /// None: the user cannot sign in until a password is set (at least 10 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 10))]
     pub password: Option<String>,
     /// `member` unless given.
     pub org_role: Option<OrgRole>,

@@ -106,7 +106,7 @@ fn unique<'a>(entity: &'static str, name: &'a str) -> impl FnOnce(sqlx::Error) -
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             EngineError::AlreadyExists { entity, name: name.to_string() }
         }
-        _ => EngineError::Storage(e),
+        _ => EngineError::from(e),
     }
 }
 
@@ -218,7 +218,7 @@ impl SqlTx {
         match sqlx::query_scalar::<Db, i64>(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await {
             Ok(Some(found)) => EngineError::Conflict { entity, id: id.to_string(), expected, found },
             Ok(None) => EngineError::not_found(entity, id),
-            Err(e) => EngineError::Storage(e),
+            Err(e) => EngineError::from(e),
         }
     }
 

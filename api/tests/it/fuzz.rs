@@ -56,6 +56,7 @@ async fn fuzz(db: TestDatabase) {
             .args(["--checks", "all", "--seed", "20261126", "--max-failures", "20", "--workers", "2"])
             .arg("--report-dir")
             .arg(reports.path())
+            .current_dir(reports.path()) // its cache of crashes stays out of the repository
             .env("ORGATA_FUZZ_TOKEN", token)
             .env("ORGATA_FUZZ_TEAM", team)
             .env("ORGATA_FUZZ_PLAYBOOK", id(&playbook["playbook"]["id"]))

@@ -168,6 +168,8 @@ pub async fn run(
         counts: Counts::default(),
     };
     sim.run(start, options.days, progress).await?;
+    // Months of history arrived at once: plans should see them.
+    engine.store().analyze().await?;
     Ok(DemoReport {
         created: true,
         org_slug: org.slug,

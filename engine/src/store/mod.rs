@@ -115,6 +115,8 @@ pub trait Store: Send + Sync + 'static {
     fn pool_stats(&self) -> PoolStats;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
+    /// Refreshes the query planner's statistics (after a bulk load, so plans fit the data).
+    async fn analyze(&self) -> Result<()>;
     /// Closes the connection pool.
     async fn close(&self);
 }

@@ -178,6 +178,12 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn analyze(&self) -> Result<()> {
+        let writer = self.write_pool.as_ref().unwrap_or(&self.pool);
+        sqlx::query("ANALYZE").execute(writer).await?;
+        Ok(())
+    }
+
     async fn close(&self) {
         if let Some(task) = &self.background {
             task.abort();

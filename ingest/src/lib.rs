@@ -1,5 +1,18 @@
 //! Orgata's change-data pipeline (design.md): tails the engine's change log in commit order,
 //! encodes each change as an Avro record, keeps the raw Avro change archive, converts batches to
 //! Arrow and commits them exactly once to the warehouse's Delta tables; imports XES and CSV event
-//! logs into the same tables. Built in the change-data issue; the engine side it reads — the
-//! change log and `Store::read_changes` — exists today.
+//! logs into the same tables. Built in the change-data issue (issue 5); what exists so far is the
+//! Avro encoding of change events under versioned schemas (`avro`).
+
+pub mod avro;
+
+/// Everything the pipeline can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Avro encoding or decoding failed (a corrupt or foreign file, or a schema mismatch).
+    #[error("avro: {0}")]
+    Avro(#[from] apache_avro::Error),
+    /// A record decoded but does not hold a change event.
+    #[error("malformed change event: {0}")]
+    Malformed(String),
+}

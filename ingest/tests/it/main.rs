@@ -1,0 +1,3 @@
+//! The change-data pipeline's tests.
+
+mod avro;

@@ -2,8 +2,10 @@
 //! encodes each change as an Avro record, keeps the raw Avro change archive, converts batches to
 //! Arrow and commits them exactly once to the warehouse's Delta tables; imports XES and CSV event
 //! logs into the same tables. Built in the change-data issue (issue 5); what exists so far is the
-//! Avro encoding of change events under versioned schemas (`avro`).
+//! Avro encoding of change events under versioned schemas (`avro`) and the raw change archive in
+//! an object store (`archive`).
 
+pub mod archive;
 pub mod avro;
 
 /// Everything the pipeline can fail with.
@@ -12,6 +14,9 @@ pub enum IngestError {
     /// Avro encoding or decoding failed (a corrupt or foreign file, or a schema mismatch).
     #[error("avro: {0}")]
     Avro(#[from] apache_avro::Error),
+    /// The object store failed.
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
     /// A record decoded but does not hold a change event.
     #[error("malformed change event: {0}")]
     Malformed(String),

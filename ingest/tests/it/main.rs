@@ -1,3 +1,4 @@
 //! The change-data pipeline's tests.
 
+mod archive;
 mod avro;

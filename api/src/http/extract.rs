@@ -103,8 +103,7 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| not_json(&e))?;
     if let Some(path) = nul_text(&value, &mut Vec::new()) {
-        let field = if path.is_empty() { "body".to_string() } else { path.join("/") };
-        return Err(ApiError::invalid_field(&field, "text must not contain the NUL character (U+0000)"));
+        return Err(ApiError::invalid_field(&field_of(&path), "text must not contain the NUL character (U+0000)"));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path: Vec<String> = e
@@ -117,9 +116,13 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 serde_path_to_error::Segment::Unknown => None,
             })
             .collect();
-        let field = if path.is_empty() { "body".to_string() } else { path.join("/") };
-        ApiError::invalid_field(&field, e.into_inner().to_string())
+        ApiError::invalid_field(&field_of(&path), e.into_inner().to_string())
     })
+}
+
+/// A problem's field for a path into the body: `steps/0/kind`, or `body` for the document itself.
+fn field_of(path: &[String]) -> String {
+    if path.is_empty() { "body".to_string() } else { path.join("/") }
 }
 
 /// The path to the first string or key in `value` holding a NUL character.

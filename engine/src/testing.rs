@@ -91,3 +91,23 @@ pub async fn assert_change_log_matches_state(engine: &crate::Engine, scope: &cra
     }
     (instances, tasks)
 }
+
+/// Runs each named `async fn(TestDatabase)` against both backends, as the tests `<name>::sqlite`
+/// and `<name>::postgres` (which, outside CI, returns early when no PostgreSQL is configured).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::testing::sqlite()).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = $crate::testing::postgres().await {
+                    super::$name(db).await
+                }
+            }
+        }
+    )*};
+}

@@ -38,14 +38,4 @@ async fn kill_mid_run_then_check(db: TestDatabase) {
     assert!(instances > 10 && tasks > instances, "{instances} instances, {tasks} tasks");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_demo_leaves_a_consistent_sqlite_database() {
-    kill_mid_run_then_check(testing::sqlite()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_demo_leaves_a_consistent_postgres_database() {
-    if let Some(db) = testing::postgres().await {
-        kill_mid_run_then_check(db).await;
-    }
-}
+orgata_engine::on_both_databases!(kill_mid_run_then_check);

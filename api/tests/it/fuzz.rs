@@ -80,14 +80,4 @@ async fn fuzz(db: TestDatabase) {
     drop(db);
 }
 
-#[tokio::test]
-async fn openapi_fuzzing_on_sqlite() {
-    fuzz(testing::sqlite()).await;
-}
-
-#[tokio::test]
-async fn openapi_fuzzing_on_postgres() {
-    if let Some(db) = testing::postgres().await {
-        fuzz(db).await;
-    }
-}
+orgata_engine::on_both_databases!(fuzz);

@@ -1,7 +1,7 @@
 //! `orgata serve` end to end: the real binary on a real database, driven over HTTP.
 
 use crate::support::{Server, call, register_and_sign_in};
-use orgata_engine::testing::{self, TestDatabase};
+use orgata_engine::testing::TestDatabase;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -369,18 +369,6 @@ async fn rest_api_end_to_end(db: TestDatabase) {
     drop(db);
 }
 
-#[tokio::test]
-async fn rest_api_on_sqlite() {
-    rest_api_end_to_end(testing::sqlite()).await;
-}
-
-#[tokio::test]
-async fn rest_api_on_postgres() {
-    if let Some(db) = testing::postgres().await {
-        rest_api_end_to_end(db).await;
-    }
-}
-
 async fn people_roles_and_second_factor(db: TestDatabase) {
     let url = db.url.clone();
     let server = tokio::task::spawn_blocking(move || Server::start(&url)).await.unwrap();
@@ -601,14 +589,4 @@ async fn people_roles_and_second_factor(db: TestDatabase) {
     drop(db);
 }
 
-#[tokio::test]
-async fn people_roles_and_second_factor_on_sqlite() {
-    people_roles_and_second_factor(testing::sqlite()).await;
-}
-
-#[tokio::test]
-async fn people_roles_and_second_factor_on_postgres() {
-    if let Some(db) = testing::postgres().await {
-        people_roles_and_second_factor(db).await;
-    }
-}
+orgata_engine::on_both_databases!(rest_api_end_to_end, people_roles_and_second_factor);

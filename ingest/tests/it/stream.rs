@@ -1,7 +1,7 @@
 //! The change log into the archive, exactly once, on SQLite and PostgreSQL.
 
 use object_store::local::LocalFileSystem;
-use orgata_engine::testing::{self, TestDatabase};
+use orgata_engine::testing::TestDatabase;
 use orgata_engine::{Engine, LogPosition, Registration, SystemClock};
 use orgata_ingest::archive::ChangeArchive;
 use orgata_ingest::stream::archive_changes;
@@ -45,14 +45,4 @@ async fn archive_exactly_once(db: TestDatabase) {
     store.close().await;
 }
 
-#[tokio::test]
-async fn archive_on_sqlite() {
-    archive_exactly_once(testing::sqlite()).await;
-}
-
-#[tokio::test]
-async fn archive_on_postgres() {
-    if let Some(db) = testing::postgres().await {
-        archive_exactly_once(db).await;
-    }
-}
+orgata_engine::on_both_databases!(archive_exactly_once);

@@ -22,14 +22,4 @@ async fn replay_equals_state(db: TestDatabase) {
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn change_log_replays_to_engine_state_on_sqlite() {
-    replay_equals_state(testing::sqlite()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn change_log_replays_to_engine_state_on_postgres() {
-    if let Some(db) = testing::postgres().await {
-        replay_equals_state(db).await;
-    }
-}
+orgata_engine::on_both_databases!(replay_equals_state);

@@ -59,6 +59,30 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Stream the change log into the warehouse (what `serve` does in the background): once, or
+    /// following it until interrupted.
+    Ingest {
+        /// Keep following the change log until Ctrl-C.
+        #[arg(long)]
+        follow: bool,
+        /// Change events per batch (one Delta commit per table per batch).
+        #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+        batch: i64,
+        /// Seconds the streamer lease holds without renewal (another streamer takes over after a
+        /// crash once it runs out).
+        #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        lease_ttl: u64,
+    },
+    /// Maintain the warehouse: rebuild it from the change archive, optimize it, show its state.
+    Warehouse {
+        #[command(subcommand)]
+        command: crate::warehouse_cli::WarehouseCommand,
+    },
+    /// Run read-only SQL over the warehouse (DataFusion): one query, or interactively.
+    Sql(crate::warehouse_cli::SqlArgs),
+    /// Import an event log (XES, plain or .gz; or CSV) into the warehouse's `events` under a team
+    /// and a source name; importing the same source again replaces it.
+    Import(crate::warehouse_cli::ImportArgs),
 }
 
 /// What to do with the audit trail.
@@ -102,6 +126,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             store.close().await;
             result
         }
+        Command::Ingest { follow, batch, lease_ttl } => {
+            crate::warehouse_cli::ingest(&config, follow, batch, std::time::Duration::from_secs(lease_ttl)).await
+        }
+        Command::Warehouse { command } => crate::warehouse_cli::warehouse(&config, command).await,
+        Command::Sql(args) => crate::warehouse_cli::sql(&config, args).await,
+        Command::Import(args) => crate::warehouse_cli::import(&config, args).await,
         Command::Changes { after, limit } => {
             let store = orgata_engine::connect(&config.database_url).await?;
             let events = store.read_changes(after.unwrap_or_default(), limit).await?;
@@ -167,7 +197,15 @@ async fn run_demo(config: &Config, options: DemoOptions) -> Result<()> {
     };
     print_report(&report, &credentials, &path);
     store.close().await;
-    Ok(())
+    println!();
+    // The history becomes queryable at once (`orgata sql`), unless a running server streams it.
+    match crate::warehouse_cli::ingest(config, false, 5_000, crate::streaming::LEASE_TTL).await {
+        Err(e) if matches!(e.downcast_ref(), Some(orgata_ingest::IngestError::LeaseHeld)) => {
+            println!("A running Orgata server streams the history into the warehouse.");
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 fn save_credentials(path: &Path, credentials: &DemoCredentials) -> Result<()> {

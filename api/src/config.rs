@@ -21,6 +21,11 @@ pub struct Overrides {
     /// Warehouse location: a folder or s3://… [default: orgata-data/warehouse]
     #[arg(long, env = "ORGATA_WAREHOUSE_URL", global = true)]
     pub warehouse_url: Option<String>,
+    /// Object-store options of the warehouse, KEY=VALUE, comma-separated (for S3-compatible
+    /// storage: aws_endpoint=http://…, aws_access_key_id=…, aws_secret_access_key=…,
+    /// aws_region=…, aws_allow_http=true)
+    #[arg(long, env = "ORGATA_WAREHOUSE_OPTIONS", global = true, value_delimiter = ',', hide_env_values = true)]
+    pub warehouse_options: Vec<String>,
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "ORGATA_LISTEN", global = true)]
     pub listen: Option<String>,
@@ -51,6 +56,7 @@ pub struct Overrides {
 struct FileConfig {
     database_url: Option<String>,
     warehouse_url: Option<String>,
+    warehouse_options: Option<std::collections::BTreeMap<String, String>>,
     listen: Option<String>,
     data_dir: Option<PathBuf>,
     log: Option<String>,
@@ -65,6 +71,8 @@ struct FileConfig {
 pub struct Config {
     pub database_url: String,
     pub warehouse_url: String,
+    /// Object-store options of the warehouse (endpoint, credentials, …).
+    pub warehouse_options: std::collections::BTreeMap<String, String>,
     pub listen: String,
     pub data_dir: PathBuf,
     pub log: String,
@@ -83,6 +91,8 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("invalid config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
+    #[error("invalid warehouse option `{0}`: expected KEY=VALUE")]
+    WarehouseOption(String),
 }
 
 impl Config {
@@ -105,6 +115,17 @@ impl Config {
                 .clone()
                 .or(file.warehouse_url)
                 .unwrap_or_else(|| data_dir.join("warehouse").display().to_string()),
+            warehouse_options: if o.warehouse_options.is_empty() {
+                file.warehouse_options.unwrap_or_default()
+            } else {
+                o.warehouse_options
+                    .iter()
+                    .map(|pair| match pair.split_once('=') {
+                        Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_string(), value.to_string())),
+                        _ => Err(ConfigError::WarehouseOption(pair.clone())),
+                    })
+                    .collect::<Result<_, _>>()?
+            },
             listen: o.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
             log: o.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
             log_json: o.log_json || file.log_json.unwrap_or(false),
@@ -128,6 +149,14 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text =
         std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
     toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.message().to_string() })
+}
+
+impl Config {
+    /// Opens the configured warehouse.
+    pub fn warehouse(&self) -> Result<orgata_warehouse::Warehouse, orgata_warehouse::WarehouseError> {
+        let options = self.warehouse_options.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        orgata_warehouse::Warehouse::open(&self.warehouse_url, options)
+    }
 }
 
 #[cfg(test)]
@@ -159,5 +188,14 @@ mod tests {
         std::fs::write(&path, "lisen = 1\n").unwrap();
         let err = Config::load(&Overrides { config: Some(path), ..Default::default() }).unwrap_err();
         assert!(err.to_string().contains("unknown field `lisen`"), "{err}");
+        let o = Overrides {
+            config: Some(PathBuf::from("/dev/null")),
+            warehouse_options: vec!["aws_endpoint".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            Config::load(&o).unwrap_err().to_string(),
+            "invalid warehouse option `aws_endpoint`: expected KEY=VALUE"
+        );
     }
 }

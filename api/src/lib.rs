@@ -6,3 +6,5 @@ pub mod config;
 pub mod http;
 pub mod keys;
 pub mod logging;
+pub mod streaming;
+pub mod warehouse_cli;

@@ -14,6 +14,7 @@ pub mod error;
 pub mod execution;
 pub mod identity;
 pub mod ids;
+pub mod lifecycle;
 pub mod model;
 pub mod service;
 pub mod store;
@@ -26,6 +27,7 @@ pub use definition::{Definition, DefinitionError};
 pub use error::{EngineError, FieldProblem, Result};
 pub use identity::{ApiKey, SigningKeys, Throttle};
 pub use ids::*;
+pub use lifecycle::{Lifecycle, TaskEvent};
 pub use model::*;
 pub use service::{
     ApiKeySecret, AuditVerification, CompleteTask, Decision, Engine, InstanceDetail, Login, LoginOutcome, NewUser,

@@ -1,5 +1,62 @@
-//! Orgata's analytical store (design.md): Delta tables of Parquet files on object storage, queried
-//! by DataFusion and DuckDB over the same snapshot, with team isolation and a full-text index.
-//! This crate pins the analytical stack (arrow/parquet 58, DataFusion 53.1, deltalake 0.32,
-//! DuckDB, object_store 0.13, tantivy 0.27) so the workspace resolves to one arrow version; its
-//! integration test proves the stack works together on this machine.
+//! Orgata's analytical store (design.md): Delta tables of Parquet files on object storage (a local
+//! folder by default, S3-compatible storage by URL), queried read-only with SQL by DataFusion,
+//! scoped to the caller's teams.
+//!
+//! - `tables`: the tables, their columns and partitioning.
+//! - `location`: where the warehouse lives, and its object store.
+//! - `delta`: appending to a table exactly once (the ingest position travels in the same Delta
+//!   commit as the rows), reading that position back, compaction and clean-up.
+//! - `sql`: analysts' SQL — read-only, team-scoped, with a timeout, a row limit and a memory limit.
+//! - `output`: query results as a text table, CSV, JSON or Parquet.
+
+pub mod delta;
+pub mod location;
+pub mod output;
+pub mod sql;
+pub mod tables;
+
+pub use delta::{Maintenance, Watermark};
+pub use location::Warehouse;
+pub use output::OutputFormat;
+pub use sql::{QueryLimits, QueryResult, TeamScope};
+pub use tables::{ColumnKind, TableKind, TableSpec};
+
+/// Everything the warehouse can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {
+    /// The warehouse URL cannot be used.
+    #[error("warehouse location `{url}`: {reason}")]
+    Location { url: String, reason: String },
+    /// A Delta table operation failed.
+    #[error("delta table `{table}`: {source}")]
+    Delta {
+        table: String,
+        #[source]
+        source: Box<deltalake::DeltaTableError>,
+    },
+    /// Another writer appended to the table since this one read its position.
+    #[error("table `{table}` was written concurrently (expected position {expected:?}, found {found:?})")]
+    Concurrent { table: String, expected: Option<Watermark>, found: Option<Watermark> },
+    /// Rows do not fit a table's schema.
+    #[error("rows for `{table}`: {reason}")]
+    Rows { table: String, reason: String },
+    /// The object store failed.
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+    /// The SQL is not a read-only query (DDL, DML, statements, or several statements).
+    #[error("only a single read-only query is allowed: {0}")]
+    NotReadOnly(String),
+    /// The SQL is invalid or failed while running (an unknown table or column, a type error, a
+    /// memory limit reached).
+    #[error("{0}")]
+    Query(String),
+    /// The query ran out of time.
+    #[error("the query did not finish within {0:?}")]
+    Timeout(std::time::Duration),
+}
+
+impl WarehouseError {
+    fn delta(table: &str, source: deltalake::DeltaTableError) -> Self {
+        WarehouseError::Delta { table: table.to_string(), source: Box::new(source) }
+    }
+}

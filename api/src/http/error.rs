@@ -103,6 +103,22 @@ impl From<EngineError> for ApiError {
     }
 }
 
+impl From<orgata_warehouse::WarehouseError> for ApiError {
+    fn from(e: orgata_warehouse::WarehouseError) -> Self {
+        use orgata_warehouse::WarehouseError::*;
+        let detail = e.to_string();
+        match e {
+            NotReadOnly(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "not-read-only", detail),
+            Query(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-query", detail),
+            Timeout(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "query-timeout", detail),
+            Location { .. } | Delta { .. } | Concurrent { .. } | Rows { .. } | Store(_) => {
+                tracing::error!(error = %detail, "warehouse error");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred; it was logged")
+            }
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let title = self.status.canonical_reason().unwrap_or("Error").to_string();

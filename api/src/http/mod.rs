@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod openapi;
 mod ops;
 mod processes;
+pub mod sql;
 mod teams;
 
 use crate::config::Config;
@@ -39,13 +40,14 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
+    pub warehouse: orgata_warehouse::Warehouse,
     pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
-    /// The state of a server on `engine`.
-    pub fn new(engine: Engine) -> Self {
-        AppState { engine: Arc::new(engine), metrics: Arc::default() }
+    /// The state of a server on `engine` and `warehouse`.
+    pub fn new(engine: Engine, warehouse: orgata_warehouse::Warehouse) -> Self {
+        AppState { engine: Arc::new(engine), warehouse, metrics: Arc::default() }
     }
 }
 
@@ -73,6 +75,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
     let api = Router::new()
         .merge(identity::routes())
         .merge(teams::routes())
+        .merge(sql::routes())
         .merge(processes::routes())
         .merge(events::routes())
         .merge(ops::routes())
@@ -138,7 +141,10 @@ pub async fn serve(config: &Config) -> Result<()> {
     let store = orgata_engine::connect(&config.database_url).await?;
     let engine =
         Engine::new(store.clone(), Arc::new(SystemClock)).with_signing_keys(crate::keys::signing_keys(config)?);
-    let state = AppState::new(engine);
+    let warehouse = config.warehouse()?;
+    let state = AppState::new(engine, warehouse.clone());
+    let (stop_streaming, stopped) = tokio::sync::watch::channel(false);
+    let streaming = tokio::spawn(crate::streaming::run(store.clone(), warehouse, state.metrics.clone(), stopped));
     let app = router(state, &config.cors_origins);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -149,6 +155,10 @@ pub async fn serve(config: &Config) -> Result<()> {
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    let _ = stop_streaming.send(true);
+    if tokio::time::timeout(std::time::Duration::from_secs(30), streaming).await.is_err() {
+        tracing::warn!("the warehouse streamer did not stop within 30 s");
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -5,3 +5,4 @@ mod crash;
 mod fuzz;
 mod http;
 mod support;
+mod warehouse;

@@ -122,10 +122,10 @@ impl Engine {
         }
         for mut t in tx.instance_tasks(id).await? {
             if t.current && t.status.is_active() {
-                let expected = t.revision;
+                let before = t.clone();
                 t.status = TaskStatus::Cancelled;
                 t.revision += 1;
-                tx.update_task(&t, expected).await?;
+                tx.update_task(&before, &t).await?;
             }
         }
         let expected = instance.revision;

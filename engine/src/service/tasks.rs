@@ -74,14 +74,14 @@ impl Engine {
         let Locked { mut tx, mut task, .. } = self.lock_task(scope, id, expected_revision, "assign").await?;
         tx.membership(&task.team_id, assignee).await?.ok_or_else(|| EngineError::not_found("user", assignee))?;
         let now = self.clock.now();
-        let expected = task.revision;
+        let before = task.clone();
         task.assignee_id = Some(assignee.clone());
         task.assigned_at = Some(now);
         if task.status == TaskStatus::Open {
             task.status = TaskStatus::Assigned;
         }
         task.revision += 1;
-        tx.update_task(&task, expected).await?;
+        tx.update_task(&before, &task).await?;
         tx.audit(audit(scope, Some(&task.team_id), "task.assign", "task", id, json!({ "assignee": assignee })));
         tx.commit().await?;
         Ok(task)
@@ -94,12 +94,12 @@ impl Engine {
             return Err(transition(&task, "claim"));
         }
         self.check_may_take(scope, &task)?;
-        let expected = task.revision;
+        let before = task.clone();
         task.assignee_id = Some(scope.user_id.clone());
         task.assigned_at = Some(self.clock.now());
         task.status = TaskStatus::Assigned;
         task.revision += 1;
-        tx.update_task(&task, expected).await?;
+        tx.update_task(&before, &task).await?;
         tx.audit(audit(scope, Some(&task.team_id), "task.claim", "task", id, json!({})));
         tx.commit().await?;
         Ok(task)
@@ -112,12 +112,12 @@ impl Engine {
             return Err(transition(&task, "start"));
         }
         let now = self.clock.now();
+        let before = task.clone();
         self.take(scope, &mut task, now)?;
-        let expected = task.revision;
         task.status = TaskStatus::Started;
         task.started_at = Some(now);
         task.revision += 1;
-        tx.update_task(&task, expected).await?;
+        tx.update_task(&before, &task).await?;
         tx.audit(audit(scope, Some(&task.team_id), "task.start", "task", id, json!({})));
         tx.commit().await?;
         Ok(task)
@@ -156,16 +156,16 @@ impl Engine {
             validate_against(v, &output, "/output")?;
         }
         let now = self.clock.now();
+        let before = task.clone();
         self.take(scope, &mut task, now)?;
         let rejected = req.decision == Some(Decision::Reject);
-        let expected = task.revision;
         task.status = if rejected { TaskStatus::Rejected } else { TaskStatus::Completed };
         task.started_at.get_or_insert(now);
         task.completed_at = Some(now);
         task.decision = req.decision.map(|d| if d == Decision::Approve { "approved" } else { "rejected" }.to_string());
         task.output = output.clone();
         task.revision += 1;
-        tx.update_task(&task, expected).await?;
+        tx.update_task(&before, &task).await?;
 
         let mut recorded = output;
         if let (Some(decision), Value::Object(map)) = (&task.decision, &mut recorded) {
@@ -185,10 +185,10 @@ impl Engine {
                     let reset = compiled.definition.descendants_inclusive(&target);
                     cancel_active(&mut *tx, &mut tasks, |t| reset.contains(&t.step_key)).await?;
                     for t in tasks.iter_mut().filter(|t| t.current && reset.contains(&t.step_key)) {
-                        let expected = t.revision;
+                        let before = t.clone();
                         t.current = false;
                         t.revision += 1;
-                        tx.update_task(t, expected).await?;
+                        tx.update_task(&before, t).await?;
                     }
                 }
             }
@@ -216,10 +216,10 @@ impl Engine {
             .ok_or_else(|| EngineError::not_found("instance", &task.instance_id))?;
         let compiled = self.compiled_version(&mut *tx, scope, &task.version_id).await?;
         let now = self.clock.now();
-        let expected = task.revision;
+        let before = task.clone();
         task.status = TaskStatus::Cancelled;
         task.revision += 1;
-        tx.update_task(&task, expected).await?;
+        tx.update_task(&before, &task).await?;
         replace(&mut tasks, &task);
         let created = self.advance_and_save(&mut *tx, &compiled, &mut instance, &mut tasks, now).await?;
         tx.audit(audit(scope, Some(&task.team_id), "task.cancel", "task", id, json!({})));
@@ -308,10 +308,10 @@ impl Engine {
 /// Cancels the current, active tasks that `which` selects.
 async fn cancel_active(tx: &mut dyn Tx, tasks: &mut [Task], which: impl Fn(&Task) -> bool) -> Result<()> {
     for t in tasks.iter_mut().filter(|t| t.current && t.status.is_active() && which(t)) {
-        let expected = t.revision;
+        let before = t.clone();
         t.status = TaskStatus::Cancelled;
         t.revision += 1;
-        tx.update_task(t, expected).await?;
+        tx.update_task(&before, t).await?;
     }
     Ok(())
 }

@@ -117,6 +117,11 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
     /// Refreshes the query planner's statistics (after a bulk load, so plans fit the data).
     async fn analyze(&self) -> Result<()>;
+    /// Takes the lease `name` for `holder` until `now + ttl`, or renews it: true when `holder`
+    /// has it now — it was free, expired, or already `holder`'s — false when another holds it.
+    async fn acquire_lease(&self, name: &str, holder: &str, now: DateTime<Utc>, ttl: chrono::Duration) -> Result<bool>;
+    /// Gives the lease up, if `holder` has it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
     /// Closes the connection pool.
     async fn close(&self);
 }
@@ -197,8 +202,10 @@ pub trait Tx: CredentialTx + IdempotencyTx + Send {
     async fn instance(&mut self, scope: &Scope, id: &InstanceId) -> Result<Option<Instance>>;
     async fn instances(&mut self, scope: &Scope, filter: &InstanceFilter) -> Result<Vec<Instance>>;
     async fn insert_task(&mut self, t: &Task) -> Result<()>;
-    /// Updates a task; the commit fails with a conflict unless its stored revision is `expected`.
-    async fn update_task(&mut self, t: &Task, expected: i64) -> Result<()>;
+    /// Updates a task from `before` (as read in this transaction) to `after`; the commit fails
+    /// with a conflict unless its stored revision is still `before.revision`. Its lifecycle
+    /// transitions are recorded as `task_event` change events.
+    async fn update_task(&mut self, before: &Task, after: &Task) -> Result<()>;
     async fn task(&mut self, scope: &Scope, id: &TaskId) -> Result<Option<Task>>;
     /// Every execution of every step of the instance a task belongs to, in order; empty when the
     /// task is not in the caller's scope.

@@ -4,6 +4,7 @@
 // `begin_read_tx` and `connect`; everything here is compiled once per
 // backend against its own driver, so there is one source and two concrete implementations.
 
+use crate::lifecycle;
 use crate::error::{EngineError, Result};
 use crate::ids::*;
 use crate::model::*;
@@ -184,6 +185,28 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn acquire_lease(&self, name: &str, holder: &str, now: DateTime<Utc>, ttl: chrono::Duration) -> Result<bool> {
+        let writer = self.write_pool.as_ref().unwrap_or(&self.pool);
+        let taken = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE \
+             SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE leases.holder = excluded.holder OR leases.expires_at < $4",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now + ttl)
+        .bind(now)
+        .execute(writer)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        let writer = self.write_pool.as_ref().unwrap_or(&self.pool);
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2").bind(name).bind(holder).execute(writer).await?;
+        Ok(())
+    }
+
     async fn close(&self) {
         if let Some(task) = &self.background {
             task.abort();
@@ -211,6 +234,14 @@ impl SqlTx {
     ) -> Result<()> {
         let data = serde_json::to_value(record).map_err(|e| EngineError::Corrupt(e.to_string()))?;
         self.changes.push(PendingChange { team_id: team_id.cloned(), entity, entity_id: entity_id.to_string(), op, data });
+        Ok(())
+    }
+
+    /// Records the lifecycle transitions of a task write as `task_event` change events.
+    fn task_events(&mut self, before: Option<&Task>, after: &Task) -> Result<()> {
+        for event in lifecycle::transitions(before, after, self.now) {
+            self.change(Some(&event.team_id), "task_event", &event.id.clone(), "insert", &event)?;
+        }
         Ok(())
     }
 
@@ -928,12 +959,14 @@ impl Tx for SqlTx {
 
     async fn insert_task(&mut self, t: &Task) -> Result<()> {
         self.defer(PendingRow::Task(t.clone()), None);
-        self.change(Some(&t.team_id), "task", t.id.as_str(), "insert", t)
+        self.change(Some(&t.team_id), "task", t.id.as_str(), "insert", t)?;
+        self.task_events(None, t)
     }
 
-    async fn update_task(&mut self, t: &Task, expected: i64) -> Result<()> {
-        self.defer(PendingRow::Task(t.clone()), Some(expected));
-        self.change(Some(&t.team_id), "task", t.id.as_str(), "update", t)
+    async fn update_task(&mut self, before: &Task, after: &Task) -> Result<()> {
+        self.defer(PendingRow::Task(after.clone()), Some(before.revision));
+        self.change(Some(&after.team_id), "task", after.id.as_str(), "update", after)?;
+        self.task_events(Some(before), after)
     }
 
     async fn task(&mut self, scope: &Scope, id: &TaskId) -> Result<Option<Task>> {

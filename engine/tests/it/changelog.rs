@@ -10,8 +10,26 @@ conformance!(
     every_change_writes_its_event,
     rolled_back_transactions_leave_nothing,
     tailing_under_concurrent_writers_misses_nothing,
-    a_large_transaction_flushes_in_several_statements
+    a_large_transaction_flushes_in_several_statements,
+    a_lease_has_one_holder_until_it_expires
 );
+
+async fn a_lease_has_one_holder_until_it_expires(h: Harness) {
+    let store = h.engine.store();
+    let (now, ttl) = (t0(), Duration::seconds(30));
+    assert!(store.acquire_lease("streamer", "a", now, ttl).await.unwrap(), "free: a takes it");
+    assert!(!store.acquire_lease("streamer", "b", now + Duration::seconds(10), ttl).await.unwrap(), "a holds it");
+    assert!(store.acquire_lease("streamer", "a", now + Duration::seconds(20), ttl).await.unwrap(), "a renews");
+    // Renewed until 50 s: still a's at 45 s, free after.
+    assert!(!store.acquire_lease("streamer", "b", now + Duration::seconds(45), ttl).await.unwrap());
+    assert!(store.acquire_lease("streamer", "b", now + Duration::seconds(51), ttl).await.unwrap(), "expired: b");
+    assert!(!store.acquire_lease("streamer", "a", now + Duration::seconds(52), ttl).await.unwrap());
+    assert!(store.acquire_lease("other", "a", now + Duration::seconds(52), ttl).await.unwrap(), "names are separate");
+    store.release_lease("streamer", "a").await.unwrap();
+    assert!(!store.acquire_lease("streamer", "a", now + Duration::seconds(53), ttl).await.unwrap(), "only b releases");
+    store.release_lease("streamer", "b").await.unwrap();
+    assert!(store.acquire_lease("streamer", "a", now + Duration::seconds(53), ttl).await.unwrap(), "released: a");
+}
 
 async fn every_change_writes_its_event(h: Harness) {
     let w = World::new(&h, "acme").await;
@@ -33,11 +51,38 @@ async fn every_change_writes_its_event(h: Harness) {
             ("branch", "insert"),
             ("instance", "insert"),
             ("task", "insert"),
+            ("task_event", "insert"),
             ("task", "update"),
+            ("task_event", "insert"),
+            ("task_event", "insert"),
+            ("task_event", "insert"),
             ("task", "insert"),
+            ("task_event", "insert"),
             ("instance", "update"),
         ]
     );
+    // The task events are the event log: the first task is scheduled, then taken, started and
+    // completed at once by its completer 90 minutes later; the second is scheduled.
+    let lifecycle: Vec<(&str, &str, chrono::DateTime<chrono::Utc>)> = changes
+        .iter()
+        .filter(|c| c.entity == "task_event")
+        .map(|c| (c.data["step_key"].as_str().unwrap(), c.data["lifecycle"].as_str().unwrap(), c.at))
+        .collect();
+    let at_90 = t0() + Duration::minutes(90);
+    assert_eq!(
+        lifecycle,
+        [
+            ("one", "schedule", t0()),
+            ("one", "assign", at_90),
+            ("one", "start", at_90),
+            ("one", "complete", at_90),
+            ("two", "schedule", at_90)
+        ]
+    );
+    let complete = changes.iter().find(|c| c.data["lifecycle"] == "complete").unwrap();
+    assert_eq!(complete.data["resource"], json!(w.owner.user_id()));
+    assert_eq!(complete.data["activity"], "One");
+    assert_eq!(complete.data["at"], json!(at_90));
     for pair in changes.windows(2) {
         assert!(pair[0].position < pair[1].position, "positions strictly increase");
     }
@@ -121,8 +166,9 @@ async fn tailing_under_concurrent_writers_misses_nothing(h: Harness) {
     let all = h.all_changes().await;
     assert_eq!(
         all.len(),
-        7 + 6 * 5 * 10,
-        "org..branch, then per instance: 1+3 inserts, 3 task updates, 3 instance updates"
+        7 + 6 * 5 * 22,
+        "org..branch, then per instance: 1+3 inserts, 3 task updates, 3 instance updates, and per task \
+         4 task events (schedule, assign, start, complete)"
     );
     let seqs: BTreeSet<i64> = seen.iter().map(|c| c.position.seq).collect();
     assert_eq!(seqs.len(), seen.len(), "no event read twice");
@@ -153,13 +199,18 @@ async fn a_large_transaction_flushes_in_several_statements(h: Harness) {
     }
     let mut first = started.tasks[0].clone();
     first.status = TaskStatus::Started;
+    first.started_at = Some(h.clock.now());
     first.revision = 2;
-    tx.update_task(&first, 1).await.unwrap();
+    tx.update_task(&started.tasks[0], &first).await.unwrap();
     tx.commit().await.unwrap();
     let detail = h.engine.instance(&w.owner, &started.instance.id).await.unwrap();
     assert_eq!(detail.tasks.len(), 2_501);
     assert_eq!(detail.tasks[0].status, TaskStatus::Started);
-    assert_eq!(h.all_changes().await.len(), before + 2_501);
+    // Each insert writes the task and its `schedule` event (and `assign`, when assigned at once);
+    // the update writes the task and its `start` event.
+    let per_insert = 1 + usize::from(started.tasks[0].assignee_id.is_some()) + 1;
+    let written = h.all_changes().await.len() - before;
+    assert_eq!(written, 2_500 * per_insert + 2);
     // A stale update in a large flush is still a conflict, and nothing of it is kept.
     let mut tx = h.store.begin_write(h.clock.now()).await.unwrap();
     for _ in 0..2_500 {
@@ -167,11 +218,11 @@ async fn a_large_transaction_flushes_in_several_statements(h: Harness) {
         t.id = TaskId::generate();
         tx.insert_task(&t).await.unwrap();
     }
-    tx.update_task(&first, 1).await.unwrap();
+    tx.update_task(&started.tasks[0], &first).await.unwrap();
     let err = tx.commit().await.unwrap_err();
     assert!(matches!(err, EngineError::Conflict { entity: "task", expected: 1, found: 2, .. }), "{err}");
     assert_eq!(h.engine.instance(&w.owner, &started.instance.id).await.unwrap().tasks.len(), 2_501);
-    assert_eq!(h.all_changes().await.len(), before + 2_501);
+    assert_eq!(h.all_changes().await.len(), before + written);
 }
 
 /// PostgreSQL only: SQLite admits one writer at a time, so its transactions cannot interleave.

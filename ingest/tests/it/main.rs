@@ -2,4 +2,5 @@
 
 mod archive;
 mod avro;
+mod import;
 mod stream;

@@ -1,3 +1,4 @@
-//! The warehouse's integration tests (one test binary, modules inside).
+//! The warehouse's tests.
 
+mod sql;
 mod stack;

@@ -1,0 +1,94 @@
+//! The warehouse through `orgata serve` and the CLI: the server streams what the engine commits,
+//! the SQL endpoint answers over the team's rows only, refuses anything but a query, and reports
+//! freshness on /metrics; `orgata sql` and `orgata import` work on the same warehouse.
+
+use crate::support::{Server, call, register_and_sign_in};
+use orgata_engine::testing::TestDatabase;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+async fn sql(c: &Client, s: &Server, team: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    let (status, _, answer) =
+        call(c, s, Method::POST, &format!("/v1/teams/{team}/sql"), Some(token), &[], Some(body)).await;
+    (status, answer)
+}
+
+fn problem(body: &Value) -> &str {
+    body["type"].as_str().unwrap_or_default().trim_start_matches("https://orgata.dev/problems/")
+}
+
+async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
+    let url = db.url.clone();
+    let server = tokio::task::spawn_blocking(move || Server::start(&url)).await.unwrap();
+    let c = Client::new();
+    let (team, token) = register_and_sign_in(&c, &server, "acme").await;
+    let (other_team, other_token) = register_and_sign_in(&c, &server, "globex").await;
+
+    // The registration streams in within seconds: the team and its owner are queryable.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let query = json!({"sql": "SELECT t.name, u.email, m.role FROM teams t JOIN memberships m ON m.team_id = t.id JOIN users u ON u.id = m.user_id"});
+    let answer = loop {
+        let (status, answer) = sql(&c, &server, &team, &token, query.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        if answer["row_count"] == 1 || Instant::now() > deadline {
+            break answer;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(answer["rows"], json!([{"name": "Ops", "email": "owner@acme.test", "role": "owner"}]));
+    assert_eq!(answer["columns"][0], json!({"name": "name", "type": "Utf8View"}));
+    assert_eq!(answer["truncated"], false);
+
+    // Each team sees its own rows only, whatever the SQL; another team's id is not found.
+    let all = json!({"sql": "SELECT count(*) AS n FROM users WHERE email LIKE '%globex%' OR true"});
+    let (_, answer) = sql(&c, &server, &team, &token, all.clone()).await;
+    assert_eq!(answer["rows"], json!([{"n": 1}]));
+    let (status, answer) = sql(&c, &server, &other_team, &token, all).await;
+    assert_eq!((status, problem(&answer)), (StatusCode::NOT_FOUND, "not-found"));
+    let (status, _) = sql(&c, &server, &other_team, &other_token, json!({"sql": "SELECT 1"})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Anything but one read-only query is refused, in words.
+    for (statement, kind) in [
+        ("DROP TABLE events", "not-read-only"),
+        ("INSERT INTO events SELECT * FROM events", "not-read-only"),
+        ("SELECT * FROM raw_events", "invalid-query"),
+        ("SELEC 1", "invalid-query"),
+    ] {
+        let (status, answer) = sql(&c, &server, &team, &token, json!({"sql": statement})).await;
+        assert_eq!((status, problem(&answer)), (StatusCode::UNPROCESSABLE_ENTITY, kind), "{statement}: {answer}");
+        assert!(!answer["detail"].as_str().unwrap().is_empty());
+    }
+    let (status, answer) = sql(&c, &server, &team, &token, json!({"sql": "SELECT 1", "max_rows": 0})).await;
+    assert_eq!((status, answer["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/max_rows")));
+    let (status, answer) = sql(&c, &server, &team, &token, json!({"sql": " "})).await;
+    assert_eq!((status, answer["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/sql")));
+
+    // Row limits, and CSV on request.
+    let series = json!({"sql": "SELECT value FROM generate_series(1, 5) ORDER BY value", "max_rows": 3});
+    let (_, answer) = sql(&c, &server, &team, &token, series.clone()).await;
+    assert_eq!((answer["row_count"].clone(), answer["truncated"].clone()), (json!(3), json!(true)));
+    let csv = c
+        .post(format!("{}/v1/teams/{team}/sql", server.base))
+        .bearer_auth(&token)
+        .header("accept", "text/csv")
+        .json(&series)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(csv.text().await.unwrap(), "value\n1\n2\n3\n");
+
+    // Freshness is measured.
+    let metrics = c.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+    let count = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("orgata_warehouse_freshness_seconds_count "))
+        .map(|n| n.parse::<u64>().unwrap());
+    assert!(count.is_some_and(|n| n >= 1), "{metrics}");
+    assert!(metrics.contains("orgata_warehouse_changes_total "), "{metrics}");
+    assert!(server.stop().success(), "a graceful stop gives the streamer lease up and exits 0");
+}
+
+orgata_engine::on_both_databases!(sql_over_the_streamed_warehouse);

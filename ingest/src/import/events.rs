@@ -1,0 +1,144 @@
+//! Imported events, gathered into Arrow batches of the `events` table.
+
+use crate::IngestError;
+use arrow::array::{ArrayBuilder, ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder};
+use chrono::{DateTime, Utc};
+use orgata_warehouse::tables::EVENTS;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// Rows per Arrow batch.
+const BATCH_ROWS: usize = 65_536;
+
+/// One event of an imported log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEvent {
+    pub case_id: String,
+    pub activity: String,
+    /// The XES lifecycle transition (`complete` when the log has none).
+    pub lifecycle: String,
+    pub resource: Option<String>,
+    pub role: Option<String>,
+    pub at: DateTime<Utc>,
+    /// When the work started, for logs with a start and a completion time per event.
+    pub start: Option<DateTime<Utc>>,
+    /// Every other attribute, with the case's attributes under `case:` keys.
+    pub attributes: Map<String, Value>,
+}
+
+/// Builds `events` batches for one team and source, numbering events in file order.
+pub struct EventBatches {
+    team: String,
+    source: String,
+    done: Vec<RecordBatch>,
+    rows: usize,
+    current: Builders,
+}
+
+impl EventBatches {
+    pub fn new(team: &str, source: &str) -> Self {
+        EventBatches { team: team.into(), source: source.into(), done: Vec::new(), rows: 0, current: Builders::new() }
+    }
+
+    /// Events pushed so far.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn push(&mut self, e: LogEvent) -> Result<(), IngestError> {
+        let b = &mut self.current;
+        b.event_id.append_value(format!("{}:{}", self.source, self.rows + 1));
+        b.case_id.append_value(&e.case_id);
+        b.activity.append_value(&e.activity);
+        b.lifecycle.append_value(&e.lifecycle);
+        b.resource.append_option(e.resource.as_deref());
+        b.role.append_option(e.role.as_deref());
+        b.ts.append_value(e.at.timestamp_micros());
+        b.start_ts.append_option(e.start.map(|s| s.timestamp_micros()));
+        b.ordinal.append_value(self.rows as i64 + 1);
+        let attributes = (!e.attributes.is_empty()).then(|| Value::Object(e.attributes).to_string());
+        b.attributes.append_option(attributes);
+        b.team_id.append_value(&self.team);
+        b.source.append_value(&self.source);
+        b.month.append_value(e.at.format("%Y-%m").to_string());
+        self.rows += 1;
+        if self.rows.is_multiple_of(BATCH_ROWS) {
+            let full = std::mem::replace(&mut self.current, Builders::new());
+            self.done.push(full.finish()?);
+        }
+        Ok(())
+    }
+
+    /// Every batch, the last one partial.
+    pub fn finish(mut self) -> Result<Vec<RecordBatch>, IngestError> {
+        if !self.rows.is_multiple_of(BATCH_ROWS) {
+            self.done.push(self.current.finish()?);
+        }
+        Ok(self.done)
+    }
+}
+
+struct Builders {
+    event_id: StringBuilder,
+    case_id: StringBuilder,
+    activity: StringBuilder,
+    lifecycle: StringBuilder,
+    resource: StringBuilder,
+    role: StringBuilder,
+    ts: TimestampMicrosecondBuilder,
+    start_ts: TimestampMicrosecondBuilder,
+    ordinal: Int64Builder,
+    attributes: StringBuilder,
+    team_id: StringBuilder,
+    source: StringBuilder,
+    month: StringBuilder,
+}
+
+impl Builders {
+    fn new() -> Self {
+        let text = || StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 16);
+        Builders {
+            event_id: text(),
+            case_id: text(),
+            activity: text(),
+            lifecycle: text(),
+            resource: text(),
+            role: text(),
+            ts: TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC"),
+            start_ts: TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC"),
+            ordinal: Int64Builder::with_capacity(BATCH_ROWS),
+            attributes: text(),
+            team_id: text(),
+            source: text(),
+            month: text(),
+        }
+    }
+
+    /// The batch, its columns in the order of the `events` schema (columns imports leave empty
+    /// are all null).
+    fn finish(mut self) -> Result<RecordBatch, IngestError> {
+        let schema = EVENTS.schema();
+        let rows = self.case_id.len();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for field in schema.fields() {
+            let column: ArrayRef = match field.name().as_str() {
+                "event_id" => Arc::new(self.event_id.finish()),
+                "case_id" => Arc::new(self.case_id.finish()),
+                "activity" => Arc::new(self.activity.finish()),
+                "lifecycle" => Arc::new(self.lifecycle.finish()),
+                "resource" => Arc::new(self.resource.finish()),
+                "role" => Arc::new(self.role.finish()),
+                "ts" => Arc::new(self.ts.finish()),
+                "start_ts" => Arc::new(self.start_ts.finish()),
+                "ordinal" => Arc::new(self.ordinal.finish()),
+                "attributes" => Arc::new(self.attributes.finish()),
+                "team_id" => Arc::new(self.team_id.finish()),
+                "source" => Arc::new(self.source.finish()),
+                "month" => Arc::new(self.month.finish()),
+                _ => arrow::array::new_null_array(field.data_type(), rows),
+            };
+            columns.push(column);
+        }
+        RecordBatch::try_new(schema, columns).map_err(|e| IngestError::Malformed(format!("event batch: {e}")))
+    }
+}

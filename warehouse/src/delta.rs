@@ -1,0 +1,187 @@
+//! Writing to the warehouse's Delta tables exactly once, and keeping them fast to read.
+//!
+//! Every append carries the ingest position it reaches as Delta application transactions
+//! (`txn` actions) in the same commit as its rows: the rows and the position become visible
+//! together or not at all (design.md, invariant 3). A writer that restarts reads the position back
+//! and skips what a table already holds.
+
+use crate::location::Warehouse;
+use crate::tables::TableSpec;
+use crate::{WarehouseError, tables};
+use arrow::array::RecordBatch;
+use deltalake::kernel::Transaction;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::transaction::TransactionError;
+use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableError};
+use std::num::NonZeroU64;
+use std::time::Duration;
+
+/// The application ids under which a table records the ingest position it holds.
+const XID_APP: &str = "orgata-ingest.xid";
+const SEQ_APP: &str = "orgata-ingest.seq";
+
+/// How far into the engine's change log a table's contents reach: the position of the last change
+/// it holds. Ordered like change-log positions, `(xid, seq)`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Watermark {
+    pub xid: i64,
+    pub seq: i64,
+}
+
+/// The position `table` (as loaded) holds.
+async fn watermark_of(spec: &TableSpec, table: &DeltaTable) -> Result<Option<Watermark>, WarehouseError> {
+    let snapshot = table.snapshot().map_err(|e| WarehouseError::delta(spec.name, e))?;
+    let log_store = table.log_store();
+    let version = |app: &'static str| snapshot.transaction_version(log_store.as_ref(), app);
+    let xid = version(XID_APP).await.map_err(|e| WarehouseError::delta(spec.name, e))?;
+    let seq = version(SEQ_APP).await.map_err(|e| WarehouseError::delta(spec.name, e))?;
+    Ok(match (xid, seq) {
+        (Some(xid), Some(seq)) => Some(Watermark { xid, seq }),
+        _ => None,
+    })
+}
+
+/// What compaction and clean-up did to one table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Maintenance {
+    pub table: &'static str,
+    /// Small files rewritten into bigger ones, and the files written.
+    pub files_compacted: u64,
+    pub files_written: u64,
+    /// Unreferenced files older than the retention period that were deleted.
+    pub files_deleted: usize,
+    /// The table version a checkpoint was written for.
+    pub checkpoint_version: u64,
+}
+
+impl Warehouse {
+    /// The ingest position a table holds (`None` when nothing was ever appended to it).
+    pub async fn watermark(&self, spec: &TableSpec) -> Result<Option<Watermark>, WarehouseError> {
+        watermark_of(spec, &self.table(spec).await?).await
+    }
+
+    /// Appends `batches` (of the table's schema) and records `reached` in the same commit, if the
+    /// table still holds `from`: a writer that lost a race to another one gets
+    /// [`WarehouseError::Concurrent`] instead of writing the rows twice (Delta's conflict check
+    /// covers the race between reading the position and committing). Returns the table version.
+    pub async fn append(
+        &self,
+        spec: &TableSpec,
+        batches: Vec<RecordBatch>,
+        from: Option<Watermark>,
+        reached: Watermark,
+    ) -> Result<u64, WarehouseError> {
+        let schema = spec.schema();
+        if let Some(batch) = batches.iter().find(|b| b.schema().fields() != schema.fields()) {
+            return Err(WarehouseError::Rows {
+                table: spec.name.into(),
+                reason: format!("schema {:?} is not the table's {:?}", batch.schema(), schema),
+            });
+        }
+        let table = self.table(spec).await?;
+        let held = watermark_of(spec, &table).await?;
+        if held != from {
+            return Err(WarehouseError::Concurrent { table: spec.name.into(), expected: from, found: held });
+        }
+        let commit = CommitProperties::default().with_application_transactions(vec![
+            Transaction::new(XID_APP, reached.xid),
+            Transaction::new(SEQ_APP, reached.seq),
+        ]);
+        let written = table
+            .write(batches)
+            .with_save_mode(SaveMode::Append)
+            .with_partition_columns(spec.partition_by.iter().copied())
+            .with_commit_properties(commit)
+            .await;
+        match written {
+            Ok(table) => Ok(table.version().unwrap_or_default()),
+            Err(DeltaTableError::Transaction { source: TransactionError::CommitConflict(_) }) => {
+                Err(WarehouseError::Concurrent { table: spec.name.into(), expected: from, found: None })
+            }
+            Err(e) => Err(WarehouseError::delta(spec.name, e)),
+        }
+    }
+
+    /// Replaces the `events` of one imported source of a team with `batches`, in one commit: the
+    /// import is visible completely or not at all, and importing again replaces it.
+    pub async fn replace_source(
+        &self,
+        team: &str,
+        source: &str,
+        batches: Vec<RecordBatch>,
+    ) -> Result<u64, WarehouseError> {
+        let spec = &tables::EVENTS;
+        let quote = |s: &str| s.replace('\'', "''");
+        let predicate = format!("team_id = '{}' AND source = '{}'", quote(team), quote(source));
+        let table = self
+            .table(spec)
+            .await?
+            .write(batches)
+            .with_save_mode(SaveMode::Overwrite)
+            .with_replace_where(predicate)
+            .with_partition_columns(spec.partition_by.iter().copied())
+            .await
+            .map_err(|e| WarehouseError::delta(spec.name, e))?;
+        Ok(table.version().unwrap_or_default())
+    }
+
+    /// Compacts a table's small files into files of about `target_bytes`, writes a checkpoint,
+    /// and deletes files no version within `retention` needs. Readers of older snapshots keep
+    /// working for `retention`.
+    pub async fn maintain(
+        &self,
+        spec: &'static TableSpec,
+        target_bytes: u64,
+        retention: Duration,
+    ) -> Result<Maintenance, WarehouseError> {
+        let delta = |e| WarehouseError::delta(spec.name, e);
+        let table = self.table(spec).await?;
+        let target = NonZeroU64::new(target_bytes.max(1)).expect("at least 1");
+        let (table, metrics) = table.optimize().with_target_size(target).await.map_err(delta)?;
+        deltalake::checkpoints::create_checkpoint(&table, None).await.map_err(delta)?;
+        let checkpoint_version = table.version().unwrap_or_default();
+        let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+        let (_, vacuumed) = table
+            .vacuum()
+            .with_retention_period(retention)
+            .with_enforce_retention_duration(false)
+            .await
+            .map_err(delta)?;
+        Ok(Maintenance {
+            table: spec.name,
+            files_compacted: metrics.num_files_removed,
+            files_written: metrics.num_files_added,
+            files_deleted: vacuumed.files_deleted.len(),
+            checkpoint_version,
+        })
+    }
+
+    /// [`Warehouse::maintain`] for every table.
+    pub async fn maintain_all(
+        &self,
+        target_bytes: u64,
+        retention: Duration,
+    ) -> Result<Vec<Maintenance>, WarehouseError> {
+        let mut done = Vec::new();
+        for spec in tables::ALL {
+            done.push(self.maintain(spec, target_bytes, retention).await?);
+        }
+        Ok(done)
+    }
+
+    /// Deletes every table (for a rebuild from the change archive). The archive is kept.
+    pub async fn drop_tables(&self) -> Result<(), WarehouseError> {
+        use futures::TryStreamExt;
+        use object_store::ObjectStoreExt;
+        let store = self.object_store();
+        for spec in tables::ALL {
+            let prefix = object_store::path::Path::from(spec.name);
+            let objects: Vec<_> = store.list(Some(&prefix)).map_ok(|m| m.location).try_collect().await?;
+            for location in objects {
+                store.delete(&location).await?;
+            }
+        }
+        Ok(())
+    }
+}

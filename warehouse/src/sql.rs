@@ -1,0 +1,185 @@
+//! Analysts' SQL over the warehouse, with DataFusion.
+//!
+//! Each query gets its own session in which the only tables are views over one snapshot of the
+//! Delta tables, already filtered to the caller's teams (design.md, invariant 4): the raw tables
+//! are never registered where the query can name them, so no SQL reaches another team's rows.
+//! Version-keeping tables appear as their current state (`tasks`) and their history
+//! (`tasks_history`). Only a single read-only query is accepted, and it runs with a timeout, a row
+//! limit and a memory limit.
+
+use crate::WarehouseError;
+use crate::location::Warehouse;
+use crate::tables::{self, TableKind, TableSpec};
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use datafusion::catalog::view::ViewTable;
+use datafusion::execution::context::SQLOptions;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Whose rows a query may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TeamScope {
+    /// Every team's (an operator on the machine that holds the warehouse).
+    All,
+    /// Only these teams' rows; users are those with a membership in one of them.
+    Teams(Vec<String>),
+}
+
+/// The bounds a query runs within.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    pub timeout: Duration,
+    /// Rows returned at most; the result says when more were left out.
+    pub max_rows: usize,
+    /// Memory the query's operators may hold (sorts, joins, aggregations).
+    pub memory_bytes: usize,
+}
+
+impl Default for QueryLimits {
+    /// 30 s, 10,000 rows, 1 GiB.
+    fn default() -> Self {
+        QueryLimits { timeout: Duration::from_secs(30), max_rows: 10_000, memory_bytes: 1 << 30 }
+    }
+}
+
+/// A query's answer.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    /// Rows in `batches`.
+    pub rows: usize,
+    /// Whether rows beyond the row limit were left out.
+    pub truncated: bool,
+}
+
+impl Warehouse {
+    /// Runs one read-only SQL query over the tables `scope` may read.
+    pub async fn query(
+        &self,
+        sql: &str,
+        scope: &TeamScope,
+        limits: QueryLimits,
+    ) -> Result<QueryResult, WarehouseError> {
+        let run = async {
+            let ctx = self.session(scope, limits.memory_bytes).await?;
+            let plan = ctx.state().create_logical_plan(sql).await.map_err(query_error)?;
+            SQLOptions::new()
+                .with_allow_ddl(false)
+                .with_allow_dml(false)
+                .with_allow_statements(false)
+                .verify_plan(&plan)
+                .map_err(|e| WarehouseError::NotReadOnly(e.strip_backtrace()))?;
+            let frame = ctx.execute_logical_plan(plan).await.map_err(query_error)?;
+            let schema = Arc::new(frame.schema().as_arrow().clone());
+            let mut stream = frame.execute_stream().await.map_err(query_error)?;
+            let (mut batches, mut rows, mut truncated) = (Vec::new(), 0, false);
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(query_error)?;
+                let room = limits.max_rows - rows;
+                if batch.num_rows() > room {
+                    batches.push(batch.slice(0, room));
+                    rows += room;
+                    truncated = true;
+                    break;
+                }
+                rows += batch.num_rows();
+                batches.push(batch);
+            }
+            Ok(QueryResult { schema, batches, rows, truncated })
+        };
+        tokio::time::timeout(limits.timeout, run).await.map_err(|_| WarehouseError::Timeout(limits.timeout))?
+    }
+
+    /// A session whose tables are the views `scope` may read, over the tables' newest snapshots.
+    pub async fn session(&self, scope: &TeamScope, memory_bytes: usize) -> Result<SessionContext, WarehouseError> {
+        let runtime = RuntimeEnvBuilder::new().with_memory_limit(memory_bytes, 1.0).build_arc().map_err(query_error)?;
+        let config = SessionConfig::new().with_information_schema(true);
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        // The raw tables live in a private session; only views built from them are shared.
+        let private = SessionContext::new();
+        for spec in tables::ALL.iter().filter(|t| t.kind != TableKind::Internal) {
+            let table = self.table(spec).await?;
+            let delta = |e| WarehouseError::delta(spec.name, e);
+            table.update_datafusion_session(&ctx.state()).map_err(delta)?;
+            table.update_datafusion_session(&private.state()).map_err(delta)?;
+            let provider = table.table_provider().await.map_err(query_error)?;
+            private.register_table(raw(spec), provider).map_err(query_error)?;
+        }
+        for spec in tables::ALL {
+            for (name, view) in views(spec, scope) {
+                let plan = private.sql(&view).await.map_err(query_error)?.into_unoptimized_plan();
+                ctx.register_table(name, Arc::new(ViewTable::new(plan, Some(view)))).map_err(query_error)?;
+            }
+        }
+        Ok(ctx)
+    }
+}
+
+impl Warehouse {
+    /// The number of rows a table holds (every version, for version-keeping tables).
+    pub async fn row_count(&self, spec: &TableSpec) -> Result<usize, WarehouseError> {
+        let table = self.table(spec).await?;
+        let ctx = SessionContext::new();
+        let delta = |e| WarehouseError::delta(spec.name, e);
+        table.update_datafusion_session(&ctx.state()).map_err(delta)?;
+        ctx.register_table("t", table.table_provider().await.map_err(query_error)?).map_err(query_error)?;
+        let count = ctx.table("t").await.map_err(query_error)?.count().await.map_err(query_error)?;
+        Ok(count)
+    }
+}
+
+/// The private name of a table's raw rows.
+fn raw(spec: &TableSpec) -> String {
+    format!("raw_{}", spec.name)
+}
+
+/// The views of a table that `scope` may read: `(name, SQL over the raw tables)`.
+fn views(spec: &TableSpec, scope: &TeamScope) -> Vec<(String, String)> {
+    let filter = scope_filter(spec, scope);
+    let history = format!("SELECT * FROM {} WHERE {filter}", raw(spec));
+    match spec.kind {
+        TableKind::Internal => Vec::new(),
+        TableKind::Log => vec![(spec.name.to_string(), history)],
+        TableKind::Versions => {
+            let current = current_state(spec, &history);
+            vec![(spec.name.to_string(), current), (format!("{}_history", spec.name), history)]
+        }
+    }
+}
+
+/// The newest version of every record among `versions`, unless it was deleted; without the
+/// bookkeeping columns.
+fn current_state(spec: &TableSpec, versions: &str) -> String {
+    let columns: Vec<String> =
+        spec.columns.iter().filter(|c| !c.name.starts_with('_')).map(|c| format!("\"{}\"", c.name)).collect();
+    format!(
+        "SELECT {columns} FROM (SELECT *, row_number() OVER (PARTITION BY _id ORDER BY _xid DESC, _seq DESC) AS _rank \
+         FROM ({versions})) WHERE _rank = 1 AND _op <> 'delete'",
+        columns = columns.join(", ")
+    )
+}
+
+/// The predicate that keeps `scope`'s rows of a table.
+fn scope_filter(spec: &TableSpec, scope: &TeamScope) -> String {
+    let TeamScope::Teams(teams) = scope else { return "true".into() };
+    if teams.is_empty() {
+        return "false".into();
+    }
+    let list = teams.iter().map(|t| format!("'{}'", t.replace('\'', "''"))).collect::<Vec<_>>().join(", ");
+    if spec.is_team_scoped() {
+        format!("team_id IN ({list})")
+    } else {
+        // Users: those with a current membership in one of the teams.
+        let memberships = current_state(&tables::MEMBERSHIPS, &format!("SELECT * FROM {}", raw(&tables::MEMBERSHIPS)));
+        format!("id IN (SELECT user_id FROM ({memberships}) WHERE team_id IN ({list}))")
+    }
+}
+
+fn query_error(e: datafusion::error::DataFusionError) -> WarehouseError {
+    WarehouseError::Query(e.strip_backtrace())
+}

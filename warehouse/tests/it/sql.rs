@@ -1,0 +1,218 @@
+//! Analysts' SQL: team isolation whatever the SQL, current state from versions, read-only, limits;
+//! and the exactly-once guard of appends, and compaction that keeps every row.
+
+use arrow::array::{Array, Int64Array, StringArray};
+use orgata_warehouse::tables::{EVENTS, MEMBERSHIPS, TASKS, USERS};
+use orgata_warehouse::{QueryLimits, TeamScope, Warehouse, WarehouseError, Watermark};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        other => panic!("not an object: {other}"),
+    }
+}
+
+fn event(id: &str, team: &str, activity: &str, ts: &str) -> Map<String, Value> {
+    object(json!({
+        "event_id": id, "source": "orgata", "case_id": format!("case-{id}"), "activity": activity,
+        "lifecycle": "complete", "ts": ts, "ordinal": 1, "team_id": team, "month": &ts[..7],
+    }))
+}
+
+fn task_version(id: &str, team: &str, status: &str, op: &str, seq: i64) -> Map<String, Value> {
+    object(json!({
+        "id": id, "instance_id": "ins", "playbook_id": "pbk", "version_id": "ver", "step_key": "review",
+        "name": "Review", "kind": "task", "status": status, "attempt": 1, "current": true, "revision": seq,
+        "_id": id, "_op": op, "_xid": 0, "_seq": seq, "_at": "2026-03-02T09:00:00Z", "team_id": team,
+    }))
+}
+
+fn at(seq: i64) -> Watermark {
+    Watermark { xid: 0, seq }
+}
+
+/// A warehouse with events, task versions, memberships and users of two teams.
+async fn two_teams() -> (tempfile::TempDir, Warehouse) {
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = Warehouse::open(dir.path().to_str().unwrap(), HashMap::new()).unwrap();
+    let events = EVENTS
+        .rows_from_json(&[
+            event("e1", "team-a", "Register", "2026-03-02T09:00:00Z"),
+            event("e2", "team-a", "Review", "2026-03-02T10:30:00Z"),
+            event("e3", "team-a", "Review", "2026-04-01T08:00:00Z"),
+            event("e4", "team-b", "Pay", "2026-03-05T12:00:00Z"),
+        ])
+        .unwrap();
+    warehouse.append(&EVENTS, vec![events], None, at(10)).await.unwrap();
+    let tasks = TASKS
+        .rows_from_json(&[
+            task_version("t1", "team-a", "open", "insert", 1),
+            task_version("t1", "team-a", "started", "update", 5),
+            task_version("t1", "team-a", "completed", "update", 7),
+            task_version("t2", "team-a", "open", "insert", 2),
+            task_version("t3", "team-b", "open", "insert", 3),
+        ])
+        .unwrap();
+    warehouse.append(&TASKS, vec![tasks], None, at(10)).await.unwrap();
+    let membership = |team: &str, user: &str, op: &str, seq: i64| {
+        object(json!({
+            "user_id": user, "role": "member", "created_at": "2026-01-01T00:00:00Z", "_id": format!("{team}/{user}"),
+            "_op": op, "_xid": 0, "_seq": seq, "_at": "2026-01-01T00:00:00Z", "team_id": team,
+        }))
+    };
+    let memberships = MEMBERSHIPS
+        .rows_from_json(&[
+            membership("team-a", "ann", "insert", 1),
+            membership("team-b", "bob", "insert", 2),
+            membership("team-a", "cid", "insert", 3),
+            membership("team-a", "cid", "delete", 4),
+        ])
+        .unwrap();
+    warehouse.append(&MEMBERSHIPS, vec![memberships], None, at(10)).await.unwrap();
+    let user = |id: &str, seq: i64| {
+        object(json!({
+            "id": id, "org_id": "org", "email": format!("{id}@acme.test"), "display_name": id, "org_role": "member",
+            "created_at": "2026-01-01T00:00:00Z", "_id": id, "_op": "insert", "_xid": 0, "_seq": seq,
+            "_at": "2026-01-01T00:00:00Z",
+        }))
+    };
+    let users = USERS.rows_from_json(&[user("ann", 1), user("bob", 2), user("cid", 3)]).unwrap();
+    warehouse.append(&USERS, vec![users], None, at(10)).await.unwrap();
+    (dir, warehouse)
+}
+
+fn team_a() -> TeamScope {
+    TeamScope::Teams(vec!["team-a".into()])
+}
+
+/// The rows of a query as text, `|`-separated per row.
+async fn rows(warehouse: &Warehouse, sql: &str, scope: &TeamScope) -> Vec<String> {
+    let result = warehouse.query(sql, scope, QueryLimits::default()).await.unwrap();
+    let mut out = Vec::new();
+    for batch in &result.batches {
+        let columns: Vec<_> = batch
+            .columns()
+            .iter()
+            .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).unwrap())
+            .collect();
+        for row in 0..batch.num_rows() {
+            let cells: Vec<String> = columns
+                .iter()
+                .map(|c| {
+                    let text = c.as_any().downcast_ref::<StringArray>().unwrap();
+                    if text.is_null(row) { "NULL".into() } else { text.value(row).to_string() }
+                })
+                .collect();
+            out.push(cells.join("|"));
+        }
+    }
+    out
+}
+
+async fn error(warehouse: &Warehouse, sql: &str) -> WarehouseError {
+    warehouse.query(sql, &team_a(), QueryLimits::default()).await.expect_err(sql)
+}
+
+#[tokio::test]
+async fn a_team_sees_only_its_rows_whatever_the_sql() {
+    let (_dir, warehouse) = two_teams().await;
+    let a = team_a();
+    assert_eq!(rows(&warehouse, "SELECT count(*) FROM events", &a).await, ["3"]);
+    assert_eq!(rows(&warehouse, "SELECT count(*) FROM events", &TeamScope::All).await, ["4"]);
+    assert_eq!(rows(&warehouse, "SELECT count(*) FROM events WHERE team_id = 'team-b'", &a).await, ["0"]);
+    assert_eq!(rows(&warehouse, "SELECT count(*) FROM events WHERE team_id <> 'team-a' OR true", &a).await, ["3"]);
+    assert_eq!(rows(&warehouse, "SELECT id, status FROM tasks ORDER BY id", &a).await, ["t1|completed", "t2|open"]);
+    assert_eq!(rows(&warehouse, "SELECT count(*) FROM tasks_history", &a).await, ["4"]);
+    // Users of the team's current memberships only (cid's membership was deleted; bob is team-b's).
+    assert_eq!(rows(&warehouse, "SELECT id FROM users ORDER BY id", &a).await, ["ann"]);
+    assert_eq!(rows(&warehouse, "SELECT user_id FROM memberships", &a).await, ["ann"]);
+    assert_eq!(rows(&warehouse, "SELECT id FROM users ORDER BY id", &TeamScope::All).await, ["ann", "bob", "cid"]);
+    // A scope of no teams sees nothing.
+    assert_eq!(rows(&warehouse, "SELECT count(*) FROM events", &TeamScope::Teams(vec![])).await, ["0"]);
+    // The raw tables cannot be named.
+    for sql in ["SELECT * FROM raw_events", "SELECT * FROM ingest_batches"] {
+        let e = error(&warehouse, sql).await;
+        assert!(matches!(&e, WarehouseError::Query(m) if m.contains("not found")), "{sql}: {e}");
+    }
+    // Time filters and a per-month aggregate over the partitioned table.
+    assert_eq!(
+        rows(
+            &warehouse,
+            "SELECT month, count(*) FROM events WHERE ts >= '2026-03-02T10:00:00Z' GROUP BY month ORDER BY month",
+            &a
+        )
+        .await,
+        ["2026-03|1", "2026-04|1"]
+    );
+}
+
+#[tokio::test]
+async fn only_a_single_read_only_query_runs() {
+    let (_dir, warehouse) = two_teams().await;
+    for sql in [
+        "DROP TABLE events",
+        "CREATE TABLE stolen AS SELECT * FROM events",
+        "CREATE VIEW v AS SELECT 1",
+        "INSERT INTO events SELECT * FROM events",
+        "COPY (SELECT * FROM events) TO '/tmp/orgata-stolen.csv'",
+        "SET datafusion.execution.batch_size = 1",
+    ] {
+        let e = error(&warehouse, sql).await;
+        assert!(matches!(e, WarehouseError::NotReadOnly(_) | WarehouseError::Query(_)), "{sql}: {e:?}");
+    }
+    assert!(matches!(error(&warehouse, "DROP TABLE events").await, WarehouseError::NotReadOnly(_)));
+    assert!(matches!(error(&warehouse, "SELECT 1; SELECT 2").await, WarehouseError::Query(_)));
+    assert!(!std::path::Path::new("/tmp/orgata-stolen.csv").exists());
+    assert_eq!(rows(&warehouse, "SELECT count(*) FROM events", &TeamScope::All).await, ["4"], "nothing changed");
+    assert!(matches!(error(&warehouse, "SELEC 1").await, WarehouseError::Query(m) if m.contains("SELEC")));
+}
+
+#[tokio::test]
+async fn queries_run_within_their_limits() {
+    let (_dir, warehouse) = two_teams().await;
+    let limits = QueryLimits { max_rows: 2, ..QueryLimits::default() };
+    let result =
+        warehouse.query("SELECT event_id FROM events ORDER BY event_id", &TeamScope::All, limits).await.unwrap();
+    assert_eq!((result.rows, result.truncated), (2, true));
+    let ids = result.batches.iter().map(|b| b.column(0).len()).sum::<usize>();
+    assert_eq!(ids, 2);
+
+    let endless = "SELECT count(*) FROM generate_series(1, 100000000000) a";
+    let limits = QueryLimits { timeout: Duration::from_millis(300), ..QueryLimits::default() };
+    let e = warehouse.query(endless, &TeamScope::All, limits).await.unwrap_err();
+    assert!(matches!(e, WarehouseError::Timeout(_)), "{e:?}");
+
+    let hungry =
+        "SELECT value % 1000003 AS k, count(*) FROM generate_series(1, 20000000) GROUP BY value % 1000003 ORDER BY k";
+    let limits = QueryLimits { memory_bytes: 1 << 20, ..QueryLimits::default() };
+    let e = warehouse.query(hungry, &TeamScope::All, limits).await.unwrap_err();
+    assert!(matches!(&e, WarehouseError::Query(m) if m.contains("esources exhausted")), "{e:?}");
+}
+
+#[tokio::test]
+async fn an_append_from_a_stale_position_is_refused_and_compaction_keeps_every_row() {
+    let (_dir, warehouse) = two_teams().await;
+    assert_eq!(warehouse.watermark(&EVENTS).await.unwrap(), Some(at(10)));
+    let more = |id: &str| EVENTS.rows_from_json(&[event(id, "team-a", "Close", "2026-03-09T09:00:00Z")]).unwrap();
+    // A writer that read position 5 (another wrote up to 10 since) must not write.
+    let stale = warehouse.append(&EVENTS, vec![more("late")], Some(at(5)), at(11)).await.unwrap_err();
+    assert!(matches!(stale, WarehouseError::Concurrent { .. }), "{stale:?}");
+    for seq in 11..16 {
+        warehouse.append(&EVENTS, vec![more(&format!("e{seq}"))], Some(at(seq - 1)), at(seq)).await.unwrap();
+    }
+    let count = "SELECT count(*) FROM events";
+    assert_eq!(rows(&warehouse, count, &TeamScope::All).await, ["9"]);
+    let done = warehouse.maintain(&EVENTS, 64 << 20, Duration::ZERO).await.unwrap();
+    assert_eq!(done.files_compacted, 6, "six small files of team-a/orgata/2026-03: {done:?}");
+    assert_eq!(done.files_written, 1);
+    assert_eq!(done.files_deleted, 6, "with no retention, the replaced files go");
+    assert_eq!(rows(&warehouse, count, &TeamScope::All).await, ["9"]);
+    assert_eq!(warehouse.watermark(&EVENTS).await.unwrap(), Some(at(15)), "compaction keeps the position");
+    let ids = warehouse.query("SELECT count(DISTINCT event_id) FROM events", &TeamScope::All, QueryLimits::default());
+    let ids = ids.await.unwrap();
+    let n = ids.batches[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0);
+    assert_eq!(n, 9);
+}

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use orgata_ingest::stream::Streamer;
 use orgata_warehouse::tables;
-use orgata_warehouse::{OutputFormat, QueryLimits, TeamScope, Warehouse};
+use orgata_warehouse::{OutputFormat, QueryLimits, SqlEngine, TeamScope, Warehouse};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -55,6 +55,9 @@ pub struct SqlArgs {
     /// Seconds a query may run.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
+    /// The query engine: datafusion, or duckdb over the same snapshot.
+    #[arg(long, default_value = "datafusion")]
+    pub engine: SqlEngine,
     /// Memory a query may hold, in MiB.
     #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
     pub memory_mib: u64,
@@ -297,8 +300,9 @@ pub async fn sql(config: &Config, args: SqlArgs) -> Result<()> {
     };
     let run = |query: String| {
         let (warehouse, scope, output, format) = (warehouse.clone(), scope.clone(), args.output.clone(), args.format);
+        let engine = args.engine;
         async move {
-            let result = warehouse.query(&query, &scope, limits).await?;
+            let result = warehouse.query_on(engine, &query, &scope, limits).await?;
             match output {
                 Some(path) => {
                     let file =

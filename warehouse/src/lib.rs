@@ -7,15 +7,18 @@
 //! - `delta`: appending to a table exactly once (the ingest position travels in the same Delta
 //!   commit as the rows), reading that position back, compaction and clean-up.
 //! - `sql`: analysts' SQL — read-only, team-scoped, with a timeout, a row limit and a memory limit.
+//! - `duck`: the same SQL on DuckDB, over the Parquet files of the same snapshot.
 //! - `output`: query results as a text table, CSV, JSON or Parquet.
 
 pub mod delta;
+pub mod duck;
 pub mod location;
 pub mod output;
 pub mod sql;
 pub mod tables;
 
 pub use delta::{Maintenance, Watermark};
+pub use duck::SqlEngine;
 pub use location::Warehouse;
 pub use output::OutputFormat;
 pub use sql::{QueryLimits, QueryResult, TeamScope};

@@ -134,12 +134,12 @@ impl Warehouse {
 }
 
 /// The private name of a table's raw rows.
-fn raw(spec: &TableSpec) -> String {
+pub(crate) fn raw(spec: &TableSpec) -> String {
     format!("raw_{}", spec.name)
 }
 
 /// The views of a table that `scope` may read: `(name, SQL over the raw tables)`.
-fn views(spec: &TableSpec, scope: &TeamScope) -> Vec<(String, String)> {
+pub(crate) fn views(spec: &TableSpec, scope: &TeamScope) -> Vec<(String, String)> {
     let filter = scope_filter(spec, scope);
     let history = format!("SELECT * FROM {} WHERE {filter}", raw(spec));
     match spec.kind {

@@ -119,6 +119,22 @@ impl From<orgata_warehouse::WarehouseError> for ApiError {
     }
 }
 
+impl From<orgata_ingest::IngestError> for ApiError {
+    fn from(e: orgata_ingest::IngestError) -> Self {
+        use orgata_ingest::IngestError::*;
+        match e {
+            Import { .. } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-log", e.to_string()),
+            Warehouse(e) => Self::from(*e),
+            Engine(e) => Self::from(e),
+            LeaseHeld => Self::new(StatusCode::CONFLICT, "busy", e.to_string()),
+            Avro(_) | Store(_) | Malformed(_) => {
+                tracing::error!(error = %e, "ingest error");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred; it was logged")
+            }
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let title = self.status.canonical_reason().unwrap_or("Error").to_string();

@@ -7,6 +7,7 @@ mod events;
 pub mod extract;
 mod idempotency;
 mod identity;
+mod imports;
 pub mod metrics;
 pub mod openapi;
 mod ops;
@@ -76,6 +77,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .merge(identity::routes())
         .merge(teams::routes())
         .merge(sql::routes())
+        .merge(imports::routes())
         .merge(processes::routes())
         .merge(events::routes())
         .merge(ops::routes())

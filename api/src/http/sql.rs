@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use orgata_engine::{Permission, Scope, TeamId};
-use orgata_warehouse::{OutputFormat, QueryLimits, QueryResult, TeamScope, Warehouse};
+use orgata_warehouse::{OutputFormat, QueryLimits, QueryResult, SqlEngine, TeamScope, Warehouse};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -34,6 +34,9 @@ pub struct SqlRequest {
     /// Rows returned at most (1 to 10,000; default 1,000).
     #[schema(minimum = 1, maximum = 10000)]
     pub max_rows: Option<u32>,
+    /// `datafusion` (the default) or `duckdb`, over the same snapshot.
+    #[schema(pattern = "^(datafusion|duckdb)$")]
+    pub engine: Option<String>,
 }
 
 /// A column of the answer.
@@ -65,13 +68,14 @@ pub async fn team_query(
     team: &TeamId,
     sql: &str,
     max_rows: usize,
+    engine: SqlEngine,
 ) -> ApiResult<QueryResult> {
     scope.require(team, Permission::SqlRun)?;
     if sql.trim().is_empty() {
         return Err(ApiError::invalid_field("/sql", "must hold a query"));
     }
     let limits = QueryLimits { timeout: TIMEOUT, max_rows: max_rows.clamp(1, MAX_ROWS), memory_bytes: MEMORY_BYTES };
-    Ok(warehouse.query(sql, &TeamScope::Teams(vec![team.to_string()]), limits).await?)
+    Ok(warehouse.query_on(engine, sql, &TeamScope::Teams(vec![team.to_string()]), limits).await?)
 }
 
 #[utoipa::path(post, path = "/v1/teams/{team}/sql", params(("team" = String, Path, description = "A team id")), request_body = SqlRequest, responses((status = 200, description = "The answer (JSON, or CSV with `Accept: text/csv`)", body = SqlAnswer), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
@@ -87,7 +91,12 @@ async fn run(
         Some(n @ 1..=10_000) => n as usize,
         Some(_) => return Err(ApiError::invalid_field("/max_rows", "must be between 1 and 10000")),
     };
-    let result = team_query(&s.warehouse, &c, &team, &b.sql, max_rows).await?;
+    let engine = match b.engine.as_deref().map(str::parse::<SqlEngine>) {
+        None => SqlEngine::DataFusion,
+        Some(Ok(engine)) => engine,
+        Some(Err(message)) => return Err(ApiError::invalid_field("/engine", message)),
+    };
+    let result = team_query(&s.warehouse, &c, &team, &b.sql, max_rows, engine).await?;
     let wants_csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
     let mut body = Vec::new();
     if wants_csv {

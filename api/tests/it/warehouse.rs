@@ -39,6 +39,50 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
     assert_eq!(answer["rows"], json!([{"name": "Ops", "email": "owner@acme.test", "role": "owner"}]));
     assert_eq!(answer["columns"][0], json!({"name": "name", "type": "Utf8View"}));
     assert_eq!(answer["truncated"], false);
+    // DuckDB answers the same over the same snapshot.
+    let mut on_duckdb = query.clone();
+    on_duckdb["engine"] = json!("duckdb");
+    let (status, duck) = sql(&c, &server, &team, &token, on_duckdb).await;
+    assert_eq!((status, &duck["rows"]), (StatusCode::OK, &answer["rows"]), "{duck}");
+    let (status, duck) = sql(&c, &server, &team, &token, json!({"sql": "SELECT 1", "engine": "sqlite"})).await;
+    assert_eq!((status, duck["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/engine")));
+
+    // An event log imported over HTTP lands next to the team's own events.
+    let log = "<?xml version='1.0' encoding='UTF-8'?>\n<log>\n\
+        <trace><string key=\"concept:name\" value=\"c1\"/>\n\
+        <event><string key=\"concept:name\" value=\"open\"/><date key=\"time:timestamp\" value=\"2024-01-01T09:00:00Z\"/></event>\n\
+        <event><string key=\"concept:name\" value=\"close\"/><date key=\"time:timestamp\" value=\"2024-01-01T10:00:00Z\"/></event>\n\
+        </trace>\n<trace><string key=\"concept:name\" value=\"c2\"/>\n\
+        <event><string key=\"concept:name\" value=\"open\"/><date key=\"time:timestamp\" value=\"2024-01-02T09:00:00Z\"/></event>\n\
+        </trace>\n</log>\n";
+    let upload = |team: &str, token: &str, query: &str, body: &str| {
+        c.post(format!("{}/v1/teams/{team}/imports?{query}", server.base))
+            .bearer_auth(token)
+            .header("content-type", "application/octet-stream")
+            .body(body.to_string())
+            .send()
+    };
+    let res = upload(&team, &token, "source=tiny.xes&format=xes", log).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(report, json!({"team_id": team, "source": "tiny.xes", "events": 3, "cases": 2}));
+    let (_, answer) = sql(
+        &c,
+        &server,
+        &team,
+        &token,
+        json!({"sql": "SELECT source, count(*) AS n FROM events GROUP BY source ORDER BY source"}),
+    )
+    .await;
+    assert_eq!(answer["rows"], json!([{"source": "tiny.xes", "n": 3}]));
+    let res = upload(&team, &token, "source=tiny.xes&format=xes", &log[..150]).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(problem(&body), "invalid-log");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.starts_with("line 4: malformed XES"), "{body}");
+    let res = upload(&other_team, &token, "source=tiny.xes&format=xes", log).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
     // Each team sees its own rows only, whatever the SQL; another team's id is not found.
     let all = json!({"sql": "SELECT count(*) AS n FROM users WHERE email LIKE '%globex%' OR true"});

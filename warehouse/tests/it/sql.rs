@@ -3,7 +3,7 @@
 
 use arrow::array::{Array, Int64Array, StringArray};
 use orgata_warehouse::tables::{EVENTS, MEMBERSHIPS, TASKS, USERS};
-use orgata_warehouse::{QueryLimits, TeamScope, Warehouse, WarehouseError, Watermark};
+use orgata_warehouse::{QueryLimits, QueryResult, SqlEngine, TeamScope, Warehouse, WarehouseError, Watermark};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -90,7 +90,11 @@ fn team_a() -> TeamScope {
 
 /// The rows of a query as text, `|`-separated per row.
 async fn rows(warehouse: &Warehouse, sql: &str, scope: &TeamScope) -> Vec<String> {
-    let result = warehouse.query(sql, scope, QueryLimits::default()).await.unwrap();
+    text_rows(&warehouse.query(sql, scope, QueryLimits::default()).await.unwrap())
+}
+
+/// A result's rows as text, `|`-separated per row.
+fn text_rows(result: &QueryResult) -> Vec<String> {
     let mut out = Vec::new();
     for batch in &result.batches {
         let columns: Vec<_> = batch
@@ -215,4 +219,80 @@ async fn an_append_from_a_stale_position_is_refused_and_compaction_keeps_every_r
     let ids = ids.await.unwrap();
     let n = ids.batches[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0);
     assert_eq!(n, 9);
+}
+
+/// Queries whose answers must be identical on DataFusion and DuckDB, over the same snapshot.
+const SHARED_QUERIES: &[&str] = &[
+    "SELECT count(*) AS n FROM events",
+    "SELECT activity, count(*) AS n, min(ts) AS first, max(ts) AS last FROM events GROUP BY activity ORDER BY activity",
+    "SELECT month, count(DISTINCT case_id) AS cases FROM events GROUP BY month ORDER BY month",
+    "SELECT id, status FROM tasks ORDER BY id",
+    "SELECT status, count(*) AS n FROM tasks_history GROUP BY status ORDER BY status",
+    "SELECT id, email FROM users ORDER BY id",
+    "SELECT e.activity, count(*) AS n FROM events e JOIN tasks t ON t.team_id = e.team_id GROUP BY e.activity ORDER BY e.activity",
+    "WITH per_case AS (SELECT case_id, count(*) AS n FROM events GROUP BY case_id) SELECT n, count(*) AS cases FROM per_case GROUP BY n ORDER BY n",
+    "SELECT user_id FROM memberships ORDER BY user_id",
+];
+
+/// A query's column names and rows as text, on `engine`.
+async fn answer(warehouse: &Warehouse, engine: SqlEngine, sql: &str, scope: &TeamScope) -> (Vec<String>, Vec<String>) {
+    let result = warehouse.query_on(engine, sql, scope, QueryLimits::default()).await;
+    let result = result.unwrap_or_else(|e| panic!("{engine:?}: {sql}: {e}"));
+    let names: Vec<String> = result.schema.fields().iter().map(|f| f.name().clone()).collect();
+    (names, text_rows(&result))
+}
+
+#[tokio::test]
+async fn datafusion_and_duckdb_give_the_same_answers() {
+    let (_dir, warehouse) = two_teams().await;
+    for scope in [TeamScope::All, team_a(), TeamScope::Teams(vec!["team-b".into()])] {
+        for sql in SHARED_QUERIES {
+            let datafusion = answer(&warehouse, SqlEngine::DataFusion, sql, &scope).await;
+            assert!(!datafusion.1.is_empty(), "{sql}");
+            assert_eq!(datafusion, answer(&warehouse, SqlEngine::DuckDb, sql, &scope).await, "{sql} for {scope:?}");
+        }
+    }
+    assert_eq!(
+        text_rows(
+            &warehouse
+                .query_on(SqlEngine::DuckDb, "SELECT count(*) FROM events", &team_a(), QueryLimits::default())
+                .await
+                .unwrap()
+        ),
+        ["3"]
+    );
+}
+
+#[tokio::test]
+async fn duckdb_reads_no_file_and_no_table_beyond_the_views() {
+    let (dir, warehouse) = two_teams().await;
+    let secret = dir.path().join("secret.csv");
+    std::fs::write(&secret, "a\n1\n").unwrap();
+    let team_b_files = dir.path().join("events/team_id=team-b");
+    let attempts = [
+        format!("SELECT * FROM read_csv('{}')", secret.display()),
+        format!("SELECT * FROM '{}'", secret.display()),
+        format!("SELECT * FROM read_parquet('{}/**/*.parquet')", team_b_files.display()),
+        "SELECT * FROM raw_playbooks".to_string(),
+        "CREATE TABLE x AS SELECT 1".to_string(),
+        "DROP VIEW events".to_string(),
+        "COPY (SELECT 1) TO '/tmp/orgata-duck.csv'".to_string(),
+        "ATTACH '/tmp/orgata-duck.db'".to_string(),
+        "SET enable_external_access = true".to_string(),
+        "INSTALL httpfs".to_string(),
+        "SELECT 1; SELECT 2".to_string(),
+    ];
+    for sql in &attempts {
+        let e = warehouse.query_on(SqlEngine::DuckDb, sql, &team_a(), QueryLimits::default()).await.expect_err(sql);
+        assert!(matches!(e, WarehouseError::Query(_) | WarehouseError::NotReadOnly(_)), "{sql}: {e:?}");
+    }
+    assert!(!std::path::Path::new("/tmp/orgata-duck.csv").exists());
+    // Even the private views hold the team's rows only.
+    let raw = "SELECT count(*) FROM raw_events";
+    let raw = warehouse.query_on(SqlEngine::DuckDb, raw, &team_a(), QueryLimits::default()).await.unwrap();
+    assert_eq!(text_rows(&raw), ["3"]);
+    let endless = "SELECT count(*) FROM range(100000000000) a, range(1000) b";
+    let limits = QueryLimits { timeout: Duration::from_millis(500), ..QueryLimits::default() };
+    let e = warehouse.query_on(SqlEngine::DuckDb, endless, &team_a(), limits).await.unwrap_err();
+    assert!(matches!(e, WarehouseError::Timeout(_)), "{e:?}");
 }

@@ -1,0 +1,104 @@
+//! `POST /v1/teams/{team}/imports`: an event log (XES, plain or gzip; or CSV) as the request body,
+//! imported into the warehouse's `events` under the team and a source name — the same import as
+//! `orgata import`.
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::extract::Caller;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use orgata_engine::{Permission, TeamId};
+use orgata_ingest::import::{self, CsvColumns, LogFormat};
+use serde::{Deserialize, Serialize};
+
+/// The largest log accepted over HTTP (larger ones: `orgata import`).
+pub const MAX_LOG_BYTES: usize = 256 << 20;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/teams/{team}/imports", post(import_log).layer(DefaultBodyLimit::max(MAX_LOG_BYTES)))
+}
+
+/// How to read the log.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ImportParams {
+    /// The source name the events are kept under (letters, digits, `.`, `_`, `-`); importing the
+    /// same source again replaces it.
+    #[param(pattern = "^[A-Za-z0-9._-]{1,100}$")]
+    source: String,
+    /// `xes` or `csv`.
+    #[param(pattern = "^(xes|csv)$")]
+    format: String,
+    /// CSV: the case id column [default: detected].
+    case_column: Option<String>,
+    /// CSV: the activity column [default: detected].
+    activity_column: Option<String>,
+    /// CSV: the (completion) time column [default: detected].
+    timestamp_column: Option<String>,
+    /// CSV: the start time column [default: detected].
+    start_column: Option<String>,
+    /// CSV: the resource column [default: detected].
+    resource_column: Option<String>,
+}
+
+/// What was imported.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ImportReport {
+    team_id: String,
+    source: String,
+    events: usize,
+    cases: usize,
+}
+
+#[utoipa::path(post, path = "/v1/teams/{team}/imports", params(("team" = String, Path, description = "A team id"), ImportParams), request_body(content = Vec<u8>, description = "The log file (gzip-compressed or not)", content_type = "application/octet-stream"), responses((status = 201, description = "Imported", body = ImportReport), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+async fn import_log(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(team): Path<TeamId>,
+    Query(p): Query<ImportParams>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, axum::Json<ImportReport>)> {
+    c.require(&team, Permission::TeamManage)?;
+    let format = match p.format.as_str() {
+        "xes" => LogFormat::Xes,
+        "csv" => LogFormat::Csv(CsvColumns {
+            case: p.case_column,
+            activity: p.activity_column,
+            timestamp: p.timestamp_column,
+            start: p.start_column,
+            resource: p.resource_column,
+            lifecycle: None,
+        }),
+        _ => return Err(ApiError::invalid_field("format", "must be xes or csv")),
+    };
+    import::check_source(&p.source).map_err(|e| ApiError::invalid_field("source", e.to_string()))?;
+    if body.is_empty() {
+        return Err(ApiError::invalid_field("body", "the log is empty"));
+    }
+    let (team_id, source) = (team.to_string(), p.source.clone());
+    // Parsing is CPU work: off the async workers.
+    let parsed = tokio::task::spawn_blocking(move || {
+        let gzip = body.starts_with(&[0x1f, 0x8b]);
+        let input: Box<dyn std::io::BufRead + Send> = if gzip {
+            Box::new(std::io::BufReader::new(flate2::bufread::MultiGzDecoder::new(std::io::Cursor::new(body))))
+        } else {
+            Box::new(std::io::Cursor::new(body))
+        };
+        import::parse(input, &format, &team_id, &source, &mut |_| {})
+    })
+    .await
+    .map_err(|e| ApiError::from(orgata_ingest::IngestError::Malformed(e.to_string())))?;
+    let (batches, imported) = parsed?;
+    s.warehouse.replace_source(&imported.team_id, &imported.source, batches).await?;
+    let report = ImportReport {
+        team_id: imported.team_id,
+        source: imported.source,
+        events: imported.events,
+        cases: imported.cases,
+    };
+    Ok((StatusCode::CREATED, axum::Json(report)))
+}

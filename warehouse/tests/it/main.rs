@@ -1,4 +1,5 @@
 //! The warehouse's tests.
 
+mod interop;
 mod sql;
 mod stack;

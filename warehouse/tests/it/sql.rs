@@ -34,10 +34,16 @@ fn at(seq: i64) -> Watermark {
     Watermark { xid: 0, seq }
 }
 
-/// A warehouse with events, task versions, memberships and users of two teams.
+/// A warehouse in a new folder with events, task versions, memberships and users of two teams.
 async fn two_teams() -> (tempfile::TempDir, Warehouse) {
     let dir = tempfile::tempdir().unwrap();
-    let warehouse = Warehouse::open(dir.path().to_str().unwrap(), HashMap::new()).unwrap();
+    let warehouse = two_teams_in(dir.path().to_str().unwrap(), HashMap::new()).await;
+    (dir, warehouse)
+}
+
+/// A warehouse at `location` with events, task versions, memberships and users of two teams.
+pub async fn two_teams_in(location: &str, options: HashMap<String, String>) -> Warehouse {
+    let warehouse = Warehouse::open(location, options).unwrap();
     let events = EVENTS
         .rows_from_json(&[
             event("e1", "team-a", "Register", "2026-03-02T09:00:00Z"),
@@ -81,7 +87,7 @@ async fn two_teams() -> (tempfile::TempDir, Warehouse) {
     };
     let users = USERS.rows_from_json(&[user("ann", 1), user("bob", 2), user("cid", 3)]).unwrap();
     warehouse.append(&USERS, vec![users], None, at(10)).await.unwrap();
-    (dir, warehouse)
+    warehouse
 }
 
 fn team_a() -> TeamScope {

@@ -12,8 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// How often the change log is polled for new events.
+/// How often the change log is polled for new events (SQLite; on PostgreSQL a commit wakes the
+/// streamer at once, and this is only the fallback).
 pub const POLL: Duration = Duration::from_millis(250);
+/// How long the streamer waits for a PostgreSQL notification before looking anyway.
+pub const NOTIFIED_POLL: Duration = Duration::from_secs(5);
 /// How long a lease holds without renewal; a crashed streamer's lease frees after this.
 pub const LEASE_TTL: Duration = Duration::from_secs(15);
 /// Change events per batch.
@@ -37,6 +40,13 @@ pub async fn run(store: Arc<dyn Store>, warehouse: Warehouse, metrics: Arc<Metri
     let holder = holder_name();
     let mut streamer: Option<Streamer> = None;
     let mut maintained = tokio::time::Instant::now();
+    let mut listener = match store.change_listener().await {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for change notifications; polling");
+            None
+        }
+    };
     loop {
         let pause = match step(&mut streamer, &store, &warehouse, &metrics, &holder).await {
             Ok(()) if maintained.elapsed() >= MAINTENANCE_EVERY => {
@@ -65,8 +75,19 @@ pub async fn run(store: Arc<dyn Store>, warehouse: Warehouse, metrics: Arc<Metri
                 Duration::from_secs(2)
             }
         };
+        let wait = async {
+            match (&mut listener, pause == POLL) {
+                (Some(l), true) => {
+                    if let Err(e) = l.wait(NOTIFIED_POLL).await {
+                        tracing::warn!(error = %e, "change notifications failed; polling");
+                        listener = None;
+                    }
+                }
+                _ => tokio::time::sleep(pause).await,
+            }
+        };
         tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
+            _ = wait => {}
             _ = stop.changed() => {}
         }
         if *stop.borrow() {

@@ -174,7 +174,8 @@ pub async fn ingest(config: &Config, follow: bool, batch: i64, lease_ttl: Durati
     let bar = progress_bar(pending.max(0) as u64, "streaming {bar:40} {pos}/{len} changes  {elapsed_precise}")?;
     let counter = bar.clone();
     streamer.observe(move |committed| counter.inc(committed.changes as u64));
-    let result = follow_or_once(&mut streamer, follow).await;
+    let listener = if follow { store.change_listener().await? } else { None };
+    let result = follow_or_once(&mut streamer, follow, listener).await;
     bar.finish_and_clear();
     let released = streamer.release().await;
     store.close().await;
@@ -187,16 +188,26 @@ pub async fn ingest(config: &Config, follow: bool, batch: i64, lease_ttl: Durati
     Ok(())
 }
 
-async fn follow_or_once(streamer: &mut Streamer, follow: bool) -> Result<orgata_ingest::stream::Progress> {
+async fn follow_or_once(
+    streamer: &mut Streamer,
+    follow: bool,
+    mut listener: Option<Box<dyn orgata_engine::ChangeListener>>,
+) -> Result<orgata_ingest::stream::Progress> {
     let mut total = streamer.run_until_caught_up().await?;
     if !follow {
         return Ok(total);
     }
     let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
     loop {
+        let wait = async {
+            match listener.as_mut() {
+                Some(l) => l.wait(crate::streaming::NOTIFIED_POLL).await.map(|_| ()),
+                None => Ok(tokio::time::sleep(crate::streaming::POLL).await),
+            }
+        };
         tokio::select! {
             _ = &mut interrupted => return Ok(total),
-            _ = tokio::time::sleep(crate::streaming::POLL) => {}
+            woken = wait => woken?,
         }
         let step = streamer.run_until_caught_up().await?;
         total.batches += step.batches;

@@ -94,6 +94,14 @@ pub struct NewAuditEntry {
     pub detail: serde_json::Value,
 }
 
+/// Waits for committed change events.
+#[async_trait]
+pub trait ChangeListener: Send {
+    /// Waits up to `timeout`: true when a transaction with change events committed meanwhile
+    /// (possibly before an earlier wait returned), false when the time ran out.
+    async fn wait(&mut self, timeout: std::time::Duration) -> Result<bool>;
+}
+
 /// A database holding the engine's state.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -122,6 +130,9 @@ pub trait Store: Send + Sync + 'static {
     async fn acquire_lease(&self, name: &str, holder: &str, now: DateTime<Utc>, ttl: chrono::Duration) -> Result<bool>;
     /// Gives the lease up, if `holder` has it.
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+    /// A listener woken when new change events commit (PostgreSQL's LISTEN/NOTIFY), or `None`
+    /// where the backend has none (SQLite: poll `pending_changes`).
+    async fn change_listener(&self) -> Result<Option<Box<dyn ChangeListener>>>;
     /// Closes the connection pool.
     async fn close(&self);
 }

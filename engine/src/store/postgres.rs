@@ -26,6 +26,8 @@ const LOG_HEAD_SQL: &str = "SELECT xid, seq FROM change_log
      ORDER BY xid DESC, seq DESC LIMIT 1";
 
 /// A transaction-scoped advisory lock takes no transaction id, so it can precede the first write.
+/// Wakes listeners (the warehouse streamer) when a transaction that wrote change events commits.
+const NOTIFY_SQL: Option<&str> = Some("SELECT pg_notify('orgata_changes', '')");
 const LOCK_SQL: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
 /// Followed by the task id and the caller's team filter.
 const LOCK_TASK_INSTANCE_SQL: Option<&str> =
@@ -89,6 +91,26 @@ impl SqlStore {
         MIGRATOR.run(&pool).await?;
         chain_legacy_audit(&pool).await?;
         Ok(Self { pool, write_pool: None, background: None })
+    }
+}
+
+/// A listener on `orgata_changes` over its own connection.
+async fn listen(pool: &Pool<Db>) -> Result<Option<Box<dyn super::ChangeListener>>> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen("orgata_changes").await?;
+    Ok(Some(Box::new(PgChangeListener(listener))))
+}
+
+struct PgChangeListener(sqlx::postgres::PgListener);
+
+#[async_trait::async_trait]
+impl super::ChangeListener for PgChangeListener {
+    async fn wait(&mut self, timeout: std::time::Duration) -> Result<bool> {
+        match tokio::time::timeout(timeout, self.0.recv()).await {
+            Ok(Ok(_)) => Ok(true),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Ok(false),
+        }
     }
 }
 

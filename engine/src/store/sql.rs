@@ -201,6 +201,10 @@ impl Store for SqlStore {
         Ok(taken.rows_affected() == 1)
     }
 
+    async fn change_listener(&self) -> Result<Option<Box<dyn super::ChangeListener>>> {
+        listen(&self.pool).await
+    }
+
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
         let writer = self.write_pool.as_ref().unwrap_or(&self.pool);
         sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2").bind(name).bind(holder).execute(writer).await?;
@@ -524,7 +528,11 @@ fn push_in_teams<'a>(qb: &mut QueryBuilder<Db>, column: &str, teams: impl IntoIt
 #[async_trait]
 impl Tx for SqlTx {
     async fn commit(mut self: Box<Self>) -> Result<()> {
+        let wrote_changes = !self.changes.is_empty();
         self.flush().await?;
+        if let (true, Some(sql)) = (wrote_changes, NOTIFY_SQL) {
+            sqlx::query(sql).execute(&mut *self.tx).await?;
+        }
         self.tx.commit().await?;
         Ok(())
     }

@@ -21,6 +21,8 @@ const LOG_HEAD_SQL: &str = "SELECT xid, seq FROM change_log ORDER BY xid DESC, s
 
 /// `BEGIN IMMEDIATE` already holds the database's single write lock.
 const LOCK_SQL: Option<&str> = None;
+/// SQLite has no notifications: readers poll.
+const NOTIFY_SQL: Option<&str> = None;
 const LOCK_TASK_INSTANCE_SQL: Option<&str> = None;
 /// An audit chain's head; the write lock already orders chain writers.
 const AUDIT_HEAD_SQL: &str = "SELECT seq, hash FROM audit_heads WHERE org_id = $1 AND chain = $2";
@@ -96,6 +98,11 @@ async fn checkpoint_periodically(pool: Pool<Db>) {
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
     }
+}
+
+/// No listener: SQLite has no notifications.
+async fn listen(_pool: &Pool<Db>) -> Result<Option<Box<dyn super::ChangeListener>>> {
+    Ok(None)
 }
 
 async fn begin_write_tx(pool: &Pool<Db>) -> Result<Transaction<'static, Db>> {

@@ -253,3 +253,23 @@ async fn postgres_reader_holds_back_events_behind_an_open_transaction() {
     assert_eq!(ids, vec![first.id.as_str(), second.id.as_str()]);
     assert!(after[0].position < after[1].position);
 }
+
+/// PostgreSQL wakes change listeners at commit (LISTEN/NOTIFY); SQLite has none (readers poll).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_wakes_the_change_listener() {
+    let sqlite = crate::support::sqlite().await;
+    assert!(sqlite.store.change_listener().await.unwrap().is_none());
+    let Some(h) = crate::support::postgres().await else { return };
+    let mut listener = h.store.change_listener().await.unwrap().expect("a PostgreSQL listener");
+    let quiet = std::time::Duration::from_millis(300);
+    assert!(!listener.wait(quiet).await.unwrap(), "nothing committed yet");
+    let w = World::new(&h, "acme").await;
+    assert!(listener.wait(std::time::Duration::from_secs(5)).await.unwrap(), "the registration woke it");
+    // Drain what registration sent, then a rolled-back write wakes nobody and a commit does.
+    while listener.wait(quiet).await.unwrap() {}
+    let tx = h.store.begin_write(h.clock.now()).await.unwrap();
+    drop(tx);
+    assert!(!listener.wait(quiet).await.unwrap());
+    h.engine.create_team(&w.owner, "Finance").await.unwrap();
+    assert!(listener.wait(std::time::Duration::from_secs(5)).await.unwrap());
+}

@@ -202,7 +202,10 @@ async fn follow_or_once(
         let wait = async {
             match listener.as_mut() {
                 Some(l) => l.wait(crate::streaming::NOTIFIED_POLL).await.map(|_| ()),
-                None => Ok(tokio::time::sleep(crate::streaming::POLL).await),
+                None => {
+                    tokio::time::sleep(crate::streaming::POLL).await;
+                    Ok(())
+                }
             }
         };
         tokio::select! {

@@ -127,3 +127,82 @@ fn bad_input_gets_one_line_and_a_failure_code() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), format!("database sqlite://{}/orgata.db is up to date", dir.path().display()));
 }
+
+/// The warehouse from the command line: the demo's history is queryable at once, bad SQL and bad
+/// logs get one line and a failure code, an import lands next to the demo's events, and the
+/// warehouse verifies, optimizes and reports its state.
+#[test]
+fn warehouse_commands_on_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = orgata(dir.path(), None, &["demo", "--days", "5", "--per-day", "6"]);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let out = stdout(&demo);
+    assert!(out.contains("warehouse at position 0:"), "{out}");
+    let instances: u64 = out
+        .split(" process instances")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("instance count in {out}"));
+    let sql = |query: &str, extra: &[&str]| {
+        let mut args = vec!["sql", query];
+        args.extend_from_slice(extra);
+        orgata(dir.path(), None, &args)
+    };
+    let counted = sql("select count(*) as n from instances", &["--format", "csv"]);
+    assert_eq!(stdout(&counted), format!("n\n{instances}\n"));
+    let on_duckdb = sql("select count(*) as n from instances", &["--format", "csv", "--engine", "duckdb"]);
+    assert_eq!(stdout(&on_duckdb), format!("n\n{instances}\n"));
+    let table = sql("select name from teams where name = 'Operations'", &[]);
+    assert_eq!(
+        stdout(&table),
+        "+------------+\n| name       |\n+------------+\n| Operations |\n+------------+\n1 row\n"
+    );
+
+    let refused = sql("drop table events", &[]);
+    assert!(!refused.status.success());
+    let message = stderr(&refused);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.starts_with("error: only a single read-only query is allowed: "), "{message}");
+    let no_file = sql("select 1", &["--format", "parquet"]);
+    assert_eq!(stderr(&no_file), "error: --format parquet needs --output FILE\n");
+
+    let team = stdout(&sql("select id from teams where name = 'Operations'", &["--format", "csv"]));
+    let team = team.lines().nth(1).expect("the team id").to_string();
+    let log = dir.path().join("orders.csv");
+    std::fs::write(&log, "case_id,activity,timestamp\no1,pack,2024-01-01T10:00:00Z\no1,ship,2024-01-02T10:00:00Z\n")
+        .unwrap();
+    let imported = orgata(dir.path(), None, &["import", log.to_str().unwrap(), "--team", &team]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    assert!(stdout(&imported).starts_with("imported 2 events of 1 cases from "), "{}", stdout(&imported));
+    let sources =
+        sql("select source, count(*) as n from events where source <> 'orgata' group by source", &["--format", "json"]);
+    assert_eq!(stdout(&sources), "[{\"source\":\"orders.csv\",\"n\":2}]\n");
+    std::fs::write(&log, "case_id,activity,timestamp\no1,pack,2024-01-01T10:00:00Z\no1,ship,soon\n").unwrap();
+    let bad = orgata(dir.path(), None, &["import", log.to_str().unwrap(), "--team", &team]);
+    assert!(!bad.status.success());
+    assert_eq!(
+        stderr(&bad),
+        format!(
+            "error: {}: row 3: column `timestamp`: cannot read `soon` as a time (expected ISO 8601, like 2024-03-01T09:30:00+01:00)\n",
+            log.display()
+        )
+    );
+    let unknown = orgata(dir.path(), None, &["import", log.to_str().unwrap(), "--team", "team_nobody"]);
+    assert!(stderr(&unknown).starts_with("error: no team `team_nobody` in the warehouse"), "{}", stderr(&unknown));
+
+    let verified = orgata(dir.path(), None, &["warehouse", "verify"]);
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    assert!(
+        stdout(&verified).contains("the warehouse equals the change log up to position 0:"),
+        "{}",
+        stdout(&verified)
+    );
+    let optimized = orgata(dir.path(), None, &["warehouse", "optimize", "--retention-hours", "0"]);
+    assert!(optimized.status.success(), "{}", stderr(&optimized));
+    assert_eq!(stdout(&optimized).lines().count(), 9, "{}", stdout(&optimized));
+    let status = orgata(dir.path(), None, &["warehouse", "status"]);
+    assert!(stdout(&status).contains("change archive: "), "{}", stdout(&status));
+    // Still the same answer after compaction.
+    assert_eq!(stdout(&sql("select count(*) as n from instances", &["--format", "csv"])), format!("n\n{instances}\n"));
+}

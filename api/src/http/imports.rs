@@ -4,10 +4,10 @@
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use super::extract::Caller;
+use super::extract::{Caller, Query};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use orgata_engine::{Permission, TeamId};
@@ -60,9 +60,14 @@ async fn import_log(
     Caller(c): Caller,
     Path(team): Path<TeamId>,
     Query(p): Query<ImportParams>,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<(StatusCode, axum::Json<ImportReport>)> {
     c.require(&team, Permission::TeamManage)?;
+    let body = body.map_err(|rejection| {
+        let detail = format!("the log could not be read: {}", rejection.body_text());
+        let kind = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE { "too-large" } else { "bad-request" };
+        ApiError::new(rejection.status(), kind, detail)
+    })?;
     let format = match p.format.as_str() {
         "xes" => LogFormat::Xes,
         "csv" => LogFormat::Csv(CsvColumns {

@@ -27,7 +27,9 @@ const LOG_HEAD_SQL: &str = "SELECT xid, seq FROM change_log
 
 /// A transaction-scoped advisory lock takes no transaction id, so it can precede the first write.
 /// Wakes listeners (the warehouse streamer) when a transaction that wrote change events commits.
-const NOTIFY_SQL: Option<&str> = Some("SELECT pg_notify('orgata_changes', '')");
+/// The channel is per schema, so Orgata databases sharing a server (as schemas) do not wake
+/// each other's streamers.
+const NOTIFY_SQL: Option<&str> = Some("SELECT pg_notify('orgata_changes_' || current_schema(), '')");
 const LOCK_SQL: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
 /// Followed by the task id and the caller's team filter.
 const LOCK_TASK_INSTANCE_SQL: Option<&str> =
@@ -97,7 +99,8 @@ impl SqlStore {
 /// A listener on `orgata_changes` over its own connection.
 async fn listen(pool: &Pool<Db>) -> Result<Option<Box<dyn super::ChangeListener>>> {
     let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
-    listener.listen("orgata_changes").await?;
+    let schema: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(pool).await?;
+    listener.listen(&format!("orgata_changes_{schema}")).await?;
     Ok(Some(Box::new(PgChangeListener(listener))))
 }
 

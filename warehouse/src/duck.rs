@@ -14,7 +14,6 @@ use crate::WarehouseError;
 use crate::location::Warehouse;
 use crate::sql::{QueryLimits, QueryResult, TeamScope, raw, views};
 use crate::tables::{self, ColumnKind, TableKind, TableSpec};
-use arrow::array::RecordBatch;
 
 /// The query engine analysts' SQL runs on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -193,20 +192,13 @@ fn execute(connection: &duckdb::Connection, sql: &str, limits: QueryLimits) -> R
     }
     let mut statement = connection.prepare(sql).map_err(duck)?;
     let arrow = statement.query_arrow([]).map_err(duck)?;
-    let schema = arrow.get_schema();
-    let (mut batches, mut rows, mut truncated) = (Vec::<RecordBatch>::new(), 0, false);
+    let mut result = QueryResult::empty(arrow.get_schema());
     for batch in arrow {
-        let room = limits.max_rows - rows;
-        if batch.num_rows() > room {
-            batches.push(batch.slice(0, room));
-            rows += room;
-            truncated = true;
+        if !result.take(batch, limits.max_rows) {
             break;
         }
-        rows += batch.num_rows();
-        batches.push(batch);
     }
-    Ok(QueryResult { schema, batches, rows, truncated })
+    Ok(result)
 }
 
 fn duck(e: duckdb::Error) -> WarehouseError {

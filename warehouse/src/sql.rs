@@ -57,6 +57,27 @@ pub struct QueryResult {
     pub truncated: bool,
 }
 
+impl QueryResult {
+    /// No rows yet, of `schema`.
+    pub(crate) fn empty(schema: SchemaRef) -> Self {
+        QueryResult { schema, batches: Vec::new(), rows: 0, truncated: false }
+    }
+
+    /// Adds a batch of the answer, cut at `max_rows`; false once the limit is reached.
+    pub(crate) fn take(&mut self, batch: RecordBatch, max_rows: usize) -> bool {
+        let room = max_rows.saturating_sub(self.rows);
+        if batch.num_rows() > room {
+            self.batches.push(batch.slice(0, room));
+            self.rows += room;
+            self.truncated = true;
+            return false;
+        }
+        self.rows += batch.num_rows();
+        self.batches.push(batch);
+        true
+    }
+}
+
 impl Warehouse {
     /// Runs one read-only SQL query over the tables `scope` may read.
     pub async fn query(
@@ -77,20 +98,13 @@ impl Warehouse {
             let frame = ctx.execute_logical_plan(plan).await.map_err(query_error)?;
             let schema = Arc::new(frame.schema().as_arrow().clone());
             let mut stream = frame.execute_stream().await.map_err(query_error)?;
-            let (mut batches, mut rows, mut truncated) = (Vec::new(), 0, false);
+            let mut result = QueryResult::empty(schema);
             while let Some(batch) = stream.next().await {
-                let batch = batch.map_err(query_error)?;
-                let room = limits.max_rows - rows;
-                if batch.num_rows() > room {
-                    batches.push(batch.slice(0, room));
-                    rows += room;
-                    truncated = true;
+                if !result.take(batch.map_err(query_error)?, limits.max_rows) {
                     break;
                 }
-                rows += batch.num_rows();
-                batches.push(batch);
             }
-            Ok(QueryResult { schema, batches, rows, truncated })
+            Ok(result)
         };
         tokio::time::timeout(limits.timeout, run).await.map_err(|_| WarehouseError::Timeout(limits.timeout))?
     }

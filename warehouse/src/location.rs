@@ -41,7 +41,14 @@ impl Warehouse {
                 Url::from_directory_path(&path).map_err(|()| error("not an absolute path".into()))?
             }
         };
-        let root = if root.path().ends_with('/') { root } else { Url::parse(&format!("{root}/")).expect("a URL") };
+        if root.cannot_be_a_base() {
+            return Err(error("not a folder or a storage URL like s3://bucket/prefix".into()));
+        }
+        let mut root = root;
+        if !root.path().ends_with('/') {
+            let path = format!("{}/", root.path());
+            root.set_path(&path);
+        }
         let (store, path) = object_store::parse_url_opts(&root, options.iter()).map_err(|e| error(e.to_string()))?;
         let store: Arc<dyn ObjectStore> = Arc::new(object_store::prefix::PrefixStore::new(store, path));
         Ok(Warehouse { root, options, store })
@@ -59,7 +66,9 @@ impl Warehouse {
 
     /// The URL of a table's folder.
     pub fn table_url(&self, spec: &TableSpec) -> Url {
-        self.root.join(&format!("{}/", spec.name)).expect("table names are URL-safe")
+        let mut url = self.root.clone();
+        url.set_path(&format!("{}{}/", self.root.path(), spec.name));
+        url
     }
 
     /// Opens a table as of its newest version, creating it (empty, with its schema and

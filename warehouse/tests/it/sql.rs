@@ -302,3 +302,14 @@ async fn duckdb_reads_no_file_and_no_table_beyond_the_views() {
     let e = warehouse.query_on(SqlEngine::DuckDb, endless, &team_a(), limits).await.unwrap_err();
     assert!(matches!(e, WarehouseError::Timeout(_)), "{e:?}");
 }
+
+#[test]
+fn a_location_that_is_no_folder_or_storage_url_is_an_error() {
+    let e = Warehouse::open("mailto:someone@example.com", HashMap::new()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "warehouse location `mailto:someone@example.com`: not a folder or a storage URL like s3://bucket/prefix"
+    );
+    let e = Warehouse::open("ftp://example.com/wh", HashMap::new()).unwrap_err();
+    assert!(e.to_string().starts_with("warehouse location `ftp://example.com/wh`: "), "{e}");
+}

@@ -145,8 +145,9 @@ pub async fn import(config: &Config, args: ImportArgs) -> Result<()> {
         ProgressStyle::with_template("importing {spinner} {pos} events  {elapsed_precise}").context("template")?,
     );
     let started = std::time::Instant::now();
-    let imported = orgata_ingest::import::import(&warehouse, input, &format, &args.team, &source, &mut |n| {
-        bar.set_position(n as u64)
+    let counter = bar.clone();
+    let imported = orgata_ingest::import::import(&warehouse, input, &format, &args.team, &source, move |n| {
+        counter.set_position(n as u64)
     })
     .await
     .with_context(|| format!("{}", args.file.display()))?;
@@ -231,7 +232,7 @@ pub async fn warehouse(config: &Config, command: WarehouseCommand) -> Result<()>
             if !store.acquire_lease(orgata_ingest::stream::LEASE, &holder, chrono::Utc::now(), lease_ttl).await? {
                 bail!("another streamer is writing the warehouse; stop `orgata serve`/`orgata ingest` first");
             }
-            warehouse.drop_tables().await?;
+            warehouse.clear_change_data().await?;
             let mut streamer =
                 Streamer::open(store.clone(), warehouse, 5_000).await?.with_lease(holder, crate::streaming::LEASE_TTL);
             let archived = streamer.archive().files().await?.len() as u64;

@@ -66,7 +66,7 @@ fn event_row(c: &ChangeEvent) -> Result<Map<String, Value>, IngestError> {
     let attributes = event.decision.as_ref().map(|d| json!({ "decision": d }).to_string());
     match json!({
         "event_id": event.id,
-        "source": "orgata",
+        "source": tables::ENGINE_SOURCE,
         "case_id": event.instance_id,
         "activity": event.activity,
         "lifecycle": event.lifecycle.as_str(),

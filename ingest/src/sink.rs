@@ -27,8 +27,20 @@ pub struct Committed {
     pub position: LogPosition,
     /// When the batch became queryable.
     pub committed_at: DateTime<Utc>,
-    /// From the engine's commit of the batch's oldest change to `committed_at`.
-    pub lag: chrono::Duration,
+    /// When the engine made each change of the batch (its freshness is `committed_at` minus this).
+    pub change_times: Vec<DateTime<Utc>>,
+}
+
+impl Committed {
+    /// From each change's commit in the engine to its rows being queryable.
+    pub fn lags(&self) -> impl Iterator<Item = chrono::Duration> + '_ {
+        self.change_times.iter().map(|at| self.committed_at - *at)
+    }
+
+    /// The largest of [`Committed::lags`]: that of the batch's oldest change.
+    pub fn max_lag(&self) -> chrono::Duration {
+        self.lags().max().unwrap_or_default()
+    }
 }
 
 /// The warehouse as the ingest writes it, with the position each table holds.
@@ -112,7 +124,7 @@ impl Sink {
             rows,
             position: last.position,
             committed_at,
-            lag: committed_at - oldest,
+            change_times: batch.iter().map(|c| c.at).collect(),
         }))
     }
 

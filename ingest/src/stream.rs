@@ -46,7 +46,7 @@ impl Progress {
         self.batches += 1;
         self.changes += committed.changes;
         self.position = committed.position;
-        self.max_lag_ms = self.max_lag_ms.max(committed.lag.num_milliseconds());
+        self.max_lag_ms = self.max_lag_ms.max(committed.max_lag().num_milliseconds());
     }
 }
 

@@ -9,12 +9,23 @@ use crate::location::Warehouse;
 use crate::tables::TableSpec;
 use crate::{WarehouseError, tables};
 use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::datasource::provider_as_source;
+use datafusion::error::DataFusionError;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
 use deltalake::kernel::Transaction;
-use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::transaction::TransactionError;
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::protocol::DeltaOperation;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError};
+use futures::{Stream, StreamExt};
 use std::num::NonZeroU64;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The application ids under which a table records the ingest position it holds.
@@ -27,6 +38,38 @@ const SEQ_APP: &str = "orgata-ingest.seq";
 pub struct Watermark {
     pub xid: i64,
     pub seq: i64,
+}
+
+/// A stream of batches as a one-partition source of a write: it can be executed once.
+struct OnceStream {
+    schema: SchemaRef,
+    stream: Mutex<Option<SendableRecordBatchStream>>,
+}
+
+impl OnceStream {
+    fn new(stream: SendableRecordBatchStream) -> Self {
+        OnceStream { schema: stream.schema(), stream: Mutex::new(Some(stream)) }
+    }
+}
+
+impl std::fmt::Debug for OnceStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnceStream").finish_non_exhaustive()
+    }
+}
+
+impl PartitionStream for OnceStream {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let taken = self.stream.lock().unwrap_or_else(|e| e.into_inner()).take();
+        taken.unwrap_or_else(|| {
+            let again = DataFusionError::Execution("an import's input can be read only once".into());
+            Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), futures::stream::once(async { Err(again) })))
+        })
+    }
 }
 
 /// The position `table` (as loaded) holds.
@@ -111,18 +154,45 @@ impl Warehouse {
         source: &str,
         batches: Vec<RecordBatch>,
     ) -> Result<u64, WarehouseError> {
+        self.replace_source_streaming(
+            team,
+            source,
+            futures::stream::iter(batches.into_iter().map(Ok::<_, std::convert::Infallible>)),
+        )
+        .await
+    }
+
+    /// [`Warehouse::replace_source`] from a stream of batches, written as they arrive (the import
+    /// parses while the table writes). A stream that yields an error writes nothing.
+    pub async fn replace_source_streaming<E>(
+        &self,
+        team: &str,
+        source: &str,
+        batches: impl Stream<Item = Result<RecordBatch, E>> + Send + 'static,
+    ) -> Result<u64, WarehouseError>
+    where
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let spec = &tables::EVENTS;
+        let delta = |e| WarehouseError::delta(spec.name, e);
         let quote = |s: &str| s.replace('\'', "''");
         let predicate = format!("team_id = '{}' AND source = '{}'", quote(team), quote(source));
+        let batches = batches.map(|batch| batch.map_err(|e| DataFusionError::External(e.into())));
+        let input = OnceStream::new(Box::pin(RecordBatchStreamAdapter::new(spec.schema(), batches)));
+        let plan = StreamingTable::try_new(spec.schema(), vec![Arc::new(input)])
+            .and_then(|provider| LogicalPlanBuilder::scan("import", provider_as_source(Arc::new(provider)), None))
+            .and_then(|plan| plan.build())
+            .map_err(|e| delta(e.into()))?;
         let table = self
             .table(spec)
             .await?
-            .write(batches)
+            .write(Vec::new())
+            .with_input_plan(plan)
             .with_save_mode(SaveMode::Overwrite)
             .with_replace_where(predicate)
             .with_partition_columns(spec.partition_by.iter().copied())
             .await
-            .map_err(|e| WarehouseError::delta(spec.name, e))?;
+            .map_err(delta)?;
         Ok(table.version().unwrap_or_default())
     }
 
@@ -170,17 +240,45 @@ impl Warehouse {
         Ok(done)
     }
 
-    /// Deletes every table (for a rebuild from the change archive). The archive is kept.
-    pub async fn drop_tables(&self) -> Result<(), WarehouseError> {
+    /// Empties the warehouse of what came from the engine's change log, for a rebuild from the
+    /// change archive: every table but `events` is deleted, and `events` loses the engine's rows
+    /// (source [`tables::ENGINE_SOURCE`]) but keeps imported logs, with its ingest position back at
+    /// the start, in one commit. The archive is kept.
+    pub async fn clear_change_data(&self) -> Result<(), WarehouseError> {
         use futures::TryStreamExt;
         use object_store::ObjectStoreExt;
         let store = self.object_store();
-        for spec in tables::ALL {
+        for spec in tables::ALL.iter().filter(|spec| spec.name != tables::EVENTS.name) {
             let prefix = object_store::path::Path::from(spec.name);
             let objects: Vec<_> = store.list(Some(&prefix)).map_ok(|m| m.location).try_collect().await?;
             for location in objects {
                 store.delete(&location).await?;
             }
+        }
+        let spec = &tables::EVENTS;
+        let delta = |e| WarehouseError::delta(spec.name, e);
+        let start = Watermark::default();
+        let reset = || {
+            CommitProperties::default().with_application_transactions(vec![
+                Transaction::new(XID_APP, start.xid),
+                Transaction::new(SEQ_APP, start.seq),
+            ])
+        };
+        let table = self.table(spec).await?;
+        if watermark_of(spec, &table).await?.is_none_or(|held| held == start) {
+            return Ok(());
+        }
+        // `source` is a partition column: the delete removes whole files, rewriting none.
+        let predicate = format!("source = '{}'", tables::ENGINE_SOURCE);
+        let (table, _) =
+            table.delete().with_predicate(predicate).with_commit_properties(reset()).await.map_err(delta)?;
+        if watermark_of(spec, &table).await? != Some(start) {
+            // No engine rows to delete, so no commit: reset the position on its own.
+            let snapshot = table.snapshot().map_err(delta)?;
+            CommitBuilder::from(reset())
+                .build(Some(snapshot), table.log_store(), DeltaOperation::Delete { predicate: None })
+                .await
+                .map_err(delta)?;
         }
         Ok(())
     }

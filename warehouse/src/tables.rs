@@ -142,8 +142,11 @@ macro_rules! columns {
     }};
 }
 
+/// The `source` of the engine's own events in [`EVENTS`]; imported logs have other names.
+pub const ENGINE_SOURCE: &str = "orgata";
+
 /// The process event log: one row per lifecycle transition of a task (from the engine, source
-/// `orgata`) or per event of an imported log (its source name). `ts` is when it happened;
+/// [`ENGINE_SOURCE`]) or per event of an imported log (its source name). `ts` is when it happened;
 /// `start_ts` is set where a row stands for an interval (an imported log with start and
 /// completion times per event); `ordinal` orders events with equal times as their source did.
 /// Partitioned by team, source and month.

@@ -84,21 +84,14 @@ async fn import_log(
     if body.is_empty() {
         return Err(ApiError::invalid_field("body", "the log is empty"));
     }
-    let (team_id, source) = (team.to_string(), p.source.clone());
-    // Parsing is CPU work: off the async workers.
-    let parsed = tokio::task::spawn_blocking(move || {
-        let gzip = body.starts_with(&[0x1f, 0x8b]);
-        let input: Box<dyn std::io::BufRead + Send> = if gzip {
-            Box::new(std::io::BufReader::new(flate2::bufread::MultiGzDecoder::new(std::io::Cursor::new(body))))
-        } else {
-            Box::new(std::io::Cursor::new(body))
-        };
-        import::parse(input, &format, &team_id, &source, &mut |_| {})
-    })
-    .await
-    .map_err(|e| ApiError::from(orgata_ingest::IngestError::Malformed(e.to_string())))?;
-    let (batches, imported) = parsed?;
-    s.warehouse.replace_source(&imported.team_id, &imported.source, batches).await?;
+    let gzip = body.starts_with(&[0x1f, 0x8b]);
+    let input: Box<dyn std::io::BufRead + Send> = if gzip {
+        Box::new(std::io::BufReader::new(flate2::bufread::MultiGzDecoder::new(std::io::Cursor::new(body))))
+    } else {
+        Box::new(std::io::Cursor::new(body))
+    };
+    // Parsing runs on a blocking thread while the warehouse writes.
+    let imported = import::import(&s.warehouse, input, &format, &team.to_string(), &p.source, |_| {}).await?;
     let report = ImportReport {
         team_id: imported.team_id,
         source: imported.source,

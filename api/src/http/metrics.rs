@@ -28,7 +28,7 @@ struct Inner {
     latency: BTreeMap<(String, String), Histogram>,
     /// Business events by name.
     business: BTreeMap<&'static str, u64>,
-    /// Warehouse streaming: commit-to-queryable lag of each batch's oldest change.
+    /// Warehouse streaming: commit-to-queryable lag of every change event.
     freshness: Histogram,
     ingest_changes: u64,
     ingest_batches: u64,
@@ -69,7 +69,7 @@ impl Histogram {
 }
 
 /// Upper bounds of the freshness histogram's buckets, in seconds.
-const FRESHNESS_BUCKETS: [f64; 11] = [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0];
+const FRESHNESS_BUCKETS: [f64; 11] = [0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 5.0, 10.0, 60.0, 300.0, 3600.0];
 
 /// The business events counted (`orgata_<name>_total`).
 pub const BUSINESS_EVENTS: [&str; 4] = ["processes_started", "tasks_completed", "sign_ins", "playbook_versions"];
@@ -84,8 +84,10 @@ impl Metrics {
     /// Records a batch the warehouse streamer committed.
     pub fn observe_ingest(&self, committed: &orgata_ingest::sink::Committed) {
         let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let lag = committed.lag.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6;
-        m.freshness.add(&FRESHNESS_BUCKETS, lag.max(0.0));
+        for lag in committed.lags() {
+            let seconds = lag.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6;
+            m.freshness.add(&FRESHNESS_BUCKETS, seconds.max(0.0));
+        }
         m.ingest_changes += committed.changes as u64;
         m.ingest_batches += 1;
         m.ingest_last_commit = committed.committed_at.timestamp_micros() as f64 / 1e6;

@@ -205,4 +205,15 @@ fn warehouse_commands_on_the_demo() {
     assert!(stdout(&status).contains("change archive: "), "{}", stdout(&status));
     // Still the same answer after compaction.
     assert_eq!(stdout(&sql("select count(*) as n from instances", &["--format", "csv"])), format!("n\n{instances}\n"));
+
+    // A rebuild from the change archive recreates the engine's data and keeps the imported log.
+    let rebuilt = orgata(dir.path(), None, &["warehouse", "rebuild"]);
+    assert!(rebuilt.status.success(), "{}", stderr(&rebuilt));
+    assert!(stdout(&rebuilt).starts_with("rebuilt the warehouse: "), "{}", stdout(&rebuilt));
+    assert_eq!(stdout(&sql("select count(*) as n from instances", &["--format", "csv"])), format!("n\n{instances}\n"));
+    let sources =
+        sql("select source, count(*) as n from events where source <> 'orgata' group by source", &["--format", "json"]);
+    assert_eq!(stdout(&sources), "[{\"source\":\"orders.csv\",\"n\":2}]\n");
+    let verified = orgata(dir.path(), None, &["warehouse", "verify"]);
+    assert!(verified.status.success(), "{}", stderr(&verified));
 }

@@ -126,12 +126,14 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
 
     // Freshness is measured.
     let metrics = c.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
-    let count = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("orgata_warehouse_freshness_seconds_count "))
-        .map(|n| n.parse::<u64>().unwrap());
+    let series = |name: &str| {
+        let prefix = format!("{name} ");
+        metrics.lines().find_map(|l| l.strip_prefix(prefix.as_str())).map(|n| n.parse::<u64>().unwrap())
+    };
+    let (count, changes) =
+        (series("orgata_warehouse_freshness_seconds_count"), series("orgata_warehouse_changes_total"));
     assert!(count.is_some_and(|n| n >= 1), "{metrics}");
-    assert!(metrics.contains("orgata_warehouse_changes_total "), "{metrics}");
+    assert_eq!(count, changes, "one freshness observation per change event: {metrics}");
     assert!(server.stop().success(), "a graceful stop gives the streamer lease up and exits 0");
 }
 

@@ -2,7 +2,7 @@
 
 use crate::IngestError;
 use arrow::array::{ArrayBuilder, ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use orgata_warehouse::tables::EVENTS;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -30,14 +30,23 @@ pub struct LogEvent {
 pub struct EventBatches {
     team: String,
     source: String,
-    done: Vec<RecordBatch>,
     rows: usize,
     current: Builders,
+    /// Reused for each event's id, and the last month partition with the `(year, month)` it is of.
+    event_id: String,
+    month: ((i32, u32), String),
 }
 
 impl EventBatches {
     pub fn new(team: &str, source: &str) -> Self {
-        EventBatches { team: team.into(), source: source.into(), done: Vec::new(), rows: 0, current: Builders::new() }
+        EventBatches {
+            team: team.into(),
+            source: source.into(),
+            rows: 0,
+            current: Builders::new(),
+            event_id: String::new(),
+            month: ((i32::MIN, 0), String::new()),
+        }
     }
 
     /// Events pushed so far.
@@ -45,9 +54,13 @@ impl EventBatches {
         self.rows
     }
 
-    pub fn push(&mut self, e: LogEvent) -> Result<(), IngestError> {
+    /// Adds an event; returns a batch when one is full.
+    pub fn push(&mut self, e: LogEvent) -> Result<Option<RecordBatch>, IngestError> {
+        use std::fmt::Write;
         let b = &mut self.current;
-        b.event_id.append_value(format!("{}:{}", self.source, self.rows + 1));
+        self.event_id.clear();
+        let _ = write!(self.event_id, "{}:{}", self.source, self.rows + 1);
+        b.event_id.append_value(&self.event_id);
         b.case_id.append_value(&e.case_id);
         b.activity.append_value(&e.activity);
         b.lifecycle.append_value(&e.lifecycle);
@@ -60,21 +73,22 @@ impl EventBatches {
         b.attributes.append_option(attributes);
         b.team_id.append_value(&self.team);
         b.source.append_value(&self.source);
-        b.month.append_value(e.at.format("%Y-%m").to_string());
+        let month = (e.at.year(), e.at.month());
+        if self.month.0 != month {
+            self.month = (month, format!("{:04}-{:02}", month.0, month.1));
+        }
+        b.month.append_value(&self.month.1);
         self.rows += 1;
         if self.rows.is_multiple_of(BATCH_ROWS) {
             let full = std::mem::replace(&mut self.current, Builders::new());
-            self.done.push(full.finish()?);
+            return full.finish().map(Some);
         }
-        Ok(())
+        Ok(None)
     }
 
-    /// Every batch, the last one partial.
-    pub fn finish(mut self) -> Result<Vec<RecordBatch>, IngestError> {
-        if !self.rows.is_multiple_of(BATCH_ROWS) {
-            self.done.push(self.current.finish()?);
-        }
-        Ok(self.done)
+    /// The last, partial batch, if any.
+    pub fn finish(self) -> Result<Option<RecordBatch>, IngestError> {
+        if self.rows.is_multiple_of(BATCH_ROWS) { Ok(None) } else { self.current.finish().map(Some) }
     }
 }
 

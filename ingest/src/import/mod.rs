@@ -15,6 +15,7 @@ pub use self::csv::CsvColumns;
 pub use events::LogEvent;
 
 use crate::IngestError;
+use arrow::array::RecordBatch;
 use events::EventBatches;
 use orgata_warehouse::Warehouse;
 use std::collections::HashSet;
@@ -57,7 +58,7 @@ pub struct Imported {
 pub fn check_source(source: &str) -> Result<(), IngestError> {
     let ok = (1..=100).contains(&source.len())
         && source.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-        && source != "orgata";
+        && source != orgata_warehouse::tables::ENGINE_SOURCE;
     if ok {
         Ok(())
     } else {
@@ -82,25 +83,28 @@ pub fn open(path: &Path) -> Result<Box<dyn BufRead + Send>, IngestError> {
     }
 }
 
-/// Parses a log into batches of `events` rows for `team` and `source` without writing anything;
-/// `progress` is called with the number of events read so far.
-pub fn parse(
+/// Batches in flight between the parser and the writer.
+const IN_FLIGHT: usize = 4;
+
+/// Parses a log into `events` batches for `team` and `source`, handing each to `emit` as it
+/// fills; `progress` is called with the number of events read so far.
+fn parse(
     input: impl BufRead,
     format: &LogFormat,
     team: &str,
     source: &str,
-    progress: &mut dyn FnMut(usize),
-) -> Result<(Vec<arrow::array::RecordBatch>, Imported), IngestError> {
-    check_source(source)?;
+    progress: &dyn Fn(usize),
+    emit: &mut dyn FnMut(RecordBatch) -> Result<(), IngestError>,
+) -> Result<Imported, IngestError> {
     let mut batches = EventBatches::new(team, source);
     let mut cases = HashSet::new();
     let mut sink = |event: LogEvent| -> Result<(), IngestError> {
         if !cases.contains(&event.case_id) {
             cases.insert(event.case_id.clone());
         }
-        batches.push(event)?;
-        if batches.len().is_multiple_of(65_536) {
+        if let Some(full) = batches.push(event)? {
             progress(batches.len());
+            emit(full)?;
         }
         Ok(())
     };
@@ -109,21 +113,49 @@ pub fn parse(
         LogFormat::Csv(columns) => csv::read(input, columns, &mut sink)?,
     }
     let events = batches.len();
+    if let Some(last) = batches.finish()? {
+        emit(last)?;
+    }
     progress(events);
-    let imported = Imported { team_id: team.into(), source: source.into(), events, cases: cases.len() };
-    Ok((batches.finish()?, imported))
+    Ok(Imported { team_id: team.into(), source: source.into(), events, cases: cases.len() })
 }
 
-/// Imports a log: parses it, then replaces the source's events for the team in one commit.
+/// Imports a log: parses it on a blocking thread while the warehouse writes the batches as they
+/// come, replacing the source's events for the team in one commit. A log that fails to parse
+/// writes nothing, and its error (with line or row) is what is returned.
 pub async fn import(
     warehouse: &Warehouse,
-    input: impl BufRead,
+    input: impl BufRead + Send + 'static,
     format: &LogFormat,
     team: &str,
     source: &str,
-    progress: &mut dyn FnMut(usize),
+    progress: impl Fn(usize) + Send + 'static,
 ) -> Result<Imported, IngestError> {
-    let (batches, imported) = parse(input, format, team, source, progress)?;
-    warehouse.replace_source(team, source, batches).await?;
-    Ok(imported)
+    check_source(source)?;
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<RecordBatch, BoxError>>(IN_FLIGHT);
+    let (format, team_id, source_name) = (format.clone(), team.to_string(), source.to_string());
+    let parser = tokio::task::spawn_blocking(move || {
+        let send = |batch| {
+            sender.blocking_send(batch).map_err(|_| IngestError::Malformed("the warehouse write stopped".into()))
+        };
+        let parsed = parse(input, &format, &team_id, &source_name, &progress, &mut |batch| send(Ok(batch)));
+        if let Err(e) = &parsed {
+            // The write must fail rather than commit what came before the error.
+            let _ = send(Err(e.to_string().into()));
+        }
+        parsed
+    });
+    let batches = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|batch| (batch, receiver))
+    });
+    let written = warehouse.replace_source_streaming(team, source, batches).await;
+    let parsed = parser.await.map_err(|e| IngestError::Malformed(format!("the import's parser failed: {e}")))?;
+    match (parsed, written) {
+        // A parse error is why the write failed, if it did.
+        (Err(e @ IngestError::Import { .. }), _) => Err(e),
+        (_, Err(e)) => Err(e.into()),
+        (parsed, Ok(_)) => parsed,
+    }
 }
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;

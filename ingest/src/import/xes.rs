@@ -82,7 +82,7 @@ pub fn read(input: impl BufRead, sink: &mut dyn FnMut(LogEvent) -> Result<(), In
                 match end.local_name().as_ref() {
                     b"event" => {
                         if let (Some(attributes), Some(t)) = (event.take(), trace.as_mut()) {
-                            t.events.push((at(&reader), attributes));
+                            t.events.push((reader.get_ref().lines + 1, attributes));
                         }
                     }
                     b"trace" => {
@@ -109,24 +109,33 @@ pub fn read(input: impl BufRead, sink: &mut dyn FnMut(LogEvent) -> Result<(), In
     }
 }
 
-/// A trace being read: its attributes, and its events with where each ended.
+/// A trace being read: its attributes, and its events with the line each ended on.
 #[derive(Default)]
 struct Trace {
     case_id: Option<String>,
-    events: Vec<(String, Vec<(String, Value)>)>,
+    events: Vec<(usize, Vec<(String, Value)>)>,
+}
+
+/// An attribute's value as text.
+fn into_text(value: Value) -> String {
+    match value {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
 }
 
 impl Trace {
     fn emit(self, sink: &mut dyn FnMut(LogEvent) -> Result<(), IngestError>) -> Result<(), IngestError> {
         let Some(case_id) = self.case_id else {
-            let location = self.events.first().map_or_else(|| "a trace".to_string(), |(at, _)| at.clone());
+            let location =
+                self.events.first().map_or_else(|| "a trace".to_string(), |(line, _)| format!("line {line}"));
             return Err(IngestError::Import { location, message: "a trace has no concept:name (its case id)".into() });
         };
-        for (location, attributes) in self.events {
+        for (line, attributes) in self.events {
             let mut event = LogEvent {
                 case_id: case_id.clone(),
                 activity: String::new(),
-                lifecycle: "complete".into(),
+                lifecycle: String::new(),
                 resource: None,
                 role: None,
                 at: chrono::DateTime::UNIX_EPOCH,
@@ -135,24 +144,26 @@ impl Trace {
             };
             let (mut has_activity, mut has_time) = (false, false);
             for (key, value) in attributes {
-                let text = || match &value {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
                 match key.as_str() {
-                    "concept:name" => (event.activity, has_activity) = (text(), true),
-                    "lifecycle:transition" => event.lifecycle = text().to_ascii_lowercase(),
-                    "org:resource" => event.resource = Some(text()),
-                    "org:role" => event.role = Some(text()),
+                    "concept:name" => (event.activity, has_activity) = (into_text(value), true),
+                    "lifecycle:transition" => {
+                        event.lifecycle = into_text(value);
+                        event.lifecycle.make_ascii_lowercase();
+                    }
+                    "org:resource" => event.resource = Some(into_text(value)),
+                    "org:role" => event.role = Some(into_text(value)),
                     "time:timestamp" => {
-                        event.at = time::parse(&text())
-                            .map_err(|message| IngestError::Import { location: location.clone(), message })?;
+                        event.at = time::parse(&into_text(value))
+                            .map_err(|message| IngestError::Import { location: format!("line {line}"), message })?;
                         has_time = true;
                     }
                     _ => {
                         event.attributes.insert(key, value);
                     }
                 }
+            }
+            if event.lifecycle.is_empty() {
+                event.lifecycle.push_str("complete");
             }
             let missing = match (has_activity, has_time) {
                 (false, _) => Some("concept:name (its activity)"),
@@ -161,7 +172,7 @@ impl Trace {
             };
             if let Some(what) = missing {
                 return Err(IngestError::Import {
-                    location,
+                    location: format!("line {line}"),
                     message: format!("an event of case `{case_id}` has no {what}"),
                 });
             }

@@ -32,7 +32,7 @@ async fn number(warehouse: &Warehouse, sql: &str) -> i64 {
 
 async fn import_file(warehouse: &Warehouse, file: &Path, source: &str) -> Result<import::Imported, IngestError> {
     let format = LogFormat::from_path(file).expect("a known extension");
-    import::import(warehouse, import::open(file)?, &format, "team-a", source, &mut |_| {}).await
+    import::import(warehouse, import::open(file)?, &format, "team-a", source, |_| {}).await
 }
 
 #[tokio::test]
@@ -154,6 +154,33 @@ async fn bad_files_say_where_and_write_nothing() {
 }
 
 #[tokio::test]
+async fn an_error_after_batches_were_written_leaves_the_previous_import_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_w, warehouse) = warehouse();
+    let rows = |n: usize| {
+        let mut csv = String::from("case_id,activity,timestamp\n");
+        for i in 0..n {
+            csv.push_str(&format!("c{},a,2024-01-01 10:{:02}:00\n", i / 4, i % 60));
+        }
+        csv
+    };
+    let first = dir.path().join("first.csv");
+    std::fs::write(&first, rows(10)).unwrap();
+    assert_eq!(import_file(&warehouse, &first, "orders").await.unwrap().events, 10);
+    // 150,000 good rows (more than two batches reach the writer) and then a bad time.
+    let mut long = rows(150_000);
+    long.push_str("c9,a,never\n");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, long).unwrap();
+    let error = import_file(&warehouse, &bad, "orders").await.unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "row 150002: column `timestamp`: cannot read `never` as a time (expected ISO 8601, like 2024-03-01T09:30:00+01:00)"
+    );
+    assert_eq!(number(&warehouse, "SELECT count(*) FROM events WHERE source = 'orders'").await, 10);
+}
+
+#[tokio::test]
 async fn csv_columns_can_be_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("orders.csv");
@@ -169,7 +196,7 @@ async fn csv_columns_can_be_named() {
         ..CsvColumns::default()
     };
     let error =
-        import::import(&warehouse, import::open(&path).unwrap(), &LogFormat::Csv(columns), "t", "orders", &mut |_| {})
+        import::import(&warehouse, import::open(&path).unwrap(), &LogFormat::Csv(columns), "t", "orders", |_| {})
             .await
             .unwrap_err();
     assert!(error.to_string().starts_with("header: no column `Order` for the case id"), "{error}");
@@ -185,7 +212,7 @@ async fn csv_columns_can_be_named() {
         ..CsvColumns::default()
     };
     let imported =
-        import::import(&warehouse, import::open(&path).unwrap(), &LogFormat::Csv(columns), "t", "orders", &mut |_| {})
+        import::import(&warehouse, import::open(&path).unwrap(), &LogFormat::Csv(columns), "t", "orders", |_| {})
             .await
             .unwrap();
     assert_eq!((imported.events, imported.cases), (2, 1));

@@ -227,6 +227,35 @@ async fn an_append_from_a_stale_position_is_refused_and_compaction_keeps_every_r
     assert_eq!(n, 9);
 }
 
+#[tokio::test]
+async fn clearing_change_data_keeps_imported_events_and_resets_the_position() {
+    let (_dir, warehouse) = two_teams().await;
+    let imported = |id: &str| {
+        let mut row = event(id, "team-a", "Legacy", "2025-12-01T09:00:00Z");
+        row.insert("source".into(), json!("legacy"));
+        row
+    };
+    let legacy = EVENTS.rows_from_json(&[imported("l1"), imported("l2")]).unwrap();
+    warehouse.replace_source("team-a", "legacy", vec![legacy]).await.unwrap();
+    let by_source = "SELECT source, count(*) FROM events GROUP BY source ORDER BY source";
+    assert_eq!(rows(&warehouse, by_source, &TeamScope::All).await, ["legacy|2", "orgata|4"]);
+
+    warehouse.clear_change_data().await.unwrap();
+    assert_eq!(rows(&warehouse, by_source, &TeamScope::All).await, ["legacy|2"]);
+    assert_eq!(warehouse.watermark(&EVENTS).await.unwrap(), Some(Watermark::default()));
+    for table in ["tasks", "memberships", "users"] {
+        let count = format!("SELECT count(*) FROM {table}");
+        assert_eq!(rows(&warehouse, &count, &TeamScope::All).await, ["0"], "{table}");
+    }
+
+    // A position with no engine rows behind it (nothing to delete) is reset all the same.
+    let only_legacy = EVENTS.rows_from_json(&[imported("l3")]).unwrap();
+    warehouse.append(&EVENTS, vec![only_legacy], Some(Watermark::default()), at(20)).await.unwrap();
+    warehouse.clear_change_data().await.unwrap();
+    assert_eq!(warehouse.watermark(&EVENTS).await.unwrap(), Some(Watermark::default()));
+    assert_eq!(rows(&warehouse, by_source, &TeamScope::All).await, ["legacy|3"]);
+}
+
 /// Queries whose answers must be identical on DataFusion and DuckDB, over the same snapshot.
 const SHARED_QUERIES: &[&str] = &[
     "SELECT count(*) AS n FROM events",

@@ -1,3 +1,37 @@
 //! Orgata's analytics over the warehouse (design.md): process metrics, bottleneck analysis, ML
 //! predictions, what-if simulation, narratives and executive summaries, alerts, and the view
-//! models of dashboards. Built in the analytics issues.
+//! models of dashboards.
+//!
+//! The process-mining metrics here are computed by DataFusion SQL over the warehouse's `events`
+//! table — aggregated in the query, never by pulling events into Rust — through
+//! [`Warehouse::query`](orgata_warehouse::Warehouse::query), so every report sees only the teams
+//! of the caller's [`TeamScope`](orgata_warehouse::TeamScope) (invariant 4). They follow the
+//! conventions of PM4Py, against whose figures they are tested (`shared/eventlogs/README.md`):
+//! where a log mixes lifecycle transitions only `complete` events count; a case's events are
+//! ordered by time, ties in file order; durations are in seconds.
+//!
+//! - `filter`: which events a report covers ([`Filter`]).
+//! - `cases`: case counts, durations and arrival rate.
+//! - `variants`: distinct activity sequences.
+//! - `dfg`: the directly-follows graph with start and end activities.
+//! - `activities`: rework and service time per activity.
+//! - `timeline`: throughput and work in progress per day or week.
+//! - `sql`: the common SQL (the filtered, ordered events) and reading answers.
+
+mod activities;
+mod cases;
+mod dfg;
+mod error;
+mod filter;
+mod sql;
+mod timeline;
+mod variants;
+
+pub use activities::{ServiceTime, rework_per_activity, service_time_per_activity};
+pub use cases::{CaseStatistics, DurationSummary, case_arrival_average, case_statistics};
+pub use dfg::{DfgEdge, DirectlyFollowsGraph, directly_follows};
+pub use error::ReportError;
+pub use filter::{Filter, TimeScope};
+pub use sql::MAX_ROWS;
+pub use timeline::{Period, PeriodCounts, Timeline, timeline};
+pub use variants::{Variant, Variants, variants};

@@ -227,6 +227,31 @@ async fn an_append_from_a_stale_position_is_refused_and_compaction_keeps_every_r
     assert_eq!(n, 9);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_stay_correct_while_the_tables_are_compacted() {
+    let (_dir, warehouse) = two_teams().await;
+    for seq in 11..41 {
+        let id = format!("e{seq}");
+        let rows = EVENTS.rows_from_json(&[event(&id, "team-a", "Close", "2026-03-09T09:00:00Z")]).unwrap();
+        warehouse.append(&EVENTS, vec![rows], Some(at(seq - 1)), at(seq)).await.unwrap();
+    }
+    let sql = "SELECT count(*), count(DISTINCT event_id) FROM events";
+    assert_eq!(rows(&warehouse, sql, &TeamScope::All).await, ["34|34"]);
+    let maintaining = {
+        let warehouse = warehouse.clone();
+        tokio::spawn(async move { warehouse.maintain(&EVENTS, 64 << 20, Duration::from_secs(3600)).await })
+    };
+    let mut reads = 0;
+    while !maintaining.is_finished() || reads == 0 {
+        assert_eq!(rows(&warehouse, sql, &TeamScope::All).await, ["34|34"], "read {reads} during compaction");
+        reads += 1;
+    }
+    let done = maintaining.await.unwrap().unwrap();
+    assert_eq!((done.files_compacted, done.files_written), (31, 1), "{done:?}");
+    assert_eq!(done.files_deleted, 0, "the replaced files are younger than the retention period");
+    assert_eq!(rows(&warehouse, sql, &TeamScope::All).await, ["34|34"]);
+}
+
 #[tokio::test]
 async fn clearing_change_data_keeps_imported_events_and_resets_the_position() {
     let (_dir, warehouse) = two_teams().await;

@@ -43,6 +43,8 @@ struct ImportParams {
     start_column: Option<String>,
     /// CSV: the resource column [default: detected].
     resource_column: Option<String>,
+    /// CSV: the lifecycle transition column [default: detected].
+    lifecycle_column: Option<String>,
 }
 
 /// What was imported.
@@ -76,7 +78,7 @@ async fn import_log(
             timestamp: p.timestamp_column,
             start: p.start_column,
             resource: p.resource_column,
-            lifecycle: None,
+            lifecycle: p.lifecycle_column,
         }),
         _ => return Err(ApiError::invalid_field("format", "must be xes or csv")),
     };

@@ -83,6 +83,26 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
     assert!(detail.starts_with("line 4: malformed XES"), "{body}");
     let res = upload(&other_team, &token, "source=tiny.xes&format=xes", log).await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // CSV with its columns named in the query.
+    let csv = "Order;Step;Phase;Done\no1;pack;start;2024-01-01T09:00:00Z\no1;pack;complete;2024-01-01T10:00:00Z\n"
+        .replace(';', ",");
+    let mapping = "source=orders&format=csv&case_column=Order&activity_column=Step&timestamp_column=Done\
+                   &lifecycle_column=Phase";
+    let res = upload(&team, &token, mapping, &csv).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let (_, answer) = sql(
+        &c,
+        &server,
+        &team,
+        &token,
+        json!({"sql": "SELECT case_id, activity, lifecycle FROM events WHERE source = 'orders' ORDER BY ordinal"}),
+    )
+    .await;
+    let expected = json!([
+        {"case_id": "o1", "activity": "pack", "lifecycle": "start"},
+        {"case_id": "o1", "activity": "pack", "lifecycle": "complete"}
+    ]);
+    assert_eq!(answer["rows"], expected);
 
     // Each team sees its own rows only, whatever the SQL; another team's id is not found.
     let all = json!({"sql": "SELECT count(*) AS n FROM users WHERE email LIKE '%globex%' OR true"});

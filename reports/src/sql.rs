@@ -1,0 +1,169 @@
+//! The SQL every report starts from, and reading its answers.
+//!
+//! [`events_cte`] selects a filter's events and shapes them into the CTE `ev`, one row per event
+//! the metrics count:
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `team_id`, `case_id` | the case (case ids are only unique within a team's source) |
+//! | `activity` | the activity |
+//! | `ordinal` | file (or commit) order, breaking ties in time |
+//! | `ts` | when the event happened (timestamp) |
+//! | `t` | `ts` in microseconds since the epoch |
+//! | `st` | when the work started, in microseconds: the event's own `start_ts`, else the time of its task's `start` event (the engine's events), else `t` |
+//! | `timed` | whether `st` is a real start time |
+//!
+//! Conventions (those of the PM4Py reference figures, `shared/eventlogs/README.md`): where the
+//! selected events mix lifecycle transitions, only `complete` events count; otherwise all do.
+
+use crate::{Filter, ReportError};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Field, Float64Type, Int64Type};
+use orgata_warehouse::{QueryLimits, TeamScope, Warehouse};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The most rows a report's query may return; larger answers are [`ReportError::TooLarge`].
+pub const MAX_ROWS: usize = 1_000_000;
+
+/// The bounds every report query runs within.
+fn limits() -> QueryLimits {
+    QueryLimits { timeout: Duration::from_secs(300), max_rows: MAX_ROWS, memory_bytes: 2 << 30 }
+}
+
+/// `WITH … ev AS (…)`: the filter's events as the metrics see them (see the module docs). The
+/// caller appends `, more AS (…) SELECT …`.
+pub(crate) fn events_cte(filter: &Filter) -> String {
+    let cases_started = match filter.case_start_predicate() {
+        Some(predicate) => format!(
+            "JOIN (SELECT team_id, case_id FROM timed_events GROUP BY team_id, case_id \
+             HAVING {}) started USING (team_id, case_id)",
+            predicate.replace("first_t", "min(t)")
+        ),
+        None => String::new(),
+    };
+    format!(
+        "WITH selected AS (
+            SELECT team_id, case_id, activity, lower(lifecycle) AS lifecycle, ts, start_ts, task_id, ordinal
+            FROM events WHERE {predicate}
+        ),
+        counted AS (
+            SELECT * FROM selected
+            WHERE lifecycle = 'complete' OR (SELECT count(DISTINCT lifecycle) FROM selected) = 1
+        ),
+        task_starts AS (
+            SELECT team_id, task_id, min(ts) AS started FROM selected
+            WHERE lifecycle = 'start' AND task_id IS NOT NULL GROUP BY team_id, task_id
+        ),
+        timed_events AS (
+            SELECT c.team_id, c.case_id, c.activity, c.ordinal, c.ts,
+                CAST(c.ts AS BIGINT) AS t,
+                CAST(coalesce(c.start_ts, CASE WHEN s.started <= c.ts THEN s.started END, c.ts) AS BIGINT) AS st,
+                c.start_ts IS NOT NULL OR coalesce(s.started <= c.ts, false) AS timed
+            FROM counted c LEFT JOIN task_starts s ON c.team_id = s.team_id AND c.task_id = s.task_id
+        ),
+        ev AS (SELECT timed_events.* FROM timed_events {cases_started})",
+        predicate = filter.event_predicate(),
+    )
+}
+
+/// Microseconds (an integer SQL expression) as seconds (a double).
+pub(crate) fn seconds(micros: &str) -> String {
+    format!("CAST({micros} AS DOUBLE) / 1000000.0")
+}
+
+/// The `p`-quantile of `value` over the rows of `ranked` with linear interpolation between the
+/// two nearest ranks (NumPy's default, `quantile(…, method="linear")`): an aggregate expression
+/// over a CTE with the columns `value`, `i` (0-based rank), `n` (rows) and `next_value` (the
+/// value ranked after). DataFusion's `percentile_cont` rounds the interpolation weight to 1e-6,
+/// so it is not used.
+pub(crate) fn quantile(p: f64) -> String {
+    let index = format!("{p:?} * (n - 1)");
+    format!(
+        "max(CASE WHEN i = floor({index}) THEN value + (coalesce(next_value, value) - value) * ({index} - floor({index})) END)"
+    )
+}
+
+/// Runs one report query.
+pub(crate) async fn run(warehouse: &Warehouse, scope: &TeamScope, sql: &str) -> Result<Rows, ReportError> {
+    let result = warehouse.query(sql, scope, limits()).await?;
+    if result.truncated {
+        return Err(ReportError::TooLarge(MAX_ROWS));
+    }
+    let batch = arrow::compute::concat_batches(&result.schema, &result.batches)
+        .map_err(|e| ReportError::Shape(e.to_string()))?;
+    Ok(Rows { batch })
+}
+
+/// A query's answer, read by column name.
+pub(crate) struct Rows {
+    batch: RecordBatch,
+}
+
+impl Rows {
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    /// The column `name` cast to `to`.
+    fn column(&self, name: &str, to: &DataType) -> Result<ArrayRef, ReportError> {
+        let column = self
+            .batch
+            .column_by_name(name)
+            .ok_or_else(|| ReportError::Shape(format!("no column `{name}` in {:?}", self.batch.schema())))?;
+        arrow::compute::cast(column, to).map_err(|e| ReportError::Shape(format!("column `{name}`: {e}")))
+    }
+
+    /// A numeric column as doubles (`None` for nulls).
+    pub fn f64s(&self, name: &str) -> Result<Vec<Option<f64>>, ReportError> {
+        let column = self.column(name, &DataType::Float64)?;
+        Ok(column.as_primitive::<Float64Type>().iter().collect())
+    }
+
+    /// An integer column (`None` for nulls).
+    pub fn i64s(&self, name: &str) -> Result<Vec<Option<i64>>, ReportError> {
+        let column = self.column(name, &DataType::Int64)?;
+        Ok(column.as_primitive::<Int64Type>().iter().collect())
+    }
+
+    /// A count column: non-negative integers, nulls as 0.
+    pub fn counts(&self, name: &str) -> Result<Vec<u64>, ReportError> {
+        self.i64s(name)?
+            .into_iter()
+            .map(|v| {
+                u64::try_from(v.unwrap_or(0)).map_err(|_| ReportError::Shape(format!("negative count in `{name}`")))
+            })
+            .collect()
+    }
+
+    /// A text column; nulls are an error.
+    pub fn strings(&self, name: &str) -> Result<Vec<String>, ReportError> {
+        let column = self.column(name, &DataType::Utf8)?;
+        column
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map(str::to_string).ok_or_else(|| ReportError::Shape(format!("null in `{name}`"))))
+            .collect()
+    }
+
+    /// A column of lists of text; nulls are an error.
+    pub fn string_lists(&self, name: &str) -> Result<Vec<Vec<String>>, ReportError> {
+        let list = DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)));
+        let column = self.column(name, &list)?;
+        let lists = column.as_list::<i32>();
+        (0..lists.len())
+            .map(|row| {
+                if lists.is_null(row) {
+                    return Err(ReportError::Shape(format!("null in `{name}`")));
+                }
+                let items = lists.value(row);
+                items
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|v| v.map(str::to_string).ok_or_else(|| ReportError::Shape(format!("null item in `{name}`"))))
+                    .collect()
+            })
+            .collect()
+    }
+}

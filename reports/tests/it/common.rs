@@ -1,0 +1,56 @@
+//! Helpers shared by the tests: the shared logs, temporary warehouses, imports, comparisons.
+
+use orgata_ingest::import::{self, LogFormat};
+use orgata_warehouse::Warehouse;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Relative tolerance of the reference figures.
+pub const TOLERANCE: f64 = 1e-9;
+/// Relative tolerance of means over many values (summation order differs from NumPy's).
+pub const MEAN_TOLERANCE: f64 = 1e-6;
+
+/// A file of `../shared/eventlogs` (next to the repository), or of `ORGATA_EVENTLOGS`.
+pub fn shared_log(name: &str) -> PathBuf {
+    shared_logs().join(name)
+}
+
+/// The folder of the shared event logs.
+pub fn shared_logs() -> PathBuf {
+    let candidates = [
+        std::env::var("ORGATA_EVENTLOGS").map(PathBuf::from).ok(),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eventlogs")),
+        Some(PathBuf::from("/work/shared/eventlogs")),
+    ];
+    let dir = candidates.into_iter().flatten().find(|d| d.join("reference.json").is_file());
+    dir.expect("the shared event logs: set ORGATA_EVENTLOGS to their folder")
+}
+
+/// An empty warehouse in a new temporary folder.
+pub fn warehouse() -> (tempfile::TempDir, Warehouse) {
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = Warehouse::open(dir.path().to_str().unwrap(), HashMap::new()).unwrap();
+    (dir, warehouse)
+}
+
+/// Imports a log file for `team` under `source`.
+pub async fn import_file(warehouse: &Warehouse, file: &Path, team: &str, source: &str) {
+    let format = LogFormat::from_path(file).expect("a known extension");
+    import::import(warehouse, import::open(file).unwrap(), &format, team, source, |_| {}).await.unwrap();
+}
+
+/// Imports CSV text for `team` under `source`.
+pub async fn import_csv(warehouse: &Warehouse, team: &str, source: &str, csv: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.csv");
+    std::fs::write(&path, csv).unwrap();
+    import_file(warehouse, &path, team, source).await;
+}
+
+/// Asserts `actual` is within `tolerance` of `expected`, relative to `expected` (exactly equal
+/// when `expected` is 0).
+#[track_caller]
+pub fn assert_close(actual: f64, expected: f64, tolerance: f64, what: &str) {
+    let ok = if expected == 0.0 { actual == 0.0 } else { ((actual - expected) / expected).abs() <= tolerance };
+    assert!(ok, "{what}: {actual} is not {expected} (relative tolerance {tolerance})");
+}

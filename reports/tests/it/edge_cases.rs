@@ -1,0 +1,283 @@
+//! Small logs whose figures are computed by hand: ties in time, a single-event case, rework,
+//! mixed lifecycles, start times and overlapping work, time ranges, filters, and teams' scopes.
+
+use crate::common::{TOLERANCE, assert_close, import_csv, warehouse};
+use chrono::{DateTime, Utc};
+use orgata_reports::{
+    Filter, ReportError, TimeScope, Variant, case_arrival_average, case_statistics, directly_follows,
+    rework_per_activity, service_time_per_activity, variants,
+};
+use orgata_warehouse::{TeamScope, Warehouse};
+use std::collections::BTreeMap;
+
+/// Case A: register 09:00, check 10:00, decide 10:00 (a tie: file order), check 11:30 (rework).
+/// Case B, written out of time order: decide 14:00, register 12:00, check 14:00 (a tie with
+/// decide; file order puts decide first, against the alphabet). Case C: one event, the next day.
+const TIES: &str = "\
+case,activity,timestamp
+A,register,2024-01-01T09:00:00Z
+A,check,2024-01-01T10:00:00Z
+A,decide,2024-01-01T10:00:00Z
+B,decide,2024-01-01T14:00:00Z
+B,register,2024-01-01T12:00:00Z
+A,check,2024-01-01T11:30:00Z
+B,check,2024-01-01T14:00:00Z
+C,register,2024-01-02T08:00:00Z
+";
+
+fn team(name: &str) -> TeamScope {
+    TeamScope::Teams(vec![name.into()])
+}
+
+fn time(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+fn names(activities: &[&str]) -> Vec<String> {
+    activities.iter().map(|a| a.to_string()).collect()
+}
+
+async fn ties() -> (tempfile::TempDir, Warehouse) {
+    let (dir, warehouse) = warehouse();
+    import_csv(&warehouse, "team-a", "ties", TIES).await;
+    (dir, warehouse)
+}
+
+#[tokio::test]
+async fn ties_in_time_keep_file_order_and_single_event_cases_count() {
+    let (_dir, warehouse) = ties().await;
+    let (scope, filter) = (team("team-a"), Filter::source("ties").unwrap());
+
+    let statistics = case_statistics(&warehouse, &scope, &filter).await.unwrap();
+    assert_eq!((statistics.cases, statistics.events), (3, 8));
+    // Durations 9,000 s (A), 7,200 s (B), 0 (C).
+    let duration = statistics.duration_s.unwrap();
+    assert_close(duration.mean, 5400.0, TOLERANCE, "mean");
+    assert_close(duration.median, 7200.0, TOLERANCE, "median");
+    assert_eq!((duration.min, duration.max), (0.0, 9000.0));
+    // Ranks 0..2: p90 at 1.8 = 7,200 + 0.8 × 1,800; p95 at 1.9.
+    assert_close(duration.p90, 8640.0, TOLERANCE, "p90");
+    assert_close(duration.p95, 8820.0, TOLERANCE, "p95");
+
+    let found = variants(&warehouse, &scope, &filter).await.unwrap();
+    assert_eq!(found.cases, 3);
+    let variant = |activities: &[&str], duration: f64| Variant {
+        activities: names(activities),
+        frequency: 1,
+        share: 1.0 / 3.0,
+        mean_duration_s: duration,
+        median_duration_s: duration,
+    };
+    assert_eq!(
+        found.variants,
+        [
+            variant(&["register"], 0.0),
+            variant(&["register", "check", "decide", "check"], 9000.0),
+            variant(&["register", "decide", "check"], 7200.0),
+        ]
+    );
+
+    let dfg = directly_follows(&warehouse, &scope, &filter).await.unwrap();
+    let edges: Vec<_> = dfg
+        .edges
+        .iter()
+        .map(|e| (e.from.as_str(), e.to.as_str(), e.frequency, e.mean_s, e.median_s, e.min_s, e.max_s))
+        .collect();
+    assert_eq!(
+        edges,
+        [
+            // A's 5,400 s and B's 0: a median of two values is their mean.
+            ("decide", "check", 2, 2700.0, 2700.0, 0.0, 5400.0),
+            ("check", "decide", 1, 0.0, 0.0, 0.0, 0.0),
+            ("register", "check", 1, 3600.0, 3600.0, 3600.0, 3600.0),
+            ("register", "decide", 1, 7200.0, 7200.0, 7200.0, 7200.0),
+        ]
+    );
+    assert_eq!(dfg.start_activities, counts(&[("register", 3)]));
+    assert_eq!(dfg.end_activities, counts(&[("check", 2), ("register", 1)]));
+
+    assert_eq!(rework_per_activity(&warehouse, &scope, &filter).await.unwrap(), counts(&[("check", 1)]));
+    // Starts at 09:00 and 12:00 on the 1st and 08:00 on the 2nd: gaps of 3 h and 20 h.
+    let arrival = case_arrival_average(&warehouse, &scope, &filter).await.unwrap();
+    assert_close(arrival.unwrap(), 41400.0, TOLERANCE, "arrival");
+    // No start times: every service time is 0, as in PM4Py.
+    let service = service_time_per_activity(&warehouse, &scope, &filter).await.unwrap();
+    let means: Vec<_> = service.iter().map(|(a, s)| (a.as_str(), s.mean_s, s.events, s.timed_events)).collect();
+    assert_eq!(means, [("check", 0.0, 3, 0), ("decide", 0.0, 2, 0), ("register", 0.0, 3, 0)]);
+}
+
+#[tokio::test]
+async fn a_single_case_has_no_arrival_rate_and_an_empty_selection_has_no_figures() {
+    let (_dir, warehouse) = warehouse();
+    import_csv(&warehouse, "team-a", "one", "case,activity,timestamp\n1,a,2024-01-01T09:00:00Z\n").await;
+    let scope = team("team-a");
+    let one = Filter::source("one").unwrap();
+    let statistics = case_statistics(&warehouse, &scope, &one).await.unwrap();
+    assert_eq!((statistics.cases, statistics.events), (1, 1));
+    let duration = statistics.duration_s.unwrap();
+    assert_eq!([duration.mean, duration.median, duration.p90, duration.p95, duration.min, duration.max], [0.0; 6]);
+    assert_eq!(case_arrival_average(&warehouse, &scope, &one).await.unwrap(), None);
+    let dfg = directly_follows(&warehouse, &scope, &one).await.unwrap();
+    assert!(dfg.edges.is_empty());
+    assert_eq!((dfg.start_activities, dfg.end_activities), (counts(&[("a", 1)]), counts(&[("a", 1)])));
+
+    let none = Filter::source("missing").unwrap();
+    let statistics = case_statistics(&warehouse, &scope, &none).await.unwrap();
+    assert_eq!((statistics.cases, statistics.events, statistics.duration_s), (0, 0, None));
+    let found = variants(&warehouse, &scope, &none).await.unwrap();
+    assert_eq!((found.cases, found.variants.len()), (0, 0));
+    let dfg = directly_follows(&warehouse, &scope, &none).await.unwrap();
+    assert!(dfg.edges.is_empty() && dfg.start_activities.is_empty() && dfg.end_activities.is_empty());
+    assert!(rework_per_activity(&warehouse, &scope, &none).await.unwrap().is_empty());
+    assert!(service_time_per_activity(&warehouse, &scope, &none).await.unwrap().is_empty());
+    assert_eq!(case_arrival_average(&warehouse, &scope, &none).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn mixed_lifecycles_count_complete_events_only() {
+    let (_dir, warehouse) = warehouse();
+    let log = "\
+case,activity,timestamp,lifecycle
+1,a,2024-03-01T10:00:00Z,start
+1,a,2024-03-01T10:30:00Z,complete
+1,b,2024-03-01T10:45:00Z,start
+1,b,2024-03-01T11:00:00Z,COMPLETE
+2,a,2024-03-01T12:00:00Z,start
+";
+    import_csv(&warehouse, "team-a", "mixed", log).await;
+    let (scope, filter) = (team("team-a"), Filter::source("mixed").unwrap());
+    // Case 2 has no complete event, so it is not counted at all.
+    let statistics = case_statistics(&warehouse, &scope, &filter).await.unwrap();
+    assert_eq!((statistics.cases, statistics.events), (1, 2));
+    assert_eq!(statistics.duration_s.unwrap().max, 1800.0);
+    let dfg = directly_follows(&warehouse, &scope, &filter).await.unwrap();
+    assert_eq!(dfg.edges.len(), 1);
+    assert_eq!((dfg.edges[0].from.as_str(), dfg.edges[0].to.as_str(), dfg.edges[0].mean_s), ("a", "b", 1800.0));
+
+    // A log of start events only does not mix lifecycles: all its events count.
+    import_csv(&warehouse, "team-a", "starts", "case,activity,timestamp,lifecycle\n1,a,2024-03-01T10:00:00Z,start\n")
+        .await;
+    let statistics = case_statistics(&warehouse, &scope, &Filter::source("starts").unwrap()).await.unwrap();
+    assert_eq!((statistics.cases, statistics.events), (1, 1));
+}
+
+#[tokio::test]
+async fn start_times_order_the_graph_and_give_service_times() {
+    let (_dir, warehouse) = warehouse();
+    // Case 1: b starts 5 minutes before a completes. Case 2: x starts first, y completes first.
+    let log = "\
+case,activity,start,timestamp
+1,a,2024-03-01T10:00:00Z,2024-03-01T10:10:00Z
+1,b,2024-03-01T10:05:00Z,2024-03-01T10:20:00Z
+1,c,2024-03-01T10:30:00Z,2024-03-01T10:40:00Z
+2,x,2024-03-01T09:00:00Z,2024-03-01T12:00:00Z
+2,y,2024-03-01T10:00:00Z,2024-03-01T11:00:00Z
+";
+    import_csv(&warehouse, "team-a", "intervals", log).await;
+    let (scope, filter) = (team("team-a"), Filter::source("intervals").unwrap());
+    // Pairs in order of start time, from completion to the next start (PM4Py): overlap is negative.
+    let dfg = directly_follows(&warehouse, &scope, &filter).await.unwrap();
+    let edges: Vec<_> = dfg.edges.iter().map(|e| (e.from.as_str(), e.to.as_str(), e.frequency, e.mean_s)).collect();
+    assert_eq!(edges, [("a", "b", 1, -300.0), ("b", "c", 1, 600.0), ("x", "y", 1, -7200.0)]);
+    // Start and end activities, variants and durations go by completion time, as in PM4Py.
+    assert_eq!(dfg.start_activities, counts(&[("a", 1), ("y", 1)]));
+    assert_eq!(dfg.end_activities, counts(&[("c", 1), ("x", 1)]));
+    let found = variants(&warehouse, &scope, &filter).await.unwrap();
+    let sequences: Vec<_> = found.variants.iter().map(|v| v.activities.clone()).collect();
+    assert_eq!(sequences, [names(&["a", "b", "c"]), names(&["y", "x"])]);
+    let duration = case_statistics(&warehouse, &scope, &filter).await.unwrap().duration_s.unwrap();
+    assert_eq!((duration.min, duration.max), (1800.0, 3600.0));
+
+    let service = service_time_per_activity(&warehouse, &scope, &filter).await.unwrap();
+    let means: Vec<_> = service.iter().map(|(a, s)| (a.as_str(), s.mean_s, s.timed_events)).collect();
+    assert_eq!(means, [("a", 600.0, 1), ("b", 900.0, 1), ("c", 600.0, 1), ("x", 10800.0, 1), ("y", 3600.0, 1)]);
+}
+
+#[tokio::test]
+async fn time_ranges_cut_events_or_select_cases() {
+    let (_dir, warehouse) = ties().await;
+    let scope = team("team-a");
+    let (from, to) = (Some(time("2024-01-01T10:00:00Z")), Some(time("2024-01-02T00:00:00Z")));
+
+    // Events from 10:00 on the 1st, before the 2nd: A loses its first event, C is outside.
+    let events = Filter::source("ties").unwrap().between(from, to, TimeScope::Events).unwrap();
+    let statistics = case_statistics(&warehouse, &scope, &events).await.unwrap();
+    assert_eq!((statistics.cases, statistics.events), (2, 6));
+    assert_eq!(statistics.duration_s.unwrap().max, 7200.0);
+    let dfg = directly_follows(&warehouse, &scope, &events).await.unwrap();
+    assert_eq!(dfg.start_activities, counts(&[("check", 1), ("register", 1)]));
+
+    // Cases that started from 10:00 on: B and C, whole, even past the end of the range.
+    let started = Filter::source("ties").unwrap().between(from, None, TimeScope::CasesStarted).unwrap();
+    let statistics = case_statistics(&warehouse, &scope, &started).await.unwrap();
+    assert_eq!((statistics.cases, statistics.events), (2, 4));
+    let started = Filter::source("ties").unwrap().between(None, to, TimeScope::CasesStarted).unwrap();
+    let statistics = case_statistics(&warehouse, &scope, &started).await.unwrap();
+    assert_eq!((statistics.cases, statistics.events), (2, 7));
+
+    // The range's ends: `from` is included, `to` is not.
+    let exact = Filter::source("ties")
+        .unwrap()
+        .between(Some(time("2024-01-02T08:00:00Z")), Some(time("2024-01-02T08:00:00.000001Z")), TimeScope::Events)
+        .unwrap();
+    assert_eq!(case_statistics(&warehouse, &scope, &exact).await.unwrap().events, 1);
+    let before = Filter::source("ties")
+        .unwrap()
+        .between(Some(time("2024-01-01T00:00:00Z")), Some(time("2024-01-02T08:00:00Z")), TimeScope::Events)
+        .unwrap();
+    assert_eq!(case_statistics(&warehouse, &scope, &before).await.unwrap().events, 7);
+}
+
+#[tokio::test]
+async fn a_teams_scope_hides_other_teams_sources_and_cases() {
+    let (_dir, warehouse) = ties().await;
+    // Team B imports its own log under another name, and a log under the same name as team A's.
+    import_csv(&warehouse, "team-b", "private", "case,activity,timestamp\n1,x,2024-01-01T09:00:00Z\n").await;
+    import_csv(&warehouse, "team-b", "ties", "case,activity,timestamp\nA,register,2024-01-05T09:00:00Z\n").await;
+
+    let hidden = case_statistics(&warehouse, &team("team-a"), &Filter::source("private").unwrap()).await.unwrap();
+    assert_eq!((hidden.cases, hidden.events), (0, 0));
+    let seen = case_statistics(&warehouse, &team("team-b"), &Filter::source("private").unwrap()).await.unwrap();
+    assert_eq!((seen.cases, seen.events), (1, 1));
+    let own = case_statistics(&warehouse, &team("team-a"), &Filter::source("ties").unwrap()).await.unwrap();
+    assert_eq!((own.cases, own.events), (3, 8));
+
+    // Seeing both teams, case A of team A and case A of team B stay two cases.
+    let both = TeamScope::Teams(vec!["team-a".into(), "team-b".into()]);
+    let filter = Filter::source("ties").unwrap();
+    let statistics = case_statistics(&warehouse, &both, &filter).await.unwrap();
+    assert_eq!((statistics.cases, statistics.events), (4, 9));
+    let found = variants(&warehouse, &TeamScope::All, &filter).await.unwrap();
+    assert_eq!(
+        (found.cases, found.variants[0].activities.clone(), found.variants[0].frequency),
+        (4, names(&["register"]), 2)
+    );
+    let dfg = directly_follows(&warehouse, &both, &filter).await.unwrap();
+    assert_eq!(dfg.start_activities, counts(&[("register", 4)]));
+    assert_eq!(dfg.edges.iter().map(|e| e.frequency).sum::<u64>(), 5);
+}
+
+#[test]
+fn filters_accept_only_plain_identifiers_and_real_ranges() {
+    for bad in ["", "a'b", "x; DROP TABLE events", "a b", "naïve", &"x".repeat(101)] {
+        assert!(matches!(Filter::source(bad), Err(ReportError::InvalidFilter(_))), "{bad:?}");
+    }
+    let filter = Filter::source("receipt.xes.gz").unwrap();
+    assert!(matches!(filter.clone().playbook("pb' OR '1'='1"), Err(ReportError::InvalidFilter(_))));
+    assert!(matches!(filter.clone().version("v--1\n"), Err(ReportError::InvalidFilter(_))));
+    let at = time("2024-01-01T00:00:00Z");
+    assert!(matches!(
+        filter.clone().between(Some(at), Some(at), TimeScope::Events),
+        Err(ReportError::InvalidFilter(_))
+    ));
+    let filter = filter.playbook("0192f0c4-7e1a-7000-8000-000000000001").unwrap().version("ab12").unwrap();
+    assert_eq!(
+        (filter.source_name(), filter.playbook_id(), filter.version_id()),
+        ("receipt.xes.gz", Some("0192f0c4-7e1a-7000-8000-000000000001"), Some("ab12"))
+    );
+    assert!(Filter::engine().is_engine());
+}

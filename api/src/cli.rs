@@ -83,6 +83,9 @@ pub enum Command {
     /// Import an event log (XES, plain or .gz; or CSV) into the warehouse's `events` under a team
     /// and a source name; importing the same source again replaces it.
     Import(crate::warehouse_cli::ImportArgs),
+    /// Process analytics — cases, variants, dfg, activities, timeline — over the warehouse or
+    /// directly over a log file (--log), as tables or JSON.
+    Report(crate::report_cli::ReportArgs),
 }
 
 /// What to do with the audit trail.
@@ -132,6 +135,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Warehouse { command } => crate::warehouse_cli::warehouse(&config, command).await,
         Command::Sql(args) => crate::warehouse_cli::sql(&config, args).await,
         Command::Import(args) => crate::warehouse_cli::import(&config, args).await,
+        Command::Report(args) => crate::report_cli::report(&config, args).await,
         Command::Changes { after, limit } => {
             let store = orgata_engine::connect(&config.database_url).await?;
             let events = store.read_changes(after.unwrap_or_default(), limit).await?;

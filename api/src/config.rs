@@ -33,7 +33,7 @@ pub struct Overrides {
     #[arg(long, env = "ORGATA_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// Log filter, like `info` or `orgata=debug` [default: info]
-    #[arg(long, env = "ORGATA_LOG", global = true)]
+    #[arg(long = "log-level", env = "ORGATA_LOG", global = true)]
     pub log: Option<String>,
     /// Log as JSON lines instead of text
     #[arg(long, env = "ORGATA_LOG_JSON", global = true)]

@@ -6,5 +6,6 @@ pub mod config;
 pub mod http;
 pub mod keys;
 pub mod logging;
+pub mod report_cli;
 pub mod streaming;
 pub mod warehouse_cli;

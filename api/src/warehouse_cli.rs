@@ -100,7 +100,7 @@ pub struct ImportArgs {
 
 /// `orgata import`.
 pub async fn import(config: &Config, args: ImportArgs) -> Result<()> {
-    use orgata_ingest::import::{CsvColumns, LogFormat};
+    use orgata_ingest::import::CsvColumns;
     let columns = CsvColumns {
         case: args.case_column.clone(),
         activity: args.activity_column.clone(),
@@ -109,19 +109,10 @@ pub async fn import(config: &Config, args: ImportArgs) -> Result<()> {
         resource: args.resource_column.clone(),
         lifecycle: args.lifecycle_column.clone(),
     };
-    let format = match args.format.as_deref() {
-        Some("xes") => LogFormat::Xes,
-        Some("csv") => LogFormat::Csv(columns),
-        Some(other) => bail!("unknown format `{other}`: use xes or csv"),
-        None => match LogFormat::from_path(&args.file) {
-            Some(LogFormat::Csv(_)) => LogFormat::Csv(columns),
-            Some(format) => format,
-            None => bail!("cannot tell the format of {} from its name: pass --format xes or csv", args.file.display()),
-        },
-    };
+    let format = log_format(&args.file, args.format.as_deref(), columns)?;
     let source = match args.source {
         Some(source) => source,
-        None => args.file.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string(),
+        None => source_of(&args.file),
     };
     orgata_ingest::import::check_source(&source)?;
     let warehouse = config.warehouse()?;
@@ -139,19 +130,8 @@ pub async fn import(config: &Config, args: ImportArgs) -> Result<()> {
     if found != Some(1) {
         bail!("no team `{}` in the warehouse: `orgata sql \"select id, name from teams\"` lists them", args.team);
     }
-    let input = orgata_ingest::import::open(&args.file)?;
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("importing {spinner} {pos} events  {elapsed_precise}").context("template")?,
-    );
     let started = std::time::Instant::now();
-    let counter = bar.clone();
-    let imported = orgata_ingest::import::import(&warehouse, input, &format, &args.team, &source, move |n| {
-        counter.set_position(n as u64)
-    })
-    .await
-    .with_context(|| format!("{}", args.file.display()))?;
-    bar.finish_and_clear();
+    let imported = import_file(&warehouse, &args.file, &format, &args.team, &source).await?;
     println!(
         "imported {} events of {} cases from {} as source `{}` of team {} in {:.1} s",
         imported.events,
@@ -162,6 +142,52 @@ pub async fn import(config: &Config, args: ImportArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The format of a log: `format` (`xes` or `csv`) if given, else what its file name says.
+pub fn log_format(
+    file: &std::path::Path,
+    format: Option<&str>,
+    columns: orgata_ingest::import::CsvColumns,
+) -> Result<orgata_ingest::import::LogFormat> {
+    use orgata_ingest::import::LogFormat;
+    Ok(match format {
+        Some("xes") => LogFormat::Xes,
+        Some("csv") => LogFormat::Csv(columns),
+        Some(other) => bail!("unknown format `{other}`: use xes or csv"),
+        None => match LogFormat::from_path(file) {
+            Some(LogFormat::Csv(_)) => LogFormat::Csv(columns),
+            Some(format) => format,
+            None => bail!("cannot tell the format of {} from its name: pass --format xes or csv", file.display()),
+        },
+    })
+}
+
+/// A log's default source name: its file name, like `helpdesk.xes.gz`.
+pub fn source_of(file: &std::path::Path) -> String {
+    file.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string()
+}
+
+/// Imports a log file into `warehouse` under `team` and `source`, with a spinner counting events.
+pub async fn import_file(
+    warehouse: &orgata_warehouse::Warehouse,
+    file: &std::path::Path,
+    format: &orgata_ingest::import::LogFormat,
+    team: &str,
+    source: &str,
+) -> Result<orgata_ingest::import::Imported> {
+    let input = orgata_ingest::import::open(file)?;
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("importing {spinner} {pos} events  {elapsed_precise}").context("template")?,
+    );
+    let counter = bar.clone();
+    let imported =
+        orgata_ingest::import::import(warehouse, input, format, team, source, move |n| counter.set_position(n as u64))
+            .await
+            .with_context(|| format!("{}", file.display()));
+    bar.finish_and_clear();
+    imported
 }
 
 /// `orgata ingest`: commits what the change log holds beyond the warehouse; with `follow`, keeps

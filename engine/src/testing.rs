@@ -111,3 +111,15 @@ macro_rules! on_both_databases {
         }
     )*};
 }
+
+/// The folder of the shared public event logs with their `reference.json`: `ORGATA_EVENTLOGS`, or
+/// `shared/eventlogs` next to the repository, or `/work/shared/eventlogs`.
+pub fn shared_eventlogs() -> std::path::PathBuf {
+    let candidates = [
+        std::env::var("ORGATA_EVENTLOGS").map(std::path::PathBuf::from).ok(),
+        Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eventlogs")),
+        Some(std::path::PathBuf::from("/work/shared/eventlogs")),
+    ];
+    let found = candidates.into_iter().flatten().find(|dir| dir.join("reference.json").is_file());
+    found.expect("the shared event logs: set ORGATA_EVENTLOGS to their folder")
+}

@@ -27,6 +27,7 @@ pub async fn rework_per_activity(
 
 /// How long an activity's work takes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceTime {
     /// Mean of completion minus start, in seconds, over the activity's events; an event without
     /// a start time counts as 0 (PM4Py's convention, so logs without start times give 0).

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// How many cases and events a filter covers, and how long the cases took.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseStatistics {
     /// Distinct cases.
     pub cases: u64,
@@ -19,6 +20,7 @@ pub struct CaseStatistics {
 /// A summary of a set of durations, in seconds. Medians of an even count are the mean of the two
 /// middle values; percentiles interpolate linearly between the two nearest ranks.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DurationSummary {
     pub mean: f64,
     pub median: f64,

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 /// The directly-follows graph of a filter's cases.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectlyFollowsGraph {
     /// Edges by frequency (descending), then source and target activity.
     pub edges: Vec<DfgEdge>,
@@ -19,6 +20,7 @@ pub struct DirectlyFollowsGraph {
 
 /// Activity `to` directly following activity `from` within cases.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DfgEdge {
     pub from: String,
     pub to: String,

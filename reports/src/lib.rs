@@ -17,17 +17,22 @@
 //! - `activities`: rework and service time per activity.
 //! - `timeline`: throughput and work in progress per day or week.
 //! - `sql`: the common SQL (the filtered, ordered events) and reading answers.
+//! - `catalog`: the reports by name, as every interface offers them ([`ReportKind`], [`run`]),
+//!   with their text rendering; `text`: aligned tables and readable durations.
 
 mod activities;
 mod cases;
+mod catalog;
 mod dfg;
 mod error;
 mod filter;
 mod sql;
+pub mod text;
 mod timeline;
 mod variants;
 
 pub use activities::{ServiceTime, rework_per_activity, service_time_per_activity};
+pub use catalog::{ActivityFigures, ActivityReport, CaseReport, Report, ReportKind, filter_of, run};
 pub use cases::{CaseStatistics, DurationSummary, case_arrival_average, case_statistics};
 pub use dfg::{DfgEdge, DirectlyFollowsGraph, directly_follows};
 pub use error::ReportError;

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 /// The length of a timeline's periods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Period {
     /// UTC days.
@@ -38,6 +39,7 @@ impl Period {
 
 /// Cases per period, from the period of the first event to that of the last.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Timeline {
     pub period: Period,
     /// Every period in the range, in time order, including those where nothing happened.
@@ -46,6 +48,7 @@ pub struct Timeline {
 
 /// What happened to cases in one period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PeriodCounts {
     /// When the period starts.
     pub start: DateTime<Utc>,
@@ -137,4 +140,17 @@ pub async fn timeline(
         periods.push(PeriodCounts { start, started: started[i], completed: completed[i], open_at_end: open[i] });
     }
     Ok(Timeline { period, periods })
+}
+
+impl std::str::FromStr for Period {
+    type Err = ReportError;
+
+    /// `day` or `week`.
+    fn from_str(name: &str) -> Result<Period, ReportError> {
+        match name {
+            "day" => Ok(Period::Day),
+            "week" => Ok(Period::Week),
+            other => Err(ReportError::InvalidFilter(format!("no period `{other}`: use day or week"))),
+        }
+    }
 }

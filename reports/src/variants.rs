@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// The variants of a filter's cases, most frequent first.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Variants {
     /// Cases over all variants.
     pub cases: u64,
@@ -16,6 +17,7 @@ pub struct Variants {
 
 /// One activity sequence and the cases that followed it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Variant {
     /// The activities in case order (time, ties in file order).
     pub activities: Vec<String>,

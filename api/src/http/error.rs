@@ -119,6 +119,21 @@ impl From<orgata_warehouse::WarehouseError> for ApiError {
     }
 }
 
+impl From<orgata_reports::ReportError> for ApiError {
+    fn from(e: orgata_reports::ReportError) -> Self {
+        use orgata_reports::ReportError::*;
+        match e {
+            InvalidFilter(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-filter", e.to_string()),
+            TooLarge(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "too-large", e.to_string()),
+            Warehouse(e) => Self::from(e),
+            Shape(_) => {
+                tracing::error!(error = %e, "report error");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred; it was logged")
+            }
+        }
+    }
+}
+
 impl From<orgata_ingest::IngestError> for ApiError {
     fn from(e: orgata_ingest::IngestError) -> Self {
         use orgata_ingest::IngestError::*;

@@ -1,6 +1,7 @@
 //! `orgata serve`: the REST API (`/v1`), health endpoints, and the server around them — request
 //! ids, tracing, compression, CORS, body limits, timeouts and graceful shutdown.
 
+mod analytics;
 mod docs;
 pub mod error;
 mod events;
@@ -77,6 +78,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .merge(identity::routes())
         .merge(teams::routes())
         .merge(sql::routes())
+        .merge(analytics::routes())
         .merge(imports::routes())
         .merge(processes::routes())
         .merge(events::routes())

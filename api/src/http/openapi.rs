@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and the records' types
 //! (`#[utoipa::path]`, `ToSchema`), served at `/openapi.json`.
 
-use super::{events, identity, imports, metrics, ops, processes, sql, teams};
+use super::{analytics, events, identity, imports, metrics, ops, processes, sql, teams};
 use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -25,7 +25,7 @@ use utoipa::{Modify, OpenApi};
         processes::start_process, processes::list_processes, processes::get_process, processes::cancel_process,
         processes::comment, processes::list_tasks, processes::get_task, processes::update_task,
         processes::complete_task, processes::cancel_task, processes::audit, processes::verify_audit,
-        events::events, sql::run, imports::import_log,
+        events::events, sql::run, imports::import_log, analytics::report,
     ),
     // Reached only through the recursive `Condition`, whose schema does not collect them.
     components(schemas(orgata_engine::definition::Condition, orgata_engine::definition::CompareOp)),

@@ -216,4 +216,53 @@ fn warehouse_commands_on_the_demo() {
     assert_eq!(stdout(&sources), "[{\"source\":\"orders.csv\",\"n\":2}]\n");
     let verified = orgata(dir.path(), None, &["warehouse", "verify"]);
     assert!(verified.status.success(), "{}", stderr(&verified));
+
+    // The analytics over the demo's history count the cases with completed work.
+    let completed =
+        "select count(distinct case_id) as n from events where source = 'orgata' and lifecycle = 'complete'";
+    let completed = stdout(&sql(completed, &["--format", "csv"]));
+    let report = orgata(dir.path(), None, &["report", "cases", "--format", "json"]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(format!("n\n{}\n", report["statistics"]["cases"]), completed);
+    let variants = orgata(dir.path(), None, &["report", "variants"]);
+    let variants = stdout(&variants);
+    assert!(variants.starts_with(&format!("{} cases follow ", report["statistics"]["cases"])), "{variants}");
+    assert!(variants.contains("#  cases  share     mean   median  activities\n"), "{variants}");
+}
+
+/// `orgata report` straight on a log file: the reference figures of the textbook log, as JSON and
+/// as text; bad input gets one line and a failure code.
+#[test]
+fn report_on_a_log_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = orgata_engine::testing::shared_eventlogs().join("running-example.xes");
+    let log = log.to_str().unwrap();
+    let json = orgata(dir.path(), None, &["report", "cases", "--log", log, "--format", "json"]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let statistics = &report["statistics"];
+    assert_eq!((statistics["cases"].as_u64(), statistics["events"].as_u64()), (Some(6), Some(42)));
+    let figures = [("mean", 966890.0), ("median", 815940.0), ("min", 520920.0), ("max", 1576440.0)];
+    for (name, value) in figures {
+        assert_eq!(statistics["duration_s"][name].as_f64(), Some(value), "{name}");
+    }
+    assert_eq!(report["arrival_average_s"].as_f64(), Some(123840.0));
+    let text = orgata(dir.path(), None, &["report", "cases", "--log", log]);
+    assert_eq!(
+        stdout(&text),
+        "6 cases, 42 events; a new case every 1d 10h on average\n\
+         case duration: mean 11d 04h, median 9d 10h, p90 17d 01h, p95 17d 15h, min 6d 00h, max 18d 05h\n"
+    );
+
+    for (args, message) in [
+        (vec!["report", "forecast"], "error: invalid value 'forecast' for '<REPORT>'"),
+        (vec!["report", "cases", "--log", "/nowhere/log.xes"], "error: /nowhere/log.xes: No such file"),
+        (vec!["report", "cases", "--source", "a'b"], "error: invalid filter: "),
+        (vec!["report", "cases", "--from", "soon"], "error: invalid value 'soon' for '--from <FROM>'"),
+    ] {
+        let out = orgata(dir.path(), None, &args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).starts_with(message), "{args:?}: {}", stderr(&out));
+    }
 }

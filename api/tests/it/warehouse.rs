@@ -104,6 +104,45 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
     ]);
     assert_eq!(answer["rows"], expected);
 
+    // Process analytics over the imported log — the functions `orgata report` runs.
+    let analytics = |team: &str, token: &str, report_and_query: &str| {
+        let path = format!("/v1/teams/{team}/analytics/{report_and_query}");
+        let (c, server, token) = (c.clone(), &server, token.to_string());
+        async move {
+            let (status, _, body) = call(&c, server, Method::GET, &path, Some(&token), &[], None).await;
+            (status, body)
+        }
+    };
+    let (status, cases) = analytics(&team, &token, "cases?source=tiny.xes").await;
+    assert_eq!(status, StatusCode::OK, "{cases}");
+    let duration = json!({"mean": 1800.0, "median": 1800.0, "p90": 3240.0, "p95": 3420.0, "min": 0.0, "max": 3600.0});
+    let expected = json!({"report": "cases", "statistics": {"cases": 2, "events": 3, "duration_s": duration},
+        "arrival_average_s": 86400.0});
+    assert_eq!(cases, expected);
+    let (_, dfg) = analytics(&team, &token, "dfg?source=tiny.xes").await;
+    let edge = json!({"from": "open", "to": "close", "frequency": 1, "mean_s": 3600.0, "median_s": 3600.0,
+        "min_s": 3600.0, "max_s": 3600.0});
+    let expected = json!({"report": "dfg", "edges": [edge], "start_activities": {"open": 2},
+        "end_activities": {"close": 1, "open": 1}});
+    assert_eq!(dfg, expected);
+    let (_, later) = analytics(&team, &token, "cases?source=tiny.xes&from=2024-01-02T00:00:00Z").await;
+    assert_eq!(later["statistics"]["cases"], 1, "{later}");
+    let (_, own) = analytics(&team, &token, "cases").await;
+    let expected = json!({"report": "cases", "statistics": {"cases": 0, "events": 0, "duration_s": null},
+        "arrival_average_s": null});
+    assert_eq!(own, expected, "no process has run in Orgata yet");
+    for (query, status, kind) in [
+        ("forecast", StatusCode::NOT_FOUND, "not-found"),
+        ("cases?source=a'b", StatusCode::UNPROCESSABLE_ENTITY, "invalid-filter"),
+        ("cases?period=month", StatusCode::UNPROCESSABLE_ENTITY, "validation"),
+        ("cases?from=yesterday", StatusCode::BAD_REQUEST, "bad-request"),
+    ] {
+        let (got, body) = analytics(&team, &token, query).await;
+        assert_eq!((got, problem(&body)), (status, kind), "{query}: {body}");
+    }
+    let (status, _) = analytics(&other_team, &token, "cases?source=tiny.xes").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another team's analytics are not found");
+
     // Each team sees its own rows only, whatever the SQL; another team's id is not found.
     let all = json!({"sql": "SELECT count(*) AS n FROM users WHERE email LIKE '%globex%' OR true"});
     let (_, answer) = sql(&c, &server, &team, &token, all.clone()).await;

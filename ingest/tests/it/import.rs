@@ -7,15 +7,9 @@ use orgata_warehouse::{QueryLimits, TeamScope, Warehouse};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// A log of `../shared/eventlogs` (next to the repository), or of `ORGATA_EVENTLOGS`.
+/// A log of the shared event logs.
 fn shared_log(name: &str) -> PathBuf {
-    let candidates = [
-        std::env::var("ORGATA_EVENTLOGS").map(PathBuf::from).ok(),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eventlogs")),
-        Some(PathBuf::from("/work/shared/eventlogs")),
-    ];
-    let dir = candidates.into_iter().flatten().find(|d| d.join("reference.json").is_file());
-    dir.expect("the shared event logs: set ORGATA_EVENTLOGS to their folder").join(name)
+    orgata_engine::testing::shared_eventlogs().join(name)
 }
 
 fn warehouse() -> (tempfile::TempDir, Warehouse) {

@@ -1,0 +1,102 @@
+//! `orgata report NAME`: the process analytics of `orgata_reports`, over the warehouse (the
+//! processes run in Orgata, or an imported log's source) or directly over a log file (`--log`),
+//! as text tables or JSON — the same reports, by the same functions, as
+//! `GET /v1/teams/{team}/analytics/{report}`.
+
+use crate::config::Config;
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use orgata_reports::{Period, ReportKind};
+use orgata_warehouse::{TeamScope, Warehouse};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// How `orgata report` is asked.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The report: cases, variants, dfg, activities or timeline.
+    #[arg(value_parser = |s: &str| s.parse::<ReportKind>().map_err(|e| e.to_string()))]
+    pub report: ReportKind,
+    /// Analyse this log file (.xes, .xes.gz, .csv, .csv.gz) on its own instead of the warehouse.
+    #[arg(long = "log", value_name = "FILE", conflicts_with_all = ["team", "source"])]
+    pub log_file: Option<PathBuf>,
+    /// With --log: xes or csv [default: from the file name].
+    #[arg(long, requires = "log_file")]
+    pub log_format: Option<String>,
+    /// Only these teams' events (team ids; repeat or comma-separate) [default: every team's].
+    #[arg(long, value_delimiter = ',')]
+    pub team: Vec<String>,
+    /// The events' source: `orgata` (the processes run here) or an imported log's source name.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Only this playbook's processes.
+    #[arg(long)]
+    pub playbook: Option<String>,
+    /// Only this playbook version's processes.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// From this time on (RFC 3339, or a date: midnight UTC).
+    #[arg(long, value_parser = parse_time)]
+    pub from: Option<DateTime<Utc>>,
+    /// Before this time (RFC 3339, or a date: midnight UTC).
+    #[arg(long, value_parser = parse_time)]
+    pub to: Option<DateTime<Utc>>,
+    /// Apply --from/--to to the cases' first events (whole cases) instead of to each event.
+    #[arg(long)]
+    pub cases_started: bool,
+    /// The timeline's periods: day or week.
+    #[arg(long, default_value = "week", value_parser = |s: &str| s.parse::<Period>().map_err(|e| e.to_string()))]
+    pub period: Period,
+    /// Output: table (for people) or json.
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+}
+
+/// An RFC 3339 time, or a date meaning its midnight UTC.
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+        .map_err(|_| format!("`{text}` is not a time: use RFC 3339 (2026-03-01T09:00:00Z) or a date (2026-03-01)"))
+}
+
+/// The team and source a log analysed with `--log` is imported under, in a temporary warehouse.
+const LOG_TEAM: &str = "log";
+const LOG_SOURCE: &str = "log";
+
+/// `orgata report`.
+pub async fn report(config: &Config, args: ReportArgs) -> Result<()> {
+    // A log analysed on its own lives in a temporary warehouse for the run.
+    let scratch;
+    let (warehouse, scope, source) = match &args.log_file {
+        Some(file) => {
+            scratch = tempfile::tempdir().context("a temporary folder for the log")?;
+            let location = scratch.path().to_str().context("a temporary folder with a UTF-8 path")?;
+            let warehouse = Warehouse::open(location, HashMap::new())?;
+            let format = crate::warehouse_cli::log_format(file, args.log_format.as_deref(), Default::default())?;
+            crate::warehouse_cli::import_file(&warehouse, file, &format, LOG_TEAM, LOG_SOURCE).await?;
+            (warehouse, TeamScope::All, Some(LOG_SOURCE.to_string()))
+        }
+        None => {
+            let scope = if args.team.is_empty() { TeamScope::All } else { TeamScope::Teams(args.team.clone()) };
+            (config.warehouse()?, scope, args.source.clone())
+        }
+    };
+    let filter = orgata_reports::filter_of(
+        source.as_deref(),
+        args.playbook.as_deref(),
+        args.version.as_deref(),
+        args.from,
+        args.to,
+        args.cases_started,
+    )?;
+    let report = orgata_reports::run(args.report, &warehouse, &scope, &filter, args.period).await?;
+    match args.format.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&report)?),
+        "table" => print!("{}", report.to_text()),
+        other => bail!("unknown format `{other}`: use table or json"),
+    }
+    Ok(())
+}

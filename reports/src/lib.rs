@@ -32,8 +32,8 @@ mod timeline;
 mod variants;
 
 pub use activities::{ServiceTime, rework_per_activity, service_time_per_activity};
-pub use catalog::{ActivityFigures, ActivityReport, CaseReport, Report, ReportKind, filter_of, run};
 pub use cases::{CaseStatistics, DurationSummary, case_arrival_average, case_statistics};
+pub use catalog::{ActivityFigures, ActivityReport, CaseReport, Report, ReportKind, filter_of, run};
 pub use dfg::{DfgEdge, DirectlyFollowsGraph, directly_follows};
 pub use error::ReportError;
 pub use filter::{Filter, TimeScope};

@@ -19,8 +19,14 @@
 //! - `sql`: the common SQL (the filtered, ordered events) and reading answers.
 //! - `catalog`: the reports by name, as every interface offers them ([`ReportKind`], [`run`]),
 //!   with their text rendering; `text`: aligned tables and readable durations.
+//! - `times`: waiting, processing (service) and elapsed time per activity, rework, self-loops and
+//!   the time between directly following activities, over work items (engine tasks, interval
+//!   events, paired start/complete events, atomic events).
+//! - `bottlenecks`: the bottleneck report — activities and transitions ranked by their share of
+//!   cycle time, waiting against working, queue trends, and findings as sentences.
 
 mod activities;
+mod bottlenecks;
 mod cases;
 mod catalog;
 mod dfg;
@@ -29,9 +35,14 @@ mod filter;
 mod sql;
 pub mod text;
 mod timeline;
+mod times;
 mod variants;
 
 pub use activities::{ServiceTime, rework_per_activity, service_time_per_activity};
+pub use bottlenecks::{
+    ActivityBottleneck, BottleneckReport, MORE_GROWING_QUEUES, Queue, QueueCounts, QueueDirection, QueuePeriod,
+    QueueTrend, TOP_ACTIVITIES, TransitionBottleneck, bottlenecks, bottlenecks_per,
+};
 pub use cases::{CaseStatistics, DurationSummary, case_arrival_average, case_statistics};
 pub use catalog::{ActivityFigures, ActivityReport, CaseReport, Report, ReportKind, filter_of, run};
 pub use dfg::{DfgEdge, DirectlyFollowsGraph, directly_follows};
@@ -39,4 +50,5 @@ pub use error::ReportError;
 pub use filter::{Filter, TimeScope};
 pub use sql::MAX_ROWS;
 pub use timeline::{Period, PeriodCounts, Timeline, timeline};
+pub use times::{ActivityTime, ActivityTimes, TimeSummary, TransitionTime, activity_times};
 pub use variants::{Variant, Variants, variants};

@@ -147,6 +147,12 @@ impl Rows {
             .collect()
     }
 
+    /// A text column (`None` for nulls).
+    pub fn optional_strings(&self, name: &str) -> Result<Vec<Option<String>>, ReportError> {
+        let column = self.column(name, &DataType::Utf8)?;
+        Ok(column.as_string::<i32>().iter().map(|v| v.map(str::to_string)).collect())
+    }
+
     /// A column of lists of text; nulls are an error.
     pub fn string_lists(&self, name: &str) -> Result<Vec<Vec<String>>, ReportError> {
         let list = DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)));

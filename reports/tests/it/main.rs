@@ -1,7 +1,10 @@
 //! The reports' tests: every figure of the PM4Py reference for every shared event log, and small
 //! hand-computed logs for the edge cases (ties in time, single-event cases, lifecycles, start
-//! times, the engine's own events, time ranges, teams' scopes, the timeline).
+//! times, the engine's own events, time ranges, teams' scopes, the timeline), and the activity
+//! times and bottleneck report on both.
 
+mod activity_times;
+mod bottlenecks;
 mod common;
 mod edge_cases;
 mod engine;

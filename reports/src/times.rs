@@ -1,0 +1,558 @@
+//! Activity-level times: how long each activity's occurrences waited (ready → started) and were
+//! worked on (started → completed), or — where the data has no start times — how long they took
+//! since the case's previous event; rework and self-loops; and the time between directly
+//! following activities (transitions).
+//!
+//! # Work items
+//!
+//! Everything here is computed over *work items*: one per occurrence of an activity in a case,
+//! each with the times it became **ready**, **started** and **completed**. How those are known
+//! depends on the data:
+//!
+//! | data | work item | ready | started | completed |
+//! |---|---|---|---|---|
+//! | the engine's events (source `orgata`) | a task (`task_id`) | its `schedule` event | its `start` event | its `complete` event |
+//! | an imported interval log (`start_ts`) | an event | the completion of the case's previous item (PM4Py's convention), but never after the start | `start_ts` | `ts` |
+//! | an imported log with `start`/`complete` events | a `complete` event | as for interval logs | the `start` event it pairs with | `ts` |
+//! | an imported atomic log (completions only) | an event | the completion of the case's previous event | unknown | `ts` |
+//!
+//! - **Waiting** is started − ready, **processing** (service time) completed − started. An item
+//!   with a start time is *split* into the two. For imported logs waiting is never negative: when
+//!   an item starts before the case's previous item completed (parallel work), it waited 0.
+//! - An item without a start time is *not split*: its **elapsed** time, completed − ready, is the
+//!   time since the case's previous event (the incoming directly-follows edge's gap). Atomic logs
+//!   only have elapsed times; an imported log mixing items with and without start times has both.
+//! - Pairing `start` with `complete` events (imported logs that mix lifecycle transitions): a
+//!   `complete` event pairs with the event of the same activity in the case just before it (in
+//!   time, ties in file order) when that one is a `start`; a `complete` without one is not split.
+//!   As elsewhere in the reports, only `complete` events are items where lifecycles are mixed.
+//! - The engine's tasks: a task completed without a `start` event is taken as started when it
+//!   completed (processing 0, its whole ready → completed time waiting), as the engine itself
+//!   records it; a task whose `schedule` event lies outside the selected time range is ready when
+//!   it started. Tasks not completed yet (open, or cancelled: `ate_abort`) have no times; they
+//!   count only in the queues of the bottleneck report.
+//! - Items of a case are ordered by start time (completion time where there is none), then
+//!   completion time, then file order — the directly-follows graph's order (`dfg`), so a
+//!   transition's gap is the graph's: the next item's start (else completion) minus this one's
+//!   completion.
+//!
+//! # Cycle time
+//!
+//! A case's cycle time runs from its first event (a `start` or a completion; interval logs: the
+//! earliest start) to its last completion; for the engine's tasks, from the earliest `schedule`
+//! of its completed tasks to its last completion. Only cases with a completed item count. For
+//! atomic logs the elapsed times of a case add up to exactly its cycle time (last minus first
+//! event). Where items do not overlap they do for every kind of data: waiting + processing +
+//! elapsed over a case's items is its cycle time. Overlapping (parallel) work counts for each
+//! item, so the sum can exceed it.
+//!
+//! # SQL
+//!
+//! Three queries, none of which brings events into Rust:
+//!
+//! 1. For imported logs, whether the selected events mix lifecycle transitions (one scan; then
+//!    `start` events need pairing).
+//! 2. The cases: hash aggregations by case and activity, then by activity (cases, rework) and by
+//!    case (cycle times, the time range) at once, with grouping sets.
+//! 3. The items in case order — one sort and one window whose `lag`s give each item the previous
+//!    item of its case — grouped by (previous activity, activity) and, for the bottleneck report,
+//!    by the periods an item became ready and completed in: exact (decimal) sums of
+//!    microseconds, counts and maxima. The window is partitioned by team and a cheap bucket of
+//!    the case id, not by case: DataFusion evaluates many small window partitions (one per case)
+//!    an order of magnitude more slowly. Imported logs that mix lifecycle transitions pair their
+//!    events first with one more window (by case and activity, in time order); the engine's
+//!    events are grouped into tasks first.
+//!
+//! Queries 2 and 3 are separate so that each has the whole memory budget: the case and activity
+//! groups (about one per event) and the sort would not fit in it together for 10 million events.
+
+use crate::sql;
+use crate::{Filter, ReportError};
+use orgata_warehouse::{TeamScope, Warehouse};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Per activity and per transition: the time of a filter's work items (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivityTimes {
+    /// Cases with at least one completed item.
+    pub cases: u64,
+    /// The sum of the cases' cycle times, in seconds: the denominator of every share.
+    pub cycle_time_total_s: f64,
+    /// One row per activity with a completed item, by name.
+    pub activities: Vec<ActivityTime>,
+    /// One row per pair of directly following activities, by source then target.
+    pub transitions: Vec<TransitionTime>,
+}
+
+/// The times of one activity's completed items.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivityTime {
+    pub activity: String,
+    /// Completed items (occurrences).
+    pub occurrences: u64,
+    /// Cases in which it occurs.
+    pub cases: u64,
+    /// Cases in which it occurs more than once (rework).
+    pub rework_cases: u64,
+    /// Occurrences directly followed by the same activity in their case (a self-loop).
+    pub self_loops: u64,
+    /// Occurrences with a start time, whose time splits into waiting and processing.
+    pub split_occurrences: u64,
+    /// Ready → started over the split occurrences; `None` when there are none.
+    pub waiting: Option<TimeSummary>,
+    /// Started → completed (service time) over the split occurrences; `None` when there are none.
+    pub processing: Option<TimeSummary>,
+    /// Ready → completed over the occurrences without a start time (not split); `None` when
+    /// every occurrence is split.
+    pub elapsed: Option<TimeSummary>,
+    /// Waiting, processing and elapsed time together, in seconds.
+    pub total_s: f64,
+}
+
+/// Durations over a set of occurrences, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimeSummary {
+    pub total_s: f64,
+    pub mean_s: f64,
+    pub max_s: f64,
+}
+
+/// Activity `to` directly following activity `from` within cases, and the time between them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransitionTime {
+    pub from: String,
+    pub to: String,
+    /// How often `to` directly follows `from`.
+    pub frequency: u64,
+    /// The sum of the gaps from `from`'s completion to `to`'s start (its completion where there is
+    /// no start time), in seconds; negative gaps (overlapping work) count as they are.
+    pub total_s: f64,
+    /// `total_s` over `frequency`.
+    pub mean_s: f64,
+}
+
+/// Waiting, processing and elapsed time per activity, rework and self-loops, and the time spent
+/// between directly following activities, with the cases' total cycle time.
+///
+/// SQL: three queries (see the module docs): the lifecycles, the cases, the items.
+pub async fn activity_times(
+    warehouse: &Warehouse,
+    scope: &TeamScope,
+    filter: &Filter,
+) -> Result<ActivityTimes, ReportError> {
+    let cases = CaseFigures::of(warehouse, scope, filter).await?;
+    let groups = ItemGroup::query(warehouse, scope, filter, &cases, None).await?;
+    Ok(times(&cases, &groups))
+}
+
+/// What the cases query finds: the cases, their cycle times and time range, and how many cases
+/// each activity occurs in.
+pub(crate) struct CaseFigures {
+    /// Per activity: the cases it occurs in, and those it occurs in more than once.
+    per_activity: BTreeMap<String, (u64, u64)>,
+    /// Cases with a completed item.
+    cases: u64,
+    /// The sum of their cycle times, in microseconds.
+    cycle_time: f64,
+    /// The earliest ready time of those cases, in microseconds.
+    pub first_t: Option<i64>,
+    /// Their latest completion, in microseconds.
+    pub last_t: Option<i64>,
+    /// Whether the selected events mix lifecycle transitions (then only `complete` events are
+    /// items, paired with `start` events).
+    mixed: bool,
+}
+
+impl CaseFigures {
+    /// Runs the cases query, after finding out (for imported logs) whether the selected events mix
+    /// lifecycle transitions.
+    pub(crate) async fn of(
+        warehouse: &Warehouse,
+        scope: &TeamScope,
+        filter: &Filter,
+    ) -> Result<CaseFigures, ReportError> {
+        let mixed = if filter.is_engine() {
+            false
+        } else {
+            let sql = format!(
+                "SELECT count(DISTINCT lower(lifecycle)) AS lifecycles FROM events WHERE {}",
+                filter.event_predicate()
+            );
+            sql::run(warehouse, scope, &sql).await?.counts("lifecycles")?.first().is_some_and(|&n| n > 1)
+        };
+        let rows = sql::run(warehouse, scope, &cases_sql(filter, mixed)).await?;
+        let (by_case, activities) = (rows.i64s("by_case")?, rows.optional_strings("activity")?);
+        let (cases, rework_cases, spans) = (rows.counts("cases")?, rows.counts("rework_cases")?, rows.counts("spans")?);
+        let (span, first, last) = (rows.f64s("span")?, rows.i64s("first_t")?, rows.i64s("last_t")?);
+        let mut figures = CaseFigures {
+            per_activity: BTreeMap::new(),
+            cases: 0,
+            cycle_time: 0.0,
+            first_t: None,
+            last_t: None,
+            mixed,
+        };
+        for (i, by_case) in by_case.iter().enumerate() {
+            match (by_case, &activities[i]) {
+                (Some(0), Some(activity)) => {
+                    figures.per_activity.insert(activity.clone(), (cases[i], rework_cases[i]));
+                }
+                (Some(1), _) => {
+                    figures.cases = spans[i];
+                    figures.cycle_time = span[i].unwrap_or(0.0);
+                    (figures.first_t, figures.last_t) = (first[i], last[i]);
+                }
+                other => return Err(ReportError::Shape(format!("a cases row {other:?}"))),
+            }
+        }
+        Ok(figures)
+    }
+}
+
+/// The items of one (previous activity, activity, period ready, period completed), with sums of
+/// microseconds.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ItemGroup {
+    pub previous: Option<String>,
+    pub activity: String,
+    /// The period the items became ready in (with periods).
+    pub ready_bin: Option<i64>,
+    /// The period they completed (or were cancelled) in; `None` while open or without periods.
+    pub gone_bin: Option<i64>,
+    /// Items, open ones included.
+    pub items: u64,
+    occurrences: u64,
+    split: u64,
+    waiting: f64,
+    processing: f64,
+    elapsed: f64,
+    waiting_max: Option<i64>,
+    processing_max: Option<i64>,
+    elapsed_max: Option<i64>,
+    gap: f64,
+    hops: u64,
+}
+
+impl ItemGroup {
+    /// Runs the items query; `bins` turns a microsecond expression into its period number.
+    pub(crate) async fn query(
+        warehouse: &Warehouse,
+        scope: &TeamScope,
+        filter: &Filter,
+        cases: &CaseFigures,
+        bins: Option<&(dyn Fn(&str) -> String + Sync)>,
+    ) -> Result<Vec<ItemGroup>, ReportError> {
+        let rows = sql::run(warehouse, scope, &items_sql(filter, cases.mixed, bins)).await?;
+        let (previous, activities) = (rows.optional_strings("prev_activity")?, rows.optional_strings("activity")?);
+        let (ready_bins, gone_bins) = (rows.i64s("ready_bin")?, rows.i64s("gone_bin")?);
+        let counts = |name: &str| rows.counts(name);
+        let (items, occurrences, split, hops) =
+            (counts("items")?, counts("occurrences")?, counts("split")?, counts("hops")?);
+        let sums = |name: &str| -> Result<Vec<f64>, ReportError> {
+            Ok(rows.f64s(name)?.into_iter().map(|v| v.unwrap_or(0.0)).collect())
+        };
+        let (waiting, processing, elapsed, gap) =
+            (sums("waiting")?, sums("processing")?, sums("elapsed")?, sums("gap")?);
+        let (waiting_max, processing_max, elapsed_max) =
+            (rows.i64s("waiting_max")?, rows.i64s("processing_max")?, rows.i64s("elapsed_max")?);
+        (0..rows.len())
+            .map(|i| {
+                Ok(ItemGroup {
+                    previous: previous[i].clone(),
+                    activity: activities[i].clone().ok_or_else(|| ReportError::Shape("a null activity".into()))?,
+                    ready_bin: ready_bins[i],
+                    gone_bin: gone_bins[i],
+                    items: items[i],
+                    occurrences: occurrences[i],
+                    split: split[i],
+                    waiting: waiting[i],
+                    processing: processing[i],
+                    elapsed: elapsed[i],
+                    waiting_max: waiting_max[i],
+                    processing_max: processing_max[i],
+                    elapsed_max: elapsed_max[i],
+                    gap: gap[i],
+                    hops: hops[i],
+                })
+            })
+            .collect()
+    }
+
+    fn add(&mut self, other: &ItemGroup) {
+        self.items += other.items;
+        self.occurrences += other.occurrences;
+        self.split += other.split;
+        self.waiting += other.waiting;
+        self.processing += other.processing;
+        self.elapsed += other.elapsed;
+        self.waiting_max = self.waiting_max.max(other.waiting_max);
+        self.processing_max = self.processing_max.max(other.processing_max);
+        self.elapsed_max = self.elapsed_max.max(other.elapsed_max);
+        self.gap += other.gap;
+        self.hops += other.hops;
+    }
+}
+
+/// Activities and transitions from the cases' and the items' figures.
+pub(crate) fn times(cases: &CaseFigures, groups: &[ItemGroup]) -> ActivityTimes {
+    let mut per_activity: BTreeMap<&str, ItemGroup> = BTreeMap::new();
+    let mut per_transition: BTreeMap<(&str, &str), ItemGroup> = BTreeMap::new();
+    for group in groups {
+        per_activity.entry(&group.activity).or_default().add(group);
+        if let Some(previous) = &group.previous {
+            per_transition.entry((previous, &group.activity)).or_default().add(group);
+        }
+    }
+    let transitions: Vec<TransitionTime> = per_transition
+        .into_iter()
+        .filter(|(_, g)| g.hops > 0)
+        .map(|((from, to), g)| TransitionTime {
+            from: from.to_string(),
+            to: to.to_string(),
+            frequency: g.hops,
+            total_s: seconds(g.gap),
+            mean_s: seconds(g.gap) / g.hops as f64,
+        })
+        .collect();
+    let summary = |count: u64, total: f64, max: Option<i64>| {
+        (count > 0).then(|| TimeSummary {
+            total_s: seconds(total),
+            mean_s: seconds(total) / count as f64,
+            max_s: seconds(max.unwrap_or(0) as f64),
+        })
+    };
+    let activities = per_activity
+        .into_iter()
+        .filter(|(_, g)| g.occurrences > 0)
+        .map(|(activity, g)| {
+            let (in_cases, rework_cases) = cases.per_activity.get(activity).copied().unwrap_or_default();
+            let self_loops = transitions.iter().find(|t| t.from == activity && t.to == activity);
+            ActivityTime {
+                activity: activity.to_string(),
+                occurrences: g.occurrences,
+                cases: in_cases,
+                rework_cases,
+                self_loops: self_loops.map_or(0, |t| t.frequency),
+                split_occurrences: g.split,
+                waiting: summary(g.split, g.waiting, g.waiting_max),
+                processing: summary(g.split, g.processing, g.processing_max),
+                elapsed: summary(g.occurrences - g.split, g.elapsed, g.elapsed_max),
+                total_s: seconds(g.waiting + g.processing + g.elapsed),
+            }
+        })
+        .collect();
+    ActivityTimes { cases: cases.cases, cycle_time_total_s: seconds(cases.cycle_time), activities, transitions }
+}
+
+/// Microseconds as seconds.
+fn seconds(micros: f64) -> f64 {
+    micros / 1_000_000.0
+}
+
+/// The decimal type of sums of microseconds: exact, and beyond the reach of any log's totals.
+const SUM: &str = "DECIMAL(38, 0)";
+
+/// `kept AS (…)`: `base`, or in [`crate::TimeScope::CasesStarted`] the rows of the cases whose
+/// first completion is in the range.
+fn kept_cte(filter: &Filter) -> String {
+    match filter.case_start_predicate() {
+        Some(predicate) => format!(
+            "kept AS (
+                SELECT base.* FROM base JOIN (
+                    SELECT team_id, case_id FROM base GROUP BY team_id, case_id HAVING {}
+                ) started USING (team_id, case_id)
+            )",
+            predicate.replace("first_t", "min(t)")
+        ),
+        None => "kept AS (SELECT * FROM base)".to_string(),
+    }
+}
+
+/// The cases query: a row per activity (`by_case` 0: the cases it occurs in, and those it occurs
+/// in more than once) and one for the cases (`by_case` 1: how many have a completed item, the sum
+/// of their cycle times, their time range). Hash aggregations only: by case and activity, then
+/// by activity and by case at once (grouping sets), then once more to sum the cases.
+///
+/// Its base has a row per item (`t`: when it completed, `NULL` while open) and, for imported logs
+/// that mix lifecycle transitions, per `start` event (`t` `NULL`); `early` is when the row's work
+/// could have been ready: an imported event's start (or its own time), a completed task's
+/// `schedule`.
+fn cases_sql(filter: &Filter, mixed: bool) -> String {
+    let predicate = filter.event_predicate();
+    let base = if filter.is_engine() {
+        format!(
+            "{tasks},
+            base AS (
+                SELECT team_id, case_id, activity, completed AS t,
+                    CASE WHEN completed IS NOT NULL THEN coalesce(scheduled, started, completed) END AS early
+                FROM tasks
+            )",
+            tasks = engine_tasks(filter),
+        )
+    } else if mixed {
+        format!(
+            "WITH base AS (
+                SELECT team_id, case_id, activity, CASE WHEN lower(lifecycle) = 'complete' THEN CAST(ts AS BIGINT) END AS t,
+                    CAST(coalesce(start_ts, ts) AS BIGINT) AS early
+                FROM events WHERE {predicate} AND lower(lifecycle) IN ('start', 'complete')
+            )"
+        )
+    } else {
+        format!(
+            "WITH base AS (
+                SELECT team_id, case_id, activity, CAST(ts AS BIGINT) AS t, CAST(coalesce(start_ts, ts) AS BIGINT) AS early
+                FROM events WHERE {predicate}
+            )"
+        )
+    };
+    format!(
+        "{base},
+        {kept},
+        per_case_activity AS (
+            SELECT team_id, case_id, activity, count(t) AS n, max(t) AS last_t, min(early) AS first_t
+            FROM kept GROUP BY team_id, case_id, activity
+        ),
+        per_case AS (
+            SELECT grouping(activity) AS by_case, activity,
+                sum(CASE WHEN n > 0 THEN 1 ELSE 0 END) AS cases, sum(CASE WHEN n > 1 THEN 1 ELSE 0 END) AS rework_cases,
+                max(last_t) AS last_t, min(first_t) AS first_t
+            FROM per_case_activity GROUP BY GROUPING SETS ((activity), (team_id, case_id))
+        )
+        SELECT by_case, CASE WHEN by_case = 0 THEN activity END AS activity,
+            sum(cases) AS cases, sum(rework_cases) AS rework_cases,
+            count(last_t) AS spans, sum(CAST(last_t - first_t AS {SUM})) AS span,
+            min(CASE WHEN last_t IS NOT NULL THEN first_t END) AS first_t, max(last_t) AS last_t
+        FROM per_case GROUP BY by_case, CASE WHEN by_case = 0 THEN activity END",
+        kept = kept_cte(filter),
+    )
+}
+
+/// The items query (see the module docs): rows grouped by previous activity, activity,
+/// `ready_bin` and `gone_bin` (`NULL` without `bins`).
+///
+/// Its base has a row per item: `t` (completed; `NULL` while open), `st` (started, else
+/// completed), `timed` (whether `st` is a real start time); for the engine's tasks also `early`
+/// (when it became ready: its `schedule`) and `gone` (when it left the queue).
+fn items_sql(filter: &Filter, mixed: bool, bins: Option<&(dyn Fn(&str) -> String + Sync)>) -> String {
+    let predicate = filter.event_predicate();
+    let (base, extra, ready, gone) = if filter.is_engine() {
+        let base = format!(
+            "{tasks},
+            started_tasks AS (
+                SELECT team_id, case_id, activity, ordinal, completed AS t,
+                    CASE WHEN completed IS NOT NULL THEN
+                        CASE WHEN started <= completed THEN started ELSE completed END
+                    END AS st,
+                    coalesce(scheduled, started, completed, aborted) AS scheduled,
+                    coalesce(completed, aborted) AS gone
+                FROM tasks
+            ),
+            base AS (
+                SELECT team_id, case_id, activity, ordinal, t, st, t IS NOT NULL AS timed,
+                    CASE WHEN st < scheduled THEN st ELSE scheduled END AS early, gone
+                FROM started_tasks
+            )",
+            tasks = engine_tasks(filter),
+        );
+        (base, ", early, gone", "early", "gone")
+    } else if mixed {
+        // A `complete` event pairs with the event just before it of the same activity in the case
+        // when that is a `start`.
+        let same = "lag(case_id) OVER p = case_id AND lag(activity) OVER p = activity";
+        let base = format!(
+            "WITH marked AS (
+                SELECT team_id, case_id, activity, lower(lifecycle) AS lifecycle, CAST(ts AS BIGINT) AS t,
+                    CAST(start_ts AS BIGINT) AS start_t, ordinal
+                FROM events WHERE {predicate} AND lower(lifecycle) IN ('start', 'complete')
+            ),
+            paired AS (
+                SELECT team_id, case_id, activity, lifecycle, t, start_t, ordinal,
+                    CASE WHEN {same} AND lag(lifecycle) OVER p = 'start' THEN lag(t) OVER p END AS paired_start
+                FROM marked
+                WINDOW p AS (PARTITION BY team_id, {bucket} ORDER BY case_id, activity, t, ordinal)
+            ),
+            base AS (
+                SELECT team_id, case_id, activity, ordinal, t, coalesce(start_t, paired_start, t) AS st,
+                    start_t IS NOT NULL OR paired_start IS NOT NULL AS timed
+                FROM paired WHERE lifecycle = 'complete'
+            )",
+            bucket = BUCKET,
+        );
+        (base, "", IMPORTED_READY, "t")
+    } else {
+        let base = format!(
+            "WITH base AS (
+                SELECT team_id, case_id, activity, ordinal, CAST(ts AS BIGINT) AS t,
+                    CAST(coalesce(start_ts, ts) AS BIGINT) AS st, start_ts IS NOT NULL AS timed
+                FROM events WHERE {predicate}
+            )"
+        );
+        (base, "", IMPORTED_READY, "t")
+    };
+    let (ready_bin, gone_bin) = match bins {
+        Some(bin) => (bin("ready"), bin("left_at")),
+        None => ("CAST(NULL AS BIGINT)".to_string(), "CAST(NULL AS BIGINT)".to_string()),
+    };
+    let same_case = "lag(case_id) OVER w = case_id";
+    format!(
+        "{base},
+        {kept},
+        ordered AS (
+            SELECT activity, t, st, timed{extra},
+                CASE WHEN {same_case} THEN lag(activity) OVER w END AS prev_activity,
+                CASE WHEN {same_case} THEN lag(t) OVER w END AS prev_t
+            FROM kept
+            WINDOW w AS (PARTITION BY team_id, {bucket} ORDER BY case_id, st ASC NULLS LAST, t ASC NULLS LAST, ordinal)
+        ),
+        readied AS (SELECT ordered.*, {ready} AS ready, {gone} AS left_at FROM ordered),
+        items AS (SELECT readied.*, {ready_bin} AS ready_bin, {gone_bin} AS gone_bin FROM readied)
+        SELECT prev_activity, activity, ready_bin, gone_bin,
+            count(*) AS items, count(t) AS occurrences,
+            sum(CASE WHEN timed THEN 1 ELSE 0 END) AS split,
+            sum(CASE WHEN timed THEN CAST(st - ready AS {SUM}) END) AS waiting,
+            sum(CASE WHEN timed THEN CAST(t - st AS {SUM}) END) AS processing,
+            sum(CASE WHEN t IS NOT NULL AND NOT timed THEN CAST(t - ready AS {SUM}) END) AS elapsed,
+            max(CASE WHEN timed THEN st - ready END) AS waiting_max,
+            max(CASE WHEN timed THEN t - st END) AS processing_max,
+            max(CASE WHEN t IS NOT NULL AND NOT timed THEN t - ready END) AS elapsed_max,
+            sum(CAST(st - prev_t AS {SUM})) AS gap,
+            count(st - prev_t) AS hops
+        FROM items GROUP BY prev_activity, activity, ready_bin, gone_bin",
+        kept = kept_cte(filter),
+        bucket = BUCKET,
+    )
+}
+
+/// A cheap bucket of a case id (the code of its last character): windows are partitioned by team
+/// and bucket, so they run on every core without a window partition per case (thousands of small
+/// partitions are much slower in DataFusion); a case lies within one bucket.
+const BUCKET: &str = "ascii(right(case_id, 1))";
+
+/// Imported items are ready when the case's previous item completed, but never after they start.
+const IMPORTED_READY: &str = "CASE WHEN prev_t IS NOT NULL AND prev_t < st THEN prev_t ELSE st END";
+
+/// `WITH tasks AS (…)`: the engine's events, one row per task: when it was scheduled, started,
+/// completed and cancelled (`ate_abort`), and its completion's place in commit order.
+fn engine_tasks(filter: &Filter) -> String {
+    format!(
+        "WITH tasks AS (
+            SELECT team_id, case_id, activity,
+                min(CASE WHEN lifecycle = 'schedule' THEN t END) AS scheduled,
+                min(CASE WHEN lifecycle = 'start' THEN t END) AS started,
+                min(CASE WHEN lifecycle = 'complete' THEN t END) AS completed,
+                min(CASE WHEN lifecycle = 'ate_abort' THEN t END) AS aborted,
+                coalesce(min(CASE WHEN lifecycle = 'complete' THEN ordinal END), min(ordinal)) AS ordinal
+            FROM (
+                SELECT team_id, case_id, task_id, activity, lower(lifecycle) AS lifecycle, CAST(ts AS BIGINT) AS t, ordinal
+                FROM events WHERE {predicate} AND task_id IS NOT NULL
+            ) task_events
+            GROUP BY team_id, case_id, task_id, activity
+        )",
+        predicate = filter.event_predicate(),
+    )
+}

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 /// How `orgata report` is asked.
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// The report: cases, variants, dfg, activities or timeline.
+    /// The report: cases, variants, dfg, activities, timeline or bottlenecks.
     #[arg(value_parser = |s: &str| s.parse::<ReportKind>().map_err(|e| e.to_string()))]
     pub report: ReportKind,
     /// Analyse this log file (.xes, .xes.gz, .csv, .csv.gz) on its own instead of the warehouse.

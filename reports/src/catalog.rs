@@ -4,9 +4,9 @@
 
 use crate::text::{duration, percent, table};
 use crate::{
-    CaseStatistics, DirectlyFollowsGraph, Filter, Period, ReportError, ServiceTime, TimeScope, Timeline, Variants,
-    case_arrival_average, case_statistics, directly_follows, rework_per_activity, service_time_per_activity, timeline,
-    variants,
+    BottleneckReport, CaseStatistics, DirectlyFollowsGraph, Filter, Period, ReportError, ServiceTime, TimeScope,
+    Timeline, Variants, bottlenecks, case_arrival_average, case_statistics, directly_follows, rework_per_activity,
+    service_time_per_activity, timeline, variants,
 };
 use chrono::{DateTime, Utc};
 use orgata_warehouse::{TeamScope, Warehouse};
@@ -29,12 +29,21 @@ pub enum ReportKind {
     Activities,
     /// Cases started, completed and open per day or week.
     Timeline,
+    /// Where cycle time goes: activities and transitions by share, waiting against working,
+    /// queue trends, findings in sentences.
+    Bottlenecks,
 }
 
 impl ReportKind {
     /// Every report, in the order they are listed.
-    pub const ALL: [ReportKind; 5] =
-        [ReportKind::Cases, ReportKind::Variants, ReportKind::Dfg, ReportKind::Activities, ReportKind::Timeline];
+    pub const ALL: [ReportKind; 6] = [
+        ReportKind::Cases,
+        ReportKind::Variants,
+        ReportKind::Dfg,
+        ReportKind::Activities,
+        ReportKind::Timeline,
+        ReportKind::Bottlenecks,
+    ];
 
     /// The report's name, as URLs and the CLI write it.
     pub fn as_str(self) -> &'static str {
@@ -44,6 +53,7 @@ impl ReportKind {
             ReportKind::Dfg => "dfg",
             ReportKind::Activities => "activities",
             ReportKind::Timeline => "timeline",
+            ReportKind::Bottlenecks => "bottlenecks",
         }
     }
 }
@@ -69,6 +79,7 @@ pub enum Report {
     Dfg(DirectlyFollowsGraph),
     Activities(ActivityReport),
     Timeline(Timeline),
+    Bottlenecks(BottleneckReport),
 }
 
 /// The cases report.
@@ -159,6 +170,7 @@ pub async fn run(
             Report::Activities(ActivityReport { activities })
         }
         ReportKind::Timeline => Report::Timeline(timeline(warehouse, scope, filter, period).await?),
+        ReportKind::Bottlenecks => Report::Bottlenecks(bottlenecks(warehouse, scope, filter).await?),
     })
 }
 
@@ -170,6 +182,7 @@ impl Report {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         match self {
+            Report::Bottlenecks(report) => out.push_str(&report.to_text()),
             Report::Cases(report) => cases_text(&mut out, &report.statistics, report.arrival_average_s),
             Report::Variants(v) => {
                 let _ = writeln!(out, "{} cases follow {} variants\n", v.cases, v.variants.len());

@@ -38,19 +38,24 @@ impl Filter {
     /// the processes run in Orgata. A source name is 1 to 100 letters, digits, `.`, `_`, `-` or `:`.
     pub fn source(source: &str) -> Result<Filter, ReportError> {
         check_identifier("source", source, 100)?;
-        Ok(Filter {
+        Ok(Filter::of_source(source))
+    }
+
+    /// The events of the processes run in Orgata (source [`ENGINE_SOURCE`]).
+    pub fn engine() -> Filter {
+        Filter::of_source(ENGINE_SOURCE)
+    }
+
+    /// Every event of a source already known to be a valid name.
+    fn of_source(source: &str) -> Filter {
+        Filter {
             source: source.to_string(),
             playbook_id: None,
             version_id: None,
             from: None,
             to: None,
             time_scope: TimeScope::Events,
-        })
-    }
-
-    /// The events of the processes run in Orgata (source [`ENGINE_SOURCE`]).
-    pub fn engine() -> Filter {
-        Filter::source(ENGINE_SOURCE).expect("the engine's source name is valid")
+        }
     }
 
     /// Only the events of one playbook (1 to 200 letters, digits, `.`, `_`, `-` or `:`).

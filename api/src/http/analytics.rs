@@ -44,7 +44,7 @@ struct AnalyticsParams {
     period: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/teams/{team}/analytics/{report}", params(("team" = String, Path, description = "A team id"), ("report" = String, Path, description = "cases, variants, dfg, activities or timeline"), AnalyticsParams), responses((status = 200, description = "The report", body = Report), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/teams/{team}/analytics/{report}", params(("team" = String, Path, description = "A team id"), ("report" = String, Path, description = "cases, variants, dfg, activities, timeline or bottlenecks"), AnalyticsParams), responses((status = 200, description = "The report", body = Report), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn report(
     State(s): State<AppState>,
     Caller(c): Caller,

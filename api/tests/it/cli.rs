@@ -255,6 +255,13 @@ fn report_on_a_log_file() {
          case duration: mean 11d 04h, median 9d 10h, p90 17d 01h, p95 17d 15h, min 6d 00h, max 18d 05h\n"
     );
 
+    // The bottleneck report: the cases' cycle times add up to six times the mean case duration.
+    let json = orgata(dir.path(), None, &["report", "bottlenecks", "--log", log, "--format", "json"]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!((report["cases"].as_u64(), report["cycle_time_total_s"].as_f64()), (Some(6), Some(5_801_340.0)));
+    assert_eq!(report["findings"][0], "6 cases took 11d 04h on average.");
+
     for (args, message) in [
         (vec!["report", "forecast"], "error: invalid value 'forecast' for '<REPORT>'"),
         (vec!["report", "cases", "--log", "/nowhere/log.xes"], "error: /nowhere/log.xes: No such file"),

@@ -125,6 +125,8 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
     let expected = json!({"report": "dfg", "edges": [edge], "start_activities": {"open": 2},
         "end_activities": {"close": 1, "open": 1}});
     assert_eq!(dfg, expected);
+    let (_, bottlenecks) = analytics(&team, &token, "bottlenecks?source=tiny.xes").await;
+    assert_eq!((bottlenecks["cases"].as_u64(), bottlenecks["cycle_time_total_s"].as_f64()), (Some(2), Some(3600.0)));
     let (_, later) = analytics(&team, &token, "cases?source=tiny.xes&from=2024-01-02T00:00:00Z").await;
     assert_eq!(later["statistics"]["cases"], 1, "{later}");
     let (_, own) = analytics(&team, &token, "cases").await;

@@ -43,6 +43,9 @@ pub enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Serve MCP (Model Context Protocol) over stdin/stdout for an AI agent, as the API key in
+    /// ORGATA_API_KEY (its team and permissions), until the client disconnects.
+    Mcp,
     /// Apply database migrations, then exit.
     Migrate,
     /// Print change-log events as JSON lines, in commit order.
@@ -116,6 +119,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             run_demo(&config, DemoOptions { seed, days, instances_per_day: per_day }).await
         }
+        Command::Mcp => crate::mcp::serve_stdio(&config).await,
         Command::Migrate => {
             let store = orgata_engine::connect(&config.database_url).await?;
             store.close().await;

@@ -48,6 +48,14 @@ pub struct Overrides {
     /// Earlier signing keys, comma-separated: tokens they signed stay valid until they expire
     #[arg(long, env = "ORGATA_PREVIOUS_SIGNING_KEYS", global = true, hide_env_values = true, value_delimiter = ',')]
     pub previous_signing_keys: Vec<String>,
+    /// Host names (or host:port) the MCP endpoint `/mcp` answers to, comma-separated; `*` for any
+    /// (against DNS rebinding) [default: localhost, 127.0.0.1, ::1]
+    #[arg(long, env = "ORGATA_MCP_ALLOWED_HOSTS", global = true, value_delimiter = ',')]
+    pub mcp_allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call `/mcp`, comma-separated, like https://app.example.com
+    /// [default: any request without an Origin; every Origin when none is listed]
+    #[arg(long, env = "ORGATA_MCP_ALLOWED_ORIGINS", global = true, value_delimiter = ',')]
+    pub mcp_allowed_origins: Vec<String>,
 }
 
 /// The config file's shape: every key optional.
@@ -64,6 +72,8 @@ struct FileConfig {
     signing_key: Option<String>,
     previous_signing_keys: Option<Vec<String>>,
     cors_origins: Option<Vec<String>>,
+    mcp_allowed_hosts: Option<Vec<String>>,
+    mcp_allowed_origins: Option<Vec<String>>,
 }
 
 /// The effective configuration.
@@ -82,6 +92,10 @@ pub struct Config {
     pub previous_signing_keys: Vec<String>,
     /// Origins allowed to call the API from a browser.
     pub cors_origins: Vec<String>,
+    /// Hosts the MCP endpoint answers to (empty: the loopback names; `*`: any).
+    pub mcp_allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call the MCP endpoint (empty: not checked).
+    pub mcp_allowed_origins: Vec<String>,
 }
 
 /// A configuration problem, reported in one line.
@@ -135,14 +149,17 @@ impl Config {
             } else {
                 o.previous_signing_keys.clone()
             },
-            cors_origins: if o.cors_origins.is_empty() {
-                file.cors_origins.unwrap_or_default()
-            } else {
-                o.cors_origins.clone()
-            },
+            cors_origins: list_setting(&o.cors_origins, file.cors_origins),
+            mcp_allowed_hosts: list_setting(&o.mcp_allowed_hosts, file.mcp_allowed_hosts),
+            mcp_allowed_origins: list_setting(&o.mcp_allowed_origins, file.mcp_allowed_origins),
             data_dir,
         })
     }
+}
+
+/// A list setting: the flag's (or environment's) when given, else the file's.
+fn list_setting(given: &[String], file: Option<Vec<String>>) -> Vec<String> {
+    if given.is_empty() { file.unwrap_or_default() } else { given.to_vec() }
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -197,5 +214,21 @@ mod tests {
             Config::load(&o).unwrap_err().to_string(),
             "invalid warehouse option `aws_endpoint`: expected KEY=VALUE"
         );
+    }
+
+    #[test]
+    fn mcp_hosts_and_origins_come_from_flags_or_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orgata.toml");
+        std::fs::write(
+            &path,
+            "mcp_allowed_hosts = [\"orgata.example.com\"]\nmcp_allowed_origins = [\"https://a.example\"]\n",
+        )
+        .unwrap();
+        let c = Config::load(&Overrides { config: Some(path.clone()), ..Default::default() }).unwrap();
+        assert_eq!(c.mcp_allowed_hosts, ["orgata.example.com"]);
+        assert_eq!(c.mcp_allowed_origins, ["https://a.example"]);
+        let o = Overrides { config: Some(path), mcp_allowed_hosts: vec!["*".into()], ..Default::default() };
+        assert_eq!(Config::load(&o).unwrap().mcp_allowed_hosts, ["*"]);
     }
 }

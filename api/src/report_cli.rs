@@ -6,7 +6,7 @@
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
-use orgata_reports::{Period, ReportKind};
+use orgata_reports::{Period, ReportKind, ReportOptions, Versus};
 use orgata_warehouse::{TeamScope, Warehouse};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -14,7 +14,7 @@ use std::path::PathBuf;
 /// How `orgata report` is asked.
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// The report: cases, variants, dfg, activities, timeline or bottlenecks.
+    /// The report: cases, variants, dfg, activities, timeline, bottlenecks, compare, sla or resources.
     #[arg(value_parser = |s: &str| s.parse::<ReportKind>().map_err(|e| e.to_string()))]
     pub report: ReportKind,
     /// Analyse this log file (.xes, .xes.gz, .csv, .csv.gz) on its own instead of the warehouse.
@@ -47,6 +47,30 @@ pub struct ReportArgs {
     /// The timeline's periods: day or week.
     #[arg(long, default_value = "week", value_parser = |s: &str| s.parse::<Period>().map_err(|e| e.to_string()))]
     pub period: Period,
+    /// compare: the other side's team (default: the same teams).
+    #[arg(long, value_name = "TEAM")]
+    pub versus_team: Option<String>,
+    /// compare: the other side's source.
+    #[arg(long, value_name = "SOURCE")]
+    pub versus_source: Option<String>,
+    /// compare: the other side's playbook.
+    #[arg(long, value_name = "PLAYBOOK")]
+    pub versus_playbook: Option<String>,
+    /// compare: the other side's playbook version.
+    #[arg(long, value_name = "VERSION")]
+    pub versus_version: Option<String>,
+    /// compare: the other side's time range starts here (RFC 3339 or a date).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub versus_from: Option<DateTime<Utc>>,
+    /// compare: the other side's time range ends before this (RFC 3339 or a date).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub versus_to: Option<DateTime<Utc>>,
+    /// sla: the case duration target, like `5d` or `1d 12h` (units d, h, m, s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub case_target: Option<f64>,
+    /// resources: the working hours per week utilisation is measured against.
+    #[arg(long, value_name = "HOURS", default_value_t = orgata_reports::DEFAULT_HOURS_PER_WEEK)]
+    pub hours_per_week: f64,
     /// Output: table (for people) or json.
     #[arg(long, default_value = "table", value_parser = ["table", "json"])]
     pub format: String,
@@ -60,6 +84,11 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
         .map_err(|_| format!("`{text}` is not a time: use RFC 3339 (2026-03-01T09:00:00Z) or a date (2026-03-01)"))
+}
+
+/// A duration like `5d` or `1d 12h`, in seconds.
+fn parse_duration(text: &str) -> Result<f64, String> {
+    orgata_engine::definition::Sla::parse(text).map(|d| d.seconds as f64)
 }
 
 /// The team and source a log analysed with `--log` is imported under, in a temporary warehouse.
@@ -92,7 +121,28 @@ pub async fn report(config: &Config, args: ReportArgs) -> Result<()> {
         args.to,
         args.cases_started,
     )?;
-    let report = orgata_reports::run(args.report, &warehouse, &scope, &filter, args.period).await?;
+    let versus = Versus {
+        team: args.versus_team,
+        source: args.versus_source,
+        playbook_id: args.versus_playbook,
+        version_id: args.versus_version,
+        from: args.versus_from,
+        to: args.versus_to,
+    };
+    if !versus.is_empty() && args.report != ReportKind::Compare {
+        bail!("the --versus-… options are for `orgata report compare`");
+    }
+    if args.case_target.is_some() && args.report != ReportKind::Sla {
+        bail!("--case-target is for `orgata report sla`");
+    }
+    let options = ReportOptions {
+        period: args.period,
+        versus,
+        case_target_s: args.case_target,
+        now: Utc::now(),
+        hours_per_week: args.hours_per_week,
+    };
+    let report = orgata_reports::run(args.report, &warehouse, &scope, &filter, &options).await?;
     match args.format.as_str() {
         "json" => println!("{}", serde_json::to_string_pretty(&report)?),
         "table" => print!("{}", report.to_text()),

@@ -226,7 +226,7 @@ impl QueuePeriod {
     }
 
     /// The number of the period of an instant, in microseconds (as [`Self::bin_sql`] computes it).
-    fn bin(self, micros: i64) -> i64 {
+    pub(crate) fn bin(self, micros: i64) -> i64 {
         match self.months() {
             None if self == QueuePeriod::Day => micros.div_euclid(DAY_MICROS),
             None => (micros - WEEK_ORIGIN).div_euclid(WEEK_MICROS),
@@ -240,7 +240,7 @@ impl QueuePeriod {
     /// SQL: the number of the period of `x` (microseconds since the epoch; `NULL` stays `NULL`):
     /// periods since the one starting at the epoch (days, months, quarters, years) or at Monday
     /// 1970-01-05 (weeks).
-    fn bin_sql(self, x: &str) -> String {
+    pub(crate) fn bin_sql(self, x: &str) -> String {
         let floor = |y: &str, length: i64| {
             format!("(CASE WHEN {y} >= 0 THEN {y} / {length} ELSE -((-{y} - 1) / {length}) - 1 END)")
         };
@@ -255,7 +255,7 @@ impl QueuePeriod {
     }
 
     /// When period number `bin` starts.
-    fn start(self, bin: i64) -> Option<DateTime<Utc>> {
+    pub(crate) fn start(self, bin: i64) -> Option<DateTime<Utc>> {
         match self.months() {
             None if self == QueuePeriod::Day => bin.checked_mul(DAY_MICROS).and_then(DateTime::from_timestamp_micros),
             None => bin
@@ -523,13 +523,13 @@ fn report(times: crate::ActivityTimes, mut queues: BTreeMap<String, Queue>, peri
 }
 
 /// A share as a whole percentage: half away from zero; `<1%` when above 0 but below 0.5%.
-fn whole_percent(share: f64) -> String {
+pub(crate) fn whole_percent(share: f64) -> String {
     let whole = (share * 100.0).round();
     if whole == 0.0 && share > 0.0 { "<1%".to_string() } else { format!("{}%", whole as i64) }
 }
 
 /// `n` and the noun in the right number.
-fn plural(n: u64, one: &str, many: &str) -> String {
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 

@@ -4,9 +4,9 @@
 
 use crate::text::{duration, percent, table};
 use crate::{
-    BottleneckReport, CaseStatistics, DirectlyFollowsGraph, Filter, Period, ReportError, ServiceTime, TimeScope,
-    Timeline, Variants, bottlenecks, case_arrival_average, case_statistics, directly_follows, rework_per_activity,
-    service_time_per_activity, timeline, variants,
+    BottleneckReport, CaseStatistics, Comparison, DirectlyFollowsGraph, Filter, Period, ReportError, ResourceReport,
+    ServiceTime, Side, SlaReport, TimeScope, Timeline, Variants, bottlenecks, case_arrival_average, case_statistics,
+    compare, directly_follows, resources, rework_per_activity, service_time_per_activity, sla, timeline, variants,
 };
 use chrono::{DateTime, Utc};
 use orgata_warehouse::{TeamScope, Warehouse};
@@ -32,17 +32,26 @@ pub enum ReportKind {
     /// Where cycle time goes: activities and transitions by share, waiting against working,
     /// queue trends, findings in sentences.
     Bottlenecks,
+    /// The case and activity figures against another team, period, playbook, version or source.
+    Compare,
+    /// Steps that miss their SLA and cases longer than a target.
+    Sla,
+    /// Workload per person and role, utilisation over time, handovers between people.
+    Resources,
 }
 
 impl ReportKind {
     /// Every report, in the order they are listed.
-    pub const ALL: [ReportKind; 6] = [
+    pub const ALL: [ReportKind; 9] = [
         ReportKind::Cases,
         ReportKind::Variants,
         ReportKind::Dfg,
         ReportKind::Activities,
         ReportKind::Timeline,
         ReportKind::Bottlenecks,
+        ReportKind::Compare,
+        ReportKind::Sla,
+        ReportKind::Resources,
     ];
 
     /// The report's name, as URLs and the CLI write it.
@@ -54,6 +63,9 @@ impl ReportKind {
             ReportKind::Activities => "activities",
             ReportKind::Timeline => "timeline",
             ReportKind::Bottlenecks => "bottlenecks",
+            ReportKind::Compare => "compare",
+            ReportKind::Sla => "sla",
+            ReportKind::Resources => "resources",
         }
     }
 }
@@ -80,6 +92,9 @@ pub enum Report {
     Activities(ActivityReport),
     Timeline(Timeline),
     Bottlenecks(BottleneckReport),
+    Compare(Comparison),
+    Sla(SlaReport),
+    Resources(ResourceReport),
 }
 
 /// The cases report.
@@ -140,13 +155,132 @@ pub fn filter_of(
     Ok(filter)
 }
 
-/// Computes a report over the events `filter` selects within `scope`; `period` is the timeline's.
+/// What some reports take besides the events they cover.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportOptions {
+    /// The timeline's periods.
+    pub period: Period,
+    /// What the compare report measures against (empty for the other reports).
+    pub versus: Versus,
+    /// The sla report's case duration target, in seconds.
+    pub case_target_s: Option<f64>,
+    /// When open work is judged (the sla report).
+    pub now: DateTime<Utc>,
+    /// The working hours per week utilisation is measured against (the resources report).
+    pub hours_per_week: f64,
+}
+
+/// The working hours per week utilisation is measured against unless told otherwise.
+pub const DEFAULT_HOURS_PER_WEEK: f64 = 40.0;
+
+impl Default for ReportOptions {
+    /// Weekly timelines; nothing to compare with; no case target; now; 40-hour weeks.
+    fn default() -> Self {
+        ReportOptions {
+            period: Period::Week,
+            versus: Versus::default(),
+            case_target_s: None,
+            now: Utc::now(),
+            hours_per_week: DEFAULT_HOURS_PER_WEEK,
+        }
+    }
+}
+
+/// The other side of a comparison, as changes to the main side: a different team, source,
+/// playbook, version or time range (`from`/`to`: either given replaces the main range, a missing
+/// end is open). What is not given is the main side's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Versus {
+    pub team: Option<String>,
+    pub source: Option<String>,
+    pub playbook_id: Option<String>,
+    pub version_id: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl Versus {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Versus::default()
+    }
+
+    /// The two sides of a comparison: the main one (`scope`, `filter`) and the one with these
+    /// changes, each labelled by what differs ("version 2" against "version 3").
+    pub fn sides(&self, scope: &TeamScope, filter: &Filter) -> Result<(Side, Side), ReportError> {
+        if self.is_empty() {
+            return Err(ReportError::InvalidFilter(
+                "compare needs a second side: a versus team, source, playbook, version or time range".into(),
+            ));
+        }
+        let (from, to, time_scope) = filter.time_range();
+        let (other_from, other_to) =
+            if self.from.is_some() || self.to.is_some() { (self.from, self.to) } else { (from, to) };
+        let other_scope = match &self.team {
+            Some(team) => {
+                Filter::check_team(team)?;
+                TeamScope::Teams(vec![team.clone()])
+            }
+            None => scope.clone(),
+        };
+        let other_filter = filter_of(
+            Some(self.source.as_deref().unwrap_or(filter.source_name())),
+            self.playbook_id.as_deref().or(filter.playbook_id()),
+            self.version_id.as_deref().or(filter.version_id()),
+            other_from,
+            other_to,
+            time_scope == TimeScope::CasesStarted,
+        )?;
+        let mut base_label = Vec::new();
+        let mut other_label = Vec::new();
+        let mut differ = |what: &str, base: Option<&str>, other: Option<&str>, all: &str| {
+            if base != other {
+                base_label.push(base.map_or_else(|| all.to_string(), |b| format!("{what} {b}")));
+                other_label.push(other.map_or_else(|| all.to_string(), |o| format!("{what} {o}")));
+            }
+        };
+        differ("team", teams_label(scope).as_deref(), teams_label(&other_scope).as_deref(), "all teams");
+        differ("source", Some(filter.source_name()), Some(other_filter.source_name()), "");
+        differ("playbook", filter.playbook_id(), other_filter.playbook_id(), "all playbooks");
+        differ("version", filter.version_id(), other_filter.version_id(), "all versions");
+        differ("", Some(&range_label(from, to)), Some(&range_label(other_from, other_to)), "");
+        let label = |parts: Vec<String>| {
+            let text = parts.join(", ").trim().to_string();
+            if text.is_empty() { "the same events".to_string() } else { text }
+        };
+        Ok((
+            Side { label: label(base_label), scope: scope.clone(), filter: filter.clone() },
+            Side { label: label(other_label), scope: other_scope, filter: other_filter },
+        ))
+    }
+}
+
+/// A scope's team for labels: its one team, else `None` (several or all).
+fn teams_label(scope: &TeamScope) -> Option<String> {
+    match scope {
+        TeamScope::Teams(teams) if teams.len() == 1 => Some(teams[0].clone()),
+        TeamScope::Teams(teams) => Some(teams.join("+")),
+        TeamScope::All => None,
+    }
+}
+
+/// A time range for labels: `2026-03-01 – 2026-04-01`, open ends as `…`, whole days as dates.
+fn range_label(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> String {
+    let time = |t: Option<DateTime<Utc>>| match t {
+        None => "…".to_string(),
+        Some(t) if t.time() == chrono::NaiveTime::MIN => t.format("%Y-%m-%d").to_string(),
+        Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
+    };
+    if from.is_none() && to.is_none() { "all time".to_string() } else { format!("{} – {}", time(from), time(to)) }
+}
+
+/// Computes a report over the events `filter` selects within `scope`.
 pub async fn run(
     kind: ReportKind,
     warehouse: &Warehouse,
     scope: &TeamScope,
     filter: &Filter,
-    period: Period,
+    options: &ReportOptions,
 ) -> Result<Report, ReportError> {
     Ok(match kind {
         ReportKind::Cases => Report::Cases(CaseReport {
@@ -169,8 +303,16 @@ pub async fn run(
                 .collect();
             Report::Activities(ActivityReport { activities })
         }
-        ReportKind::Timeline => Report::Timeline(timeline(warehouse, scope, filter, period).await?),
+        ReportKind::Timeline => Report::Timeline(timeline(warehouse, scope, filter, options.period).await?),
         ReportKind::Bottlenecks => Report::Bottlenecks(bottlenecks(warehouse, scope, filter).await?),
+        ReportKind::Compare => {
+            let (base, other) = options.versus.sides(scope, filter)?;
+            Report::Compare(compare(warehouse, &base, &other).await?)
+        }
+        ReportKind::Sla => Report::Sla(sla(warehouse, scope, filter, options.case_target_s, options.now).await?),
+        ReportKind::Resources => {
+            Report::Resources(resources(warehouse, scope, filter, None, options.hours_per_week).await?)
+        }
     })
 }
 
@@ -183,6 +325,9 @@ impl Report {
         let mut out = String::new();
         match self {
             Report::Bottlenecks(report) => out.push_str(&report.to_text()),
+            Report::Compare(comparison) => out.push_str(&comparison.to_text()),
+            Report::Sla(report) => out.push_str(&report.to_text()),
+            Report::Resources(report) => out.push_str(&report.to_text()),
             Report::Cases(report) => cases_text(&mut out, &report.statistics, report.arrival_average_s),
             Report::Variants(v) => {
                 let _ = writeln!(out, "{} cases follow {} variants\n", v.cases, v.variants.len());

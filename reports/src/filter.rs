@@ -91,6 +91,11 @@ impl Filter {
         Ok(self)
     }
 
+    /// Checks a team id given by a caller (1 to 200 letters, digits, `.`, `_`, `-` or `:`).
+    pub(crate) fn check_team(team: &str) -> Result<(), ReportError> {
+        check_identifier("team id", team, 200)
+    }
+
     /// The source the events come from.
     pub fn source_name(&self) -> &str {
         &self.source
@@ -128,6 +133,28 @@ impl Filter {
         }
         if self.time_scope == TimeScope::Events {
             parts.extend(self.time_predicate());
+        }
+        parts.join(" AND ")
+    }
+
+    /// The SQL predicate over the engine's current-state tables (`tasks`, `instances`) for the
+    /// playbook and version, and the time range `[from, to)` on the timestamp column `time_column`
+    /// (whatever the time scope; rows without a time are outside any range). The source is not
+    /// part of it: those tables hold only the engine's records.
+    pub(crate) fn record_predicate(&self, time_column: &str) -> String {
+        debug_assert!(time_column.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{time_column}");
+        let mut parts = vec!["true".to_string()];
+        if let Some(playbook) = &self.playbook_id {
+            parts.push(format!("playbook_id = {}", quote(playbook)));
+        }
+        if let Some(version) = &self.version_id {
+            parts.push(format!("version_id = {}", quote(version)));
+        }
+        if let Some(from) = self.from {
+            parts.push(format!("CAST({time_column} AS BIGINT) >= {}", from.timestamp_micros()));
+        }
+        if let Some(to) = self.to {
+            parts.push(format!("CAST({time_column} AS BIGINT) < {}", to.timestamp_micros()));
         }
         parts.join(" AND ")
     }

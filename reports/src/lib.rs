@@ -24,14 +24,23 @@
 //!   events, paired start/complete events, atomic events).
 //! - `bottlenecks`: the bottleneck report — activities and transitions ranked by their share of
 //!   cycle time, waiting against working, queue trends, and findings as sentences.
+//! - `compare`: two sides (team, period, playbook, version or source) measured by the same
+//!   functions, with the changes and the notable ones in sentences.
+//! - `sla`: SLA breaches — steps against their SLAs (on time, late, overdue, lateness) and cases
+//!   against a target duration, with findings as sentences.
+//! - `resources`: workload per resource and role, utilisation per period against a working week,
+//!   and handovers of cases between resources.
 
 mod activities;
 mod bottlenecks;
 mod cases;
 mod catalog;
+mod compare;
 mod dfg;
 mod error;
 mod filter;
+mod resources;
+mod sla;
 mod sql;
 pub mod text;
 mod timeline;
@@ -44,10 +53,16 @@ pub use bottlenecks::{
     QueueTrend, TOP_ACTIVITIES, TransitionBottleneck, bottlenecks, bottlenecks_per,
 };
 pub use cases::{CaseStatistics, DurationSummary, case_arrival_average, case_statistics};
-pub use catalog::{ActivityFigures, ActivityReport, CaseReport, Report, ReportKind, filter_of, run};
+pub use catalog::{
+    ActivityFigures, ActivityReport, CaseReport, DEFAULT_HOURS_PER_WEEK, Report, ReportKind, ReportOptions, Versus,
+    filter_of, run,
+};
+pub use compare::{ActivityChange, Change, Comparison, MetricChange, NOTABLE_CHANGE, Side, Unit, compare};
 pub use dfg::{DfgEdge, DirectlyFollowsGraph, directly_follows};
 pub use error::ReportError;
 pub use filter::{Filter, TimeScope};
+pub use resources::{Handover, ResourceFigures, ResourceReport, ResourceWorkload, RoleFigures, resources};
+pub use sla::{CaseSla, OpenInstances, STEP_FINDINGS, SlaReport, StepSla, sla};
 pub use sql::MAX_ROWS;
 pub use timeline::{Period, PeriodCounts, Timeline, timeline};
 pub use times::{ActivityTime, ActivityTimes, TimeSummary, TransitionTime, activity_times};

@@ -176,15 +176,7 @@ impl CaseFigures {
         scope: &TeamScope,
         filter: &Filter,
     ) -> Result<CaseFigures, ReportError> {
-        let mixed = if filter.is_engine() {
-            false
-        } else {
-            let sql = format!(
-                "SELECT count(DISTINCT lower(lifecycle)) AS lifecycles FROM events WHERE {}",
-                filter.event_predicate()
-            );
-            sql::run(warehouse, scope, &sql).await?.counts("lifecycles")?.first().is_some_and(|&n| n > 1)
-        };
+        let mixed = mixed_lifecycles(warehouse, scope, filter).await?;
         let rows = sql::run(warehouse, scope, &cases_sql(filter, mixed)).await?;
         let (by_case, activities) = (rows.i64s("by_case")?, rows.optional_strings("activity")?);
         let (cases, rework_cases, spans) = (rows.counts("cases")?, rows.counts("rework_cases")?, rows.counts("spans")?);
@@ -212,6 +204,21 @@ impl CaseFigures {
         }
         Ok(figures)
     }
+}
+
+/// Whether a filter's events are an imported log that mixes lifecycle transitions (then only
+/// `complete` events are items, paired with `start` events); one scan, none for the engine's.
+pub(crate) async fn mixed_lifecycles(
+    warehouse: &Warehouse,
+    scope: &TeamScope,
+    filter: &Filter,
+) -> Result<bool, ReportError> {
+    if filter.is_engine() {
+        return Ok(false);
+    }
+    let sql =
+        format!("SELECT count(DISTINCT lower(lifecycle)) AS lifecycles FROM events WHERE {}", filter.event_predicate());
+    Ok(sql::run(warehouse, scope, &sql).await?.counts("lifecycles")?.first().is_some_and(|&n| n > 1))
 }
 
 /// The items of one (previous activity, activity, period ready, period completed), with sums of
@@ -355,11 +362,11 @@ fn seconds(micros: f64) -> f64 {
 }
 
 /// The decimal type of sums of microseconds: exact, and beyond the reach of any log's totals.
-const SUM: &str = "DECIMAL(38, 0)";
+pub(crate) const SUM: &str = "DECIMAL(38, 0)";
 
 /// `kept AS (…)`: `base`, or in [`crate::TimeScope::CasesStarted`] the rows of the cases whose
 /// first completion is in the range.
-fn kept_cte(filter: &Filter) -> String {
+pub(crate) fn kept_cte(filter: &Filter) -> String {
     match filter.case_start_predicate() {
         Some(predicate) => format!(
             "kept AS (
@@ -434,80 +441,22 @@ fn cases_sql(filter: &Filter, mixed: bool) -> String {
 
 /// The items query (see the module docs): rows grouped by previous activity, activity,
 /// `ready_bin` and `gone_bin` (`NULL` without `bins`).
-///
-/// Its base has a row per item: `t` (completed; `NULL` while open), `st` (started, else
-/// completed), `timed` (whether `st` is a real start time); for the engine's tasks also `early`
-/// (when it became ready: its `schedule`) and `gone` (when it left the queue).
 fn items_sql(filter: &Filter, mixed: bool, bins: Option<&(dyn Fn(&str) -> String + Sync)>) -> String {
-    let predicate = filter.event_predicate();
-    let (base, extra, ready, gone) = if filter.is_engine() {
-        let base = format!(
-            "{tasks},
-            started_tasks AS (
-                SELECT team_id, case_id, activity, ordinal, completed AS t,
-                    CASE WHEN completed IS NOT NULL THEN
-                        CASE WHEN started <= completed THEN started ELSE completed END
-                    END AS st,
-                    coalesce(scheduled, started, completed, aborted) AS scheduled,
-                    coalesce(completed, aborted) AS gone
-                FROM tasks
-            ),
-            base AS (
-                SELECT team_id, case_id, activity, ordinal, t, st, t IS NOT NULL AS timed,
-                    CASE WHEN st < scheduled THEN st ELSE scheduled END AS early, gone
-                FROM started_tasks
-            )",
-            tasks = engine_tasks(filter),
-        );
-        (base, ", early, gone", "early", "gone")
-    } else if mixed {
-        // A `complete` event pairs with the event just before it of the same activity in the case
-        // when that is a `start`.
-        let same = "lag(case_id) OVER p = case_id AND lag(activity) OVER p = activity";
-        let base = format!(
-            "WITH marked AS (
-                SELECT team_id, case_id, activity, lower(lifecycle) AS lifecycle, CAST(ts AS BIGINT) AS t,
-                    CAST(start_ts AS BIGINT) AS start_t, ordinal
-                FROM events WHERE {predicate} AND lower(lifecycle) IN ('start', 'complete')
-            ),
-            paired AS (
-                SELECT team_id, case_id, activity, lifecycle, t, start_t, ordinal,
-                    CASE WHEN {same} AND lag(lifecycle) OVER p = 'start' THEN lag(t) OVER p END AS paired_start
-                FROM marked
-                WINDOW p AS (PARTITION BY team_id, {bucket} ORDER BY case_id, activity, t, ordinal)
-            ),
-            base AS (
-                SELECT team_id, case_id, activity, ordinal, t, coalesce(start_t, paired_start, t) AS st,
-                    start_t IS NOT NULL OR paired_start IS NOT NULL AS timed
-                FROM paired WHERE lifecycle = 'complete'
-            )",
-            bucket = BUCKET,
-        );
-        (base, "", IMPORTED_READY, "t")
-    } else {
-        let base = format!(
-            "WITH base AS (
-                SELECT team_id, case_id, activity, ordinal, CAST(ts AS BIGINT) AS t,
-                    CAST(coalesce(start_ts, ts) AS BIGINT) AS st, start_ts IS NOT NULL AS timed
-                FROM events WHERE {predicate}
-            )"
-        );
-        (base, "", IMPORTED_READY, "t")
-    };
+    let base = items_base(filter, mixed);
     let (ready_bin, gone_bin) = match bins {
         Some(bin) => (bin("ready"), bin("left_at")),
         None => ("CAST(NULL AS BIGINT)".to_string(), "CAST(NULL AS BIGINT)".to_string()),
     };
     let same_case = "lag(case_id) OVER w = case_id";
     format!(
-        "{base},
+        "{sql},
         {kept},
         ordered AS (
             SELECT activity, t, st, timed{extra},
                 CASE WHEN {same_case} THEN lag(activity) OVER w END AS prev_activity,
                 CASE WHEN {same_case} THEN lag(t) OVER w END AS prev_t
             FROM kept
-            WINDOW w AS (PARTITION BY team_id, {bucket} ORDER BY case_id, st ASC NULLS LAST, t ASC NULLS LAST, ordinal)
+            WINDOW w AS ({case_order})
         ),
         readied AS (SELECT ordered.*, {ready} AS ready, {gone} AS left_at FROM ordered),
         items AS (SELECT readied.*, {ready_bin} AS ready_bin, {gone_bin} AS gone_bin FROM readied)
@@ -523,9 +472,95 @@ fn items_sql(filter: &Filter, mixed: bool, bins: Option<&(dyn Fn(&str) -> String
             sum(CAST(st - prev_t AS {SUM})) AS gap,
             count(st - prev_t) AS hops
         FROM items GROUP BY prev_activity, activity, ready_bin, gone_bin",
+        sql = base.sql,
+        extra = base.extra,
+        ready = base.ready,
+        gone = base.gone,
         kept = kept_cte(filter),
-        bucket = BUCKET,
+        case_order = case_order(),
     )
+}
+
+/// `WITH … base AS (…)`: a row per work item (see the module docs), with the expressions that
+/// place it in its queue.
+pub(crate) struct ItemsBase {
+    /// The CTEs, ending in `base`: `team_id`, `case_id`, `activity`, `ordinal`, `t` (completed;
+    /// `NULL` while open), `st` (started, else completed), `timed` (whether `st` is a real start
+    /// time), `resource` and `role` (of the completing event; `NULL` while open); for the
+    /// engine's tasks also `early` (when it became ready: its `schedule`) and `gone` (when it
+    /// left the queue).
+    pub sql: String,
+    /// The extra columns to carry (`, early, gone` for the engine's tasks).
+    extra: &'static str,
+    /// When an item became ready, over `ordered` (which has `prev_t`).
+    ready: &'static str,
+    /// When an item left the queue.
+    gone: &'static str,
+}
+
+/// The items' base for a filter (`mixed`: whether its events mix lifecycle transitions).
+pub(crate) fn items_base(filter: &Filter, mixed: bool) -> ItemsBase {
+    let predicate = filter.event_predicate();
+    if filter.is_engine() {
+        let sql = format!(
+            "{tasks},
+            started_tasks AS (
+                SELECT team_id, case_id, activity, ordinal, completed AS t,
+                    CASE WHEN completed IS NOT NULL THEN
+                        CASE WHEN started <= completed THEN started ELSE completed END
+                    END AS st,
+                    coalesce(scheduled, started, completed, aborted) AS scheduled,
+                    coalesce(completed, aborted) AS gone, resource, role
+                FROM tasks
+            ),
+            base AS (
+                SELECT team_id, case_id, activity, ordinal, t, st, t IS NOT NULL AS timed,
+                    CASE WHEN st < scheduled THEN st ELSE scheduled END AS early, gone, resource, role
+                FROM started_tasks
+            )",
+            tasks = engine_tasks(filter),
+        );
+        ItemsBase { sql, extra: ", early, gone", ready: "early", gone: "gone" }
+    } else if mixed {
+        // A `complete` event pairs with the event just before it of the same activity in the case
+        // when that is a `start`.
+        let same = "lag(case_id) OVER p = case_id AND lag(activity) OVER p = activity";
+        let sql = format!(
+            "WITH marked AS (
+                SELECT team_id, case_id, activity, lower(lifecycle) AS lifecycle, CAST(ts AS BIGINT) AS t,
+                    CAST(start_ts AS BIGINT) AS start_t, ordinal, resource, role
+                FROM events WHERE {predicate} AND lower(lifecycle) IN ('start', 'complete')
+            ),
+            paired AS (
+                SELECT team_id, case_id, activity, lifecycle, t, start_t, ordinal, resource, role,
+                    CASE WHEN {same} AND lag(lifecycle) OVER p = 'start' THEN lag(t) OVER p END AS paired_start
+                FROM marked
+                WINDOW p AS (PARTITION BY team_id, {bucket} ORDER BY case_id, activity, t, ordinal)
+            ),
+            base AS (
+                SELECT team_id, case_id, activity, ordinal, t, coalesce(start_t, paired_start, t) AS st,
+                    start_t IS NOT NULL OR paired_start IS NOT NULL AS timed, resource, role
+                FROM paired WHERE lifecycle = 'complete'
+            )",
+            bucket = BUCKET,
+        );
+        ItemsBase { sql, extra: "", ready: IMPORTED_READY, gone: "t" }
+    } else {
+        let sql = format!(
+            "WITH base AS (
+                SELECT team_id, case_id, activity, ordinal, CAST(ts AS BIGINT) AS t,
+                    CAST(coalesce(start_ts, ts) AS BIGINT) AS st, start_ts IS NOT NULL AS timed, resource, role
+                FROM events WHERE {predicate}
+            )"
+        );
+        ItemsBase { sql, extra: "", ready: IMPORTED_READY, gone: "t" }
+    }
+}
+
+/// The window over the items that puts each case's in order (see the module docs): `lag(…)` over
+/// it is the previous item, of the same case when `lag(case_id)` is the item's `case_id`.
+pub(crate) fn case_order() -> String {
+    format!("PARTITION BY team_id, {BUCKET} ORDER BY case_id, st ASC NULLS LAST, t ASC NULLS LAST, ordinal")
 }
 
 /// A cheap bucket of a case id (the code of its last character): windows are partitioned by team
@@ -537,7 +572,8 @@ const BUCKET: &str = "ascii(right(case_id, 1))";
 const IMPORTED_READY: &str = "CASE WHEN prev_t IS NOT NULL AND prev_t < st THEN prev_t ELSE st END";
 
 /// `WITH tasks AS (…)`: the engine's events, one row per task: when it was scheduled, started,
-/// completed and cancelled (`ate_abort`), and its completion's place in commit order.
+/// completed and cancelled (`ate_abort`), its completion's place in commit order, and the resource
+/// and role of its `complete` event.
 fn engine_tasks(filter: &Filter) -> String {
     format!(
         "WITH tasks AS (
@@ -546,9 +582,12 @@ fn engine_tasks(filter: &Filter) -> String {
                 min(CASE WHEN lifecycle = 'start' THEN t END) AS started,
                 min(CASE WHEN lifecycle = 'complete' THEN t END) AS completed,
                 min(CASE WHEN lifecycle = 'ate_abort' THEN t END) AS aborted,
-                coalesce(min(CASE WHEN lifecycle = 'complete' THEN ordinal END), min(ordinal)) AS ordinal
+                coalesce(min(CASE WHEN lifecycle = 'complete' THEN ordinal END), min(ordinal)) AS ordinal,
+                min(CASE WHEN lifecycle = 'complete' THEN resource END) AS resource,
+                min(CASE WHEN lifecycle = 'complete' THEN role END) AS role
             FROM (
-                SELECT team_id, case_id, task_id, activity, lower(lifecycle) AS lifecycle, CAST(ts AS BIGINT) AS t, ordinal
+                SELECT team_id, case_id, task_id, activity, lower(lifecycle) AS lifecycle, CAST(ts AS BIGINT) AS t,
+                    ordinal, resource, role
                 FROM events WHERE {predicate} AND task_id IS NOT NULL
             ) task_events
             GROUP BY team_id, case_id, task_id, activity

@@ -9,8 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
-use orgata_engine::{Permission, TeamId};
-use orgata_reports::{Period, Report, ReportKind};
+use orgata_engine::{Permission, Scope, TeamId};
+use orgata_reports::{Filter, Period, Report, ReportKind, ReportOptions, Versus};
 use orgata_warehouse::TeamScope;
 use serde::Deserialize;
 
@@ -42,9 +42,25 @@ struct AnalyticsParams {
     /// The timeline's periods: `day` or `week` (the default).
     #[param(pattern = "^(day|week)$")]
     period: Option<String>,
+    /// resources: the working hours per week utilisation is measured against (default 40).
+    hours_per_week: Option<f64>,
+    /// sla: the case duration target, like `5d` or `1d 12h` (units d, h, m, s).
+    case_target: Option<String>,
+    /// compare: the other side's team (the caller needs `analytics.read` there too).
+    versus_team: Option<TeamId>,
+    /// compare: the other side's source.
+    versus_source: Option<String>,
+    /// compare: the other side's playbook.
+    versus_playbook_id: Option<String>,
+    /// compare: the other side's playbook version.
+    versus_version_id: Option<String>,
+    /// compare: the other side's time range starts here (RFC 3339, inclusive).
+    versus_from: Option<DateTime<Utc>>,
+    /// compare: the other side's time range ends here (RFC 3339, exclusive).
+    versus_to: Option<DateTime<Utc>>,
 }
 
-#[utoipa::path(get, path = "/v1/teams/{team}/analytics/{report}", params(("team" = String, Path, description = "A team id"), ("report" = String, Path, description = "cases, variants, dfg, activities, timeline or bottlenecks"), AnalyticsParams), responses((status = 200, description = "The report", body = Report), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/teams/{team}/analytics/{report}", params(("team" = String, Path, description = "A team id"), ("report" = String, Path, description = "cases, variants, dfg, activities, timeline, bottlenecks, compare, sla or resources"), AnalyticsParams), responses((status = 200, description = "The report", body = Report), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn report(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -74,6 +90,44 @@ async fn report(
         p.to,
         cases_started,
     )?;
-    let scope = TeamScope::Teams(vec![team.to_string()]);
-    Ok(axum::Json(orgata_reports::run(kind, &s.warehouse, &scope, &filter, period).await?))
+    let versus = Versus {
+        team: p.versus_team.map(|t| t.to_string()),
+        source: p.versus_source,
+        playbook_id: p.versus_playbook_id,
+        version_id: p.versus_version_id,
+        from: p.versus_from,
+        to: p.versus_to,
+    };
+    let case_target_s = match &p.case_target {
+        Some(text) if kind == ReportKind::Sla => Some(
+            orgata_engine::definition::Sla::parse(text).map_err(|e| ApiError::invalid_field("case_target", e))?.seconds
+                as f64,
+        ),
+        Some(_) => return Err(ApiError::invalid_field("case_target", "case_target is for the sla report")),
+        None => None,
+    };
+    let hours_per_week = p.hours_per_week.unwrap_or(orgata_reports::DEFAULT_HOURS_PER_WEEK);
+    let options = ReportOptions { period, versus, case_target_s, now: chrono::Utc::now(), hours_per_week };
+    Ok(axum::Json(team_report(&s.warehouse, &c, &team, kind, &filter, &options).await?))
+}
+
+/// Computes a report over `team`'s events for `scope`, who needs `analytics.read` there (and in
+/// a comparison's other team): how REST, the UI and MCP compute reports.
+pub async fn team_report(
+    warehouse: &orgata_warehouse::Warehouse,
+    scope: &Scope,
+    team: &TeamId,
+    kind: ReportKind,
+    filter: &Filter,
+    options: &ReportOptions,
+) -> ApiResult<Report> {
+    scope.require(team, Permission::AnalyticsRead)?;
+    if let Some(versus_team) = &options.versus.team {
+        scope.require(&TeamId::from(versus_team.as_str()), Permission::AnalyticsRead)?;
+    }
+    if !options.versus.is_empty() && kind != ReportKind::Compare {
+        return Err(ApiError::invalid_field("versus_*", "the versus parameters are for the compare report"));
+    }
+    let teams = TeamScope::Teams(vec![team.to_string()]);
+    Ok(orgata_reports::run(kind, warehouse, &teams, filter, options).await?)
 }

@@ -1,7 +1,8 @@
-//! `orgata serve`: the REST API (`/v1`), health endpoints, and the server around them — request
-//! ids, tracing, compression, CORS, body limits, timeouts and graceful shutdown.
+//! `orgata serve`: the REST API (`/v1`), MCP over streamable HTTP (`/mcp`, see `crate::mcp`),
+//! health endpoints, and the server around them — request ids, tracing, compression, CORS, body
+//! limits, timeouts and graceful shutdown.
 
-mod analytics;
+pub mod analytics;
 mod docs;
 pub mod error;
 mod events;
@@ -12,7 +13,7 @@ mod imports;
 pub mod metrics;
 pub mod openapi;
 mod ops;
-mod processes;
+pub mod processes;
 pub mod sql;
 mod teams;
 
@@ -27,6 +28,7 @@ use serde::Serialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -71,10 +73,15 @@ impl<T> Page<T> {
     }
 }
 
-/// The whole HTTP surface.
-pub fn router(state: AppState, cors_origins: &[String]) -> Router {
+/// The whole HTTP surface; `stop` ends the MCP sessions (their streams would hold a graceful
+/// shutdown open).
+pub fn router(state: AppState, config: &Config, stop: CancellationToken) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
+    let mcp = Router::new()
+        .nest_service("/mcp", crate::mcp::http::service(&state, config, stop))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::mcp::http::authenticate));
     let api = Router::new()
+        .merge(mcp)
         .merge(identity::routes())
         .merge(teams::routes())
         .merge(sql::routes())
@@ -95,6 +102,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .route_layer(axum::middleware::from_fn(run_to_completion))
         .with_state(state);
+    let cors_origins = &config.cors_origins;
     let cors = if cors_origins.is_empty() {
         CorsLayer::new()
     } else {
@@ -149,7 +157,8 @@ pub async fn serve(config: &Config) -> Result<()> {
     let state = AppState::new(engine, warehouse.clone());
     let (stop_streaming, stopped) = tokio::sync::watch::channel(false);
     let streaming = tokio::spawn(crate::streaming::run(store.clone(), warehouse, state.metrics.clone(), stopped));
-    let app = router(state, &config.cors_origins);
+    let stop_mcp = CancellationToken::new();
+    let app = router(state, config, stop_mcp.clone());
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -157,7 +166,10 @@ pub async fn serve(config: &Config) -> Result<()> {
     tracing::info!(%addr, database = %crate::cli::redact(&config.database_url), "listening");
     println!("Orgata is listening on http://{addr}");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            stop_mcp.cancel();
+        })
         .await?;
     let _ = stop_streaming.send(true);
     if tokio::time::timeout(std::time::Duration::from_secs(30), streaming).await.is_err() {

@@ -174,15 +174,20 @@ async fn start_process(
     Path(team): Path<TeamId>,
     Json(b): Json<StartBody>,
 ) -> ApiResult<Response> {
-    // The playbook must be the team's: another team's looks missing here.
-    let playbook = s.engine.playbook(&c, &b.playbook_id).await?;
-    if playbook.playbook.team_id != team {
-        return Err(EngineError::not_found("playbook", &b.playbook_id).into());
-    }
     let req = StartInstance { playbook_id: b.playbook_id, branch: b.branch, title: b.title, input: b.input };
-    let d = s.engine.start_instance(&c, req).await?;
+    let d = start_in_team(&s.engine, &c, &team, req).await?;
     s.metrics.count("processes_started");
     Ok(tagged(StatusCode::CREATED, d.instance.revision, d))
+}
+
+/// Starts a process of one of `team`'s playbooks (another team's playbook looks missing): how
+/// REST and MCP start processes.
+pub async fn start_in_team(engine: &Engine, c: &Scope, team: &TeamId, req: StartInstance) -> ApiResult<InstanceDetail> {
+    let playbook = engine.playbook(c, &req.playbook_id).await?;
+    if playbook.playbook.team_id != *team {
+        return Err(EngineError::not_found("playbook", &req.playbook_id).into());
+    }
+    Ok(engine.start_instance(c, req).await?)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -297,40 +302,74 @@ async fn list_tasks(
     Path(team): Path<TeamId>,
     Query(q): Query<TaskQuery>,
 ) -> ApiResult<axum::Json<Page<Task>>> {
-    visible(&c, &team)?;
-    let mut statuses = match &q.status {
-        Some(list) => list
-            .split(',')
-            .map(|v| TaskStatus::try_from(v.trim().to_string()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ApiError::bad_request)?,
+    let statuses = match &q.status {
+        Some(list) => task_statuses(list.split(','))?,
         None => Vec::new(),
     };
-    let mut due_before = q.due_before;
+    let limit = page_limit(q.limit)?;
+    let listing = TaskListing {
+        statuses,
+        assignee: q.assignee,
+        due_before: q.due_before,
+        overdue: q.overdue,
+        instance_id: q.instance_id,
+        after: q.cursor.as_deref().map(decode_cursor).transpose()?.map(TaskId::from),
+        limit,
+    };
+    let items = team_tasks(&s.engine, &c, &team, listing).await?;
+    Ok(axum::Json(Page::of(items, limit, |t| t.id.to_string())))
+}
+
+/// Which of a team's tasks to list.
+#[derive(Debug, Default)]
+pub struct TaskListing {
+    /// Only these statuses (all when empty; the active ones when `overdue` and empty).
+    pub statuses: Vec<TaskStatus>,
+    /// `me` or a user id.
+    pub assignee: Option<String>,
+    pub due_before: Option<DateTime<Utc>>,
+    /// Only active tasks past their due time.
+    pub overdue: bool,
+    pub instance_id: Option<InstanceId>,
+    /// The last task id of the previous page.
+    pub after: Option<TaskId>,
+    pub limit: i64,
+}
+
+/// Task statuses by name; an unknown one is a 400 naming it.
+pub fn task_statuses<'a>(names: impl IntoIterator<Item = &'a str>) -> ApiResult<Vec<TaskStatus>> {
+    names
+        .into_iter()
+        .map(|v| TaskStatus::try_from(v.trim().to_string()))
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::bad_request)
+}
+
+/// A team's tasks: how REST and MCP list them.
+pub async fn team_tasks(engine: &Engine, c: &Scope, team: &TeamId, q: TaskListing) -> ApiResult<Vec<Task>> {
+    visible(c, team)?;
+    let (mut statuses, mut due_before) = (q.statuses, q.due_before);
     if q.overdue {
-        let now = s.engine.clock().now();
+        let now = engine.clock().now();
         due_before = Some(due_before.map_or(now, |d| d.min(now)));
         if statuses.is_empty() {
             statuses = vec![TaskStatus::Open, TaskStatus::Assigned, TaskStatus::Started];
         }
     }
-    let assignee_id = assignee(&c, q.assignee.as_deref());
-    let limit = page_limit(q.limit)?;
     let filter = TaskFilter {
-        team_id: Some(team),
+        team_id: Some(team.clone()),
         instance_id: q.instance_id,
-        assignee_id,
+        assignee_id: assignee(c, q.assignee.as_deref()),
         statuses,
         due_before,
-        after: q.cursor.as_deref().map(decode_cursor).transpose()?.map(TaskId::from),
-        limit,
+        after: q.after,
+        limit: q.limit,
     };
-    let items = s.engine.tasks(&c, filter).await?;
-    Ok(axum::Json(Page::of(items, limit, |t| t.id.to_string())))
+    Ok(engine.tasks(c, filter).await?)
 }
 
 /// An `assignee` query parameter: `me` or a user id.
-fn assignee(caller: &Scope, param: Option<&str>) -> Option<UserId> {
+pub fn assignee(caller: &Scope, param: Option<&str>) -> Option<UserId> {
     match param {
         Some("me") => Some(caller.user_id().clone()),
         Some(id) => Some(UserId::from(id)),
@@ -388,11 +427,16 @@ async fn complete_task(
     IfMatch(revision): IfMatch,
     Json(b): Json<CompleteBody>,
 ) -> ApiResult<Response> {
-    let output = if b.output.is_null() { serde_json::json!({}) } else { b.output };
-    let req = CompleteTask { output, decision: b.decision, expected_revision: revision };
+    let req = completion(b.output, b.decision, revision);
     let outcome = s.engine.complete_task(&c, &id, req).await.map_err(stale)?;
     s.metrics.count("tasks_completed");
     Ok(tagged(StatusCode::OK, outcome.task.revision, outcome))
+}
+
+/// What completing a task asks of the engine (no output is an empty object): for REST and MCP.
+pub fn completion(output: Value, decision: Option<Decision>, expected_revision: Option<i64>) -> CompleteTask {
+    let output = if output.is_null() { serde_json::json!({}) } else { output };
+    CompleteTask { output, decision, expected_revision }
 }
 
 #[utoipa::path(post, path = "/v1/tasks/{id}/cancel", params(("id" = String, Path, description = "The record's id"), IfMatchHeader), responses((status = 200, description = "OK", body = TaskOutcome), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]

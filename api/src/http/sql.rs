@@ -24,18 +24,21 @@ pub const TIMEOUT: Duration = Duration::from_secs(30);
 pub const MEMORY_BYTES: usize = 512 << 20;
 
 /// A query.
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SqlRequest {
     /// One read-only query (SELECT, WITH, EXPLAIN …) over `events`, `instances`, `tasks`,
     /// `playbooks`, `playbook_versions`, `teams`, `memberships`, `users` and their `_history`.
     #[schema(min_length = 1, max_length = 100000)]
+    #[schemars(length(min = 1, max = 100000))]
     pub sql: String,
     /// Rows returned at most (1 to 10,000; default 1,000).
     #[schema(minimum = 1, maximum = 10000)]
+    #[schemars(range(min = 1, max = 10000))]
     pub max_rows: Option<u32>,
     /// `datafusion` (the default) or `duckdb`, over the same snapshot.
     #[schema(pattern = "^(datafusion|duckdb)$")]
+    #[schemars(regex(pattern = "^(datafusion|duckdb)$"))]
     pub engine: Option<String>,
 }
 
@@ -86,16 +89,7 @@ async fn run(
     headers: HeaderMap,
     Json(b): Json<SqlRequest>,
 ) -> ApiResult<Response> {
-    let max_rows = match b.max_rows {
-        None => 1_000,
-        Some(n @ 1..=10_000) => n as usize,
-        Some(_) => return Err(ApiError::invalid_field("/max_rows", "must be between 1 and 10000")),
-    };
-    let engine = match b.engine.as_deref().map(str::parse::<SqlEngine>) {
-        None => SqlEngine::DataFusion,
-        Some(Ok(engine)) => engine,
-        Some(Err(message)) => return Err(ApiError::invalid_field("/engine", message)),
-    };
+    let (max_rows, engine) = sql_options(b.max_rows, b.engine.as_deref())?;
     let result = team_query(&s.warehouse, &c, &team, &b.sql, max_rows, engine).await?;
     let wants_csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
     let mut body = Vec::new();
@@ -105,6 +99,27 @@ async fn run(
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
         return Ok(response);
     }
+    Ok(axum::Json(answer(&result)?).into_response())
+}
+
+/// A request's row limit (default 1,000; 1 to 10,000) and engine (default DataFusion).
+pub fn sql_options(max_rows: Option<u32>, engine: Option<&str>) -> ApiResult<(usize, SqlEngine)> {
+    let max_rows = match max_rows {
+        None => 1_000,
+        Some(n @ 1..=10_000) => n as usize,
+        Some(_) => return Err(ApiError::invalid_field("/max_rows", "must be between 1 and 10000")),
+    };
+    let engine = match engine.map(str::parse::<SqlEngine>) {
+        None => SqlEngine::DataFusion,
+        Some(Ok(engine)) => engine,
+        Some(Err(message)) => return Err(ApiError::invalid_field("/engine", message)),
+    };
+    Ok((max_rows, engine))
+}
+
+/// A result as JSON columns and rows: the answer of REST and MCP.
+pub fn answer(result: &QueryResult) -> ApiResult<SqlAnswer> {
+    let mut body = Vec::new();
     result.write(OutputFormat::Json, &mut body)?;
     let rows = serde_json::from_slice(&body)
         .map_err(|e| ApiError::from(orgata_warehouse::WarehouseError::Query(e.to_string())))?;
@@ -114,5 +129,5 @@ async fn run(
         .iter()
         .map(|f| SqlColumn { name: f.name().clone(), data_type: f.data_type().to_string() })
         .collect();
-    Ok(axum::Json(SqlAnswer { columns, rows, row_count: result.rows, truncated: result.truncated }).into_response())
+    Ok(SqlAnswer { columns, rows, row_count: result.rows, truncated: result.truncated })
 }

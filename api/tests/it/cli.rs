@@ -225,6 +225,23 @@ fn warehouse_commands_on_the_demo() {
     assert!(report.status.success(), "{}", stderr(&report));
     let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
     assert_eq!(format!("n\n{}\n", report["statistics"]["cases"]), completed);
+    // The bottleneck report over the same cases, explained in sentences.
+    let json = orgata(dir.path(), None, &["report", "bottlenecks", "--format", "json"]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let bottlenecks: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(format!("n\n{}\n", bottlenecks["cases"]), completed);
+    let first = bottlenecks["findings"][0].as_str().unwrap();
+    assert!(first.starts_with(&format!("{} cases took ", bottlenecks["cases"])), "{first}");
+    let text = stdout(&orgata(dir.path(), None, &["report", "bottlenecks"]));
+    assert!(text.contains(first), "{text}");
+    // Every step SLA of the demo's tasks is accounted for.
+    let due = "select count(*) as n from tasks where due_at is not null and status not in ('cancelled', 'skipped')";
+    let due = stdout(&sql(due, &["--format", "csv"]));
+    let json = orgata(dir.path(), None, &["report", "sla", "--format", "json"]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let sla: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let tasks: u64 = sla["steps"].as_array().unwrap().iter().map(|s| s["tasks"].as_u64().unwrap()).sum();
+    assert_eq!(format!("n\n{tasks}\n"), due);
     let variants = orgata(dir.path(), None, &["report", "variants"]);
     let variants = stdout(&variants);
     assert!(variants.starts_with(&format!("{} cases follow ", report["statistics"]["cases"])), "{variants}");
@@ -262,8 +279,44 @@ fn report_on_a_log_file() {
     assert_eq!((report["cases"].as_u64(), report["cycle_time_total_s"].as_f64()), (Some(6), Some(5_801_340.0)));
     assert_eq!(report["findings"][0], "6 cases took 11d 04h on average.");
 
+    // The cases started in 2010 against those started later.
+    let compare = ["report", "compare", "--log", log, "--cases-started", "--to", "2011-01-01"];
+    let json = orgata(dir.path(), None, &[&compare[..], &["--versus-from", "2011-01-01", "--format", "json"]].concat());
+    assert!(json.status.success(), "{}", stderr(&json));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let mean = &report["metrics"][2];
+    assert_eq!(mean["metric"], "case_duration_mean_s");
+    assert_eq!((mean["base"].as_f64(), mean["other"].as_f64()), (Some(2_851_680.0 / 3.0), Some(2_949_660.0 / 3.0)));
+    let text = orgata(dir.path(), None, &[&compare[..], &["--versus-from", "2011-01-01"]].concat());
+    assert!(stdout(&text).starts_with("2011-01-01 – … against … – 2011-01-01\n"), "{}", stdout(&text));
+
+    // Who did the work: Sara completed 12 of the 42 items; 32 handovers between people.
+    let json = orgata(dir.path(), None, &["report", "resources", "--log", log, "--format", "json"]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!((report["items"].as_u64(), &report["resources"][0]["resource"]), (Some(42), &serde_json::json!("Sara")));
+    assert_eq!(report["resources"][0]["items"].as_u64(), Some(12));
+    let handovers: u64 = report["handovers"].as_array().unwrap().iter().map(|h| h["count"].as_u64().unwrap()).sum();
+    assert_eq!(handovers, 32);
+
+    // Five of the six cases took longer than a week.
+    let sla = orgata(dir.path(), None, &["report", "sla", "--log", log, "--case-target", "7d", "--format", "json"]);
+    assert!(sla.status.success(), "{}", stderr(&sla));
+    let report: serde_json::Value = serde_json::from_slice(&sla.stdout).unwrap();
+    assert_eq!((report["cases"]["cases"].as_u64(), report["cases"]["breaches"].as_u64()), (Some(6), Some(5)));
+    let text = orgata(dir.path(), None, &["report", "sla", "--log", log, "--case-target", "7d"]);
+    assert!(stdout(&text).contains("5 of 6 cases"), "{}", stdout(&text));
+
     for (args, message) in [
         (vec!["report", "forecast"], "error: invalid value 'forecast' for '<REPORT>'"),
+        (
+            vec!["report", "cases", "--versus-version", "v2"],
+            "error: the --versus-… options are for `orgata report compare`",
+        ),
+        (vec!["report", "compare"], "error: invalid filter: compare needs a second side"),
+        (vec!["report", "sla", "--case-target", "soon"], "error: invalid value 'soon' for '--case-target <DURATION>'"),
+        (vec!["report", "cases", "--case-target", "1d"], "error: --case-target is for `orgata report sla`"),
+        (vec!["report", "resources", "--log", log, "--hours-per-week", "0"], "error: invalid filter: "),
         (vec!["report", "cases", "--log", "/nowhere/log.xes"], "error: /nowhere/log.xes: No such file"),
         (vec!["report", "cases", "--source", "a'b"], "error: invalid filter: "),
         (vec!["report", "cases", "--from", "soon"], "error: invalid value 'soon' for '--from <FROM>'"),

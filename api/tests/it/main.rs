@@ -4,5 +4,6 @@ mod cli;
 mod crash;
 mod fuzz;
 mod http;
+mod mcp;
 mod support;
 mod warehouse;

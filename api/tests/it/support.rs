@@ -31,6 +31,11 @@ impl Server {
         Server { child, base, _data: data }
     }
 
+    /// The server's data folder (its warehouse is `warehouse/` inside).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data.path()
+    }
+
     /// Sends SIGTERM and waits: a graceful stop exits 0.
     pub fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();

@@ -129,6 +129,27 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
     assert_eq!((bottlenecks["cases"].as_u64(), bottlenecks["cycle_time_total_s"].as_f64()), (Some(2), Some(3600.0)));
     let (_, later) = analytics(&team, &token, "cases?source=tiny.xes&from=2024-01-02T00:00:00Z").await;
     assert_eq!(later["statistics"]["cases"], 1, "{later}");
+    // A day against the next: the same figures as the cases report of each day.
+    let compare = "compare?source=tiny.xes&to=2024-01-02T00:00:00Z&versus_from=2024-01-02T00:00:00Z";
+    let (status, compared) = analytics(&team, &token, compare).await;
+    assert_eq!(status, StatusCode::OK, "{compared}");
+    assert_eq!((&compared["base"], &compared["other"]), (&json!("… – 2024-01-02"), &json!("2024-01-02 – …")));
+    let mean = json!({"metric": "case_duration_mean_s", "name": "mean case duration", "unit": "seconds",
+        "base": 3600.0, "other": 0.0, "change": -3600.0, "relative": -1.0});
+    assert_eq!(compared["metrics"][2], mean);
+    // The log names no resources: three items, none assigned.
+    let (status, resources) = analytics(&team, &token, "resources?source=tiny.xes&hours_per_week=20").await;
+    assert_eq!(status, StatusCode::OK, "{resources}");
+    let figures = (&resources["items"], &resources["unassigned_items"], &resources["hours_per_week"]);
+    assert_eq!(figures, (&json!(3), &json!(3), &json!(20.0)));
+    // Cases over a 30-minute target: the one that took an hour, by 30 minutes.
+    let (status, sla) = analytics(&team, &token, "sla?source=tiny.xes&case_target=30m").await;
+    assert_eq!(status, StatusCode::OK, "{sla}");
+    let cases = json!({"target_s": 1800.0, "cases": 2, "breaches": 1, "breach_rate": 0.5, "excess_mean_s": 1800.0,
+        "excess_max_s": 1800.0, "open": null});
+    assert_eq!((&sla["steps"], &sla["cases"]), (&json!([]), &cases));
+    let (status, body) = analytics(&team, &token, &format!("compare?source=tiny.xes&versus_team={other_team}")).await;
+    assert_eq!((status, problem(&body)), (StatusCode::NOT_FOUND, "not-found"), "no access to the other team");
     let (_, own) = analytics(&team, &token, "cases").await;
     let expected = json!({"report": "cases", "statistics": {"cases": 0, "events": 0, "duration_s": null},
         "arrival_average_s": null});
@@ -138,6 +159,11 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
         ("cases?source=a'b", StatusCode::UNPROCESSABLE_ENTITY, "invalid-filter"),
         ("cases?period=month", StatusCode::UNPROCESSABLE_ENTITY, "validation"),
         ("cases?from=yesterday", StatusCode::BAD_REQUEST, "bad-request"),
+        ("compare?source=tiny.xes", StatusCode::UNPROCESSABLE_ENTITY, "invalid-filter"),
+        ("cases?versus_source=x", StatusCode::UNPROCESSABLE_ENTITY, "validation"),
+        ("cases?case_target=1h", StatusCode::UNPROCESSABLE_ENTITY, "validation"),
+        ("sla?case_target=soon", StatusCode::UNPROCESSABLE_ENTITY, "validation"),
+        ("resources?source=tiny.xes&hours_per_week=200", StatusCode::UNPROCESSABLE_ENTITY, "invalid-filter"),
     ] {
         let (got, body) = analytics(&team, &token, query).await;
         assert_eq!((got, problem(&body)), (status, kind), "{query}: {body}");

@@ -226,6 +226,33 @@ impl Engine {
         self.store.begin_read().await?.playbooks(scope, team).await
     }
 
+    /// The caller's playbooks in `team` (all of theirs when `None`) whose name, description, or a
+    /// step's key or name (of the head of `main`) contains every word of `query`, ignoring case;
+    /// with their heads, by name. An empty query matches them all.
+    pub async fn search_playbooks(
+        &self,
+        scope: &Scope,
+        team: Option<&TeamId>,
+        query: &str,
+    ) -> Result<Vec<PlaybookDetail>> {
+        let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+        let mut found = Vec::new();
+        for playbook in self.playbooks(scope, team).await? {
+            let detail = self.playbook(scope, &playbook.id).await?;
+            let definition = &detail.head.definition;
+            let mut text = format!("{}\n{}", playbook.name, definition.description);
+            for step in &definition.steps {
+                text.push_str(&format!("\n{}\n{}", step.key, step.name));
+            }
+            let text = text.to_lowercase();
+            if words.iter().all(|w| text.contains(w.as_str())) {
+                found.push(detail);
+            }
+        }
+        found.sort_by(|a, b| a.playbook.name.cmp(&b.playbook.name).then_with(|| a.playbook.id.cmp(&b.playbook.id)));
+        Ok(found)
+    }
+
     /// Every version of a playbook, oldest first.
     pub async fn versions(&self, scope: &Scope, playbook: &PlaybookId) -> Result<Vec<PlaybookVersion>> {
         let mut tx = self.store.begin_read().await?;

@@ -6,8 +6,11 @@
 mod activity_times;
 mod bottlenecks;
 mod common;
+mod compare;
 mod edge_cases;
 mod engine;
 mod reference;
+mod resources;
+mod sla;
 mod sql_semantics;
 mod timeline;

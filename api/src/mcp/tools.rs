@@ -1,0 +1,364 @@
+//! The MCP tools: each takes JSON arguments described by a JSON Schema and answers with the same
+//! JSON document the REST API gives for the same operation, through the same functions.
+
+use super::server::{Failure, OrgataMcp, ToolResult, tool};
+use crate::http::analytics::team_report;
+use crate::http::processes::{TaskListing, assignee, completion, start_in_team, task_statuses, team_tasks};
+use crate::http::sql::{SqlRequest, answer, sql_options, team_query};
+use crate::http::{Page, extract};
+use chrono::{DateTime, Utc};
+use orgata_engine::{Decision, InstanceId, PlaybookId, Scope, StartInstance, TaskId, TeamId, UserId};
+use orgata_reports::{Filter, ReportKind, ReportOptions, Versus};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// No arguments (anything given is refused, so a misplaced argument is noticed).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArguments {}
+
+/// `list_tasks`' arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListTasks {
+    /// Only tasks in these statuses: open, assigned, started, completed, rejected, skipped,
+    /// cancelled (all when absent).
+    #[serde(default)]
+    pub status: Vec<String>,
+    /// `me` or a user id: only tasks assigned to them.
+    pub assignee: Option<String>,
+    /// Only active tasks past their due time.
+    #[serde(default)]
+    pub overdue: bool,
+    /// Only the tasks of this process.
+    pub process_id: Option<String>,
+    /// Tasks per page (1 to 1000, default 100).
+    #[schemars(range(min = 1, max = 1000))]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One process.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessRef {
+    /// The process (instance) id.
+    pub process_id: String,
+}
+
+/// `create_process`' arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProcess {
+    /// The playbook to run (see `search_playbooks`).
+    pub playbook_id: String,
+    /// A title (default: the playbook's name and the start time).
+    pub title: Option<String>,
+    /// The branch whose head to run (default `main`).
+    pub branch: Option<String>,
+    /// Input data, checked against the playbook's input schema.
+    #[serde(default)]
+    pub input: Value,
+}
+
+/// An approval's decision.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionArg {
+    Approve,
+    Reject,
+}
+
+/// `complete_task`' arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteTaskArgs {
+    pub task_id: String,
+    /// The step's output, checked against its form schema (default `{}`).
+    #[serde(default)]
+    pub output: Value,
+    /// Required for approvals, refused for other kinds.
+    pub decision: Option<DecisionArg>,
+    /// The task revision you read; the completion fails if the task changed since.
+    pub expected_revision: Option<i64>,
+}
+
+/// `assign_task`' arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignTaskArgs {
+    pub task_id: String,
+    /// `me` or the user id of a member of the team (see `list_team_members`).
+    pub assignee_id: String,
+    /// The task revision you read; the assignment fails if the task changed since.
+    pub expected_revision: Option<i64>,
+}
+
+/// `search_playbooks`' arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchPlaybooks {
+    /// Words that must all appear in the playbook's name, description or steps (all playbooks
+    /// when empty).
+    #[serde(default)]
+    pub query: String,
+}
+
+/// Which events an analytics tool covers.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportArgs {
+    /// Only this playbook's processes.
+    pub playbook_id: Option<String>,
+    /// Only this playbook version's processes.
+    pub version_id: Option<String>,
+    /// From this time on (RFC 3339, inclusive).
+    #[serde(default, deserialize_with = "time")]
+    pub from: Option<DateTime<Utc>>,
+    /// Before this time (RFC 3339, exclusive).
+    #[serde(default, deserialize_with = "time")]
+    pub to: Option<DateTime<Utc>>,
+    /// The events' source: `orgata` (the processes run here, the default) or an imported log's.
+    pub source: Option<String>,
+}
+
+/// `compare_periods`' arguments: the period `[from, to)` against `[versus_from, versus_to)`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComparePeriods {
+    /// The period's start (RFC 3339, inclusive; open when absent).
+    #[serde(default, deserialize_with = "time")]
+    pub from: Option<DateTime<Utc>>,
+    /// The period's end (RFC 3339, exclusive; open when absent).
+    #[serde(default, deserialize_with = "time")]
+    pub to: Option<DateTime<Utc>>,
+    /// The other period's start (RFC 3339, inclusive).
+    #[serde(default, deserialize_with = "time")]
+    pub versus_from: Option<DateTime<Utc>>,
+    /// The other period's end (RFC 3339, exclusive).
+    #[serde(default, deserialize_with = "time")]
+    pub versus_to: Option<DateTime<Utc>>,
+    /// Only this playbook's processes, on both sides.
+    pub playbook_id: Option<String>,
+}
+
+/// An optional RFC 3339 time whose error says what is expected (serde's names neither field nor
+/// format).
+fn time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else { return Ok(None) };
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .map_err(|_| serde::de::Error::custom(format!("`{text}` is not an RFC 3339 time like 2026-03-01T00:00:00Z")))
+}
+
+/// `list_team_members`' answer.
+#[derive(Serialize)]
+struct Members {
+    team: orgata_engine::Team,
+    members: Vec<orgata_engine::Membership>,
+}
+
+#[tool_router(vis = "pub(super)")]
+impl OrgataMcp {
+    #[tool(description = "The team this API key acts in, and its members with their roles.")]
+    async fn list_team_members(&self, _: Parameters<NoArguments>, ctx: RequestContext<RoleServer>) -> ToolResult {
+        tool(async {
+            let (scope, team) = self.caller(&ctx)?;
+            let members = self.engine.members(&scope, &team).await?;
+            Ok(Members { team: self.engine.team(&scope, &team).await?, members })
+        })
+        .await
+    }
+
+    #[tool(description = "The team's tasks, newest last, filtered by status, assignee (`me` for yours), process or \
+                          overdue; a page of `items` with a `next_cursor`.")]
+    async fn list_tasks(&self, Parameters(args): Parameters<ListTasks>, ctx: RequestContext<RoleServer>) -> ToolResult {
+        tool(async {
+            let (scope, team) = self.caller(&ctx)?;
+            let limit = extract::page_limit(args.limit)?;
+            let listing = TaskListing {
+                statuses: task_statuses(args.status.iter().map(String::as_str))?,
+                assignee: args.assignee,
+                due_before: None,
+                overdue: args.overdue,
+                instance_id: args.process_id.map(InstanceId::from),
+                after: args.cursor.as_deref().map(extract::decode_cursor).transpose()?.map(TaskId::from),
+                limit,
+            };
+            let tasks = team_tasks(&self.engine, &scope, &team, listing).await?;
+            Ok(Page::of(tasks, limit, |t| t.id.to_string()))
+        })
+        .await
+    }
+
+    #[tool(description = "A process (instance) with every execution of its steps (tasks) and its comments: where it \
+                          stands and who has what to do.")]
+    async fn get_process_status(
+        &self,
+        Parameters(args): Parameters<ProcessRef>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        tool(async {
+            let (scope, _) = self.caller(&ctx)?;
+            Ok(self.engine.instance(&scope, &InstanceId::from(args.process_id)).await?)
+        })
+        .await
+    }
+
+    #[tool(description = "Starts a process of one of the team's playbooks; answers with the new process and its \
+                          first tasks.")]
+    async fn create_process(
+        &self,
+        Parameters(args): Parameters<CreateProcess>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        tool(async {
+            let (scope, team) = self.caller(&ctx)?;
+            let req = StartInstance {
+                playbook_id: PlaybookId::from(args.playbook_id),
+                branch: args.branch,
+                title: args.title,
+                input: args.input,
+            };
+            Ok(start_in_team(&self.engine, &scope, &team, req).await?)
+        })
+        .await
+    }
+
+    #[tool(description = "Completes a task with its output (checked against the step's form) and, for approvals, a \
+                          decision; answers with the task, its process and the tasks that became ready.")]
+    async fn complete_task(
+        &self,
+        Parameters(args): Parameters<CompleteTaskArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        tool(async {
+            let (scope, _) = self.caller(&ctx)?;
+            let decision = args.decision.map(|d| match d {
+                DecisionArg::Approve => Decision::Approve,
+                DecisionArg::Reject => Decision::Reject,
+            });
+            let req = completion(args.output, decision, args.expected_revision);
+            Ok(self.engine.complete_task(&scope, &TaskId::from(args.task_id), req).await?)
+        })
+        .await
+    }
+
+    #[tool(description = "Assigns (or reassigns) a task to a member of the team, or to yourself with `me`.")]
+    async fn assign_task(
+        &self,
+        Parameters(args): Parameters<AssignTaskArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        tool(async {
+            let (scope, _) = self.caller(&ctx)?;
+            let user = assignee(&scope, Some(args.assignee_id.as_str()))
+                .unwrap_or_else(|| UserId::from(args.assignee_id.as_str()));
+            let task = TaskId::from(args.task_id);
+            Ok(self.engine.assign_task(&scope, &task, &user, args.expected_revision).await?)
+        })
+        .await
+    }
+
+    #[tool(description = "The team's playbooks (process definitions) whose name, description or steps contain every \
+                          word of the query, each with its current definition.")]
+    async fn search_playbooks(
+        &self,
+        Parameters(args): Parameters<SearchPlaybooks>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        tool(async {
+            let (scope, team) = self.caller(&ctx)?;
+            let playbooks = self.engine.search_playbooks(&scope, Some(&team), &args.query).await?;
+            Ok(json!({ "playbooks": playbooks }))
+        })
+        .await
+    }
+
+    #[tool(description = "Runs one read-only SQL query (SELECT, WITH, EXPLAIN) over the team's warehouse: events, \
+                          instances, tasks, playbooks, playbook_versions, teams, memberships, users and their \
+                          `_history`. At most 10,000 rows and 30 s.")]
+    async fn run_sql(&self, Parameters(args): Parameters<SqlRequest>, ctx: RequestContext<RoleServer>) -> ToolResult {
+        tool(async {
+            let (scope, team) = self.caller(&ctx)?;
+            let (max_rows, engine) = sql_options(args.max_rows, args.engine.as_deref())?;
+            let result = team_query(&self.warehouse, &scope, &team, &args.sql, max_rows, engine).await?;
+            Ok(answer(&result)?)
+        })
+        .await
+    }
+
+    #[tool(description = "The bottleneck report: where cycle time goes (activities and transitions by share, \
+                          waiting against working), queues and their trend, and findings in sentences.")]
+    async fn get_bottlenecks(
+        &self,
+        Parameters(args): Parameters<ReportArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        tool(self.report(&ctx, ReportKind::Bottlenecks, &args, Versus::default())).await
+    }
+
+    #[tool(description = "Key metrics of the team's processes (the `cases` report): how many cases and events, case \
+                          durations (mean, median, p90, p95, min, max) and the arrival rate.")]
+    async fn get_metrics(
+        &self,
+        Parameters(args): Parameters<ReportArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        tool(self.report(&ctx, ReportKind::Cases, &args, Versus::default())).await
+    }
+
+    #[tool(description = "Compares two periods (the `compare` report): case and activity figures of [from, to) \
+                          against [versus_from, versus_to), with the notable changes in sentences.")]
+    async fn compare_periods(
+        &self,
+        Parameters(args): Parameters<ComparePeriods>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        if args.versus_from.is_none() && args.versus_to.is_none() {
+            let failure = Failure::new("validation: give the other period as `versus_from` and/or `versus_to`");
+            return Err(failure.into_tool_result());
+        }
+        let versus = Versus { from: args.versus_from, to: args.versus_to, ..Versus::default() };
+        let range = ReportArgs { playbook_id: args.playbook_id, from: args.from, to: args.to, ..ReportArgs::default() };
+        tool(self.report(&ctx, ReportKind::Compare, &range, versus)).await
+    }
+}
+
+impl OrgataMcp {
+    /// A report over the caller's team, as REST computes it.
+    async fn report(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        kind: ReportKind,
+        args: &ReportArgs,
+        versus: Versus,
+    ) -> Result<orgata_reports::Report, Failure> {
+        let (scope, team) = self.caller(ctx)?;
+        let filter = report_filter(args)?;
+        let options = ReportOptions { versus, ..ReportOptions::default() };
+        Ok(team_report(&self.warehouse, &scope, &team, kind, &filter, &options).await?)
+    }
+
+    /// A report over all of the team's processes (for resources and prompts).
+    pub(super) async fn overview(
+        &self,
+        scope: &Scope,
+        team: &TeamId,
+        kind: ReportKind,
+    ) -> Result<orgata_reports::Report, Failure> {
+        let options = ReportOptions::default();
+        Ok(team_report(&self.warehouse, scope, team, kind, &Filter::engine(), &options).await?)
+    }
+}
+
+/// The events a report covers, as REST reads them from its query.
+fn report_filter(args: &ReportArgs) -> Result<Filter, Failure> {
+    let ReportArgs { playbook_id, version_id, from, to, source } = args;
+    Ok(orgata_reports::filter_of(source.as_deref(), playbook_id.as_deref(), version_id.as_deref(), *from, *to, false)?)
+}

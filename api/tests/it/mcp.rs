@@ -1,8 +1,8 @@
 //! The MCP server with a real MCP client: the official Python SDK (`mcp` from PyPI, installed by
 //! `scripts/test`) drives `/mcp` on `orgata serve` (streamable HTTP) and `orgata mcp` (stdio) —
-//! initialize, resources, every tool with valid and invalid arguments, prompts, and a second
-//! team's key (`tests/python/mcp_client.py`) — and what it read is compared here with the REST
-//! API's answers for the same data.
+//! initialize, resources, every tool with valid and invalid arguments, prompts, a second team's
+//! key and a key with `analytics.read` only (`tests/python/mcp_client.py`) — and what it read is
+//! compared here with the REST API's answers for the same data.
 
 use crate::support::{Server, call, register_and_sign_in};
 use chrono::{Duration, SecondsFormat, Utc};
@@ -32,10 +32,14 @@ async fn rest(c: &Client, s: &Server, method: Method, path: &str, token: &str, b
     body
 }
 
-/// An API key for the signed-in user's team.
-async fn api_key(c: &Client, s: &Server, team: &str, token: &str) -> String {
+/// An API key for the signed-in user's team, with only `permissions` when given.
+async fn api_key(c: &Client, s: &Server, team: &str, token: &str, permissions: Option<&[&str]>) -> String {
     let path = format!("/v1/teams/{team}/api-keys");
-    let key = rest(c, s, Method::POST, &path, token, Some(json!({"name": "agent"}))).await;
+    let body = match permissions {
+        Some(permissions) => json!({"name": "agent", "permissions": permissions}),
+        None => json!({"name": "agent"}),
+    };
+    let key = rest(c, s, Method::POST, &path, token, Some(body)).await;
     key["secret"].as_str().unwrap().to_string()
 }
 
@@ -78,8 +82,9 @@ async fn mcp_clients(db: TestDatabase) {
     let (status, _, done) =
         call(&c, &server, Method::POST, &path, Some(&token), &headers, Some(json!({"output": {"ok": true}}))).await;
     assert_eq!(status, StatusCode::OK, "{done}");
-    let key = api_key(&c, &server, &team, &token).await;
-    let other_key = api_key(&c, &server, &other_team, &other_token).await;
+    let key = api_key(&c, &server, &team, &token, None).await;
+    let other_key = api_key(&c, &server, &other_team, &other_token, None).await;
+    let limited_key = api_key(&c, &server, &team, &token, Some(&["analytics.read"])).await;
 
     // The warehouse holds the setup once it holds its last event (batches arrive in commit order).
     let sql_path = format!("/v1/teams/{team}/sql");
@@ -124,7 +129,7 @@ async fn mcp_clients(db: TestDatabase) {
     for transport in ["http", "stdio"] {
         let config = json!({
             "transport": transport, "url": format!("{}/mcp", server.base), "orgata": env!("CARGO_BIN_EXE_orgata"),
-            "env": env, "key": key, "other_key": other_key, "ids": ids,
+            "env": env, "key": key, "other_key": other_key, "limited_key": limited_key, "ids": ids,
         });
         let out = run_client(&python, &config).await;
 

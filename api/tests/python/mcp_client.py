@@ -226,11 +226,26 @@ async def second_team(config, first):
     return out
 
 
+async def limited_key(config, first):
+    """A key of the first team with `analytics.read` only: the same analytics, nothing else."""
+    ids = config["ids"]
+    async with connect(config, config["limited_key"]) as client:
+        check(await ok(client, "get_metrics", {"to": ids["to"]}) == first["metrics"], "the same metrics")
+        check(await ok(client, "get_bottlenecks", {"to": ids["to"]}) == first["bottlenecks"], "the same bottlenecks")
+        task = first["completed"]["created"][0]["id"]
+        await fails(client, "run_sql", {"sql": "select 1"}, "forbidden")
+        await fails(client, "create_process", {"playbook_id": ids["playbook"]}, "forbidden")
+        await fails(client, "complete_task", {"task_id": task, "decision": "approve"}, "forbidden")
+        await fails(client, "assign_task", {"task_id": task, "assignee_id": "me"}, "forbidden")
+        check((await ok(client, "list_team_members", {}))["team"]["id"] == ids["team"], "the session still works")
+
+
 async def main():
     with open(sys.argv[1]) as f:
         config = json.load(f)
     first = await first_team(config)
     first["other"] = await second_team(config, first)
+    await limited_key(config, first)
     print(json.dumps(first))
 
 

@@ -61,6 +61,16 @@ async def fails(client, tool, args, expected):
     return text
 
 
+async def refused(call, expected, what):
+    """Awaits a request that must fail as a protocol error whose message says `expected`."""
+    try:
+        await call
+    except MCPError as e:
+        check(expected in e.error.message, f"{what}: {e.error.message}")
+        return
+    check(False, f"{what} should have failed")
+
+
 async def read(client, uri):
     result = await client.read_resource(uri)
     check(len(result.contents) == 1, f"{uri}: one content expected")
@@ -105,11 +115,7 @@ async def first_team(config):
         out["resources"] = {uri: await read(client, uri) for uri in sorted(RESOURCES)}
         out["resources"]["process"] = await read(client, f"process://{ids['process']}")
         out["resources"]["playbook"] = await read(client, f"playbook://{ids['playbook']}")
-        try:
-            await client.read_resource("process://nope")
-            check(False, "reading a missing process should fail")
-        except MCPError as e:
-            check("not-found" in e.error.message, f"missing process: {e.error.message}")
+        await refused(client.read_resource("process://nope"), "not-found", "missing process")
 
         # Tools with valid arguments (reads first, then writes).
         to = ids["to"]
@@ -159,11 +165,7 @@ async def first_team(config):
         await fails(client, "get_metrics", {"to": "yesterday"}, "RFC 3339")
         await fails(client, "get_bottlenecks", {"playbook_id": "x' OR 1=1 --"}, "invalid-filter")
         await fails(client, "compare_periods", {"to": to}, "versus_from")
-        try:
-            await client.call_tool("no_such_tool", {})
-            check(False, "an unknown tool should fail")
-        except MCPError as e:
-            check("not found" in e.error.message, f"unknown tool: {e.error.message}")
+        await refused(client.call_tool("no_such_tool", {}), "not found", "unknown tool")
         check((await ok(client, "list_team_members", {}))["team"]["id"] == ids["team"], "the session still works")
 
         # Prompts, from the records.
@@ -178,11 +180,7 @@ async def first_team(config):
         check('"ok"' in text and "JSON Schema" in text, f"task_guidance shows the form: {text}")
         text = await prompt_text(client, "analyze_bottlenecks", {})
         check("bottleneck" in text, f"analyze_bottlenecks: {text}")
-        try:
-            await client.get_prompt("process_help", {"process_id": "nope"})
-            check(False, "a prompt about a missing process should fail")
-        except MCPError as e:
-            check("not-found" in e.error.message, f"missing process prompt: {e.error.message}")
+        await refused(client.get_prompt("process_help", {"process_id": "nope"}), "not-found", "missing process prompt")
     return out
 
 
@@ -209,20 +207,12 @@ async def second_team(config, first):
         listed = {str(r.uri) for r in (await client.list_resources()).resources}
         check(listed == RESOURCES, f"only the fixed resources: {sorted(listed)}")
         for uri in (f"process://{ids['process']}", f"playbook://{ids['playbook']}"):
-            try:
-                await client.read_resource(uri)
-                check(False, f"{uri} should be invisible to the other team")
-            except MCPError as e:
-                check("not-found" in e.error.message, f"{uri}: {e.error.message}")
+            await refused(client.read_resource(uri), "not-found", uri)
         active = await read(client, "processes://active")
         check(active["items"] == [], f"no active processes: {active}")
         team = await read(client, "team://current")
         check(team["team"]["id"] == ids["other_team"], f"team://current: {team}")
-        try:
-            await client.get_prompt("process_help", {"process_id": ids["process"]})
-            check(False, "process_help on another team's process should fail")
-        except MCPError as e:
-            check("not-found" in e.error.message, f"process_help: {e.error.message}")
+        await refused(client.get_prompt("process_help", {"process_id": ids["process"]}), "not-found", "process_help")
     return out
 
 

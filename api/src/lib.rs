@@ -10,3 +10,4 @@ pub mod mcp;
 pub mod report_cli;
 pub mod streaming;
 pub mod warehouse_cli;
+pub mod web;

@@ -64,12 +64,23 @@ async fn events(
             .map_err(|e| ApiError::invalid_field("Last-Event-ID", format!("`{id}` is not an event id of ours: {e}")))?,
         None => s.engine.events_head().await?,
     };
-    let follower = Follower { engine: s.engine.clone(), scope: c, team, position: start, ready: VecDeque::new() };
+    Ok(team_stream(s.engine.clone(), c, team, start))
+}
+
+/// The server-sent events of `team` after `start`, as `scope` may see them: how REST and the
+/// UI's live pages follow a team.
+pub fn team_stream(
+    engine: Arc<orgata_engine::Engine>,
+    scope: Scope,
+    team: TeamId,
+    start: LogPosition,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let follower = Follower { engine, scope, team, position: start, ready: VecDeque::new() };
     let stream = futures::stream::unfold(follower, |mut f| async move {
         let event = f.next().await;
         Some((Ok(event), f))
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
 /// One client's place in the feed.

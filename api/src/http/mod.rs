@@ -5,7 +5,7 @@
 pub mod analytics;
 mod docs;
 pub mod error;
-mod events;
+pub mod events;
 pub mod extract;
 mod idempotency;
 mod identity;
@@ -46,12 +46,13 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub warehouse: orgata_warehouse::Warehouse,
     pub metrics: Arc<metrics::Metrics>,
+    pub web: Arc<crate::web::WebState>,
 }
 
 impl AppState {
     /// The state of a server on `engine` and `warehouse`.
     pub fn new(engine: Engine, warehouse: orgata_warehouse::Warehouse) -> Self {
-        AppState { engine: Arc::new(engine), warehouse, metrics: Arc::default() }
+        AppState { engine: Arc::new(engine), warehouse, metrics: Arc::default(), web: Arc::default() }
     }
 }
 
@@ -91,9 +92,13 @@ pub fn router(state: AppState, config: &Config, stop: CancellationToken) -> Rout
         .merge(events::routes())
         .merge(ops::routes())
         .merge(docs::routes())
+        .merge(crate::web::routes(&state))
         .route("/metrics", axum::routing::get(metrics::render))
         .route("/openapi.json", axum::routing::get(openapi::document))
-        .fallback(|uri: axum::http::Uri| async move { error::ApiError::no_route(uri.path()) })
+        .fallback(|uri: axum::http::Uri, headers: axum::http::HeaderMap| async move {
+            crate::web::not_found(uri.path(), &headers)
+                .unwrap_or_else(|| error::ApiError::no_route(uri.path()).into_response())
+        })
         .method_not_allowed_fallback(|method: Method, uri: axum::http::Uri| async move {
             let detail = format!("{} does not accept {method}; the Allow header lists what it does", uri.path());
             error::ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", detail)

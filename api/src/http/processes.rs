@@ -485,6 +485,7 @@ async fn audit(
         until: q.until,
         after,
         limit,
+        ..Default::default()
     };
     let items = s.engine.audit_entries(&c, filter).await?;
     Ok(axum::Json(Page::of(items, limit, |e| e.id.to_string())))

@@ -6,4 +6,5 @@ mod fuzz;
 mod http;
 mod mcp;
 mod support;
+mod ui;
 mod warehouse;

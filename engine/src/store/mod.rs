@@ -75,8 +75,14 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// Only entries about this team.
+    pub team_id: Option<TeamId>,
     /// Only entries with an id greater than this.
     pub after: Option<i64>,
+    /// Only entries with an id less than this (paging back from the newest).
+    pub before: Option<i64>,
+    /// The newest first (default: oldest first).
+    pub newest_first: bool,
     pub limit: i64,
 }
 

@@ -1082,10 +1082,16 @@ impl Tx for SqlTx {
         if let Some(v) = f.until {
             qb.push(" AND at < ").push_bind(v);
         }
+        if let Some(v) = &f.team_id {
+            qb.push(" AND team_id = ").push_bind(v.clone());
+        }
         if let Some(v) = f.after {
             qb.push(" AND id > ").push_bind(v);
         }
-        qb.push(" ORDER BY id LIMIT ").push_bind(f.limit);
+        if let Some(v) = f.before {
+            qb.push(" AND id < ").push_bind(v);
+        }
+        qb.push(if f.newest_first { " ORDER BY id DESC LIMIT " } else { " ORDER BY id LIMIT " }).push_bind(f.limit);
         Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
     }
 

@@ -1,0 +1,343 @@
+//! Analytics: case durations and throughput, variants, the directly-follows graph, the
+//! bottleneck report and period comparison — drawn as SVG charts and graphs from the same
+//! reports REST, the CLI and MCP give (`crate::http::analytics::team_report`).
+
+use super::render::{PageResult, human_seconds, page, value};
+use super::session::Viewer;
+use super::svg;
+use crate::http::AppState;
+use crate::http::analytics::team_report;
+use crate::http::error::ApiError;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use orgata_engine::TeamId;
+use orgata_reports::{Period, Report, ReportKind, ReportOptions, Unit, Versus};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// The most directly-follows edges drawn (the most frequent); the rest are listed as left out.
+const GRAPH_EDGES: usize = 40;
+/// Variants shown.
+const VARIANTS: usize = 15;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/teams/{team}/analytics", get(analytics))
+}
+
+/// The page's filters, as the form sends them (dates as `YYYY-MM-DD`).
+#[derive(Deserialize, Default, Clone)]
+struct AnalyticsQuery {
+    tab: Option<String>,
+    source: Option<String>,
+    playbook: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    period: Option<String>,
+    versus_from: Option<String>,
+    versus_to: Option<String>,
+}
+
+/// A date field: empty is none, anything else must be a date.
+fn date(field: &str, text: &Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .map(|d| Some(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()))
+            .map_err(|_| ApiError::invalid_field(field, format!("`{t}` is not a date like 2024-03-01"))),
+    }
+}
+
+async fn analytics(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(team): Path<TeamId>,
+    Query(q): Query<AnalyticsQuery>,
+) -> PageResult {
+    let t = viewer.team(&team)?.clone();
+    let tab = q.tab.clone().unwrap_or_else(|| "overview".into());
+    let playbooks = s.engine.playbooks(&viewer.scope, Some(&team)).await?;
+    let mut problems = Vec::new();
+    let (from, to) = match (date("from", &q.from), date("to", &q.to)) {
+        (Ok(f), Ok(t)) => (f, t.map(|t| t + Duration::days(1))),
+        (Err(e), _) | (_, Err(e)) => {
+            problems.push(e.detail);
+            (None, None)
+        }
+    };
+    let source = q.source.clone().filter(|x| !x.trim().is_empty());
+    let playbook = q.playbook.clone().filter(|x| !x.is_empty());
+    let period = match q.period.as_deref() {
+        Some("day") => Period::Day,
+        _ => Period::Week,
+    };
+    let mut context = json!({
+        "tab": tab, "playbooks": value(&playbooks), "problems": [],
+        "filter": {
+            "source": source.clone().unwrap_or_default(), "playbook": playbook.clone().unwrap_or_default(),
+            "from": q.from.clone().unwrap_or_default(), "to": q.to.clone().unwrap_or_default(),
+            "period": if period == Period::Day { "day" } else { "week" },
+            "versus_from": q.versus_from.clone().unwrap_or_default(), "versus_to": q.versus_to.clone().unwrap_or_default(),
+        },
+    });
+    let filter = orgata_reports::filter_of(source.as_deref(), playbook.as_deref(), None, from, to, false);
+    let filter = match filter {
+        Ok(f) => f,
+        Err(e) => {
+            problems.push(e.to_string());
+            orgata_reports::Filter::engine()
+        }
+    };
+    let mut options = ReportOptions { period, ..Default::default() };
+    let run = |kind: ReportKind, options: ReportOptions| {
+        let (s, scope, team, filter) = (&s, &viewer.scope, &team, &filter);
+        async move { team_report(&s.warehouse, scope, team, kind, filter, &options).await }
+    };
+    let outcome: Result<Value, ApiError> = match tab.as_str() {
+        "variants" => run(ReportKind::Variants, options).await.map(variants),
+        "dfg" => run(ReportKind::Dfg, options).await.map(dfg),
+        "bottlenecks" => run(ReportKind::Bottlenecks, options).await.map(bottlenecks),
+        "compare" => {
+            let now = Utc::now();
+            let (base_from, base_to) = (from.unwrap_or(now - Duration::days(30)), to.unwrap_or(now));
+            let span = base_to - base_from;
+            let versus_from = date("versus_from", &q.versus_from).unwrap_or(None).unwrap_or(base_from - span);
+            let versus_to =
+                date("versus_to", &q.versus_to).unwrap_or(None).map(|d| d + Duration::days(1)).unwrap_or(base_from);
+            context["filter"]["from"] = json!(base_from.format("%Y-%m-%d").to_string());
+            context["filter"]["to"] = json!((base_to - Duration::seconds(1)).format("%Y-%m-%d").to_string());
+            context["filter"]["versus_from"] = json!(versus_from.format("%Y-%m-%d").to_string());
+            context["filter"]["versus_to"] = json!((versus_to - Duration::seconds(1)).format("%Y-%m-%d").to_string());
+            options.versus = Versus { from: Some(versus_from), to: Some(versus_to), ..Default::default() };
+            let filter = orgata_reports::filter_of(
+                source.as_deref(),
+                playbook.as_deref(),
+                None,
+                Some(base_from),
+                Some(base_to),
+                false,
+            )?;
+            team_report(&s.warehouse, &viewer.scope, &team, ReportKind::Compare, &filter, &options).await.map(compare)
+        }
+        _ => {
+            let (cases, timeline) =
+                tokio::join!(run(ReportKind::Cases, options.clone()), run(ReportKind::Timeline, options));
+            cases.and_then(|c| timeline.map(|t| overview(c, t)))
+        }
+    };
+    match outcome {
+        Ok(v) => context["report"] = v,
+        Err(e) => problems.push(format!("The report could not be computed: {}", e.detail)),
+    }
+    context["problems"] = json!(problems);
+    page(&viewer, Some(&t), "analytics", "analytics.html", context)
+}
+
+/// Case counts and durations, with a chart of the duration profile and one of throughput.
+fn overview(cases: Report, timeline: Report) -> Value {
+    let (Report::Cases(c), Report::Timeline(t)) = (cases, timeline) else { return Value::Null };
+    let profile = c.statistics.duration_s.map(|d| {
+        let hours = |s: f64| s / 3600.0;
+        svg::column_chart(&svg::ColumnChart {
+            title: "Case duration: minimum, median, mean, 90th and 95th percentile, maximum (hours)".into(),
+            columns: vec![
+                ("min".into(), hours(d.min)),
+                ("median".into(), hours(d.median)),
+                ("mean".into(), hours(d.mean)),
+                ("p90".into(), hours(d.p90)),
+                ("p95".into(), hours(d.p95)),
+                ("max".into(), hours(d.max)),
+            ],
+            unit: "hours".into(),
+        })
+    });
+    let labels: Vec<String> = t.periods.iter().map(|p| p.start.format("%-d %b").to_string()).collect();
+    let throughput = svg::line_chart(&svg::LineChart {
+        title: format!(
+            "Cases started, completed and in progress per {}",
+            if t.period == Period::Day { "day" } else { "week" }
+        ),
+        x_labels: labels,
+        series: vec![
+            svg::Series { name: "Started".into(), values: t.periods.iter().map(|p| p.started as f64).collect() },
+            svg::Series { name: "Completed".into(), values: t.periods.iter().map(|p| p.completed as f64).collect() },
+            svg::Series {
+                name: "In progress".into(),
+                values: t.periods.iter().map(|p| p.open_at_end as f64).collect(),
+            },
+        ],
+        unit: "cases".into(),
+    });
+    json!({
+        "statistics": value(&c.statistics), "arrival": c.arrival_average_s.map(human_seconds),
+        "durations": c.statistics.duration_s.map(|d| json!({
+            "mean": human_seconds(d.mean), "median": human_seconds(d.median), "p90": human_seconds(d.p90),
+            "p95": human_seconds(d.p95), "max": human_seconds(d.max),
+        })),
+        "profile": profile, "throughput": throughput,
+    })
+}
+
+fn variants(report: Report) -> Value {
+    let Report::Variants(v) = report else { return Value::Null };
+    let shown = &v.variants[..v.variants.len().min(VARIANTS)];
+    let chart = svg::bar_chart(&svg::BarChart {
+        title: format!("The {} most frequent variants by number of cases", shown.len()),
+        segment_names: vec!["Cases".into()],
+        bars: shown
+            .iter()
+            .enumerate()
+            .map(|(i, x)| svg::Bar {
+                label: format!("#{} · {} steps", i + 1, x.activities.len()),
+                segments: vec![x.frequency as f64],
+                value_text: format!("{} ({:.1}%)", x.frequency, x.share * 100.0),
+                href: None,
+            })
+            .collect(),
+        unit: "cases".into(),
+    });
+    let rows: Vec<Value> = shown
+        .iter()
+        .map(|x| {
+            json!({ "path": x.activities.join(" → "), "frequency": x.frequency, "share": x.share,
+                    "mean": human_seconds(x.mean_duration_s), "median": human_seconds(x.median_duration_s) })
+        })
+        .collect();
+    json!({ "cases": v.cases, "count": v.variants.len(), "rows": rows, "chart": chart })
+}
+
+fn dfg(report: Report) -> Value {
+    let Report::Dfg(g) = report else { return Value::Null };
+    let mut edges = g.edges.clone();
+    edges.sort_by(|a, b| b.frequency.cmp(&a.frequency).then_with(|| a.from.cmp(&b.from)));
+    let left_out = edges.len().saturating_sub(GRAPH_EDGES);
+    edges.truncate(GRAPH_EDGES);
+    let mut activities: Vec<String> = edges.iter().flat_map(|e| [e.from.clone(), e.to.clone()]).collect();
+    activities.extend(g.start_activities.keys().cloned());
+    activities.extend(g.end_activities.keys().cloned());
+    activities.sort();
+    activities.dedup();
+    let mut nodes = vec![svg::Node {
+        id: "\u{1}start".into(),
+        label: "Start".into(),
+        detail: None,
+        state: svg::NodeState::Start,
+        href: None,
+    }];
+    nodes.extend(activities.iter().map(|a| svg::Node {
+        id: a.clone(),
+        label: a.clone(),
+        detail: None,
+        state: svg::NodeState::Plain,
+        href: None,
+    }));
+    nodes.push(svg::Node {
+        id: "\u{1}end".into(),
+        label: "End".into(),
+        detail: None,
+        state: svg::NodeState::End,
+        href: None,
+    });
+    let mut lines: Vec<svg::Edge> = g
+        .start_activities
+        .iter()
+        .map(|(a, n)| svg::Edge {
+            from: "\u{1}start".into(),
+            to: a.clone(),
+            label: Some(n.to_string()),
+            weight: *n as f64,
+        })
+        .collect();
+    lines.extend(edges.iter().map(|e| svg::Edge {
+        from: e.from.clone(),
+        to: e.to.clone(),
+        label: Some(format!("{} · {}", e.frequency, human_seconds(e.mean_s))),
+        weight: e.frequency as f64,
+    }));
+    lines.extend(g.end_activities.iter().map(|(a, n)| svg::Edge {
+        from: a.clone(),
+        to: "\u{1}end".into(),
+        label: Some(n.to_string()),
+        weight: *n as f64,
+    }));
+    let drawing = svg::graph(&svg::Graph {
+        title: "Directly-follows graph: how often each activity follows another, and the mean time between".into(),
+        nodes,
+        edges: lines,
+    });
+    let rows: Vec<Value> = edges
+        .iter()
+        .map(|e| {
+            json!({ "from": e.from, "to": e.to, "frequency": e.frequency, "mean": human_seconds(e.mean_s),
+                    "median": human_seconds(e.median_s), "max": human_seconds(e.max_s) })
+        })
+        .collect();
+    json!({ "graph": drawing, "left_out": left_out, "rows": rows,
+            "starts": value(&g.start_activities), "ends": value(&g.end_activities) })
+}
+
+fn bottlenecks(report: Report) -> Value {
+    let Report::Bottlenecks(b) = report else { return Value::Null };
+    let hours = |s: Option<&orgata_reports::TimeSummary>| s.map_or(0.0, |t| t.total_s / 3600.0);
+    let chart = svg::bar_chart(&svg::BarChart {
+        title: "Where cycle time goes: total hours per activity, waiting and working".into(),
+        segment_names: if b.split {
+            vec!["Waiting".into(), "Working".into(), "Not split".into()]
+        } else {
+            vec!["Elapsed".into()]
+        },
+        bars: b
+            .activities
+            .iter()
+            .map(|a| {
+                let t = &a.times;
+                let segments = if b.split {
+                    vec![hours(t.waiting.as_ref()), hours(t.processing.as_ref()), hours(t.elapsed.as_ref())]
+                } else {
+                    vec![t.total_s / 3600.0]
+                };
+                svg::Bar {
+                    label: t.activity.clone(),
+                    segments,
+                    value_text: format!("{:.0}% of cycle time", a.share * 100.0),
+                    href: None,
+                }
+            })
+            .collect(),
+        unit: "hours".into(),
+    });
+    let transitions: Vec<Value> = b
+        .transitions
+        .iter()
+        .map(|x| json!({ "from": x.times.from, "to": x.times.to, "share": x.share, "mean": human_seconds(x.times.mean_s), "frequency": x.times.frequency, "sentence": x.sentence }))
+        .collect();
+    let activities: Vec<Value> = b
+        .activities
+        .iter()
+        .map(|a| json!({ "activity": a.times.activity, "share": a.share, "waiting_share": a.waiting_share, "sentence": a.sentence, "queue": a.queue.trend.as_ref().map(|q| format!("{:?}", q.direction).to_lowercase()) }))
+        .collect();
+    json!({
+        "cases": b.cases, "mean": b.cycle_time_mean_s.map(human_seconds), "findings": b.findings,
+        "chart": chart, "activities": activities, "transitions": transitions,
+    })
+}
+
+fn compare(report: Report) -> Value {
+    let Report::Compare(c) = report else { return Value::Null };
+    let metrics: Vec<Value> = c
+        .metrics
+        .iter()
+        .map(|m| {
+            let show = |v: Option<f64>| match (v, m.unit) {
+                (None, _) => "—".to_string(),
+                (Some(x), Unit::Seconds) => human_seconds(x),
+                (Some(x), Unit::Share) => format!("{:.1}%", x * 100.0),
+                (Some(x), Unit::Number) => format!("{x:.1}").trim_end_matches(".0").to_string(),
+            };
+            json!({ "name": m.name, "base": show(m.values.base), "other": show(m.values.other),
+                    "relative": m.values.relative, "change": m.values.change })
+        })
+        .collect();
+    json!({ "base": c.base, "other": c.other, "metrics": metrics, "findings": c.findings })
+}

@@ -1,0 +1,583 @@
+//! Playbooks: the team's library, a playbook's page (its step graph, steps and version history),
+//! and the step editor — every step's name, kind, dependencies, condition, assignee rule, SLA
+//! and form fields — which the engine validates before a new version is committed on `main`.
+
+use super::dashboard::user_names;
+use super::processes::step_graph;
+use super::render::{PageResult, page, value};
+use super::session::{Viewer, with_flash};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Form, Router};
+use orgata_engine::{EngineError, PlaybookDetail, PlaybookId, TeamId, VersionId, service};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/teams/{team}/playbooks", get(library).post(create))
+        .route("/playbooks/{id}", get(show))
+        .route("/playbooks/{id}/edit", get(edit).post(save))
+}
+
+#[derive(Deserialize, Default)]
+struct LibraryQuery {
+    q: Option<String>,
+}
+
+async fn library(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(team): Path<TeamId>,
+    Query(q): Query<LibraryQuery>,
+) -> PageResult {
+    let t = viewer.team(&team)?.clone();
+    let query = q.q.unwrap_or_default();
+    let found = s.engine.search_playbooks(&viewer.scope, Some(&team), &query).await?;
+    let items: Vec<Value> = found
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.playbook.id, "name": d.playbook.name, "description": d.head.definition.description,
+                "steps": d.head.definition.steps.len(), "version": d.head.number, "updated": d.head.created_at,
+            })
+        })
+        .collect();
+    page(
+        &viewer,
+        Some(&t),
+        "playbooks",
+        "playbooks.html",
+        json!({ "playbooks": items, "query": query, "problems": [] }),
+    )
+}
+
+#[derive(Deserialize)]
+struct NewPlaybook {
+    #[serde(default)]
+    name: String,
+}
+
+/// A new playbook starts with one task step, then opens in the editor.
+async fn create(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(team): Path<TeamId>,
+    Form(f): Form<NewPlaybook>,
+) -> PageResult {
+    let first = json!({ "steps": [{ "key": "first_step", "name": "First step", "kind": "task", "assignee": { "role": "member" } }] });
+    match s.engine.create_playbook(&viewer.scope, &team, &f.name, first, "Created in the editor").await {
+        Ok(d) => {
+            Ok(with_flash(&format!("/playbooks/{}/edit", d.playbook.id), "The playbook is created: add its steps."))
+        }
+        Err(e) => {
+            let t = viewer.team(&team)?.clone();
+            let problem = match &e {
+                EngineError::AlreadyExists { .. } => format!("A playbook named “{}” already exists.", f.name.trim()),
+                other => other.to_string(),
+            };
+            let context = json!({ "playbooks": [], "query": "", "problems": [problem], "name": f.name });
+            let mut response = page(&viewer, Some(&t), "playbooks", "playbooks.html", context)?;
+            *response.status_mut() = ApiError::from(e).status;
+            Ok(response)
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct ShowQuery {
+    version: Option<String>,
+}
+
+async fn show(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<PlaybookId>,
+    Query(q): Query<ShowQuery>,
+) -> PageResult {
+    let (detail, versions, names) = tokio::join!(
+        s.engine.playbook(&viewer.scope, &id),
+        s.engine.versions(&viewer.scope, &id),
+        user_names(&s, &viewer.scope)
+    );
+    let (detail, mut versions, names) = (detail?, versions?, names?);
+    versions.sort_by_key(|v| std::cmp::Reverse(v.number));
+    let shown = match q.version.filter(|v| !v.is_empty()) {
+        Some(v) => s.engine.version(&viewer.scope, &VersionId::from(v.as_str())).await?,
+        None => detail.head.clone(),
+    };
+    if shown.playbook_id != id {
+        return Err(EngineError::not_found("version", &shown.id).into());
+    }
+    let steps: Vec<Value> = editor_steps(&shown.definition).iter().map(value).collect();
+    let history: Vec<Value> = versions
+        .iter()
+        .map(|v| {
+            json!({ "id": v.id, "number": v.number, "message": v.message, "at": v.created_at,
+                    "author": names.get(&v.created_by).cloned().unwrap_or_default() })
+        })
+        .collect();
+    let graph = step_graph(&format!("Steps of {}", detail.playbook.name), &shown.definition, &[]);
+    let team = viewer.team(&detail.playbook.team_id)?.clone();
+    let context = json!({
+        "playbook": value(&detail.playbook), "shown": { "id": shown.id, "number": shown.number, "head": shown.id == detail.head.id },
+        "description": shown.definition.description, "steps": steps, "graph": graph, "versions": history,
+    });
+    page(&viewer, Some(&team), "playbooks", "playbook.html", context)
+}
+
+/// One form field of a step, as the editor shows it.
+#[derive(Debug, Clone, Default, Serialize)]
+struct EditorField {
+    name: String,
+    /// text, number, integer, boolean, date or choice.
+    kind: String,
+    required: bool,
+    /// The choices of a `choice` field, comma-separated.
+    options: String,
+    /// The property's schema as saved (kept: constraints the editor does not show survive).
+    base: String,
+}
+
+/// One step, as the editor shows it.
+#[derive(Debug, Clone, Default, Serialize)]
+struct EditorStep {
+    key: String,
+    name: String,
+    kind: String,
+    depends_on: Vec<String>,
+    /// The condition as JSON text (empty: always runs).
+    condition: String,
+    /// role, user, round_robin or empty (automated steps).
+    assignee_kind: String,
+    assignee: String,
+    sla: String,
+    fields: Vec<EditorField>,
+    /// What else the step holds (`join`, `on_reject`), as JSON text kept as it is.
+    extra: String,
+    /// The engine's complaint about this step, after a failed save.
+    error: Option<String>,
+}
+
+/// The editor's view of a definition.
+fn editor_steps(definition: &orgata_engine::Definition) -> Vec<EditorStep> {
+    let doc = serde_json::to_value(definition).unwrap_or(Value::Null);
+    doc["steps"].as_array().map(|steps| steps.iter().map(editor_step).collect()).unwrap_or_default()
+}
+
+fn editor_step(step: &Value) -> EditorStep {
+    let text = |k: &str| step[k].as_str().unwrap_or_default().to_string();
+    let (assignee_kind, assignee) = match step["assignee"].as_object().and_then(|m| m.iter().next()) {
+        Some((k, v)) => (k.clone(), v.as_str().unwrap_or_default().to_string()),
+        None => (String::new(), String::new()),
+    };
+    let required: Vec<&str> =
+        step["form"]["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let mut fields: Vec<EditorField> = step["form"]["properties"]
+        .as_object()
+        .map(|props| {
+            props.iter().map(|(name, schema)| editor_field(name, schema, required.contains(&name.as_str()))).collect()
+        })
+        .unwrap_or_default();
+    fields.sort_by_key(|f| (!f.required, required.iter().position(|r| *r == f.name), f.name.clone()));
+    let extra: Map<String, Value> =
+        ["join", "on_reject"].iter().filter_map(|k| step.get(*k).map(|v| (k.to_string(), v.clone()))).collect();
+    EditorStep {
+        key: text("key"),
+        name: text("name"),
+        kind: text("kind"),
+        depends_on: step["depends_on"]
+            .as_array()
+            .map(|d| d.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .unwrap_or_default(),
+        condition: if step["condition"].is_null() { String::new() } else { step["condition"].to_string() },
+        assignee_kind,
+        assignee,
+        sla: text("sla"),
+        fields,
+        extra: if extra.is_empty() { String::new() } else { Value::Object(extra).to_string() },
+        error: None,
+    }
+}
+
+fn editor_field(name: &str, schema: &Value, required: bool) -> EditorField {
+    let kind = if let Some(choices) = schema["enum"].as_array() {
+        return EditorField {
+            name: name.to_string(),
+            kind: "choice".into(),
+            required,
+            options: choices
+                .iter()
+                .map(|c| c.as_str().map_or_else(|| c.to_string(), String::from))
+                .collect::<Vec<_>>()
+                .join(", "),
+            base: schema.to_string(),
+        };
+    } else if schema["format"] == "date" {
+        "date"
+    } else {
+        schema["type"].as_str().unwrap_or("text")
+    };
+    let kind = if kind == "string" { "text" } else { kind };
+    EditorField {
+        name: name.to_string(),
+        kind: kind.into(),
+        required,
+        options: String::new(),
+        base: schema.to_string(),
+    }
+}
+
+/// A field's property schema: what it was, with the type the editor chose.
+fn field_schema(f: &EditorField) -> Value {
+    let base: Value = serde_json::from_str(&f.base).unwrap_or_else(|_| json!({}));
+    let mut schema = match base {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    let previous = editor_field(&f.name, &Value::Object(schema.clone()), f.required).kind;
+    if previous != f.kind {
+        // A new type keeps only what every type shares.
+        schema.retain(|k, _| matches!(k.as_str(), "title" | "description"));
+    }
+    match f.kind.as_str() {
+        "choice" => {
+            schema.insert("type".into(), json!("string"));
+            let options: Vec<&str> = f.options.split(',').map(str::trim).filter(|o| !o.is_empty()).collect();
+            schema.insert("enum".into(), json!(options));
+        }
+        "date" => {
+            schema.insert("type".into(), json!("string"));
+            schema.insert("format".into(), json!("date"));
+        }
+        "number" | "integer" | "boolean" => {
+            schema.insert("type".into(), json!(f.kind));
+        }
+        _ => {
+            schema.insert("type".into(), json!("string"));
+        }
+    }
+    Value::Object(schema)
+}
+
+/// The definition the editor's steps describe; a step's condition or extra that is not JSON is
+/// reported on that step.
+fn definition_of(description: &str, input_schema: &str, steps: &mut [EditorStep]) -> Result<Value, String> {
+    let mut out = Vec::new();
+    let mut failed = None;
+    for step in steps.iter_mut() {
+        let mut doc = Map::new();
+        doc.insert("key".into(), json!(step.key.trim()));
+        doc.insert("name".into(), json!(step.name.trim()));
+        doc.insert("kind".into(), json!(step.kind));
+        if !step.depends_on.is_empty() {
+            doc.insert("depends_on".into(), json!(step.depends_on));
+        }
+        for (name, text) in [("condition", &step.condition), ("extra", &step.extra)] {
+            if text.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(m)) if name == "extra" => doc.extend(m),
+                Ok(v) if name == "condition" => {
+                    doc.insert("condition".into(), v);
+                }
+                Ok(_) | Err(_) => {
+                    let message = format!("step `{}`: the {name} is not valid JSON", step.key);
+                    step.error = Some(message.clone());
+                    failed.get_or_insert(message);
+                }
+            }
+        }
+        if !step.assignee_kind.is_empty() && step.kind != "automated" {
+            doc.insert("assignee".into(), json!({ step.assignee_kind.clone(): step.assignee.trim() }));
+        }
+        if !step.sla.trim().is_empty() {
+            doc.insert("sla".into(), json!(step.sla.trim()));
+        }
+        let fields: Vec<&EditorField> = step.fields.iter().filter(|f| !f.name.trim().is_empty()).collect();
+        if !fields.is_empty() {
+            let properties: Map<String, Value> =
+                fields.iter().map(|f| (f.name.trim().to_string(), field_schema(f))).collect();
+            let required: Vec<&str> = fields.iter().filter(|f| f.required).map(|f| f.name.trim()).collect();
+            doc.insert("form".into(), json!({ "type": "object", "required": required, "properties": properties }));
+        }
+        out.push(Value::Object(doc));
+    }
+    if let Some(message) = failed {
+        return Err(message);
+    }
+    let mut definition = json!({ "steps": out });
+    if !description.trim().is_empty() {
+        definition["description"] = json!(description.trim());
+    }
+    if !input_schema.trim().is_empty() {
+        definition["input_schema"] = serde_json::from_str(input_schema)
+            .map_err(|e| format!("the start form (input schema) is not valid JSON: {e}"))?;
+    }
+    Ok(definition)
+}
+
+/// The editor's steps from a submitted form (`s<i>.<field>`, `s<i>.f<j>.<field>`).
+fn parse_steps(submitted: &[(String, String)]) -> Vec<EditorStep> {
+    let mut steps: std::collections::BTreeMap<usize, EditorStep> = Default::default();
+    let mut fields: std::collections::BTreeMap<(usize, usize), EditorField> = Default::default();
+    for (name, v) in submitted {
+        let Some((step_part, rest)) = name.strip_prefix('s').and_then(|n| n.split_once('.')) else { continue };
+        let Ok(i) = step_part.parse::<usize>() else { continue };
+        if let Some((field_part, attr)) = rest.strip_prefix('f').and_then(|r| r.split_once('.')) {
+            let Ok(j) = field_part.parse::<usize>() else { continue };
+            let f = fields.entry((i, j)).or_default();
+            match attr {
+                "name" => f.name = v.clone(),
+                "kind" => f.kind = v.clone(),
+                "required" => f.required = v == "true",
+                "options" => f.options = v.clone(),
+                "base" => f.base = v.clone(),
+                _ => {}
+            }
+            continue;
+        }
+        let step = steps.entry(i).or_default();
+        match rest {
+            "key" => step.key = v.clone(),
+            "name" => step.name = v.clone(),
+            "kind" => step.kind = v.clone(),
+            "depends_on" => step.depends_on.push(v.clone()),
+            "condition" => step.condition = v.clone(),
+            "assignee_kind" => step.assignee_kind = v.clone(),
+            "assignee" => step.assignee = v.clone(),
+            "sla" => step.sla = v.clone(),
+            "extra" => step.extra = v.clone(),
+            _ => {}
+        }
+    }
+    for ((i, _), f) in fields {
+        if let Some(step) = steps.get_mut(&i) {
+            step.fields.push(f);
+        }
+    }
+    steps.into_values().collect()
+}
+
+/// What the editor shows: the steps, the other steps each may depend on, and the problems.
+struct Editor {
+    description: String,
+    input_schema: String,
+    message: String,
+    revision: i64,
+    steps: Vec<EditorStep>,
+    problems: Vec<String>,
+}
+
+async fn editor_page(
+    s: &AppState,
+    viewer: &Viewer,
+    detail: &PlaybookDetail,
+    e: Editor,
+    status: StatusCode,
+) -> PageResult {
+    let _ = s;
+    let keys: Vec<&str> = e.steps.iter().map(|st| st.key.as_str()).filter(|k| !k.is_empty()).collect();
+    let team = viewer.team(&detail.playbook.team_id)?.clone();
+    let context = json!({
+        "playbook": value(&detail.playbook), "version": detail.head.number, "revision": e.revision,
+        "description": e.description, "input_schema": e.input_schema, "message": e.message,
+        "steps": value(&e.steps), "keys": keys, "problems": e.problems,
+        "kinds": ["task", "approval", "form", "automated"],
+        "field_kinds": ["text", "number", "integer", "boolean", "date", "choice"],
+    });
+    let mut response = page(viewer, Some(&team), "playbooks", "playbook_edit.html", context)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+fn main_revision(d: &PlaybookDetail) -> i64 {
+    d.branches.iter().find(|b| b.name == service::MAIN_BRANCH).map_or(0, |b| b.revision)
+}
+
+async fn edit(State(s): State<AppState>, viewer: Viewer, Path(id): Path<PlaybookId>) -> PageResult {
+    let detail = s.engine.playbook(&viewer.scope, &id).await?;
+    let def = &detail.head.definition;
+    let editor = Editor {
+        description: def.description.clone(),
+        input_schema: def
+            .input_schema
+            .as_ref()
+            .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
+            .unwrap_or_default(),
+        message: String::new(),
+        revision: main_revision(&detail),
+        steps: editor_steps(def),
+        problems: Vec::new(),
+    };
+    editor_page(&s, &viewer, &detail, editor, StatusCode::OK).await
+}
+
+async fn save(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<PlaybookId>,
+    Form(submitted): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let detail = s.engine.playbook(&viewer.scope, &id).await?;
+    let control = |name: &str| submitted.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let mut editor = Editor {
+        description: control("description"),
+        input_schema: control("input_schema"),
+        message: control("message"),
+        revision: control("_revision").parse().unwrap_or_else(|_| main_revision(&detail)),
+        steps: parse_steps(&submitted),
+        problems: Vec::new(),
+    };
+    let action = control("_action");
+    // Structural edits re-show the editor without saving.
+    if action == "add_step" {
+        let n = editor.steps.len() + 1;
+        editor.steps.push(EditorStep {
+            key: format!("step_{n}"),
+            name: format!("Step {n}"),
+            kind: "task".into(),
+            assignee_kind: "role".into(),
+            assignee: "member".into(),
+            ..Default::default()
+        });
+        return editor_page(&s, &viewer, &detail, editor, StatusCode::OK).await;
+    }
+    if let Some(i) = action.strip_prefix("add_field:").and_then(|i| i.parse::<usize>().ok()) {
+        if let Some(step) = editor.steps.get_mut(i) {
+            step.fields.push(EditorField { kind: "text".into(), ..Default::default() });
+        }
+        return editor_page(&s, &viewer, &detail, editor, StatusCode::OK).await;
+    }
+    if let Some(i) = action.strip_prefix("remove_step:").and_then(|i| i.parse::<usize>().ok()) {
+        if i < editor.steps.len() {
+            let removed = editor.steps.remove(i).key;
+            for step in &mut editor.steps {
+                step.depends_on.retain(|d| *d != removed);
+            }
+        }
+        return editor_page(&s, &viewer, &detail, editor, StatusCode::OK).await;
+    }
+    let definition = match definition_of(&editor.description, &editor.input_schema, &mut editor.steps) {
+        Ok(d) => d,
+        Err(message) => {
+            editor.problems.push(format!("Not saved: {message}."));
+            return editor_page(&s, &viewer, &detail, editor, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    let message =
+        if editor.message.trim().is_empty() { "Edited in the editor".to_string() } else { editor.message.clone() };
+    match s
+        .engine
+        .commit_version(&viewer.scope, &id, service::MAIN_BRANCH, definition, &message, Some(editor.revision))
+        .await
+    {
+        Ok(v) => {
+            s.metrics.count("playbook_versions");
+            Ok(with_flash(&format!("/playbooks/{id}"), &format!("Version {} is saved.", v.number)))
+        }
+        Err(e) => {
+            let text = match &e {
+                EngineError::Conflict { .. } => "Not saved: someone else saved a new version while you were editing. \
+                     Open the editor again to start from their version."
+                    .to_string(),
+                other => format!("Not saved: {other}."),
+            };
+            if let EngineError::Definition(d) = &e {
+                let words = d.to_string();
+                for step in &mut editor.steps {
+                    if words.contains(&format!("step `{}`", step.key.trim())) {
+                        step.error = Some(words.clone());
+                    }
+                }
+            }
+            editor.problems.push(text);
+            let status = ApiError::from(e).status;
+            editor_page(&s, &viewer, &detail, editor, status).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_definition_survives_the_editor_unchanged() {
+        let source = json!({
+            "description": "Buy things",
+            "steps": [
+                { "key": "check", "name": "Check", "kind": "form", "assignee": { "round_robin": "finance" }, "sla": "1d",
+                  "form": { "type": "object", "required": ["ok"], "properties": {
+                      "ok": { "type": "boolean" },
+                      "ref": { "type": "string", "pattern": "^PO-[0-9]{6}$" },
+                      "level": { "type": "string", "enum": ["low", "high"] } } } },
+                { "key": "approve", "name": "Approve", "kind": "approval", "depends_on": ["check"],
+                  "assignee": { "role": "manager" }, "on_reject": { "rework": "check" },
+                  "condition": { "var": "steps.check.ok", "op": "eq", "value": true } },
+                { "key": "done", "name": "Done", "kind": "automated", "depends_on": ["approve"] }
+            ]
+        });
+        let definition = orgata_engine::Definition::from_json(source.clone()).unwrap();
+        let mut steps = editor_steps(&definition);
+        assert_eq!(steps[0].fields.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(), ["boolean", "choice", "text"]);
+        assert_eq!(steps[0].fields[1].options, "low, high");
+        let rebuilt = definition_of("Buy things", "", &mut steps).unwrap();
+        let again = orgata_engine::Definition::from_json(rebuilt).unwrap();
+        assert_eq!(again, definition);
+    }
+
+    #[test]
+    fn changing_a_field_type_drops_constraints_of_the_old_type() {
+        let f = EditorField {
+            name: "ref".into(),
+            kind: "integer".into(),
+            required: true,
+            options: String::new(),
+            base: json!({ "type": "string", "pattern": "^x$", "title": "Reference" }).to_string(),
+        };
+        assert_eq!(field_schema(&f), json!({ "type": "integer", "title": "Reference" }));
+    }
+
+    #[test]
+    fn bad_condition_json_names_its_step() {
+        let mut steps = vec![EditorStep {
+            key: "a".into(),
+            name: "A".into(),
+            kind: "task".into(),
+            condition: "{nope".into(),
+            ..Default::default()
+        }];
+        let err = definition_of("", "", &mut steps).unwrap_err();
+        assert_eq!(err, "step `a`: the condition is not valid JSON");
+        assert_eq!(steps[0].error.as_deref(), Some("step `a`: the condition is not valid JSON"));
+    }
+
+    #[test]
+    fn submitted_steps_parse_in_order_with_their_fields() {
+        let form: Vec<(String, String)> = [
+            ("s1.key", "b"),
+            ("s0.key", "a"),
+            ("s0.name", "A"),
+            ("s1.depends_on", "a"),
+            ("s0.f0.name", "x"),
+            ("s0.f0.kind", "integer"),
+            ("s0.f0.required", "true"),
+            ("junk", "1"),
+            ("s9x.key", "?"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let steps = parse_steps(&form);
+        assert_eq!(steps.len(), 2);
+        assert_eq!((steps[0].key.as_str(), steps[1].key.as_str()), ("a", "b"));
+        assert_eq!(steps[1].depends_on, ["a"]);
+        assert_eq!(steps[0].fields[0].name, "x");
+        assert!(steps[0].fields[0].required);
+    }
+}

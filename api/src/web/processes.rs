@@ -1,0 +1,356 @@
+//! Processes: the team's list with filters, a process's page (its step graph coloured by state,
+//! timeline, data and comments; cancel), and starting a process from a playbook's start form.
+
+use super::dashboard::user_names;
+use super::form;
+use super::render::{PageResult, page, value};
+use super::session::{Viewer, with_flash};
+use super::svg;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{decode_cursor, encode_cursor};
+use crate::http::processes::start_in_team;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{DateTime, Utc};
+use orgata_engine::{
+    Definition, InstanceFilter, InstanceId, InstanceStatus, PlaybookId, StartInstance, Task, TaskStatus, TeamId,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Processes per page of the list.
+const PAGE: i64 = 50;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/teams/{team}/processes", get(list))
+        .route("/teams/{team}/processes/new", get(start_page).post(start))
+        .route("/processes/{id}", get(show))
+        .route("/processes/{id}/comments", post(comment))
+        .route("/processes/{id}/cancel", post(cancel))
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    status: Option<String>,
+    playbook: Option<String>,
+    mine: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn list(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(team): Path<TeamId>,
+    Query(q): Query<ListQuery>,
+) -> PageResult {
+    let t = viewer.team(&team)?.clone();
+    let status_name = q.status.clone().unwrap_or_else(|| "running".into());
+    let status = match status_name.as_str() {
+        "all" | "" => None,
+        name => Some(InstanceStatus::try_from(name.to_string()).map_err(ApiError::bad_request)?),
+    };
+    let playbook = q.playbook.clone().filter(|p| !p.is_empty());
+    let mine = q.mine.as_deref() == Some("true");
+    let filter = InstanceFilter {
+        team_id: Some(team.clone()),
+        playbook_id: playbook.clone().map(PlaybookId::from),
+        status,
+        assignee_id: mine.then(|| viewer.scope.user_id().clone()),
+        after: q.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?.map(InstanceId::from),
+        limit: PAGE,
+        ..Default::default()
+    };
+    let (instances, playbooks) =
+        tokio::join!(s.engine.instances(&viewer.scope, filter), s.engine.playbooks(&viewer.scope, Some(&team)));
+    let (instances, playbooks) = (instances?, playbooks?);
+    let next =
+        (instances.len() as i64 >= PAGE).then(|| instances.last().map(|i| encode_cursor(&i.id.to_string()))).flatten();
+    let names: serde_json::Map<String, Value> = playbooks.iter().map(|p| (p.id.to_string(), json!(p.name))).collect();
+    let context = json!({
+        "processes": value(&instances), "playbooks": value(&playbooks), "playbook_names": names, "next": next,
+        "filter": { "status": status_name, "playbook": playbook.unwrap_or_default(), "mine": mine },
+    });
+    page(&viewer, Some(&t), "processes", "processes.html", context)
+}
+
+/// The state a step is in, for the graph: from its current (or latest) task.
+fn step_state(task: Option<&Task>) -> (svg::NodeState, &'static str) {
+    match task.map(|t| t.status) {
+        None => (svg::NodeState::Plain, "not reached"),
+        Some(TaskStatus::Open) => (svg::NodeState::Waiting, "waiting"),
+        Some(TaskStatus::Assigned) => (svg::NodeState::Waiting, "assigned"),
+        Some(TaskStatus::Started) => (svg::NodeState::Running, "in progress"),
+        Some(TaskStatus::Completed) => (svg::NodeState::Done, "done"),
+        Some(TaskStatus::Rejected) => (svg::NodeState::Failed, "rejected"),
+        Some(TaskStatus::Skipped) => (svg::NodeState::Skipped, "skipped"),
+        Some(TaskStatus::Cancelled) => (svg::NodeState::Failed, "cancelled"),
+    }
+}
+
+/// The step graph of `definition`, each step coloured by its latest task in `tasks` (none: the
+/// plain definition) and linked to that task.
+pub fn step_graph(title: &str, definition: &Definition, tasks: &[Task]) -> String {
+    let nodes = definition
+        .steps
+        .iter()
+        .map(|step| {
+            let latest = tasks.iter().filter(|t| t.step_key == step.key).max_by_key(|t| (t.current, t.attempt));
+            let (state, words) = if tasks.is_empty() { (svg::NodeState::Plain, "") } else { step_state(latest) };
+            let detail = if tasks.is_empty() {
+                Some(format!(
+                    "{}{}",
+                    step.kind.as_str(),
+                    step.sla.as_ref().map(|s| format!(" · SLA {s}")).unwrap_or_default()
+                ))
+            } else {
+                Some(words.to_string())
+            };
+            svg::Node {
+                id: step.key.clone(),
+                label: step.name.clone(),
+                detail,
+                state,
+                href: latest.map(|t| format!("/tasks/{}", t.id)),
+            }
+        })
+        .collect();
+    let edges = definition
+        .steps
+        .iter()
+        .flat_map(|step| {
+            step.depends_on.iter().map(|d| svg::Edge {
+                from: d.clone(),
+                to: step.key.clone(),
+                label: None,
+                weight: 1.0,
+            })
+        })
+        .collect();
+    svg::graph(&svg::Graph { title: title.to_string(), nodes, edges })
+}
+
+/// One line of a process's timeline.
+fn moment(at: Option<DateTime<Utc>>, text: String, link: Option<String>) -> Option<(DateTime<Utc>, Value)> {
+    at.map(|at| (at, json!({ "at": at, "text": text, "link": link })))
+}
+
+async fn process_page(
+    s: &AppState,
+    viewer: &Viewer,
+    id: &InstanceId,
+    problems: Vec<String>,
+    status: StatusCode,
+) -> PageResult {
+    let detail = s.engine.instance(&viewer.scope, id).await?;
+    let (version, names) =
+        tokio::join!(s.engine.version(&viewer.scope, &detail.instance.version_id), user_names(s, &viewer.scope));
+    let (version, names) = (version?, names?);
+    let name = |u: &Option<orgata_engine::UserId>| u.as_ref().and_then(|u| names.get(u)).cloned();
+    let mut timeline: Vec<(DateTime<Utc>, Value)> = Vec::new();
+    let i = &detail.instance;
+    timeline.extend(moment(
+        Some(i.started_at),
+        format!("Started by {}", name(&Some(i.started_by.clone())).unwrap_or_default()),
+        None,
+    ));
+    for t in &detail.tasks {
+        let link = Some(format!("/tasks/{}", t.id));
+        let who = name(&t.assignee_id).unwrap_or_else(|| "someone".into());
+        timeline.extend(moment(t.ready_at, format!("{} became ready", t.name), link.clone()));
+        timeline.extend(moment(t.assigned_at, format!("{} assigned to {who}", t.name), link.clone()));
+        timeline.extend(moment(t.started_at, format!("{who} started {}", t.name), link.clone()));
+        let ended = match t.status {
+            TaskStatus::Completed => format!("{} completed by {who}", t.name),
+            TaskStatus::Rejected => format!("{} rejected by {who}", t.name),
+            TaskStatus::Skipped => format!("{} skipped", t.name),
+            TaskStatus::Cancelled => format!("{} cancelled", t.name),
+            _ => String::new(),
+        };
+        if !ended.is_empty() {
+            timeline.extend(moment(t.completed_at.or(t.ready_at), ended, link));
+        }
+    }
+    for c in &detail.comments {
+        timeline.extend(moment(
+            Some(c.created_at),
+            format!("{} commented", name(&Some(c.author_id.clone())).unwrap_or_default()),
+            None,
+        ));
+    }
+    timeline.extend(moment(i.ended_at, format!("Process {}", i.status), None));
+    timeline.sort_by_key(|(at, _)| *at);
+    let comments: Vec<Value> = detail
+        .comments
+        .iter()
+        .map(|c| json!({ "author": name(&Some(c.author_id.clone())), "body": c.body, "at": c.created_at, "task_id": c.task_id }))
+        .collect();
+    let graph = step_graph(&format!("Steps of {}", i.title), &version.definition, &detail.tasks);
+    let team = viewer.team(&i.team_id)?.clone();
+    let context = json!({
+        "process": value(i), "tasks": value(&detail.tasks), "comments": comments, "graph": graph,
+        "timeline": timeline.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        "version": { "id": version.id, "number": version.number, "playbook_id": version.playbook_id },
+        "data": value(&i.data), "problems": problems, "now": s.engine.clock().now(),
+        "names": value(&names),
+    });
+    let mut response = page(viewer, Some(&team), "processes", "process.html", context)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+async fn show(State(s): State<AppState>, viewer: Viewer, Path(id): Path<InstanceId>) -> PageResult {
+    process_page(&s, &viewer, &id, Vec::new(), StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct CommentForm {
+    #[serde(default)]
+    body: String,
+}
+
+async fn comment(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<InstanceId>,
+    Form(f): Form<CommentForm>,
+) -> PageResult {
+    match s.engine.add_comment(&viewer.scope, &id, None, &f.body).await {
+        Ok(_) => Ok(with_flash(&format!("/processes/{id}#comments"), "Your comment is saved.")),
+        Err(e) => {
+            let message = format!("The comment was not saved: {e}");
+            process_page(&s, &viewer, &id, vec![message], ApiError::from(e).status).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CancelForm {
+    #[serde(rename = "_revision")]
+    revision: Option<i64>,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn cancel(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<InstanceId>,
+    Form(f): Form<CancelForm>,
+) -> PageResult {
+    match s.engine.cancel_instance(&viewer.scope, &id, f.revision, &f.reason).await {
+        Ok(_) => Ok(with_flash(&format!("/processes/{id}"), "The process is cancelled.")),
+        Err(e) => {
+            let message = super::tasks::failure(&e).replace("task", "process");
+            process_page(&s, &viewer, &id, vec![message], ApiError::from(e).status).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct StartQuery {
+    playbook: Option<String>,
+}
+
+/// The start page: choose a playbook, then fill in its start form.
+async fn start_page(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(team): Path<TeamId>,
+    Query(q): Query<StartQuery>,
+) -> PageResult {
+    let playbook = q.playbook.filter(|p| !p.is_empty()).map(PlaybookId::from);
+    start_form(&s, &viewer, &team, playbook, None, Vec::new(), StatusCode::OK).await
+}
+
+async fn start_form(
+    s: &AppState,
+    viewer: &Viewer,
+    team: &TeamId,
+    playbook: Option<PlaybookId>,
+    filled: Option<(Vec<form::Field>, String)>,
+    problems: Vec<String>,
+    status: StatusCode,
+) -> PageResult {
+    let t = viewer.team(team)?.clone();
+    let playbooks = s.engine.playbooks(&viewer.scope, Some(team)).await?;
+    let chosen = match &playbook {
+        Some(id) => Some(s.engine.playbook(&viewer.scope, id).await?).filter(|d| d.playbook.team_id == *team),
+        None => None,
+    };
+    let (fields, title) = match (filled, &chosen) {
+        (Some(filled), _) => filled,
+        (None, Some(d)) => {
+            (form::fields(d.head.definition.input_schema.as_ref().unwrap_or(&Value::Null), &Value::Null), String::new())
+        }
+        (None, None) => (Vec::new(), String::new()),
+    };
+    let context = json!({
+        "playbooks": value(&playbooks), "fields": value(&fields), "title": title, "problems": problems,
+        "chosen": chosen.as_ref().map(|d| json!({
+            "id": d.playbook.id, "name": d.playbook.name, "description": d.head.definition.description,
+            "version": d.head.number,
+        })),
+    });
+    let mut response = page(viewer, Some(&t), "processes", "start.html", context)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+async fn start(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(team): Path<TeamId>,
+    Form(submitted): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let control = |name: &str| submitted.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string());
+    let Some(playbook) = control("_playbook").filter(|p| !p.is_empty()).map(PlaybookId::from) else {
+        let problems = vec!["Choose the playbook to start.".to_string()];
+        return start_form(&s, &viewer, &team, None, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let title = control("_title").unwrap_or_default();
+    let detail = s.engine.playbook(&viewer.scope, &playbook).await?;
+    let schema = detail.head.definition.input_schema.clone().unwrap_or(Value::Null);
+    let inputs: Vec<(String, String)> = submitted.iter().filter(|(k, _)| !k.starts_with('_')).cloned().collect();
+    let (input, parse_problems) = form::parse(&schema, &inputs);
+    let mut fields = form::fields(&schema, &Value::Null);
+    form::refill(&mut fields, &inputs);
+    let unprocessable = |fields, problems| {
+        start_form(
+            &s,
+            &viewer,
+            &team,
+            Some(playbook.clone()),
+            Some((fields, title.clone())),
+            problems,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    if !parse_problems.is_empty() {
+        form::attach_problems(&mut fields, "/input", &parse_problems);
+        return unprocessable(fields, vec!["Some fields need attention; nothing was started.".into()]).await;
+    }
+    let request = StartInstance {
+        playbook_id: playbook.clone(),
+        branch: None,
+        title: Some(title.clone()).filter(|t| !t.is_empty()),
+        input,
+    };
+    match start_in_team(&s.engine, &viewer.scope, &team, request).await {
+        Ok(d) => {
+            s.metrics.count("processes_started");
+            let message = format!("“{}” is started.", d.instance.title);
+            Ok(with_flash(&format!("/processes/{}", d.instance.id), &message))
+        }
+        Err(e) if !e.errors.is_empty() => {
+            let pairs: Vec<(String, String)> = e.errors.iter().map(|p| (p.field.clone(), p.message.clone())).collect();
+            let mut problems = form::attach_problems(&mut fields, "/input", &pairs);
+            problems.insert(0, "Some fields need attention; nothing was started.".into());
+            unprocessable(fields, problems).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

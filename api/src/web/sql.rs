@@ -1,0 +1,102 @@
+//! The SQL console for analysts: a query box, the answer as a table, the same answer as a CSV
+//! download, and query errors in words — through the function REST and MCP run SQL with
+//! (`crate::http::sql::team_query`: read-only, scoped to the team, with a timeout and limits).
+
+use super::render::{PageResult, page};
+use super::session::Viewer;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::sql::{answer, sql_options, team_query};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Form, Router};
+use orgata_engine::TeamId;
+use orgata_warehouse::OutputFormat;
+use serde::Deserialize;
+use serde_json::json;
+
+/// Rows shown on the page (the CSV download holds up to the API's limit).
+const PAGE_ROWS: u32 = 500;
+
+/// A query to start from on an empty console.
+const EXAMPLE: &str = "select activity, count(*) as completed\nfrom events\nwhere lifecycle = 'complete'\ngroup by activity\norder by completed desc\nlimit 10";
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/teams/{team}/sql", get(console).post(run)).route("/teams/{team}/sql.csv", get(csv))
+}
+
+#[derive(Deserialize, Default)]
+struct SqlForm {
+    #[serde(default)]
+    sql: String,
+    engine: Option<String>,
+}
+
+async fn console(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(team): Path<TeamId>,
+    Query(q): Query<SqlForm>,
+) -> PageResult {
+    if q.sql.trim().is_empty() {
+        let t = viewer.team(&team)?.clone();
+        let context = json!({ "sql": EXAMPLE, "engine": "datafusion", "answer": null, "error": null });
+        return page(&viewer, Some(&t), "sql", "sql.html", context);
+    }
+    run(State(s), viewer, Path(team), Form(q)).await
+}
+
+async fn run(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(team): Path<TeamId>,
+    Form(f): Form<SqlForm>,
+) -> PageResult {
+    let t = viewer.team(&team)?.clone();
+    let engine_name = f.engine.clone().filter(|e| !e.is_empty()).unwrap_or_else(|| "datafusion".into());
+    let started = std::time::Instant::now();
+    let outcome = async {
+        let (rows, engine) = sql_options(Some(PAGE_ROWS), Some(&engine_name))?;
+        let result = team_query(&s.warehouse, &viewer.scope, &team, &f.sql, rows, engine).await?;
+        answer(&result)
+    }
+    .await;
+    let elapsed_ms = started.elapsed().as_millis();
+    let (answer, error, status) = match outcome {
+        Ok(a) => (Some(a), None, StatusCode::OK),
+        Err(e) => (
+            None,
+            Some(e.detail.clone()),
+            if e.status.is_server_error() { e.status } else { StatusCode::UNPROCESSABLE_ENTITY },
+        ),
+    };
+    let context = json!({
+        "sql": f.sql, "engine": engine_name, "answer": answer, "error": error, "elapsed_ms": elapsed_ms,
+        "csv": format!("/teams/{team}/sql.csv?engine={}&sql={}", engine_name, super::session::url_encode(&f.sql)),
+    });
+    let mut response = page(&viewer, Some(&t), "sql", "sql.html", context)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// The answer as a CSV file (up to the API's row limit).
+async fn csv(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(team): Path<TeamId>,
+    Query(q): Query<SqlForm>,
+) -> PageResult {
+    viewer.team(&team)?;
+    let (rows, engine) =
+        sql_options(Some(crate::http::sql::MAX_ROWS as u32), q.engine.as_deref().filter(|e| !e.is_empty()))?;
+    let result = team_query(&s.warehouse, &viewer.scope, &team, &q.sql, rows, engine).await?;
+    let mut body = Vec::new();
+    result.write(OutputFormat::Csv, &mut body).map_err(ApiError::from)?;
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"orgata-query.csv\""));
+    Ok(response)
+}

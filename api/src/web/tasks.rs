@@ -1,0 +1,292 @@
+//! Tasks: the team's task list with filters, and a task's page — its form drawn from the step's
+//! JSON Schema and completed through the engine (its validation messages shown next to the
+//! fields), claim, start, assign and comments.
+
+use super::dashboard::user_names;
+use super::form;
+use super::render::{PageResult, page, see_other, value};
+use super::session::{Viewer, with_flash};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{decode_cursor, encode_cursor};
+use crate::http::processes::{TaskListing, completion, task_statuses, team_tasks};
+use axum::Form;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use orgata_engine::definition::Step;
+use orgata_engine::{Decision, EngineError, Permission, Task, TaskId, TaskStatus, TeamId, UserId};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Tasks per page of the list.
+const PAGE: i64 = 50;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/teams/{team}/tasks", get(list))
+        .route("/tasks/{id}", get(show))
+        .route("/tasks/{id}/complete", post(complete))
+        .route("/tasks/{id}/claim", post(claim))
+        .route("/tasks/{id}/start", post(start))
+        .route("/tasks/{id}/assign", post(assign))
+        .route("/tasks/{id}/comments", post(comment))
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    /// A status, `active` (the default: open, assigned or started) or `all`.
+    status: Option<String>,
+    /// `me`, `anyone` (the default) or a user id.
+    assignee: Option<String>,
+    overdue: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn list(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(team): Path<TeamId>,
+    Query(q): Query<ListQuery>,
+) -> PageResult {
+    let t = viewer.team(&team)?.clone();
+    let status = q.status.clone().unwrap_or_else(|| "active".into());
+    let statuses = match status.as_str() {
+        "active" | "" => vec![TaskStatus::Open, TaskStatus::Assigned, TaskStatus::Started],
+        "all" => Vec::new(),
+        one => task_statuses([one])?,
+    };
+    let assignee = q.assignee.clone().filter(|a| !a.is_empty() && a != "anyone");
+    let overdue = q.overdue.as_deref() == Some("true");
+    let after = q.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?.map(TaskId::from);
+    let listing =
+        TaskListing { statuses, assignee: assignee.clone(), overdue, after, limit: PAGE, ..Default::default() };
+    let (tasks, names, members) = tokio::join!(
+        team_tasks(&s.engine, &viewer.scope, &team, listing),
+        user_names(&s, &viewer.scope),
+        s.engine.members(&viewer.scope, &team)
+    );
+    let (tasks, names, members) = (tasks?, names?, members?);
+    let next = (tasks.len() as i64 >= PAGE).then(|| tasks.last().map(|t| encode_cursor(&t.id.to_string()))).flatten();
+    let people: Vec<Value> = members
+        .iter()
+        .map(|m| json!({ "id": m.user_id, "name": names.get(&m.user_id).cloned().unwrap_or_default() }))
+        .collect();
+    let context = json!({
+        "tasks": value(&tasks), "names": value(&names), "people": people, "now": s.engine.clock().now(),
+        "filter": { "status": status, "assignee": assignee.unwrap_or_else(|| "anyone".into()), "overdue": overdue },
+        "next": next,
+    });
+    page(&viewer, Some(&t), "tasks", "tasks.html", context)
+}
+
+/// What the task page shows besides the task: its step, process, people and comments.
+async fn task_context(
+    s: &AppState,
+    viewer: &Viewer,
+    task: &Task,
+) -> Result<(Value, Option<Step>), super::render::PageError> {
+    let (version, detail, names, members) = tokio::join!(
+        s.engine.version(&viewer.scope, &task.version_id),
+        s.engine.instance(&viewer.scope, &task.instance_id),
+        user_names(s, &viewer.scope),
+        s.engine.members(&viewer.scope, &task.team_id),
+    );
+    let (version, detail, names, members) = (version?, detail?, names?, members?);
+    let step = version.definition.steps.iter().find(|st| st.key == task.step_key).cloned();
+    let comments: Vec<Value> = detail
+        .comments
+        .iter()
+        .filter(|c| c.task_id.as_ref() == Some(&task.id))
+        .map(|c| json!({ "author": names.get(&c.author_id).cloned().unwrap_or_default(), "body": c.body, "at": c.created_at }))
+        .collect();
+    let people: Vec<Value> = members
+        .iter()
+        .map(|m| json!({ "id": m.user_id, "name": names.get(&m.user_id).cloned().unwrap_or_default(), "role": m.role }))
+        .collect();
+    let context = json!({
+        "task": value(task), "process": value(&detail.instance), "comments": comments, "people": people,
+        "assignee": task.assignee_id.as_ref().and_then(|a| names.get(a)).cloned(),
+        "mine": task.assignee_id.as_ref() == Some(viewer.scope.user_id()),
+        "active": matches!(task.status, TaskStatus::Open | TaskStatus::Assigned | TaskStatus::Started),
+        "now": s.engine.clock().now(),
+        "step": step.as_ref().map(|st| json!({ "kind": st.kind.as_str(), "sla": st.sla.as_ref().map(|x| x.to_string()) })),
+    });
+    Ok((context, step))
+}
+
+/// The task page, with `fields` (the form) and `problems` (messages for the whole form).
+async fn task_page(
+    s: &AppState,
+    viewer: &Viewer,
+    task: &Task,
+    fields: Option<Vec<form::Field>>,
+    problems: Vec<String>,
+    status: StatusCode,
+) -> PageResult {
+    let (mut context, step) = task_context(s, viewer, task).await?;
+    let fields = fields.unwrap_or_else(|| form::fields(&schema_of(step.as_ref()), &task.output));
+    context["fields"] = value(&fields);
+    context["problems"] = json!(problems);
+    let team = viewer.team(&task.team_id)?.clone();
+    let mut response = page(viewer, Some(&team), "tasks", "task.html", context)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+fn schema_of(step: Option<&Step>) -> Value {
+    step.and_then(|st| st.form.clone()).unwrap_or(Value::Null)
+}
+
+async fn show(State(s): State<AppState>, viewer: Viewer, Path(id): Path<TaskId>) -> PageResult {
+    let task = s.engine.task(&viewer.scope, &id).await?;
+    task_page(&s, &viewer, &task, None, Vec::new(), StatusCode::OK).await
+}
+
+async fn complete(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<TaskId>,
+    Form(submitted): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let task = s.engine.task(&viewer.scope, &id).await?;
+    let version = s.engine.version(&viewer.scope, &task.version_id).await?;
+    let step = version.definition.steps.iter().find(|st| st.key == task.step_key).cloned();
+    let schema = schema_of(step.as_ref());
+    let control = |name: &str| submitted.iter().find(|(k, _)| k == &format!("_{name}")).map(|(_, v)| v.clone());
+    let revision = control("revision").and_then(|r| r.parse::<i64>().ok());
+    let decision = match control("decision").as_deref() {
+        Some("approve") => Some(Decision::Approve),
+        Some("reject") => Some(Decision::Reject),
+        _ => None,
+    };
+    let fields_only: Vec<(String, String)> = submitted.iter().filter(|(k, _)| !k.starts_with('_')).cloned().collect();
+    let (output, parse_problems) = form::parse(&schema, &fields_only);
+    let mut fields = form::fields(&schema, &Value::Null);
+    form::refill(&mut fields, &fields_only);
+    if !parse_problems.is_empty() {
+        form::attach_problems(&mut fields, "/output", &parse_problems);
+        let problems = vec!["Some fields need attention; nothing was saved.".to_string()];
+        return task_page(&s, &viewer, &task, Some(fields), problems, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    match s.engine.complete_task(&viewer.scope, &id, completion(output, decision, revision)).await {
+        Ok(outcome) => {
+            s.metrics.count("tasks_completed");
+            let next: Vec<&str> = outcome.created.iter().map(|t| t.name.as_str()).collect();
+            let message = if next.is_empty() {
+                format!("“{}” is done.", task.name)
+            } else {
+                format!("“{}” is done. Next: {}.", task.name, next.join(", "))
+            };
+            Ok(with_flash(&format!("/processes/{}", task.instance_id), &message))
+        }
+        Err(EngineError::Validation(list)) => {
+            let pairs: Vec<(String, String)> = list.iter().map(|p| (p.field.clone(), p.message.clone())).collect();
+            let mut problems = form::attach_problems(&mut fields, "/output", &pairs);
+            problems.insert(0, "Some fields need attention; nothing was saved.".into());
+            task_page(&s, &viewer, &task, Some(fields), problems, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => {
+            let current = s.engine.task(&viewer.scope, &id).await?;
+            let problems = vec![failure(&e)];
+            task_page(&s, &viewer, &current, Some(fields), problems, ApiError::from(e).status).await
+        }
+    }
+}
+
+/// A refused action in words.
+pub fn failure(e: &EngineError) -> String {
+    match e {
+        EngineError::Conflict { .. } => {
+            "Someone else changed this task while you had it open, so your change was not saved. The page now shows \
+             its current state; check it and try again."
+                .into()
+        }
+        EngineError::InvalidTransition { action, state, .. } => {
+            format!("This task cannot be {action}d: it is {state}.")
+        }
+        EngineError::Forbidden(why) => format!("You may not do this: {why}."),
+        other => other.to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+struct RevisionForm {
+    #[serde(rename = "_revision")]
+    revision: Option<i64>,
+    assignee_id: Option<UserId>,
+}
+
+/// Runs a task action and returns to the task page, saying what happened.
+async fn act(s: &AppState, viewer: &Viewer, id: &TaskId, done: &str, result: Result<Task, EngineError>) -> PageResult {
+    match result {
+        Ok(_) => Ok(with_flash(&format!("/tasks/{id}"), done)),
+        Err(e) => {
+            let task = s.engine.task(&viewer.scope, id).await?;
+            let message = failure(&e);
+            task_page(s, viewer, &task, None, vec![message], ApiError::from(e).status).await
+        }
+    }
+}
+
+async fn claim(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<TaskId>,
+    Form(f): Form<RevisionForm>,
+) -> PageResult {
+    let result = s.engine.claim_task(&viewer.scope, &id, f.revision).await;
+    act(&s, &viewer, &id, "The task is yours.", result).await
+}
+
+async fn start(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<TaskId>,
+    Form(f): Form<RevisionForm>,
+) -> PageResult {
+    let result = s.engine.start_task(&viewer.scope, &id, f.revision).await;
+    act(&s, &viewer, &id, "Work on the task has started.", result).await
+}
+
+async fn assign(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<TaskId>,
+    Form(f): Form<RevisionForm>,
+) -> PageResult {
+    let Some(assignee) = f.assignee_id.filter(|a| !a.to_string().is_empty()) else {
+        let task = s.engine.task(&viewer.scope, &id).await?;
+        let problems = vec!["Choose the person to assign the task to.".to_string()];
+        return task_page(&s, &viewer, &task, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let result = s.engine.assign_task(&viewer.scope, &id, &assignee, f.revision).await;
+    act(&s, &viewer, &id, "The task is assigned.", result).await
+}
+
+#[derive(Deserialize)]
+struct CommentForm {
+    #[serde(default)]
+    body: String,
+}
+
+async fn comment(
+    State(s): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<TaskId>,
+    Form(f): Form<CommentForm>,
+) -> PageResult {
+    let task = s.engine.task(&viewer.scope, &id).await?;
+    if !viewer.scope.can(&task.team_id, Permission::ProcessComment) {
+        return task_page(&s, &viewer, &task, None, vec!["You may not comment here.".into()], StatusCode::FORBIDDEN)
+            .await;
+    }
+    match s.engine.add_comment(&viewer.scope, &task.instance_id, Some(&id), &f.body).await {
+        Ok(_) => Ok(see_other(&format!("/tasks/{id}#comments"))),
+        Err(e) => {
+            let message = format!("The comment was not saved: {e}");
+            task_page(&s, &viewer, &task, None, vec![message], ApiError::from(e).status).await
+        }
+    }
+}

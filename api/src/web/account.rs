@@ -19,7 +19,7 @@ use axum::routing::get;
 use axum::{Form, Router};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use orgata_engine::{
-    ApiKey, AuditEntry, AuditFilter, EngineError, Login, OrgRole, Permission, Registration, Team, TeamId, User, UserId,
+    ApiKey, AuditEntry, AuditFilter, EngineError, Login, Permission, Registration, Team, TeamId, User, UserId,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -348,29 +348,9 @@ fn key_row(k: &ApiKey, names: &HashMap<&UserId, &str>, viewer: &Viewer, now: Dat
     })
 }
 
-/// Whether the viewer's two-factor sign-in is on, when that can be known: the engine does not
-/// say, so it is read from the audit trail (the latest of turning it on and off), which only
-/// organisation owners and admins may read. `None`: not known.
+/// Whether the viewer's two-factor sign-in is on (`None` when the engine could not say).
 async fn totp_enabled(s: &AppState, viewer: &Viewer) -> Option<bool> {
-    if !matches!(viewer.scope.org_role(), OrgRole::Owner | OrgRole::Admin) {
-        return None;
-    }
-    let latest = |action: &str| AuditFilter {
-        entity_id: Some(viewer.user.id.to_string()),
-        action: Some(action.to_string()),
-        newest_first: true,
-        limit: 1,
-        ..Default::default()
-    };
-    let (on, off) = tokio::join!(
-        s.engine.audit_entries(&viewer.scope, latest("auth.totp_enable")),
-        s.engine.audit_entries(&viewer.scope, latest("auth.totp_disable")),
-    );
-    let last = |entries: Vec<AuditEntry>| entries.first().map(|e| e.id);
-    match (last(on.ok()?), last(off.ok()?)) {
-        (Some(on), off) => Some(off.is_none_or(|off| off < on)),
-        (None, _) => Some(false),
-    }
+    s.engine.totp_enabled(&viewer.scope).await.ok()
 }
 
 async fn profile(State(s): State<AppState>, viewer: Viewer) -> PageResult {

@@ -102,7 +102,6 @@ test("the web UI", async (t) => {
       const watcher = await signedIn(browser);
       await watcher.page.goto(base + ops);
       await watcher.page.locator("#live-status").getByText("Live").waitFor();
-      const before = await watcher.page.locator('[data-list="activity"] li').first().textContent();
 
       // The other session: take the new incident's triage task and complete it through its form.
       await page.goto(processUrl);
@@ -119,16 +118,20 @@ test("the web UI", async (t) => {
       await page.locator("#e-affected_users").waitFor();
       assert.match(await page.locator("#e-affected_users").textContent(), /50000/);
       await shot(page, "task");
+      const first = watcher.page.locator('[data-list="activity"] li').first();
+      await watcher.page.waitForFunction(() => /assigned a task/.test(document.querySelector('[data-list="activity"] li')?.textContent));
+      const before = await first.textContent();
       await page.getByLabel("Affected users").fill("1200");
       await page.getByRole("button", { name: "Complete" }).click();
       await page.waitForURL(processUrl);
       await page.getByRole("status").getByText("“Triage” is done").waitFor();
 
       // The watcher's panels were swapped in without a reload.
-      await watcher.page.waitForFunction(
-        (old) => document.querySelector('[data-list="activity"] li')?.textContent !== old, before, { timeout: 15000 });
-      const now = await watcher.page.locator('[data-list="activity"] li').first().textContent();
-      assert.match(now, /completed a task/);
+      await watcher.page.waitForFunction((old) => {
+        const text = document.querySelector('[data-list="activity"] li')?.textContent;
+        return text !== old && /completed a task/.test(text);
+      }, before, { timeout: 15000 });
+      assert.match(await watcher.page.locator("#live-status").textContent(), /Updated at/);
       await watcher.context.close();
     });
 

@@ -470,6 +470,12 @@ impl Engine {
         Ok(key)
     }
 
+    /// Whether the caller signs in with a second factor (TOTP enrolled and confirmed).
+    pub async fn totp_enabled(&self, scope: &Scope) -> Result<bool> {
+        let mut tx = self.store.begin_read().await?;
+        Ok(tx.totp(scope.user_id()).await?.is_some_and(|t| t.enabled_at.is_some()))
+    }
+
     /// Starts TOTP enrolment: a new secret, not required at sign-in until confirmed with a code.
     pub async fn enrol_totp(&self, scope: &Scope) -> Result<TotpEnrolment> {
         require_person(scope)?;

@@ -153,10 +153,18 @@ impl IntoResponse for PageError {
                 )
             }
         };
-        let context = json!({ "status": status.as_u16(), "heading": heading, "detail": detail });
-        let body = render("error.html", &context).unwrap_or_else(|_| format!("<h1>{heading}</h1>"));
-        (status, Html(body)).into_response()
+        error_page(status, heading, &detail)
     }
+}
+
+/// The error page: a heading and what happened, one paragraph per line of `detail`.
+pub fn error_page(status: StatusCode, heading: &str, detail: &str) -> Response {
+    let context = json!({ "status": status.as_u16(), "heading": heading, "lines": detail.lines().collect::<Vec<_>>() });
+    let body = render("error.html", &context).unwrap_or_else(|e| {
+        tracing::error!(error = ?e, "the error page failed to render");
+        format!("<!doctype html><title>{heading}</title><h1>{heading}</h1>")
+    });
+    (status, Html(body)).into_response()
 }
 
 /// A redirect after a successful form (303, so the browser follows with GET).
@@ -263,6 +271,27 @@ mod tests {
         for (name, _) in TEMPLATES {
             assert!(ENVIRONMENT.get_template(name).is_ok(), "template {name} does not parse");
         }
+    }
+
+    #[test]
+    fn every_template_renders_without_data() {
+        for (name, _) in TEMPLATES {
+            if let Err(e) = render(name, &json!({})) {
+                panic!("template {name} fails to render: {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_error_page_shows_each_line() {
+        let response = error_page(StatusCode::CONFLICT, "Someone else changed this first", "one\ntwo");
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        let body = render("error.html", &json!({ "heading": "H", "lines": ["one", "two"] })).unwrap();
+        assert!(
+            body.contains("<h1 id=\"error-heading\">H</h1>")
+                && body.contains("<p>one</p>")
+                && body.contains("<p>two</p>")
+        );
     }
 
     #[test]

@@ -278,14 +278,11 @@ pub async fn same_origin_forms(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default().to_string());
     match sender {
-        Some(from) if from != host => {
-            let context = json!({
-                "status": 403, "heading": "Not allowed",
-                "detail": "This form was sent from another site, so it was not accepted. Open the page in Orgata and send it from there."
-            });
-            let body = render("error.html", &context).unwrap_or_default();
-            (StatusCode::FORBIDDEN, Html(body)).into_response()
-        }
+        Some(from) if from != host => super::render::error_page(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "This form was sent from another site, so it was not accepted. Open the page in Orgata and send it from there.",
+        ),
         _ => next.run(request).await,
     }
 }

@@ -8,3 +8,4 @@ mod mcp;
 mod support;
 mod ui;
 mod warehouse;
+mod web;

@@ -1,0 +1,171 @@
+//! The web UI over plain HTTP, as a browser without JavaScript sees it: registration signs the
+//! owner in, pages need a session (and say so when it has ended), the TOTP step of sign-in, forms
+//! from another site are refused, an expired access token is renewed from the refresh cookie, and
+//! unknown pages are explained in words — on SQLite and PostgreSQL.
+
+use crate::support::{Server, call};
+use orgata_engine::testing::TestDatabase;
+use reqwest::{Client, Method, StatusCode, header};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// A cookie-keeping client that does not follow redirects.
+struct Browser {
+    client: Client,
+    base: String,
+    jar: BTreeMap<String, String>,
+}
+
+/// A response: status, where it redirects, and its body.
+struct Page {
+    status: StatusCode,
+    location: String,
+    body: String,
+}
+
+impl Browser {
+    fn new(server: &Server) -> Browser {
+        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { client, base: server.base.clone(), jar: BTreeMap::new() }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let response = request.header(header::COOKIE, cookies.join("; ")).send().await.unwrap();
+        for set in response.headers().get_all(header::SET_COOKIE) {
+            let text = set.to_str().unwrap();
+            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.jar.remove(name);
+            } else {
+                self.jar.insert(name.to_string(), value.to_string());
+            }
+        }
+        let status = response.status();
+        let location =
+            response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        Page { status, location, body: response.text().await.unwrap() }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.client.get(format!("{}{path}", self.base)).header(header::ACCEPT, "text/html");
+        self.send(request).await
+    }
+
+    /// A form posted from one of our pages (or from `origin`).
+    async fn post_from(&mut self, origin: &str, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self.client.post(format!("{}{path}", self.base)).header(header::ORIGIN, origin).form(form);
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let origin = self.base.clone();
+        self.post_from(&origin, path, form).await
+    }
+}
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn web_pages_over_http(db: TestDatabase) {
+    let server = Server::start(&db.url);
+    let mut b = Browser::new(&server);
+
+    // No session: every page leads to the sign-in page, and back after it.
+    let page = b.get("/teams/nope/tasks?status=open").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location, "/sign-in?next=/teams/nope/tasks%3Fstatus%3Dopen");
+
+    // Registration: a wrong form is answered in words, next to its field; a right one signs in.
+    let page = b.get("/register").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let mut registration = vec![
+        ("organisation_name", "Web Test"),
+        ("organisation_slug", "web test!"),
+        ("team_name", "Ops"),
+        ("display_name", "Wendy"),
+        ("email", "wendy@web.test"),
+        ("password", PASSWORD),
+        ("confirm_password", PASSWORD),
+    ];
+    let page = b.post("/register", &registration).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page.body);
+    assert!(page.body.contains("aria-invalid=\"true\""), "{}", page.body);
+    assert!(!b.jar.contains_key("orgata_access"));
+    registration[1].1 = "web-test";
+    let page = b.post("/register", &registration).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert!(b.jar.contains_key("orgata_access") && b.jar.contains_key("orgata_refresh"));
+    let home = b.get("/").await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert!(home.location.starts_with("/teams/"), "{}", home.location);
+    let dashboard = b.get(&home.location).await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+    assert!(dashboard.body.contains("<h1>Ops</h1>"), "{}", dashboard.body);
+    assert!(dashboard.body.contains("Nothing assigned to you."));
+
+    // A form sent from another site is refused, and changes nothing.
+    let team = home.location.trim_start_matches("/teams/").to_string();
+    let settings = format!("/teams/{team}/settings");
+    let page = b.post_from("http://evil.example", &settings, &[("action", "rename"), ("name", "Pwned")]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.body.contains("sent from another site"), "{}", page.body);
+    assert!(b.get(&home.location).await.body.contains("<h1>Ops</h1>"));
+
+    // An access token that no longer verifies is renewed from the refresh cookie, once.
+    let refresh = b.jar["orgata_refresh"].clone();
+    b.jar.insert("orgata_access".into(), "expired".into());
+    let page = b.get(&home.location).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_ne!(b.jar["orgata_refresh"], refresh, "the refresh token rotated");
+    assert_ne!(b.jar["orgata_access"], "expired");
+
+    // Two-factor sign-in: enrol over REST with the session's access token, then sign in with
+    // password and a recovery code.
+    let c = Client::new();
+    let token = b.jar["orgata_access"].clone();
+    let (_, _, enrolment) = call(&c, &server, Method::POST, "/v1/me/totp", Some(&token), &[], None).await;
+    let code =
+        orgata_engine::identity::totp::code_at(enrolment["secret"].as_str().unwrap(), chrono::Utc::now().timestamp())
+            .unwrap();
+    let (status, _, codes) =
+        call(&c, &server, Method::POST, "/v1/me/totp/confirm", Some(&token), &[], Some(json!({"code": code}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = b.post("/sign-out", &[]).await;
+    assert_eq!((page.status, page.location.as_str()), (StatusCode::SEE_OTHER, "/sign-in"));
+    assert!(!b.jar.contains_key("orgata_access"));
+    let signed_out = b.get("/sign-in").await;
+    assert!(signed_out.body.contains("You are signed out."), "{}", signed_out.body);
+    let login =
+        [("organisation", "web-test"), ("email", "wendy@web.test"), ("password", PASSWORD), ("next", &settings)];
+    let page = b.post("/sign-in", &login).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(page.location.starts_with("/sign-in/code"), "{}", page.location);
+    assert!(!b.jar.contains_key("orgata_access"), "no session before the second factor");
+    let page = b.post("/sign-in/code", &[("code", "000000"), ("next", &settings)]).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert!(page.body.contains("That code is wrong or was already used."), "{}", page.body);
+    let recovery = codes["recovery_codes"][0].as_str().unwrap();
+    let page = b.post("/sign-in/code", &[("code", recovery), ("next", &settings)]).await;
+    assert_eq!((page.status, page.location.as_str()), (StatusCode::SEE_OTHER, settings.as_str()));
+    assert_eq!(b.get(&settings).await.status, StatusCode::OK);
+
+    // Someone else's session ends: the page says so in words on the sign-in page.
+    b.jar.insert("orgata_access".into(), "garbage".into());
+    b.jar.insert("orgata_refresh".into(), "garbage".into());
+    let page = b.get(&settings).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let sign_in = b.get(&page.location).await;
+    assert!(sign_in.body.contains("Your session has ended. Sign in again to continue."), "{}", sign_in.body);
+
+    // An unknown page is a page in words for a browser, a problem document for an API client.
+    let page = b.get("/no/such/page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    // (minijinja escapes `/` in text as `&#x2f;`, which a browser shows as `/`.)
+    assert!(page.body.contains("There is no page at &#x2f;no&#x2f;such&#x2f;page."), "{}", page.body);
+    let (status, headers, _) = call(&c, &server, Method::GET, "/no/such/page", None, &[], None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+}
+
+orgata_engine::on_both_databases!(web_pages_over_http);

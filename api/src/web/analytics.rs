@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use orgata_engine::TeamId;
+use orgata_engine::{Permission, TeamId};
 use orgata_reports::{Period, Report, ReportKind, ReportOptions, Unit, Versus};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -49,6 +49,19 @@ fn date(field: &str, text: &Option<String>) -> Result<Option<DateTime<Utc>>, Api
     }
 }
 
+/// What a tab computes: the page's filters, checked and owned (the figure cache's key).
+#[derive(Clone, Debug)]
+struct Request {
+    tab: String,
+    source: Option<String>,
+    playbook: Option<String>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    period: Period,
+    /// compare: the other period.
+    versus: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
 async fn analytics(
     State(s): State<AppState>,
     viewer: Viewer,
@@ -56,82 +69,89 @@ async fn analytics(
     Query(q): Query<AnalyticsQuery>,
 ) -> PageResult {
     let t = viewer.team(&team)?.clone();
-    let tab = q.tab.clone().unwrap_or_else(|| "overview".into());
+    let tab = q.tab.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| "overview".into());
     let playbooks = s.engine.playbooks(&viewer.scope, Some(&team)).await?;
     let mut problems = Vec::new();
-    let (from, to) = match (date("from", &q.from), date("to", &q.to)) {
-        (Ok(f), Ok(t)) => (f, t.map(|t| t + Duration::days(1))),
-        (Err(e), _) | (_, Err(e)) => {
+    let mut checked = |field: &str, text: &Option<String>| {
+        date(field, text).unwrap_or_else(|e| {
             problems.push(e.detail);
-            (None, None)
-        }
+            None
+        })
     };
-    let source = q.source.clone().filter(|x| !x.trim().is_empty());
-    let playbook = q.playbook.clone().filter(|x| !x.is_empty());
-    let period = match q.period.as_deref() {
-        Some("day") => Period::Day,
-        _ => Period::Week,
+    let (from, to) = (checked("from", &q.from), checked("to", &q.to).map(|t| t + Duration::days(1)));
+    let (versus_from, versus_to) =
+        (checked("versus_from", &q.versus_from), checked("versus_to", &q.versus_to).map(|t| t + Duration::days(1)));
+    let period = if q.period.as_deref() == Some("day") { Period::Day } else { Period::Week };
+    let mut request = Request {
+        tab: tab.clone(),
+        source: q.source.clone().filter(|x| !x.trim().is_empty()),
+        playbook: q.playbook.clone().filter(|x| !x.is_empty()),
+        from,
+        to,
+        period,
+        versus: None,
+    };
+    if tab == "compare" {
+        // By default the last 30 days (to the end of today, so the figures' key holds all day)
+        // against the 30 days before.
+        let tomorrow = (Utc::now() + Duration::days(1)).date_naive().and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        let (base_from, base_to) = (from.unwrap_or(tomorrow - Duration::days(30)), to.unwrap_or(tomorrow));
+        let versus_from = versus_from.unwrap_or(base_from - (base_to - base_from));
+        let versus_to = versus_to.unwrap_or(base_from);
+        (request.from, request.to, request.versus) = (Some(base_from), Some(base_to), Some((versus_from, versus_to)));
+    }
+    let day = |d: Option<DateTime<Utc>>, end: bool| {
+        d.map(|d| if end { d - Duration::seconds(1) } else { d }.format("%Y-%m-%d").to_string()).unwrap_or_default()
     };
     let mut context = json!({
-        "tab": tab, "playbooks": value(&playbooks), "problems": [],
+        "tab": tab, "playbooks": value(&playbooks),
         "filter": {
-            "source": source.clone().unwrap_or_default(), "playbook": playbook.clone().unwrap_or_default(),
-            "from": q.from.clone().unwrap_or_default(), "to": q.to.clone().unwrap_or_default(),
+            "source": request.source.clone().unwrap_or_default(), "playbook": request.playbook.clone().unwrap_or_default(),
+            "from": day(request.from, false), "to": day(request.to, true),
             "period": if period == Period::Day { "day" } else { "week" },
-            "versus_from": q.versus_from.clone().unwrap_or_default(), "versus_to": q.versus_to.clone().unwrap_or_default(),
+            "versus_from": day(request.versus.map(|v| v.0), false), "versus_to": day(request.versus.map(|v| v.1), true),
         },
     });
-    let filter = orgata_reports::filter_of(source.as_deref(), playbook.as_deref(), None, from, to, false);
-    let filter = match filter {
-        Ok(f) => f,
-        Err(e) => {
-            problems.push(e.to_string());
-            orgata_reports::Filter::engine()
+    if problems.is_empty() {
+        if viewer.scope.can(&team, Permission::AnalyticsRead) {
+            let key = format!("analytics/{team}/{request:?}");
+            let (state, scope, team) = (s.clone(), viewer.scope.clone(), team.clone());
+            let outcome =
+                s.web.figures.get(key, move || async move { compute(&state, &scope, &team, &request).await }).await;
+            match outcome.get("error").and_then(Value::as_str) {
+                Some(error) => problems.push(format!("The report could not be computed: {error}")),
+                None => context["report"] = outcome,
+            }
+        } else {
+            problems.push("Your role in this team does not include analytics.".into());
         }
-    };
-    let mut options = ReportOptions { period, ..Default::default() };
-    let run = |kind: ReportKind, options: ReportOptions| {
-        let (s, scope, team, filter) = (&s, &viewer.scope, &team, &filter);
-        async move { team_report(&s.warehouse, scope, team, kind, filter, &options).await }
-    };
-    let outcome: Result<Value, ApiError> = match tab.as_str() {
-        "variants" => run(ReportKind::Variants, options).await.map(variants),
-        "dfg" => run(ReportKind::Dfg, options).await.map(dfg),
-        "bottlenecks" => run(ReportKind::Bottlenecks, options).await.map(bottlenecks),
-        "compare" => {
-            let now = Utc::now();
-            let (base_from, base_to) = (from.unwrap_or(now - Duration::days(30)), to.unwrap_or(now));
-            let span = base_to - base_from;
-            let versus_from = date("versus_from", &q.versus_from).unwrap_or(None).unwrap_or(base_from - span);
-            let versus_to =
-                date("versus_to", &q.versus_to).unwrap_or(None).map(|d| d + Duration::days(1)).unwrap_or(base_from);
-            context["filter"]["from"] = json!(base_from.format("%Y-%m-%d").to_string());
-            context["filter"]["to"] = json!((base_to - Duration::seconds(1)).format("%Y-%m-%d").to_string());
-            context["filter"]["versus_from"] = json!(versus_from.format("%Y-%m-%d").to_string());
-            context["filter"]["versus_to"] = json!((versus_to - Duration::seconds(1)).format("%Y-%m-%d").to_string());
-            options.versus = Versus { from: Some(versus_from), to: Some(versus_to), ..Default::default() };
-            let filter = orgata_reports::filter_of(
-                source.as_deref(),
-                playbook.as_deref(),
-                None,
-                Some(base_from),
-                Some(base_to),
-                false,
-            )?;
-            team_report(&s.warehouse, &viewer.scope, &team, ReportKind::Compare, &filter, &options).await.map(compare)
-        }
-        _ => {
-            let (cases, timeline) =
-                tokio::join!(run(ReportKind::Cases, options.clone()), run(ReportKind::Timeline, options));
-            cases.and_then(|c| timeline.map(|t| overview(c, t)))
-        }
-    };
-    match outcome {
-        Ok(v) => context["report"] = v,
-        Err(e) => problems.push(format!("The report could not be computed: {}", e.detail)),
     }
     context["problems"] = json!(problems);
     page(&viewer, Some(&t), "analytics", "analytics.html", context)
+}
+
+/// The tab's report, drawn; or `{"error": …}` in words.
+async fn compute(s: &AppState, scope: &orgata_engine::Scope, team: &TeamId, r: &Request) -> Value {
+    let outcome: Result<Value, ApiError> = async {
+        let filter = orgata_reports::filter_of(r.source.as_deref(), r.playbook.as_deref(), None, r.from, r.to, false)?;
+        let mut options = ReportOptions { period: r.period, ..Default::default() };
+        if let Some((from, to)) = r.versus {
+            options.versus = Versus { from: Some(from), to: Some(to), ..Default::default() };
+        }
+        let run = |kind: ReportKind| team_report(&s.warehouse, scope, team, kind, &filter, &options);
+        Ok(match r.tab.as_str() {
+            "variants" => variants(run(ReportKind::Variants).await?),
+            "dfg" => dfg(run(ReportKind::Dfg).await?),
+            "bottlenecks" => bottlenecks(run(ReportKind::Bottlenecks).await?),
+            "compare" => compare(run(ReportKind::Compare).await?),
+            _ => {
+                let (cases, timeline) = tokio::join!(run(ReportKind::Cases), run(ReportKind::Timeline));
+                overview(cases?, timeline?)
+            }
+        })
+    }
+    .await;
+    outcome.unwrap_or_else(|e| json!({ "error": e.detail }))
 }
 
 /// Case counts and durations, with a chart of the duration profile and one of throughput.

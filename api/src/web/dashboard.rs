@@ -17,28 +17,12 @@ use orgata_engine::{AuditFilter, InstanceFilter, InstanceStatus, Permission, Sco
 use orgata_reports::{Filter, Period, Report, ReportKind, ReportOptions};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::time::Instant;
 
-/// How long computed insights are reused before the warehouse is asked again.
-const INSIGHTS_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// The most items a dashboard list shows, and counts beyond which it says "N+".
 const LIST_ITEMS: usize = 8;
 const COUNT_LIMIT: i64 = 500;
 /// Weeks the throughput chart covers.
 const CHART_WEEKS: i64 = 12;
-
-/// Insights per team, recomputed at most once per [`INSIGHTS_TTL`].
-#[derive(Default)]
-pub(super) struct Insights {
-    cache: tokio::sync::Mutex<HashMap<TeamId, Insight>>,
-}
-
-struct Insight {
-    at: Instant,
-    value: Value,
-    /// A refresh is under way.
-    refreshing: bool,
-}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -160,37 +144,17 @@ pub fn link(entity: &str, id: &str) -> Option<String> {
     }
 }
 
-/// This week's figures, the throughput chart and the top bottleneck — or why they are missing.
-/// Insights older than [`INSIGHTS_TTL`] are shown while fresh ones are computed in the
-/// background, so only a team's first dashboard waits for the warehouse.
+/// This week's figures, the throughput chart and the top bottleneck — or why they are missing
+/// (from the figure cache: only a team's first dashboard waits for the warehouse).
 async fn insights(s: &AppState, scope: &Scope, team: &TeamId) -> Value {
     if !scope.can(team, Permission::AnalyticsRead) {
         return json!({ "unavailable": "Your role in this team does not include analytics." });
     }
-    let mut cache = s.web.insights.cache.lock().await;
-    match cache.get_mut(team) {
-        Some(entry) if entry.at.elapsed() < INSIGHTS_TTL || entry.refreshing => return entry.value.clone(),
-        Some(entry) => {
-            entry.refreshing = true;
-            let (s, scope, team, stale) = (s.clone(), scope.clone(), team.clone(), entry.value.clone());
-            tokio::spawn(async move {
-                let value = insights_or_reason(&s, &scope, &team).await;
-                s.web
-                    .insights
-                    .cache
-                    .lock()
-                    .await
-                    .insert(team, Insight { at: Instant::now(), value, refreshing: false });
-            });
-            return stale;
-        }
-        None => {}
-    }
-    drop(cache);
-    let value = insights_or_reason(s, scope, team).await;
-    cache = s.web.insights.cache.lock().await;
-    cache.insert(team.clone(), Insight { at: Instant::now(), value: value.clone(), refreshing: false });
-    value
+    let (state, scope, team) = (s.clone(), scope.clone(), team.clone());
+    s.web
+        .figures
+        .get(format!("dashboard/{team}"), move || async move { insights_or_reason(&state, &scope, &team).await })
+        .await
 }
 
 /// The insights, or the reason there are none, in words.

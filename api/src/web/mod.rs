@@ -7,6 +7,7 @@
 mod account;
 mod analytics;
 mod assets;
+mod cache;
 mod dashboard;
 pub mod form;
 mod playbooks;
@@ -20,11 +21,11 @@ mod tasks;
 use crate::http::AppState;
 use axum::Router;
 
-/// What the UI keeps between requests: session renewals in flight, and dashboard insights.
+/// What the UI keeps between requests: session renewals in flight, and warehouse figures.
 #[derive(Default)]
 pub struct WebState {
     sessions: session::Sessions,
-    insights: dashboard::Insights,
+    figures: std::sync::Arc<cache::FigureCache>,
 }
 
 /// Every page, asset and form of the web UI.

@@ -37,7 +37,22 @@ function followLive(root) {
   source.addEventListener("error", () => say("Live updates reconnecting…"));
 }
 
+// Sections whose figures the server is still computing: fetched once ready, then swapped in.
+async function loadFragment(section) {
+  try {
+    const response = await fetch(section.dataset.fragment, { headers: { "accept": "text/html" }, credentials: "same-origin" });
+    if (!response.ok || response.redirected) throw new Error(String(response.status));
+    section.innerHTML = await response.text();
+    section.removeAttribute("data-fragment");
+    section.dispatchEvent(new CustomEvent("orgata:loaded", { bubbles: true }));
+  } catch (e) {
+    const note = section.querySelector("[role=status]");
+    if (note) note.textContent = "The figures could not be loaded. Reload the page to try again.";
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-fragment]").forEach(loadFragment);
   const live = document.querySelector("[data-live]");
   if (live && window.EventSource) followLive(live);
 

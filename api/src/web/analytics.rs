@@ -10,6 +10,7 @@ use crate::http::analytics::team_report;
 use crate::http::error::ApiError;
 use axum::Router;
 use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use orgata_engine::{Permission, TeamId};
@@ -37,6 +38,8 @@ struct AnalyticsQuery {
     period: Option<String>,
     versus_from: Option<String>,
     versus_to: Option<String>,
+    /// `1`: the report section alone, waiting for it (what a page showing "computing" fetches).
+    fragment: Option<String>,
 }
 
 /// A date field: empty is none, anything else must be a date.
@@ -70,6 +73,7 @@ async fn analytics(
 ) -> PageResult {
     let t = viewer.team(&team)?.clone();
     let tab = q.tab.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| "overview".into());
+    let fragment = q.fragment.as_deref() == Some("1");
     let playbooks = s.engine.playbooks(&viewer.scope, Some(&team)).await?;
     let mut problems = Vec::new();
     let mut checked = |field: &str, text: &Option<String>| {
@@ -116,18 +120,52 @@ async fn analytics(
         if viewer.scope.can(&team, Permission::AnalyticsRead) {
             let key = format!("analytics/{team}/{request:?}");
             let (state, scope, team) = (s.clone(), viewer.scope.clone(), team.clone());
-            let outcome =
-                s.web.figures.get(key, move || async move { compute(&state, &scope, &team, &request).await }).await;
-            match outcome.get("error").and_then(Value::as_str) {
-                Some(error) => problems.push(format!("The report could not be computed: {error}")),
-                None => context["report"] = outcome,
+            let compute = move || async move { compute(&state, &scope, &team, &request).await };
+            let outcome = if fragment {
+                Some(s.web.figures.get(key, compute).await)
+            } else {
+                s.web.figures.peek(key, compute).await
+            };
+            match outcome {
+                Some(report) => match report.get("error").and_then(Value::as_str) {
+                    Some(error) => problems.push(format!("The report could not be computed: {error}")),
+                    None => context["report"] = report,
+                },
+                None => {
+                    context["pending"] = json!(true);
+                    context["fragment"] = json!(format!("{}&fragment=1", page_url(&t.id, &q)));
+                }
             }
         } else {
             problems.push("Your role in this team does not include analytics.".into());
         }
     }
     context["problems"] = json!(problems);
+    if fragment {
+        context["team"] = json!({ "id": t.id, "name": t.name });
+        context["fragment_mode"] = json!(true);
+        return Ok(Html(super::render::render("analytics_report.html", &context)?).into_response());
+    }
     page(&viewer, Some(&t), "analytics", "analytics.html", context)
+}
+
+/// The page's address with its filters (for the report section's fetch).
+fn page_url(team: &TeamId, q: &AnalyticsQuery) -> String {
+    let pairs = [
+        ("tab", &q.tab),
+        ("source", &q.source),
+        ("playbook", &q.playbook),
+        ("from", &q.from),
+        ("to", &q.to),
+        ("period", &q.period),
+        ("versus_from", &q.versus_from),
+        ("versus_to", &q.versus_to),
+    ];
+    let query: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| format!("{k}={}", super::session::url_encode(v))))
+        .collect();
+    format!("/teams/{team}/analytics?{}", query.join("&"))
 }
 
 /// The tab's report, drawn; or `{"error": …}` in words.

@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/teams/{team}", get(dashboard))
         .route("/teams/{team}/live", get(live))
         .route("/teams/{team}/panels", get(panels))
+        .route("/teams/{team}/figures", get(figures))
 }
 
 async fn start(viewer: Viewer) -> Response {
@@ -38,7 +39,7 @@ async fn start(viewer: Viewer) -> Response {
 
 async fn dashboard(State(s): State<AppState>, viewer: Viewer, Path(team): Path<TeamId>) -> PageResult {
     let t = viewer.team(&team)?.clone();
-    let (live, insights) = tokio::join!(live_panels(&s, &viewer, &team), insights(&s, &viewer.scope, &team));
+    let (live, insights) = tokio::join!(live_panels(&s, &viewer, &team), insights(&s, &viewer.scope, &team, false));
     page(&viewer, Some(&t), "dashboard", "dashboard.html", json!({ "live": live?, "insights": insights }))
 }
 
@@ -144,17 +145,28 @@ pub fn link(entity: &str, id: &str) -> Option<String> {
     }
 }
 
-/// This week's figures, the throughput chart and the top bottleneck — or why they are missing
-/// (from the figure cache: only a team's first dashboard waits for the warehouse).
-async fn insights(s: &AppState, scope: &Scope, team: &TeamId) -> Value {
+/// This week's figures, the throughput chart and the top bottleneck — or why they are missing,
+/// or `{"pending": true}` while they are first computed (the page then fetches [`figures`]).
+async fn insights(s: &AppState, scope: &Scope, team: &TeamId, wait: bool) -> Value {
     if !scope.can(team, Permission::AnalyticsRead) {
         return json!({ "unavailable": "Your role in this team does not include analytics." });
     }
     let (state, scope, team) = (s.clone(), scope.clone(), team.clone());
-    s.web
-        .figures
-        .get(format!("dashboard/{team}"), move || async move { insights_or_reason(&state, &scope, &team).await })
-        .await
+    let key = format!("dashboard/{team}");
+    let compute = move || async move { insights_or_reason(&state, &scope, &team).await };
+    if wait {
+        s.web.figures.get(key, compute).await
+    } else {
+        s.web.figures.peek(key, compute).await.unwrap_or_else(|| json!({ "pending": true }))
+    }
+}
+
+/// The week's figures alone, once computed: what a dashboard showing "computing" fetches.
+async fn figures(State(s): State<AppState>, viewer: Viewer, Path(team): Path<TeamId>) -> PageResult {
+    let t = viewer.team(&team)?.clone();
+    let insights = insights(&s, &viewer.scope, &team, true).await;
+    let context = json!({ "insights": insights, "team": { "id": t.id, "name": t.name } });
+    Ok(Html(render("dashboard_figures.html", &context)?).into_response())
 }
 
 /// The insights, or the reason there are none, in words.

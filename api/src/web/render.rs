@@ -24,6 +24,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("team_settings.html", include_str!("../../templates/team_settings.html")),
     ("dashboard.html", include_str!("../../templates/dashboard.html")),
     ("dashboard_live.html", include_str!("../../templates/dashboard_live.html")),
+    ("dashboard_figures.html", include_str!("../../templates/dashboard_figures.html")),
     ("tasks.html", include_str!("../../templates/tasks.html")),
     ("task.html", include_str!("../../templates/task.html")),
     ("processes.html", include_str!("../../templates/processes.html")),
@@ -33,6 +34,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("playbook.html", include_str!("../../templates/playbook.html")),
     ("playbook_edit.html", include_str!("../../templates/playbook_edit.html")),
     ("analytics.html", include_str!("../../templates/analytics.html")),
+    ("analytics_report.html", include_str!("../../templates/analytics_report.html")),
     ("sql.html", include_str!("../../templates/sql.html")),
     ("audit.html", include_str!("../../templates/audit.html")),
 ];

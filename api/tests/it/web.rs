@@ -1,7 +1,8 @@
 //! The web UI over plain HTTP, as a browser without JavaScript sees it: registration signs the
 //! owner in, pages need a session (and say so when it has ended), the TOTP step of sign-in, forms
-//! from another site are refused, an expired access token is renewed from the refresh cookie, and
-//! unknown pages are explained in words — on SQLite and PostgreSQL.
+//! from another site are refused, an expired access token is renewed from the refresh cookie, the
+//! profile (password, API keys) and team settings, and unknown pages explained in words — on
+//! SQLite and PostgreSQL.
 
 use crate::support::{Server, call};
 use orgata_engine::testing::TestDatabase;
@@ -149,6 +150,31 @@ async fn web_pages_over_http(db: TestDatabase) {
     let page = b.post("/sign-in/code", &[("code", recovery), ("next", &settings)]).await;
     assert_eq!((page.status, page.location.as_str()), (StatusCode::SEE_OTHER, settings.as_str()));
     assert_eq!(b.get(&settings).await.status, StatusCode::OK);
+
+    // The profile: a wrong current password is refused in words; an API key's secret is shown
+    // once and works against the REST API; the team settings rename the team.
+    let profile = b.get("/profile").await;
+    assert_eq!(profile.status, StatusCode::OK);
+    assert!(profile.body.contains("wendy@web.test"), "{}", profile.body);
+    let wrong = [
+        ("action", "password"),
+        ("current_password", "not it at all"),
+        ("new_password", "a new long password"),
+        ("confirm_password", "a new long password"),
+    ];
+    let page = b.post("/profile", &wrong).await;
+    assert!(page.status.is_client_error(), "{}", page.status);
+    assert!(page.body.contains("aria-invalid=\"true\""), "{}", page.body);
+    let page = b.post("/profile", &[("action", "create_key"), ("team", &team), ("name", "ci agent")]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let secret =
+        page.body.split("orgata_").nth(1).map(|rest| format!("orgata_{}", rest.split(['<', '"', ' ']).next().unwrap()));
+    let secret = secret.expect("the new key's secret on the page");
+    let (status, _, me) = call(&c, &server, Method::GET, "/v1/me", Some(&secret), &[], None).await;
+    assert_eq!((status, me["user"]["email"].as_str()), (StatusCode::OK, Some("wendy@web.test")));
+    let page = b.post(&settings, &[("action", "rename"), ("name", "Operations")]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert!(b.get(&settings).await.body.contains("Operations"));
 
     // Someone else's session ends: the page says so in words on the sign-in page.
     b.jar.insert("orgata_access".into(), "garbage".into());

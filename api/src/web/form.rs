@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Number, Value};
 
 /// One input of a rendered form (serialisable for the templates).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Field {
     /// The property name, also the HTML input name.
     pub name: String,
@@ -150,6 +150,39 @@ pub fn attach_problems(fields: &mut [Field], prefix: &str, problems: &[(String, 
         page.push(if pointer.is_empty() { message.clone() } else { format!("{pointer}: {message}") });
     }
     page
+}
+
+/// A submitted form read against its schema: the typed value, the fields as typed (for showing the
+/// form again, with what did not parse next to its field), and whether every input parsed.
+pub struct Submission {
+    pub value: Value,
+    pub fields: Vec<Field>,
+    pub parsed: bool,
+}
+
+/// Reads `submitted` against `schema`; the page's own controls (names starting with `_`) are left
+/// out, and problems are placed as [`attach_problems`] does under `prefix`.
+pub fn read(schema: &Value, submitted: &[(String, String)], prefix: &str) -> Submission {
+    let inputs: Vec<(String, String)> = submitted.iter().filter(|(k, _)| !k.starts_with('_')).cloned().collect();
+    let (value, problems) = parse(schema, &inputs);
+    let mut fields = fields(schema, &Value::Null);
+    refill(&mut fields, &inputs);
+    attach_problems(&mut fields, prefix, &problems);
+    Submission { value, fields, parsed: problems.is_empty() }
+}
+
+/// The engine's validation problems next to their fields (see [`attach_problems`]), with a first
+/// line saying nothing was `done`; the rest are page-level messages.
+pub fn engine_problems(
+    fields: &mut [Field],
+    prefix: &str,
+    problems: &[orgata_engine::FieldProblem],
+    done: &str,
+) -> Vec<String> {
+    let pairs: Vec<(String, String)> = problems.iter().map(|p| (p.field.clone(), p.message.clone())).collect();
+    let mut messages = attach_problems(fields, prefix, &pairs);
+    messages.insert(0, format!("Some fields need attention; nothing was {done}."));
+    messages
 }
 
 /// Puts the submitted values back into the fields after a failed submit, so nothing the user typed
@@ -349,17 +382,7 @@ fn build_field(spec: &Spec<'_>, value: Option<&Value>) -> Field {
             .map(str::trim)
             .filter(|d| !d.is_empty())
             .map(str::to_owned),
-        value: String::new(),
-        checked: false,
-        options: Vec::new(),
-        min: None,
-        max: None,
-        step: None,
-        pattern: None,
-        min_length: None,
-        max_length: None,
-        placeholder: None,
-        error: None,
+        ..Field::default()
     };
     let value = value.filter(|v| !v.is_null());
     let mut hint = None;
@@ -1070,24 +1093,7 @@ mod tests {
     }
 
     fn blank(name: &str, label: &str, input: &'static str) -> Field {
-        Field {
-            name: name.to_owned(),
-            label: label.to_owned(),
-            input,
-            required: false,
-            help: None,
-            value: String::new(),
-            checked: false,
-            options: Vec::new(),
-            min: None,
-            max: None,
-            step: None,
-            pattern: None,
-            min_length: None,
-            max_length: None,
-            placeholder: None,
-            error: None,
-        }
+        Field { name: name.to_owned(), label: label.to_owned(), input, ..Field::default() }
     }
 
     fn strings(values: &[&str]) -> Vec<String> {

@@ -314,10 +314,7 @@ async fn start(
     let title = control("_title").unwrap_or_default();
     let detail = s.engine.playbook(&viewer.scope, &playbook).await?;
     let schema = detail.head.definition.input_schema.clone().unwrap_or(Value::Null);
-    let inputs: Vec<(String, String)> = submitted.iter().filter(|(k, _)| !k.starts_with('_')).cloned().collect();
-    let (input, parse_problems) = form::parse(&schema, &inputs);
-    let mut fields = form::fields(&schema, &Value::Null);
-    form::refill(&mut fields, &inputs);
+    let form::Submission { value: input, mut fields, parsed } = form::read(&schema, &submitted, "/input");
     let unprocessable = |fields, problems| {
         start_form(
             &s,
@@ -329,8 +326,7 @@ async fn start(
             StatusCode::UNPROCESSABLE_ENTITY,
         )
     };
-    if !parse_problems.is_empty() {
-        form::attach_problems(&mut fields, "/input", &parse_problems);
+    if !parsed {
         return unprocessable(fields, vec!["Some fields need attention; nothing was started.".into()]).await;
     }
     let request = StartInstance {
@@ -346,9 +342,7 @@ async fn start(
             Ok(with_flash(&format!("/processes/{}", d.instance.id), &message))
         }
         Err(e) if !e.errors.is_empty() => {
-            let pairs: Vec<(String, String)> = e.errors.iter().map(|p| (p.field.clone(), p.message.clone())).collect();
-            let mut problems = form::attach_problems(&mut fields, "/input", &pairs);
-            problems.insert(0, "Some fields need attention; nothing was started.".into());
+            let problems = form::engine_problems(&mut fields, "/input", &e.errors, "started");
             unprocessable(fields, problems).await
         }
         Err(e) => Err(e.into()),

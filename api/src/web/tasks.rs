@@ -161,12 +161,8 @@ async fn complete(
         Some("reject") => Some(Decision::Reject),
         _ => None,
     };
-    let fields_only: Vec<(String, String)> = submitted.iter().filter(|(k, _)| !k.starts_with('_')).cloned().collect();
-    let (output, parse_problems) = form::parse(&schema, &fields_only);
-    let mut fields = form::fields(&schema, &Value::Null);
-    form::refill(&mut fields, &fields_only);
-    if !parse_problems.is_empty() {
-        form::attach_problems(&mut fields, "/output", &parse_problems);
+    let form::Submission { value: output, mut fields, parsed } = form::read(&schema, &submitted, "/output");
+    if !parsed {
         let problems = vec!["Some fields need attention; nothing was saved.".to_string()];
         return task_page(&s, &viewer, &task, Some(fields), problems, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
@@ -182,9 +178,7 @@ async fn complete(
             Ok(with_flash(&format!("/processes/{}", task.instance_id), &message))
         }
         Err(EngineError::Validation(list)) => {
-            let pairs: Vec<(String, String)> = list.iter().map(|p| (p.field.clone(), p.message.clone())).collect();
-            let mut problems = form::attach_problems(&mut fields, "/output", &pairs);
-            problems.insert(0, "Some fields need attention; nothing was saved.".into());
+            let problems = form::engine_problems(&mut fields, "/output", &list, "saved");
             task_page(&s, &viewer, &task, Some(fields), problems, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => {

@@ -40,7 +40,7 @@
 //! durations are written as [`crate::text::duration`] writes them.
 
 use crate::text::{duration, percent, table};
-use crate::times::{ActivityTime, CaseFigures, ItemGroup, TransitionTime, times};
+use crate::times::{ActivityTime, CaseFigures, ItemGroup, Outline, TransitionTime, times};
 use crate::{Filter, ReportError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use orgata_warehouse::{TeamScope, Warehouse};
@@ -319,45 +319,59 @@ impl std::str::FromStr for QueuePeriod {
 /// The bottleneck report, with queues per day, week, month, quarter or year as the selected
 /// cases' time range suggests (see the module docs).
 ///
-/// SQL: the queries of [`crate::activity_times`] — the lifecycles (imported logs), the cases
-/// (their cycle times and time range, from which the period is chosen), then the items, also
-/// counted per period they became ready and completed in. Shares, queues, rankings and sentences
-/// are derived from those groups in Rust.
+/// SQL: the queries of [`crate::activity_times`] — the outline (imported logs), the cases (their
+/// cycle times and time range, from which the period is chosen) and the items, also counted per
+/// period they became ready and completed in. The cases and the items run at the same time where
+/// the outline tells the cases' time range; otherwise the items follow the cases. Shares, queues,
+/// rankings and sentences are derived from those groups in Rust.
 pub async fn bottlenecks(
     warehouse: &Warehouse,
     scope: &TeamScope,
     filter: &Filter,
 ) -> Result<BottleneckReport, ReportError> {
-    let cases = CaseFigures::of(warehouse, scope, filter).await?;
-    let period = match (cases.first_t, cases.last_t) {
-        (Some(first), Some(last)) => QueuePeriod::for_range(first, last),
-        _ => QueuePeriod::Day,
-    };
-    report_per(warehouse, scope, filter, &cases, period).await
+    let outline = Outline::of(warehouse, scope, filter).await?;
+    let period_of = |range: Option<(i64, i64)>| range.map_or(QueuePeriod::Day, |(f, l)| QueuePeriod::for_range(f, l));
+    if let Some(range) = outline.range {
+        return report_per(warehouse, scope, filter, outline.mixed, period_of(range)).await;
+    }
+    let cases = CaseFigures::of(warehouse, scope, filter, outline.mixed).await?;
+    let period = period_of(cases.first_t.zip(cases.last_t));
+    let groups = ItemGroup::query(warehouse, scope, filter, outline.mixed, Some(&bins(period))).await?;
+    report(&cases, &groups, period)
 }
 
-/// The bottleneck report with queues per `period` (SQL: as [`bottlenecks`]).
+/// The bottleneck report with queues per `period` (SQL: as [`bottlenecks`], the cases and the
+/// items at the same time).
 pub async fn bottlenecks_per(
     warehouse: &Warehouse,
     scope: &TeamScope,
     filter: &Filter,
     period: QueuePeriod,
 ) -> Result<BottleneckReport, ReportError> {
-    let cases = CaseFigures::of(warehouse, scope, filter).await?;
-    report_per(warehouse, scope, filter, &cases, period).await
+    let mixed = Outline::of(warehouse, scope, filter).await?.mixed;
+    report_per(warehouse, scope, filter, mixed, period).await
 }
 
+/// The report per `period`, from the cases and the items queried at the same time.
 async fn report_per(
     warehouse: &Warehouse,
     scope: &TeamScope,
     filter: &Filter,
-    cases: &CaseFigures,
+    mixed: bool,
     period: QueuePeriod,
 ) -> Result<BottleneckReport, ReportError> {
-    let bin = move |x: &str| period.bin_sql(x);
-    let groups = ItemGroup::query(warehouse, scope, filter, cases, Some(&bin)).await?;
-    let queues = queues(&groups, period)?;
-    Ok(report(times(cases, &groups), queues, period))
+    let bin = bins(period);
+    let (cases, groups) = crate::sql::both(
+        CaseFigures::of(warehouse, scope, filter, mixed),
+        ItemGroup::query(warehouse, scope, filter, mixed, Some(&bin)),
+    )
+    .await?;
+    report(&cases, &groups, period)
+}
+
+/// SQL: the number of the `period` of a microsecond expression.
+fn bins(period: QueuePeriod) -> impl Fn(&str) -> String + Sync {
+    move |x: &str| period.bin_sql(x)
 }
 
 /// Every activity's queue, on the periods from the first arrival to the last arrival of any
@@ -428,8 +442,13 @@ fn summarise_queue(periods: Vec<QueueCounts>) -> Queue {
     Queue { periods, open_at_end, peak, peak_period, trend }
 }
 
+/// The report from the cases' and the items' figures.
+fn report(cases: &CaseFigures, groups: &[ItemGroup], period: QueuePeriod) -> Result<BottleneckReport, ReportError> {
+    Ok(assemble(times(cases, groups), queues(groups, period)?, period))
+}
+
 /// The report from the activities' times and queues.
-fn report(times: crate::ActivityTimes, mut queues: BTreeMap<String, Queue>, period: QueuePeriod) -> BottleneckReport {
+fn assemble(times: crate::ActivityTimes, mut queues: BTreeMap<String, Queue>, period: QueuePeriod) -> BottleneckReport {
     let total = times.cycle_time_total_s;
     let share = |seconds: f64| if total > 0.0 { seconds / total } else { 0.0 };
     let axis: Vec<QueueCounts> = queues

@@ -159,7 +159,7 @@ pub async fn resources(
             "hours per week must be more than 0 and at most 168, not {hours_per_week}"
         )));
     }
-    let mixed = times::mixed_lifecycles(warehouse, scope, filter).await?;
+    let mixed = times::Outline::of(warehouse, scope, filter).await?.mixed;
     let base = format!("{},\n{}", items_base(filter, mixed).sql, kept_cte(filter));
     let period = match period {
         Some(period) => period,

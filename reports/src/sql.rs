@@ -20,7 +20,9 @@ use crate::{Filter, ReportError};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type};
 use orgata_warehouse::{QueryLimits, TeamScope, Warehouse};
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 /// The most rows a report's query may return; larger answers are [`ReportError::TooLarge`].
@@ -95,6 +97,41 @@ pub(crate) async fn run(warehouse: &Warehouse, scope: &TeamScope, sql: &str) -> 
     let batch = arrow::compute::concat_batches(&result.schema, &result.batches)
         .map_err(|e| ReportError::Shape(e.to_string()))?;
     Ok(Rows { batch })
+}
+
+/// Runs two computations (each of report queries) at the same time, so that one query's work
+/// fills the cores the other leaves idle; the first error ends both.
+pub(crate) async fn both<A, B>(
+    a: impl Future<Output = Result<A, ReportError>>,
+    b: impl Future<Output = Result<B, ReportError>>,
+) -> Result<(A, B), ReportError> {
+    let mut a = pin!(a);
+    let mut b = pin!(b);
+    let (mut done_a, mut done_b) = (None, None);
+    std::future::poll_fn(|cx| {
+        if done_a.is_none() {
+            match a.as_mut().poll(cx) {
+                Poll::Ready(Ok(value)) => done_a = Some(value),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {}
+            }
+        }
+        if done_b.is_none() {
+            match b.as_mut().poll(cx) {
+                Poll::Ready(Ok(value)) => done_b = Some(value),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {}
+            }
+        }
+        match (done_a.take(), done_b.take()) {
+            (Some(x), Some(y)) => Poll::Ready(Ok((x, y))),
+            (x, y) => {
+                (done_a, done_b) = (x, y);
+                Poll::Pending
+            }
+        }
+    })
+    .await
 }
 
 /// A query's answer, read by column name.

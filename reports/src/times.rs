@@ -50,8 +50,8 @@
 //!
 //! Three queries, none of which brings events into Rust:
 //!
-//! 1. For imported logs, whether the selected events mix lifecycle transitions (one scan; then
-//!    `start` events need pairing).
+//! 1. For imported logs, one scan ([`Outline`]): whether the selected events mix lifecycle
+//!    transitions (then `start` events need pairing), and their time range.
 //! 2. The cases: hash aggregations by case and activity, then by activity (cases, rework) and by
 //!    case (cycle times, the time range) at once, with grouping sets.
 //! 3. The items in case order — one sort and one window whose `lag`s give each item the previous
@@ -65,6 +65,9 @@
 //!
 //! Queries 2 and 3 are separate so that each has the whole memory budget: the case and activity
 //! groups (about one per event) and the sort would not fit in it together for 10 million events.
+//! They run at the same time (each query has its own memory pool), except in the bottleneck
+//! report when the items' periods depend on the cases' time range and the first scan cannot tell
+//! it (see [`Outline::range`]).
 
 use crate::sql;
 use crate::{Filter, ReportError};
@@ -139,14 +142,18 @@ pub struct TransitionTime {
 /// Waiting, processing and elapsed time per activity, rework and self-loops, and the time spent
 /// between directly following activities, with the cases' total cycle time.
 ///
-/// SQL: three queries (see the module docs): the lifecycles, the cases, the items.
+/// SQL: three queries (see the module docs): the outline, then the cases and the items at once.
 pub async fn activity_times(
     warehouse: &Warehouse,
     scope: &TeamScope,
     filter: &Filter,
 ) -> Result<ActivityTimes, ReportError> {
-    let cases = CaseFigures::of(warehouse, scope, filter).await?;
-    let groups = ItemGroup::query(warehouse, scope, filter, &cases, None).await?;
+    let mixed = Outline::of(warehouse, scope, filter).await?.mixed;
+    let (cases, groups) = sql::both(
+        CaseFigures::of(warehouse, scope, filter, mixed),
+        ItemGroup::query(warehouse, scope, filter, mixed, None),
+    )
+    .await?;
     Ok(times(&cases, &groups))
 }
 
@@ -163,32 +170,23 @@ pub(crate) struct CaseFigures {
     pub first_t: Option<i64>,
     /// Their latest completion, in microseconds.
     pub last_t: Option<i64>,
-    /// Whether the selected events mix lifecycle transitions (then only `complete` events are
-    /// items, paired with `start` events).
-    mixed: bool,
 }
 
 impl CaseFigures {
-    /// Runs the cases query, after finding out (for imported logs) whether the selected events mix
-    /// lifecycle transitions.
+    /// Runs the cases query (`mixed`: whether the selected events mix lifecycle transitions, as
+    /// [`Outline`] tells).
     pub(crate) async fn of(
         warehouse: &Warehouse,
         scope: &TeamScope,
         filter: &Filter,
+        mixed: bool,
     ) -> Result<CaseFigures, ReportError> {
-        let mixed = mixed_lifecycles(warehouse, scope, filter).await?;
         let rows = sql::run(warehouse, scope, &cases_sql(filter, mixed)).await?;
         let (by_case, activities) = (rows.i64s("by_case")?, rows.optional_strings("activity")?);
         let (cases, rework_cases, spans) = (rows.counts("cases")?, rows.counts("rework_cases")?, rows.counts("spans")?);
         let (span, first, last) = (rows.f64s("span")?, rows.i64s("first_t")?, rows.i64s("last_t")?);
-        let mut figures = CaseFigures {
-            per_activity: BTreeMap::new(),
-            cases: 0,
-            cycle_time: 0.0,
-            first_t: None,
-            last_t: None,
-            mixed,
-        };
+        let mut figures =
+            CaseFigures { per_activity: BTreeMap::new(), cases: 0, cycle_time: 0.0, first_t: None, last_t: None };
         for (i, by_case) in by_case.iter().enumerate() {
             match (by_case, &activities[i]) {
                 (Some(0), Some(activity)) => {
@@ -206,19 +204,43 @@ impl CaseFigures {
     }
 }
 
-/// Whether a filter's events are an imported log that mixes lifecycle transitions (then only
-/// `complete` events are items, paired with `start` events); one scan, none for the engine's.
-pub(crate) async fn mixed_lifecycles(
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    filter: &Filter,
-) -> Result<bool, ReportError> {
-    if filter.is_engine() {
-        return Ok(false);
+/// What one scan of an imported log's selected events tells before the other queries.
+pub(crate) struct Outline {
+    /// Whether the selected events mix lifecycle transitions (then only `complete` events are
+    /// items, paired with `start` events); never for the engine's events.
+    pub mixed: bool,
+    /// The cases' time range as [`CaseFigures`] finds it (`first_t`, `last_t`), when the scan
+    /// already tells it: for an imported log that does not mix lifecycle transitions and is not
+    /// selected by when cases started, every selected event is a completed item of a counted
+    /// case, so the range is that of the events. `Some(None)` when no event is selected; `None`
+    /// when only the cases query can tell (the engine's events, mixed lifecycles, cases started
+    /// in a range).
+    pub range: Option<Option<(i64, i64)>>,
+}
+
+impl Outline {
+    /// Scans an imported log's selected events once; nothing for the engine's.
+    pub(crate) async fn of(warehouse: &Warehouse, scope: &TeamScope, filter: &Filter) -> Result<Outline, ReportError> {
+        if filter.is_engine() {
+            return Ok(Outline { mixed: false, range: None });
+        }
+        let sql = format!(
+            "SELECT count(DISTINCT lower(lifecycle)) AS lifecycles,
+                min(CAST(coalesce(start_ts, ts) AS BIGINT)) AS first_t, max(CAST(ts AS BIGINT)) AS last_t
+            FROM events WHERE {}",
+            filter.event_predicate()
+        );
+        let rows = sql::run(warehouse, scope, &sql).await?;
+        let mixed = rows.counts("lifecycles")?.first().is_some_and(|&n| n > 1);
+        let (first, last) = (rows.i64s("first_t")?, rows.i64s("last_t")?);
+        let range = (!mixed && filter.case_start_predicate().is_none()).then(|| {
+            match (first.first().copied().flatten(), last.first().copied().flatten()) {
+                (Some(first), Some(last)) => Some((first, last)),
+                _ => None,
+            }
+        });
+        Ok(Outline { mixed, range })
     }
-    let sql =
-        format!("SELECT count(DISTINCT lower(lifecycle)) AS lifecycles FROM events WHERE {}", filter.event_predicate());
-    Ok(sql::run(warehouse, scope, &sql).await?.counts("lifecycles")?.first().is_some_and(|&n| n > 1))
 }
 
 /// The items of one (previous activity, activity, period ready, period completed), with sums of
@@ -246,15 +268,16 @@ pub(crate) struct ItemGroup {
 }
 
 impl ItemGroup {
-    /// Runs the items query; `bins` turns a microsecond expression into its period number.
+    /// Runs the items query (`mixed` as for [`CaseFigures::of`]); `bins` turns a microsecond
+    /// expression into its period number.
     pub(crate) async fn query(
         warehouse: &Warehouse,
         scope: &TeamScope,
         filter: &Filter,
-        cases: &CaseFigures,
+        mixed: bool,
         bins: Option<&(dyn Fn(&str) -> String + Sync)>,
     ) -> Result<Vec<ItemGroup>, ReportError> {
-        let rows = sql::run(warehouse, scope, &items_sql(filter, cases.mixed, bins)).await?;
+        let rows = sql::run(warehouse, scope, &items_sql(filter, mixed, bins)).await?;
         let (previous, activities) = (rows.optional_strings("prev_activity")?, rows.optional_strings("activity")?);
         let (ready_bins, gone_bins) = (rows.i64s("ready_bin")?, rows.i64s("gone_bin")?);
         let counts = |name: &str| rows.counts(name);
@@ -380,6 +403,11 @@ pub(crate) fn kept_cte(filter: &Filter) -> String {
     }
 }
 
+/// `team_id` as plain text for grouping: in `events` it is dictionary-encoded (a partition column),
+/// and DataFusion groups by several columns column by column only when none is a dictionary
+/// (otherwise it converts every row to its row format, which cost the cases query a third more CPU).
+const TEAM_TEXT: &str = "CAST(team_id AS VARCHAR) AS team_id";
+
 /// The cases query: a row per activity (`by_case` 0: the cases it occurs in, and those it occurs
 /// in more than once) and one for the cases (`by_case` 1: how many have a completed item, the sum
 /// of their cycle times, their time range). Hash aggregations only: by case and activity, then
@@ -395,7 +423,7 @@ fn cases_sql(filter: &Filter, mixed: bool) -> String {
         format!(
             "{tasks},
             base AS (
-                SELECT team_id, case_id, activity, completed AS t,
+                SELECT {TEAM_TEXT}, case_id, activity, completed AS t,
                     CASE WHEN completed IS NOT NULL THEN coalesce(scheduled, started, completed) END AS early
                 FROM tasks
             )",
@@ -404,7 +432,7 @@ fn cases_sql(filter: &Filter, mixed: bool) -> String {
     } else if mixed {
         format!(
             "WITH base AS (
-                SELECT team_id, case_id, activity, CASE WHEN lower(lifecycle) = 'complete' THEN CAST(ts AS BIGINT) END AS t,
+                SELECT {TEAM_TEXT}, case_id, activity, CASE WHEN lower(lifecycle) = 'complete' THEN CAST(ts AS BIGINT) END AS t,
                     CAST(coalesce(start_ts, ts) AS BIGINT) AS early
                 FROM events WHERE {predicate} AND lower(lifecycle) IN ('start', 'complete')
             )"
@@ -412,7 +440,7 @@ fn cases_sql(filter: &Filter, mixed: bool) -> String {
     } else {
         format!(
             "WITH base AS (
-                SELECT team_id, case_id, activity, CAST(ts AS BIGINT) AS t, CAST(coalesce(start_ts, ts) AS BIGINT) AS early
+                SELECT {TEAM_TEXT}, case_id, activity, CAST(ts AS BIGINT) AS t, CAST(coalesce(start_ts, ts) AS BIGINT) AS early
                 FROM events WHERE {predicate}
             )"
         )

@@ -34,4 +34,6 @@ pub use service::{
     PlaybookDetail, Registered, Registration, RoleInfo, Session, StartInstance, TaskOutcome, TeamEvent, ThrottlePolicy,
     TotpEnrolment,
 };
-pub use store::{AuditFilter, Backend, ChangeListener, InstanceFilter, PoolStats, Store, TaskFilter, connect};
+pub use store::{
+    AuditFilter, Backend, ChangeListener, InstanceFilter, PoolStats, ReadAhead, Store, TaskFilter, connect,
+};

@@ -9,7 +9,7 @@ use crate::error::{EngineError, Result};
 use crate::execution::{self, Decision};
 use crate::ids::*;
 use crate::model::*;
-use crate::store::{InstanceFilter, Scope, Tx};
+use crate::store::{InstanceFilter, ReadAhead, Scope, Tx};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -47,7 +47,8 @@ impl Engine {
         }
         let branch = req.branch.as_deref().unwrap_or(super::playbooks::MAIN_BRANCH);
         let now = self.clock.now();
-        let mut tx = self.store.begin_write(now).await?;
+        let ahead = ReadAhead::Playbook { id: req.playbook_id.clone(), branch: branch.to_string() };
+        let mut tx = self.store.begin_write_reading(now, scope, ahead).await?;
         let playbook = tx
             .playbook(scope, &req.playbook_id)
             .await?

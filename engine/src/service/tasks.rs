@@ -8,7 +8,7 @@ use crate::error::{EngineError, Result};
 use crate::execution::set_step_output;
 use crate::ids::*;
 use crate::model::*;
-use crate::store::{Scope, TaskFilter, Tx};
+use crate::store::{ReadAhead, Scope, TaskFilter, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -236,7 +236,7 @@ impl Engine {
         expected_revision: Option<i64>,
         action: &'static str,
     ) -> Result<Locked> {
-        let mut tx = self.store.begin_write(self.clock.now()).await?;
+        let mut tx = self.store.begin_write_reading(self.clock.now(), scope, ReadAhead::Task(id.clone())).await?;
         tx.lock_task_instance(scope, id).await?;
         let family = tx.task_family(scope, id).await?;
         let task = family.iter().find(|t| &t.id == id).cloned().ok_or_else(|| EngineError::not_found("task", id))?;

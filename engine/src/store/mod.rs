@@ -86,6 +86,15 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
+/// What a write transaction will read first (see [`Store::begin_write_reading`]).
+#[derive(Debug, Clone)]
+pub enum ReadAhead {
+    /// A task's family ([`Tx::task_family`]), its instance and its team's memberships.
+    Task(TaskId),
+    /// A playbook, one of its branches, and its team's memberships.
+    Playbook { id: PlaybookId, branch: String },
+}
+
 /// An audit entry about to be written (its chain position and hash are given at commit).
 #[derive(Debug, Clone)]
 pub struct NewAuditEntry {
@@ -115,6 +124,11 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Starts a transaction that writes; `now` stamps its change events and audit entries.
     async fn begin_write(&self, now: DateTime<Utc>) -> Result<Box<dyn Tx>>;
+    /// Starts a transaction that writes, fetching the rows `ahead` names (and the head of the
+    /// caller's audit chain) as it begins, where the backend can do so in the same round trip
+    /// (SQLite). The transaction then answers those reads from what it fetched: the same rows,
+    /// read under the same write lock.
+    async fn begin_write_reading(&self, now: DateTime<Utc>, scope: &Scope, ahead: ReadAhead) -> Result<Box<dyn Tx>>;
     /// Starts a read-only transaction (one consistent snapshot).
     async fn begin_read(&self) -> Result<Box<dyn Tx>>;
     /// Reads up to `limit` change events after `after`, in commit order. Only events of

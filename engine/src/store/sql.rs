@@ -1,12 +1,13 @@
 // The SQL implementation shared by both backends. This file is `include!`d by `postgres.rs` and
 // `sqlite.rs`, each of which first defines `Db` (the sqlx database), `BACKEND`, `MIGRATOR`,
-// `READ_CHANGES_SQL`, `LOCK_SQL`, `LOCK_TASK_INSTANCE_SQL`, `Batch`, `begin_write_tx`,
-// `begin_read_tx` and `connect`; everything here is compiled once per
+// `READ_CHANGES_SQL`, `LOCK_SQL`, `LOCK_TASK_INSTANCE_SQL`, `NOTIFIES`, `FOLDS_COMMIT`, `Batch`, `TxConn`
+// (the connection of a transaction, dereferencing to the driver's connection, with `commit`),
+// `mark_committed`, `begin_write_tx`, `begin_write_reading_tx`, `begin_read_tx` and `connect`; everything here is compiled once per
 // backend against its own driver, so there is one source and two concrete implementations.
 
-use crate::lifecycle;
 use crate::error::{EngineError, Result};
 use crate::ids::*;
+use crate::lifecycle;
 use crate::model::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{
     AuditFilter, Backend, CredentialTx, IdempotencyRecord, IdempotencyTx, InstanceFilter, NewAuditEntry, PoolStats,
-    Scope, Store, TaskFilter, Tx,
+    ReadAhead, Scope, Store, TaskFilter, Tx,
 };
 use crate::audit::Link;
 use crate::identity::{ApiKey, RefreshToken, Throttle, TotpRow};
@@ -54,10 +55,30 @@ struct PendingChange {
     data: Value,
 }
 
+/// Rows a write transaction fetched as it began (see [`ReadAhead`]). Tasks, instances, playbooks
+/// and branches are handed out once (a second read goes to the database); memberships and the
+/// audit head until this transaction changes them.
+#[derive(Default)]
+struct Ahead {
+    /// The task named, with its family (scope is checked when it is handed out).
+    family: Option<(TaskId, Vec<Task>)>,
+    instance: Option<Instance>,
+    playbook: Option<(PlaybookId, Option<Playbook>)>,
+    branch: Option<(PlaybookId, String, Option<Branch>)>,
+    /// A team's memberships, in user order.
+    members: Option<(TeamId, Vec<Membership>)>,
+    /// `(organisation, chain, (seq, hash))`.
+    audit_head: Option<(OrgId, i32, (i64, String))>,
+}
+
 /// One open transaction with its buffered change events and audit entries.
 pub struct SqlTx {
-    tx: Transaction<'static, Db>,
+    tx: TxConn,
     now: DateTime<Utc>,
+    ahead: Ahead,
+    /// The revision of every task and instance row read in this transaction, by row key
+    /// (`task:<id>`): a conditional update expecting it cannot miss under an exclusive write lock.
+    read_revisions: HashMap<String, i64>,
     /// Instance and task writes, applied at commit in one statement (see `flush`).
     writes: Vec<PendingWrite>,
     /// Position in `writes` of each row's pending write, by the row's key.
@@ -130,18 +151,22 @@ impl Store for SqlStore {
         Ok(Box::new(SqlTx::new(tx, chrono::SubsecRound::trunc_subsecs(now, 6))))
     }
 
+    async fn begin_write_reading(&self, now: DateTime<Utc>, scope: &Scope, ahead: ReadAhead) -> Result<Box<dyn Tx>> {
+        let (tx, fetched) =
+            begin_write_reading_tx(self.write_pool.as_ref().unwrap_or(&self.pool), scope, &ahead).await?;
+        let mut tx = SqlTx::new(tx, chrono::SubsecRound::trunc_subsecs(now, 6));
+        tx.ahead = fetched;
+        Ok(Box::new(tx))
+    }
+
     async fn begin_read(&self) -> Result<Box<dyn Tx>> {
         let tx = begin_read_tx(&self.pool).await?;
         Ok(Box::new(SqlTx::new(tx, Utc::now())))
     }
 
     async fn read_changes(&self, after: LogPosition, limit: i64) -> Result<Vec<ChangeEvent>> {
-        let rows: Vec<ChangeRow> = sqlx::query_as(READ_CHANGES_SQL)
-            .bind(after.xid)
-            .bind(after.seq)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<ChangeRow> =
+            sqlx::query_as(READ_CHANGES_SQL).bind(after.xid).bind(after.seq).bind(limit).fetch_all(&self.pool).await?;
         Ok(rows
             .into_iter()
             .map(|r| ChangeEvent {
@@ -207,7 +232,11 @@ impl Store for SqlStore {
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
         let writer = self.write_pool.as_ref().unwrap_or(&self.pool);
-        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2").bind(name).bind(holder).execute(writer).await?;
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(writer)
+            .await?;
         Ok(())
     }
 
@@ -223,8 +252,41 @@ impl Store for SqlStore {
 }
 
 impl SqlTx {
-    fn new(tx: Transaction<'static, Db>, now: DateTime<Utc>) -> Self {
-        Self { tx, now, writes: Vec::new(), written: HashMap::new(), changes: Vec::new(), audit: Vec::new() }
+    fn new(tx: TxConn, now: DateTime<Utc>) -> Self {
+        Self {
+            tx,
+            now,
+            ahead: Ahead::default(),
+            read_revisions: HashMap::new(),
+            writes: Vec::new(),
+            written: HashMap::new(),
+            changes: Vec::new(),
+            audit: Vec::new(),
+        }
+    }
+
+    /// Notes the revisions of tasks read in this transaction (see `read_revisions`).
+    fn read_tasks(&mut self, tasks: &[Task]) {
+        for t in tasks {
+            self.read_revisions.insert(format!("task:{}", t.id), t.revision);
+        }
+    }
+
+    fn read_instance(&mut self, instance: &Option<Instance>) {
+        if let Some(i) = instance {
+            self.read_revisions.insert(format!("instance:{}", i.id), i.revision);
+        }
+    }
+
+    /// Whether every conditional update waiting for commit expects a revision this transaction
+    /// read (so, under an exclusive write lock, none can miss).
+    fn updates_expect_what_was_read(&self) -> bool {
+        self.writes.iter().all(|w| w.expected.is_none_or(|e| self.read_revisions.get(&w.row.key()) == Some(&e)))
+    }
+
+    /// The memberships fetched ahead for `team`, if they were.
+    fn members_ahead(&self, team: &TeamId) -> Option<&[Membership]> {
+        self.ahead.members.as_ref().filter(|(t, _)| t == team).map(|(_, m)| m.as_slice())
     }
 
     /// Records the new state of a record as a change event of this transaction.
@@ -237,7 +299,13 @@ impl SqlTx {
         record: &T,
     ) -> Result<()> {
         let data = serde_json::to_value(record).map_err(|e| EngineError::Corrupt(e.to_string()))?;
-        self.changes.push(PendingChange { team_id: team_id.cloned(), entity, entity_id: entity_id.to_string(), op, data });
+        self.changes.push(PendingChange {
+            team_id: team_id.cloned(),
+            entity,
+            entity_id: entity_id.to_string(),
+            op,
+            data,
+        });
         Ok(())
     }
 
@@ -250,7 +318,13 @@ impl SqlTx {
     }
 
     /// After an UPDATE … WHERE revision = expected touched no row: a conflict, or a missing row.
-    async fn revision_conflict(&mut self, table: &'static str, entity: &'static str, id: &str, expected: i64) -> EngineError {
+    async fn revision_conflict(
+        &mut self,
+        table: &'static str,
+        entity: &'static str,
+        id: &str,
+        expected: i64,
+    ) -> EngineError {
         let sql = match table {
             "tasks" => "SELECT revision FROM tasks WHERE id = $1",
             "instances" => "SELECT revision FROM instances WHERE id = $1",
@@ -276,14 +350,16 @@ impl SqlTx {
     }
 
     /// Applies the deferred row writes, change events and audit entries in one statement (one
-    /// round trip), then checks that every conditional update found its expected revision.
-    async fn flush(&mut self) -> Result<()> {
+    /// round trip), then checks that every conditional update found its expected revision. It
+    /// notifies listeners when it writes change events (see `NOTIFIES`). With `commit`, the
+    /// statement ends with `COMMIT` (see `FOLDS_COMMIT`); returns whether it ran.
+    async fn flush(&mut self, commit: bool) -> Result<bool> {
         let writes = std::mem::take(&mut self.writes);
         self.written.clear();
         let changes = std::mem::take(&mut self.changes);
         let audit = std::mem::take(&mut self.audit);
         if writes.is_empty() && changes.is_empty() && audit.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let now = self.now;
         let mut out = Flush { batch: Batch::new(), params: 0, updated: Vec::new() };
@@ -347,7 +423,10 @@ impl SqlTx {
             };
             out.add(&mut self.tx, chunk.len() * 6, push, false).await?;
         }
-        let updated = out.finish(&mut self.tx).await?;
+        if NOTIFIES && !changes.is_empty() {
+            out.batch.notify();
+        }
+        let updated = out.finish(&mut self.tx, commit).await?;
         for w in writes {
             let Some(expected) = w.expected else { continue };
             if updated.contains(&w.row.key()) {
@@ -359,7 +438,7 @@ impl SqlTx {
             };
             return Err(self.revision_conflict(table, entity, &id, expected).await);
         }
-        Ok(())
+        Ok(commit)
     }
 }
 
@@ -380,12 +459,16 @@ impl SqlTx {
         let mut chains = Vec::with_capacity(by_org.len());
         for (org, entries) in by_org {
             let chain = if AUDIT_CHAINS > 1 { rand::random_range(0..AUDIT_CHAINS) } else { 0 };
-            let (mut seq, mut prev): (i64, String) = sqlx::query_as(AUDIT_HEAD_SQL)
-                .bind(&org)
-                .bind(chain)
-                .fetch_optional(&mut *self.tx)
-                .await?
-                .ok_or_else(|| EngineError::Corrupt(format!("organisation `{org}` has no audit chain head")))?;
+            let ahead = self.ahead.audit_head.take_if(|(o, c, _)| *o == org && *c == chain).map(|(_, _, head)| head);
+            let (mut seq, mut prev): (i64, String) = match ahead {
+                Some(head) => head,
+                None => sqlx::query_as(AUDIT_HEAD_SQL)
+                    .bind(&org)
+                    .bind(chain)
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .ok_or_else(|| EngineError::Corrupt(format!("organisation `{org}` has no audit chain head")))?,
+            };
             let mut linked = Vec::with_capacity(entries.len());
             for a in entries {
                 seq += 1;
@@ -428,10 +511,11 @@ async fn chain_legacy_audit(pool: &Pool<Db>) -> Result<()> {
         let head = match heads.get_mut(&e.org_id) {
             Some(h) => h,
             None => {
-                let h: (i64, String) = sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE org_id = $1 AND chain = 0")
-                    .bind(&e.org_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let h: (i64, String) =
+                    sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE org_id = $1 AND chain = 0")
+                        .bind(&e.org_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 heads.entry(e.org_id.clone()).or_insert(h)
             }
         };
@@ -475,7 +559,7 @@ impl Flush {
     /// statement would not fit.
     async fn add(
         &mut self,
-        tx: &mut Transaction<'static, Db>,
+        tx: &mut TxConn,
         params: usize,
         push: impl FnOnce(&mut QueryBuilder<Db>),
         returns_key: bool,
@@ -490,17 +574,23 @@ impl Flush {
         Ok(())
     }
 
-    /// Runs the rest; returns every key that conditional updates returned.
-    async fn finish(mut self, tx: &mut Transaction<'static, Db>) -> Result<HashSet<String>> {
-        if self.params > 0 {
+    /// Runs the rest, ending with `COMMIT` when `commit`; returns every key that conditional
+    /// updates returned.
+    async fn finish(mut self, tx: &mut TxConn, commit: bool) -> Result<HashSet<String>> {
+        if commit {
+            self.batch.statement(|qb| _ = qb.push("COMMIT"), false);
+        }
+        if self.params > 0 || commit {
             self.updated.extend(run_batch(tx, self.batch).await?);
         }
         Ok(self.updated.into_iter().collect())
     }
 }
 
-async fn run_batch(tx: &mut Transaction<'static, Db>, batch: Batch) -> Result<Vec<String>> {
-    Ok(batch.finish().build_query_scalar().fetch_all(&mut **tx).await?)
+/// Runs a flush statement; returns the keys its conditional updates returned.
+async fn run_batch(tx: &mut TxConn, batch: Batch) -> Result<Vec<String>> {
+    let keys: Vec<Option<String>> = batch.finish().build_query_scalar().fetch_all(&mut **tx).await?;
+    Ok(keys.into_iter().flatten().collect())
 }
 
 /// Starts a scoped SELECT: `SELECT * FROM <table> WHERE team_id IN (<caller's teams>)`.
@@ -528,10 +618,9 @@ fn push_in_teams<'a>(qb: &mut QueryBuilder<Db>, column: &str, teams: impl IntoIt
 #[async_trait]
 impl Tx for SqlTx {
     async fn commit(mut self: Box<Self>) -> Result<()> {
-        let wrote_changes = !self.changes.is_empty();
-        self.flush().await?;
-        if let (true, Some(sql)) = (wrote_changes, NOTIFY_SQL) {
-            sqlx::query(sql).execute(&mut *self.tx).await?;
+        if self.flush(FOLDS_COMMIT && self.updates_expect_what_was_read()).await? {
+            mark_committed(&mut self.tx);
+            return Ok(());
         }
         self.tx.commit().await?;
         Ok(())
@@ -572,7 +661,10 @@ impl Tx for SqlTx {
     }
 
     async fn organisation_by_slug(&mut self, slug: &str) -> Result<Option<Organisation>> {
-        Ok(sqlx::query_as("SELECT * FROM organisations WHERE slug = $1").bind(slug).fetch_optional(&mut *self.tx).await?)
+        Ok(sqlx::query_as("SELECT * FROM organisations WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(&mut *self.tx)
+            .await?)
     }
 
     async fn insert_user(&mut self, user: &User, password_hash: Option<&str>) -> Result<()> {
@@ -622,7 +714,11 @@ impl Tx for SqlTx {
     }
 
     async fn set_password_hash(&mut self, id: &UserId, hash: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(&mut *self.tx).await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
@@ -671,6 +767,7 @@ impl Tx for SqlTx {
     }
 
     async fn insert_membership(&mut self, m: &Membership) -> Result<()> {
+        self.ahead.members = None;
         sqlx::query("INSERT INTO memberships (team_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&m.team_id)
             .bind(&m.user_id)
@@ -684,6 +781,7 @@ impl Tx for SqlTx {
     }
 
     async fn update_membership(&mut self, m: &Membership) -> Result<()> {
+        self.ahead.members = None;
         sqlx::query("UPDATE memberships SET role = $1 WHERE team_id = $2 AND user_id = $3")
             .bind(&m.role)
             .bind(&m.team_id)
@@ -695,6 +793,7 @@ impl Tx for SqlTx {
     }
 
     async fn delete_membership(&mut self, m: &Membership) -> Result<()> {
+        self.ahead.members = None;
         sqlx::query("DELETE FROM memberships WHERE team_id = $1 AND user_id = $2")
             .bind(&m.team_id)
             .bind(&m.user_id)
@@ -717,15 +816,17 @@ impl Tx for SqlTx {
     }
 
     async fn insert_role(&mut self, role: &CustomRole) -> Result<()> {
-        sqlx::query("INSERT INTO roles (org_id, name, permissions, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&role.org_id)
-            .bind(&role.name)
-            .bind(Json(role.permissions))
-            .bind(role.created_at)
-            .bind(role.updated_at)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(unique("role", &role.name))?;
+        sqlx::query(
+            "INSERT INTO roles (org_id, name, permissions, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&role.org_id)
+        .bind(&role.name)
+        .bind(Json(role.permissions))
+        .bind(role.created_at)
+        .bind(role.updated_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(unique("role", &role.name))?;
         self.change(None, "role", &format!("{}/{}", role.org_id, role.name), "insert", role)
     }
 
@@ -750,7 +851,10 @@ impl Tx for SqlTx {
     }
 
     async fn roles(&mut self, org: &OrgId) -> Result<Vec<CustomRole>> {
-        Ok(sqlx::query_as("SELECT * FROM roles WHERE org_id = $1 ORDER BY name").bind(org).fetch_all(&mut *self.tx).await?)
+        Ok(sqlx::query_as("SELECT * FROM roles WHERE org_id = $1 ORDER BY name")
+            .bind(org)
+            .fetch_all(&mut *self.tx)
+            .await?)
     }
 
     async fn role_use(&mut self, org: &OrgId, role: &str) -> Result<i64> {
@@ -764,6 +868,9 @@ impl Tx for SqlTx {
     }
 
     async fn membership(&mut self, team: &TeamId, user: &UserId) -> Result<Option<Membership>> {
+        if let Some(members) = self.members_ahead(team) {
+            return Ok(members.iter().find(|m| &m.user_id == user).cloned());
+        }
         Ok(sqlx::query_as("SELECT * FROM memberships WHERE team_id = $1 AND user_id = $2")
             .bind(team)
             .bind(user)
@@ -778,6 +885,9 @@ impl Tx for SqlTx {
     }
 
     async fn members_with_role(&mut self, team: &TeamId, role: &str) -> Result<Vec<UserId>> {
+        if let Some(members) = self.members_ahead(team) {
+            return Ok(members.iter().filter(|m| m.role == role).map(|m| m.user_id.clone()).collect());
+        }
         Ok(sqlx::query_scalar("SELECT user_id FROM memberships WHERE team_id = $1 AND role = $2 ORDER BY user_id")
             .bind(team)
             .bind(role)
@@ -820,6 +930,9 @@ impl Tx for SqlTx {
     }
 
     async fn playbook(&mut self, scope: &Scope, id: &PlaybookId) -> Result<Option<Playbook>> {
+        if let Some((_, playbook)) = self.ahead.playbook.take_if(|(p, _)| p == id) {
+            return Ok(playbook.filter(|p| scope.teams().contains_key(&p.team_id)));
+        }
         let mut qb = scoped_select("playbooks", scope);
         qb.push(" AND id = ").push_bind(id.clone());
         Ok(qb.build_query_as().fetch_optional(&mut *self.tx).await?)
@@ -855,10 +968,12 @@ impl Tx for SqlTx {
     }
 
     async fn next_version_number(&mut self, playbook: &PlaybookId) -> Result<i64> {
-        Ok(sqlx::query_scalar::<Db, i64>("SELECT COALESCE(MAX(number), 0) + 1 FROM playbook_versions WHERE playbook_id = $1")
-            .bind(playbook)
-            .fetch_one(&mut *self.tx)
-            .await?)
+        Ok(sqlx::query_scalar::<Db, i64>(
+            "SELECT COALESCE(MAX(number), 0) + 1 FROM playbook_versions WHERE playbook_id = $1",
+        )
+        .bind(playbook)
+        .fetch_one(&mut *self.tx)
+        .await?)
     }
 
     async fn version(&mut self, scope: &Scope, id: &VersionId) -> Result<Option<PlaybookVersion>> {
@@ -910,6 +1025,9 @@ impl Tx for SqlTx {
     }
 
     async fn branch(&mut self, scope: &Scope, playbook: &PlaybookId, name: &str) -> Result<Option<Branch>> {
+        if let Some((_, _, branch)) = self.ahead.branch.take_if(|(p, n, _)| p == playbook && n == name) {
+            return Ok(branch.filter(|b| scope.teams().contains_key(&b.team_id)));
+        }
         let mut qb = scoped_select("branches", scope);
         qb.push(" AND playbook_id = ").push_bind(playbook.clone()).push(" AND name = ").push_bind(name.to_string());
         Ok(qb.build_query_as().fetch_optional(&mut *self.tx).await?)
@@ -932,9 +1050,16 @@ impl Tx for SqlTx {
     }
 
     async fn instance(&mut self, scope: &Scope, id: &InstanceId) -> Result<Option<Instance>> {
-        let mut qb = scoped_select("instances", scope);
-        qb.push(" AND id = ").push_bind(id.clone());
-        Ok(qb.build_query_as().fetch_optional(&mut *self.tx).await?)
+        let instance = match self.ahead.instance.take_if(|i| &i.id == id) {
+            Some(i) => Some(i).filter(|i| scope.teams().contains_key(&i.team_id)),
+            None => {
+                let mut qb = scoped_select("instances", scope);
+                qb.push(" AND id = ").push_bind(id.clone());
+                qb.build_query_as().fetch_optional(&mut *self.tx).await?
+            }
+        };
+        self.read_instance(&instance);
+        Ok(instance)
     }
 
     async fn instances(&mut self, scope: &Scope, f: &InstanceFilter) -> Result<Vec<Instance>> {
@@ -980,7 +1105,9 @@ impl Tx for SqlTx {
     async fn task(&mut self, scope: &Scope, id: &TaskId) -> Result<Option<Task>> {
         let mut qb = scoped_select("tasks", scope);
         qb.push(" AND id = ").push_bind(id.clone());
-        Ok(qb.build_query_as().fetch_optional(&mut *self.tx).await?)
+        let task: Option<Task> = qb.build_query_as().fetch_optional(&mut *self.tx).await?;
+        self.read_tasks(task.as_slice());
+        Ok(task)
     }
 
     async fn tasks(&mut self, scope: &Scope, f: &TaskFilter) -> Result<Vec<Task>> {
@@ -1013,18 +1140,32 @@ impl Tx for SqlTx {
     }
 
     async fn task_family(&mut self, scope: &Scope, id: &TaskId) -> Result<Vec<Task>> {
-        let mut qb = QueryBuilder::<Db>::new("SELECT * FROM tasks WHERE instance_id = (SELECT instance_id FROM tasks WHERE id = ");
-        qb.push_bind(id.clone()).push(" AND ");
-        push_in_teams(&mut qb, "team_id", scope.team_ids());
-        qb.push(") ORDER BY id");
-        Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
+        let family = match self.ahead.family.take_if(|(t, _)| t == id) {
+            Some((_, family)) => {
+                let in_scope = family.first().is_some_and(|t| scope.teams().contains_key(&t.team_id));
+                if in_scope { family } else { Vec::new() }
+            }
+            None => {
+                let mut qb = QueryBuilder::<Db>::new(
+                    "SELECT * FROM tasks WHERE instance_id = (SELECT instance_id FROM tasks WHERE id = ",
+                );
+                qb.push_bind(id.clone()).push(" AND ");
+                push_in_teams(&mut qb, "team_id", scope.team_ids());
+                qb.push(") ORDER BY id");
+                qb.build_query_as().fetch_all(&mut *self.tx).await?
+            }
+        };
+        self.read_tasks(&family);
+        Ok(family)
     }
 
     async fn instance_tasks(&mut self, instance: &InstanceId) -> Result<Vec<Task>> {
-        Ok(sqlx::query_as("SELECT * FROM tasks WHERE instance_id = $1 ORDER BY id")
+        let tasks: Vec<Task> = sqlx::query_as("SELECT * FROM tasks WHERE instance_id = $1 ORDER BY id")
             .bind(instance)
             .fetch_all(&mut *self.tx)
-            .await?)
+            .await?;
+        self.read_tasks(&tasks);
+        Ok(tasks)
     }
 
     async fn insert_comment(&mut self, c: &Comment) -> Result<()> {

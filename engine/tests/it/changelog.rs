@@ -11,7 +11,8 @@ conformance!(
     rolled_back_transactions_leave_nothing,
     tailing_under_concurrent_writers_misses_nothing,
     a_large_transaction_flushes_in_several_statements,
-    a_lease_has_one_holder_until_it_expires
+    a_lease_has_one_holder_until_it_expires,
+    read_ahead_is_scoped_and_what_fails_rolls_back
 );
 
 async fn a_lease_has_one_holder_until_it_expires(h: Harness) {
@@ -122,6 +123,44 @@ async fn rolled_back_transactions_leave_nothing(h: Harness) {
     assert_eq!(h.all_changes().await, before);
     // No row was left behind: the name is free.
     assert_eq!(h.engine.create_team(&w.owner, "Ghost").await.unwrap().name, "Ghost");
+}
+
+async fn read_ahead_is_scoped_and_what_fails_rolls_back(h: Harness) {
+    let w = World::new(&h, "acme").await;
+    let other = World::new(&h, "other").await;
+    let p = w.playbook(&h, "Three", three_steps("doer")).await;
+    let started = w.start(&h, &p.playbook.id, json!({})).await;
+    let task = &started.tasks[0];
+    let ahead = || ReadAhead::Task(task.id.clone());
+    let before = h.all_changes().await;
+    // Read ahead, then dropped without commit: the next writer is not held up.
+    let mut tx = h.store.begin_write_reading(h.clock.now(), &w.owner, ahead()).await.unwrap();
+    let family = tx.task_family(&w.owner, &task.id).await.unwrap();
+    assert_eq!(family, vec![task.clone()]);
+    assert_eq!(tx.instance(&w.owner, &task.instance_id).await.unwrap(), Some(started.instance.clone()));
+    assert_eq!(tx.members_with_role(&w.team.id, "owner").await.unwrap(), vec![w.owner.user_id().clone()]);
+    assert_eq!(tx.membership(&w.team.id, w.owner.user_id()).await.unwrap().unwrap().role, "owner");
+    drop(tx);
+    // Another organisation's caller gets nothing of what was read ahead.
+    let mut tx = h.store.begin_write_reading(h.clock.now(), &other.owner, ahead()).await.unwrap();
+    assert_eq!(tx.task_family(&other.owner, &task.id).await.unwrap(), vec![]);
+    assert_eq!(tx.instance(&other.owner, &task.instance_id).await.unwrap(), None);
+    drop(tx);
+    // A flush that fails at its first statement (the instance inserted again) keeps nothing of
+    // the transaction, whose other write expected what it read.
+    let mut tx = h.store.begin_write_reading(h.clock.now(), &w.owner, ahead()).await.unwrap();
+    let read = tx.task_family(&w.owner, &task.id).await.unwrap().remove(0);
+    let mut started_task = read.clone();
+    started_task.status = TaskStatus::Started;
+    started_task.revision += 1;
+    tx.update_task(&read, &started_task).await.unwrap();
+    tx.insert_instance(&started.instance).await.unwrap();
+    assert!(matches!(tx.commit().await.unwrap_err(), EngineError::Storage(_)));
+    assert_eq!(h.all_changes().await, before);
+    // And the next operation runs as if nothing had happened.
+    let done = h.engine.complete_task(&w.owner, &task.id, CompleteTask::default()).await.unwrap();
+    assert_eq!((done.task.status, done.task.revision), (TaskStatus::Completed, 2));
+    assert_eq!(done.created.len(), 1);
 }
 
 async fn tailing_under_concurrent_writers_misses_nothing(h: Harness) {

@@ -9,23 +9,18 @@ use crate::location::Warehouse;
 use crate::tables::TableSpec;
 use crate::{WarehouseError, tables};
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
-use datafusion::catalog::streaming::StreamingTable;
-use datafusion::datasource::provider_as_source;
-use datafusion::error::DataFusionError;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::LogicalPlanBuilder;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::PartitionStream;
-use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::TransactionError;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::kernel::{Action, Remove, Transaction};
 use deltalake::protocol::DeltaOperation;
 use deltalake::protocol::SaveMode;
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use deltalake::{DeltaTable, DeltaTableError};
 use futures::{Stream, StreamExt};
+use parquet::basic::Compression;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use std::num::NonZeroU64;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The application ids under which a table records the ingest position it holds.
@@ -40,37 +35,24 @@ pub struct Watermark {
     pub seq: i64,
 }
 
-/// A stream of batches as a one-partition source of a write: it can be executed once.
-struct OnceStream {
-    schema: SchemaRef,
-    stream: Mutex<Option<SendableRecordBatchStream>>,
+/// Parquet settings for imported events: no dictionary for the columns whose values all differ
+/// (it would only be built to be dropped), statistics per column chunk (what the table's data
+/// skipping reads) rather than per page, and one row group per file: the Delta writer copies
+/// what a file has written so far on every batch, so rows stay in the row group being built
+/// until the file is written out at [`IMPORT_FILE_BYTES`].
+fn import_properties() -> WriterProperties {
+    let mut properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_max_row_group_row_count(None);
+    for column in ["event_id", "ordinal", "ts", "start_ts"] {
+        properties = properties.set_column_dictionary_enabled(ColumnPath::from(column), false);
+    }
+    properties.build()
 }
 
-impl OnceStream {
-    fn new(stream: SendableRecordBatchStream) -> Self {
-        OnceStream { schema: stream.schema(), stream: Mutex::new(Some(stream)) }
-    }
-}
-
-impl std::fmt::Debug for OnceStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OnceStream").finish_non_exhaustive()
-    }
-}
-
-impl PartitionStream for OnceStream {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let taken = self.stream.lock().unwrap_or_else(|e| e.into_inner()).take();
-        taken.unwrap_or_else(|| {
-            let again = DataFusionError::Execution("an import's input can be read only once".into());
-            Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), futures::stream::once(async { Err(again) })))
-        })
-    }
-}
+/// Encoded rows an import holds before writing them out as files.
+const IMPORT_FILE_BYTES: usize = 128 << 20;
 
 /// The position `table` (as loaded) holds.
 async fn watermark_of(spec: &TableSpec, table: &DeltaTable) -> Result<Option<Watermark>, WarehouseError> {
@@ -163,7 +145,10 @@ impl Warehouse {
     }
 
     /// [`Warehouse::replace_source`] from a stream of batches, written as they arrive (the import
-    /// parses while the table writes). A stream that yields an error writes nothing.
+    /// parses while the table writes). A stream that yields an error commits nothing.
+    ///
+    /// `team_id` and `source` are partition columns, so the source's old files are known from the
+    /// table's log alone: the commit removes them and adds the new ones, reading no data.
     pub async fn replace_source_streaming<E>(
         &self,
         team: &str,
@@ -175,25 +160,50 @@ impl Warehouse {
     {
         let spec = &tables::EVENTS;
         let delta = |e| WarehouseError::delta(spec.name, e);
+        let rows = |reason: String| WarehouseError::Rows { table: spec.name.into(), reason };
+        let table = self.table(spec).await?;
+        let snapshot = table.snapshot().map_err(delta)?;
+        let partitioning = snapshot.metadata().partition_columns().to_vec();
+        if !["team_id", "source"].iter().all(|column| partitioning.iter().any(|p| p == column)) {
+            return Err(rows(format!("the table is partitioned by {partitioning:?}, not by team_id and source")));
+        }
+        let schema = spec.schema();
+        let mut writer =
+            RecordBatchWriter::for_table(&table).map_err(delta)?.with_writer_properties(import_properties());
+        let mut added = Vec::new();
+        let mut batches = std::pin::pin!(batches);
+        while let Some(batch) = batches.next().await {
+            let batch = batch.map_err(|e| {
+                let e: Box<dyn std::error::Error + Send + Sync> = e.into();
+                rows(e.to_string())
+            })?;
+            if batch.schema().fields() != schema.fields() {
+                return Err(rows(format!("schema {:?} is not the table's {:?}", batch.schema(), schema)));
+            }
+            writer.write(batch).await.map_err(delta)?;
+            if writer.buffer_len() >= IMPORT_FILE_BYTES {
+                added.extend(writer.flush().await.map_err(delta)?);
+            }
+        }
+        added.extend(writer.flush().await.map_err(delta)?);
+        let is_replaced = |remove: &Remove| {
+            let value = |column: &str| remove.partition_values.as_ref()?.get(column)?.as_deref();
+            value("team_id") == Some(team) && value("source") == Some(source)
+        };
+        let files = snapshot.log_data();
+        let removed = files.iter().map(|file| file.remove_action(true)).filter(is_replaced);
+        let actions: Vec<Action> = removed.map(Action::Remove).chain(added.into_iter().map(Action::Add)).collect();
         let quote = |s: &str| s.replace('\'', "''");
-        let predicate = format!("team_id = '{}' AND source = '{}'", quote(team), quote(source));
-        let batches = batches.map(|batch| batch.map_err(|e| DataFusionError::External(e.into())));
-        let input = OnceStream::new(Box::pin(RecordBatchStreamAdapter::new(spec.schema(), batches)));
-        let plan = StreamingTable::try_new(spec.schema(), vec![Arc::new(input)])
-            .and_then(|provider| LogicalPlanBuilder::scan("import", provider_as_source(Arc::new(provider)), None))
-            .and_then(|plan| plan.build())
-            .map_err(|e| delta(e.into()))?;
-        let table = self
-            .table(spec)
-            .await?
-            .write(Vec::new())
-            .with_input_plan(plan)
-            .with_save_mode(SaveMode::Overwrite)
-            .with_replace_where(predicate)
-            .with_partition_columns(spec.partition_by.iter().copied())
-            .await
-            .map_err(delta)?;
-        Ok(table.version().unwrap_or_default())
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Overwrite,
+            partition_by: Some(partitioning),
+            predicate: Some(format!("team_id = '{}' AND source = '{}'", quote(team), quote(source))),
+        };
+        let commit = CommitBuilder::from(CommitProperties::default())
+            .with_actions(actions)
+            .build(Some(snapshot), table.log_store(), operation)
+            .await;
+        Ok(commit.map_err(delta)?.version())
     }
 
     /// Compacts a table's small files into files of about `target_bytes`, writes a checkpoint,

@@ -4,7 +4,7 @@
 //! `org:resource`, `lifecycle:transition`) and common spellings (`case_id`, `activity`,
 //! `timestamp`, …), or named explicitly. Every other column becomes an attribute.
 
-use super::events::LogEvent;
+use super::events::EventRow;
 use super::time;
 use crate::IngestError;
 use serde_json::{Map, Value};
@@ -43,7 +43,7 @@ struct Positions {
 pub fn read(
     input: impl BufRead,
     columns: &CsvColumns,
-    sink: &mut dyn FnMut(LogEvent) -> Result<(), IngestError>,
+    sink: &mut dyn FnMut(EventRow<'_>) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(input);
     let header = reader.headers().map_err(|e| error("header", &e))?.clone();
@@ -91,15 +91,19 @@ pub fn read(
             Some(i) if !cell(i).trim().is_empty() => Some(when(i)?),
             _ => None,
         };
-        sink(LogEvent {
-            case_id: required(positions.case, "case id")?,
-            activity: required(positions.activity, "activity")?,
-            lifecycle: optional(positions.lifecycle).map_or_else(|| "complete".into(), |l| l.to_ascii_lowercase()),
-            resource: optional(positions.resource),
+        let (case_id, activity) = (required(positions.case, "case id")?, required(positions.activity, "activity")?);
+        let lifecycle = optional(positions.lifecycle).map_or_else(|| "complete".into(), |l| l.to_ascii_lowercase());
+        let at = when(positions.timestamp)?;
+        let attributes = (!attributes.is_empty()).then(|| Value::Object(attributes).to_string());
+        sink(EventRow {
+            case_id: &case_id,
+            activity: &activity,
+            lifecycle: &lifecycle,
+            resource: optional(positions.resource).as_deref(),
             role: None,
-            at: when(positions.timestamp)?,
+            at,
             start,
-            attributes,
+            attributes: attributes.as_deref(),
         })?;
     }
 }

@@ -4,26 +4,25 @@ use crate::IngestError;
 use arrow::array::{ArrayBuilder, ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder};
 use chrono::{DateTime, Datelike, Utc};
 use orgata_warehouse::tables::EVENTS;
-use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// Rows per Arrow batch.
 const BATCH_ROWS: usize = 65_536;
 
-/// One event of an imported log.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogEvent {
-    pub case_id: String,
-    pub activity: String,
-    /// The XES lifecycle transition (`complete` when the log has none).
-    pub lifecycle: String,
-    pub resource: Option<String>,
-    pub role: Option<String>,
+/// One event of an imported log, borrowed from the reader's buffers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventRow<'a> {
+    pub case_id: &'a str,
+    pub activity: &'a str,
+    /// The XES lifecycle transition, lowercase (`complete` when the log has none).
+    pub lifecycle: &'a str,
+    pub resource: Option<&'a str>,
+    pub role: Option<&'a str>,
     pub at: DateTime<Utc>,
     /// When the work started, for logs with a start and a completion time per event.
     pub start: Option<DateTime<Utc>>,
-    /// Every other attribute, with the case's attributes under `case:` keys.
-    pub attributes: Map<String, Value>,
+    /// Every other attribute, as a JSON object (`None` when there are none).
+    pub attributes: Option<&'a str>,
 }
 
 /// Builds `events` batches for one team and source, numbering events in file order.
@@ -32,7 +31,8 @@ pub struct EventBatches {
     source: String,
     rows: usize,
     current: Builders,
-    /// Reused for each event's id, and the last month partition with the `(year, month)` it is of.
+    /// Reused for each event's id (`<source>:<n>`), and the last month partition with the
+    /// `(year, month)` it is of.
     event_id: String,
     month: ((i32, u32), String),
 }
@@ -44,7 +44,7 @@ impl EventBatches {
             source: source.into(),
             rows: 0,
             current: Builders::new(),
-            event_id: String::new(),
+            event_id: format!("{source}:"),
             month: ((i32::MIN, 0), String::new()),
         }
     }
@@ -55,22 +55,21 @@ impl EventBatches {
     }
 
     /// Adds an event; returns a batch when one is full.
-    pub fn push(&mut self, e: LogEvent) -> Result<Option<RecordBatch>, IngestError> {
+    pub fn push(&mut self, e: EventRow<'_>) -> Result<Option<RecordBatch>, IngestError> {
         use std::fmt::Write;
         let b = &mut self.current;
-        self.event_id.clear();
-        let _ = write!(self.event_id, "{}:{}", self.source, self.rows + 1);
+        self.event_id.truncate(self.source.len() + 1);
+        let _ = write!(self.event_id, "{}", self.rows + 1);
         b.event_id.append_value(&self.event_id);
-        b.case_id.append_value(&e.case_id);
-        b.activity.append_value(&e.activity);
-        b.lifecycle.append_value(&e.lifecycle);
-        b.resource.append_option(e.resource.as_deref());
-        b.role.append_option(e.role.as_deref());
+        b.case_id.append_value(e.case_id);
+        b.activity.append_value(e.activity);
+        b.lifecycle.append_value(e.lifecycle);
+        b.resource.append_option(e.resource);
+        b.role.append_option(e.role);
         b.ts.append_value(e.at.timestamp_micros());
         b.start_ts.append_option(e.start.map(|s| s.timestamp_micros()));
         b.ordinal.append_value(self.rows as i64 + 1);
-        let attributes = (!e.attributes.is_empty()).then(|| Value::Object(e.attributes).to_string());
-        b.attributes.append_option(attributes);
+        b.attributes.append_option(e.attributes);
         b.team_id.append_value(&self.team);
         b.source.append_value(&self.source);
         let month = (e.at.year(), e.at.month());

@@ -12,11 +12,10 @@ mod time;
 mod xes;
 
 pub use self::csv::CsvColumns;
-pub use events::LogEvent;
 
 use crate::IngestError;
 use arrow::array::RecordBatch;
-use events::EventBatches;
+use events::{EventBatches, EventRow};
 use orgata_warehouse::Warehouse;
 use std::collections::HashSet;
 use std::io::BufRead;
@@ -98,9 +97,15 @@ fn parse(
 ) -> Result<Imported, IngestError> {
     let mut batches = EventBatches::new(team, source);
     let mut cases = HashSet::new();
-    let mut sink = |event: LogEvent| -> Result<(), IngestError> {
-        if !cases.contains(&event.case_id) {
-            cases.insert(event.case_id.clone());
+    // Events of a case mostly come together: its id is looked up when it changes.
+    let mut last_case = String::new();
+    let mut sink = |event: EventRow<'_>| -> Result<(), IngestError> {
+        if event.case_id != last_case {
+            last_case.clear();
+            last_case.push_str(event.case_id);
+            if !cases.contains(event.case_id) {
+                cases.insert(event.case_id.to_string());
+            }
         }
         if let Some(full) = batches.push(event)? {
             progress(batches.len());

@@ -402,7 +402,39 @@ impl<R: BufRead> BufRead for LineCounter<R> {
 
 #[cfg(test)]
 mod tests {
-    use super::newlines;
+    use super::{newlines, read};
+
+    /// Each event of `xes` as `case | activity | lifecycle | resource | attributes`.
+    fn rows(xes: &str) -> Vec<String> {
+        let mut rows = Vec::new();
+        read(xes.as_bytes(), &mut |e| {
+            let attributes = e.attributes.unwrap_or("-");
+            rows.push(format!("{} | {} | {} | {:?} | {attributes}", e.case_id, e.activity, e.lifecycle, e.resource));
+            Ok(())
+        })
+        .unwrap();
+        rows
+    }
+
+    #[test]
+    fn attributes_keep_their_types_and_the_last_of_a_key() {
+        let xes = r#"<log><trace><event>
+            <string key="concept:name" value="A &amp; B"/><date key="time:timestamp" value="2024-01-01T00:00:00Z"/>
+            <string key="lifecycle:transition" value="START"/><int key="org:resource" value="7"/>
+            <int key="cost" value=" 42 "/><float key="ratio" value="1e16"/><float key="nan" value="NaN"/>
+            <boolean key="ok" value="TRUE"/><string key="dup" value="first"/><string key="dup" value="second"/>
+            <string key="nested" value="outer"><string key="inner" value="x"/></string>
+            <list key="items"><string key="i" value="1"/></list>
+            </event><event><string key="concept:name" value="b"/><date key="time:timestamp" value="2024-01-02"/></event>
+            <string key="concept:name" value="c1"/></trace></log>"#;
+        assert_eq!(
+            rows(xes),
+            [
+                r#"c1 | A & B | start | Some("7") | {"cost":42,"dup":"second","nan":"NaN","nested":"outer","ok":true,"ratio":1e+16}"#,
+                "c1 | b | complete | None | -",
+            ]
+        );
+    }
 
     #[test]
     fn newlines_are_counted_across_chunks() {

@@ -265,15 +265,19 @@ impl SqlTx {
         }
     }
 
-    /// Notes the revisions of tasks read in this transaction (see `read_revisions`).
+    /// Notes the revisions of tasks read in this transaction (see `read_revisions`; only a
+    /// backend that folds `COMMIT` into the flush needs them).
     fn read_tasks(&mut self, tasks: &[Task]) {
+        if !FOLDS_COMMIT {
+            return;
+        }
         for t in tasks {
             self.read_revisions.insert(format!("task:{}", t.id), t.revision);
         }
     }
 
     fn read_instance(&mut self, instance: &Option<Instance>) {
-        if let Some(i) = instance {
+        if let Some(i) = instance.as_ref().filter(|_| FOLDS_COMMIT) {
             self.read_revisions.insert(format!("instance:{}", i.id), i.revision);
         }
     }

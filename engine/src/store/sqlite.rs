@@ -195,6 +195,9 @@ struct Writer {
     open: bool,
 }
 
+/// Why a writer's connection is there whenever it is used.
+const TAKEN_ON_DROP: &str = "a writer's connection is taken only when it is dropped";
+
 impl Writer {
     async fn acquire(pool: &Pool<Db>) -> Result<Writer> {
         // Open from here on: if the `BEGIN` is cancelled half-way, dropping this rolls back.
@@ -202,7 +205,7 @@ impl Writer {
     }
 
     fn conn(&mut self) -> &mut SqliteConnection {
-        self.conn.as_deref_mut().expect("a writer's connection is taken only when it is dropped")
+        self.conn.as_deref_mut().expect(TAKEN_ON_DROP)
     }
 }
 
@@ -230,7 +233,7 @@ impl std::ops::Deref for TxConn {
     fn deref(&self) -> &SqliteConnection {
         match self {
             TxConn::Read(tx) => tx,
-            TxConn::Write(w) => w.conn.as_deref().expect("a writer's connection is taken only when it is dropped"),
+            TxConn::Write(w) => w.conn.as_deref().expect(TAKEN_ON_DROP),
         }
     }
 }

@@ -2,8 +2,10 @@
 // `sqlite.rs`, each of which first defines `Db` (the sqlx database), `BACKEND`, `MIGRATOR`,
 // `READ_CHANGES_SQL`, `LOCK_SQL`, `LOCK_TASK_INSTANCE_SQL`, `NOTIFIES`, `FOLDS_COMMIT`, `Batch`, `TxConn`
 // (the connection of a transaction, dereferencing to the driver's connection, with `commit`),
-// `mark_committed`, `begin_write_tx`, `begin_write_reading_tx`, `begin_read_tx` and `connect`; everything here is compiled once per
-// backend against its own driver, so there is one source and two concrete implementations.
+// `Writes` (what write transactions begin on), `finish_batch`, `begin_write_tx`,
+// `begin_write_reading_tx`, `begin_read_tx`, `close_writes` and `connect`; everything here is
+// compiled once per backend against its own driver, so there is one source and two concrete
+// implementations.
 
 use crate::error::{EngineError, Result};
 use crate::ids::*;
@@ -27,20 +29,19 @@ use crate::identity::{ApiKey, RefreshToken, Throttle, TotpRow};
 /// databases' bind-parameter limits).
 const FLUSH_CHUNK: usize = 1_000;
 
-/// The store: a connection pool, and (SQLite) a separate one-connection pool for writers.
+/// The store: a connection pool for reads, and what write transactions begin on (the same pool on
+/// PostgreSQL; SQLite's single writer connection with its group commit).
 pub struct SqlStore {
     pool: Pool<Db>,
-    /// Where the backend admits one writer at a time, writers of this process queue for this
-    /// single connection instead of retrying in the database's busy handler, and its page cache
-    /// stays warm because no other connection of the process writes.
-    write_pool: Option<Pool<Db>>,
-    /// A background task the backend runs for the store's lifetime (SQLite's WAL checkpoints).
-    background: Option<tokio::task::JoinHandle<()>>,
+    writes: Writes,
+    /// Background tasks the backend runs for the store's lifetime (SQLite's WAL checkpoints and
+    /// group commits).
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for SqlStore {
     fn drop(&mut self) {
-        if let Some(task) = &self.background {
+        for task in &self.background {
             task.abort();
         }
     }
@@ -146,14 +147,13 @@ impl Store for SqlStore {
     }
 
     async fn begin_write(&self, now: DateTime<Utc>) -> Result<Box<dyn Tx>> {
-        let tx = begin_write_tx(self.write_pool.as_ref().unwrap_or(&self.pool)).await?;
+        let tx = begin_write_tx(&self.writes).await?;
         // Whole microseconds: what both databases store, and what the audit chain hashes.
         Ok(Box::new(SqlTx::new(tx, chrono::SubsecRound::trunc_subsecs(now, 6))))
     }
 
     async fn begin_write_reading(&self, now: DateTime<Utc>, scope: &Scope, ahead: ReadAhead) -> Result<Box<dyn Tx>> {
-        let (tx, fetched) =
-            begin_write_reading_tx(self.write_pool.as_ref().unwrap_or(&self.pool), scope, &ahead).await?;
+        let (tx, fetched) = begin_write_reading_tx(&self.writes, scope, &ahead).await?;
         let mut tx = SqlTx::new(tx, chrono::SubsecRound::trunc_subsecs(now, 6));
         tx.ahead = fetched;
         Ok(Box::new(tx))
@@ -205,13 +205,13 @@ impl Store for SqlStore {
     }
 
     async fn analyze(&self) -> Result<()> {
-        let writer = self.write_pool.as_ref().unwrap_or(&self.pool);
-        sqlx::query("ANALYZE").execute(writer).await?;
-        Ok(())
+        let mut tx = begin_write_tx(&self.writes).await?;
+        sqlx::query("ANALYZE").execute(&mut *tx).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn acquire_lease(&self, name: &str, holder: &str, now: DateTime<Utc>, ttl: chrono::Duration) -> Result<bool> {
-        let writer = self.write_pool.as_ref().unwrap_or(&self.pool);
+        let mut tx = begin_write_tx(&self.writes).await?;
         let taken = sqlx::query(
             "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE \
              SET holder = excluded.holder, expires_at = excluded.expires_at \
@@ -221,8 +221,9 @@ impl Store for SqlStore {
         .bind(holder)
         .bind(now + ttl)
         .bind(now)
-        .execute(writer)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(taken.rows_affected() == 1)
     }
 
@@ -231,22 +232,20 @@ impl Store for SqlStore {
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
-        let writer = self.write_pool.as_ref().unwrap_or(&self.pool);
+        let mut tx = begin_write_tx(&self.writes).await?;
         sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
             .bind(name)
             .bind(holder)
-            .execute(writer)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        Ok(tx.commit().await?)
     }
 
     async fn close(&self) {
-        if let Some(task) = &self.background {
+        for task in &self.background {
             task.abort();
         }
-        if let Some(writers) = &self.write_pool {
-            writers.close().await;
-        }
+        close_writes(&self.writes).await;
         self.pool.close().await;
     }
 }
@@ -356,7 +355,7 @@ impl SqlTx {
     /// Applies the deferred row writes, change events and audit entries in one statement (one
     /// round trip), then checks that every conditional update found its expected revision. It
     /// notifies listeners when it writes change events (see `NOTIFIES`). With `commit`, the
-    /// statement ends with `COMMIT` (see `FOLDS_COMMIT`); returns whether it ran.
+    /// statement also ends the transaction (see `FOLDS_COMMIT`); returns whether it ran.
     async fn flush(&mut self, commit: bool) -> Result<bool> {
         let writes = std::mem::take(&mut self.writes);
         self.written.clear();
@@ -440,6 +439,10 @@ impl SqlTx {
                 PendingRow::Instance(i) => ("instances", "instance", i.id.to_string()),
                 PendingRow::Task(t) => ("tasks", "task", t.id.to_string()),
             };
+            if commit {
+                // Committed already: it expected what this transaction read under the write lock.
+                return Err(EngineError::Corrupt(format!("{entity} `{id}` changed under the write lock")));
+            }
             return Err(self.revision_conflict(table, entity, &id, expected).await);
         }
         Ok(commit)
@@ -578,13 +581,12 @@ impl Flush {
         Ok(())
     }
 
-    /// Runs the rest, ending with `COMMIT` when `commit`; returns every key that conditional
-    /// updates returned.
+    /// Runs the rest, ending the transaction with it when `commit` (see `finish_batch`);
+    /// returns every key that conditional updates returned.
     async fn finish(mut self, tx: &mut TxConn, commit: bool) -> Result<HashSet<String>> {
         if commit {
-            self.batch.statement(|qb| _ = qb.push("COMMIT"), false);
-        }
-        if self.params > 0 || commit {
+            self.updated.extend(finish_batch(tx, self.batch).await?);
+        } else if self.params > 0 {
             self.updated.extend(run_batch(tx, self.batch).await?);
         }
         Ok(self.updated.into_iter().collect())
@@ -623,7 +625,6 @@ fn push_in_teams<'a>(qb: &mut QueryBuilder<Db>, column: &str, teams: impl IntoIt
 impl Tx for SqlTx {
     async fn commit(mut self: Box<Self>) -> Result<()> {
         if self.flush(FOLDS_COMMIT && self.updates_expect_what_was_read()).await? {
-            mark_committed(&mut self.tx);
             return Ok(());
         }
         self.tx.commit().await?;

@@ -9,12 +9,14 @@
 
 use futures::TryStreamExt;
 use sqlx::Either;
-use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use tokio::sync::{Notify, OwnedMutexGuard, oneshot};
 
 /// The sqlx database of this backend.
 type Db = Sqlite;
@@ -43,18 +45,16 @@ const AUDIT_CHAINS: i32 = 1;
 /// this transaction cannot miss (the flush checks that before folding).
 const FOLDS_COMMIT: bool = true;
 
-/// Read-ahead of a task (`$1` the organisation, `$2` the task): `BEGIN`, the audit chain's
-/// head, the task's family, its instance and its team's memberships, one result per statement.
-const TASK_AHEAD_SQL: &str = "BEGIN IMMEDIATE;
-    SELECT seq, hash FROM audit_heads WHERE org_id = $1 AND chain = 0;
+/// Read-ahead of a task (`$1` the organisation, `$2` the task): the audit chain's head, the
+/// task's family, its instance and its team's memberships, one result per statement.
+const TASK_AHEAD_SQL: &str = "SELECT seq, hash FROM audit_heads WHERE org_id = $1 AND chain = 0;
     SELECT * FROM tasks WHERE instance_id = (SELECT instance_id FROM tasks WHERE id = $2) ORDER BY id;
     SELECT * FROM instances WHERE id = (SELECT instance_id FROM tasks WHERE id = $2);
     SELECT * FROM memberships WHERE team_id = (SELECT team_id FROM tasks WHERE id = $2) ORDER BY user_id LIMIT 201";
 
-/// Read-ahead of a playbook (`$1` the organisation, `$2` the playbook, `$3` the branch): `BEGIN`,
-/// the audit chain's head, the playbook, the branch and the playbook team's memberships.
-const PLAYBOOK_AHEAD_SQL: &str = "BEGIN IMMEDIATE;
-    SELECT seq, hash FROM audit_heads WHERE org_id = $1 AND chain = 0;
+/// Read-ahead of a playbook (`$1` the organisation, `$2` the playbook, `$3` the branch): the
+/// audit chain's head, the playbook, the branch and the playbook team's memberships.
+const PLAYBOOK_AHEAD_SQL: &str = "SELECT seq, hash FROM audit_heads WHERE org_id = $1 AND chain = 0;
     SELECT * FROM playbooks WHERE id = $2;
     SELECT * FROM branches WHERE playbook_id = $2 AND name = $3;
     SELECT * FROM memberships WHERE team_id = (SELECT team_id FROM playbooks WHERE id = $2) ORDER BY user_id LIMIT 201";
@@ -112,16 +112,21 @@ impl SqlStore {
                 .map_err(|e| EngineError::Config(format!("cannot create {}: {e}", dir.display())))?;
         }
         // No ping before handing out a connection: the database is a file in this process.
-        let write_pool = SqlitePoolOptions::new()
-            .max_connections(1)
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
             .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
-        MIGRATOR.run(&write_pool).await?;
-        chain_legacy_audit(&write_pool).await?;
-        let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
-        let background = Some(tokio::spawn(checkpoint_periodically(pool.clone())));
-        Ok(Self { pool, write_pool: Some(write_pool), background })
+        MIGRATOR.run(&pool).await?;
+        chain_legacy_audit(&pool).await?;
+        // Writers of this process queue for one connection instead of retrying in SQLite's busy
+        // handler, and its page cache stays warm because no other connection of the process writes.
+        // Its savepoints' journal stays in memory.
+        let writer = options.clone().pragma("temp_store", "memory");
+        let writes = GroupCommit::new(sqlx::ConnectOptions::connect(&writer).await?);
+        let background =
+            vec![tokio::spawn(checkpoint_periodically(pool.clone())), tokio::spawn(commit_groups(writes.clone()))];
+        Ok(Self { pool, writes, background })
     }
 }
 
@@ -186,44 +191,282 @@ enum TxConn {
     Write(Writer),
 }
 
-/// The writer connection in a transaction begun by hand, so that `BEGIN` can travel with the
-/// first reads and `COMMIT` with the writes. Dropped while open (an error, or a cancelled
-/// request), it rolls back before the connection goes back to the pool.
-struct Writer {
-    /// Taken only by `drop`.
-    conn: Option<PoolConnection<Db>>,
-    open: bool,
+/// Write transactions begin on the single writer connection, with group commit.
+type Writes = Arc<GroupCommit>;
+
+/// Most write transactions one `COMMIT` covers.
+const GROUP_MAX: usize = 64;
+
+/// The writer connection, shared by the write transactions of a group commit.
+///
+/// The first write transaction of a group begins the group's transaction (`BEGIN IMMEDIATE`);
+/// each later member runs inside a savepoint (`w`) of it. When a member ends while others queue
+/// for the connection, it releases its savepoint, hands the connection on and waits: the last
+/// member of the group (the one that finds no one queued) or the committer task commits for all. One commit then writes
+/// each page the members dirtied once (the WAL frames were most of a transaction's cost), and a
+/// lone writer commits at once, in its flush statement, as before. A member that fails or is
+/// abandoned rolls back to its savepoint, so the others keep their work.
+struct GroupCommit {
+    state: Arc<tokio::sync::Mutex<WriterState>>,
+    /// Transactions waiting for the connection.
+    queued: AtomicUsize,
+    /// Wakes the committer task (see `commit_groups`).
+    wake: Notify,
 }
 
-/// Why a writer's connection is there whenever it is used.
-const TAKEN_ON_DROP: &str = "a writer's connection is taken only when it is dropped";
+/// The writer connection and its group's state; whoever holds the lock uses the connection.
+struct WriterState {
+    /// `None` once the store is closed.
+    conn: Option<SqliteConnection>,
+    /// The group's transaction is open (`BEGIN IMMEDIATE` ran).
+    open: bool,
+    /// A member's savepoint may be open: set from the round trip that opens it until the one
+    /// that releases it. Found set by the next holder, it belongs to a member that failed or was
+    /// abandoned, and is rolled back first (see `settle`).
+    in_member: bool,
+    /// Members whose work is released into the group's transaction, waiting for its commit.
+    waiting: Vec<oneshot::Sender<std::result::Result<(), String>>>,
+}
+
+/// Why the writer's connection is there whenever a member uses it.
+const CONNECTED: &str = "the writer connection is taken only by `close`, under the lock";
+
+impl GroupCommit {
+    fn new(conn: SqliteConnection) -> Arc<Self> {
+        let state = WriterState { conn: Some(conn), open: false, in_member: false, waiting: Vec::new() };
+        Arc::new(Self {
+            state: Arc::new(tokio::sync::Mutex::new(state)),
+            queued: AtomicUsize::new(0),
+            wake: Notify::new(),
+        })
+    }
+
+    /// Waits for the connection (in arrival order), first rolling back what an earlier member
+    /// left open.
+    async fn acquire(self: &Arc<Self>) -> Result<Writer> {
+        struct Queued<'a>(&'a AtomicUsize);
+        impl Drop for Queued<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let queued = Queued(&self.queued);
+        let mut state = self.state.clone().lock_owned().await;
+        drop(queued);
+        if state.conn.is_none() {
+            return Err(EngineError::Storage(sqlx::Error::PoolClosed));
+        }
+        if state.in_member {
+            settle(&mut state).await?;
+        }
+        Ok(Writer { group: self.clone(), state: Some(state), savepoint: false })
+    }
+}
+
+/// Rolls back what a failed or abandoned member left (its savepoint, wherever its last round
+/// trip stopped), keeping the group's work: afterwards no member is open, and `open` is true
+/// exactly when the group's transaction is.
+async fn settle(state: &mut WriterState) -> Result<()> {
+    let conn = state.conn.as_mut().expect(CONNECTED);
+    if state.waiting.is_empty() {
+        // Nothing but the member's own work: roll everything back ("no transaction is active" is
+        // as good).
+        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+        state.open = false;
+    } else {
+        // Either statement fails when the member's savepoint never opened or was released.
+        let _ = sqlx::raw_sql("ROLLBACK TO w").execute(&mut *conn).await;
+        let _ = sqlx::raw_sql("RELEASE w").execute(&mut *conn).await;
+        match sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            // The group's transaction was gone (the member's `COMMIT` failed and rolled back):
+            // its members' work is lost, and they hear so.
+            Ok(_) => {
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                state.open = false;
+                state.resolve(Err("the group's transaction was rolled back".into()));
+            }
+            Err(sqlx::Error::Database(e)) if e.message().contains("within a transaction") => state.open = true,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    state.in_member = false;
+    Ok(())
+}
+
+impl WriterState {
+    /// Tells the waiting members how their group's commit went.
+    fn resolve(&mut self, outcome: std::result::Result<(), String>) {
+        for member in self.waiting.drain(..) {
+            let _ = member.send(outcome.clone());
+        }
+    }
+
+    /// Commits the group's transaction (or rolls it back when `COMMIT` fails) and tells its
+    /// members.
+    async fn commit_group(&mut self) {
+        let conn = self.conn.as_mut().expect(CONNECTED);
+        let outcome = match sqlx::raw_sql("COMMIT").execute(&mut *conn).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                Err(e.to_string())
+            }
+        };
+        self.open = false;
+        self.resolve(outcome);
+    }
+}
+
+/// The committer task: commits a group whose last member handed the connection on to writers
+/// that then gave up, or that failed; it queues for the connection like a writer, so a group
+/// grows by everyone queued when it is woken.
+async fn commit_groups(group: Arc<GroupCommit>) {
+    loop {
+        group.wake.notified().await;
+        let mut state = group.state.lock().await;
+        if state.conn.is_none() {
+            return;
+        }
+        if state.in_member
+            && let Err(e) = settle(&mut state).await
+        {
+            tracing::warn!(error = %e, "rolling back an abandoned write transaction");
+            continue;
+        }
+        if state.open {
+            state.commit_group().await;
+        }
+    }
+}
+
+/// A write transaction's hold on the writer connection (see [`GroupCommit`]).
+struct Writer {
+    group: Arc<GroupCommit>,
+    /// Given up when the member ends.
+    state: Option<OwnedMutexGuard<WriterState>>,
+    /// The member runs in savepoint `w`: it joined an open group. The first member of a group
+    /// needs none (it undoes itself by rolling the transaction back).
+    savepoint: bool,
+}
 
 impl Writer {
-    async fn acquire(pool: &Pool<Db>) -> Result<Writer> {
-        // Open from here on: if the `BEGIN` is cancelled half-way, dropping this rolls back.
-        Ok(Writer { conn: Some(pool.acquire().await?), open: true })
+    fn state(&mut self) -> &mut WriterState {
+        self.state.as_deref_mut().expect("a writer's connection is used only until it ends")
     }
 
     fn conn(&mut self) -> &mut SqliteConnection {
-        self.conn.as_deref_mut().expect(TAKEN_ON_DROP)
+        self.state().conn.as_mut().expect(CONNECTED)
     }
+
+    /// The statement that opens this member: the group's transaction when none is open, else the
+    /// member's savepoint. The round trip that runs it must call `opened` after it.
+    fn opening(&mut self) -> &'static str {
+        let state = self.state();
+        state.in_member = true;
+        let open = state.open;
+        self.savepoint = open;
+        if open { "SAVEPOINT w; " } else { "BEGIN IMMEDIATE; " }
+    }
+
+    /// After the opening statements ran.
+    fn opened(&mut self) {
+        self.state().open = true;
+    }
+
+    /// Ends this member: runs `batch` (its writes, if any) with `RELEASE w`, and with `COMMIT`
+    /// when no one queues for the connection or the group is full; otherwise hands the
+    /// connection on and waits for the group's commit. Returns the keys the batch's conditional
+    /// updates returned. On failure nothing of this member is kept.
+    async fn end(&mut self, batch: Option<Batch>) -> Result<Vec<String>> {
+        let state = self.state.take().expect("a writer ends once");
+        let commit = self.group.queued.load(Ordering::SeqCst) == 0 || state.waiting.len() + 1 >= GROUP_MAX;
+        let mut batch = batch.unwrap_or_else(Batch::new);
+        if self.savepoint {
+            batch.statement(|qb| _ = qb.push("RELEASE w"), false);
+        }
+        if commit {
+            batch.statement(|qb| _ = qb.push("COMMIT"), false);
+        }
+        // When others' work rides on the `COMMIT`, the round trip runs to the end (and they hear
+        // how it went) even if this member is abandoned meanwhile.
+        let detach = commit && !state.waiting.is_empty();
+        let last = run_last(self.group.clone(), state, batch, commit);
+        let (state, keys) =
+            if detach { tokio::spawn(last).await.map_err(|e| group_failed(e.to_string()))? } else { last.await };
+        let keys = keys?;
+        if commit {
+            return Ok(keys);
+        }
+        let (member, committed) = oneshot::channel();
+        let mut state = state;
+        state.waiting.push(member);
+        drop(state);
+        // In case those queued give up before one of them commits.
+        self.group.wake.notify_one();
+        match committed.await {
+            Ok(Ok(())) => Ok(keys),
+            Ok(Err(why)) => Err(group_failed(why)),
+            Err(_) => Err(group_failed("the store closed before the group committed".into())),
+        }
+    }
+}
+
+/// Runs a member's last round trip (see [`Writer::end`]) and keeps the books; on failure undoes
+/// the member and wakes the committer for the group's sake.
+async fn run_last(
+    group: Arc<GroupCommit>,
+    mut state: OwnedMutexGuard<WriterState>,
+    batch: Batch,
+    commit: bool,
+) -> (OwnedMutexGuard<WriterState>, Result<Vec<String>>) {
+    let conn = state.conn.as_mut().expect(CONNECTED);
+    let ran: std::result::Result<Vec<Option<String>>, _> = batch.finish().build_query_scalar().fetch_all(conn).await;
+    match ran {
+        Ok(keys) => {
+            state.in_member = false;
+            if commit {
+                state.open = false;
+                state.resolve(Ok(()));
+            }
+            (state, Ok(keys.into_iter().flatten().collect()))
+        }
+        Err(e) => {
+            undo_member(&mut state).await;
+            if state.open {
+                group.wake.notify_one();
+            }
+            (state, Err(e.into()))
+        }
+    }
+}
+
+/// Undoes a member whose last round trip failed: its savepoint is still there unless `RELEASE`
+/// ran, and then it was `COMMIT` that failed, which leaves the whole group to roll back (as does
+/// a first member, which has no savepoint: the group is its own).
+async fn undo_member(state: &mut WriterState) {
+    let conn = state.conn.as_mut().expect(CONNECTED);
+    if sqlx::raw_sql("ROLLBACK TO w; RELEASE w").execute(&mut *conn).await.is_ok() {
+        state.in_member = false;
+    } else {
+        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+        state.open = false;
+        state.in_member = false;
+        state.resolve(Err("a member's commit failed".into()));
+    }
+}
+
+/// The error a member of a group that did not commit gets.
+fn group_failed(why: String) -> EngineError {
+    EngineError::Storage(sqlx::Error::Io(std::io::Error::other(format!("the write transaction did not commit: {why}"))))
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        let Some(mut conn) = self.conn.take().filter(|_| self.open) else { return };
-        match tokio::runtime::Handle::try_current() {
-            // The connection goes back to the pool when this task ends, after the rollback.
-            // "No transaction is active" (a `BEGIN` that never ran) is as good as a rollback.
-            Ok(runtime) => {
-                runtime.spawn(async move {
-                    if let Err(e) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
-                        tracing::debug!(error = %e, "rolling back an abandoned write transaction");
-                    }
-                });
-            }
-            // Closing a SQLite connection rolls its transaction back.
-            Err(_) => conn.close_on_drop(),
+        // A member that ends normally has given its hold up; one still holding it failed or was
+        // abandoned: the next holder, or the committer, rolls it back (see `settle`).
+        if self.state.as_ref().is_some_and(|s| s.in_member || s.open) {
+            self.group.wake.notify_one();
         }
     }
 }
@@ -233,7 +476,11 @@ impl std::ops::Deref for TxConn {
     fn deref(&self) -> &SqliteConnection {
         match self {
             TxConn::Read(tx) => tx,
-            TxConn::Write(w) => w.conn.as_deref().expect(TAKEN_ON_DROP),
+            TxConn::Write(w) => w
+                .state
+                .as_deref()
+                .and_then(|s| s.conn.as_ref())
+                .expect("a writer's connection is used only until it ends"),
         }
     }
 }
@@ -248,41 +495,62 @@ impl std::ops::DerefMut for TxConn {
 }
 
 impl TxConn {
-    async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+    async fn commit(self) -> Result<()> {
         match self {
-            TxConn::Read(tx) => tx.commit().await,
-            TxConn::Write(mut w) => {
-                sqlx::query("COMMIT").execute(w.conn()).await?;
-                w.open = false;
-                Ok(())
-            }
+            TxConn::Read(tx) => Ok(tx.commit().await?),
+            TxConn::Write(mut w) => w.end(None).await.map(drop),
         }
     }
 }
 
-/// After a flush statement that ended with `COMMIT` succeeded.
-fn mark_committed(tx: &mut TxConn) {
-    if let TxConn::Write(w) = tx {
-        w.open = false;
+/// Runs the last flush statement and ends the transaction with it (see [`Writer::end`]).
+async fn finish_batch(tx: &mut TxConn, batch: Batch) -> Result<Vec<String>> {
+    match tx {
+        TxConn::Write(w) => w.end(Some(batch)).await,
+        TxConn::Read(_) => Err(EngineError::Config("a read transaction cannot write".into())),
     }
 }
 
-async fn begin_write_tx(pool: &Pool<Db>) -> Result<TxConn> {
-    let mut writer = Writer::acquire(pool).await?;
-    sqlx::query("BEGIN IMMEDIATE").execute(writer.conn()).await?;
+async fn begin_write_tx(group: &Writes) -> Result<TxConn> {
+    let mut writer = group.acquire().await?;
+    let opening = writer.opening();
+    sqlx::raw_sql(opening).execute(writer.conn()).await?;
+    writer.opened();
     Ok(TxConn::Write(writer))
 }
 
+/// Commits what a group holds and closes the writer connection.
+async fn close_writes(group: &Writes) {
+    let mut state = group.state.lock().await;
+    if state.in_member {
+        let _ = settle(&mut state).await;
+    }
+    if state.open {
+        state.commit_group().await;
+    }
+    if let Some(conn) = state.conn.take() {
+        let _ = sqlx::Connection::close(conn).await;
+    }
+    group.wake.notify_one();
+}
+
 /// Begins a write transaction and reads what `ahead` names, in one round trip.
-async fn begin_write_reading_tx(pool: &Pool<Db>, scope: &Scope, ahead: &ReadAhead) -> Result<(TxConn, Ahead)> {
-    let mut writer = Writer::acquire(pool).await?;
-    let query = match ahead {
-        ReadAhead::Task(id) => sqlx::query(TASK_AHEAD_SQL).bind(scope.org_id()).bind(id),
-        ReadAhead::Playbook { id, branch } => {
-            sqlx::query(PLAYBOOK_AHEAD_SQL).bind(scope.org_id()).bind(id).bind(branch.as_str())
-        }
+async fn begin_write_reading_tx(group: &Writes, scope: &Scope, ahead: &ReadAhead) -> Result<(TxConn, Ahead)> {
+    let mut writer = group.acquire().await?;
+    let opening = writer.opening();
+    // `BEGIN IMMEDIATE` or `SAVEPOINT w` comes first: the reads' results follow its.
+    let first = 1;
+    let sql = match ahead {
+        ReadAhead::Task(_) => TASK_AHEAD_SQL,
+        ReadAhead::Playbook { .. } => PLAYBOOK_AHEAD_SQL,
     };
-    // One list of rows per statement (`BEGIN` first), split where each statement ends.
+    // Made of constants only.
+    let sql = sqlx::AssertSqlSafe(format!("{opening}{sql}"));
+    let query = match ahead {
+        ReadAhead::Task(id) => sqlx::query(sql).bind(scope.org_id()).bind(id),
+        ReadAhead::Playbook { id, branch } => sqlx::query(sql).bind(scope.org_id()).bind(id).bind(branch.as_str()),
+    };
+    // One list of rows per statement, split where each statement ends.
     let (mut results, mut current) = (Vec::new(), Vec::new());
     {
         let mut stream = sqlx::Executor::fetch_many(writer.conn(), query);
@@ -293,23 +561,24 @@ async fn begin_write_reading_tx(pool: &Pool<Db>, scope: &Scope, ahead: &ReadAhea
             }
         }
     }
-    let rows = |i: usize| results.get(i).map(Vec::as_slice).unwrap_or_default();
+    writer.opened();
+    let rows = |i: usize| results.get(first + i).map(Vec::as_slice).unwrap_or_default();
     let found = match ahead {
         ReadAhead::Task(_) => Found {
-            family: decode(rows(2))?,
-            instance: decode_one(rows(3))?,
-            members: decode(rows(4))?,
+            family: decode(rows(1))?,
+            instance: decode_one(rows(2))?,
+            members: decode(rows(3))?,
             ..Found::default()
         },
         ReadAhead::Playbook { .. } => Found {
-            playbook: decode_one(rows(2))?,
-            branch: decode_one(rows(3))?,
-            members: decode(rows(4))?,
+            playbook: decode_one(rows(1))?,
+            branch: decode_one(rows(2))?,
+            members: decode(rows(3))?,
             ..Found::default()
         },
     };
     let mut fetched = Ahead::of(ahead, found);
-    let head: Option<(i64, String)> = decode_one(rows(1))?;
+    let head: Option<(i64, String)> = decode_one(rows(0))?;
     fetched.audit_head = head.map(|h| (scope.org_id().clone(), 0, h));
     Ok((TxConn::Write(writer), fetched))
 }

@@ -12,7 +12,8 @@ conformance!(
     tailing_under_concurrent_writers_misses_nothing,
     a_large_transaction_flushes_in_several_statements,
     a_lease_has_one_holder_until_it_expires,
-    read_ahead_is_scoped_and_what_fails_rolls_back
+    read_ahead_is_scoped_and_what_fails_rolls_back,
+    queued_writers_commit_and_fail_alone
 );
 
 async fn a_lease_has_one_holder_until_it_expires(h: Harness) {
@@ -311,4 +312,88 @@ async fn a_commit_wakes_the_change_listener() {
     assert!(!listener.wait(quiet).await.unwrap());
     h.engine.create_team(&w.owner, "Finance").await.unwrap();
     assert!(listener.wait(std::time::Duration::from_secs(5)).await.unwrap());
+}
+
+/// Writers that queue for the database together (on SQLite they commit as one group): each
+/// commits or rolls back alone. One that fails in its flush and one abandoned half-way take
+/// nothing of the others with them, and the others' work all lands.
+async fn queued_writers_commit_and_fail_alone(h: Harness) {
+    let w = World::new(&h, "acme").await;
+    let p = w.playbook(&h, "Three", three_steps("doer")).await;
+    let existing = w.start(&h, &p.playbook.id, json!({})).await.instance;
+    let before = h.all_changes().await.len();
+    let team =
+        |name: &str| Team { id: TeamId::generate(), org_id: w.org.id.clone(), name: name.into(), created_at: t0() };
+    let new_teams = |changes: Vec<ChangeEvent>| -> Vec<String> {
+        changes[before..].iter().map(|c| format!("{} {}", c.entity, c.data["name"].as_str().unwrap_or("?"))).collect()
+    };
+    // `first` holds the writer; the others queue behind it.
+    let mut first = h.store.begin_write(t0()).await.unwrap();
+    first.insert_team(&team("First")).await.unwrap();
+    let (inserted, abandoned_holds) = tokio::sync::oneshot::channel();
+    let writer = |name: &'static str| {
+        let (store, team) = (h.store.clone(), team(name));
+        async move {
+            let mut tx = store.begin_write(t0()).await?;
+            tx.insert_team(&team).await?;
+            Ok::<_, EngineError>((store, tx))
+        }
+    };
+    let b = tokio::spawn({
+        let w = writer("B");
+        async move { w.await?.1.commit().await }
+    });
+    let c = tokio::spawn({
+        let w = writer("C");
+        let existing = existing.clone();
+        async move {
+            let (_, mut tx) = w.await?;
+            // Fails in the flush, at commit: the instance exists.
+            tx.insert_instance(&existing).await?;
+            tx.commit().await
+        }
+    });
+    let d = tokio::spawn({
+        let w = writer("D");
+        async move {
+            let held = w.await?;
+            let _ = inserted.send(());
+            std::future::pending::<()>().await;
+            drop(held);
+            Ok::<_, EngineError>(())
+        }
+    });
+    let e = tokio::spawn({
+        let w = writer("E");
+        async move { w.await?.1.commit().await }
+    });
+    // Let them all queue, then commit `first` while they wait.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let first = tokio::spawn(first.commit());
+    abandoned_holds.await.unwrap();
+    if h.store.backend() == Backend::Sqlite {
+        // The group is still open while the abandoned writer holds the connection: nothing of
+        // it is visible yet.
+        assert_eq!(new_teams(h.all_changes().await), Vec::<String>::new());
+    }
+    d.abort();
+    first.await.unwrap().unwrap();
+    b.await.unwrap().unwrap();
+    e.await.unwrap().unwrap();
+    assert!(matches!(c.await.unwrap().unwrap_err(), EngineError::Storage(_)));
+    assert!(d.await.unwrap_err().is_cancelled());
+    let mut landed = new_teams(h.all_changes().await);
+    landed.sort();
+    assert_eq!(landed, vec!["team B", "team E", "team First"]);
+    // The writer works on as before.
+    let done = h
+        .engine
+        .complete_task(
+            &w.owner,
+            &task_of(&h.engine.instance(&w.owner, &existing.id).await.unwrap().tasks, "one").id,
+            CompleteTask::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.task.status, TaskStatus::Completed);
 }

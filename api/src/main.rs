@@ -1,6 +1,10 @@
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = orgata_api::cli::Cli::parse();

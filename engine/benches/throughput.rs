@@ -19,6 +19,10 @@ struct Args {
     instances: usize,
 }
 
+/// The allocator of the `orgata` binary, so the numbers are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn parse_args() -> Args {
     let mut args = Args { backend: "sqlite".into(), workers: 1, instances: 2_000 };
     let mut it = std::env::args().skip(1);

@@ -121,8 +121,11 @@ impl SqlStore {
         chain_legacy_audit(&pool).await?;
         // Writers of this process queue for one connection instead of retrying in SQLite's busy
         // handler, and its page cache stays warm because no other connection of the process writes.
-        // Its savepoints' journal stays in memory.
-        let writer = options.clone().pragma("temp_store", "memory");
+        // Its savepoints' journal stays in memory. Its page cache is smaller than the readers':
+        // SQLite walks the cache at the end of every write transaction (`pcache1Truncate`), and
+        // 8 MiB holds what writers touch (index interiors and the tables' recent pages); with
+        // the readers' 64 MiB the engine benchmark ran about 5 % slower (docs/benchmarks.md).
+        let writer = options.clone().pragma("temp_store", "memory").pragma("cache_size", "-8192");
         let writes = GroupCommit::new(sqlx::ConnectOptions::connect(&writer).await?);
         let background =
             vec![tokio::spawn(checkpoint_periodically(pool.clone())), tokio::spawn(commit_groups(writes.clone()))];

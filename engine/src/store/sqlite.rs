@@ -205,10 +205,10 @@ const GROUP_MAX: usize = 64;
 /// The first write transaction of a group begins the group's transaction (`BEGIN IMMEDIATE`);
 /// each later member runs inside a savepoint (`w`) of it. When a member ends while others queue
 /// for the connection, it releases its savepoint, hands the connection on and waits: the last
-/// member of the group (the one that finds no one queued) or the committer task commits for all. One commit then writes
-/// each page the members dirtied once (the WAL frames were most of a transaction's cost), and a
-/// lone writer commits at once, in its flush statement, as before. A member that fails or is
-/// abandoned rolls back to its savepoint, so the others keep their work.
+/// member of the group (the one that finds no one queued) or the committer task commits for all.
+/// One commit then writes each page the members dirtied once (the WAL frames were most of a
+/// transaction's cost), and a lone writer commits at once, in its flush statement, as before. A
+/// member that fails or is abandoned rolls back to its savepoint, so the others keep their work.
 struct GroupCommit {
     state: Arc<tokio::sync::Mutex<WriterState>>,
     /// Transactions waiting for the connection.
@@ -223,9 +223,9 @@ struct WriterState {
     conn: Option<SqliteConnection>,
     /// The group's transaction is open (`BEGIN IMMEDIATE` ran).
     open: bool,
-    /// A member's savepoint may be open: set from the round trip that opens it until the one
-    /// that releases it. Found set by the next holder, it belongs to a member that failed or was
-    /// abandoned, and is rolled back first (see `settle`).
+    /// A member may be open (its savepoint, or the group's transaction it began): set from the
+    /// round trip that opens it until the one that ends it. Found set by the next holder, it
+    /// belongs to a member that failed or was abandoned, and is rolled back first (`settle`).
     in_member: bool,
     /// Members whose work is released into the group's transaction, waiting for its commit.
     waiting: Vec<oneshot::Sender<std::result::Result<(), String>>>,

@@ -233,6 +233,9 @@ struct WriterState {
 
 /// Why the writer's connection is there whenever a member uses it.
 const CONNECTED: &str = "the writer connection is taken only by `close`, under the lock";
+/// Why a member holds the connection whenever it is used: only `Writer::end` gives it up, and
+/// the transaction is done then.
+const HELD: &str = "a writer's connection is used only until it ends";
 
 impl GroupCommit {
     fn new(conn: SqliteConnection) -> Arc<Self> {
@@ -355,7 +358,7 @@ struct Writer {
 
 impl Writer {
     fn state(&mut self) -> &mut WriterState {
-        self.state.as_deref_mut().expect("a writer's connection is used only until it ends")
+        self.state.as_deref_mut().expect(HELD)
     }
 
     fn conn(&mut self) -> &mut SqliteConnection {
@@ -382,7 +385,7 @@ impl Writer {
     /// connection on and waits for the group's commit. Returns the keys the batch's conditional
     /// updates returned. On failure nothing of this member is kept.
     async fn end(&mut self, batch: Option<Batch>) -> Result<Vec<String>> {
-        let state = self.state.take().expect("a writer ends once");
+        let state = self.state.take().expect(HELD);
         let commit = self.group.queued.load(Ordering::SeqCst) == 0 || state.waiting.len() + 1 >= GROUP_MAX;
         let mut batch = batch.unwrap_or_else(Batch::new);
         if self.savepoint {
@@ -479,11 +482,7 @@ impl std::ops::Deref for TxConn {
     fn deref(&self) -> &SqliteConnection {
         match self {
             TxConn::Read(tx) => tx,
-            TxConn::Write(w) => w
-                .state
-                .as_deref()
-                .and_then(|s| s.conn.as_ref())
-                .expect("a writer's connection is used only until it ends"),
+            TxConn::Write(w) => w.state.as_deref().and_then(|s| s.conn.as_ref()).expect(HELD),
         }
     }
 }

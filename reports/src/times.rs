@@ -406,7 +406,12 @@ pub(crate) fn kept_cte(filter: &Filter) -> String {
 /// `team_id` as plain text for grouping: in `events` it is dictionary-encoded (a partition column),
 /// and DataFusion groups by several columns column by column only when none is a dictionary
 /// (otherwise it converts every row to its row format, which cost the cases query a third more CPU).
-const TEAM_TEXT: &str = "CAST(team_id AS VARCHAR) AS team_id";
+///
+/// `Utf8`, not `VARCHAR` (a string view): a team id is longer than a view holds inline, and when
+/// a hash aggregation spills, DataFusion 53 writes each spilled batch of string views with every
+/// data buffer of the whole aggregation's keys — over 10 million events the cases query spilled
+/// about 50 GB and took 150 s instead of 9.5 s (dev profile; docs/benchmarks.md).
+const TEAM_TEXT: &str = "arrow_cast(team_id, 'Utf8') AS team_id";
 
 /// The cases query: a row per activity (`by_case` 0: the cases it occurs in, and those it occurs
 /// in more than once) and one for the cases (`by_case` 1: how many have a completed item, the sum

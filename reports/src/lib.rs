@@ -22,6 +22,8 @@
 //! - `times`: waiting, processing (service) and elapsed time per activity, rework, self-loops and
 //!   the time between directly following activities, over work items (engine tasks, interval
 //!   events, paired start/complete events, atomic events).
+//! - `occurrence`: the window function `nth_occurrence`, which numbers an activity's completed
+//!   items within their case (rework, without a hash aggregation by case and activity).
 //! - `bottlenecks`: the bottleneck report — activities and transitions ranked by their share of
 //!   cycle time, waiting against working, queue trends, and findings as sentences.
 //! - `compare`: two sides (team, period, playbook, version or source) measured by the same
@@ -39,6 +41,7 @@ mod compare;
 mod dfg;
 mod error;
 mod filter;
+mod occurrence;
 mod resources;
 mod sla;
 mod sql;

@@ -52,19 +52,20 @@
 //!
 //! 1. For imported logs, one scan ([`Outline`]): whether the selected events mix lifecycle
 //!    transitions (then `start` events need pairing), and their time range.
-//! 2. The cases: hash aggregations by case and activity, then by activity (cases, rework) and by
-//!    case (cycle times, the time range) at once, with grouping sets.
+//! 2. The cases: a hash aggregation by case (cycle times, the time range), then one over the
+//!    cases.
 //! 3. The items in case order — one sort and one window whose `lag`s give each item the previous
-//!    item of its case — grouped by (previous activity, activity) and, for the bottleneck report,
-//!    by the periods an item became ready and completed in: exact (decimal) sums of
-//!    microseconds, counts and maxima. The window is partitioned by team and a cheap bucket of
+//!    item of its case, and whose [`nth_occurrence`](crate::occurrence) numbers an activity's
+//!    completed items within the case (the cases an activity occurs in, and those with rework) —
+//!    grouped by (previous activity, activity) and, for the bottleneck report, by the periods an
+//!    item became ready and completed in: exact (decimal) sums of microseconds, counts and maxima. The window is partitioned by team and a cheap bucket of
 //!    the case id, not by case: DataFusion evaluates many small window partitions (one per case)
 //!    an order of magnitude more slowly. Imported logs that mix lifecycle transitions pair their
 //!    events first with one more window (by case and activity, in time order); the engine's
 //!    events are grouped into tasks first.
 //!
-//! Queries 2 and 3 are separate so that each has the whole memory budget: the case and activity
-//! groups (about one per event) and the sort would not fit in it together for 10 million events.
+//! Queries 2 and 3 are separate so that each has the whole memory budget: the cases' groups and
+//! the sort would not fit in it together for 10 million events.
 //! They run at the same time (each query has its own memory pool), except in the bottleneck
 //! report when the items' periods depend on the cases' time range and the first scan cannot tell
 //! it (see [`Outline::range`]).
@@ -157,11 +158,8 @@ pub async fn activity_times(
     Ok(times(&cases, &groups))
 }
 
-/// What the cases query finds: the cases, their cycle times and time range, and how many cases
-/// each activity occurs in.
+/// What the cases query finds: the cases, their cycle times and time range.
 pub(crate) struct CaseFigures {
-    /// Per activity: the cases it occurs in, and those it occurs in more than once.
-    per_activity: BTreeMap<String, (u64, u64)>,
     /// Cases with a completed item.
     cases: u64,
     /// The sum of their cycle times, in microseconds.
@@ -182,25 +180,12 @@ impl CaseFigures {
         mixed: bool,
     ) -> Result<CaseFigures, ReportError> {
         let rows = sql::run(warehouse, scope, &cases_sql(filter, mixed)).await?;
-        let (by_case, activities) = (rows.i64s("by_case")?, rows.optional_strings("activity")?);
-        let (cases, rework_cases, spans) = (rows.counts("cases")?, rows.counts("rework_cases")?, rows.counts("spans")?);
-        let (span, first, last) = (rows.f64s("span")?, rows.i64s("first_t")?, rows.i64s("last_t")?);
-        let mut figures =
-            CaseFigures { per_activity: BTreeMap::new(), cases: 0, cycle_time: 0.0, first_t: None, last_t: None };
-        for (i, by_case) in by_case.iter().enumerate() {
-            match (by_case, &activities[i]) {
-                (Some(0), Some(activity)) => {
-                    figures.per_activity.insert(activity.clone(), (cases[i], rework_cases[i]));
-                }
-                (Some(1), _) => {
-                    figures.cases = spans[i];
-                    figures.cycle_time = span[i].unwrap_or(0.0);
-                    (figures.first_t, figures.last_t) = (first[i], last[i]);
-                }
-                other => return Err(ReportError::Shape(format!("a cases row {other:?}"))),
-            }
+        if rows.len() != 1 {
+            return Err(ReportError::Shape(format!("{} rows from the cases query", rows.len())));
         }
-        Ok(figures)
+        let (spans, span) = (rows.counts("spans")?, rows.f64s("span")?);
+        let (first, last) = (rows.i64s("first_t")?, rows.i64s("last_t")?);
+        Ok(CaseFigures { cases: spans[0], cycle_time: span[0].unwrap_or(0.0), first_t: first[0], last_t: last[0] })
     }
 }
 
@@ -256,6 +241,10 @@ pub(crate) struct ItemGroup {
     /// Items, open ones included.
     pub items: u64,
     occurrences: u64,
+    /// Items that are their activity's first completed one in their case.
+    first_in_case: u64,
+    /// Items that are their activity's second completed one in their case (rework).
+    second_in_case: u64,
     split: u64,
     waiting: f64,
     processing: f64,
@@ -283,6 +272,7 @@ impl ItemGroup {
         let counts = |name: &str| rows.counts(name);
         let (items, occurrences, split, hops) =
             (counts("items")?, counts("occurrences")?, counts("split")?, counts("hops")?);
+        let (first_in_case, second_in_case) = (counts("first_in_case")?, counts("second_in_case")?);
         let sums = |name: &str| -> Result<Vec<f64>, ReportError> {
             Ok(rows.f64s(name)?.into_iter().map(|v| v.unwrap_or(0.0)).collect())
         };
@@ -299,6 +289,8 @@ impl ItemGroup {
                     gone_bin: gone_bins[i],
                     items: items[i],
                     occurrences: occurrences[i],
+                    first_in_case: first_in_case[i],
+                    second_in_case: second_in_case[i],
                     split: split[i],
                     waiting: waiting[i],
                     processing: processing[i],
@@ -316,6 +308,8 @@ impl ItemGroup {
     fn add(&mut self, other: &ItemGroup) {
         self.items += other.items;
         self.occurrences += other.occurrences;
+        self.first_in_case += other.first_in_case;
+        self.second_in_case += other.second_in_case;
         self.split += other.split;
         self.waiting += other.waiting;
         self.processing += other.processing;
@@ -360,13 +354,12 @@ pub(crate) fn times(cases: &CaseFigures, groups: &[ItemGroup]) -> ActivityTimes 
         .into_iter()
         .filter(|(_, g)| g.occurrences > 0)
         .map(|(activity, g)| {
-            let (in_cases, rework_cases) = cases.per_activity.get(activity).copied().unwrap_or_default();
             let self_loops = transitions.iter().find(|t| t.from == activity && t.to == activity);
             ActivityTime {
                 activity: activity.to_string(),
                 occurrences: g.occurrences,
-                cases: in_cases,
-                rework_cases,
+                cases: g.first_in_case,
+                rework_cases: g.second_in_case,
                 self_loops: self_loops.map_or(0, |t| t.frequency),
                 split_occurrences: g.split,
                 waiting: summary(g.split, g.waiting, g.waiting_max),
@@ -413,10 +406,9 @@ pub(crate) fn kept_cte(filter: &Filter) -> String {
 /// about 50 GB and took 150 s instead of 9.5 s (dev profile; docs/benchmarks.md).
 const TEAM_TEXT: &str = "arrow_cast(team_id, 'Utf8') AS team_id";
 
-/// The cases query: a row per activity (`by_case` 0: the cases it occurs in, and those it occurs
-/// in more than once) and one for the cases (`by_case` 1: how many have a completed item, the sum
-/// of their cycle times, their time range). Hash aggregations only: by case and activity, then
-/// by activity and by case at once (grouping sets), then once more to sum the cases.
+/// The cases query: one row — how many cases have a completed item (`spans`), the sum of their
+/// cycle times (`span`) and their time range (`first_t`, `last_t`). A hash aggregation by case,
+/// then one over the cases.
 ///
 /// Its base has a row per item (`t`: when it completed, `NULL` while open) and, for imported logs
 /// that mix lifecycle transitions, per `start` event (`t` `NULL`); `early` is when the row's work
@@ -428,7 +420,7 @@ fn cases_sql(filter: &Filter, mixed: bool) -> String {
         format!(
             "{tasks},
             base AS (
-                SELECT {TEAM_TEXT}, case_id, activity, completed AS t,
+                SELECT {TEAM_TEXT}, case_id, completed AS t,
                     CASE WHEN completed IS NOT NULL THEN coalesce(scheduled, started, completed) END AS early
                 FROM tasks
             )",
@@ -437,7 +429,7 @@ fn cases_sql(filter: &Filter, mixed: bool) -> String {
     } else if mixed {
         format!(
             "WITH base AS (
-                SELECT {TEAM_TEXT}, case_id, activity, CASE WHEN lower(lifecycle) = 'complete' THEN CAST(ts AS BIGINT) END AS t,
+                SELECT {TEAM_TEXT}, case_id, CASE WHEN lower(lifecycle) = 'complete' THEN CAST(ts AS BIGINT) END AS t,
                     CAST(coalesce(start_ts, ts) AS BIGINT) AS early
                 FROM events WHERE {predicate} AND lower(lifecycle) IN ('start', 'complete')
             )"
@@ -445,7 +437,7 @@ fn cases_sql(filter: &Filter, mixed: bool) -> String {
     } else {
         format!(
             "WITH base AS (
-                SELECT {TEAM_TEXT}, case_id, activity, CAST(ts AS BIGINT) AS t, CAST(coalesce(start_ts, ts) AS BIGINT) AS early
+                SELECT {TEAM_TEXT}, case_id, CAST(ts AS BIGINT) AS t, CAST(coalesce(start_ts, ts) AS BIGINT) AS early
                 FROM events WHERE {predicate}
             )"
         )
@@ -453,21 +445,10 @@ fn cases_sql(filter: &Filter, mixed: bool) -> String {
     format!(
         "{base},
         {kept},
-        per_case_activity AS (
-            SELECT team_id, case_id, activity, count(t) AS n, max(t) AS last_t, min(early) AS first_t
-            FROM kept GROUP BY team_id, case_id, activity
-        ),
-        per_case AS (
-            SELECT grouping(activity) AS by_case, activity,
-                sum(CASE WHEN n > 0 THEN 1 ELSE 0 END) AS cases, sum(CASE WHEN n > 1 THEN 1 ELSE 0 END) AS rework_cases,
-                max(last_t) AS last_t, min(first_t) AS first_t
-            FROM per_case_activity GROUP BY GROUPING SETS ((activity), (team_id, case_id))
-        )
-        SELECT by_case, CASE WHEN by_case = 0 THEN activity END AS activity,
-            sum(cases) AS cases, sum(rework_cases) AS rework_cases,
-            count(last_t) AS spans, sum(CAST(last_t - first_t AS {SUM})) AS span,
+        per_case AS (SELECT max(t) AS last_t, min(early) AS first_t FROM kept GROUP BY team_id, case_id)
+        SELECT count(last_t) AS spans, sum(CAST(last_t - first_t AS {SUM})) AS span,
             min(CASE WHEN last_t IS NOT NULL THEN first_t END) AS first_t, max(last_t) AS last_t
-        FROM per_case GROUP BY by_case, CASE WHEN by_case = 0 THEN activity END",
+        FROM per_case",
         kept = kept_cte(filter),
     )
 }
@@ -487,7 +468,8 @@ fn items_sql(filter: &Filter, mixed: bool, bins: Option<&(dyn Fn(&str) -> String
         ordered AS (
             SELECT activity, t, st, timed{extra},
                 CASE WHEN {same_case} THEN lag(activity) OVER w END AS prev_activity,
-                CASE WHEN {same_case} THEN lag(t) OVER w END AS prev_t
+                CASE WHEN {same_case} THEN lag(t) OVER w END AS prev_t,
+                nth_occurrence(case_id, activity, t) OVER w AS occurrence
             FROM kept
             WINDOW w AS ({case_order})
         ),
@@ -495,6 +477,8 @@ fn items_sql(filter: &Filter, mixed: bool, bins: Option<&(dyn Fn(&str) -> String
         items AS (SELECT readied.*, {ready_bin} AS ready_bin, {gone_bin} AS gone_bin FROM readied)
         SELECT prev_activity, activity, ready_bin, gone_bin,
             count(*) AS items, count(t) AS occurrences,
+            count(CASE WHEN occurrence = 1 THEN 1 END) AS first_in_case,
+            count(CASE WHEN occurrence = 2 THEN 1 END) AS second_in_case,
             sum(CASE WHEN timed THEN 1 ELSE 0 END) AS split,
             sum(CASE WHEN timed THEN CAST(st - ready AS {SUM}) END) AS waiting,
             sum(CASE WHEN timed THEN CAST(t - st AS {SUM}) END) AS processing,

@@ -15,6 +15,7 @@ use arrow::datatypes::SchemaRef;
 use datafusion::catalog::view::ViewTable;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::WindowUDF;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 use std::sync::Arc;
@@ -86,8 +87,23 @@ impl Warehouse {
         scope: &TeamScope,
         limits: QueryLimits,
     ) -> Result<QueryResult, WarehouseError> {
+        self.query_with(sql, scope, limits, &[]).await
+    }
+
+    /// Runs one read-only SQL query, as [`Self::query`], with window functions of the caller's
+    /// beside DataFusion's own.
+    pub async fn query_with(
+        &self,
+        sql: &str,
+        scope: &TeamScope,
+        limits: QueryLimits,
+        window_functions: &[WindowUDF],
+    ) -> Result<QueryResult, WarehouseError> {
         let run = async {
             let ctx = self.session(scope, limits.memory_bytes).await?;
+            for function in window_functions {
+                ctx.register_udwf(function.clone());
+            }
             let plan = ctx.state().create_logical_plan(sql).await.map_err(query_error)?;
             SQLOptions::new()
                 .with_allow_ddl(false)

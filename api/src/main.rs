@@ -23,7 +23,7 @@ async fn main() -> ExitCode {
 /// Turns transparent huge pages off for this process (Linux; nothing elsewhere). mimalloc asks
 /// for them on its arenas, and the kernel then clears 2 MiB at a time as memory is first touched:
 /// in the bottleneck report over 10 million events that was a quarter of all CPU samples
-/// (`clear_page_erms`), 4.3-6.0 s of system time against 1.2-2.9 s without (docs/benchmarks.md).
+/// (`clear_page_erms`); without them it took 6.8-7.2 s instead of 8.7-9.6 s (docs/benchmarks.md).
 fn without_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of the process.

@@ -58,11 +58,12 @@
 //!    item of its case, and whose [`nth_occurrence`](crate::occurrence) numbers an activity's
 //!    completed items within the case (the cases an activity occurs in, and those with rework) —
 //!    grouped by (previous activity, activity) and, for the bottleneck report, by the periods an
-//!    item became ready and completed in: exact (decimal) sums of microseconds, counts and maxima. The window is partitioned by team and a cheap bucket of
-//!    the case id, not by case: DataFusion evaluates many small window partitions (one per case)
-//!    an order of magnitude more slowly. Imported logs that mix lifecycle transitions pair their
-//!    events first with one more window (by case and activity, in time order); the engine's
-//!    events are grouped into tasks first.
+//!    item became ready and completed in: exact (decimal) sums of microseconds, counts and maxima.
+//!    The window is partitioned by team and a cheap bucket of the case id, not by case:
+//!    DataFusion evaluates many small window partitions (one per case) an order of magnitude more
+//!    slowly. Imported logs that mix lifecycle transitions pair their events first with one more
+//!    window (by case and activity, in time order); the engine's events are grouped into tasks
+//!    first.
 //!
 //! Queries 2 and 3 are separate so that each has the whole memory budget: the cases' groups and
 //! the sort would not fit in it together for 10 million events.

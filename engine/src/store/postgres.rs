@@ -25,9 +25,6 @@ const LOG_HEAD_SQL: &str = "SELECT xid, seq FROM change_log
      WHERE xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
      ORDER BY xid DESC, seq DESC LIMIT 1";
 
-/// A transaction that wrote change events wakes listeners (the warehouse streamer) as it
-/// commits: the flush statement notifies (see `Batch::notify`).
-const NOTIFIES: bool = true;
 /// A transaction-scoped advisory lock takes no transaction id, so it can precede the first write.
 const LOCK_SQL: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
 /// Followed by the task id and the caller's team filter.
@@ -39,7 +36,7 @@ const AUDIT_HEAD_SQL: &str = "SELECT seq, hash FROM audit_heads WHERE org_id = $
 /// Parallel chains per organisation: a transaction appends to one chosen at random, so concurrent
 /// writers of one organisation rarely queue behind each other's commit (with a single chain they
 /// would all serialise on its head: 83 instances/s instead of 500+ in `benches/throughput.rs`).
-const AUDIT_CHAINS: i32 = 16;
+const AUDIT_CHAINS: i32 = 64;
 /// `COMMIT` is its own statement (the flush statement is one statement, and a conditional update
 /// may miss: other writers run concurrently).
 const FOLDS_COMMIT: bool = false;
@@ -50,19 +47,11 @@ struct Batch {
     qb: QueryBuilder<Db>,
     count: usize,
     returning: Vec<usize>,
-    notify: bool,
 }
 
 impl Batch {
     fn new() -> Self {
-        Self { qb: QueryBuilder::new("WITH "), count: 0, returning: Vec::new(), notify: false }
-    }
-
-    /// Makes the statement notify `orgata_changes_<schema>` (delivered at commit). The channel is
-    /// per schema, so Orgata databases sharing a server (as schemas) do not wake each other's
-    /// streamers. The notification's row has no key.
-    fn notify(&mut self) {
-        self.notify = true;
+        Self { qb: QueryBuilder::new("WITH "), count: 0, returning: Vec::new() }
     }
 
     /// Adds a statement; `returns_key` when it is a conditional update returning `k`.
@@ -81,12 +70,6 @@ impl Batch {
 
     fn finish(mut self) -> QueryBuilder<Db> {
         let mut selects: Vec<String> = self.returning.iter().map(|i| format!("SELECT k FROM w{i}")).collect();
-        if self.notify {
-            selects.push(
-                "SELECT NULL::text AS k FROM (SELECT pg_notify('orgata_changes_' || current_schema(), '')) AS notified"
-                    .into(),
-            );
-        }
         if selects.is_empty() {
             selects.push("SELECT NULL::text AS k WHERE false".into());
         }
@@ -101,13 +84,40 @@ include!("sql.rs");
 pub type PgStore = SqlStore;
 
 impl SqlStore {
-    /// Connects (pool of up to `ORGATA_DB_MAX_CONNECTIONS`, default 40) and applies migrations.
+    /// Connects (pool of up to `ORGATA_DB_MAX_CONNECTIONS`, default 10) and applies migrations.
     pub async fn connect(url: &str) -> Result<Self> {
-        let max = std::env::var("ORGATA_DB_MAX_CONNECTIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
+        let max = std::env::var("ORGATA_DB_MAX_CONNECTIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
         let pool = PgPoolOptions::new().max_connections(max).connect(url).await?;
         MIGRATOR.run(&pool).await?;
         chain_legacy_audit(&pool).await?;
-        Ok(Self { writes: pool.clone(), pool, background: Vec::new() })
+        let committed_changes = Signal::default();
+        let background = vec![tokio::spawn(notify_committed_changes(pool.clone(), committed_changes.clone()))];
+        Ok(Self { writes: pool.clone(), pool, background, committed_changes })
+    }
+}
+
+/// The channel change listeners wait on: one per schema, so Orgata databases sharing a server (as
+/// schemas) do not wake each other's streamers.
+const NOTIFY_SQL: &str = "SELECT pg_notify('orgata_changes_' || current_schema(), '')";
+
+/// Most notifications a store sends per second is `1 / NOTIFY_EVERY`.
+const NOTIFY_EVERY: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Notifies change listeners (the warehouse streamer) after write transactions commit change
+/// events, at most once per `NOTIFY_EVERY` for all the commits since the last notification.
+///
+/// Writers do not notify themselves: PostgreSQL serialises the commits of notifying transactions
+/// on one database-wide lock (taken in `PreCommit_Notify` and held through the commit's WAL flush),
+/// which cost a third of the engine's throughput with 32 workers (docs/benchmarks.md). A
+/// notification is sent after the commits it announces, so a woken reader finds them; a failed
+/// one is logged, and the listeners' own polling covers it.
+async fn notify_committed_changes(pool: Pool<Db>, committed: Signal) {
+    loop {
+        committed.notified().await;
+        if let Err(e) = sqlx::query(NOTIFY_SQL).execute(&pool).await {
+            tracing::warn!(error = %e, "cannot notify change listeners");
+        }
+        tokio::time::sleep(NOTIFY_EVERY).await;
     }
 }
 
@@ -152,12 +162,43 @@ async fn begin_write_tx(pool: &Writes) -> Result<TxConn> {
 /// Nothing to close beyond the pool.
 async fn close_writes(_pool: &Writes) {}
 
-/// PostgreSQL reads nothing ahead: statements with parameters cannot travel together, and one
-/// statement returning the rows as JSON measured slower than the separate reads (275–288 against
-/// 345–354 instances/s in `benches/throughput.rs`, 32 workers), as the reads are cheap next to
-/// the server's work per statement.
-async fn begin_write_reading_tx(pool: &Writes, _scope: &Scope, _ahead: &ReadAhead) -> Result<(TxConn, Ahead)> {
-    Ok((begin_write_tx(pool).await?, Ahead::default()))
+/// Reads ahead in one statement after `BEGIN`: the head of the audit chain this transaction will
+/// append to (picked now, and row-locked as `AUDIT_HEAD_SQL` locks it), with either the task's
+/// instance lock (taken as `LOCK_TASK_INSTANCE_SQL` takes it, and in the same order: the advisory
+/// lock first, then the chain's head) or the playbook. That spares each operation the round trip
+/// of its audit head. The other reads go to the database when asked: statements with parameters
+/// cannot travel together, and one statement returning every row as JSON measured slower than the
+/// separate reads (275–288 against 345–354 instances/s in `benches/throughput.rs`, 32 workers).
+async fn begin_write_reading_tx(pool: &Writes, scope: &Scope, ahead: &ReadAhead) -> Result<(TxConn, Ahead)> {
+    use sqlx::{FromRow, Row};
+    let mut tx = begin_write_tx(pool).await?;
+    let chain = pick_audit_chain();
+    let mut qb = QueryBuilder::<Db>::new("SELECT h.seq AS ahead_seq, h.hash AS ahead_hash, ");
+    match ahead {
+        ReadAhead::Task(id) => {
+            // Strict functions: no task in scope, no lock.
+            qb.push("pg_advisory_xact_lock(hashtextextended(t.instance_id, 0)) AS locked FROM audit_heads h ");
+            qb.push("LEFT JOIN tasks t ON t.id = ").push_bind(id.clone()).push(" AND ");
+            push_in_teams(&mut qb, "t.team_id", scope.team_ids());
+        }
+        ReadAhead::Playbook { id, .. } => {
+            qb.push("p.* FROM audit_heads h LEFT JOIN playbooks p ON p.id = ").push_bind(id.clone());
+        }
+    }
+    qb.push(" WHERE h.org_id = ").push_bind(scope.org_id().clone());
+    qb.push(" AND h.chain = ").push_bind(chain).push(" FOR UPDATE OF h");
+    let mut fetched = Ahead::default();
+    // No head (an organisation without its chains): the operation reads and locks as it goes.
+    let Some(row) = qb.build().fetch_optional(&mut *tx).await? else { return Ok((tx, fetched)) };
+    fetched.audit_head = Some((scope.org_id().clone(), chain, (row.try_get("ahead_seq")?, row.try_get("ahead_hash")?)));
+    match ahead {
+        ReadAhead::Task(id) => fetched.locked_task = Some(id.clone()),
+        ReadAhead::Playbook { id, .. } => {
+            let found = row.try_get::<Option<PlaybookId>, _>("id")?.is_some();
+            fetched.playbook = Some((id.clone(), if found { Some(Playbook::from_row(&row)?) } else { None }));
+        }
+    }
+    Ok((tx, fetched))
 }
 
 async fn begin_read_tx(pool: &Pool<Db>) -> Result<TxConn> {

@@ -1,6 +1,6 @@
 // The SQL implementation shared by both backends. This file is `include!`d by `postgres.rs` and
 // `sqlite.rs`, each of which first defines `Db` (the sqlx database), `BACKEND`, `MIGRATOR`,
-// `READ_CHANGES_SQL`, `LOCK_SQL`, `LOCK_TASK_INSTANCE_SQL`, `NOTIFIES`, `FOLDS_COMMIT`, `Batch`, `TxConn`
+// `READ_CHANGES_SQL`, `LOCK_SQL`, `LOCK_TASK_INSTANCE_SQL`, `FOLDS_COMMIT`, `Batch`, `TxConn`
 // (the connection of a transaction, dereferencing to the driver's connection, with `commit`),
 // `Writes` (what write transactions begin on), `finish_batch`, `begin_write_tx`,
 // `begin_write_reading_tx`, `begin_read_tx`, `close_writes` and `connect`; everything here is
@@ -35,9 +35,15 @@ pub struct SqlStore {
     pool: Pool<Db>,
     writes: Writes,
     /// Background tasks the backend runs for the store's lifetime (SQLite's WAL checkpoints and
-    /// group commits).
+    /// group commits, PostgreSQL's change notifications).
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// Raised after a write transaction commits change events (PostgreSQL notifies listeners;
+    /// SQLite has none).
+    committed_changes: Signal,
 }
+
+/// A wake-up shared between tasks (a stored permit is not lost).
+type Signal = std::sync::Arc<tokio::sync::Notify>;
 
 impl Drop for SqlStore {
     fn drop(&mut self) {
@@ -68,8 +74,10 @@ struct Ahead {
     branch: Option<(PlaybookId, String, Option<Branch>)>,
     /// A team's memberships, in user order.
     members: Option<(TeamId, Vec<Membership>)>,
-    /// `(organisation, chain, (seq, hash))`.
+    /// `(organisation, chain, (seq, hash))`: the chain this transaction appends to.
     audit_head: Option<(OrgId, i32, (i64, String))>,
+    /// The task whose instance the read-ahead locked as [`Tx::lock_task_instance`] would.
+    locked_task: Option<TaskId>,
 }
 
 /// One open transaction with its buffered change events and audit entries.
@@ -86,6 +94,10 @@ pub struct SqlTx {
     written: HashMap<String, usize>,
     changes: Vec<PendingChange>,
     audit: Vec<NewAuditEntry>,
+    /// A write transaction's signal for when it commits change events (see
+    /// `SqlStore::committed_changes`), raised at commit if `wrote_changes`.
+    committed_changes: Option<Signal>,
+    wrote_changes: bool,
 }
 
 /// A row write deferred to commit. `expected: None` inserts; `Some(r)` updates the row if its
@@ -149,12 +161,12 @@ impl Store for SqlStore {
     async fn begin_write(&self, now: DateTime<Utc>) -> Result<Box<dyn Tx>> {
         let tx = begin_write_tx(&self.writes).await?;
         // Whole microseconds: what both databases store, and what the audit chain hashes.
-        Ok(Box::new(SqlTx::new(tx, chrono::SubsecRound::trunc_subsecs(now, 6))))
+        Ok(Box::new(SqlTx::writing(tx, chrono::SubsecRound::trunc_subsecs(now, 6), &self.committed_changes)))
     }
 
     async fn begin_write_reading(&self, now: DateTime<Utc>, scope: &Scope, ahead: ReadAhead) -> Result<Box<dyn Tx>> {
         let (tx, fetched) = begin_write_reading_tx(&self.writes, scope, &ahead).await?;
-        let mut tx = SqlTx::new(tx, chrono::SubsecRound::trunc_subsecs(now, 6));
+        let mut tx = SqlTx::writing(tx, chrono::SubsecRound::trunc_subsecs(now, 6), &self.committed_changes);
         tx.ahead = fetched;
         Ok(Box::new(tx))
     }
@@ -261,7 +273,14 @@ impl SqlTx {
             written: HashMap::new(),
             changes: Vec::new(),
             audit: Vec::new(),
+            committed_changes: None,
+            wrote_changes: false,
         }
+    }
+
+    /// A write transaction: its committed change events raise the store's signal.
+    fn writing(tx: TxConn, now: DateTime<Utc>, committed_changes: &Signal) -> Self {
+        Self { committed_changes: Some(committed_changes.clone()), ..Self::new(tx, now) }
     }
 
     /// Notes the revisions of tasks read in this transaction (see `read_revisions`; only a
@@ -353,8 +372,8 @@ impl SqlTx {
     }
 
     /// Applies the deferred row writes, change events and audit entries in one statement (one
-    /// round trip), then checks that every conditional update found its expected revision. It
-    /// notifies listeners when it writes change events (see `NOTIFIES`). With `commit`, the
+    /// round trip), then checks that every conditional update found its expected revision. With
+    /// `commit`, the
     /// statement also ends the transaction (see `FOLDS_COMMIT`); returns whether it ran.
     async fn flush(&mut self, commit: bool) -> Result<bool> {
         let writes = std::mem::take(&mut self.writes);
@@ -426,9 +445,7 @@ impl SqlTx {
             };
             out.add(&mut self.tx, chunk.len() * 6, push, false).await?;
         }
-        if NOTIFIES && !changes.is_empty() {
-            out.batch.notify();
-        }
+        self.wrote_changes |= !changes.is_empty();
         let updated = out.finish(&mut self.tx, commit).await?;
         for w in writes {
             let Some(expected) = w.expected else { continue };
@@ -450,9 +467,10 @@ impl SqlTx {
 }
 
 impl SqlTx {
-    /// Gives each audit entry its place in a hash chain of its organisation (one of
-    /// `AUDIT_CHAINS`, picked at random per transaction): `(org, chain, [(seq, prev_hash, hash,
-    /// entry)])`. The head is read locked (see `AUDIT_HEAD_SQL`), so chains grow in commit order.
+    /// Gives each audit entry its place in a hash chain of its organisation (the one whose head
+    /// was read ahead, else one of `AUDIT_CHAINS` picked at random): `(org, chain, [(seq,
+    /// prev_hash, hash, entry)])`. The head is read locked (see `AUDIT_HEAD_SQL`), so chains grow
+    /// in commit order.
     #[allow(clippy::type_complexity)]
     async fn chain_audit(
         &mut self,
@@ -465,16 +483,18 @@ impl SqlTx {
         let at_micros = self.now.timestamp_micros();
         let mut chains = Vec::with_capacity(by_org.len());
         for (org, entries) in by_org {
-            let chain = if AUDIT_CHAINS > 1 { rand::random_range(0..AUDIT_CHAINS) } else { 0 };
-            let ahead = self.ahead.audit_head.take_if(|(o, c, _)| *o == org && *c == chain).map(|(_, _, head)| head);
-            let (mut seq, mut prev): (i64, String) = match ahead {
-                Some(head) => head,
-                None => sqlx::query_as(AUDIT_HEAD_SQL)
-                    .bind(&org)
-                    .bind(chain)
-                    .fetch_optional(&mut *self.tx)
-                    .await?
-                    .ok_or_else(|| EngineError::Corrupt(format!("organisation `{org}` has no audit chain head")))?,
+            let (chain, (mut seq, mut prev)) = match self.ahead.audit_head.take_if(|(o, _, _)| *o == org) {
+                Some((_, chain, head)) => (chain, head),
+                None => {
+                    let chain = pick_audit_chain();
+                    let head: (i64, String) = sqlx::query_as(AUDIT_HEAD_SQL)
+                        .bind(&org)
+                        .bind(chain)
+                        .fetch_optional(&mut *self.tx)
+                        .await?
+                        .ok_or_else(|| EngineError::Corrupt(format!("organisation `{org}` has no audit chain head")))?;
+                    (chain, head)
+                }
             };
             let mut linked = Vec::with_capacity(entries.len());
             for a in entries {
@@ -486,6 +506,11 @@ impl SqlTx {
         }
         Ok(chains)
     }
+}
+
+/// The audit chain a transaction appends to: one of `AUDIT_CHAINS`, at random.
+fn pick_audit_chain() -> i32 {
+    if AUDIT_CHAINS > 1 { rand::random_range(0..AUDIT_CHAINS) } else { 0 }
 }
 
 /// Chains audit entries written before the chain existed (migration 0002), in id order, and gives
@@ -624,10 +649,12 @@ fn push_in_teams<'a>(qb: &mut QueryBuilder<Db>, column: &str, teams: impl IntoIt
 #[async_trait]
 impl Tx for SqlTx {
     async fn commit(mut self: Box<Self>) -> Result<()> {
-        if self.flush(FOLDS_COMMIT && self.updates_expect_what_was_read()).await? {
-            return Ok(());
+        if !self.flush(FOLDS_COMMIT && self.updates_expect_what_was_read()).await? {
+            self.tx.commit().await?;
         }
-        self.tx.commit().await?;
+        if let Some(signal) = self.committed_changes.as_ref().filter(|_| self.wrote_changes) {
+            signal.notify_one();
+        }
         Ok(())
     }
 
@@ -639,6 +666,9 @@ impl Tx for SqlTx {
     }
 
     async fn lock_task_instance(&mut self, scope: &Scope, task: &TaskId) -> Result<()> {
+        if self.ahead.locked_task.take_if(|t| t == task).is_some() {
+            return Ok(());
+        }
         if let Some(sql) = LOCK_TASK_INSTANCE_SQL {
             let mut qb = QueryBuilder::<Db>::new(sql);
             qb.push_bind(task.clone()).push(" AND ");

@@ -5,16 +5,18 @@
 //! Every statement is a round trip to the connection's own thread (sqlx), which costs more than
 //! most of the statements themselves, so a write transaction sends `BEGIN IMMEDIATE` together
 //! with the reads its operation names ([`ReadAhead`]) and `COMMIT` together with its writes
-//! (see `FOLDS_COMMIT`): a task completion is two round trips.
+//! (see `FOLDS_COMMIT`): a task completion is two round trips, and one when it queued behind
+//! another write transaction, whose last round trip opens it (see [`GroupCommit`]).
 
 use futures::TryStreamExt;
 use sqlx::Either;
 use sqlx::sqlite::{
     Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
+use std::collections::VecDeque;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, OwnedMutexGuard, oneshot};
 
@@ -33,8 +35,6 @@ const LOG_HEAD_SQL: &str = "SELECT xid, seq FROM change_log ORDER BY xid DESC, s
 
 /// `BEGIN IMMEDIATE` already holds the database's single write lock.
 const LOCK_SQL: Option<&str> = None;
-/// SQLite has no notifications: readers poll.
-const NOTIFIES: bool = false;
 const LOCK_TASK_INSTANCE_SQL: Option<&str> = None;
 /// An audit chain's head; the write lock already orders chain writers.
 const AUDIT_HEAD_SQL: &str = "SELECT seq, hash FROM audit_heads WHERE org_id = $1 AND chain = $2";
@@ -45,19 +45,93 @@ const AUDIT_CHAINS: i32 = 1;
 /// this transaction cannot miss (the flush checks that before folding).
 const FOLDS_COMMIT: bool = true;
 
-/// Read-ahead of a task (`$1` the organisation, `$2` the task): the audit chain's head, the
-/// task's family, its instance and its team's memberships, one result per statement.
-const TASK_AHEAD_SQL: &str = "SELECT seq, hash FROM audit_heads WHERE org_id = $1 AND chain = 0;
-    SELECT * FROM tasks WHERE instance_id = (SELECT instance_id FROM tasks WHERE id = $2) ORDER BY id;
-    SELECT * FROM instances WHERE id = (SELECT instance_id FROM tasks WHERE id = $2);
-    SELECT * FROM memberships WHERE team_id = (SELECT team_id FROM tasks WHERE id = $2) ORDER BY user_id LIMIT 201";
+/// What a write transaction reads as it begins (see [`ReadAhead`]), in its organisation.
+#[derive(Clone)]
+struct ReadQuery {
+    org: OrgId,
+    ahead: ReadAhead,
+}
 
-/// Read-ahead of a playbook (`$1` the organisation, `$2` the playbook, `$3` the branch): the
-/// audit chain's head, the playbook, the branch and the playbook team's memberships.
-const PLAYBOOK_AHEAD_SQL: &str = "SELECT seq, hash FROM audit_heads WHERE org_id = $1 AND chain = 0;
-    SELECT * FROM playbooks WHERE id = $2;
-    SELECT * FROM branches WHERE playbook_id = $2 AND name = $3;
-    SELECT * FROM memberships WHERE team_id = (SELECT team_id FROM playbooks WHERE id = $2) ORDER BY user_id LIMIT 201";
+impl ReadQuery {
+    /// Adds the reads to `batch`, a statement each: the audit chain's head, then a task's family,
+    /// its instance and its team's memberships, or a playbook, its branch and its team's
+    /// memberships.
+    fn push(&self, batch: &mut Batch) {
+        batch.statement(
+            |qb| {
+                _ = qb
+                    .push("SELECT seq, hash FROM audit_heads WHERE chain = 0 AND org_id = ")
+                    .push_bind(self.org.clone())
+            },
+            false,
+        );
+        let members =
+            |qb: &mut QueryBuilder<Db>| _ = qb.push(format!(") ORDER BY user_id LIMIT {}", MEMBERS_AHEAD + 1));
+        match &self.ahead {
+            ReadAhead::Task(id) => {
+                let of_task = |qb: &mut QueryBuilder<Db>, column: &str| {
+                    qb.push("(SELECT ").push(column).push(" FROM tasks WHERE id = ").push_bind(id.clone()).push(")");
+                };
+                batch.statement(
+                    |qb| {
+                        qb.push("SELECT * FROM tasks WHERE instance_id = ");
+                        of_task(qb, "instance_id");
+                        qb.push(" ORDER BY id");
+                    },
+                    false,
+                );
+                batch.statement(|qb| of_task(qb.push("SELECT * FROM instances WHERE id = "), "instance_id"), false);
+                batch.statement(
+                    |qb| {
+                        qb.push("SELECT * FROM memberships WHERE team_id = (SELECT team_id FROM tasks WHERE id = ");
+                        members(qb.push_bind(id.clone()));
+                    },
+                    false,
+                );
+            }
+            ReadAhead::Playbook { id, branch } => {
+                batch.statement(|qb| _ = qb.push("SELECT * FROM playbooks WHERE id = ").push_bind(id.clone()), false);
+                batch.statement(
+                    |qb| {
+                        qb.push("SELECT * FROM branches WHERE playbook_id = ").push_bind(id.clone());
+                        qb.push(" AND name = ").push_bind(branch.clone());
+                    },
+                    false,
+                );
+                batch.statement(
+                    |qb| {
+                        qb.push("SELECT * FROM memberships WHERE team_id = (SELECT team_id FROM playbooks WHERE id = ");
+                        members(qb.push_bind(id.clone()));
+                    },
+                    false,
+                );
+            }
+        }
+    }
+
+    /// What the reads found (`rows`: one list per statement, as `push` added them).
+    fn found(&self, rows: &[Vec<SqliteRow>]) -> sqlx::Result<Ahead> {
+        let rows = |i: usize| rows.get(i).map(Vec::as_slice).unwrap_or_default();
+        let found = match self.ahead {
+            ReadAhead::Task(_) => Found {
+                family: decode(rows(1))?,
+                instance: decode_one(rows(2))?,
+                members: decode(rows(3))?,
+                ..Found::default()
+            },
+            ReadAhead::Playbook { .. } => Found {
+                playbook: decode_one(rows(1))?,
+                branch: decode_one(rows(2))?,
+                members: decode(rows(3))?,
+                ..Found::default()
+            },
+        };
+        let mut fetched = Ahead::of(&self.ahead, found);
+        let head: Option<(i64, String)> = decode_one(rows(0))?;
+        fetched.audit_head = head.map(|h| (self.org.clone(), 0, h));
+        Ok(fetched)
+    }
+}
 
 /// The flush statement: the statements joined by `;`, executed in one round trip; conditional
 /// updates return `k` rows.
@@ -79,9 +153,6 @@ impl Batch {
         push(&mut self.qb);
         self.count += 1;
     }
-
-    /// Never called (see `NOTIFIES`).
-    fn notify(&mut self) {}
 
     fn finish(self) -> QueryBuilder<Db> {
         self.qb
@@ -129,7 +200,8 @@ impl SqlStore {
         let writes = GroupCommit::new(sqlx::ConnectOptions::connect(&writer).await?);
         let background =
             vec![tokio::spawn(checkpoint_periodically(pool.clone())), tokio::spawn(commit_groups(writes.clone()))];
-        Ok(Self { pool, writes, background })
+        // SQLite has no notifications: readers poll, and nobody waits for `committed_changes`.
+        Ok(Self { pool, writes, background, committed_changes: Signal::default() })
     }
 }
 
@@ -209,12 +281,34 @@ const GROUP_MAX: usize = 64;
 /// One commit then writes each page the members dirtied once (the WAL frames were most of a
 /// transaction's cost), and a lone writer commits at once, in its flush statement, as before. A
 /// member that fails or is abandoned rolls back to its savepoint, so the others keep their work.
+///
+/// A member that ends while others queue also opens the first of them, with that one's reads, in
+/// the same round trip, and hands it the connection with what it read (see [`Served`]): under
+/// load a write transaction is then one round trip to the connection's thread, not two.
 struct GroupCommit {
     state: Arc<tokio::sync::Mutex<WriterState>>,
     /// Transactions waiting for the connection.
     queued: AtomicUsize,
+    /// What the waiting transactions would open with, in arrival order.
+    requests: std::sync::Mutex<VecDeque<Request>>,
+    tickets: AtomicU64,
     /// Wakes the committer task (see `commit_groups`).
     wake: Notify,
+}
+
+/// A waiting transaction's reads, and where to hand it the connection once they ran.
+struct Request {
+    ticket: u64,
+    reads: Option<ReadQuery>,
+    reply: oneshot::Sender<Served>,
+}
+
+/// The connection handed to a waiting transaction by the member before it, its member opened
+/// and its reads run (their rows, a list per statement) in that member's last round trip. If
+/// the transaction is gone by then, dropping its writer gets the member rolled back.
+struct Served {
+    writer: Writer,
+    rows: Vec<Vec<SqliteRow>>,
 }
 
 /// The writer connection and its group's state; whoever holds the lock uses the connection.
@@ -243,30 +337,78 @@ impl GroupCommit {
         Arc::new(Self {
             state: Arc::new(tokio::sync::Mutex::new(state)),
             queued: AtomicUsize::new(0),
+            requests: std::sync::Mutex::new(VecDeque::new()),
+            tickets: AtomicU64::new(0),
             wake: Notify::new(),
         })
     }
 
-    /// Waits for the connection (in arrival order), first rolling back what an earlier member
-    /// left open.
-    async fn acquire(self: &Arc<Self>) -> Result<Writer> {
-        struct Queued<'a>(&'a AtomicUsize);
+    /// Waits for the connection (in arrival order) and opens a member on it, running `reads` in
+    /// the same round trip: its own, first rolling back what an earlier member left open, or the
+    /// one that ends the member before it (see [`Served`]). Returns the reads' rows, a list per
+    /// statement.
+    async fn acquire(self: &Arc<Self>, reads: Option<ReadQuery>) -> Result<(Writer, Vec<Vec<SqliteRow>>)> {
+        /// Leaves the queue when the wait ends, however it ends.
+        struct Queued<'a>(&'a GroupCommit, u64);
         impl Drop for Queued<'_> {
             fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::SeqCst);
+                self.0.queued.fetch_sub(1, Ordering::SeqCst);
+                self.0.requests().retain(|r| r.ticket != self.1);
             }
         }
+        let ticket = self.tickets.fetch_add(1, Ordering::SeqCst);
+        let (reply, served) = oneshot::channel();
+        self.requests().push_back(Request { ticket, reads: reads.clone(), reply });
         self.queued.fetch_add(1, Ordering::SeqCst);
-        let queued = Queued(&self.queued);
-        let mut state = self.state.clone().lock_owned().await;
+        let queued = Queued(self, ticket);
+        // The member before hands over the connection still locked, so only one of the two
+        // can happen; a request taken but not served (its round trip failed) waits on.
+        let state = tokio::select! {
+            biased;
+            served = served => match served {
+                Ok(Served { writer, rows }) => return Ok((writer, rows)),
+                Err(_) => self.state.clone().lock_owned().await,
+            },
+            state = self.state.clone().lock_owned() => state,
+        };
         drop(queued);
-        if state.conn.is_none() {
-            return Err(EngineError::Storage(sqlx::Error::PoolClosed));
+        let mut writer = Writer { group: self.clone(), state: Some(state), savepoint: false };
+        let rows = writer.open(reads.as_ref()).await?;
+        Ok((writer, rows))
+    }
+
+    fn requests(&self) -> std::sync::MutexGuard<'_, VecDeque<Request>> {
+        self.requests.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The first waiting transaction that has not given up, out of the queue.
+    fn next_request(&self) -> Option<Request> {
+        let mut requests = self.requests();
+        std::iter::from_fn(|| requests.pop_front()).find(|r| !r.reply.is_closed())
+    }
+}
+
+/// The statement that opens a member: its savepoint inside the group's open transaction, or the
+/// group's transaction.
+fn opening(savepoint: bool) -> &'static str {
+    if savepoint { "SAVEPOINT w" } else { "BEGIN IMMEDIATE" }
+}
+
+/// Runs the statements of `qb` in one round trip: the rows of each statement that ran, and the
+/// error that stopped the rest, if one did.
+async fn run_statements(
+    conn: &mut SqliteConnection,
+    mut qb: QueryBuilder<Db>,
+) -> (Vec<Vec<SqliteRow>>, Option<sqlx::Error>) {
+    let (mut done, mut current) = (Vec::new(), Vec::new());
+    let mut stream = sqlx::Executor::fetch_many(conn, qb.build());
+    loop {
+        match stream.try_next().await {
+            Ok(Some(Either::Left(_))) => done.push(std::mem::take(&mut current)),
+            Ok(Some(Either::Right(row))) => current.push(row),
+            Ok(None) => return (done, None),
+            Err(e) => return (done, Some(e)),
         }
-        if state.in_member {
-            settle(&mut state).await?;
-        }
-        Ok(Writer { group: self.clone(), state: Some(state), savepoint: false })
     }
 }
 
@@ -365,28 +507,43 @@ impl Writer {
         self.state().conn.as_mut().expect(CONNECTED)
     }
 
-    /// The statement that opens this member: the group's transaction when none is open, else the
-    /// member's savepoint. The round trip that runs it must call `opened` after it.
-    fn opening(&mut self) -> &'static str {
+    /// Opens this member on the connection it acquired, rolling back first what an earlier
+    /// member left open: the group's transaction when none is open, else the member's savepoint,
+    /// with `reads` in the same round trip. Returns their rows, a list per statement.
+    async fn open(&mut self, reads: Option<&ReadQuery>) -> Result<Vec<Vec<SqliteRow>>> {
         let state = self.state();
+        if state.conn.is_none() {
+            return Err(EngineError::Storage(sqlx::Error::PoolClosed));
+        }
+        if state.in_member {
+            settle(state).await?;
+        }
+        // From here until its end, this member is open: if it fails or is abandoned, whoever
+        // holds the connection next rolls it back (see `settle`).
         state.in_member = true;
-        let open = state.open;
-        self.savepoint = open;
-        if open { "SAVEPOINT w; " } else { "BEGIN IMMEDIATE; " }
-    }
-
-    /// After the opening statements ran.
-    fn opened(&mut self) {
+        self.savepoint = state.open;
+        let mut batch = Batch::new();
+        batch.statement(|qb| _ = qb.push(opening(self.savepoint)), false);
+        if let Some(reads) = reads {
+            reads.push(&mut batch);
+        }
+        let (mut rows, failed) = run_statements(self.conn(), batch.finish()).await;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
         self.state().open = true;
+        Ok(rows.split_off(1))
     }
 
     /// Ends this member: runs `batch` (its writes, if any) with `RELEASE w`, and with `COMMIT`
     /// when no one queues for the connection or the group is full; otherwise hands the
-    /// connection on and waits for the group's commit. Returns the keys the batch's conditional
-    /// updates returned. On failure nothing of this member is kept.
+    /// connection on (opening the next member in the same round trip, see [`Served`]) and waits
+    /// for the group's commit. Returns the keys the batch's conditional updates returned. On
+    /// failure nothing of this member is kept.
     async fn end(&mut self, batch: Option<Batch>) -> Result<Vec<String>> {
         let state = self.state.take().expect(HELD);
-        let commit = self.group.queued.load(Ordering::SeqCst) == 0 || state.waiting.len() + 1 >= GROUP_MAX;
+        let full = state.waiting.len() + 1 >= GROUP_MAX;
+        let commit = self.group.queued.load(Ordering::SeqCst) == 0 || full;
         let mut batch = batch.unwrap_or_else(Batch::new);
         if self.savepoint {
             batch.statement(|qb| _ = qb.push("RELEASE w"), false);
@@ -394,20 +551,27 @@ impl Writer {
         if commit {
             batch.statement(|qb| _ = qb.push("COMMIT"), false);
         }
+        let own = batch.count;
+        let next = if commit && !full { None } else { self.group.next_request() };
+        if let Some(next) = &next {
+            // After a `COMMIT` it begins the next group.
+            batch.statement(|qb| _ = qb.push(opening(!commit)), false);
+            if let Some(reads) = &next.reads {
+                reads.push(&mut batch);
+            }
+        }
+        let (member, committed) = oneshot::channel();
+        let last = Last { group: self.group.clone(), state, own, commit, member: (!commit).then_some(member), next };
         // When others' work rides on the `COMMIT`, the round trip runs to the end (and they hear
         // how it went) even if this member is abandoned meanwhile.
-        let detach = commit && !state.waiting.is_empty();
-        let last = run_last(self.group.clone(), state, batch, commit);
-        let (state, keys) =
-            if detach { tokio::spawn(last).await.map_err(|e| group_failed(e.to_string()))? } else { last.await };
-        let keys = keys?;
+        let keys = if commit && !last.state.waiting.is_empty() {
+            tokio::spawn(last.run(batch)).await.map_err(|e| group_failed(e.to_string()))??
+        } else {
+            last.run(batch).await?
+        };
         if commit {
             return Ok(keys);
         }
-        let (member, committed) = oneshot::channel();
-        let mut state = state;
-        state.waiting.push(member);
-        drop(state);
         // In case those queued give up before one of them commits.
         self.group.wake.notify_one();
         match committed.await {
@@ -418,32 +582,77 @@ impl Writer {
     }
 }
 
-/// Runs a member's last round trip (see [`Writer::end`]) and keeps the books; on failure undoes
-/// the member and wakes the committer for the group's sake.
-async fn run_last(
+/// A member's last round trip (see [`Writer::end`]): its first `own` statements are the member's,
+/// the rest open the `next` waiting transaction.
+struct Last {
     group: Arc<GroupCommit>,
-    mut state: OwnedMutexGuard<WriterState>,
-    batch: Batch,
+    state: OwnedMutexGuard<WriterState>,
+    own: usize,
     commit: bool,
-) -> (OwnedMutexGuard<WriterState>, Result<Vec<String>>) {
-    let conn = state.conn.as_mut().expect(CONNECTED);
-    let ran: std::result::Result<Vec<Option<String>>, _> = batch.finish().build_query_scalar().fetch_all(conn).await;
-    match ran {
-        Ok(keys) => {
-            state.in_member = false;
-            if commit {
-                state.open = false;
-                state.resolve(Ok(()));
-            }
-            (state, Ok(keys.into_iter().flatten().collect()))
-        }
-        Err(e) => {
+    /// Where the member hears of its group's commit, when it does not commit itself.
+    member: Option<oneshot::Sender<std::result::Result<(), String>>>,
+    next: Option<Request>,
+}
+
+impl Last {
+    /// Runs the round trip and keeps the books: on the member's failure undoes it (and wakes
+    /// the committer for the group's sake); on success hands the connection to the next
+    /// transaction, or lets it go. Returns the keys the member's conditional updates returned.
+    async fn run(self, batch: Batch) -> Result<Vec<String>> {
+        let Last { group, mut state, own, commit, member, next } = self;
+        let conn = state.conn.as_mut().expect(CONNECTED);
+        let (mut rows, failed) = run_statements(conn, batch.finish()).await;
+        if rows.len() < own {
             undo_member(&mut state).await;
             if state.open {
                 group.wake.notify_one();
             }
-            (state, Err(e.into()))
+            if let Some(next) = next {
+                serve(group, state, next).await;
+            }
+            return Err(failed.map_or_else(|| EngineError::Corrupt("a statement gave no result".into()), Into::into));
         }
+        let served = rows.split_off(own);
+        let keys = rows
+            .iter()
+            .flatten()
+            .map(|row| sqlx::Row::try_get::<Option<String>, _>(row, 0))
+            .collect::<sqlx::Result<Vec<_>>>();
+        state.in_member = false;
+        if commit {
+            state.open = false;
+            state.resolve(Ok(()));
+        }
+        state.waiting.extend(member);
+        if let Some(next) = next {
+            // The next member is open, or (if its opening or reads failed) is to be rolled back
+            // like an abandoned one.
+            state.in_member = true;
+            state.open = true;
+            match failed {
+                // Its opening's result is not its.
+                None => {
+                    let writer = Writer { group: group.clone(), state: Some(state), savepoint: !commit };
+                    _ = next.reply.send(Served { writer, rows: served.into_iter().skip(1).collect() });
+                }
+                Some(e) => {
+                    tracing::debug!(error = %e, "opening a queued write transaction failed; trying alone");
+                    serve(group, state, next).await;
+                }
+            }
+        }
+        Ok(keys?.into_iter().flatten().collect())
+    }
+}
+
+/// Opens the `next` waiting transaction in a round trip of its own and hands it the connection,
+/// so it keeps its turn when the member before it failed. If that fails too, it waits for the
+/// connection like a newcomer (and rolls back what is left open as it gets it).
+async fn serve(group: Arc<GroupCommit>, state: OwnedMutexGuard<WriterState>, next: Request) {
+    let mut writer = Writer { group, state: Some(state), savepoint: false };
+    match writer.open(next.reads.as_ref()).await {
+        Ok(rows) => _ = next.reply.send(Served { writer, rows }),
+        Err(e) => tracing::debug!(error = %e, "opening a queued write transaction failed"),
     }
 }
 
@@ -514,10 +723,7 @@ async fn finish_batch(tx: &mut TxConn, batch: Batch) -> Result<Vec<String>> {
 }
 
 async fn begin_write_tx(group: &Writes) -> Result<TxConn> {
-    let mut writer = group.acquire().await?;
-    let opening = writer.opening();
-    sqlx::raw_sql(opening).execute(writer.conn()).await?;
-    writer.opened();
+    let (writer, _) = group.acquire(None).await?;
     Ok(TxConn::Write(writer))
 }
 
@@ -538,51 +744,9 @@ async fn close_writes(group: &Writes) {
 
 /// Begins a write transaction and reads what `ahead` names, in one round trip.
 async fn begin_write_reading_tx(group: &Writes, scope: &Scope, ahead: &ReadAhead) -> Result<(TxConn, Ahead)> {
-    let mut writer = group.acquire().await?;
-    let opening = writer.opening();
-    // `BEGIN IMMEDIATE` or `SAVEPOINT w` comes first: the reads' results follow its.
-    let first = 1;
-    let sql = match ahead {
-        ReadAhead::Task(_) => TASK_AHEAD_SQL,
-        ReadAhead::Playbook { .. } => PLAYBOOK_AHEAD_SQL,
-    };
-    // Made of constants only.
-    let sql = sqlx::AssertSqlSafe(format!("{opening}{sql}"));
-    let query = match ahead {
-        ReadAhead::Task(id) => sqlx::query(sql).bind(scope.org_id()).bind(id),
-        ReadAhead::Playbook { id, branch } => sqlx::query(sql).bind(scope.org_id()).bind(id).bind(branch.as_str()),
-    };
-    // One list of rows per statement, split where each statement ends.
-    let (mut results, mut current) = (Vec::new(), Vec::new());
-    {
-        let mut stream = sqlx::Executor::fetch_many(writer.conn(), query);
-        while let Some(item) = stream.try_next().await? {
-            match item {
-                Either::Left(_) => results.push(std::mem::take(&mut current)),
-                Either::Right(row) => current.push(row),
-            }
-        }
-    }
-    writer.opened();
-    let rows = |i: usize| results.get(first + i).map(Vec::as_slice).unwrap_or_default();
-    let found = match ahead {
-        ReadAhead::Task(_) => Found {
-            family: decode(rows(1))?,
-            instance: decode_one(rows(2))?,
-            members: decode(rows(3))?,
-            ..Found::default()
-        },
-        ReadAhead::Playbook { .. } => Found {
-            playbook: decode_one(rows(1))?,
-            branch: decode_one(rows(2))?,
-            members: decode(rows(3))?,
-            ..Found::default()
-        },
-    };
-    let mut fetched = Ahead::of(ahead, found);
-    let head: Option<(i64, String)> = decode_one(rows(0))?;
-    fetched.audit_head = head.map(|h| (scope.org_id().clone(), 0, h));
-    Ok((TxConn::Write(writer), fetched))
+    let reads = ReadQuery { org: scope.org_id().clone(), ahead: ahead.clone() };
+    let (writer, rows) = group.acquire(Some(reads.clone())).await?;
+    Ok((TxConn::Write(writer), reads.found(&rows)?))
 }
 
 fn decode<T: for<'r> sqlx::FromRow<'r, SqliteRow>>(rows: &[SqliteRow]) -> sqlx::Result<Vec<T>> {

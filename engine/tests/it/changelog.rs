@@ -314,9 +314,10 @@ async fn a_commit_wakes_the_change_listener() {
     assert!(listener.wait(std::time::Duration::from_secs(5)).await.unwrap());
 }
 
-/// Writers that queue for the database together (on SQLite they commit as one group): each
-/// commits or rolls back alone. One that fails in its flush and one abandoned half-way take
-/// nothing of the others with them, and the others' work all lands.
+/// Writers that queue for the database together (on SQLite they commit as one group, each opened
+/// by the one before): each commits or rolls back alone. One that gives up while queued, one that
+/// fails in its flush and one abandoned half-way take nothing of the others with them, and the
+/// others' work all lands.
 async fn queued_writers_commit_and_fail_alone(h: Harness) {
     let w = World::new(&h, "acme").await;
     let p = w.playbook(&h, "Three", three_steps("doer")).await;
@@ -367,8 +368,17 @@ async fn queued_writers_commit_and_fail_alone(h: Harness) {
         let w = writer("E");
         async move { w.await?.1.commit().await }
     });
+    // On SQLite one gives up while it queues (PostgreSQL's writers do not queue).
+    let quitter = (h.store.backend() == Backend::Sqlite).then(|| {
+        let w = writer("Q");
+        tokio::spawn(async move { w.await?.1.commit().await })
+    });
     // Let them all queue, then commit `first` while they wait.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    if let Some(quitter) = quitter {
+        quitter.abort();
+        assert!(quitter.await.unwrap_err().is_cancelled());
+    }
     let first = tokio::spawn(first.commit());
     abandoned_holds.await.unwrap();
     if h.store.backend() == Backend::Sqlite {

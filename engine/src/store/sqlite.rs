@@ -362,14 +362,18 @@ impl GroupCommit {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let queued = Queued(self, ticket);
         // The member before hands over the connection still locked, so only one of the two
-        // can happen; a request taken but not served (its round trip failed) waits on.
-        let state = tokio::select! {
+        // can happen; a request taken but not served (its opening failed) waits for the lock.
+        let (served, state) = tokio::select! {
             biased;
-            served = served => match served {
-                Ok(Served { writer, rows }) => return Ok((writer, rows)),
-                Err(_) => self.state.clone().lock_owned().await,
-            },
-            state = self.state.clone().lock_owned() => state,
+            served = served => (served.ok(), None),
+            state = self.state.clone().lock_owned() => (None, Some(state)),
+        };
+        if let Some(Served { writer, rows }) = served {
+            return Ok((writer, rows));
+        }
+        let state = match state {
+            Some(state) => state,
+            None => self.state.clone().lock_owned().await,
         };
         drop(queued);
         let mut writer = Writer { group: self.clone(), state: Some(state), savepoint: false };

@@ -125,9 +125,10 @@ pub trait Store: Send + Sync + 'static {
     /// Starts a transaction that writes; `now` stamps its change events and audit entries.
     async fn begin_write(&self, now: DateTime<Utc>) -> Result<Box<dyn Tx>>;
     /// Starts a transaction that writes, fetching the rows `ahead` names (and the head of the
-    /// caller's audit chain) as it begins, where the backend can do so in the same round trip
-    /// (SQLite). The transaction then answers those reads from what it fetched: the same rows,
-    /// read under the same write lock.
+    /// caller's audit chain) as it begins, as far as the backend can in one round trip (SQLite:
+    /// all of them; PostgreSQL: the audit head with the task's instance lock, or with the
+    /// playbook). The transaction then answers those reads from what it fetched: the same rows,
+    /// read under the same locks.
     async fn begin_write_reading(&self, now: DateTime<Utc>, scope: &Scope, ahead: ReadAhead) -> Result<Box<dyn Tx>>;
     /// Starts a read-only transaction (one consistent snapshot).
     async fn begin_read(&self) -> Result<Box<dyn Tx>>;

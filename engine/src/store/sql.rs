@@ -373,8 +373,8 @@ impl SqlTx {
 
     /// Applies the deferred row writes, change events and audit entries in one statement (one
     /// round trip), then checks that every conditional update found its expected revision. With
-    /// `commit`, the
-    /// statement also ends the transaction (see `FOLDS_COMMIT`); returns whether it ran.
+    /// `commit`, the statement also ends the transaction (see `FOLDS_COMMIT`); returns whether it
+    /// ran.
     async fn flush(&mut self, commit: bool) -> Result<bool> {
         let writes = std::mem::take(&mut self.writes);
         self.written.clear();

@@ -97,7 +97,7 @@ impl SqlStore {
         chain_legacy_audit(&pool).await?;
         let committed_changes = Signal::default();
         let background = vec![tokio::spawn(notify_committed_changes(pool.clone(), committed_changes.clone()))];
-        Ok(Self { writes: pool.clone(), pool, background, committed_changes })
+        Ok(Self { writes: pool.clone(), pool, background, committed_changes: Some(committed_changes) })
     }
 }
 

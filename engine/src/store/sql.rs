@@ -37,9 +37,9 @@ pub struct SqlStore {
     /// Background tasks the backend runs for the store's lifetime (SQLite's WAL checkpoints and
     /// group commits, PostgreSQL's change notifications).
     background: Vec<tokio::task::JoinHandle<()>>,
-    /// Raised after a write transaction commits change events (PostgreSQL notifies listeners;
-    /// SQLite has none).
-    committed_changes: Signal,
+    /// Raised after a write transaction commits change events, where the backend tells
+    /// listeners (PostgreSQL; SQLite's readers poll).
+    committed_changes: Option<Signal>,
 }
 
 /// A wake-up shared between tasks (a stored permit is not lost).
@@ -278,9 +278,9 @@ impl SqlTx {
         }
     }
 
-    /// A write transaction: its committed change events raise the store's signal.
-    fn writing(tx: TxConn, now: DateTime<Utc>, committed_changes: &Signal) -> Self {
-        Self { committed_changes: Some(committed_changes.clone()), ..Self::new(tx, now) }
+    /// A write transaction: its committed change events raise the store's signal, if it has one.
+    fn writing(tx: TxConn, now: DateTime<Utc>, committed_changes: &Option<Signal>) -> Self {
+        Self { committed_changes: committed_changes.clone(), ..Self::new(tx, now) }
     }
 
     /// Notes the revisions of tasks read in this transaction (see `read_revisions`; only a

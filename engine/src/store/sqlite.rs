@@ -65,8 +65,7 @@ impl ReadQuery {
             },
             false,
         );
-        let members =
-            |qb: &mut QueryBuilder<Db>| _ = qb.push(format!(") ORDER BY user_id LIMIT {}", MEMBERS_AHEAD + 1));
+        let members = |qb: &mut QueryBuilder<Db>| _ = qb.push(") ORDER BY user_id LIMIT ").push(MEMBERS_AHEAD + 1);
         match &self.ahead {
             ReadAhead::Task(id) => {
                 let of_task = |qb: &mut QueryBuilder<Db>, column: &str| {
@@ -200,8 +199,8 @@ impl SqlStore {
         let writes = GroupCommit::new(sqlx::ConnectOptions::connect(&writer).await?);
         let background =
             vec![tokio::spawn(checkpoint_periodically(pool.clone())), tokio::spawn(commit_groups(writes.clone()))];
-        // SQLite has no notifications: readers poll, and nobody waits for `committed_changes`.
-        Ok(Self { pool, writes, background, committed_changes: Signal::default() })
+        // SQLite has no notifications: readers poll.
+        Ok(Self { pool, writes, background, committed_changes: None })
     }
 }
 

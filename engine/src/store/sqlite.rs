@@ -16,7 +16,6 @@ use sqlx::sqlite::{
 use std::collections::VecDeque;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, OwnedMutexGuard, oneshot};
 
@@ -286,18 +285,15 @@ const GROUP_MAX: usize = 64;
 /// load a write transaction is then one round trip to the connection's thread, not two.
 struct GroupCommit {
     state: Arc<tokio::sync::Mutex<WriterState>>,
-    /// Transactions waiting for the connection.
-    queued: AtomicUsize,
-    /// What the waiting transactions would open with, in arrival order.
+    /// The transactions waiting for the connection, in arrival order, with what they would open
+    /// with; one that stopped waiting (it took the lock itself, or gave up) has closed its reply.
     requests: std::sync::Mutex<VecDeque<Request>>,
-    tickets: AtomicU64,
     /// Wakes the committer task (see `commit_groups`).
     wake: Notify,
 }
 
 /// A waiting transaction's reads, and where to hand it the connection once they ran.
 struct Request {
-    ticket: u64,
     reads: Option<ReadQuery>,
     reply: oneshot::Sender<Served>,
 }
@@ -335,9 +331,7 @@ impl GroupCommit {
         let state = WriterState { conn: Some(conn), open: false, in_member: false, waiting: Vec::new() };
         Arc::new(Self {
             state: Arc::new(tokio::sync::Mutex::new(state)),
-            queued: AtomicUsize::new(0),
             requests: std::sync::Mutex::new(VecDeque::new()),
-            tickets: AtomicU64::new(0),
             wake: Notify::new(),
         })
     }
@@ -347,21 +341,11 @@ impl GroupCommit {
     /// one that ends the member before it (see [`Served`]). Returns the reads' rows, a list per
     /// statement.
     async fn acquire(self: &Arc<Self>, reads: Option<ReadQuery>) -> Result<(Writer, Vec<Vec<SqliteRow>>)> {
-        /// Leaves the queue when the wait ends, however it ends.
-        struct Queued<'a>(&'a GroupCommit, u64);
-        impl Drop for Queued<'_> {
-            fn drop(&mut self) {
-                self.0.queued.fetch_sub(1, Ordering::SeqCst);
-                self.0.requests().retain(|r| r.ticket != self.1);
-            }
-        }
-        let ticket = self.tickets.fetch_add(1, Ordering::SeqCst);
         let (reply, served) = oneshot::channel();
-        self.requests().push_back(Request { ticket, reads: reads.clone(), reply });
-        self.queued.fetch_add(1, Ordering::SeqCst);
-        let queued = Queued(self, ticket);
+        self.requests().push_back(Request { reads: reads.clone(), reply });
         // The member before hands over the connection still locked, so only one of the two
         // can happen; a request taken but not served (its opening failed) waits for the lock.
+        // Either way the reply's receiver is gone when the wait ends: the request is closed.
         let (served, state) = tokio::select! {
             biased;
             served = served => (served.ok(), None),
@@ -374,7 +358,6 @@ impl GroupCommit {
             Some(state) => state,
             None => self.state.clone().lock_owned().await,
         };
-        drop(queued);
         let mut writer = Writer { group: self.clone(), state: Some(state), savepoint: false };
         let rows = writer.open(reads.as_ref()).await?;
         Ok((writer, rows))
@@ -382,6 +365,14 @@ impl GroupCommit {
 
     fn requests(&self) -> std::sync::MutexGuard<'_, VecDeque<Request>> {
         self.requests.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a transaction waits for the connection (dropping the requests of those that
+    /// stopped waiting).
+    fn anyone_waiting(&self) -> bool {
+        let mut requests = self.requests();
+        requests.retain(|r| !r.reply.is_closed());
+        !requests.is_empty()
     }
 
     /// The first waiting transaction that has not given up, out of the queue.
@@ -546,7 +537,7 @@ impl Writer {
     async fn end(&mut self, batch: Option<Batch>) -> Result<Vec<String>> {
         let state = self.state.take().expect(HELD);
         let full = state.waiting.len() + 1 >= GROUP_MAX;
-        let commit = self.group.queued.load(Ordering::SeqCst) == 0 || full;
+        let commit = full || !self.group.anyone_waiting();
         let mut batch = batch.unwrap_or_else(Batch::new);
         if self.savepoint {
             batch.statement(|qb| _ = qb.push("RELEASE w"), false);
@@ -555,7 +546,7 @@ impl Writer {
             batch.statement(|qb| _ = qb.push("COMMIT"), false);
         }
         let own = batch.count;
-        let next = if commit && !full { None } else { self.group.next_request() };
+        let next = self.group.next_request();
         if let Some(next) = &next {
             // After a `COMMIT` it begins the next group.
             batch.statement(|qb| _ = qb.push(opening(!commit)), false);

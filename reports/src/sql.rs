@@ -89,7 +89,7 @@ pub(crate) fn quantile(p: f64) -> String {
 /// Runs one report query, logging it with its duration (at debug level).
 pub(crate) async fn run(warehouse: &Warehouse, scope: &TeamScope, sql: &str) -> Result<Rows, ReportError> {
     let started = std::time::Instant::now();
-    let result = warehouse.query_with(sql, scope, limits(), &[crate::occurrence::nth_occurrence()]).await?;
+    let result = warehouse.query_own(sql, scope, limits(), &[crate::occurrence::nth_occurrence()]).await?;
     tracing::debug!(rows = result.rows, elapsed_ms = started.elapsed().as_millis() as u64, sql, "report query");
     if result.truncated {
         return Err(ReportError::TooLarge(MAX_ROWS));

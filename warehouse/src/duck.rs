@@ -8,12 +8,17 @@
 //! …) are copied in, already filtered, before the connection is locked; then DuckDB may read no
 //! file but those partitions (`allowed_paths`, `enable_external_access = false`,
 //! `lock_configuration`), so even `read_parquet('…')` of another team's files or `read_csv` of the
-//! machine's fails. The query itself must parse (with DuckDB's SQL dialect) as exactly one query.
+//! machine's fails; it spills into a folder of its own, which no other query's DuckDB may read and
+//! which is removed with it. DuckDB's own parser must find exactly one statement in the SQL, and
+//! its binder must call that statement a `SELECT`, before anything runs: `COPY`, `EXPORT`,
+//! `ATTACH`, `SET`, `INSTALL`, `PRAGMA` and writes are refused whatever quoting hides them.
 
-use crate::WarehouseError;
 use crate::location::Warehouse;
+use crate::redact::{self, Phase};
 use crate::sql::{QueryLimits, QueryResult, TeamScope, raw, views};
 use crate::tables::{self, ColumnKind, TableKind, TableSpec};
+use crate::{WarehouseError, bounds};
+use duckdb::ffi;
 
 /// The query engine analysts' SQL runs on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -69,9 +74,11 @@ impl Warehouse {
             let files: Vec<String> = table.get_file_uris().map_err(|e| WarehouseError::delta(spec.name, e))?.collect();
             snapshot.push((spec, files));
         }
+        bounds::check_size(sql)?;
         let (sql, scope) = (sql.to_string(), scope.clone());
-        let run = tokio::task::spawn_blocking(move || {
-            let connection = open(&snapshot, &scope, limits)?;
+        bounds::blocking_on_query_threads(move || {
+            let sandbox = Sandbox::open(&snapshot, &scope, limits)?;
+            let connection = sandbox.connection()?;
             let interrupt = connection.interrupt_handle();
             let (done, finished) = std::sync::mpsc::channel::<()>();
             let watchdog = std::thread::spawn(move || {
@@ -82,28 +89,183 @@ impl Warehouse {
                     false
                 }
             });
-            let result = execute(&connection, &sql, limits);
+            let result = sandbox.check_one_query(&sql).and_then(|()| execute(connection, &sql, limits));
             let _ = done.send(());
             let timed_out = watchdog.join().unwrap_or(false);
             match result {
                 Err(_) if timed_out => Err(WarehouseError::Timeout(limits.timeout)),
                 other => other,
             }
-        });
-        run.await.map_err(|e| WarehouseError::Query(format!("the query stopped: {e}")))?
+        })
+        .await
     }
 }
 
-/// An in-memory DuckDB holding the scope's tables and views, which may read nothing else.
-fn open(
+/// An in-memory DuckDB for one query, holding the scope's tables and views and allowed to read
+/// nothing else; with a connection of its own for DuckDB's parser, and a spill folder no other
+/// query can see, removed with it.
+struct Sandbox {
+    /// The connection the query runs on (closed first).
+    connection: Option<duckdb::Connection>,
+    /// The connection DuckDB's parser and binder check the query on.
+    checker: ffi::duckdb_connection,
+    database: ffi::duckdb_database,
+    /// Removed once the database is closed.
+    spill: tempfile::TempDir,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.connection = None;
+        // SAFETY: both handles were opened by `Sandbox::open` and are closed only here; the
+        // query's connection on the database was closed just above.
+        unsafe {
+            ffi::duckdb_disconnect(&mut self.checker);
+            ffi::duckdb_close(&mut self.database);
+        }
+    }
+}
+
+impl Sandbox {
+    fn open(
+        snapshot: &[(&TableSpec, Vec<String>)],
+        scope: &TeamScope,
+        limits: QueryLimits,
+    ) -> Result<Sandbox, WarehouseError> {
+        let spill = tempfile::Builder::new()
+            .prefix("orgata-duckdb-")
+            .tempdir()
+            .map_err(|e| WarehouseError::Query(format!("DuckDB's spill folder: {e}")))?;
+        let mut database = std::ptr::null_mut();
+        // SAFETY: a null path opens an in-memory database into `database`.
+        if unsafe { ffi::duckdb_open(std::ptr::null(), &mut database) } != ffi::DuckDBSuccess {
+            return Err(WarehouseError::Query("DuckDB could not open an in-memory database".into()));
+        }
+        let mut checker = std::ptr::null_mut();
+        // SAFETY: `database` is open; a failed connect leaves `checker` null, which disconnect ignores.
+        let connected = unsafe { ffi::duckdb_connect(database, &mut checker) } == ffi::DuckDBSuccess;
+        let mut sandbox = Sandbox { connection: None, checker, database, spill };
+        if !connected {
+            return Err(WarehouseError::Query("DuckDB could not connect".into()));
+        }
+        // SAFETY: the database stays open until `sandbox` is dropped, after this connection.
+        let connection = unsafe { duckdb::Connection::open_from_raw(database) }.map_err(|e| setup(&e))?;
+        for statement in setup_statements(snapshot, scope, limits, sandbox.spill.path()) {
+            connection.execute_batch(&statement).map_err(|e| setup(&e))?;
+        }
+        sandbox.connection = Some(connection);
+        Ok(sandbox)
+    }
+
+    fn connection(&self) -> Result<&duckdb::Connection, WarehouseError> {
+        self.connection.as_ref().ok_or_else(|| WarehouseError::Query("DuckDB is closed".into()))
+    }
+
+    /// Checks, with DuckDB's own parser, that `sql` is exactly one statement, and, with its
+    /// binder, that the statement is a query (a `SELECT` of any form), without running it.
+    fn check_one_query(&self, sql: &str) -> Result<(), WarehouseError> {
+        let text =
+            std::ffi::CString::new(sql).map_err(|_| WarehouseError::Query("the query holds a NUL character".into()))?;
+        let mut extracted = std::ptr::null_mut();
+        // SAFETY: `checker` is an open connection; `extracted` is destroyed by `Extracted`.
+        let count = unsafe { ffi::duckdb_extract_statements(self.checker, text.as_ptr(), &mut extracted) };
+        let extracted = Extracted(extracted);
+        if count == 0 {
+            // SAFETY: the error belongs to `extracted`, which is still alive.
+            let message = unsafe { message(ffi::duckdb_extract_statements_error(extracted.0)) };
+            return Err(redact::duckdb(&message.unwrap_or_else(|| "no statement".into()), Phase::Planning));
+        }
+        if count > 1 {
+            return Err(WarehouseError::NotReadOnly(format!(
+                "exactly one statement is expected; DuckDB reads {count}"
+            )));
+        }
+        let mut statement = std::ptr::null_mut();
+        // SAFETY: index 0 exists; the prepared statement is destroyed by `Prepared`.
+        let state = unsafe { ffi::duckdb_prepare_extracted_statement(self.checker, extracted.0, 0, &mut statement) };
+        let statement = Prepared(statement);
+        if state != ffi::DuckDBSuccess {
+            // SAFETY: the error belongs to `statement`, which is still alive.
+            let message = unsafe { message(ffi::duckdb_prepare_error(statement.0)) };
+            return Err(redact::duckdb(&message.unwrap_or_else(|| "the query is invalid".into()), Phase::Planning));
+        }
+        // SAFETY: `statement` was prepared.
+        match unsafe { ffi::duckdb_prepared_statement_type(statement.0) } {
+            ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_SELECT => Ok(()),
+            other => Err(WarehouseError::NotReadOnly(format!("{} is not a query", statement_name(other)))),
+        }
+    }
+}
+
+/// Extracted statements, destroyed when dropped.
+struct Extracted(ffi::duckdb_extracted_statements);
+
+impl Drop for Extracted {
+    fn drop(&mut self) {
+        // SAFETY: must be destroyed even when no statement was extracted (DuckDB's C API).
+        unsafe { ffi::duckdb_destroy_extracted(&mut self.0) }
+    }
+}
+
+/// A prepared statement, destroyed when dropped.
+struct Prepared(ffi::duckdb_prepared_statement);
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        // SAFETY: must be destroyed even when preparing failed (DuckDB's C API).
+        unsafe { ffi::duckdb_destroy_prepare(&mut self.0) }
+    }
+}
+
+/// A C string DuckDB owns, copied.
+///
+/// # Safety
+/// `text` is null or points to a NUL-terminated string alive for the call.
+unsafe fn message(text: *const std::os::raw::c_char) -> Option<String> {
+    (!text.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(text) }.to_string_lossy().into_owned())
+}
+
+/// What a refused statement is, in words.
+fn statement_name(kind: ffi::duckdb_statement_type) -> &'static str {
+    match kind {
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_COPY
+        | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_COPY_DATABASE => "COPY",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_EXPORT => "EXPORT",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_ATTACH => "ATTACH",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_DETACH => "DETACH",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_SET
+        | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_VARIABLE_SET => "SET",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_LOAD
+        | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_EXTENSION
+        | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_UPDATE_EXTENSIONS => "INSTALL or LOAD",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_PRAGMA => "PRAGMA",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_CALL => "CALL",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_EXPLAIN => "EXPLAIN",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_INSERT
+        | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_UPDATE
+        | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_DELETE
+        | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_MERGE_INTO => "a write",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_CREATE
+        | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_CREATE_FUNC
+        | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_ALTER
+        | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_DROP => "DDL",
+        _ => "this statement",
+    }
+}
+
+/// The statements that fill a sandbox with the scope's tables and views, then lock it: it may
+/// read no file but the scope's partitions, spill only into `spill`, and change no setting.
+fn setup_statements(
     snapshot: &[(&TableSpec, Vec<String>)],
     scope: &TeamScope,
     limits: QueryLimits,
-) -> Result<duckdb::Connection, WarehouseError> {
-    let connection = duckdb::Connection::open_in_memory().map_err(duck)?;
+    spill: &std::path::Path,
+) -> Vec<String> {
     let mut setup = vec![
         format!("SET memory_limit = '{}B'", limits.memory_bytes),
         "SET threads = 2".to_string(),
+        format!("SET temp_directory = {}", quote(&spill.to_string_lossy())),
+        format!("SET max_expression_depth = {}", bounds::MAX_EXPRESSION_DEPTH),
         "SET autoinstall_known_extensions = false".to_string(),
         "SET autoload_known_extensions = false".to_string(),
     ];
@@ -132,10 +294,12 @@ fn open(
     setup.push(format!("SET allowed_paths = [{allowed}]"));
     setup.push("SET enable_external_access = false".into());
     setup.push("SET lock_configuration = true".into());
-    for statement in setup {
-        connection.execute_batch(&statement).map_err(|e| WarehouseError::Query(format!("{statement}: {e}")))?;
-    }
-    Ok(connection)
+    setup
+}
+
+/// A failure to build the sandbox: our own statements, so no caller's value is in it.
+fn setup(e: &duckdb::Error) -> WarehouseError {
+    WarehouseError::Query(format!("DuckDB could not prepare the warehouse's tables: {e}"))
 }
 
 /// Whether a file of a table partitioned by team holds rows of the scope's teams.
@@ -178,20 +342,11 @@ fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// Checks that the SQL is exactly one query, then runs it.
+/// Runs a query [`Sandbox::check_one_query`] accepted.
 fn execute(connection: &duckdb::Connection, sql: &str, limits: QueryLimits) -> Result<QueryResult, WarehouseError> {
-    use datafusion::sql::sqlparser::{ast::Statement, dialect::DuckDbDialect, parser::Parser};
-    let statements = Parser::parse_sql(&DuckDbDialect {}, sql).map_err(|e| WarehouseError::Query(e.to_string()))?;
-    match statements.as_slice() {
-        [Statement::Query(_)] => {}
-        [other] => {
-            let kind = other.to_string().split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
-            return Err(WarehouseError::NotReadOnly(format!("{kind} is not a query")));
-        }
-        _ => return Err(WarehouseError::Query("exactly one statement is expected".into())),
-    }
-    let mut statement = connection.prepare(sql).map_err(duck)?;
-    let arrow = statement.query_arrow([]).map_err(duck)?;
+    let running = |e: duckdb::Error| redact::duckdb(&e.to_string(), Phase::Running);
+    let mut statement = connection.prepare(sql).map_err(running)?;
+    let arrow = statement.query_arrow([]).map_err(running)?;
     let mut result = QueryResult::empty(arrow.get_schema());
     for batch in arrow {
         if !result.take(batch, limits.max_rows) {
@@ -199,8 +354,4 @@ fn execute(connection: &duckdb::Connection, sql: &str, limits: QueryLimits) -> R
         }
     }
     Ok(result)
-}
-
-fn duck(e: duckdb::Error) -> WarehouseError {
-    WarehouseError::Query(e.to_string())
 }

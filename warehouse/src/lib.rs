@@ -7,15 +7,23 @@
 //! - `delta`: appending to a table exactly once (the ingest position travels in the same Delta
 //!   commit as the rows), reading that position back, compaction and clean-up.
 //! - `sql`: analysts' SQL — read-only, team-scoped, with a timeout, a row limit and a memory limit.
+//! - `scope`: the team scope applied at DataFusion's scan, behind a barrier no predicate crosses.
 //! - `duck`: the same SQL on DuckDB, over the Parquet files of the same snapshot.
+//! - `bounds`: the size and depth a query may have, and the threads queries run on.
+//! - `redact`: query errors by kind, never quoting a row's value.
 //! - `output`: query results as a text table, CSV, JSON or Parquet.
 
+pub mod bounds;
 pub mod delta;
 pub mod duck;
 pub mod location;
 pub mod output;
+mod redact;
+mod scope;
 pub mod sql;
 pub mod tables;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use delta::{Maintenance, Watermark};
 pub use duck::SqlEngine;
@@ -53,6 +61,13 @@ pub enum WarehouseError {
     /// memory limit reached).
     #[error("{0}")]
     Query(String),
+    /// The query is longer, or nests deeper, than a query may (`bounds`).
+    #[error("{0}")]
+    TooComplex(String),
+    /// The query failed on a value while running, reported by kind only: the value is never
+    /// quoted (`redact`).
+    #[error("the query failed: {0}")]
+    Failed(String),
     /// The query ran out of time.
     #[error("the query did not finish within {0:?}")]
     Timeout(std::time::Duration),

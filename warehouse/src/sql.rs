@@ -2,16 +2,21 @@
 //!
 //! Each query gets its own session in which the only tables are views over one snapshot of the
 //! Delta tables, already filtered to the caller's teams (design.md, invariant 4): the raw tables
-//! are never registered where the query can name them, so no SQL reaches another team's rows.
-//! Version-keeping tables appear as their current state (`tasks`) and their history
-//! (`tasks_history`). Only a single read-only query is accepted, and it runs with a timeout, a row
-//! limit and a memory limit.
+//! are never registered where the query can name them, so no SQL reaches another team's rows, and
+//! a caller's SQL reads each table through a scan that applies the scope before any of its
+//! expressions sees a row (`scope`). Version-keeping tables appear as their current state
+//! (`tasks`) and their history (`tasks_history`). Only a single read-only query is accepted; it is
+//! bounded in size and depth before it is planned and runs on the query threads (`bounds`), with
+//! a timeout, a row limit and a memory limit; its errors quote no row's value (`redact`).
 
-use crate::WarehouseError;
 use crate::location::Warehouse;
+use crate::redact::{self, Phase};
+use crate::scope::ScopedTable;
 use crate::tables::{self, TableKind, TableSpec};
+use crate::{WarehouseError, bounds};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
+use datafusion::catalog::TableProvider;
 use datafusion::catalog::view::ViewTable;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -79,71 +84,126 @@ impl QueryResult {
     }
 }
 
+/// Whose SQL a query runs, which decides how the scope is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Author {
+    /// A caller's SQL (analysts, agents): the scope is applied at the scan, behind a barrier.
+    Caller,
+    /// SQL Orgata composed from validated values (the reports): the scope is a filter the optimizer
+    /// may combine with the query's own predicates, which then prune partitions and files.
+    Orgata,
+}
+
 impl Warehouse {
-    /// Runs one read-only SQL query over the tables `scope` may read.
+    /// Runs one read-only SQL query of a caller's over the tables `scope` may read. No
+    /// expression of the query is evaluated on a row outside the scope (`scope`), errors carry
+    /// no row values (`redact`), and the query is bounded in size, depth, time, rows and memory.
     pub async fn query(
         &self,
         sql: &str,
         scope: &TeamScope,
         limits: QueryLimits,
     ) -> Result<QueryResult, WarehouseError> {
-        self.query_with(sql, scope, limits, &[]).await
+        self.run(Author::Caller, sql, scope, limits, &[]).await
     }
 
-    /// Runs one read-only SQL query, as [`Self::query`], with window functions of the caller's
-    /// beside DataFusion's own.
-    pub async fn query_with(
+    /// Runs one read-only SQL query that Orgata composed itself from validated values (a
+    /// report's), with window functions of the caller's beside DataFusion's own. Its predicates
+    /// may be pushed below the scope's filter to prune partitions and files, so it must never
+    /// hold a caller's expression: a caller's SQL goes through [`Self::query`].
+    pub async fn query_own(
         &self,
         sql: &str,
         scope: &TeamScope,
         limits: QueryLimits,
         window_functions: &[WindowUDF],
     ) -> Result<QueryResult, WarehouseError> {
-        let run = async {
-            let ctx = self.session(scope, limits.memory_bytes).await?;
-            for function in window_functions {
-                ctx.register_udwf(function.clone());
+        self.run(Author::Orgata, sql, scope, limits, window_functions).await
+    }
+
+    async fn run(
+        &self,
+        author: Author,
+        sql: &str,
+        scope: &TeamScope,
+        limits: QueryLimits,
+        window_functions: &[WindowUDF],
+    ) -> Result<QueryResult, WarehouseError> {
+        bounds::check_size(sql)?;
+        let (warehouse, sql, scope, functions) =
+            (self.clone(), sql.to_string(), scope.clone(), window_functions.to_vec());
+        let run = async move {
+            let ctx = warehouse.session(author, &scope, limits.memory_bytes).await?;
+            for function in functions {
+                ctx.register_udwf(function);
             }
-            let plan = ctx.state().create_logical_plan(sql).await.map_err(query_error)?;
+            let state = ctx.state();
+            let dialect = state.config().options().sql_parser.dialect;
+            let planning = |e| redact::datafusion(e, Phase::Planning);
+            let statement = state.sql_to_statement(&sql, &dialect).map_err(planning)?;
+            bounds::check_depth(&statement)?;
+            let plan = state.statement_to_plan(statement).await.map_err(planning)?;
             SQLOptions::new()
                 .with_allow_ddl(false)
                 .with_allow_dml(false)
                 .with_allow_statements(false)
                 .verify_plan(&plan)
                 .map_err(|e| WarehouseError::NotReadOnly(e.strip_backtrace()))?;
-            let frame = ctx.execute_logical_plan(plan).await.map_err(query_error)?;
+            let running = |e| redact::datafusion(e, Phase::Running);
+            let frame = ctx.execute_logical_plan(plan).await.map_err(running)?;
             let schema = Arc::new(frame.schema().as_arrow().clone());
-            let mut stream = frame.execute_stream().await.map_err(query_error)?;
+            let mut stream = frame.execute_stream().await.map_err(running)?;
             let mut result = QueryResult::empty(schema);
             while let Some(batch) = stream.next().await {
-                if !result.take(batch.map_err(query_error)?, limits.max_rows) {
+                if !result.take(batch.map_err(running)?, limits.max_rows) {
                     break;
                 }
             }
             Ok(result)
         };
-        tokio::time::timeout(limits.timeout, run).await.map_err(|_| WarehouseError::Timeout(limits.timeout))?
+        let timed = async move {
+            tokio::time::timeout(limits.timeout, run).await.map_err(|_| WarehouseError::Timeout(limits.timeout))?
+        };
+        bounds::on_query_threads(timed).await
     }
 
     /// A session whose tables are the views `scope` may read, over the tables' newest snapshots.
-    pub async fn session(&self, scope: &TeamScope, memory_bytes: usize) -> Result<SessionContext, WarehouseError> {
-        let runtime = RuntimeEnvBuilder::new().with_memory_limit(memory_bytes, 1.0).build_arc().map_err(query_error)?;
+    async fn session(
+        &self,
+        author: Author,
+        scope: &TeamScope,
+        memory_bytes: usize,
+    ) -> Result<SessionContext, WarehouseError> {
+        let storage = |e| redact::datafusion(e, Phase::Running);
+        let runtime = RuntimeEnvBuilder::new().with_memory_limit(memory_bytes, 1.0).build_arc().map_err(storage)?;
         let config = SessionConfig::new().with_information_schema(true);
         let ctx = SessionContext::new_with_config_rt(config, runtime);
-        // The raw tables live in a private session; only views built from them are shared.
+        // The raw tables live in a private session; the scope's rows of each in a second one,
+        // under the raw name, where the views are planned; only the views are shared.
         let private = SessionContext::new();
+        let scoped = SessionContext::new();
         for spec in tables::ALL.iter().filter(|t| t.kind != TableKind::Internal) {
             let table = self.table(spec).await?;
             let delta = |e| WarehouseError::delta(spec.name, e);
             table.update_datafusion_session(&ctx.state()).map_err(delta)?;
             table.update_datafusion_session(&private.state()).map_err(delta)?;
-            let provider = table.table_provider().await.map_err(query_error)?;
-            private.register_table(raw(spec), provider).map_err(query_error)?;
+            let provider = table.table_provider().await.map_err(storage)?;
+            private.register_table(raw(spec), provider).map_err(storage)?;
+            let rows = format!("SELECT * FROM {} WHERE {}", raw(spec), scope_filter(spec, scope));
+            let rows = private.sql(&rows).await.map_err(storage)?.into_unoptimized_plan();
+            let barrier = author == Author::Caller && *scope != TeamScope::All;
+            let provider: Arc<dyn TableProvider> = if barrier {
+                let partitioned_by_team = spec.partition_by.first() == Some(&"team_id");
+                Arc::new(ScopedTable::new(spec.name, rows, partitioned_by_team))
+            } else {
+                Arc::new(ViewTable::new(rows, None))
+            };
+            scoped.register_table(raw(spec), provider).map_err(storage)?;
         }
         for spec in tables::ALL {
-            for (name, view) in views(spec, scope) {
-                let plan = private.sql(&view).await.map_err(query_error)?.into_unoptimized_plan();
-                ctx.register_table(name, Arc::new(ViewTable::new(plan, Some(view)))).map_err(query_error)?;
+            for (name, view) in views(spec, &TeamScope::All) {
+                let plan = scoped.sql(&view).await.map_err(storage)?.into_unoptimized_plan();
+                ctx.register_table(name, Arc::new(ViewTable::new(plan, Some(view)))).map_err(storage)?;
             }
         }
         Ok(ctx)
@@ -155,6 +215,7 @@ impl Warehouse {
     pub async fn row_count(&self, spec: &TableSpec) -> Result<usize, WarehouseError> {
         let table = self.table(spec).await?;
         let ctx = SessionContext::new();
+        let query_error = |e| redact::datafusion(e, Phase::Running);
         let delta = |e| WarehouseError::delta(spec.name, e);
         table.update_datafusion_session(&ctx.state()).map_err(delta)?;
         ctx.register_table("t", table.table_provider().await.map_err(query_error)?).map_err(query_error)?;
@@ -208,8 +269,4 @@ fn scope_filter(spec: &TableSpec, scope: &TeamScope) -> String {
         let memberships = current_state(&tables::MEMBERSHIPS, &format!("SELECT * FROM {}", raw(&tables::MEMBERSHIPS)));
         format!("id IN (SELECT user_id FROM ({memberships}) WHERE team_id IN ({list}))")
     }
-}
-
-fn query_error(e: datafusion::error::DataFusionError) -> WarehouseError {
-    WarehouseError::Query(e.strip_backtrace())
 }

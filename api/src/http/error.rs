@@ -110,6 +110,8 @@ impl From<orgata_warehouse::WarehouseError> for ApiError {
         match e {
             NotReadOnly(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "not-read-only", detail),
             Query(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-query", detail),
+            TooComplex(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "query-too-complex", detail),
+            Failed(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "query-failed", detail),
             Timeout(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "query-timeout", detail),
             Location { .. } | Delta { .. } | Concurrent { .. } | Rows { .. } | Store(_) => {
                 tracing::error!(error = %detail, "warehouse error");

@@ -144,9 +144,16 @@ fn sign_in_link(next: &str) -> String {
     if next == "/" || !is_local_path(next) { "/sign-in".into() } else { format!("/sign-in?next={}", url_encode(next)) }
 }
 
-/// Only our own paths are followed after sign-in (never another site).
+/// Only our own paths are followed after sign-in (never another site): a path that starts with
+/// one `/`, is made of visible ASCII only (browsers drop tabs and newlines, so `/\t/evil.example`
+/// would become `//evil.example`), holds no backslash, and resolves on this site.
 fn is_local_path(path: &str) -> bool {
-    path.starts_with('/') && !path.starts_with("//") && !path.contains('\\')
+    let plain = path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    if !plain || !path.starts_with('/') || path.starts_with("//") {
+        return false;
+    }
+    let Ok(site) = url::Url::parse("http://orgata.invalid/") else { return false };
+    site.join(path).is_ok_and(|url| url.origin() == site.origin() && url.username().is_empty())
 }
 
 /// Percent-encodes a query value.
@@ -451,5 +458,34 @@ pub fn home(viewer: &Viewer) -> Response {
     match viewer.teams.first() {
         Some(team) => Redirect::to(&format!("/teams/{}", team.id)).into_response(),
         None => see_other("/profile"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_path;
+
+    #[test]
+    fn only_this_sites_paths_are_followed() {
+        for path in ["/", "/teams/a/tasks?status=open", "/a/%2F%2Fb", "/.//x", "/@evil.example"] {
+            assert!(is_local_path(path), "{path}");
+        }
+        for path in [
+            "",
+            "evil.example",
+            "//evil.example",
+            "/\tevil",
+            "/\t/evil.example/",
+            "/\\evil.example",
+            "\\/evil",
+            "/\n",
+            "/\u{7f}",
+            "/é",
+            "/ x",
+            "https://evil.example/",
+            "javascript:alert(1)",
+        ] {
+            assert!(!is_local_path(path), "{path:?}");
+        }
     }
 }

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 
 /// The Python with the MCP SDK: `ORGATA_MCP_PYTHON` (set by `scripts/test`). Outside CI, without
 /// it, the test is skipped with a message; under `CI=true` it fails.
-fn python() -> Option<PathBuf> {
+pub(crate) fn python() -> Option<PathBuf> {
     match std::env::var("ORGATA_MCP_PYTHON") {
         Ok(path) if !path.is_empty() => Some(PathBuf::from(path)),
         _ if testing::in_ci() => panic!("CI=true but ORGATA_MCP_PYTHON is not set: the MCP client tests must not skip"),

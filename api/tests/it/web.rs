@@ -137,6 +137,14 @@ async fn web_pages_over_http(db: TestDatabase) {
     assert!(!b.jar.contains_key("orgata_access"));
     let signed_out = b.get("/sign-in").await;
     assert!(signed_out.body.contains("You are signed out."), "{}", signed_out.body);
+    // Only this site's paths are followed after sign-in; a control character is no server error.
+    for next in ["/%09/evil.example/", "//evil.example", "/%5Cevil.example", "https://evil.example/", "/%0Ax", "/%7F"] {
+        let page = b.get(&format!("/sign-in?next={next}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{next}");
+        assert!(page.body.contains(r#"name="next" value="/">"#), "{next}: {}", page.body);
+    }
+    let page = b.get("/sign-in?next=/teams/x/tasks%3Fstatus%3Dopen").await;
+    assert!(page.body.contains(r#"name="next" value="/teams/x/tasks?status=open">"#), "{}", page.body);
     let login =
         [("organisation", "web-test"), ("email", "wendy@web.test"), ("password", PASSWORD), ("next", &settings)];
     let page = b.post("/sign-in", &login).await;

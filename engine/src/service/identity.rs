@@ -9,7 +9,7 @@ use crate::identity::tokens::{ACCESS_AUDIENCE, AccessClaims, ISSUER, MFA_AUDIENC
 use crate::identity::{ApiKey, RefreshToken, Throttle, random_token, secret_hash, totp};
 use crate::ids::*;
 use crate::model::*;
-use crate::store::{NewAuditEntry, Scope, Tx};
+use crate::store::{NewAuditEntry, Scope, SessionState, Tx};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -338,9 +338,11 @@ impl Engine {
         let claims: AccessClaims = self.keys.verify(access_token, ACCESS_AUDIENCE, self.clock.now())?;
         let mut tx = self.store.begin_read().await?;
         let found = tx.session_user(&claims.sub, &claims.sid).await?.filter(|(u, _)| u.org_id == claims.org);
-        let (user, revoked) = found.ok_or_else(|| EngineError::Unauthenticated("unknown user".into()))?;
-        if revoked {
-            return Err(EngineError::Unauthenticated("session revoked".into()));
+        let (user, session) = found.ok_or_else(|| EngineError::Unauthenticated("unknown user".into()))?;
+        match session {
+            SessionState::Live => {}
+            SessionState::Revoked => return Err(EngineError::Unauthenticated("session revoked".into())),
+            SessionState::Unknown => return Err(EngineError::Unauthenticated("unknown session".into())),
         }
         self.scope_of(&mut *tx, &user, Some(claims.sid)).await
     }

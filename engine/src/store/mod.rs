@@ -298,6 +298,17 @@ pub struct IdempotencyRecord {
     pub created_at: DateTime<Utc>,
 }
 
+/// What the store knows of a login session, named by an access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// A refresh-token family of the user's, never revoked.
+    Live,
+    /// Revoked: a logout, or a refresh token used twice.
+    Revoked,
+    /// No such session of this user's: the token is refused whatever its signature.
+    Unknown,
+}
+
 /// Credentials and sign-in state. These rows are secrets or bookkeeping, not business records:
 /// they write no change events (nothing secret leaves the database); what happens to them is in
 /// the audit trail.
@@ -309,9 +320,9 @@ pub trait CredentialTx: Send {
     async fn use_refresh_token(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
     /// Revokes every token of a login's family.
     async fn revoke_refresh_family(&mut self, family: &str, now: DateTime<Utc>) -> Result<()>;
-    /// The user of a session, and whether the session (a login's refresh-token family) was
-    /// revoked (logout, or refresh-token reuse), in one round trip.
-    async fn session_user(&mut self, user: &UserId, family: &str) -> Result<Option<(User, bool)>>;
+    /// The user of a session (a login's refresh-token family), and the session's state, in one
+    /// round trip.
+    async fn session_user(&mut self, user: &UserId, family: &str) -> Result<Option<(User, SessionState)>>;
     /// Revokes every refresh token of a user (password change).
     async fn revoke_user_refresh_tokens(&mut self, user: &UserId, now: DateTime<Utc>) -> Result<()>;
 

@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{
     AuditFilter, Backend, CredentialTx, IdempotencyRecord, IdempotencyTx, InstanceFilter, NewAuditEntry, PoolStats,
-    ReadAhead, Scope, Store, TaskFilter, Tx,
+    ReadAhead, Scope, SessionState, Store, TaskFilter, Tx,
 };
 use crate::audit::Link;
 use crate::identity::{ApiKey, RefreshToken, Throttle, TotpRow};

@@ -44,22 +44,32 @@ impl CredentialTx for SqlTx {
         Ok(())
     }
 
-    async fn session_user(&mut self, user: &UserId, family: &str) -> Result<Option<(User, bool)>> {
+    async fn session_user(&mut self, user: &UserId, family: &str) -> Result<Option<(User, SessionState)>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
             user: User,
+            tokens: i64,
             revoked: i64,
         }
         let row: Option<Row> = sqlx::query_as(
-            "SELECT users.*, (SELECT COUNT(*) FROM refresh_tokens WHERE family_id = $2 AND revoked_at IS NOT NULL) AS revoked
+            "SELECT users.*,
+                (SELECT COUNT(*) FROM refresh_tokens WHERE family_id = $2 AND user_id = $1) AS tokens,
+                (SELECT COUNT(*) FROM refresh_tokens WHERE family_id = $2 AND revoked_at IS NOT NULL) AS revoked
              FROM users WHERE id = $1",
         )
         .bind(user)
         .bind(family)
         .fetch_optional(&mut *self.tx)
         .await?;
-        Ok(row.map(|r| (r.user, r.revoked > 0)))
+        Ok(row.map(|r| {
+            let state = match (r.tokens, r.revoked) {
+                (0, _) => SessionState::Unknown,
+                (_, 0) => SessionState::Live,
+                _ => SessionState::Revoked,
+            };
+            (r.user, state)
+        }))
     }
 
     async fn revoke_user_refresh_tokens(&mut self, user: &UserId, now: DateTime<Utc>) -> Result<()> {

@@ -23,6 +23,15 @@ fn unauthenticated<T: std::fmt::Debug>(r: Result<T>) -> String {
     }
 }
 
+/// The session id (`sid`) an access token carries.
+fn session_of(session: &Session) -> String {
+    use base64::Engine as _;
+    let payload = session.access_token.split('.').nth(1).expect("a JWT");
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    let claims: serde_json::Value = serde_json::from_slice(&payload).expect("JSON claims");
+    claims["sid"].as_str().expect("a session id").to_string()
+}
+
 async fn login_refresh_rotation_and_logout(h: Harness) {
     let w = World::new(&h, "acme").await;
     let wrong = Login {
@@ -60,6 +69,28 @@ async fn login_refresh_rotation_and_logout(h: Harness) {
     assert_eq!(unauthenticated(h.engine.refresh(&second.refresh_token, None).await), "session revoked");
     assert_eq!(unauthenticated(h.engine.authenticate(&second.access_token).await), "session revoked");
     assert_eq!(unauthenticated(h.engine.refresh("made-up", None).await), "unknown refresh token");
+
+    // A correctly signed token naming a session that does not exist, or another user's, is refused.
+    let keys = || SigningKeys::new(vec![9; 32], vec![]).unwrap();
+    let forging = h.reopen().await.with_signing_keys(keys());
+    let keys = keys();
+    let forged = |sid: &str| {
+        keys.sign(&orgata_engine::identity::AccessClaims {
+            iss: "orgata".into(),
+            aud: "orgata-api".into(),
+            sub: w.owner.user_id().clone(),
+            org: w.org.id.clone(),
+            sid: sid.into(),
+            iat: t0().timestamp(),
+            exp: (t0() + chrono::Duration::minutes(15)).timestamp(),
+        })
+    };
+    assert_eq!(unauthenticated(forging.authenticate(&forged("no-such-session")).await), "unknown session");
+    World::new(&h, "globex").await;
+    let theirs = h.sign_in("globex", "owner@globex.test", OWNER_PASSWORD).await;
+    assert_eq!(unauthenticated(forging.authenticate(&forged(&session_of(&theirs))).await), "unknown session");
+    let own = h.sign_in("acme", "owner@acme.test", OWNER_PASSWORD).await;
+    forging.authenticate(&forged(&session_of(&own))).await.expect("the owner's own live session");
 
     // Logout ends a session; another session of the same user is untouched.
     let a = h.sign_in("acme", "owner@acme.test", OWNER_PASSWORD).await;

@@ -1,5 +1,6 @@
 //! The warehouse's tests.
 
 mod interop;
+mod sandbox;
 mod sql;
 mod stack;

@@ -67,14 +67,20 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// A query's answer as text: its rows as CSV, or its error.
+/// A query's answer as text: its header and sorted rows as CSV, or its error.
 async fn answer(warehouse: &Warehouse, engine: SqlEngine, sql: &str) -> String {
     let scope = TeamScope::Teams(vec![OWN.0.to_string()]);
     match warehouse.query_on(engine, sql, &scope, QueryLimits::default()).await {
         Ok(result) => {
             let mut csv = Vec::new();
             result.write(OutputFormat::Csv, &mut csv).unwrap();
-            format!("rows: {}", String::from_utf8(csv).unwrap())
+            // Sorted: an unordered query's row order is the engine's, and carries nothing.
+            let csv = String::from_utf8(csv).unwrap();
+            let mut lines: Vec<&str> = csv.lines().collect();
+            if let Some(rows) = lines.get_mut(1..) {
+                rows.sort_unstable();
+            }
+            format!("rows: {}\n", lines.join("\n"))
         }
         Err(e) => format!("error: {e}"),
     }
@@ -150,17 +156,34 @@ async fn refusals_and_failures_say_what_and_never_quote_a_value() {
     // DuckDB's parser folds an OR chain into one list; a sum of 20,000 terms is deep there too.
     let e = run(DuckDb, format!("SELECT {} AS a", vec!["1"; 20_000].join("+"))).await;
     assert!(e.to_string().contains("expression depth limit of 1000 exceeded"), "{e}");
-    let e = run(DataFusion, format!("SELECT 1 AS a WHERE {}", vec!["1=1"; 100_000].join(" OR "))).await;
-    assert_eq!(e.to_string(), "the query is 699998 bytes long; at most 100000 are accepted");
+    let huge = format!("SELECT 1 AS a WHERE {}", vec!["1=1"; 100_000].join(" OR "));
+    assert_eq!(huge.len(), 700_016);
+    for engine in [DataFusion, DuckDb] {
+        let e = run(engine, huge.clone()).await;
+        assert_eq!(e.to_string(), "the query is 700016 bytes long; at most 100000 are accepted");
+    }
     let e = run(DuckDb, "SELECT E'\\'' AS a; SELECT 42 AS injected --'".into()).await;
     assert_eq!(
         e.to_string(),
         "only a single read-only query is allowed: exactly one statement is expected; DuckDB reads 2"
     );
+    // A file to write outside the scope's files is refused by DuckDB's configuration already.
     let e = run(DuckDb, "COPY (SELECT * FROM users) TO '/tmp/orgata-probe.csv'".into()).await;
+    assert_eq!(
+        e.to_string(),
+        "Permission Error: Cannot access file \"/tmp/orgata-probe.csv\" - file system operations are disabled by \
+         configuration"
+    );
+    // What binds is refused by its kind before it runs: even a COPY over the team's own file.
+    let own_file = files(dir.path()).into_iter().find(|(f, _)| f.contains("/events/") && f.ends_with(".parquet"));
+    let (own_file, bytes) = own_file.expect("the team's events file");
+    let e = run(DuckDb, format!("COPY (SELECT 1 AS a) TO '{own_file}' (FORMAT parquet)")).await;
     assert_eq!(e.to_string(), "only a single read-only query is allowed: COPY is not a query");
-    let e = run(DuckDb, "ATTACH '/tmp/orgata-probe.db' AS probe".into()).await;
-    assert_eq!(e.to_string(), "only a single read-only query is allowed: ATTACH is not a query");
+    assert_eq!(std::fs::read(&own_file).unwrap(), bytes, "the file is untouched");
+    let e = run(DuckDb, "CREATE TABLE probe AS SELECT 1 AS a".into()).await;
+    assert_eq!(e.to_string(), "only a single read-only query is allowed: DDL is not a query");
+    let e = run(DuckDb, "SET threads = 1".into()).await;
+    assert_eq!(e.to_string(), "only a single read-only query is allowed: SET is not a query");
     let e = run(DuckDb, "SELECT * FROM read_csv('/etc/passwd')".into()).await;
     assert!(e.to_string().starts_with("Permission Error"), "{e}");
     let regex = "SELECT count(*) AS n FROM users WHERE regexp_like('x', email || '(')";

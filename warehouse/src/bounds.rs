@@ -110,11 +110,16 @@ fn runtime() -> Result<&'static Runtime, WarehouseError> {
         .map_err(|e| WarehouseError::Query(format!("the query threads could not start: {e}")))
 }
 
-/// Runs `work` on the query threads; if the caller stops waiting, the work is cancelled.
-pub(crate) async fn on_query_threads<T: Send + 'static>(
-    work: impl Future<Output = Result<T, WarehouseError>> + Send + 'static,
-) -> Result<T, WarehouseError> {
-    finished(AbortOnDrop(runtime()?.spawn(work)).await)
+/// Runs the future `work` makes on the query threads; if the caller stops waiting, it is
+/// cancelled. The future is made and boxed there: a query's future is large, and moving it
+/// through a request thread's small stack could overflow it.
+pub(crate) async fn on_query_threads<T: Send + 'static, W>(
+    work: impl FnOnce() -> W + Send + 'static,
+) -> Result<T, WarehouseError>
+where
+    W: Future<Output = Result<T, WarehouseError>> + Send + 'static,
+{
+    finished(AbortOnDrop(runtime()?.spawn(async move { Box::pin(work()).await })).await)
 }
 
 /// Runs blocking `work` (DuckDB) on the query threads.

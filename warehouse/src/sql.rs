@@ -132,7 +132,7 @@ impl Warehouse {
         bounds::check_size(sql)?;
         let (warehouse, sql, scope, functions) =
             (self.clone(), sql.to_string(), scope.clone(), window_functions.to_vec());
-        let run = async move {
+        let run = move || async move {
             let ctx = warehouse.session(author, &scope, limits.memory_bytes).await?;
             for function in functions {
                 ctx.register_udwf(function);
@@ -161,7 +161,8 @@ impl Warehouse {
             }
             Ok(result)
         };
-        let timed = async move {
+        let timed = move || async move {
+            let run = Box::pin(run());
             tokio::time::timeout(limits.timeout, run).await.map_err(|_| WarehouseError::Timeout(limits.timeout))?
         };
         bounds::on_query_threads(timed).await

@@ -125,6 +125,7 @@ async fn login_refresh_rotation_and_logout(h: Harness) {
             "auth.refresh_reuse",
             "auth.login",
             "auth.login",
+            "auth.login",
             "auth.logout",
             "user.change_password",
             "auth.login"

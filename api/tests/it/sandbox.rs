@@ -142,6 +142,19 @@ async fn the_attack_corpus_through_every_interface(db: TestDatabase) {
         None => eprintln!("skipped the MCP part: no MCP client"),
     }
 
+    // The console's GET (a shared link) runs through the same bounds.
+    let deep = format!("SELECT 1 AS a WHERE {}", vec!["1=1"; 2_000].join(" OR "));
+    let page = c
+        .get(format!("{}/teams/{team}/sql", server.base))
+        .query(&[("sql", deep.as_str()), ("engine", "datafusion")])
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("the query nests expressions or subqueries more than 1000 levels deep"), "{page}");
+
     // The server is up and answers; the warehouse is whole.
     let (status, _, answer) = call(
         &c,

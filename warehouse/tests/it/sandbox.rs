@@ -186,6 +186,18 @@ async fn refusals_and_failures_say_what_and_never_quote_a_value() {
     assert_eq!(e.to_string(), "only a single read-only query is allowed: SET is not a query");
     let e = run(DuckDb, "SELECT * FROM read_csv('/etc/passwd')".into()).await;
     assert!(e.to_string().starts_with("Permission Error"), "{e}");
+    // Each DuckDB query spills into a folder of its own, gone when it ends.
+    let mut spills = Vec::new();
+    for _ in 0..2 {
+        let sql = "SELECT current_setting('temp_directory') AS spill";
+        let result = warehouse.query_on(DuckDb, sql, &scope, QueryLimits::default()).await.unwrap();
+        let spill = arrow::util::display::array_value_to_string(result.batches[0].column(0), 0).unwrap();
+        let name = Path::new(&spill).file_name().unwrap().to_string_lossy().to_string();
+        assert!(name.starts_with("orgata-duckdb-"), "{spill}");
+        assert!(!Path::new(&spill).exists(), "{spill} is removed after the query");
+        spills.push(spill);
+    }
+    assert_ne!(spills[0], spills[1], "one folder per query");
     let regex = "SELECT count(*) AS n FROM users WHERE regexp_like('x', email || '(')";
     assert_eq!(
         run(DataFusion, regex.into()).await.to_string(),

@@ -8,7 +8,9 @@
 
 use crate::WarehouseError;
 use arrow::error::ArrowError;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{Expr, LogicalPlan, Operator};
 
 /// Where in a query's life an error arose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +32,19 @@ const READING: &str = "reading the data failed";
 
 /// A DataFusion error as the caller may see it.
 pub(crate) fn datafusion(error: DataFusionError, phase: Phase) -> WarehouseError {
+    classify(error, phase, None)
+}
+
+/// A DataFusion error of running `plan`, as the caller may see it: a failure on a value also
+/// names the expressions of the caller's that can have failed that way (`CAST(users.email AS
+/// Int32)`) — taken from the query, never from a row.
+pub(crate) fn datafusion_running(error: DataFusionError, plan: &LogicalPlan) -> WarehouseError {
+    classify(error, Phase::Running, Some(plan))
+}
+
+fn classify(error: DataFusionError, phase: Phase, plan: Option<&LogicalPlan>) -> WarehouseError {
     let root = error.find_root();
+    let failed = |kind: &'static str| failed_in(kind, plan.map(|p| suspects(p, kind)).unwrap_or_default());
     match root {
         DataFusionError::ResourcesExhausted(message) => {
             WarehouseError::Failed(format!("the query needs more memory than its limit allows: {message}"))
@@ -56,7 +70,12 @@ pub(crate) fn duckdb(message: &str, phase: Phase) -> WarehouseError {
         "Parser" | "Syntax" | "Binder" | "Catalog" | "Not implemented" | "Permission" if phase == Phase::Planning => {
             WarehouseError::Query(message.to_string())
         }
-        "Conversion" => failed(CAST),
+        // DuckDB names the column a cast failed on (an identifier, never a value).
+        "Conversion" => {
+            let column = message.split_once(" when casting from source column ").map(|(_, c)| c.lines().next());
+            let column = column.flatten().map(|c| format!("column {}", c.trim()));
+            failed_in(CAST, column.into_iter().collect())
+        }
         "Out of Range" => failed(OVERFLOW),
         "Out of Memory" => failed_owned("the query needs more memory than its limit allows".into()),
         _ => failed(message_kind(message)),
@@ -65,6 +84,41 @@ pub(crate) fn duckdb(message: &str, phase: Phase) -> WarehouseError {
 
 fn failed(kind: &str) -> WarehouseError {
     failed_owned(kind.to_string())
+}
+
+/// A failure of `kind`, naming where in the query it can have happened.
+fn failed_in(kind: &str, places: Vec<String>) -> WarehouseError {
+    match places.as_slice() {
+        [] => failed(kind),
+        places => failed_owned(format!("{kind}, in {}", places.join(" or "))),
+    }
+}
+
+/// The expressions of `plan` (the caller's query, before views are expanded or conversions
+/// added) that can fail with `kind`, at most three, as the query wrote them.
+fn suspects(plan: &LogicalPlan, kind: &str) -> Vec<String> {
+    let mut found = std::collections::BTreeSet::new();
+    let mut look = |expr: &Expr| {
+        let suspect = match expr {
+            Expr::Cast(_) => kind == CAST,
+            Expr::BinaryExpr(binary) => kind == DIVISION && matches!(binary.op, Operator::Divide | Operator::Modulo),
+            Expr::ScalarFunction(function) => {
+                let name = function.name();
+                (kind == REGEX && name.starts_with("regexp_"))
+                    || (kind == PARSE && (name.starts_with("to_") || name.contains("date") || name.contains("time")))
+            }
+            _ => false,
+        };
+        if suspect {
+            found.insert(format!("`{expr}`"));
+        }
+        Ok::<_, DataFusionError>(TreeNodeRecursion::Continue)
+    };
+    let _ = plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|expr| expr.apply(&mut look))?;
+        Ok(TreeNodeRecursion::Continue)
+    });
+    found.into_iter().take(3).collect()
 }
 
 fn failed_owned(kind: String) -> WarehouseError {

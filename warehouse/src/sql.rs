@@ -149,7 +149,8 @@ impl Warehouse {
                 .with_allow_statements(false)
                 .verify_plan(&plan)
                 .map_err(|e| WarehouseError::NotReadOnly(e.strip_backtrace()))?;
-            let running = |e| redact::datafusion(e, Phase::Running);
+            let query = plan.clone();
+            let running = |e| redact::datafusion_running(e, &query);
             let frame = ctx.execute_logical_plan(plan).await.map_err(running)?;
             let schema = Arc::new(frame.schema().as_arrow().clone());
             let mut stream = frame.execute_stream().await.map_err(running)?;

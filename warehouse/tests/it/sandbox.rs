@@ -140,17 +140,21 @@ async fn refusals_and_failures_say_what_and_never_quote_a_value() {
         async move { warehouse.query_on(engine, &sql, &scope, QueryLimits::default()).await.unwrap_err() }
     };
     use SqlEngine::{DataFusion, DuckDb};
+    // A failed cast names its kind and where it happened in the query, never the value.
     let cast = "SELECT count(*) AS n FROM users WHERE CAST(email AS INT) = 1";
-    for engine in [DataFusion, DuckDb] {
+    let converted = "the query failed: a value could not be converted to the type asked for (CAST or an implicit \
+                     conversion), in";
+    for (engine, place) in [(DataFusion, "`CAST(users.email AS Int32)`"), (DuckDb, "column email")] {
         let e = run(engine, cast.into()).await;
         assert!(matches!(e, WarehouseError::Failed(_)), "{engine:?}: {e:?}");
-        assert_eq!(
-            e.to_string(),
-            "the query failed: a value could not be converted to the type asked for (CAST or an implicit \
-             conversion); the value is not shown",
-            "{engine:?}"
-        );
+        assert_eq!(e.to_string(), format!("{converted} {place}; the value is not shown"), "{engine:?}");
     }
+    let division = "SELECT count(*) AS n FROM users WHERE 1 / (length(email) - length(email)) = 0";
+    assert_eq!(
+        run(DataFusion, division.into()).await.to_string(),
+        "the query failed: division by zero, in `Int64(1) / (character_length(users.email) - \
+         character_length(users.email))`; the value is not shown"
+    );
     let e = run(DataFusion, format!("SELECT 1 AS a WHERE {}", vec!["1=1"; 2_000].join(" OR "))).await;
     assert_eq!(e.to_string(), "the query nests expressions or subqueries more than 1000 levels deep");
     // DuckDB's parser folds an OR chain into one list; a sum of 20,000 terms is deep there too.
@@ -201,6 +205,7 @@ async fn refusals_and_failures_say_what_and_never_quote_a_value() {
     let regex = "SELECT count(*) AS n FROM users WHERE regexp_like('x', email || '(')";
     assert_eq!(
         run(DataFusion, regex.into()).await.to_string(),
-        "the query failed: a regular expression is invalid; the value is not shown"
+        "the query failed: a regular expression is invalid, in `regexp_like(Utf8(\"x\"), users.email || Utf8(\"(\"))`; \
+         the value is not shown"
     );
 }

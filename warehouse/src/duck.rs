@@ -15,7 +15,7 @@
 
 use crate::location::Warehouse;
 use crate::redact::{self, Phase};
-use crate::sql::{QueryLimits, QueryResult, TeamScope, raw, views};
+use crate::sql::{QueryLimits, QueryResult, TeamScope, raw, scope_rows, views};
 use crate::tables::{self, ColumnKind, TableKind, TableSpec};
 use crate::{WarehouseError, bounds};
 use duckdb::ffi;
@@ -63,6 +63,7 @@ impl Warehouse {
         scope: &TeamScope,
         limits: QueryLimits,
     ) -> Result<QueryResult, WarehouseError> {
+        bounds::check_size(sql)?;
         if self.root().scheme() != "file" {
             return Err(WarehouseError::Query(
                 "DuckDB reads warehouses in a local folder only; use the DataFusion engine for this one".into(),
@@ -74,7 +75,6 @@ impl Warehouse {
             let files: Vec<String> = table.get_file_uris().map_err(|e| WarehouseError::delta(spec.name, e))?.collect();
             snapshot.push((spec, files));
         }
-        bounds::check_size(sql)?;
         let (sql, scope) = (sql.to_string(), scope.clone());
         bounds::blocking_on_query_threads(move || {
             let sandbox = Sandbox::open(&snapshot, &scope, limits)?;
@@ -271,7 +271,7 @@ fn setup_statements(
     ];
     let mut allowed: Vec<&String> = Vec::new();
     for (spec, files) in snapshot {
-        let partitioned = spec.partition_by.first() == Some(&"team_id");
+        let partitioned = spec.is_partitioned_by_team();
         let files: Vec<&String> = files.iter().filter(|f| !partitioned || in_scope(f, scope)).collect();
         setup.push(format!("CREATE VIEW {} AS {}", raw(spec), source(spec, &files)));
         if partitioned {
@@ -280,8 +280,8 @@ fn setup_statements(
     }
     let mut copied = Vec::new();
     for (spec, _) in snapshot {
-        let partitioned = spec.partition_by.first() == Some(&"team_id");
-        for (name, view) in views(spec, scope) {
+        let partitioned = spec.is_partitioned_by_team();
+        for (name, view) in views(spec, &scope_rows(spec, scope)) {
             let kind = if partitioned { "VIEW" } else { "TABLE" };
             setup.push(format!("CREATE {kind} \"{name}\" AS {view}"));
         }

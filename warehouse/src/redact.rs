@@ -4,7 +4,8 @@
 //! on. What a query's text and the tables' schemas alone decide — a syntax error, an unknown
 //! column, a type mismatch found while planning, a refused statement — is shown as the engine says
 //! it. Anything raised while planning goes on to run, or while rows flow, is reported by its kind
-//! only: which kind of value failed, never the value.
+//! and, where the query tells, its place (an expression of the query, or the column DuckDB names):
+//! which kind of value failed and where, never the value.
 
 use crate::WarehouseError;
 use arrow::error::ArrowError;
@@ -29,6 +30,7 @@ const PARSE: &str = "a text could not be read as a number, date or time";
 const REGEX: &str = "a regular expression is invalid";
 const ARGUMENT: &str = "a function was given a value it cannot process";
 const READING: &str = "reading the data failed";
+const MEMORY: &str = "the query needs more memory than its limit allows";
 
 /// A DataFusion error as the caller may see it.
 pub(crate) fn datafusion(error: DataFusionError, phase: Phase) -> WarehouseError {
@@ -44,22 +46,21 @@ pub(crate) fn datafusion_running(error: DataFusionError, plan: &LogicalPlan) -> 
 
 fn classify(error: DataFusionError, phase: Phase, plan: Option<&LogicalPlan>) -> WarehouseError {
     let root = error.find_root();
-    let failed = |kind: &'static str| failed_in(kind, plan.map(|p| suspects(p, kind)).unwrap_or_default());
+    let on_value = |kind: &'static str| failed(kind, plan.map(|p| suspects(p, kind)).unwrap_or_default());
     match root {
-        DataFusionError::ResourcesExhausted(message) => {
-            WarehouseError::Failed(format!("the query needs more memory than its limit allows: {message}"))
-        }
+        // Which operators hold how much memory: nothing of a row.
+        DataFusionError::ResourcesExhausted(message) => WarehouseError::Failed(format!("{MEMORY}: {message}")),
         DataFusionError::NotImplemented(_) => WarehouseError::Query(root.to_string()),
         DataFusionError::SQL(..) | DataFusionError::Plan(_) | DataFusionError::SchemaError(..)
             if phase == Phase::Planning =>
         {
             WarehouseError::Query(root.to_string())
         }
-        DataFusionError::ArrowError(arrow, _) => failed(arrow_kind(arrow)),
+        DataFusionError::ArrowError(arrow, _) => on_value(arrow_kind(arrow)),
         DataFusionError::ExecutionJoin(_) | DataFusionError::Internal(_) => {
-            failed("an internal error stopped it (the message is not shown; it may quote a value)")
+            on_value("an internal error stopped it (the message is not shown; it may quote a value)")
         }
-        other => failed(message_kind(&other.to_string())),
+        other => on_value(message_kind(&other.to_string())),
     }
 }
 
@@ -74,23 +75,19 @@ pub(crate) fn duckdb(message: &str, phase: Phase) -> WarehouseError {
         "Conversion" => {
             let column = message.split_once(" when casting from source column ").map(|(_, c)| c.lines().next());
             let column = column.flatten().map(|c| format!("column {}", c.trim()));
-            failed_in(CAST, column.into_iter().collect())
+            failed(CAST, column.into_iter().collect())
         }
-        "Out of Range" => failed(OVERFLOW),
-        "Out of Memory" => failed_owned("the query needs more memory than its limit allows".into()),
-        _ => failed(message_kind(message)),
+        "Out of Range" => failed(OVERFLOW, Vec::new()),
+        "Out of Memory" => WarehouseError::Failed(MEMORY.into()),
+        _ => failed(message_kind(message), Vec::new()),
     }
 }
 
-fn failed(kind: &str) -> WarehouseError {
-    failed_owned(kind.to_string())
-}
-
-/// A failure of `kind`, naming where in the query it can have happened.
-fn failed_in(kind: &str, places: Vec<String>) -> WarehouseError {
+/// A failure on a value of `kind`, naming where in the query it can have happened.
+fn failed(kind: &str, places: Vec<String>) -> WarehouseError {
     match places.as_slice() {
-        [] => failed(kind),
-        places => failed_owned(format!("{kind}, in {}", places.join(" or "))),
+        [] => WarehouseError::Failed(format!("{kind}; the value is not shown")),
+        places => WarehouseError::Failed(format!("{kind}, in {}; the value is not shown", places.join(" or "))),
     }
 }
 
@@ -119,10 +116,6 @@ fn suspects(plan: &LogicalPlan, kind: &str) -> Vec<String> {
         Ok(TreeNodeRecursion::Continue)
     });
     found.into_iter().take(3).collect()
-}
-
-fn failed_owned(kind: String) -> WarehouseError {
-    WarehouseError::Failed(format!("{kind}; the value is not shown"))
 }
 
 fn arrow_kind(error: &ArrowError) -> &'static str {

@@ -27,6 +27,7 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub(crate) struct ScopedTable {
     name: String,
+    schema: SchemaRef,
     /// The scope's rows: a plan built from our own SQL, never from the caller's.
     rows: LogicalPlan,
     /// Whether the plan's statistics describe only the scope's rows (a table partitioned by team,
@@ -36,7 +37,8 @@ pub(crate) struct ScopedTable {
 
 impl ScopedTable {
     pub(crate) fn new(name: impl Into<String>, rows: LogicalPlan, statistics_in_scope: bool) -> Self {
-        ScopedTable { name: name.into(), rows, statistics_in_scope }
+        let schema = Arc::new(rows.schema().as_arrow().clone());
+        ScopedTable { name: name.into(), schema, rows, statistics_in_scope }
     }
 }
 
@@ -47,7 +49,7 @@ impl TableProvider for ScopedTable {
     }
 
     fn schema(&self) -> SchemaRef {
-        Arc::new(self.rows.schema().as_arrow().clone())
+        Arc::clone(&self.schema)
     }
 
     fn table_type(&self) -> TableType {

@@ -132,58 +132,66 @@ impl Warehouse {
         bounds::check_size(sql)?;
         let (warehouse, sql, scope, functions) =
             (self.clone(), sql.to_string(), scope.clone(), window_functions.to_vec());
-        let run = move || async move {
-            let ctx = warehouse.session(author, &scope, limits.memory_bytes).await?;
-            for function in functions {
-                ctx.register_udwf(function);
-            }
-            let state = ctx.state();
-            let dialect = state.config().options().sql_parser.dialect;
-            let planning = |e| redact::datafusion(e, Phase::Planning);
-            let statement = state.sql_to_statement(&sql, &dialect).map_err(planning)?;
-            bounds::check_depth(&statement)?;
-            let plan = state.statement_to_plan(statement).await.map_err(planning)?;
-            SQLOptions::new()
-                .with_allow_ddl(false)
-                .with_allow_dml(false)
-                .with_allow_statements(false)
-                .verify_plan(&plan)
-                .map_err(|e| WarehouseError::NotReadOnly(e.strip_backtrace()))?;
-            let query = plan.clone();
-            let running = |e| redact::datafusion_running(e, &query);
-            let frame = ctx.execute_logical_plan(plan).await.map_err(running)?;
-            let schema = Arc::new(frame.schema().as_arrow().clone());
-            let mut stream = frame.execute_stream().await.map_err(running)?;
-            let mut result = QueryResult::empty(schema);
-            while let Some(batch) = stream.next().await {
-                if !result.take(batch.map_err(running)?, limits.max_rows) {
-                    break;
-                }
-            }
-            Ok(result)
-        };
-        let timed = move || async move {
-            let run = Box::pin(run());
+        bounds::on_query_threads(move || async move {
+            let run = warehouse.plan_and_run(author, &sql, &scope, limits, functions);
             tokio::time::timeout(limits.timeout, run).await.map_err(|_| WarehouseError::Timeout(limits.timeout))?
-        };
-        bounds::on_query_threads(timed).await
+        })
+        .await
     }
 
-    /// A session whose tables are the views `scope` may read, over the tables' newest snapshots.
-    async fn session(
+    /// Plans one read-only query in a session of `scope`'s views and runs it (on the query threads).
+    async fn plan_and_run(
         &self,
         author: Author,
+        sql: &str,
         scope: &TeamScope,
-        memory_bytes: usize,
-    ) -> Result<SessionContext, WarehouseError> {
+        limits: QueryLimits,
+        window_functions: Vec<WindowUDF>,
+    ) -> Result<QueryResult, WarehouseError> {
+        // The text is parsed and its depth checked before any table is opened.
+        let ctx = context(limits.memory_bytes)?;
+        let planning = |e| redact::datafusion(e, Phase::Planning);
+        let dialect = ctx.state().config().options().sql_parser.dialect;
+        let statement = ctx.state().sql_to_statement(sql, &dialect).map_err(planning)?;
+        bounds::check_depth(&statement)?;
+        self.register_views(&ctx, author, scope).await?;
+        for function in window_functions {
+            ctx.register_udwf(function);
+        }
+        let plan = ctx.state().statement_to_plan(statement).await.map_err(planning)?;
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(|e| WarehouseError::NotReadOnly(e.strip_backtrace()))?;
+        let query = plan.clone();
+        let running = |e| redact::datafusion_running(e, &query);
+        let frame = ctx.execute_logical_plan(plan).await.map_err(running)?;
+        let schema = Arc::new(frame.schema().as_arrow().clone());
+        let mut stream = frame.execute_stream().await.map_err(running)?;
+        let mut result = QueryResult::empty(schema);
+        while let Some(batch) = stream.next().await {
+            if !result.take(batch.map_err(running)?, limits.max_rows) {
+                break;
+            }
+        }
+        Ok(result)
+    }
+
+    /// Registers in `ctx` the views `scope` may read, over the tables' newest snapshots.
+    async fn register_views(
+        &self,
+        ctx: &SessionContext,
+        author: Author,
+        scope: &TeamScope,
+    ) -> Result<(), WarehouseError> {
         let storage = |e| redact::datafusion(e, Phase::Running);
-        let runtime = RuntimeEnvBuilder::new().with_memory_limit(memory_bytes, 1.0).build_arc().map_err(storage)?;
-        let config = SessionConfig::new().with_information_schema(true);
-        let ctx = SessionContext::new_with_config_rt(config, runtime);
         // The raw tables live in a private session; the scope's rows of each in a second one,
         // under the raw name, where the views are planned; only the views are shared.
         let private = SessionContext::new();
         let scoped = SessionContext::new();
+        let barrier = author == Author::Caller && *scope != TeamScope::All;
         for spec in tables::ALL.iter().filter(|t| t.kind != TableKind::Internal) {
             let table = self.table(spec).await?;
             let delta = |e| WarehouseError::delta(spec.name, e);
@@ -191,25 +199,33 @@ impl Warehouse {
             table.update_datafusion_session(&private.state()).map_err(delta)?;
             let provider = table.table_provider().await.map_err(storage)?;
             private.register_table(raw(spec), provider).map_err(storage)?;
-            let rows = format!("SELECT * FROM {} WHERE {}", raw(spec), scope_filter(spec, scope));
-            let rows = private.sql(&rows).await.map_err(storage)?.into_unoptimized_plan();
-            let barrier = author == Author::Caller && *scope != TeamScope::All;
+            let rows = private.sql(&scope_rows(spec, scope)).await.map_err(storage)?.into_unoptimized_plan();
             let provider: Arc<dyn TableProvider> = if barrier {
-                let partitioned_by_team = spec.partition_by.first() == Some(&"team_id");
-                Arc::new(ScopedTable::new(spec.name, rows, partitioned_by_team))
+                Arc::new(ScopedTable::new(spec.name, rows, spec.is_partitioned_by_team()))
             } else {
                 Arc::new(ViewTable::new(rows, None))
             };
             scoped.register_table(raw(spec), provider).map_err(storage)?;
         }
         for spec in tables::ALL {
-            for (name, view) in views(spec, &TeamScope::All) {
+            // `raw_<table>` here is already the scope's rows.
+            for (name, view) in views(spec, &format!("SELECT * FROM {}", raw(spec))) {
                 let plan = scoped.sql(&view).await.map_err(storage)?.into_unoptimized_plan();
                 ctx.register_table(name, Arc::new(ViewTable::new(plan, Some(view)))).map_err(storage)?;
             }
         }
-        Ok(ctx)
+        Ok(())
     }
+}
+
+/// An empty session for one query, its operators held to `memory_bytes`.
+fn context(memory_bytes: usize) -> Result<SessionContext, WarehouseError> {
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_limit(memory_bytes, 1.0)
+        .build_arc()
+        .map_err(|e| redact::datafusion(e, Phase::Running))?;
+    let config = SessionConfig::new().with_information_schema(true);
+    Ok(SessionContext::new_with_config_rt(config, runtime))
 }
 
 impl Warehouse {
@@ -231,10 +247,14 @@ pub(crate) fn raw(spec: &TableSpec) -> String {
     format!("raw_{}", spec.name)
 }
 
-/// The views of a table that `scope` may read: `(name, SQL over the raw tables)`.
-pub(crate) fn views(spec: &TableSpec, scope: &TeamScope) -> Vec<(String, String)> {
-    let filter = scope_filter(spec, scope);
-    let history = format!("SELECT * FROM {} WHERE {filter}", raw(spec));
+/// The rows of a table that `scope` may read, as SQL over the raw table.
+pub(crate) fn scope_rows(spec: &TableSpec, scope: &TeamScope) -> String {
+    format!("SELECT * FROM {} WHERE {}", raw(spec), scope_filter(spec, scope))
+}
+
+/// The views of a table over `rows`, the SQL of its rows a caller may read: `(name, SQL)`.
+pub(crate) fn views(spec: &TableSpec, rows: &str) -> Vec<(String, String)> {
+    let history = rows.to_string();
     match spec.kind {
         TableKind::Internal => Vec::new(),
         TableKind::Log => vec![(spec.name.to_string(), history)],

@@ -86,6 +86,11 @@ impl TableSpec {
         self.columns.iter().any(|c| c.name == "team_id")
     }
 
+    /// Whether the table's files are partitioned by team first, so a scope is a set of folders.
+    pub fn is_partitioned_by_team(&self) -> bool {
+        self.partition_by.first() == Some(&"team_id")
+    }
+
     /// Arrow rows of this table from JSON objects keyed by column name (timestamps as RFC 3339
     /// text, JSON columns as JSON text); unknown keys and missing required columns are errors.
     pub fn rows_from_json(

@@ -41,7 +41,7 @@ pub fn cross_section() -> Vec<Probe> {
 fn corpus(columns_per_table: usize) -> Vec<Probe> {
     let mut probes = Vec::new();
     for (relation, columns) in relations() {
-        let first = columns[0];
+        let Some(&first) = columns.first() else { continue };
         for column in columns.iter().take(columns_per_table) {
             probes.push(Probe::new(format!("SELECT count(*) AS n FROM {relation} WHERE CAST({column} AS INT) = 1")));
             // A division by zero only where a condition holds: a yes/no oracle over any row.

@@ -1,14 +1,10 @@
+use crate::support::orgata_command;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// Runs the built `orgata` binary with a data folder of its own and the given database.
 fn orgata(data_dir: &Path, database_url: Option<&str>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_orgata"));
-    cmd.args(args).env("ORGATA_DATA_DIR", data_dir).env_remove("ORGATA_DATABASE_URL").env("ORGATA_LOG", "warn");
-    if let Some(url) = database_url {
-        cmd.env("ORGATA_DATABASE_URL", url);
-    }
-    cmd.output().expect("run orgata")
+    orgata_command(data_dir, database_url).args(args).output().expect("run orgata")
 }
 
 fn stdout(o: &Output) -> String {

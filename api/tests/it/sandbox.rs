@@ -1,12 +1,11 @@
 //! Analysts' SQL is a sandbox through every interface (issue 21): the attack corpus of
 //! `orgata_warehouse::testing` (every kind of probe on every table, the per-column predicates on
 //! each table's first text column; the warehouse's tests run them on every column) on both
-//! engines, sent by one organisation's owner through REST, the
-//! web console, `orgata sql --team` and MCP's `run_sql`, while a second organisation's data sits
-//! in the same warehouse. No answer may hold any of the other organisation's values, the server
+//! engines, sent by one organisation's owner through REST, the web console, `orgata sql --team`
+//! and MCP's `run_sql`, while a second organisation's data sits in the same warehouse. No answer may hold any of the other organisation's values, the server
 //! must answer every probe and stay up, and `orgata warehouse verify` must still pass.
 
-use crate::support::{Server, call, register_and_sign_in};
+use crate::support::{Server, call, orgata_command, register_and_sign_in, sql};
 use orgata_engine::testing::TestDatabase;
 use orgata_warehouse::testing::cross_section;
 use reqwest::{Client, Method, StatusCode};
@@ -19,12 +18,8 @@ const ENGINES: [&str; 2] = ["datafusion", "duckdb"];
 
 /// Runs an `orgata` command against the server's data folder: (exit code, stdout and stderr).
 fn orgata(server: &Server, db_url: &str, args: &[&str], stdin: &str) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_orgata"))
+    let mut child = orgata_command(server.data_dir(), Some(db_url))
         .args(args)
-        .env("ORGATA_DATABASE_URL", db_url)
-        .env("ORGATA_DATA_DIR", server.data_dir())
-        .env("ORGATA_CONFIG", "/dev/null")
-        .env("ORGATA_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -53,15 +48,14 @@ async fn foreign_process(c: &Client, server: &Server, team: &str, token: &str) {
 }
 
 /// Waits until `sql` answers `expected` rows for the team (the change stream caught up).
-async fn streamed(c: &Client, server: &Server, team: &str, token: &str, sql: &str, expected: Value) {
+async fn streamed(c: &Client, server: &Server, team: &str, token: &str, query: &str, expected: Value) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let path = format!("/v1/teams/{team}/sql");
-        let (_, _, answer) = call(c, server, Method::POST, &path, Some(token), &[], Some(json!({"sql": sql}))).await;
+        let (_, answer) = sql(c, server, team, token, json!({"sql": query})).await;
         if answer["rows"] == expected {
             return;
         }
-        assert!(Instant::now() < deadline, "not streamed: {sql}: {answer}");
+        assert!(Instant::now() < deadline, "not streamed: {query}: {answer}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -98,8 +92,7 @@ async fn the_attack_corpus_through_every_interface(db: TestDatabase) {
     for probe in &corpus {
         for engine in ENGINES {
             let body = json!({"sql": probe.sql, "engine": engine});
-            let path = format!("/v1/teams/{team}/sql");
-            let (status, _, answer) = call(&c, &server, Method::POST, &path, Some(&token), &[], Some(body)).await;
+            let (status, answer) = sql(&c, &server, &team, &token, body).await;
             assert!(status == StatusCode::OK || status.is_client_error(), "REST {status}: {answer}");
             leaks("REST", &probe.sql, &answer.to_string());
 
@@ -156,16 +149,7 @@ async fn the_attack_corpus_through_every_interface(db: TestDatabase) {
     assert!(page.contains("the query nests expressions or subqueries more than 1000 levels deep"), "{page}");
 
     // The server is up and answers; the warehouse is whole.
-    let (status, _, answer) = call(
-        &c,
-        &server,
-        Method::POST,
-        &format!("/v1/teams/{team}/sql"),
-        Some(&token),
-        &[],
-        Some(json!({"sql": "SELECT count(*) AS n FROM teams"})),
-    )
-    .await;
+    let (status, answer) = sql(&c, &server, &team, &token, json!({"sql": "SELECT count(*) AS n FROM teams"})).await;
     assert_eq!((status, &answer["rows"]), (StatusCode::OK, &json!([{"n": 1}])));
     let (code, output) = orgata(&server, &db.url, &["warehouse", "verify"], "");
     assert_eq!(code, Some(0), "{output}");

@@ -3,7 +3,19 @@
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
+
+/// The built `orgata` binary with a data folder of its own and the given database (none: the
+/// default), logging warnings only.
+pub fn orgata_command(data_dir: &Path, database_url: Option<&str>) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_orgata"));
+    command.env("ORGATA_DATA_DIR", data_dir).env_remove("ORGATA_DATABASE_URL").env("ORGATA_LOG", "warn");
+    if let Some(url) = database_url {
+        command.env("ORGATA_DATABASE_URL", url);
+    }
+    command
+}
 
 /// A running `orgata serve` and its base URL; stopped with SIGTERM on drop.
 pub struct Server {
@@ -78,6 +90,13 @@ pub async fn call(
     let text = res.text().await.unwrap();
     let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
     (status, headers, body)
+}
+
+/// `POST /v1/teams/{team}/sql` with `body`: status and answer.
+pub async fn sql(c: &Client, s: &Server, team: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    let (status, _, answer) =
+        call(c, s, Method::POST, &format!("/v1/teams/{team}/sql"), Some(token), &[], Some(body)).await;
+    (status, answer)
 }
 
 /// Registers organisation `slug` and signs its owner in: `(team id, access token)`.

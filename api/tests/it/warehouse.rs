@@ -2,17 +2,11 @@
 //! the SQL endpoint answers over the team's rows only, refuses anything but a query, and reports
 //! freshness on /metrics; `orgata sql` and `orgata import` work on the same warehouse.
 
-use crate::support::{Server, call, register_and_sign_in};
+use crate::support::{Server, call, register_and_sign_in, sql};
 use orgata_engine::testing::TestDatabase;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-
-async fn sql(c: &Client, s: &Server, team: &str, token: &str, body: Value) -> (StatusCode, Value) {
-    let (status, _, answer) =
-        call(c, s, Method::POST, &format!("/v1/teams/{team}/sql"), Some(token), &[], Some(body)).await;
-    (status, answer)
-}
 
 fn problem(body: &Value) -> &str {
     body["type"].as_str().unwrap_or_default().trim_start_matches("https://orgata.dev/problems/")

@@ -53,10 +53,10 @@ impl CredentialTx for SqlTx {
             revoked: i64,
         }
         let row: Option<Row> = sqlx::query_as(
-            "SELECT users.*,
-                (SELECT COUNT(*) FROM refresh_tokens WHERE family_id = $2 AND user_id = $1) AS tokens,
-                (SELECT COUNT(*) FROM refresh_tokens WHERE family_id = $2 AND revoked_at IS NOT NULL) AS revoked
-             FROM users WHERE id = $1",
+            "SELECT users.*, family.tokens, family.revoked
+             FROM users, (SELECT COUNT(*) AS tokens, COUNT(revoked_at) AS revoked
+                          FROM refresh_tokens WHERE family_id = $2 AND user_id = $1) AS family
+             WHERE users.id = $1",
         )
         .bind(user)
         .bind(family)

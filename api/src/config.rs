@@ -8,6 +8,12 @@ use std::path::{Path, PathBuf};
 /// Where Orgata keeps its embedded data by default.
 pub const DEFAULT_DATA_DIR: &str = "orgata-data";
 
+/// Largest request body the server accepts, in bytes (the engine's own payload limits are lower;
+/// event-log imports have their own).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Longest a request may take before it is answered with 408.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Settings that can come from flags or the environment (clap reads both); unset ones fall back
 /// to the config file, then to the defaults.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -176,6 +182,20 @@ impl Config {
     }
 }
 
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,5 +250,11 @@ mod tests {
         assert_eq!(c.mcp_allowed_origins, ["https://a.example"]);
         let o = Overrides { config: Some(path), mcp_allowed_hosts: vec!["*".into()], ..Default::default() };
         assert_eq!(Config::load(&o).unwrap().mcp_allowed_hosts, ["*"]);
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://me:secret@db/x"), "postgres://me:***@db/x");
+        assert_eq!(redact("sqlite://orgata-data/orgata.db"), "sqlite://orgata-data/orgata.db");
     }
 }

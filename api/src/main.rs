@@ -9,7 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> ExitCode {
     without_transparent_huge_pages();
     let cli = orgata_api::cli::Cli::parse();
-    match orgata_api::cli::run(cli).await {
+    match orgata_api::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the error and its causes.
@@ -21,9 +21,8 @@ async fn main() -> ExitCode {
 }
 
 /// Turns transparent huge pages off for this process (Linux; nothing elsewhere). mimalloc asks
-/// for them on its arenas, and the kernel then clears 2 MiB at a time as memory is first touched:
-/// in the bottleneck report over 10 million events that was a quarter of all CPU samples
-/// (`clear_page_erms`); without them it took 6.8-7.2 s instead of 8.7-9.6 s (docs/benchmarks.md).
+/// for them on its arenas, and the kernel then clears 2 MiB at a time as memory is first touched,
+/// which dominated the large reports (docs/benchmarks.md has the measurements).
 fn without_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of the process.

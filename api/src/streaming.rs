@@ -3,7 +3,7 @@
 //! /metrics, compacts the tables every hour, and gives the lease up at shutdown. Several server processes may run it; one writes,
 //! the others wait for the lease.
 
-use crate::http::metrics::Metrics;
+use crate::app::metrics::Metrics;
 use orgata_engine::Store;
 use orgata_ingest::IngestError;
 use orgata_ingest::stream::Streamer;

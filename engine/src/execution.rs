@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 /// What happens to a step that has no current execution.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub enum StepDecision {
     /// Its dependencies completed and its condition holds: it becomes ready for a person.
     Activate(String),
     /// An automated step that became ready: the engine completes it at once.
@@ -22,7 +22,7 @@ pub enum Decision {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Plan {
     /// Decisions in dependency order.
-    pub decisions: Vec<Decision>,
+    pub decisions: Vec<StepDecision>,
     /// True when no step is active or can still become active.
     pub finished: bool,
 }
@@ -56,13 +56,13 @@ pub fn plan(def: &Definition, data: &Value, states: &HashMap<String, TaskStatus>
         };
         let runs = deps.iter().all(satisfied) && step.condition.as_ref().is_none_or(|c| c.eval(&data));
         let (decision, state) = match (runs, step.kind) {
-            (false, _) => (Decision::Skip(key.to_string()), TaskStatus::Skipped),
+            (false, _) => (StepDecision::Skip(key.to_string()), TaskStatus::Skipped),
             (true, StepKind::Automated) => {
                 // Its (empty) output is visible to the conditions of later steps, as it will be stored.
                 set_step_output(&mut data, key, Value::Object(Default::default()));
-                (Decision::RunAutomated(key.to_string()), TaskStatus::Completed)
+                (StepDecision::RunAutomated(key.to_string()), TaskStatus::Completed)
             }
-            (true, _) => (Decision::Activate(key.to_string()), TaskStatus::Open),
+            (true, _) => (StepDecision::Activate(key.to_string()), TaskStatus::Open),
         };
         decisions.push(decision);
         states.insert(key.to_string(), state);
@@ -110,7 +110,11 @@ mod tests {
         let p = plan(&d, &json!({}), &HashMap::new());
         assert_eq!(
             p.decisions,
-            vec![Decision::RunAutomated("a".into()), Decision::Activate("b".into()), Decision::Activate("c".into())]
+            vec![
+                StepDecision::RunAutomated("a".into()),
+                StepDecision::Activate("b".into()),
+                StepDecision::Activate("c".into())
+            ]
         );
         assert!(!p.finished);
     }
@@ -124,10 +128,10 @@ mod tests {
             {"key": "c", "name": "C", "kind": "task", "depends_on": ["b"], "assignee": {"role": "x"}},
         ]));
         let p = plan(&d, &json!({"input": {"amount": 10}}), &states(&[("a", TaskStatus::Completed)]));
-        assert_eq!(p.decisions, vec![Decision::Skip("b".into()), Decision::Skip("c".into())]);
+        assert_eq!(p.decisions, vec![StepDecision::Skip("b".into()), StepDecision::Skip("c".into())]);
         assert!(p.finished);
         let p = plan(&d, &json!({"input": {"amount": 5000}}), &states(&[("a", TaskStatus::Completed)]));
-        assert_eq!(p.decisions, vec![Decision::Activate("b".into())]);
+        assert_eq!(p.decisions, vec![StepDecision::Activate("b".into())]);
         assert!(!p.finished);
     }
 
@@ -143,11 +147,15 @@ mod tests {
         let small = plan(&d, &json!({"input": {"big": false}}), &states(&[("a", TaskStatus::Completed)]));
         assert_eq!(
             small.decisions,
-            vec![Decision::Skip("opt".into()), Decision::Skip("strict".into()), Decision::Activate("after".into())]
+            vec![
+                StepDecision::Skip("opt".into()),
+                StepDecision::Skip("strict".into()),
+                StepDecision::Activate("after".into())
+            ]
         );
         // A rejection is not a skip: the ignore_skipped step is skipped too.
         let rejected = plan(&d, &json!({}), &states(&[("a", TaskStatus::Completed), ("opt", TaskStatus::Rejected)]));
-        assert_eq!(rejected.decisions, vec![Decision::Skip("strict".into()), Decision::Skip("after".into())]);
+        assert_eq!(rejected.decisions, vec![StepDecision::Skip("strict".into()), StepDecision::Skip("after".into())]);
     }
 
     #[test]
@@ -161,7 +169,7 @@ mod tests {
         assert!(p.decisions.is_empty());
         assert!(!p.finished);
         let p = plan(&d, &json!({}), &states(&[("a", TaskStatus::Completed), ("b", TaskStatus::Rejected)]));
-        assert_eq!(p.decisions, vec![Decision::Skip("c".into())]);
+        assert_eq!(p.decisions, vec![StepDecision::Skip("c".into())]);
         assert!(p.finished);
     }
 }

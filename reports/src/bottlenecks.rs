@@ -39,7 +39,7 @@
 //! Percentages in sentences are whole (half away from zero; below 0.5% but above 0, `<1%`);
 //! durations are written as [`crate::text::duration`] writes them.
 
-use crate::text::{duration, percent, table};
+use crate::text::{duration, percent, plural, table, whole_percent};
 use crate::times::{ActivityTime, CaseFigures, ItemGroup, Outline, TransitionTime, times};
 use crate::{Filter, ReportError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -539,17 +539,6 @@ fn assemble(times: crate::ActivityTimes, mut queues: BTreeMap<String, Queue>, pe
         transitions,
         findings,
     }
-}
-
-/// A share as a whole percentage: half away from zero; `<1%` when above 0 but below 0.5%.
-pub(crate) fn whole_percent(share: f64) -> String {
-    let whole = (share * 100.0).round();
-    if whole == 0.0 && share > 0.0 { "<1%".to_string() } else { format!("{}%", whole as i64) }
-}
-
-/// `n` and the noun in the right number.
-pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// "Legal review: 41% of cycle time, of which 88% waiting; its queue grew from 12 to 57 open

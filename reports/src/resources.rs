@@ -36,8 +36,7 @@
 //! — aggregated at once by resource, by role, by resource and role, by resource and period, and by
 //! (previous resource, resource), with grouping sets. Only those groups come back.
 
-use crate::bottlenecks::{plural, whole_percent};
-use crate::text::{duration, percent, table};
+use crate::text::{duration, percent, plural, table, whole_percent};
 use crate::times::{self, SUM, TimeSummary, case_order, items_base, kept_cte};
 use crate::{Filter, QueuePeriod, ReportError, sql};
 use chrono::{DateTime, Utc};

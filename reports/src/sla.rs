@@ -30,7 +30,7 @@
 //! [`TimeScope`]: crate::TimeScope
 
 use crate::sql::{self, events_cte, seconds};
-use crate::text::{duration, percent, table};
+use crate::text::{duration, percent, plural, table};
 use crate::{Filter, ReportError};
 use chrono::{DateTime, Utc};
 use orgata_warehouse::{TeamScope, Warehouse};
@@ -298,11 +298,6 @@ async fn case_sla(
         excess_max_s: rows.f64s("case_excess_max")?[0].filter(|_| breaches > 0),
         open,
     })
-}
-
-/// `n` and the noun in the right number.
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The findings (see the module docs).

@@ -1,4 +1,6 @@
-//! Reports as text for people: aligned tables and readable durations.
+//! Figures as text for people — durations, shares, numbers, counts of things — and aligned text
+//! tables: the one set of formatters the reports' sentences, the CLI, the web UI, REST texts and
+//! MCP all use, so a duration reads the same ("3h 20m") everywhere.
 
 /// An aligned text table: a header row, a rule, then the rows. Columns whose cells all read as
 /// numbers or durations (they start with a digit, `-` or `—`) are right-aligned.
@@ -61,14 +63,66 @@ pub fn duration(seconds: f64) -> String {
     format!("{sign}{text}")
 }
 
-/// A share (0 to 1) as a percentage with one decimal.
+/// A share (0 to 1) as a percentage with one decimal: `41.4%`.
 pub fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
 }
 
+/// A share (0 to 1) as a whole percentage, rounded half away from zero: `41%`; `<1%` for a share
+/// above 0 but below 0.5%.
+pub fn whole_percent(share: f64) -> String {
+    let whole = (share * 100.0).round();
+    if whole == 0.0 && share > 0.0 { "<1%".to_string() } else { format!("{}%", whole as i64) }
+}
+
+/// A number with thousands separators and a precision that suits its size: `41`, `3.25`,
+/// `12.3`, `1,235`; `no value` for NaN.
+pub fn number(v: f64) -> String {
+    if v.is_nan() {
+        return "no value".to_string();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "∞" } else { "−∞" }.to_string();
+    }
+    let a = v.abs();
+    let decimals = if v.fract() == 0.0 || a >= 100.0 {
+        0
+    } else if a >= 10.0 {
+        1
+    } else {
+        2
+    };
+    group_digits(&format!("{v:.decimals$}"))
+}
+
+/// Adds thousands separators to a formatted number and trims trailing fraction zeros.
+fn group_digits(s: &str) -> String {
+    let (sign, rest) = s.strip_prefix('-').map_or(("", s), |r| ("-", r));
+    let (int, frac) = rest.split_once('.').unwrap_or((rest, ""));
+    let frac = frac.trim_end_matches('0');
+    let mut out = String::from(sign);
+    let n = int.chars().count();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (n - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    if out == "-0" { "0".to_string() } else { out }
+}
+
+/// A count and the noun in the right number: `1 case`, `3 cases`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{duration, percent, table};
+    use super::*;
 
     #[test]
     fn durations_read_like_people_write_them() {
@@ -86,6 +140,27 @@ mod tests {
             assert_eq!(duration(seconds), text, "{seconds}");
         }
         assert_eq!(percent(0.4137), "41.4%");
+    }
+
+    #[test]
+    fn numbers_shares_and_counts_read_like_people_write_them() {
+        for (v, text) in [
+            (41.0, "41"),
+            (3.25, "3.25"),
+            (12.34, "12.3"),
+            (1234.6, "1,235"),
+            (-1_234_567.0, "-1,234,567"),
+            (0.5, "0.5"),
+            (-0.0001, "0"),
+            (f64::NAN, "no value"),
+        ] {
+            assert_eq!(number(v), text, "{v}");
+        }
+        assert_eq!(whole_percent(0.004), "<1%");
+        assert_eq!(whole_percent(0.0), "0%");
+        assert_eq!(whole_percent(0.416), "42%");
+        assert_eq!(plural(1, "case", "cases"), "1 case");
+        assert_eq!(plural(0, "case", "cases"), "0 cases");
     }
 
     #[test]

@@ -1,20 +1,20 @@
 //! `GET /v1/teams/{team}/analytics/{report}`: process analytics over the team's warehouse data —
 //! the same reports, by the same functions, as `orgata report`.
 
-use super::AppState;
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::extract::{Caller, Query};
+use crate::app::App;
+use crate::app::AppError;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
-use orgata_engine::{Permission, Scope, TeamId};
-use orgata_reports::{Filter, Period, Report, ReportKind, ReportOptions, Versus};
-use orgata_warehouse::TeamScope;
+use orgata_engine::{Permission, TeamId};
+use orgata_reports::{Period, Report, ReportKind, ReportOptions, Versus};
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<App> {
     Router::new().route("/v1/teams/{team}/analytics/{report}", get(report))
 }
 
@@ -62,7 +62,7 @@ struct AnalyticsParams {
 
 #[utoipa::path(get, path = "/v1/teams/{team}/analytics/{report}", params(("team" = String, Path, description = "A team id"), ("report" = String, Path, description = "cases, variants, dfg, activities, timeline, bottlenecks, compare, sla or resources"), AnalyticsParams), responses((status = 200, description = "The report", body = Report), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn report(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path((team, report)): Path<(TeamId, String)>,
     Query(p): Query<AnalyticsParams>,
@@ -70,16 +70,16 @@ async fn report(
     c.require(&team, Permission::AnalyticsRead)?;
     let kind: ReportKind = report
         .parse()
-        .map_err(|e: orgata_reports::ReportError| ApiError::new(StatusCode::NOT_FOUND, "not-found", e.to_string()))?;
+        .map_err(|e: orgata_reports::ReportError| AppError::new(StatusCode::NOT_FOUND, "not-found", e.to_string()))?;
     let cases_started = match p.time_scope.as_deref() {
         None | Some("events") => false,
         Some("cases_started") => true,
-        Some(_) => return Err(ApiError::invalid_field("time_scope", "must be events or cases_started")),
+        Some(_) => return Err(AppError::invalid_field("time_scope", "must be events or cases_started")),
     };
     let period: Period = match p.period.as_deref() {
         None => Period::Week,
         Some(name) => {
-            name.parse().map_err(|e: orgata_reports::ReportError| ApiError::invalid_field("period", e.to_string()))?
+            name.parse().map_err(|e: orgata_reports::ReportError| AppError::invalid_field("period", e.to_string()))?
         }
     };
     let filter = orgata_reports::filter_of(
@@ -100,34 +100,13 @@ async fn report(
     };
     let case_target_s = match &p.case_target {
         Some(text) if kind == ReportKind::Sla => Some(
-            orgata_engine::definition::Sla::parse(text).map_err(|e| ApiError::invalid_field("case_target", e))?.seconds
+            orgata_engine::definition::Sla::parse(text).map_err(|e| AppError::invalid_field("case_target", e))?.seconds
                 as f64,
         ),
-        Some(_) => return Err(ApiError::invalid_field("case_target", "case_target is for the sla report")),
+        Some(_) => return Err(AppError::invalid_field("case_target", "case_target is for the sla report")),
         None => None,
     };
     let hours_per_week = p.hours_per_week.unwrap_or(orgata_reports::DEFAULT_HOURS_PER_WEEK);
     let options = ReportOptions { period, versus, case_target_s, now: chrono::Utc::now(), hours_per_week };
-    Ok(axum::Json(team_report(&s.warehouse, &c, &team, kind, &filter, &options).await?))
-}
-
-/// Computes a report over `team`'s events for `scope`, who needs `analytics.read` there (and in
-/// a comparison's other team): how REST, the UI and MCP compute reports.
-pub async fn team_report(
-    warehouse: &orgata_warehouse::Warehouse,
-    scope: &Scope,
-    team: &TeamId,
-    kind: ReportKind,
-    filter: &Filter,
-    options: &ReportOptions,
-) -> ApiResult<Report> {
-    scope.require(team, Permission::AnalyticsRead)?;
-    if let Some(versus_team) = &options.versus.team {
-        scope.require(&TeamId::from(versus_team.as_str()), Permission::AnalyticsRead)?;
-    }
-    if !options.versus.is_empty() && kind != ReportKind::Compare {
-        return Err(ApiError::invalid_field("versus_*", "the versus parameters are for the compare report"));
-    }
-    let teams = TeamScope::Teams(vec![team.to_string()]);
-    Ok(orgata_reports::run(kind, warehouse, &teams, filter, options).await?)
+    Ok(axum::Json(s.team_report(&c, &team, kind, &filter, &options).await?))
 }

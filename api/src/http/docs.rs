@@ -1,7 +1,7 @@
 //! The interactive API documentation at `/docs`: Swagger UI (embedded in the binary, so the page
 //! works offline) on the server's own `/openapi.json`.
 
-use super::AppState;
+use crate::app::App;
 use axum::Router;
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -20,7 +20,7 @@ const CSS: &str = include_str!("../../assets/swagger-ui/swagger-ui.css");
 const CONTENT_SECURITY_POLICY: &str =
     "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<App> {
     Router::new().route("/docs", get(index)).route("/docs/{file}", get(asset))
 }
 
@@ -33,7 +33,7 @@ async fn asset(Path(file): Path<String>) -> Response {
         "init.js" => (INIT, "text/javascript; charset=utf-8"),
         "swagger-ui-bundle.js" => (BUNDLE, "text/javascript; charset=utf-8"),
         "swagger-ui.css" => (CSS, "text/css; charset=utf-8"),
-        _ => return super::error::ApiError::no_route(&format!("/docs/{file}")).into_response(),
+        _ => return crate::app::AppError::no_route(&format!("/docs/{file}")).into_response(),
     };
     with_headers(body, content_type, "public, max-age=3600")
 }

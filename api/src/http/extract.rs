@@ -1,31 +1,29 @@
 //! Request extractors: the authenticated caller, JSON bodies and queries with problem+json
-//! rejections, `If-Match` revisions, and opaque pagination cursors.
+//! rejections, and `If-Match` revisions.
 
-use super::AppState;
-use super::error::ApiError;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use crate::app::request::client_address;
+use crate::app::{App, AppError};
+use crate::config::MAX_BODY_BYTES;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use orgata_engine::Scope;
 use serde::de::DeserializeOwned;
-use std::net::SocketAddr;
 
 /// The authenticated caller: `Authorization: Bearer <access token or API key>`.
 pub struct Caller(pub Scope);
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+impl FromRequestParts<App> for Caller {
+    type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, AppError> {
         // Already authenticated by a middleware of this request (see `idempotency.rs`).
         if let Some(scope) = parts.extensions.get::<Scope>() {
             return Ok(Caller(scope.clone()));
         }
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
-            return Err(ApiError::from(orgata_engine::EngineError::Unauthenticated(
+            return Err(AppError::from(orgata_engine::EngineError::Unauthenticated(
                 "send `Authorization: Bearer <access token or API key>`".into(),
             )));
         };
@@ -37,54 +35,29 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Checks that the caller sees `team` (from their scope, without a database round trip): a team
-/// they do not see is not found.
-pub fn visible(scope: &Scope, team: &orgata_engine::TeamId) -> Result<(), ApiError> {
-    match scope.grant(team) {
-        Some(_) => Ok(()),
-        None => Err(orgata_engine::EngineError::not_found("team", team).into()),
-    }
-}
-
-/// The client's address, as the connection shows it.
-pub fn client_address(parts: &Parts) -> Option<String> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip().to_string())
-}
-
-/// The client's address, as an extractor.
-pub struct ClientAddress(pub Option<String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress(client_address(parts)))
-    }
-}
-
 /// A JSON body: one that is not JSON is a 400 problem, JSON of the wrong shape a 422 naming the
 /// offending field, a body that is not `application/json` 415, one over the limit 413.
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
         // A body declared too large is refused before it is read.
         let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-        if let Some(len) = declared.filter(|len| *len > super::MAX_BODY_BYTES) {
-            let detail = format!("the body is {len} bytes, over the limit of {}", super::MAX_BODY_BYTES);
-            return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", detail));
+        if let Some(len) = declared.filter(|len| *len > MAX_BODY_BYTES) {
+            let detail = format!("the body is {len} bytes, over the limit of {}", MAX_BODY_BYTES);
+            return Err(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", detail));
         }
         if !is_json(req.headers()) {
             let detail = "send the body as JSON, with `Content-Type: application/json`";
-            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", detail));
+            return Err(AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", detail));
         }
         let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|rejection| {
             let status = rejection.status();
             let kind = if status == StatusCode::PAYLOAD_TOO_LARGE { "too-large" } else { "bad-request" };
             let status = if kind == "bad-request" { StatusCode::BAD_REQUEST } else { status };
-            ApiError::new(status, kind, rejection.body_text())
+            AppError::new(status, kind, rejection.body_text())
         })?;
         parse_json(&bytes).map(Json)
     }
@@ -100,10 +73,10 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
 /// Parses a JSON body: a syntax error is a 400; valid JSON of the wrong shape, or text holding the
 /// NUL character (which no database column keeps), a 422 whose field is the path to the offending
 /// value (`steps/0/kind`; `body` for the document itself).
-fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| not_json(&e))?;
     if let Some(path) = nul_text(&value, &mut Vec::new()) {
-        return Err(ApiError::invalid_field(&field_of(&path), "text must not contain the NUL character (U+0000)"));
+        return Err(AppError::invalid_field(&field_of(&path), "text must not contain the NUL character (U+0000)"));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path: Vec<String> = e
@@ -116,7 +89,7 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 serde_path_to_error::Segment::Unknown => None,
             })
             .collect();
-        ApiError::invalid_field(&field_of(&path), e.into_inner().to_string())
+        AppError::invalid_field(&field_of(&path), e.into_inner().to_string())
     })
 }
 
@@ -146,20 +119,20 @@ fn nul_text(value: &serde_json::Value, path: &mut Vec<String>) -> Option<Vec<Str
     }
 }
 
-fn not_json(e: &serde_json::Error) -> ApiError {
-    ApiError::bad_request(format!("the body is not valid JSON: {e}"))
+fn not_json(e: &serde_json::Error) -> AppError {
+    AppError::bad_request(format!("the body is not valid JSON: {e}"))
 }
 
 /// Query parameters; malformed ones are a 400 problem.
 pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
-            Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
+            Err(rejection) => Err(AppError::bad_request(rejection.body_text())),
         }
     }
 }
@@ -169,12 +142,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 pub struct IfMatch(pub Option<i64>);
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         match if_match(parts)? {
             Some(revision) => Ok(IfMatch(revision)),
-            None => Err(ApiError::new(
+            None => Err(AppError::new(
                 StatusCode::PRECONDITION_REQUIRED,
                 "precondition-required",
                 "send `If-Match` with the ETag you read, so that no edit is lost",
@@ -187,15 +160,15 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 pub struct OptionalIfMatch(pub Option<i64>);
 
 impl<S: Send + Sync> FromRequestParts<S> for OptionalIfMatch {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         Ok(OptionalIfMatch(if_match(parts)?.flatten()))
     }
 }
 
 /// The header, if sent: `Some(None)` for `*`, `Some(Some(n))` for the ETag `"n"`.
-fn if_match(parts: &Parts) -> Result<Option<Option<i64>>, ApiError> {
+fn if_match(parts: &Parts) -> Result<Option<Option<i64>>, AppError> {
     let Some(value) = parts.headers.get(header::IF_MATCH) else { return Ok(None) };
     let text = value.to_str().unwrap_or_default().trim();
     if text == "*" {
@@ -210,7 +183,7 @@ fn if_match(parts: &Parts) -> Result<Option<Option<i64>>, ApiError> {
         .and_then(|t| t.parse::<i64>().ok());
     revision
         .map(|r| Some(Some(r)))
-        .ok_or_else(|| ApiError::invalid_field("If-Match", format!("`{text}` is not an ETag of ours, like `\"3\"`")))
+        .ok_or_else(|| AppError::invalid_field("If-Match", format!("`{text}` is not an ETag of ours, like `\"3\"`")))
 }
 
 /// `If-Match` where it is required, as the OpenAPI document declares it.
@@ -243,36 +216,4 @@ pub struct IdempotencyKeyHeader {
 /// The ETag of a revision.
 pub fn etag(revision: i64) -> String {
     format!("\"{revision}\"")
-}
-
-/// An opaque cursor: the last id of a page.
-pub fn encode_cursor(last_id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(last_id)
-}
-
-/// The id an opaque cursor stands for; a cursor this API did not return is a 422 naming `cursor`.
-pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .filter(|id| !id.is_empty() && !id.chars().any(char::is_control))
-        .ok_or_else(foreign_cursor)
-}
-
-/// The problem of a cursor this API did not return.
-pub fn foreign_cursor() -> ApiError {
-    ApiError::invalid_field("cursor", "not a cursor this API returned; pass a page's `next_cursor`")
-}
-
-/// A list's `limit` query parameter: 1 to 1000, 100 when absent.
-pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    match limit {
-        None => Ok(100),
-        Some(n) if (1..=orgata_engine::service::MAX_PAGE).contains(&n) => Ok(n),
-        Some(n) => Err(ApiError::bad_request(format!(
-            "`limit` must be between 1 and {}, not {n}",
-            orgata_engine::service::MAX_PAGE
-        ))),
-    }
 }

@@ -3,9 +3,10 @@
 //! creates nothing twice. The same key with a different request is refused (422); a retry while
 //! the first is still running is a conflict (409). Keys are per caller and kept 24 hours.
 
-use super::error::ApiError;
 use super::extract::Caller;
-use super::{AppState, MAX_BODY_BYTES};
+use crate::app::App;
+use crate::app::AppError;
+use crate::config::MAX_BODY_BYTES;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -22,14 +23,14 @@ pub const IDEMPOTENT_ROUTES: [&str; 3] =
 const MAX_KEPT_RESPONSE: usize = 4 * 1024 * 1024;
 
 /// Middleware: see the module documentation.
-pub async fn idempotent(State(s): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn idempotent(State(s): State<App>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
     let applies = request.method() == Method::POST && route.is_some_and(|r| IDEMPOTENT_ROUTES.contains(&r.as_str()));
     let key = request.headers().get("idempotency-key").map(|v| v.to_str().map(str::to_string));
     let key = match (applies, key) {
         (true, Some(Ok(key))) => key,
         (true, Some(Err(_))) => {
-            return ApiError::invalid_field("Idempotency-Key", "must be 1-255 visible ASCII characters")
+            return AppError::invalid_field("Idempotency-Key", "must be 1-255 visible ASCII characters")
                 .into_response();
         }
         _ => return next.run(request).await,
@@ -39,11 +40,11 @@ pub async fn idempotent(State(s): State<AppState>, request: Request, next: Next)
     }
 }
 
-async fn run(s: &AppState, key: String, request: Request, next: Next) -> Result<Response, Response> {
+async fn run(s: &App, key: String, request: Request, next: Next) -> Result<Response, Response> {
     let (mut parts, body) = request.into_parts();
     let Caller(scope) = Caller::from_request_parts(&mut parts, s).await.map_err(IntoResponse::into_response)?;
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", format!("the body is over {MAX_BODY_BYTES} bytes"))
+        AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", format!("the body is over {MAX_BODY_BYTES} bytes"))
             .into_response()
     })?;
     let mut hash = Sha256::new();
@@ -55,7 +56,7 @@ async fn run(s: &AppState, key: String, request: Request, next: Next) -> Result<
     hash.update(&bytes);
     let fingerprint = hex::encode(hash.finalize());
     match s.engine.begin_idempotent(&scope, &key, &fingerprint).await {
-        Err(e) => Err(ApiError::from(e).into_response()),
+        Err(e) => Err(AppError::from(e).into_response()),
         Ok(IdempotencyStart::Replay { status, etag, body }) => Ok(replay(status, etag, body)),
         Ok(IdempotencyStart::Run) => {
             parts.extensions.insert(scope.clone());

@@ -1,8 +1,9 @@
 //! `/v1/auth`, `/v1/me`, API keys, users, roles and sign-in locks.
 
-use super::AppState;
 use super::error::ApiResult;
-use super::extract::{Caller, ClientAddress, Json};
+use super::extract::{Caller, Json};
+use crate::app::App;
+use crate::app::request::ClientAddress;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -15,7 +16,7 @@ use orgata_engine::{
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<App> {
     Router::new()
         .route("/v1/auth/register", post(register))
         .route("/v1/auth/login", post(login))
@@ -38,7 +39,7 @@ pub fn routes() -> Router<AppState> {
 
 #[utoipa::path(post, path = "/v1/auth/register", request_body = Registration, responses((status = 201, description = "Created", body = Registered), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")), security(()))]
 async fn register(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Json(r): Json<Registration>,
 ) -> ApiResult<(StatusCode, axum::Json<Registered>)> {
     Ok((StatusCode::CREATED, axum::Json(s.engine.register(r).await?)))
@@ -46,16 +47,12 @@ async fn register(
 
 #[utoipa::path(post, path = "/v1/auth/login", request_body = Login, responses((status = 200, description = "OK", body = LoginOutcome), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")), security(()))]
 async fn login(
-    State(s): State<AppState>,
+    State(s): State<App>,
     ClientAddress(addr): ClientAddress,
     Json(mut l): Json<Login>,
 ) -> ApiResult<axum::Json<LoginOutcome>> {
     l.source = addr;
-    let outcome = s.engine.login(l).await?;
-    if matches!(outcome, LoginOutcome::SignedIn(_)) {
-        s.metrics.count("sign_ins");
-    }
-    Ok(axum::Json(outcome))
+    Ok(axum::Json(s.login(l).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -66,13 +63,11 @@ struct SecondFactor {
 
 #[utoipa::path(post, path = "/v1/auth/login/second-factor", request_body = SecondFactor, responses((status = 200, description = "OK", body = Session), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")), security(()))]
 async fn second_factor(
-    State(s): State<AppState>,
+    State(s): State<App>,
     ClientAddress(addr): ClientAddress,
     Json(b): Json<SecondFactor>,
 ) -> ApiResult<axum::Json<Session>> {
-    let session = s.engine.login_second_factor(&b.challenge, &b.code, addr.as_deref()).await?;
-    s.metrics.count("sign_ins");
-    Ok(axum::Json(session))
+    Ok(axum::Json(s.login_second_factor(&b.challenge, &b.code, addr.as_deref()).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -82,7 +77,7 @@ struct Refresh {
 
 #[utoipa::path(post, path = "/v1/auth/refresh", request_body = Refresh, responses((status = 200, description = "OK", body = Session), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")), security(()))]
 async fn refresh(
-    State(s): State<AppState>,
+    State(s): State<App>,
     ClientAddress(addr): ClientAddress,
     Json(b): Json<Refresh>,
 ) -> ApiResult<axum::Json<Session>> {
@@ -90,7 +85,7 @@ async fn refresh(
 }
 
 #[utoipa::path(post, path = "/v1/auth/logout", responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
-async fn logout(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<StatusCode> {
+async fn logout(State(s): State<App>, Caller(c): Caller) -> ApiResult<StatusCode> {
     s.engine.logout(&c).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -116,7 +111,7 @@ impl From<&TeamGrant> for GrantView {
 }
 
 #[utoipa::path(get, path = "/v1/me", responses((status = 200, description = "OK", body = Me), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
-async fn me(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<Me>> {
+async fn me(State(s): State<App>, Caller(c): Caller) -> ApiResult<axum::Json<Me>> {
     let user = s.engine.me(&c).await?;
     let teams = c.teams().iter().map(|(t, g)| (t.clone(), GrantView::from(g))).collect();
     Ok(axum::Json(Me { user, api_key_id: c.api_key_id().map(str::to_string), teams }))
@@ -132,7 +127,7 @@ struct PasswordChange {
 
 #[utoipa::path(post, path = "/v1/me/password", request_body = PasswordChange, responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn change_password(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Json(b): Json<PasswordChange>,
 ) -> ApiResult<StatusCode> {
@@ -141,7 +136,7 @@ async fn change_password(
 }
 
 #[utoipa::path(post, path = "/v1/me/totp", responses((status = 200, description = "OK", body = TotpEnrolment), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
-async fn enrol_totp(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<TotpEnrolment>> {
+async fn enrol_totp(State(s): State<App>, Caller(c): Caller) -> ApiResult<axum::Json<TotpEnrolment>> {
     Ok(axum::Json(s.engine.enrol_totp(&c).await?))
 }
 
@@ -159,7 +154,7 @@ struct RecoveryCodes {
 
 #[utoipa::path(post, path = "/v1/me/totp/confirm", request_body = Code, responses((status = 200, description = "OK", body = RecoveryCodes), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn confirm_totp(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Json(b): Json<Code>,
 ) -> ApiResult<axum::Json<RecoveryCodes>> {
@@ -172,14 +167,14 @@ struct Password {
 }
 
 #[utoipa::path(delete, path = "/v1/me/totp", request_body = Password, responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
-async fn disable_totp(State(s): State<AppState>, Caller(c): Caller, Json(b): Json<Password>) -> ApiResult<StatusCode> {
+async fn disable_totp(State(s): State<App>, Caller(c): Caller, Json(b): Json<Password>) -> ApiResult<StatusCode> {
     s.engine.disable_totp(&c, &b.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/v1/teams/{team}/api-keys", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Vec<ApiKey>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn list_api_keys(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(team): Path<TeamId>,
 ) -> ApiResult<axum::Json<Vec<ApiKey>>> {
@@ -198,7 +193,7 @@ struct NewApiKey {
 
 #[utoipa::path(post, path = "/v1/teams/{team}/api-keys", params(("team" = String, Path, description = "A team id")), request_body = NewApiKey, responses((status = 201, description = "Created", body = ApiKeySecret), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn create_api_key(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(team): Path<TeamId>,
     Json(b): Json<NewApiKey>,
@@ -209,7 +204,7 @@ async fn create_api_key(
 
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = ApiKey), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn revoke_api_key(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ApiKey>> {
@@ -217,13 +212,13 @@ async fn revoke_api_key(
 }
 
 #[utoipa::path(get, path = "/v1/users", responses((status = 200, description = "OK", body = Vec<User>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
-async fn list_users(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<User>>> {
+async fn list_users(State(s): State<App>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<User>>> {
     Ok(axum::Json(s.engine.users(&c).await?))
 }
 
 #[utoipa::path(post, path = "/v1/users", request_body = NewUser, responses((status = 201, description = "Created", body = User), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn create_user(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Json(b): Json<NewUser>,
 ) -> ApiResult<(StatusCode, axum::Json<User>)> {
@@ -237,7 +232,7 @@ struct OrgRoleChange {
 
 #[utoipa::path(put, path = "/v1/users/{id}/org-role", params(("id" = String, Path, description = "The record's id")), request_body = OrgRoleChange, responses((status = 200, description = "OK", body = User), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn set_org_role(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(id): Path<UserId>,
     Json(b): Json<OrgRoleChange>,
@@ -246,7 +241,7 @@ async fn set_org_role(
 }
 
 #[utoipa::path(get, path = "/v1/roles", responses((status = 200, description = "OK", body = Vec<RoleInfo>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
-async fn list_roles(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<RoleInfo>>> {
+async fn list_roles(State(s): State<App>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<RoleInfo>>> {
     Ok(axum::Json(s.engine.roles(&c).await?))
 }
 
@@ -267,7 +262,7 @@ struct RolePermissions {
 
 #[utoipa::path(post, path = "/v1/roles", request_body = NewRole, responses((status = 201, description = "Created", body = orgata_engine::CustomRole), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn create_role(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Json(b): Json<NewRole>,
 ) -> ApiResult<(StatusCode, axum::Json<orgata_engine::CustomRole>)> {
@@ -276,7 +271,7 @@ async fn create_role(
 
 #[utoipa::path(put, path = "/v1/roles/{name}", params(("name" = String, Path, description = "A custom role's name")), request_body = RolePermissions, responses((status = 200, description = "OK", body = orgata_engine::CustomRole), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn update_role(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(name): Path<String>,
     Json(b): Json<RolePermissions>,
@@ -285,18 +280,18 @@ async fn update_role(
 }
 
 #[utoipa::path(delete, path = "/v1/roles/{name}", params(("name" = String, Path, description = "A custom role's name")), responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
-async fn delete_role(State(s): State<AppState>, Caller(c): Caller, Path(name): Path<String>) -> ApiResult<StatusCode> {
+async fn delete_role(State(s): State<App>, Caller(c): Caller, Path(name): Path<String>) -> ApiResult<StatusCode> {
     s.engine.delete_role(&c, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/v1/login-locks", responses((status = 200, description = "OK", body = Vec<Throttle>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
-async fn login_locks(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<Throttle>>> {
+async fn login_locks(State(s): State<App>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<Throttle>>> {
     Ok(axum::Json(s.engine.login_locks(&c).await?))
 }
 
 #[utoipa::path(delete, path = "/v1/login-locks/{subject}", params(("subject" = String, Path, description = "A locked subject, `account:<user id>` or `address:<ip>`")), responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
-async fn unlock(State(s): State<AppState>, Caller(c): Caller, Path(subject): Path<String>) -> ApiResult<StatusCode> {
+async fn unlock(State(s): State<App>, Caller(c): Caller, Path(subject): Path<String>) -> ApiResult<StatusCode> {
     s.engine.unlock(&c, &subject).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,22 +2,23 @@
 //! imported into the warehouse's `events` under the team and a source name — the same import as
 //! `orgata import`.
 
-use super::AppState;
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::extract::{Caller, Query};
+use crate::app::App;
+use crate::app::AppError;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use orgata_engine::{Permission, TeamId};
-use orgata_ingest::import::{self, CsvColumns, LogFormat};
+use orgata_ingest::import::{CsvColumns, LogFormat};
 use serde::{Deserialize, Serialize};
 
 /// The largest log accepted over HTTP (larger ones: `orgata import`).
 pub const MAX_LOG_BYTES: usize = 256 << 20;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<App> {
     Router::new().route("/v1/teams/{team}/imports", post(import_log).layer(DefaultBodyLimit::max(MAX_LOG_BYTES)))
 }
 
@@ -58,17 +59,18 @@ struct ImportReport {
 
 #[utoipa::path(post, path = "/v1/teams/{team}/imports", params(("team" = String, Path, description = "A team id"), ImportParams), request_body(content = Vec<u8>, description = "The log file (gzip-compressed or not)", content_type = "application/octet-stream"), responses((status = 201, description = "Imported", body = ImportReport), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn import_log(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(team): Path<TeamId>,
     Query(p): Query<ImportParams>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<(StatusCode, axum::Json<ImportReport>)> {
+    // Refused before the body is read, as every team write is.
     c.require(&team, Permission::TeamManage)?;
     let body = body.map_err(|rejection| {
         let detail = format!("the log could not be read: {}", rejection.body_text());
         let kind = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE { "too-large" } else { "bad-request" };
-        ApiError::new(rejection.status(), kind, detail)
+        AppError::new(rejection.status(), kind, detail)
     })?;
     let format = match p.format.as_str() {
         "xes" => LogFormat::Xes,
@@ -80,11 +82,10 @@ async fn import_log(
             resource: p.resource_column,
             lifecycle: p.lifecycle_column,
         }),
-        _ => return Err(ApiError::invalid_field("format", "must be xes or csv")),
+        _ => return Err(AppError::invalid_field("format", "must be xes or csv")),
     };
-    import::check_source(&p.source).map_err(|e| ApiError::invalid_field("source", e.to_string()))?;
     if body.is_empty() {
-        return Err(ApiError::invalid_field("body", "the log is empty"));
+        return Err(AppError::invalid_field("body", "the log is empty"));
     }
     let gzip = body.starts_with(&[0x1f, 0x8b]);
     let input: Box<dyn std::io::BufRead + Send> = if gzip {
@@ -92,8 +93,7 @@ async fn import_log(
     } else {
         Box::new(std::io::Cursor::new(body))
     };
-    // Parsing runs on a blocking thread while the warehouse writes.
-    let imported = import::import(&s.warehouse, input, &format, &team.to_string(), &p.source, |_| {}).await?;
+    let imported = s.import_log(&c, &team, input, &format, &p.source).await?;
     let report = ImportReport {
         team_id: imported.team_id,
         source: imported.source,

@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi};
         identity::list_users, identity::create_user, identity::set_org_role, identity::list_roles,
         identity::create_role, identity::update_role, identity::delete_role, identity::login_locks,
         identity::unlock,
-        teams::list, teams::one, teams::update, teams::members, teams::add_member, teams::change_role,
+        teams::list, teams::create, teams::one, teams::update, teams::members, teams::add_member, teams::change_role,
         teams::remove_member,
         processes::list_playbooks, processes::create_playbook, processes::validate_definition,
         processes::get_playbook, processes::update_playbook, processes::list_versions, processes::get_version,

@@ -1,14 +1,15 @@
 //! Operations endpoints: liveness and readiness.
 
-use super::AppState;
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
+use crate::app::App;
+use crate::app::AppError;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<App> {
     Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 
@@ -21,9 +22,9 @@ async fn healthz() -> Json<Value> {
 /// The database answers (and, since the store migrates at connect, its migrations are applied).
 #[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready", body = Object),
     (status = 503, description = "Not ready", body = super::error::Problem, content_type = "application/problem+json")), security(()))]
-async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+async fn readyz(State(state): State<App>) -> ApiResult<Json<Value>> {
     match state.engine.store().ping().await {
         Ok(()) => Ok(Json(json!({ "status": "ready", "database": "ok" }))),
-        Err(e) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", format!("database: {e}"))),
+        Err(e) => Err(AppError::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", format!("database: {e}"))),
     }
 }

@@ -1,11 +1,14 @@
 //! `/v1` playbooks, processes, tasks and the audit trail.
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::extract::{
-    Caller, IdempotencyKeyHeader, IfMatch, IfMatchHeader, Json, OptionalIfMatch, OptionalIfMatchHeader, Query,
-    decode_cursor, etag, foreign_cursor, page_limit, visible,
+    Caller, IdempotencyKeyHeader, IfMatch, IfMatchHeader, Json, OptionalIfMatch, OptionalIfMatchHeader, Query, etag,
 };
-use super::{AppState, Page};
+use crate::app::AppError;
+use crate::app::paging::{decode_cursor, foreign_cursor, page_limit};
+use crate::app::visible;
+use crate::app::work::{TaskListing, assignee, completion, task_statuses};
+use crate::app::{App, Page};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -16,7 +19,7 @@ use orgata_engine::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<App> {
     Router::new()
         .route("/v1/teams/{team}/playbooks", get(list_playbooks).post(create_playbook))
         .route("/v1/playbooks/validate", post(validate_definition))
@@ -45,9 +48,9 @@ fn tagged<T: Serialize>(status: StatusCode, revision: i64, body: T) -> Response 
 }
 
 /// A conflict on a write that carried `If-Match` is a failed precondition.
-fn stale(e: EngineError) -> ApiError {
+fn stale(e: EngineError) -> AppError {
     match e {
-        EngineError::Conflict { .. } => ApiError::precondition_failed(e.to_string()),
+        EngineError::Conflict { .. } => AppError::precondition_failed(e.to_string()),
         other => other.into(),
     }
 }
@@ -59,7 +62,7 @@ fn main_revision(d: &PlaybookDetail) -> i64 {
 
 #[utoipa::path(get, path = "/v1/teams/{team}/playbooks", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Vec<Playbook>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn list_playbooks(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(team): Path<TeamId>,
 ) -> ApiResult<axum::Json<Vec<Playbook>>> {
@@ -79,7 +82,7 @@ struct NewPlaybook {
 
 #[utoipa::path(post, path = "/v1/teams/{team}/playbooks", params(("team" = String, Path, description = "A team id"), IdempotencyKeyHeader), request_body = NewPlaybook, responses((status = 201, description = "Created", body = PlaybookDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn create_playbook(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(team): Path<TeamId>,
     Json(b): Json<NewPlaybook>,
@@ -102,7 +105,7 @@ struct Validated {
 
 #[utoipa::path(post, path = "/v1/playbooks/validate", request_body = DefinitionBody, responses((status = 200, description = "OK", body = Validated), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn validate_definition(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(_): Caller,
     Json(b): Json<DefinitionBody>,
 ) -> ApiResult<axum::Json<Validated>> {
@@ -111,7 +114,7 @@ async fn validate_definition(
 }
 
 #[utoipa::path(get, path = "/v1/playbooks/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = PlaybookDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
-async fn get_playbook(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<PlaybookId>) -> ApiResult<Response> {
+async fn get_playbook(State(s): State<App>, Caller(c): Caller, Path(id): Path<PlaybookId>) -> ApiResult<Response> {
     let d = s.engine.playbook(&c, &id).await?;
     Ok(tagged(StatusCode::OK, main_revision(&d), d))
 }
@@ -127,22 +130,21 @@ struct PlaybookUpdate {
 /// A new version on `main`, if `main` is still at the revision the caller read.
 #[utoipa::path(put, path = "/v1/playbooks/{id}", params(("id" = String, Path, description = "The record's id"), IfMatchHeader), request_body = PlaybookUpdate, responses((status = 200, description = "OK", body = PlaybookDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn update_playbook(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(id): Path<PlaybookId>,
     IfMatch(revision): IfMatch,
     Json(b): Json<PlaybookUpdate>,
 ) -> ApiResult<Response> {
     let main = service::MAIN_BRANCH;
-    s.engine.commit_version(&c, &id, main, b.definition, &b.message, revision).await.map_err(stale)?;
-    s.metrics.count("playbook_versions");
+    s.commit_version(&c, &id, main, b.definition, &b.message, revision).await.map_err(stale)?;
     let d = s.engine.playbook(&c, &id).await?;
     Ok(tagged(StatusCode::OK, main_revision(&d), d))
 }
 
 #[utoipa::path(get, path = "/v1/playbooks/{id}/versions", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = Vec<PlaybookVersion>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn list_versions(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(id): Path<PlaybookId>,
 ) -> ApiResult<axum::Json<Vec<PlaybookVersion>>> {
@@ -151,7 +153,7 @@ async fn list_versions(
 
 #[utoipa::path(get, path = "/v1/versions/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = PlaybookVersion), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn get_version(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(id): Path<VersionId>,
 ) -> ApiResult<axum::Json<PlaybookVersion>> {
@@ -169,25 +171,14 @@ struct StartBody {
 
 #[utoipa::path(post, path = "/v1/teams/{team}/processes", params(("team" = String, Path, description = "A team id"), IdempotencyKeyHeader), request_body = StartBody, responses((status = 201, description = "Created", body = InstanceDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn start_process(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(team): Path<TeamId>,
     Json(b): Json<StartBody>,
 ) -> ApiResult<Response> {
     let req = StartInstance { playbook_id: b.playbook_id, branch: b.branch, title: b.title, input: b.input };
-    let d = start_in_team(&s.engine, &c, &team, req).await?;
-    s.metrics.count("processes_started");
+    let d = s.start_process(&c, &team, req).await?;
     Ok(tagged(StatusCode::CREATED, d.instance.revision, d))
-}
-
-/// Starts a process of one of `team`'s playbooks (another team's playbook looks missing): how
-/// REST and MCP start processes.
-pub async fn start_in_team(engine: &Engine, c: &Scope, team: &TeamId, req: StartInstance) -> ApiResult<InstanceDetail> {
-    let playbook = engine.playbook(c, &req.playbook_id).await?;
-    if playbook.playbook.team_id != *team {
-        return Err(EngineError::not_found("playbook", &req.playbook_id).into());
-    }
-    Ok(engine.start_instance(c, req).await?)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -209,7 +200,7 @@ struct ProcessQuery {
 
 #[utoipa::path(get, path = "/v1/teams/{team}/processes", params(("team" = String, Path, description = "A team id"), ProcessQuery), responses((status = 200, description = "OK", body = Page<Instance>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn list_processes(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(team): Path<TeamId>,
     Query(q): Query<ProcessQuery>,
@@ -231,7 +222,7 @@ async fn list_processes(
 }
 
 #[utoipa::path(get, path = "/v1/processes/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = InstanceDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
-async fn get_process(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<InstanceId>) -> ApiResult<Response> {
+async fn get_process(State(s): State<App>, Caller(c): Caller, Path(id): Path<InstanceId>) -> ApiResult<Response> {
     let d = s.engine.instance(&c, &id).await?;
     Ok(tagged(StatusCode::OK, d.instance.revision, d))
 }
@@ -244,7 +235,7 @@ struct CancelBody {
 
 #[utoipa::path(post, path = "/v1/processes/{id}/cancel", params(("id" = String, Path, description = "The record's id"), OptionalIfMatchHeader), request_body = CancelBody, responses((status = 200, description = "OK", body = Instance), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn cancel_process(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(id): Path<InstanceId>,
     OptionalIfMatch(expected): OptionalIfMatch,
@@ -263,7 +254,7 @@ struct CommentBody {
 
 #[utoipa::path(post, path = "/v1/processes/{id}/comments", params(("id" = String, Path, description = "The record's id")), request_body = CommentBody, responses((status = 201, description = "Created", body = Comment), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn comment(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(id): Path<InstanceId>,
     Json(b): Json<CommentBody>,
@@ -297,7 +288,7 @@ struct TaskQuery {
 
 #[utoipa::path(get, path = "/v1/teams/{team}/tasks", params(("team" = String, Path, description = "A team id"), TaskQuery), responses((status = 200, description = "OK", body = Page<Task>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn list_tasks(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(team): Path<TeamId>,
     Query(q): Query<TaskQuery>,
@@ -316,69 +307,12 @@ async fn list_tasks(
         after: q.cursor.as_deref().map(decode_cursor).transpose()?.map(TaskId::from),
         limit,
     };
-    let items = team_tasks(&s.engine, &c, &team, listing).await?;
+    let items = s.team_tasks(&c, &team, listing).await?;
     Ok(axum::Json(Page::of(items, limit, |t| t.id.to_string())))
 }
 
-/// Which of a team's tasks to list.
-#[derive(Debug, Default)]
-pub struct TaskListing {
-    /// Only these statuses (all when empty; the active ones when `overdue` and empty).
-    pub statuses: Vec<TaskStatus>,
-    /// `me` or a user id.
-    pub assignee: Option<String>,
-    pub due_before: Option<DateTime<Utc>>,
-    /// Only active tasks past their due time.
-    pub overdue: bool,
-    pub instance_id: Option<InstanceId>,
-    /// The last task id of the previous page.
-    pub after: Option<TaskId>,
-    pub limit: i64,
-}
-
-/// Task statuses by name; an unknown one is a 400 naming it.
-pub fn task_statuses<'a>(names: impl IntoIterator<Item = &'a str>) -> ApiResult<Vec<TaskStatus>> {
-    names
-        .into_iter()
-        .map(|v| TaskStatus::try_from(v.trim().to_string()))
-        .collect::<Result<_, _>>()
-        .map_err(ApiError::bad_request)
-}
-
-/// A team's tasks: how REST and MCP list them.
-pub async fn team_tasks(engine: &Engine, c: &Scope, team: &TeamId, q: TaskListing) -> ApiResult<Vec<Task>> {
-    visible(c, team)?;
-    let (mut statuses, mut due_before) = (q.statuses, q.due_before);
-    if q.overdue {
-        let now = engine.clock().now();
-        due_before = Some(due_before.map_or(now, |d| d.min(now)));
-        if statuses.is_empty() {
-            statuses = vec![TaskStatus::Open, TaskStatus::Assigned, TaskStatus::Started];
-        }
-    }
-    let filter = TaskFilter {
-        team_id: Some(team.clone()),
-        instance_id: q.instance_id,
-        assignee_id: assignee(c, q.assignee.as_deref()),
-        statuses,
-        due_before,
-        after: q.after,
-        limit: q.limit,
-    };
-    Ok(engine.tasks(c, filter).await?)
-}
-
-/// An `assignee` query parameter: `me` or a user id.
-pub fn assignee(caller: &Scope, param: Option<&str>) -> Option<UserId> {
-    match param {
-        Some("me") => Some(caller.user_id().clone()),
-        Some(id) => Some(UserId::from(id)),
-        None => None,
-    }
-}
-
 #[utoipa::path(get, path = "/v1/tasks/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = Task), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
-async fn get_task(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<TaskId>) -> ApiResult<Response> {
+async fn get_task(State(s): State<App>, Caller(c): Caller, Path(id): Path<TaskId>) -> ApiResult<Response> {
     let t = s.engine.task(&c, &id).await?;
     Ok(tagged(StatusCode::OK, t.revision, t))
 }
@@ -396,7 +330,7 @@ enum TaskUpdate {
 
 #[utoipa::path(patch, path = "/v1/tasks/{id}", params(("id" = String, Path, description = "The record's id"), IfMatchHeader), request_body = TaskUpdate, responses((status = 200, description = "OK", body = Task), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn update_task(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(id): Path<TaskId>,
     IfMatch(revision): IfMatch,
@@ -421,27 +355,20 @@ struct CompleteBody {
 
 #[utoipa::path(post, path = "/v1/tasks/{id}/complete", params(("id" = String, Path, description = "The record's id"), IfMatchHeader, IdempotencyKeyHeader), request_body = CompleteBody, responses((status = 200, description = "OK", body = TaskOutcome), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn complete_task(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(id): Path<TaskId>,
     IfMatch(revision): IfMatch,
     Json(b): Json<CompleteBody>,
 ) -> ApiResult<Response> {
     let req = completion(b.output, b.decision, revision);
-    let outcome = s.engine.complete_task(&c, &id, req).await.map_err(stale)?;
-    s.metrics.count("tasks_completed");
+    let outcome = s.complete_task(&c, &id, req).await.map_err(stale)?;
     Ok(tagged(StatusCode::OK, outcome.task.revision, outcome))
-}
-
-/// What completing a task asks of the engine (no output is an empty object): for REST and MCP.
-pub fn completion(output: Value, decision: Option<Decision>, expected_revision: Option<i64>) -> CompleteTask {
-    let output = if output.is_null() { serde_json::json!({}) } else { output };
-    CompleteTask { output, decision, expected_revision }
 }
 
 #[utoipa::path(post, path = "/v1/tasks/{id}/cancel", params(("id" = String, Path, description = "The record's id"), IfMatchHeader), responses((status = 200, description = "OK", body = TaskOutcome), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn cancel_task(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(id): Path<TaskId>,
     IfMatch(revision): IfMatch,
@@ -468,7 +395,7 @@ struct AuditQuery {
 
 #[utoipa::path(get, path = "/v1/audit", params(AuditQuery), responses((status = 200, description = "OK", body = Page<AuditEntry>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn audit(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<axum::Json<Page<AuditEntry>>> {
@@ -492,6 +419,6 @@ async fn audit(
 }
 
 #[utoipa::path(get, path = "/v1/audit/verify", responses((status = 200, description = "OK", body = AuditVerification), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
-async fn verify_audit(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<AuditVerification>> {
+async fn verify_audit(State(s): State<App>, Caller(c): Caller) -> ApiResult<axum::Json<AuditVerification>> {
     Ok(axum::Json(s.engine.verify_audit(&c).await?))
 }

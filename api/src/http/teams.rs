@@ -1,8 +1,8 @@
 //! `/v1/teams`: the caller's teams, their settings and members.
 
-use super::AppState;
 use super::error::ApiResult;
 use super::extract::{Caller, Json};
+use crate::app::App;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -10,21 +10,38 @@ use axum::routing::{get, patch};
 use orgata_engine::{Membership, Team, TeamId, UserId};
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<App> {
     Router::new()
-        .route("/v1/teams", get(list))
+        .route("/v1/teams", get(list).post(create))
         .route("/v1/teams/{team}", get(one).patch(update))
         .route("/v1/teams/{team}/members", get(members).post(add_member))
         .route("/v1/teams/{team}/members/{user}", patch(change_role).delete(remove_member))
 }
 
 #[utoipa::path(get, path = "/v1/teams", responses((status = 200, description = "OK", body = Vec<Team>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
-async fn list(State(s): State<AppState>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<Team>>> {
+async fn list(State(s): State<App>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<Team>>> {
     Ok(axum::Json(s.engine.teams(&c).await?))
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+struct NewTeam {
+    #[schema(min_length = 1, max_length = 200)]
+    name: String,
+}
+
+/// A new team in the caller's organisation (organisation owners and admins); the caller becomes
+/// its owner (a new access token, or `POST /v1/auth/refresh`, acts in it).
+#[utoipa::path(post, path = "/v1/teams", request_body = NewTeam, responses((status = 201, description = "Created", body = Team), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+async fn create(
+    State(s): State<App>,
+    Caller(c): Caller,
+    Json(b): Json<NewTeam>,
+) -> ApiResult<(StatusCode, axum::Json<Team>)> {
+    Ok((StatusCode::CREATED, axum::Json(s.engine.create_team(&c, &b.name).await?)))
+}
+
 #[utoipa::path(get, path = "/v1/teams/{team}", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Team), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
-async fn one(State(s): State<AppState>, Caller(c): Caller, Path(team): Path<TeamId>) -> ApiResult<axum::Json<Team>> {
+async fn one(State(s): State<App>, Caller(c): Caller, Path(team): Path<TeamId>) -> ApiResult<axum::Json<Team>> {
     Ok(axum::Json(s.engine.team(&c, &team).await?))
 }
 
@@ -36,7 +53,7 @@ struct TeamSettings {
 
 #[utoipa::path(patch, path = "/v1/teams/{team}", params(("team" = String, Path, description = "A team id")), request_body = TeamSettings, responses((status = 200, description = "OK", body = Team), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn update(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(team): Path<TeamId>,
     Json(b): Json<TeamSettings>,
@@ -46,7 +63,7 @@ async fn update(
 
 #[utoipa::path(get, path = "/v1/teams/{team}/members", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Vec<Membership>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn members(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(team): Path<TeamId>,
 ) -> ApiResult<axum::Json<Vec<Membership>>> {
@@ -63,7 +80,7 @@ struct NewMember {
 
 #[utoipa::path(post, path = "/v1/teams/{team}/members", params(("team" = String, Path, description = "A team id")), request_body = NewMember, responses((status = 201, description = "Created", body = Membership), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn add_member(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path(team): Path<TeamId>,
     Json(b): Json<NewMember>,
@@ -80,7 +97,7 @@ struct RoleChange {
 
 #[utoipa::path(patch, path = "/v1/teams/{team}/members/{user}", params(("team" = String, Path, description = "A team id"), ("user" = String, Path, description = "A user id")), request_body = RoleChange, responses((status = 200, description = "OK", body = Membership), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn change_role(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path((team, user)): Path<(TeamId, UserId)>,
     Json(b): Json<RoleChange>,
@@ -90,7 +107,7 @@ async fn change_role(
 
 #[utoipa::path(delete, path = "/v1/teams/{team}/members/{user}", params(("team" = String, Path, description = "A team id"), ("user" = String, Path, description = "A user id")), responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
 async fn remove_member(
-    State(s): State<AppState>,
+    State(s): State<App>,
     Caller(c): Caller,
     Path((team, user)): Path<(TeamId, UserId)>,
 ) -> ApiResult<StatusCode> {

@@ -3,10 +3,9 @@
 //! lists (DNS rebinding), sessions ended when the server shuts down.
 
 use super::OrgataMcp;
+use crate::app::request::client_address;
+use crate::app::{App, AppError};
 use crate::config::Config;
-use crate::http::AppState;
-use crate::http::error::ApiError;
-use crate::http::extract::client_address;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -15,15 +14,15 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
-/// The `/mcp` service: one [`OrgataMcp`] per session, on the server's engine and warehouse.
+/// The `/mcp` service: one [`OrgataMcp`] per session, on the server's application.
 pub fn service(
-    state: &AppState,
+    app: &App,
     config: &Config,
     stop: CancellationToken,
 ) -> StreamableHttpService<OrgataMcp, LocalSessionManager> {
     let mut settings = StreamableHttpServerConfig::default()
         .with_cancellation_token(stop)
-        .with_max_request_body_bytes(crate::http::MAX_BODY_BYTES);
+        .with_max_request_body_bytes(crate::config::MAX_BODY_BYTES);
     if config.mcp_allowed_hosts.iter().any(|h| h == "*") {
         settings = settings.disable_allowed_hosts();
     } else if !config.mcp_allowed_hosts.is_empty() {
@@ -32,9 +31,9 @@ pub fn service(
     if !config.mcp_allowed_origins.is_empty() {
         settings = settings.with_allowed_origins(config.mcp_allowed_origins.clone());
     }
-    let (engine, warehouse) = (state.engine.clone(), state.warehouse.clone());
+    let app = app.clone();
     StreamableHttpService::new(
-        move || Ok(OrgataMcp::new(engine.clone(), warehouse.clone(), None)),
+        move || Ok(OrgataMcp::new(app.clone(), None)),
         LocalSessionManager::default().into(),
         settings,
     )
@@ -42,13 +41,13 @@ pub fn service(
 
 /// Authenticates every MCP request by its bearer API key and hands the caller's scope to the
 /// handler (in the request's extensions); without a valid key, a 401 problem.
-pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn authenticate(State(app): State<App>, mut request: Request, next: Next) -> Response {
     let header = request.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let Some(key) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
         let why = "send `Authorization: Bearer <API key>`; MCP clients authenticate with an Orgata API key";
-        return ApiError::from(EngineError::Unauthenticated(why.into())).into_response();
+        return AppError::from(EngineError::Unauthenticated(why.into())).into_response();
     };
-    match state.engine.authenticate_api_key(key.trim()).await {
+    match app.engine.authenticate_api_key(key.trim()).await {
         Ok(scope) => {
             let (parts, body) = request.into_parts();
             let scope = match client_address(&parts) {
@@ -59,6 +58,6 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
             request.extensions_mut().insert(scope);
             next.run(request).await
         }
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => AppError::from(e).into_response(),
     }
 }

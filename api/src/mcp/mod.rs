@@ -1,5 +1,5 @@
-//! The MCP server (Model Context Protocol) for AI agents, on rmcp: the same engine and reports
-//! functions the REST API calls, offered as resources, tools and prompts.
+//! The MCP server (Model Context Protocol) for AI agents, on rmcp: the operations of the
+//! application layer (`crate::app`) every interface calls, offered as resources, tools and prompts.
 //!
 //! - `server.rs`: the handler ([`OrgataMcp`]) — the caller's scope, capabilities, failures.
 //! - `tools.rs`: tools with JSON Schemas for their arguments and JSON results.
@@ -17,11 +17,10 @@ mod tools;
 
 pub use server::OrgataMcp;
 
+use crate::app::App;
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
-use orgata_engine::{Engine, SystemClock};
 use rmcp::ServiceExt;
-use std::sync::Arc;
 
 /// `orgata mcp`: serves MCP over stdin and stdout for the API key in `ORGATA_API_KEY`, until the
 /// client closes the connection.
@@ -30,14 +29,12 @@ pub async fn serve_stdio(config: &Config) -> Result<()> {
     if key.trim().is_empty() {
         bail!("set ORGATA_API_KEY to an Orgata API key (create one with POST /v1/teams/{{team}}/api-keys)");
     }
-    let store = orgata_engine::connect(&config.database_url).await?;
-    let engine =
-        Engine::new(store.clone(), Arc::new(SystemClock)).with_signing_keys(crate::keys::signing_keys(config)?);
-    let scope = match engine.authenticate_api_key(key.trim()).await {
+    let (app, store) = App::connect(config).await?;
+    let scope = match app.engine.authenticate_api_key(key.trim()).await {
         Ok(scope) => scope,
         Err(e) => bail!("ORGATA_API_KEY is not a valid API key: {e}"),
     };
-    let server = OrgataMcp::new(Arc::new(engine), config.warehouse()?, Some(scope));
+    let server = OrgataMcp::new(app, Some(scope));
     let running = server.serve(rmcp::transport::stdio()).await.context("the MCP client did not initialize")?;
     let ended = running.waiting().await;
     store.close().await;

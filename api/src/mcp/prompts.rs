@@ -2,7 +2,7 @@
 //! agent, from the records the engine and the reports return.
 
 use super::server::{Failure, OrgataMcp};
-use crate::http::processes::{TaskListing, team_tasks};
+use crate::app::work::TaskListing;
 use orgata_engine::{InstanceId, PlaybookId, Task, TaskId, TaskStatus};
 use orgata_reports::{ReportKind, ReportOptions};
 use rmcp::handler::server::wrapper::Parameters;
@@ -99,8 +99,8 @@ impl OrgataMcp {
         ctx: &RequestContext<RoleServer>,
     ) -> Result<GetPromptResult, Failure> {
         let (scope, _) = self.caller(ctx)?;
-        let detail = self.engine.instance(&scope, &InstanceId::from(args.process_id.as_str())).await?;
-        let version = self.engine.version(&scope, &detail.instance.version_id).await?;
+        let detail = self.app.engine.instance(&scope, &InstanceId::from(args.process_id.as_str())).await?;
+        let version = self.app.engine.version(&scope, &detail.instance.version_id).await?;
         let i = &detail.instance;
         let mut text = format!(
             "The process \"{}\" ({}) is {}; it started {} and runs version {} of its playbook.\n",
@@ -157,9 +157,9 @@ impl OrgataMcp {
         ctx: &RequestContext<RoleServer>,
     ) -> Result<GetPromptResult, Failure> {
         let (scope, team) = self.caller(ctx)?;
-        let task = self.engine.task(&scope, &TaskId::from(args.task_id.as_str())).await?;
-        let version = self.engine.version(&scope, &task.version_id).await?;
-        let detail = self.engine.instance(&scope, &task.instance_id).await?;
+        let task = self.app.engine.task(&scope, &TaskId::from(args.task_id.as_str())).await?;
+        let version = self.app.engine.version(&scope, &task.version_id).await?;
+        let detail = self.app.engine.instance(&scope, &task.instance_id).await?;
         let step = version.definition.steps.iter().find(|s| s.key == task.step_key);
         let mut text = format!(
             "The task \"{}\" (id {}, revision {}) is step `{}` of the process \"{}\"; it is {}.\n{}\n",
@@ -190,7 +190,7 @@ impl OrgataMcp {
             limit: orgata_engine::service::MAX_PAGE,
             ..TaskListing::default()
         };
-        let done = team_tasks(&self.engine, &scope, &team, listing).await?;
+        let done = self.app.team_tasks(&scope, &team, listing).await?;
         let similar: Vec<&Task> = done
             .iter()
             .rev()
@@ -221,17 +221,9 @@ impl OrgataMcp {
             None => self.overview(&scope, &team, ReportKind::Bottlenecks).await?,
             Some(id) => {
                 // A playbook the caller does not see is not found, as everywhere.
-                self.engine.playbook(&scope, &PlaybookId::from(id.as_str())).await?;
+                self.app.engine.playbook(&scope, &PlaybookId::from(id.as_str())).await?;
                 let filter = orgata_reports::filter_of(None, Some(id.as_str()), None, None, None, false)?;
-                crate::http::analytics::team_report(
-                    &self.warehouse,
-                    &scope,
-                    &team,
-                    ReportKind::Bottlenecks,
-                    &filter,
-                    &ReportOptions::default(),
-                )
-                .await?
+                self.app.team_report(&scope, &team, ReportKind::Bottlenecks, &filter, &ReportOptions::default()).await?
             }
         };
         let text = format!(

@@ -2,8 +2,8 @@
 //! answers with, read through the same functions.
 
 use super::server::{Failure, OrgataMcp};
-use crate::http::Page;
-use crate::http::processes::{TaskListing, team_tasks};
+use crate::app::Page;
+use crate::app::work::TaskListing;
 use orgata_engine::{InstanceFilter, InstanceId, InstanceStatus, PlaybookId, Scope, TaskStatus, TeamId};
 use orgata_reports::ReportKind;
 use rmcp::model::{ReadResourceResult, Resource, ResourceContents, ResourceTemplate};
@@ -39,7 +39,7 @@ pub async fn list(server: &OrgataMcp, scope: &Scope, team: &TeamId) -> Result<Ve
             Resource::new(*uri, *name).with_description(*description).with_mime_type("application/json")
         })
         .collect();
-    for playbook in server.engine.playbooks(scope, Some(team)).await? {
+    for playbook in server.app.engine.playbooks(scope, Some(team)).await? {
         let resource = Resource::new(format!("playbook://{}", playbook.id), playbook.name.clone())
             .with_description(format!("The playbook `{}` with its current definition.", playbook.name))
             .with_mime_type("application/json");
@@ -62,7 +62,7 @@ pub fn templates() -> Vec<ResourceTemplate> {
 
 /// Reads a resource; an unknown URI, or a record the caller does not see, is not found.
 pub async fn read(server: &OrgataMcp, scope: &Scope, team: &TeamId, uri: &str) -> Result<ReadResourceResult, Failure> {
-    let engine = &server.engine;
+    let engine = &server.app.engine;
     let document = match uri {
         "team://current" => {
             let grant = scope.grant(team);
@@ -114,7 +114,7 @@ pub async fn assigned_tasks(
         limit: LIST_LIMIT,
         ..TaskListing::default()
     };
-    Ok(team_tasks(&server.engine, scope, team, listing).await?)
+    Ok(server.app.team_tasks(scope, team, listing).await?)
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, Failure> {

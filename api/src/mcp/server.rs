@@ -1,9 +1,8 @@
 //! The MCP server handler: who is calling (an engine `Scope` from an API key), what the server
 //! offers, and how failures reach the agent.
 
-use crate::http::error::ApiError;
-use orgata_engine::{Engine, Scope, TeamId};
-use orgata_warehouse::Warehouse;
+use crate::app::{App, AppError};
+use orgata_engine::{Scope, TeamId};
 use rmcp::handler::server::router::{prompt::PromptRouter, tool::ToolRouter};
 use rmcp::model::{
     CallToolResult, ContentBlock, Implementation, InitializeResult, ListResourceTemplatesResult, ListResourcesResult,
@@ -12,7 +11,6 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, prompt_handler, tool_handler};
 use serde::Serialize;
-use std::sync::Arc;
 
 /// What an agent is told when it connects.
 const INSTRUCTIONS: &str = "Orgata runs a team's processes (instances of playbooks, made of tasks) and analyses how \
@@ -21,14 +19,12 @@ for what is running. Tools start processes, complete and assign tasks, and query
 warehouse, bottlenecks, metrics, comparisons of periods). Everything is limited to the team and permissions of the \
 API key you connected with.";
 
-/// The MCP server of one connection: the engine and the warehouse the REST API uses, and the
-/// caller. Over stdio the caller is fixed when the server starts (`ORGATA_API_KEY`); over HTTP
+/// The MCP server of one connection: the application every interface calls, and the caller. Over stdio the caller is fixed when the server starts (`ORGATA_API_KEY`); over HTTP
 /// every request carries its own API key, authenticated before it reaches the handler (see
 /// [`super::http`]), and the handler reads that request's scope.
 #[derive(Clone)]
 pub struct OrgataMcp {
-    pub(super) engine: Arc<Engine>,
-    pub(super) warehouse: Warehouse,
+    pub(super) app: App,
     scope: Option<Scope>,
     tools: ToolRouter<OrgataMcp>,
     prompts: PromptRouter<OrgataMcp>,
@@ -36,8 +32,8 @@ pub struct OrgataMcp {
 
 impl OrgataMcp {
     /// A server acting for `scope`, or, with `None`, for the scope each HTTP request carries.
-    pub fn new(engine: Arc<Engine>, warehouse: Warehouse, scope: Option<Scope>) -> Self {
-        OrgataMcp { engine, warehouse, scope, tools: Self::tool_router(), prompts: Self::prompt_router() }
+    pub fn new(app: App, scope: Option<Scope>) -> Self {
+        OrgataMcp { app, scope, tools: Self::tool_router(), prompts: Self::prompt_router() }
     }
 
     /// The caller of a request and the team it acts in: an API key sees exactly one team.
@@ -82,20 +78,12 @@ impl Failure {
     }
 }
 
-/// Every error the REST API reports becomes the same message here: its problem type, detail and
-/// offending fields (`validation: the input is invalid (/output/ok: required)`).
-impl<E: Into<ApiError>> From<E> for Failure {
+/// Every failure of the application becomes the same message here: its kind and its words
+/// (`validation: the input is invalid (/output/ok: required)`).
+impl<E: Into<AppError>> From<E> for Failure {
     fn from(e: E) -> Self {
-        let e: ApiError = e.into();
-        let mut message = format!("{}: {}", e.kind, e.detail);
-        if !e.errors.is_empty() {
-            let fields: Vec<String> = e.errors.iter().map(|p| format!("{}: {}", p.field, p.message)).collect();
-            message.push_str(&format!(" ({})", fields.join("; ")));
-        }
-        if let Some(secs) = e.retry_after {
-            message.push_str(&format!("; retry after {secs} s"));
-        }
-        Failure(message)
+        let e: AppError = e.into();
+        Failure(format!("{}: {e}", e.kind))
     }
 }
 

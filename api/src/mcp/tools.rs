@@ -2,10 +2,10 @@
 //! JSON document the REST API gives for the same operation, through the same functions.
 
 use super::server::{Failure, OrgataMcp, ToolResult, tool};
-use crate::http::analytics::team_report;
-use crate::http::processes::{TaskListing, assignee, completion, start_in_team, task_statuses, team_tasks};
-use crate::http::sql::{SqlRequest, answer, sql_options, team_query};
-use crate::http::{Page, extract};
+use crate::app::Page;
+use crate::app::analytics::{SqlRequest, answer, sql_options};
+use crate::app::paging::{decode_cursor, page_limit};
+use crate::app::work::{TaskListing, assignee, completion, task_statuses};
 use chrono::{DateTime, Utc};
 use orgata_engine::{Decision, InstanceId, PlaybookId, Scope, StartInstance, TaskId, TeamId, UserId};
 use orgata_reports::{Filter, ReportKind, ReportOptions, Versus};
@@ -99,6 +99,55 @@ pub struct AssignTaskArgs {
     pub expected_revision: Option<i64>,
 }
 
+/// `cancel_process`' arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelProcessArgs {
+    pub process_id: String,
+    /// Why, for the audit trail.
+    #[serde(default)]
+    pub reason: String,
+    /// The process revision you read; the cancellation fails if the process changed since.
+    pub expected_revision: Option<i64>,
+}
+
+/// `add_comment`' arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddCommentArgs {
+    pub process_id: String,
+    /// The comment (plain text).
+    #[schemars(length(min = 1))]
+    pub body: String,
+    /// The task of the process it is about, if one.
+    pub task_id: Option<String>,
+}
+
+/// `start_task`' arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartTaskArgs {
+    pub task_id: String,
+    /// The task revision you read; starting fails if the task changed since.
+    pub expected_revision: Option<i64>,
+}
+
+/// `edit_playbook`' arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditPlaybookArgs {
+    pub playbook_id: String,
+    /// The whole new definition (steps, forms, assignment rules, SLAs), as `search_playbooks`
+    /// shows the current one.
+    pub definition: Value,
+    /// What changed and why (the version's message).
+    #[serde(default)]
+    pub message: String,
+    /// The revision of `main` you read (`branches` in the playbook); saving fails if someone saved
+    /// a version since.
+    pub expected_revision: Option<i64>,
+}
+
 /// `search_playbooks`' arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -169,8 +218,8 @@ impl OrgataMcp {
     async fn list_team_members(&self, _: Parameters<NoArguments>, ctx: RequestContext<RoleServer>) -> ToolResult {
         tool(async {
             let (scope, team) = self.caller(&ctx)?;
-            let members = self.engine.members(&scope, &team).await?;
-            Ok(Members { team: self.engine.team(&scope, &team).await?, members })
+            let members = self.app.engine.members(&scope, &team).await?;
+            Ok(Members { team: self.app.engine.team(&scope, &team).await?, members })
         })
         .await
     }
@@ -180,17 +229,17 @@ impl OrgataMcp {
     async fn list_tasks(&self, Parameters(args): Parameters<ListTasks>, ctx: RequestContext<RoleServer>) -> ToolResult {
         tool(async {
             let (scope, team) = self.caller(&ctx)?;
-            let limit = extract::page_limit(args.limit)?;
+            let limit = page_limit(args.limit)?;
             let listing = TaskListing {
                 statuses: task_statuses(args.status.iter().map(String::as_str))?,
                 assignee: args.assignee,
                 due_before: None,
                 overdue: args.overdue,
                 instance_id: args.process_id.map(InstanceId::from),
-                after: args.cursor.as_deref().map(extract::decode_cursor).transpose()?.map(TaskId::from),
+                after: args.cursor.as_deref().map(decode_cursor).transpose()?.map(TaskId::from),
                 limit,
             };
-            let tasks = team_tasks(&self.engine, &scope, &team, listing).await?;
+            let tasks = self.app.team_tasks(&scope, &team, listing).await?;
             Ok(Page::of(tasks, limit, |t| t.id.to_string()))
         })
         .await
@@ -205,7 +254,7 @@ impl OrgataMcp {
     ) -> ToolResult {
         tool(async {
             let (scope, _) = self.caller(&ctx)?;
-            Ok(self.engine.instance(&scope, &InstanceId::from(args.process_id)).await?)
+            Ok(self.app.engine.instance(&scope, &InstanceId::from(args.process_id)).await?)
         })
         .await
     }
@@ -225,7 +274,7 @@ impl OrgataMcp {
                 title: args.title,
                 input: args.input,
             };
-            Ok(start_in_team(&self.engine, &scope, &team, req).await?)
+            Ok(self.app.start_process(&scope, &team, req).await?)
         })
         .await
     }
@@ -244,7 +293,7 @@ impl OrgataMcp {
                 DecisionArg::Reject => Decision::Reject,
             });
             let req = completion(args.output, decision, args.expected_revision);
-            Ok(self.engine.complete_task(&scope, &TaskId::from(args.task_id), req).await?)
+            Ok(self.app.complete_task(&scope, &TaskId::from(args.task_id), req).await?)
         })
         .await
     }
@@ -260,7 +309,72 @@ impl OrgataMcp {
             let user = assignee(&scope, Some(args.assignee_id.as_str()))
                 .unwrap_or_else(|| UserId::from(args.assignee_id.as_str()));
             let task = TaskId::from(args.task_id);
-            Ok(self.engine.assign_task(&scope, &task, &user, args.expected_revision).await?)
+            Ok(self.app.engine.assign_task(&scope, &task, &user, args.expected_revision).await?)
+        })
+        .await
+    }
+
+    #[tool(description = "Starts work on a task: it is yours (an unassigned one is claimed first) and its clock \
+                          of work starts.")]
+    async fn start_task(
+        &self,
+        Parameters(args): Parameters<StartTaskArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        tool(async {
+            let (scope, _) = self.caller(&ctx)?;
+            Ok(self.app.engine.start_task(&scope, &TaskId::from(args.task_id), args.expected_revision).await?)
+        })
+        .await
+    }
+
+    #[tool(description = "Cancels a running process and every task still open in it, with the reason for the \
+                          audit trail.")]
+    async fn cancel_process(
+        &self,
+        Parameters(args): Parameters<CancelProcessArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        tool(async {
+            let (scope, _) = self.caller(&ctx)?;
+            let id = InstanceId::from(args.process_id);
+            Ok(self.app.engine.cancel_instance(&scope, &id, args.expected_revision, &args.reason).await?)
+        })
+        .await
+    }
+
+    #[tool(description = "Comments on a process, or on one of its tasks, for the people working on it.")]
+    async fn add_comment(
+        &self,
+        Parameters(args): Parameters<AddCommentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        tool(async {
+            let (scope, _) = self.caller(&ctx)?;
+            let task = args.task_id.map(TaskId::from);
+            let process = InstanceId::from(args.process_id);
+            Ok(self.app.engine.add_comment(&scope, &process, task.as_ref(), &args.body).await?)
+        })
+        .await
+    }
+
+    #[tool(description = "Saves a new version of a playbook's definition on its `main` branch (processes started \
+                          from then on follow it); answers with the playbook and its versions.")]
+    async fn edit_playbook(
+        &self,
+        Parameters(args): Parameters<EditPlaybookArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        tool(async {
+            let (scope, team) = self.caller(&ctx)?;
+            let id = PlaybookId::from(args.playbook_id);
+            // Another team's playbook looks missing, as everywhere.
+            if self.app.engine.playbook(&scope, &id).await?.playbook.team_id != team {
+                return Err(orgata_engine::EngineError::not_found("playbook", &id).into());
+            }
+            let main = orgata_engine::service::MAIN_BRANCH;
+            self.app.commit_version(&scope, &id, main, args.definition, &args.message, args.expected_revision).await?;
+            Ok(self.app.engine.playbook(&scope, &id).await?)
         })
         .await
     }
@@ -274,7 +388,7 @@ impl OrgataMcp {
     ) -> ToolResult {
         tool(async {
             let (scope, team) = self.caller(&ctx)?;
-            let playbooks = self.engine.search_playbooks(&scope, Some(&team), &args.query).await?;
+            let playbooks = self.app.engine.search_playbooks(&scope, Some(&team), &args.query).await?;
             Ok(json!({ "playbooks": playbooks }))
         })
         .await
@@ -287,7 +401,7 @@ impl OrgataMcp {
         tool(async {
             let (scope, team) = self.caller(&ctx)?;
             let (max_rows, engine) = sql_options(args.max_rows, args.engine.as_deref())?;
-            let result = team_query(&self.warehouse, &scope, &team, &args.sql, max_rows, engine).await?;
+            let result = self.app.team_query(&scope, &team, &args.sql, max_rows, engine).await?;
             Ok(answer(&result)?)
         })
         .await
@@ -342,7 +456,7 @@ impl OrgataMcp {
         let (scope, team) = self.caller(ctx)?;
         let filter = report_filter(args)?;
         let options = ReportOptions { versus, ..ReportOptions::default() };
-        Ok(team_report(&self.warehouse, &scope, &team, kind, &filter, &options).await?)
+        Ok(self.app.team_report(&scope, &team, kind, &filter, &options).await?)
     }
 
     /// A report over all of the team's processes (for resources and prompts).
@@ -353,7 +467,7 @@ impl OrgataMcp {
         kind: ReportKind,
     ) -> Result<orgata_reports::Report, Failure> {
         let options = ReportOptions::default();
-        Ok(team_report(&self.warehouse, scope, team, kind, &Filter::engine(), &options).await?)
+        Ok(self.app.team_report(scope, team, kind, &Filter::engine(), &options).await?)
     }
 }
 

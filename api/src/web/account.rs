@@ -6,12 +6,12 @@
 //! wrong, in words, next to the inputs concerned. A secret (a new API key, a TOTP secret, recovery
 //! codes) is shown once, on the page that answers the form that made it.
 
-use super::dashboard::{describe, link};
+use super::WebState;
 use super::render::{PageError, PageResult, page, render, see_other};
 use super::session::{Viewer, signed_in_redirect, url_encode, with_flash};
-use crate::http::AppState;
-use crate::http::error::ApiError;
-use crate::http::extract::ClientAddress;
+use super::view::{describe, link};
+use crate::app::AppError;
+use crate::app::request::ClientAddress;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 const AUDIT_PAGE: i64 = 50;
 
 /// The signed-in pages: profile, team settings and the audit log.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/profile", get(profile).post(profile_form))
         .route("/profile/totp", get(to_profile).post(enrol_totp))
@@ -40,7 +40,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The public pages: registering a new organisation (merge next to the sign-in routes).
-pub fn public_routes() -> Router<AppState> {
+pub fn public_routes() -> Router<WebState> {
     Router::new().route("/register", get(register_page).post(register))
 }
 
@@ -105,7 +105,7 @@ impl Problems {
             }
             other => problems.general.push(words(other)),
         }
-        problems.status = ApiError::from(e).status;
+        problems.status = AppError::from(e).status;
         Ok(problems)
     }
 
@@ -242,7 +242,7 @@ async fn register_page() -> PageResult {
 }
 
 async fn register(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     ClientAddress(source): ClientAddress,
     Form(f): Form<RegisterForm>,
 ) -> PageResult {
@@ -258,7 +258,7 @@ async fn register(
         display_name: f.display_name.clone(),
         password: f.password.clone(),
     };
-    match s.engine.register(registration).await {
+    match s.app.engine.register(registration).await {
         Ok(done) => {
             let to = format!("/teams/{}", done.team.id);
             let login = Login {
@@ -301,12 +301,12 @@ fn with_message(mut response: Response, to: &str, message: &str) -> Response {
 
 /// The profile page: the account, its teams and their API keys, whether two-factor sign-in is on
 /// (when known), and `overlay` (a refused form, a secret to show once) over it.
-async fn profile_page(s: &AppState, viewer: &Viewer, overlay: Value, status: StatusCode) -> PageResult {
-    let lists = futures::future::try_join_all(viewer.teams.iter().map(|t| s.engine.api_keys(&viewer.scope, &t.id)));
-    let (lists, users, totp) = tokio::join!(lists, s.engine.users(&viewer.scope), totp_enabled(s, viewer));
+async fn profile_page(s: &WebState, viewer: &Viewer, overlay: Value, status: StatusCode) -> PageResult {
+    let lists = futures::future::try_join_all(viewer.teams.iter().map(|t| s.app.engine.api_keys(&viewer.scope, &t.id)));
+    let (lists, users, totp) = tokio::join!(lists, s.app.engine.users(&viewer.scope), totp_enabled(s, viewer));
     let (lists, users) = (lists?, users?);
     let names = names(&users);
-    let now = s.engine.clock().now();
+    let now = s.app.engine.clock().now();
     let teams: Vec<Value> = viewer
         .teams
         .iter()
@@ -349,11 +349,11 @@ fn key_row(k: &ApiKey, names: &HashMap<&UserId, &str>, viewer: &Viewer, now: Dat
 }
 
 /// Whether the viewer's two-factor sign-in is on (`None` when the engine could not say).
-async fn totp_enabled(s: &AppState, viewer: &Viewer) -> Option<bool> {
-    s.engine.totp_enabled(&viewer.scope).await.ok()
+async fn totp_enabled(s: &WebState, viewer: &Viewer) -> Option<bool> {
+    s.app.engine.totp_enabled(&viewer.scope).await.ok()
 }
 
-async fn profile(State(s): State<AppState>, viewer: Viewer) -> PageResult {
+async fn profile(State(s): State<WebState>, viewer: Viewer) -> PageResult {
     profile_page(&s, &viewer, json!({}), StatusCode::OK).await
 }
 
@@ -379,7 +379,7 @@ impl Submitted {
 
 /// The profile's forms: `action` is `password`, `create_key` or `revoke_key`.
 async fn profile_form(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> PageResult {
@@ -400,12 +400,12 @@ async fn profile_form(
 const PASSWORD_INPUTS: Inputs =
     &[("current_password", "current_password", "That"), ("password", "new_password", "The new password")];
 
-async fn change_password(s: &AppState, viewer: &Viewer, form: &Submitted) -> PageResult {
+async fn change_password(s: &WebState, viewer: &Viewer, form: &Submitted) -> PageResult {
     let new = form.one("new_password");
     let problems = if new != form.one("confirm_password") {
         Problems::field("confirm_password", "The two new passwords differ: type the same one twice.")
     } else {
-        match s.engine.change_password(&viewer.scope, form.one("current_password"), new).await {
+        match s.app.engine.change_password(&viewer.scope, form.one("current_password"), new).await {
             // Changing the password ends every session, this one too.
             Ok(()) => {
                 let message =
@@ -424,7 +424,7 @@ const KEY_INPUTS: Inputs = &[
     ("permissions", "permissions", "Permissions:"),
 ];
 
-async fn create_key(s: &AppState, viewer: &Viewer, form: &Submitted) -> PageResult {
+async fn create_key(s: &WebState, viewer: &Viewer, form: &Submitted) -> PageResult {
     let team = viewer.team(&TeamId::from(form.one("team")))?.clone();
     let permissions = form.all("permissions");
     let typed = json!({ "team": team.id, "name": form.one("name"), "permissions": permissions, "expires": form.one("expires") });
@@ -435,7 +435,7 @@ async fn create_key(s: &AppState, viewer: &Viewer, form: &Submitted) -> PageResu
             let expires_at = end.map(|t| t - chrono::Duration::seconds(1));
             // None ticked: all of the creator's permissions in the team.
             let chosen = (!permissions.is_empty()).then_some(permissions.as_slice());
-            match s.engine.create_api_key(&viewer.scope, &team.id, form.one("name"), chosen, expires_at).await {
+            match s.app.engine.create_api_key(&viewer.scope, &team.id, form.one("name"), chosen, expires_at).await {
                 Ok(created) => {
                     let new_key = json!({ "team": team.id, "name": created.key.name, "secret": created.secret });
                     return profile_page(s, viewer, json!({ "new_key": new_key }), StatusCode::OK).await;
@@ -447,8 +447,8 @@ async fn create_key(s: &AppState, viewer: &Viewer, form: &Submitted) -> PageResu
     profile_page(s, viewer, problems.overlay("key", typed), problems.status).await
 }
 
-async fn revoke_key(s: &AppState, viewer: &Viewer, form: &Submitted) -> PageResult {
-    match s.engine.revoke_api_key(&viewer.scope, form.one("key")).await {
+async fn revoke_key(s: &WebState, viewer: &Viewer, form: &Submitted) -> PageResult {
+    match s.app.engine.revoke_api_key(&viewer.scope, form.one("key")).await {
         Ok(key) => {
             let message = format!("The API key “{}” is revoked: it no longer works.", key.name);
             Ok(with_flash("/profile#api-keys", &message))
@@ -480,8 +480,8 @@ fn qr_svg(text: &str) -> Option<String> {
     Some(svg[start..].replacen("<svg", label, 1))
 }
 
-async fn enrol_totp(State(s): State<AppState>, viewer: Viewer) -> PageResult {
-    match s.engine.enrol_totp(&viewer.scope).await {
+async fn enrol_totp(State(s): State<WebState>, viewer: Viewer) -> PageResult {
+    match s.app.engine.enrol_totp(&viewer.scope).await {
         Ok(e) => profile_page(&s, &viewer, enrolment(&e.secret, &e.provisioning_uri, None), StatusCode::OK).await,
         Err(e) => {
             let already_on = matches!(e, EngineError::InvalidTransition { .. });
@@ -506,8 +506,8 @@ struct ConfirmForm {
     uri: String,
 }
 
-async fn confirm_totp(State(s): State<AppState>, viewer: Viewer, Form(f): Form<ConfirmForm>) -> PageResult {
-    match s.engine.confirm_totp(&viewer.scope, f.code.trim()).await {
+async fn confirm_totp(State(s): State<WebState>, viewer: Viewer, Form(f): Form<ConfirmForm>) -> PageResult {
+    match s.app.engine.confirm_totp(&viewer.scope, f.code.trim()).await {
         Ok(codes) => {
             let overlay = json!({ "recovery_codes": codes, "totp": true });
             profile_page(&s, &viewer, overlay, StatusCode::OK).await
@@ -531,8 +531,8 @@ struct PasswordForm {
     password: String,
 }
 
-async fn disable_totp(State(s): State<AppState>, viewer: Viewer, Form(f): Form<PasswordForm>) -> PageResult {
-    match s.engine.disable_totp(&viewer.scope, &f.password).await {
+async fn disable_totp(State(s): State<WebState>, viewer: Viewer, Form(f): Form<PasswordForm>) -> PageResult {
+    match s.app.engine.disable_totp(&viewer.scope, &f.password).await {
         Ok(()) => Ok(with_flash("/profile", "Two-factor sign-in is off: signing in now needs only your password.")),
         Err(e) => {
             let problems = Problems::engine(e, &[("password", "totp_password", "That")])?;
@@ -546,11 +546,11 @@ async fn disable_totp(State(s): State<AppState>, viewer: Viewer, Form(f): Form<P
 
 /// The team settings page: its name, its members and the people who could join, and `overlay`
 /// (a refused form) over it.
-async fn settings_page(s: &AppState, viewer: &Viewer, team: &Team, overlay: Value, status: StatusCode) -> PageResult {
+async fn settings_page(s: &WebState, viewer: &Viewer, team: &Team, overlay: Value, status: StatusCode) -> PageResult {
     let (members, users, roles) = tokio::join!(
-        s.engine.members(&viewer.scope, &team.id),
-        s.engine.users(&viewer.scope),
-        s.engine.roles(&viewer.scope),
+        s.app.engine.members(&viewer.scope, &team.id),
+        s.app.engine.users(&viewer.scope),
+        s.app.engine.roles(&viewer.scope),
     );
     let (members, users, roles) = (members?, users?, roles?);
     let by_id: HashMap<&UserId, &User> = users.iter().map(|u| (&u.id, u)).collect();
@@ -579,7 +579,7 @@ async fn settings_page(s: &AppState, viewer: &Viewer, team: &Team, overlay: Valu
     shown(viewer, Some(team), "settings", "team_settings.html", context, status)
 }
 
-async fn settings(State(s): State<AppState>, viewer: Viewer, Path(team): Path<TeamId>) -> PageResult {
+async fn settings(State(s): State<WebState>, viewer: Viewer, Path(team): Path<TeamId>) -> PageResult {
     let t = viewer.team(&team)?.clone();
     settings_page(&s, &viewer, &t, json!({}), StatusCode::OK).await
 }
@@ -606,7 +606,7 @@ const NO_INPUTS: Inputs = &[];
 /// The team settings' forms: answered with the settings page and a message (or, for someone
 /// leaving the team, their home page), or the settings again showing what was wrong.
 async fn settings_form(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(team): Path<TeamId>,
     Form(f): Form<SettingsForm>,
@@ -622,7 +622,7 @@ async fn settings_form(
     };
     let (section, inputs, done) = match f.action.as_str() {
         "rename" => {
-            let done = s.engine.rename_team(scope, &team, &f.name).await;
+            let done = s.app.engine.rename_team(scope, &team, &f.name).await;
             ("rename", RENAME_INPUTS, done.map(|t| (here, format!("The team is now called “{}”.", t.name))))
         }
         "add" if f.user_id.trim().is_empty() => {
@@ -631,22 +631,22 @@ async fn settings_form(
             return settings_page(&s, &viewer, &t, overlay, problems.status).await;
         }
         "add" => {
-            let done = s.engine.add_member(scope, &team, &user, &f.role).await;
+            let done = s.app.engine.add_member(scope, &team, &user, &f.role).await;
             ("add", MEMBER_INPUTS, done.map(|m| (here, format!("{who} joined the team as {}.", m.role))))
         }
         "role" => {
-            let done = s.engine.change_member_role(scope, &team, &user, &f.role).await;
+            let done = s.app.engine.change_member_role(scope, &team, &user, &f.role).await;
             ("members", NO_INPUTS, done.map(|m| (here, format!("{who}’s role is now {}.", m.role))))
         }
         "remove" if leaving => {
             // Straight to another of their teams (a redirect through `/` would lose the message).
             let next =
                 viewer.teams.iter().find(|o| o.id != team).map_or("/profile".into(), |o| format!("/teams/{}", o.id));
-            let done = s.engine.remove_member(scope, &team, &user).await;
+            let done = s.app.engine.remove_member(scope, &team, &user).await;
             ("members", NO_INPUTS, done.map(|()| (next, format!("You left “{}”.", t.name))))
         }
         "remove" => {
-            let done = s.engine.remove_member(scope, &team, &user).await;
+            let done = s.app.engine.remove_member(scope, &team, &user).await;
             ("members", NO_INPUTS, done.map(|()| (here, format!("{who} is no longer a member of “{}”.", t.name))))
         }
         _ => {
@@ -671,8 +671,8 @@ async fn settings_form(
 }
 
 /// A person's display name, for messages about them.
-async fn person(s: &AppState, viewer: &Viewer, user: &UserId) -> Result<String, PageError> {
-    let users = s.engine.users(&viewer.scope).await?;
+async fn person(s: &WebState, viewer: &Viewer, user: &UserId) -> Result<String, PageError> {
+    let users = s.app.engine.users(&viewer.scope).await?;
     Ok(users.into_iter().find(|u| &u.id == user).map_or_else(|| "That person".to_string(), |u| u.display_name))
 }
 
@@ -701,7 +701,7 @@ struct AuditQuery {
 
 /// The team's audit log, newest first, filtered, a page at a time.
 async fn audit(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(team): Path<TeamId>,
     Query(q): Query<AuditQuery>,
@@ -735,7 +735,7 @@ async fn audit(
             .ok(),
     };
     let text = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
-    let users = s.engine.users(&viewer.scope).await?;
+    let users = s.app.engine.users(&viewer.scope).await?;
     let entries = if problems.fields.is_empty() {
         let filter = AuditFilter {
             actor_id: text(&q.actor).map(UserId::from),
@@ -749,7 +749,7 @@ async fn audit(
             limit: AUDIT_PAGE,
             ..Default::default()
         };
-        s.engine.audit_entries(&viewer.scope, filter).await?
+        s.app.engine.audit_entries(&viewer.scope, filter).await?
     } else {
         Vec::new()
     };
@@ -815,12 +815,9 @@ mod tests {
     #[test]
     fn engine_problems_land_next_to_their_inputs() {
         let e = EngineError::Validation(vec![
-            orgata_engine::FieldProblem {
-                field: "organisation_slug".into(),
-                message: "must be 1-63 letters, digits and `-`".into(),
-            },
-            orgata_engine::FieldProblem { field: "/permissions/0".into(), message: "unknown permission `x`".into() },
-            orgata_engine::FieldProblem { field: "".into(), message: "text must not contain NUL".into() },
+            orgata_engine::FieldProblem::new("organisation_slug", "must be 1-63 letters, digits and `-`"),
+            orgata_engine::FieldProblem::new("/permissions/0", "unknown permission `x`"),
+            orgata_engine::FieldProblem::new("", "text must not contain NUL"),
         ]);
         let p = Problems::engine(e, REGISTER_INPUTS).ok().unwrap_or_else(Problems::new);
         assert_eq!(

@@ -1,19 +1,19 @@
 //! Analytics: case durations and throughput, variants, the directly-follows graph, the
 //! bottleneck report and period comparison — drawn as SVG charts and graphs from the same
-//! reports REST, the CLI and MCP give (`crate::http::analytics::team_report`).
+//! reports REST, the CLI and MCP give (`App::team_report`).
 
-use super::render::{PageResult, human_seconds, page, value};
+use super::WebState;
+use super::render::{PageResult, page, value};
 use super::session::Viewer;
 use super::svg;
-use crate::http::AppState;
-use crate::http::analytics::team_report;
-use crate::http::error::ApiError;
+use crate::app::AppError;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use orgata_engine::{Permission, TeamId};
+use orgata_reports::text::{self, duration};
 use orgata_reports::{Period, Report, ReportKind, ReportOptions, Unit, Versus};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -23,7 +23,7 @@ const GRAPH_EDGES: usize = 40;
 /// Variants shown.
 const VARIANTS: usize = 15;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<WebState> {
     Router::new().route("/teams/{team}/analytics", get(analytics))
 }
 
@@ -43,12 +43,12 @@ struct AnalyticsQuery {
 }
 
 /// A date field: empty is none, anything else must be a date.
-fn date(field: &str, text: &Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
+fn date(field: &str, text: &Option<String>) -> Result<Option<DateTime<Utc>>, AppError> {
     match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
         Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d")
             .map(|d| Some(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()))
-            .map_err(|_| ApiError::invalid_field(field, format!("`{t}` is not a date like 2024-03-01"))),
+            .map_err(|_| AppError::invalid_field(field, format!("`{t}` is not a date like 2024-03-01"))),
     }
 }
 
@@ -66,7 +66,7 @@ struct Request {
 }
 
 async fn analytics(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(team): Path<TeamId>,
     Query(q): Query<AnalyticsQuery>,
@@ -74,7 +74,7 @@ async fn analytics(
     let t = viewer.team(&team)?.clone();
     let tab = q.tab.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| "overview".into());
     let fragment = q.fragment.as_deref() == Some("1");
-    let playbooks = s.engine.playbooks(&viewer.scope, Some(&team)).await?;
+    let playbooks = s.app.engine.playbooks(&viewer.scope, Some(&team)).await?;
     let mut problems = Vec::new();
     let mut checked = |field: &str, text: &Option<String>| {
         date(field, text).unwrap_or_else(|e| {
@@ -121,11 +121,8 @@ async fn analytics(
             let key = format!("analytics/{team}/{request:?}");
             let (state, scope, team) = (s.clone(), viewer.scope.clone(), team.clone());
             let compute = move || async move { compute(&state, &scope, &team, &request).await };
-            let outcome = if fragment {
-                Some(s.web.figures.get(key, compute).await)
-            } else {
-                s.web.figures.peek(key, compute).await
-            };
+            let outcome =
+                if fragment { Some(s.figures.get(key, compute).await) } else { s.figures.peek(key, compute).await };
             match outcome {
                 Some(report) => match report.get("error").and_then(Value::as_str) {
                     Some(error) => problems.push(format!("The report could not be computed: {error}")),
@@ -169,14 +166,14 @@ fn page_url(team: &TeamId, q: &AnalyticsQuery) -> String {
 }
 
 /// The tab's report, drawn; or `{"error": …}` in words.
-async fn compute(s: &AppState, scope: &orgata_engine::Scope, team: &TeamId, r: &Request) -> Value {
-    let outcome: Result<Value, ApiError> = async {
+async fn compute(s: &WebState, scope: &orgata_engine::Scope, team: &TeamId, r: &Request) -> Value {
+    let outcome: Result<Value, AppError> = async {
         let filter = orgata_reports::filter_of(r.source.as_deref(), r.playbook.as_deref(), None, r.from, r.to, false)?;
         let mut options = ReportOptions { period: r.period, ..Default::default() };
         if let Some((from, to)) = r.versus {
             options.versus = Versus { from: Some(from), to: Some(to), ..Default::default() };
         }
-        let run = |kind: ReportKind| team_report(&s.warehouse, scope, team, kind, &filter, &options);
+        let run = |kind: ReportKind| s.app.team_report(scope, team, kind, &filter, &options);
         Ok(match r.tab.as_str() {
             "variants" => variants(run(ReportKind::Variants).await?),
             "dfg" => dfg(run(ReportKind::Dfg).await?),
@@ -228,10 +225,10 @@ fn overview(cases: Report, timeline: Report) -> Value {
         unit: "cases".into(),
     });
     json!({
-        "statistics": value(&c.statistics), "arrival": c.arrival_average_s.map(human_seconds),
+        "statistics": value(&c.statistics), "arrival": c.arrival_average_s.map(duration),
         "durations": c.statistics.duration_s.map(|d| json!({
-            "mean": human_seconds(d.mean), "median": human_seconds(d.median), "p90": human_seconds(d.p90),
-            "p95": human_seconds(d.p95), "max": human_seconds(d.max),
+            "mean": duration(d.mean), "median": duration(d.median), "p90": duration(d.p90),
+            "p95": duration(d.p95), "max": duration(d.max),
         })),
         "profile": profile, "throughput": throughput,
     })
@@ -249,7 +246,7 @@ fn variants(report: Report) -> Value {
             .map(|(i, x)| svg::Bar {
                 label: format!("#{} · {} steps", i + 1, x.activities.len()),
                 segments: vec![x.frequency as f64],
-                value_text: format!("{} ({:.1}%)", x.frequency, x.share * 100.0),
+                value_text: format!("{} ({})", x.frequency, text::percent(x.share)),
                 href: None,
             })
             .collect(),
@@ -259,7 +256,7 @@ fn variants(report: Report) -> Value {
         .iter()
         .map(|x| {
             json!({ "path": x.activities.join(" → "), "frequency": x.frequency, "share": x.share,
-                    "mean": human_seconds(x.mean_duration_s), "median": human_seconds(x.median_duration_s) })
+                    "mean": duration(x.mean_duration_s), "median": duration(x.median_duration_s) })
         })
         .collect();
     json!({ "cases": v.cases, "count": v.variants.len(), "rows": rows, "chart": chart })
@@ -310,7 +307,7 @@ fn dfg(report: Report) -> Value {
     lines.extend(edges.iter().map(|e| svg::Edge {
         from: e.from.clone(),
         to: e.to.clone(),
-        label: Some(format!("{} · {}", e.frequency, human_seconds(e.mean_s))),
+        label: Some(format!("{} · {}", e.frequency, duration(e.mean_s))),
         weight: e.frequency as f64,
     }));
     lines.extend(g.end_activities.iter().map(|(a, n)| svg::Edge {
@@ -327,8 +324,8 @@ fn dfg(report: Report) -> Value {
     let rows: Vec<Value> = edges
         .iter()
         .map(|e| {
-            json!({ "from": e.from, "to": e.to, "frequency": e.frequency, "mean": human_seconds(e.mean_s),
-                    "median": human_seconds(e.median_s), "max": human_seconds(e.max_s) })
+            json!({ "from": e.from, "to": e.to, "frequency": e.frequency, "mean": duration(e.mean_s),
+                    "median": duration(e.median_s), "max": duration(e.max_s) })
         })
         .collect();
     json!({ "graph": drawing, "left_out": left_out, "rows": rows,
@@ -358,7 +355,7 @@ fn bottlenecks(report: Report) -> Value {
                 svg::Bar {
                     label: t.activity.clone(),
                     segments,
-                    value_text: format!("{:.0}% of cycle time", a.share * 100.0),
+                    value_text: format!("{} of cycle time", text::whole_percent(a.share)),
                     href: None,
                 }
             })
@@ -368,7 +365,7 @@ fn bottlenecks(report: Report) -> Value {
     let transitions: Vec<Value> = b
         .transitions
         .iter()
-        .map(|x| json!({ "from": x.times.from, "to": x.times.to, "share": x.share, "mean": human_seconds(x.times.mean_s), "frequency": x.times.frequency, "sentence": x.sentence }))
+        .map(|x| json!({ "from": x.times.from, "to": x.times.to, "share": x.share, "mean": duration(x.times.mean_s), "frequency": x.times.frequency, "sentence": x.sentence }))
         .collect();
     let activities: Vec<Value> = b
         .activities
@@ -376,7 +373,7 @@ fn bottlenecks(report: Report) -> Value {
         .map(|a| json!({ "activity": a.times.activity, "share": a.share, "waiting_share": a.waiting_share, "sentence": a.sentence, "queue": a.queue.trend.as_ref().map(|q| format!("{:?}", q.direction).to_lowercase()) }))
         .collect();
     json!({
-        "cases": b.cases, "mean": b.cycle_time_mean_s.map(human_seconds), "findings": b.findings,
+        "cases": b.cases, "mean": b.cycle_time_mean_s.map(duration), "findings": b.findings,
         "chart": chart, "activities": activities, "transitions": transitions,
     })
 }
@@ -389,9 +386,9 @@ fn compare(report: Report) -> Value {
         .map(|m| {
             let show = |v: Option<f64>| match (v, m.unit) {
                 (None, _) => "—".to_string(),
-                (Some(x), Unit::Seconds) => human_seconds(x),
-                (Some(x), Unit::Share) => format!("{:.1}%", x * 100.0),
-                (Some(x), Unit::Number) => format!("{x:.1}").trim_end_matches(".0").to_string(),
+                (Some(x), Unit::Seconds) => text::duration(x),
+                (Some(x), Unit::Share) => text::percent(x),
+                (Some(x), Unit::Number) => text::number(x),
             };
             json!({ "name": m.name, "base": show(m.values.base), "other": show(m.values.other),
                     "relative": m.values.relative, "change": m.values.change })

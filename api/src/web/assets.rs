@@ -1,8 +1,8 @@
 //! The UI's stylesheets, script and icon, compiled into the binary (the pages make no request
 //! to any other site), and the security headers every UI response carries.
 
-use crate::http::AppState;
-use crate::http::error::ApiError;
+use super::WebState;
+use crate::app::AppError;
 use axum::Router;
 use axum::extract::{Path, Request};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -25,13 +25,13 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("icon.svg", "image/svg+xml", include_str!("../../assets/web/icon.svg")),
 ];
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<WebState> {
     Router::new().route("/assets/web/{file}", get(asset))
 }
 
 async fn asset(Path(file): Path<String>) -> Response {
     let Some((_, content_type, body)) = ASSETS.iter().find(|(name, _, _)| *name == file) else {
-        return ApiError::no_route(&format!("/assets/web/{file}")).into_response();
+        return AppError::no_route(&format!("/assets/web/{file}")).into_response();
     };
     let mut response = (StatusCode::OK, *body).into_response();
     let headers = response.headers_mut();

@@ -3,20 +3,20 @@
 //! week's key figures with their trend, the throughput chart and the top bottleneck (from the
 //! warehouse, through the same reports as REST and MCP).
 
+use super::WebState;
 use super::render::{PageError, PageResult, page, render, value};
 use super::session::{Viewer, home};
 use super::svg;
-use crate::http::AppState;
-use crate::http::processes::{TaskListing, team_tasks};
+use super::view::{describe, link, user_names};
+use crate::app::work::TaskListing;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Duration, Utc};
-use orgata_engine::{AuditFilter, InstanceFilter, InstanceStatus, Permission, Scope, TaskStatus, TeamId, UserId};
+use orgata_engine::{AuditFilter, InstanceFilter, InstanceStatus, Permission, Scope, TaskStatus, TeamId};
 use orgata_reports::{Filter, Period, Report, ReportKind, ReportOptions};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 
 /// The most items a dashboard list shows, and counts beyond which it says "N+".
 const LIST_ITEMS: usize = 8;
@@ -24,7 +24,7 @@ const COUNT_LIMIT: i64 = 500;
 /// Weeks the throughput chart covers.
 const CHART_WEEKS: i64 = 12;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/", get(start))
         .route("/teams/{team}", get(dashboard))
@@ -37,14 +37,14 @@ async fn start(viewer: Viewer) -> Response {
     home(&viewer)
 }
 
-async fn dashboard(State(s): State<AppState>, viewer: Viewer, Path(team): Path<TeamId>) -> PageResult {
+async fn dashboard(State(s): State<WebState>, viewer: Viewer, Path(team): Path<TeamId>) -> PageResult {
     let t = viewer.team(&team)?.clone();
     let (live, insights) = tokio::join!(live_panels(&s, &viewer, &team), insights(&s, &viewer.scope, &team, false));
     page(&viewer, Some(&t), "dashboard", "dashboard.html", json!({ "live": live?, "insights": insights }))
 }
 
 /// The live panels alone, for the page to swap in when the team's stream says something changed.
-async fn panels(State(s): State<AppState>, viewer: Viewer, Path(team): Path<TeamId>) -> PageResult {
+async fn panels(State(s): State<WebState>, viewer: Viewer, Path(team): Path<TeamId>) -> PageResult {
     let t = viewer.team(&team)?.clone();
     let live = live_panels(&s, &viewer, &team).await?;
     let context = json!({ "live": live, "team": { "id": t.id, "name": t.name } });
@@ -52,10 +52,10 @@ async fn panels(State(s): State<AppState>, viewer: Viewer, Path(team): Path<Team
 }
 
 /// The team's event stream, for the live panels (the REST stream's events, over the session).
-async fn live(State(s): State<AppState>, viewer: Viewer, Path(team): Path<TeamId>) -> Result<Response, PageError> {
+async fn live(State(s): State<WebState>, viewer: Viewer, Path(team): Path<TeamId>) -> Result<Response, PageError> {
     viewer.team(&team)?;
-    let start = s.engine.events_head().await?;
-    Ok(crate::http::events::team_stream(s.engine.clone(), viewer.scope.clone(), team, start).into_response())
+    let start = s.app.engine.events_head().await?;
+    Ok(crate::app::events::team_stream(s.app.engine.clone(), viewer.scope.clone(), team, start).into_response())
 }
 
 /// Counts up to [`COUNT_LIMIT`], as text (`500+` beyond).
@@ -63,7 +63,7 @@ fn count(n: usize) -> String {
     if n as i64 >= COUNT_LIMIT { format!("{COUNT_LIMIT}+") } else { n.to_string() }
 }
 
-async fn live_panels(s: &AppState, viewer: &Viewer, team: &TeamId) -> Result<Value, PageError> {
+async fn live_panels(s: &WebState, viewer: &Viewer, team: &TeamId) -> Result<Value, PageError> {
     let scope = &viewer.scope;
     let active = vec![TaskStatus::Open, TaskStatus::Assigned, TaskStatus::Started];
     let mine =
@@ -77,14 +77,14 @@ async fn live_panels(s: &AppState, viewer: &Viewer, team: &TeamId) -> Result<Val
     };
     let recent = AuditFilter { team_id: Some(team.clone()), newest_first: true, limit: 10, ..Default::default() };
     let (mine, overdue, running, recent, names) = tokio::join!(
-        team_tasks(&s.engine, scope, team, mine),
-        team_tasks(&s.engine, scope, team, overdue),
-        s.engine.instances(scope, running),
-        s.engine.audit_entries(scope, recent),
+        s.app.team_tasks(scope, team, mine),
+        s.app.team_tasks(scope, team, overdue),
+        s.app.engine.instances(scope, running),
+        s.app.engine.audit_entries(scope, recent),
         user_names(s, scope),
     );
     let (mine, overdue, running, recent, names) = (mine?, overdue?, running?, recent?, names?);
-    let now = s.engine.clock().now();
+    let now = s.app.engine.clock().now();
     let my_overdue = mine.iter().filter(|t| t.due_at.is_some_and(|d| d < now)).count();
     let activity: Vec<Value> = recent
         .iter()
@@ -103,51 +103,9 @@ async fn live_panels(s: &AppState, viewer: &Viewer, team: &TeamId) -> Result<Val
     }))
 }
 
-/// Every user of the organisation the viewer sees, by id: their display names.
-pub async fn user_names(s: &AppState, scope: &Scope) -> Result<HashMap<UserId, String>, PageError> {
-    Ok(s.engine.users(scope).await?.into_iter().map(|u| (u.id, u.display_name)).collect())
-}
-
-/// An audit action in words (`task.complete` → "completed a task").
-pub fn describe(action: &str) -> String {
-    let known = match action {
-        "task.complete" => "completed a task",
-        "task.approve" => "approved",
-        "task.reject" => "rejected",
-        "task.claim" => "claimed a task",
-        "task.assign" => "assigned a task",
-        "task.start" => "started work on a task",
-        "task.cancel" => "cancelled a task",
-        "instance.start" => "started a process",
-        "instance.cancel" => "cancelled a process",
-        "comment.create" => "commented",
-        "playbook.create" => "created a playbook",
-        "playbook.commit" => "saved a new playbook version",
-        "playbook.branch" => "created a playbook branch",
-        "team.rename" => "renamed the team",
-        "team.add_member" => "added a member",
-        "team.change_role" => "changed a member's role",
-        "team.remove_member" => "removed a member",
-        "auth.login" => "signed in",
-        "auth.logout" => "signed out",
-        _ => "",
-    };
-    if known.is_empty() { action.replace(['.', '_'], " ") } else { known.to_string() }
-}
-
-/// The UI page of an audited record, where there is one.
-pub fn link(entity: &str, id: &str) -> Option<String> {
-    match entity {
-        "task" => Some(format!("/tasks/{id}")),
-        "instance" => Some(format!("/processes/{id}")),
-        "playbook" => Some(format!("/playbooks/{id}")),
-        _ => None,
-    }
-}
-
 /// This week's figures, the throughput chart and the top bottleneck — or why they are missing,
 /// or `{"pending": true}` while they are first computed (the page then fetches [`figures`]).
-async fn insights(s: &AppState, scope: &Scope, team: &TeamId, wait: bool) -> Value {
+async fn insights(s: &WebState, scope: &Scope, team: &TeamId, wait: bool) -> Value {
     if !scope.can(team, Permission::AnalyticsRead) {
         return json!({ "unavailable": "Your role in this team does not include analytics." });
     }
@@ -155,14 +113,14 @@ async fn insights(s: &AppState, scope: &Scope, team: &TeamId, wait: bool) -> Val
     let key = format!("dashboard/{team}");
     let compute = move || async move { insights_or_reason(&state, &scope, &team).await };
     if wait {
-        s.web.figures.get(key, compute).await
+        s.figures.get(key, compute).await
     } else {
-        s.web.figures.peek(key, compute).await.unwrap_or_else(|| json!({ "pending": true }))
+        s.figures.peek(key, compute).await.unwrap_or_else(|| json!({ "pending": true }))
     }
 }
 
 /// The week's figures alone, once computed: what a dashboard showing "computing" fetches.
-async fn figures(State(s): State<AppState>, viewer: Viewer, Path(team): Path<TeamId>) -> PageResult {
+async fn figures(State(s): State<WebState>, viewer: Viewer, Path(team): Path<TeamId>) -> PageResult {
     let t = viewer.team(&team)?.clone();
     let insights = insights(&s, &viewer.scope, &team, true).await;
     let context = json!({ "insights": insights, "team": { "id": t.id, "name": t.name } });
@@ -170,7 +128,7 @@ async fn figures(State(s): State<AppState>, viewer: Viewer, Path(team): Path<Tea
 }
 
 /// The insights, or the reason there are none, in words.
-async fn insights_or_reason(s: &AppState, scope: &Scope, team: &TeamId) -> Value {
+async fn insights_or_reason(s: &WebState, scope: &Scope, team: &TeamId) -> Value {
     compute_insights(s, scope, team).await.unwrap_or_else(|e| {
         let detail = match e {
             PageError::Api(e) => e.detail,
@@ -180,14 +138,14 @@ async fn insights_or_reason(s: &AppState, scope: &Scope, team: &TeamId) -> Value
     })
 }
 
-async fn compute_insights(s: &AppState, scope: &Scope, team: &TeamId) -> Result<Value, PageError> {
+async fn compute_insights(s: &WebState, scope: &Scope, team: &TeamId) -> Result<Value, PageError> {
     let now = Utc::now();
     let options = ReportOptions { period: Period::Week, now, ..Default::default() };
     let weeks = orgata_reports::filter_of(None, None, None, Some(now - Duration::weeks(CHART_WEEKS)), None, false)?;
     let month = orgata_reports::filter_of(None, None, None, Some(now - Duration::days(30)), None, false)?;
     let report = |kind, filter: Filter| {
         let options = options.clone();
-        async move { crate::http::analytics::team_report(&s.warehouse, scope, team, kind, &filter, &options).await }
+        async move { s.app.team_report(scope, team, kind, &filter, &options).await }
     };
     let (timeline, bottlenecks) =
         tokio::join!(report(ReportKind::Timeline, weeks), report(ReportKind::Bottlenecks, month));

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeSet;
 
+use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
+use orgata_engine::FieldProblem;
 use serde_json::{Map, Number, Value};
 
 /// One input of a rendered form (serialisable for the templates).
@@ -105,25 +107,26 @@ pub fn parse(schema: &Value, submitted: &[(String, String)]) -> (Value, Vec<(Str
     (Value::Object(out), problems)
 }
 
-/// Puts the engine's validation problems next to their fields and returns the rest as page-level
-/// messages.
+/// Puts validation problems next to their fields and returns the rest as page-level messages.
 ///
-/// A problem at `{prefix}/{name}` goes to field `name`; one at `{prefix}` saying a property is
-/// required goes to that property's field as "Label is required". A bare field name (as [`parse`]
-/// reports) also goes to its field, unchanged. The jsonschema messages for required, enum, const,
-/// minimum/maximum, minLength/maxLength, pattern, type and format are rewritten in plain words;
-/// others are kept. Several problems on one field are joined with "; ".
-pub fn attach_problems(fields: &mut [Field], prefix: &str, problems: &[(String, String)]) -> Vec<String> {
+/// A problem at `{prefix}/{name}` goes to field `name`; one at `{prefix}` naming a missing
+/// required property goes to that property's field as "Label is required". A bare field name (as
+/// [`parse`] reports) also goes to its field, unchanged. A broken JSON Schema rule is written in
+/// plain words from its keyword and limit (required, enum, const, minimum/maximum,
+/// minLength/maxLength, pattern, type, format); others keep the engine's words. Several problems
+/// on one field are joined with "; ".
+pub fn attach_problems(fields: &mut [Field], prefix: &str, problems: &[FieldProblem]) -> Vec<String> {
     let mut page = Vec::new();
-    for (pointer, message) in problems {
+    for problem in problems {
+        let (pointer, message) = (&problem.field, &problem.message);
         if pointer.as_str() == prefix {
-            match required_name(message) {
+            match missing_property(problem) {
                 Some(name) => match fields.iter_mut().find(|f| f.name == name) {
                     Some(field) => {
                         let text = format!("{} is required", field.label);
                         add_error(field, text);
                     }
-                    None => page.push(format!("{} is required", humanise(&name))),
+                    None => page.push(format!("{} is required", humanise(name))),
                 },
                 None => page.push(message.clone()),
             }
@@ -136,7 +139,7 @@ pub fn attach_problems(fields: &mut [Field], prefix: &str, problems: &[(String, 
             };
             let name = segment.replace("~1", "/").replace("~0", "~");
             if let Some(field) = fields.iter_mut().find(|f| f.name == name) {
-                let text = if sub.is_empty() { friendly(field, message) } else { format!("{sub}: {message}") };
+                let text = if sub.is_empty() { friendly(field, problem) } else { format!("{sub}: {message}") };
                 add_error(field, text);
                 continue;
             }
@@ -167,20 +170,15 @@ pub fn read(schema: &Value, submitted: &[(String, String)], prefix: &str) -> Sub
     let (value, problems) = parse(schema, &inputs);
     let mut fields = fields(schema, &Value::Null);
     refill(&mut fields, &inputs);
+    let problems: Vec<FieldProblem> = problems.iter().map(|(name, message)| FieldProblem::new(name, message)).collect();
     attach_problems(&mut fields, prefix, &problems);
     Submission { value, fields, parsed: problems.is_empty() }
 }
 
 /// The engine's validation problems next to their fields (see [`attach_problems`]), with a first
 /// line saying nothing was `done`; the rest are page-level messages.
-pub fn engine_problems(
-    fields: &mut [Field],
-    prefix: &str,
-    problems: &[orgata_engine::FieldProblem],
-    done: &str,
-) -> Vec<String> {
-    let pairs: Vec<(String, String)> = problems.iter().map(|p| (p.field.clone(), p.message.clone())).collect();
-    let mut messages = attach_problems(fields, prefix, &pairs);
+pub fn engine_problems(fields: &mut [Field], prefix: &str, problems: &[FieldProblem], done: &str) -> Vec<String> {
+    let mut messages = attach_problems(fields, prefix, problems);
     messages.insert(0, format!("Some fields need attention; nothing was {done}."));
     messages
 }
@@ -812,8 +810,8 @@ struct Clock {
     offset: Option<i64>,
 }
 
-/// `YYYY-MM-DD` as (year, month, day), if a real date.
-fn parse_date(s: &str) -> Option<(i64, i64, i64)> {
+/// `YYYY-MM-DD`, if a real date.
+fn parse_date(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
     if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
         return None;
@@ -821,7 +819,7 @@ fn parse_date(s: &str) -> Option<(i64, i64, i64)> {
     let y = digits(s.get(0..4)?)?;
     let m = digits(s.get(5..7)?)?;
     let d = digits(s.get(8..10)?)?;
-    ((1..=12).contains(&m) && (1..=days_in_month(y, m)).contains(&d)).then_some((y, m, d))
+    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u32::try_from(m).ok()?, u32::try_from(d).ok()?)
 }
 
 /// `HH:MM[:SS[.fff]][Z|±HH:MM]`.
@@ -869,33 +867,33 @@ fn parse_clock(s: &str) -> Option<Clock> {
 }
 
 /// A date and a clock, split at `T` (or a space).
-fn parse_datetime(s: &str) -> Option<((i64, i64, i64), Clock)> {
+fn parse_datetime(s: &str) -> Option<(NaiveDate, Clock)> {
     if !s.is_ascii() || !matches!(s.as_bytes().get(10), Some(b'T' | b't' | b' ')) {
         return None;
     }
     Some((parse_date(s.get(..10)?)?, parse_clock(s.get(11..)?)?))
 }
 
-/// A date and a clock moved to UTC by the clock's offset (none means already UTC).
-fn to_utc(date: (i64, i64, i64), clock: &Clock) -> Option<(i64, i64, i64, i64, i64)> {
-    let minutes = days_from_civil(date.0, date.1, date.2) * 1440 + clock.h * 60 + clock.m - clock.offset.unwrap_or(0);
-    let (y, mo, d) = civil_from_days(minutes.div_euclid(1440));
-    let of_day = minutes.rem_euclid(1440);
-    (0..=9999).contains(&y).then_some((y, mo, d, of_day / 60, of_day % 60))
+/// A date and a clock (to the minute) moved to UTC by the clock's offset (none means already
+/// UTC); none outside the years 0 to 9999.
+fn to_utc(date: NaiveDate, clock: &Clock) -> Option<NaiveDateTime> {
+    let local = date.and_hms_opt(u32::try_from(clock.h).ok()?, u32::try_from(clock.m).ok()?, 0)?;
+    let utc = local.checked_sub_signed(TimeDelta::minutes(clock.offset.unwrap_or(0)))?;
+    (0..=9999).contains(&utc.year()).then_some(utc)
 }
 
 /// A submitted `datetime-local` (or RFC 3339) value as RFC 3339 UTC.
 fn datetime_utc(s: &str) -> Option<String> {
     let (date, clock) = parse_datetime(s)?;
-    let (y, mo, d, h, mi) = to_utc(date, &clock)?;
-    Some(format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{:02}{}Z", clock.s, clock.frac))
+    let utc = to_utc(date, &clock)?;
+    Some(format!("{}:{:02}{}Z", utc.format("%Y-%m-%dT%H:%M"), clock.s, clock.frac))
 }
 
 /// A stored date-time as a `datetime-local` control shows it (in UTC); unreadable ones unchanged.
 fn show_datetime(s: &str) -> String {
     let shown = parse_datetime(s).and_then(|(date, clock)| {
-        let (y, mo, d, h, mi) = to_utc(date, &clock)?;
-        Some(format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}{}", seconds(&clock)))
+        let utc = to_utc(date, &clock)?;
+        Some(format!("{}{}", utc.format("%Y-%m-%dT%H:%M"), seconds(&clock)))
     });
     shown.unwrap_or_else(|| s.to_owned())
 }
@@ -930,39 +928,6 @@ fn digits(s: &str) -> Option<i64> {
     s.parse().ok()
 }
 
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        4 | 6 | 9 | 11 => 30,
-        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
-        2 => 28,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day number since 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
-}
-
 // ---- problems ----------------------------------------------------------------------------------
 
 fn add_error(field: &mut Field, text: String) {
@@ -976,110 +941,78 @@ fn add_error(field: &mut Field, text: String) {
     }
 }
 
-/// The property a `"name" is a required property` message names.
-fn required_name(message: &str) -> Option<String> {
-    let quoted = message.strip_suffix(" is a required property")?;
-    serde_json::from_str::<String>(quoted).ok()
-}
-
-/// Splits a jsonschema message `{instance}{marker}{tail}` where the instance is JSON.
-fn split_instance<'m>(message: &'m str, marker: &str) -> Option<&'m str> {
-    message.match_indices(marker).find_map(|(i, _)| {
-        let head = message.get(..i)?;
-        serde_json::from_str::<Value>(head).ok()?;
-        message.get(i + marker.len()..)
-    })
-}
-
-/// A jsonschema message about `field` in plain words; unknown messages unchanged.
-fn friendly(field: &Field, message: &str) -> String {
-    let label = &field.label;
-    let number = |tail: &str| serde_json::from_str::<Number>(tail.trim()).ok();
-    let chars = |n: &Number| if n.as_u64() == Some(1) { "character" } else { "characters" };
-    if required_name(message).is_some() {
-        return format!("{label} is required");
+/// The property a broken `required` rule names.
+fn missing_property(problem: &FieldProblem) -> Option<&str> {
+    match (problem.keyword.as_deref(), &problem.limit) {
+        (Some("required"), Some(Value::String(name))) => Some(name),
+        _ => None,
     }
-    let no_alternative = |keyword: &str| {
-        let suffix = format!(" is not valid under any of the schemas listed in the '{keyword}' keyword");
-        message.strip_suffix(&suffix).is_some_and(|head| serde_json::from_str::<Value>(head).is_ok())
-    };
-    let not_a_choice = field.input == "select" && (no_alternative("oneOf") || no_alternative("anyOf"));
-    if not_a_choice || split_instance(message, " is not one of ").is_some() {
-        return if field.options.is_empty() || field.options.len() > 6 {
+}
+
+/// A broken schema rule about `field` in plain words, from its keyword and limit; a problem of no
+/// rule we know keeps the engine's words.
+fn friendly(field: &Field, problem: &FieldProblem) -> String {
+    let label = &field.label;
+    let limit = problem.limit.as_ref();
+    let bound = limit.filter(|l| l.is_number()).map(Value::to_string);
+    let length = limit.and_then(Value::as_u64);
+    let characters = |n: u64| if n == 1 { "character" } else { "characters" };
+    let choices = || {
+        if field.options.is_empty() || field.options.len() > 6 {
             format!("{label} must be one of the listed choices")
         } else {
             format!("{label} must be one of: {}", field.options.join(", "))
-        };
-    }
-    let limits: [(&str, &str); 4] = [
-        (" is less than or equal to the minimum of ", "must be more than"),
-        (" is greater than or equal to the maximum of ", "must be less than"),
-        (" is less than the minimum of ", "must be at least"),
-        (" is greater than the maximum of ", "must be at most"),
-    ];
-    for (marker, words) in limits {
-        if let Some(n) = split_instance(message, marker).and_then(number) {
-            return format!("{label} {words} {n}");
         }
-    }
-    if let Some(tail) = split_instance(message, " is shorter than ") {
-        let n = tail.strip_suffix(" characters").or_else(|| tail.strip_suffix(" character")).and_then(number);
-        if let Some(n) = n {
-            return if n.as_u64() == Some(1) {
-                format!("{label} must not be empty")
-            } else {
-                format!("{label} must be at least {n} {}", chars(&n))
+    };
+    match (problem.keyword.as_deref().unwrap_or_default(), bound, length) {
+        ("required", ..) => format!("{label} is required"),
+        ("enum", ..) => choices(),
+        ("oneOf" | "anyOf", ..) if field.input == "select" => choices(),
+        ("minimum", Some(n), _) => format!("{label} must be at least {n}"),
+        ("exclusiveMinimum", Some(n), _) => format!("{label} must be more than {n}"),
+        ("maximum", Some(n), _) => format!("{label} must be at most {n}"),
+        ("exclusiveMaximum", Some(n), _) => format!("{label} must be less than {n}"),
+        ("minLength", _, Some(1)) => format!("{label} must not be empty"),
+        ("minLength", _, Some(n)) => format!("{label} must be at least {n} {}", characters(n)),
+        ("maxLength", _, Some(n)) => format!("{label} must be at most {n} {}", characters(n)),
+        ("pattern", ..) => match limit.and_then(Value::as_str) {
+            Some(pattern) => match pattern_sample(pattern) {
+                Some(sample) => format!("{label} must look like {sample}"),
+                None => format!("{label} does not have the expected format ({pattern})"),
+            },
+            None => problem.message.clone(),
+        },
+        ("type", ..) => {
+            let words = match limit.and_then(Value::as_str) {
+                Some("integer") => "a whole number",
+                Some("number") => "a number",
+                Some("string") => "text",
+                Some("boolean") => "true or false",
+                Some("object") => "a JSON object",
+                Some("array") => "a list",
+                Some("null") => "empty",
+                _ => return format!("{label} has the wrong type"),
             };
+            format!("{label} must be {words}")
         }
-    }
-    if let Some(tail) = split_instance(message, " is longer than ") {
-        let n = tail.strip_suffix(" characters").or_else(|| tail.strip_suffix(" character")).and_then(number);
-        if let Some(n) = n {
-            return format!("{label} must be at most {n} {}", chars(&n));
+        ("format", ..) => {
+            let words = match limit.and_then(Value::as_str) {
+                Some("date") => "a date (YYYY-MM-DD)",
+                Some("date-time") => "a date and time",
+                Some("time") => "a time",
+                Some("email" | "idn-email") => "an email address",
+                Some("uri" | "url" | "iri" | "uri-reference") => "a URL",
+                _ => return problem.message.clone(),
+            };
+            format!("{label} must be {words}")
         }
+        ("const", ..) => match limit {
+            Some(Value::Bool(true)) if field.input == "checkbox" => format!("{label} must be ticked"),
+            Some(expected) => format!("{label} must be {}", option_text(expected)),
+            None => problem.message.clone(),
+        },
+        _ => problem.message.clone(),
     }
-    if let Some(pattern) = split_instance(message, " does not match \"").and_then(|t| t.strip_suffix('"')) {
-        return match pattern_sample(pattern) {
-            Some(sample) => format!("{label} must look like {sample}"),
-            None => format!("{label} does not have the expected format ({pattern})"),
-        };
-    }
-    if let Some(kind) = split_instance(message, " is not of type ").and_then(|t| serde_json::from_str::<String>(t).ok())
-    {
-        let words = match kind.as_str() {
-            "integer" => "a whole number",
-            "number" => "a number",
-            "string" => "text",
-            "boolean" => "true or false",
-            "object" => "a JSON object",
-            "array" => "a list",
-            "null" => "empty",
-            _ => return message.to_owned(),
-        };
-        return format!("{label} must be {words}");
-    }
-    if split_instance(message, " is not of types ").is_some() {
-        return format!("{label} has the wrong type");
-    }
-    if let Some(format) = split_instance(message, " is not a ").and_then(|t| serde_json::from_str::<String>(t).ok()) {
-        let words = match format.as_str() {
-            "date" => "a date (YYYY-MM-DD)",
-            "date-time" => "a date and time",
-            "time" => "a time",
-            "email" | "idn-email" => "an email address",
-            "uri" | "url" | "iri" | "uri-reference" => "a URL",
-            _ => return message.to_owned(),
-        };
-        return format!("{label} must be {words}");
-    }
-    if let Some(expected) = message.strip_suffix(" was expected").and_then(|v| serde_json::from_str::<Value>(v).ok()) {
-        return if expected == Value::Bool(true) && field.input == "checkbox" {
-            format!("{label} must be ticked")
-        } else {
-            format!("{label} must be {}", option_text(&expected))
-        };
-    }
-    message.to_owned()
 }
 
 #[cfg(test)]
@@ -1090,6 +1023,15 @@ mod tests {
 
     fn sub(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect()
+    }
+
+    /// A broken schema rule, as the engine reports it.
+    fn rule(field: &str, keyword: &str, limit: Value) -> FieldProblem {
+        FieldProblem {
+            keyword: Some(keyword.into()),
+            limit: Some(limit),
+            ..FieldProblem::new(field, "in the library's words")
+        }
     }
 
     fn blank(name: &str, label: &str, input: &'static str) -> Field {
@@ -1321,24 +1263,27 @@ mod tests {
             "tier": { "oneOf": [{ "const": "a" }, { "const": "b" }] },
         }});
         let mut got = fields(&schema, &Value::Null);
-        let problems: Vec<(String, String)> = [
-            ("/output", r#""impact" is a required property"#),
-            ("/output/change_ref", r#""CHG-1" does not match "^CHG-[0-9]{5}$""#),
-            ("/output/code", r#""y" does not match "^(?i)x+$""#),
-            ("/output/users", "-1 is less than the minimum of 0"),
-            ("/output/users", r#""abc" is not of type "integer""#),
-            ("/output/text", r#""" is shorter than 1 character"#),
-            ("/output/signed", "true was expected"),
-            ("/output/tier", r#""c" is not valid under any of the schemas listed in the 'oneOf' keyword"#),
-            ("/output/extra/a~1b", "5 is not of type \"string\""),
-            ("/output", "Additional properties are not allowed ('zzz' was unexpected)"),
-            ("/output", r#""ghost" is a required property"#),
-            ("/input/x", "nope"),
-            ("users", "Users must be a whole number"),
-        ]
-        .iter()
-        .map(|(p, m)| ((*p).to_owned(), (*m).to_owned()))
-        .collect();
+        let problems = vec![
+            rule("/output", "required", json!("impact")),
+            rule("/output/change_ref", "pattern", json!("^CHG-[0-9]{5}$")),
+            rule("/output/code", "pattern", json!("^(?i)x+$")),
+            rule("/output/users", "minimum", json!(0)),
+            rule("/output/users", "type", json!("integer")),
+            rule("/output/text", "minLength", json!(1)),
+            rule("/output/signed", "const", json!(true)),
+            FieldProblem { keyword: Some("oneOf".into()), ..FieldProblem::new("/output/tier", "not one of them") },
+            FieldProblem {
+                message: "5 is not of type \"string\"".into(),
+                ..rule("/output/extra/a~1b", "type", json!("string"))
+            },
+            FieldProblem {
+                message: "Additional properties are not allowed ('zzz' was unexpected)".into(),
+                ..rule("/output", "additionalProperties", json!(null))
+            },
+            rule("/output", "required", json!("ghost")),
+            FieldProblem::new("/input/x", "nope"),
+            FieldProblem::new("users", "Users must be a whole number"),
+        ];
         let page = attach_problems(&mut got, "/output", &problems);
         let errors: Vec<(&str, Option<&str>)> = got.iter().map(|f| (f.name.as_str(), f.error.as_deref())).collect();
         assert_eq!(
@@ -1368,9 +1313,9 @@ mod tests {
     fn friendly_enum_length_and_limits() {
         let mut got = fields(&triage(), &Value::Null);
         let problems = vec![
-            ("/impact".to_owned(), r#""huge" is not one of "minor", "major" or "critical""#.to_owned()),
-            ("/affected_users".to_owned(), "60000 is greater than the maximum of 50000".to_owned()),
-            ("/category".to_owned(), r#""x" is longer than 3 characters"#.to_owned()),
+            rule("/impact", "enum", json!(["minor", "major", "critical"])),
+            rule("/affected_users", "maximum", json!(50000)),
+            rule("/category", "maxLength", json!(3)),
         ];
         assert!(attach_problems(&mut got, "", &problems).is_empty());
         assert_eq!(got[0].error.as_deref(), Some("Impact must be one of: minor, major, critical"));
@@ -1464,11 +1409,13 @@ mod tests {
                 let mut got = fields(schema, &current);
                 refill(&mut got, &weird);
                 let problems = vec![
-                    ("é".to_owned(), "é".to_owned()),
-                    ("/é/".to_owned(), "\"é is not one of ".to_owned()),
-                    ("/a".to_owned(), "\" is a required property".to_owned()),
-                    ("/x".to_owned(), "1 is less than the minimum of é".to_owned()),
-                    (String::new(), String::new()),
+                    FieldProblem::new("é", "é"),
+                    rule("/é/", "enum", json!("é")),
+                    rule("/a", "required", json!(7)),
+                    rule("/x", "minimum", json!("é")),
+                    rule("/x", "minLength", json!(-1)),
+                    rule("/x", "type", json!(["string", 5])),
+                    FieldProblem::new("", ""),
                 ];
                 attach_problems(&mut got, "", &problems);
                 attach_problems(&mut got, "/é", &problems);

@@ -1,5 +1,5 @@
 //! The web UI: server-rendered pages (minijinja templates from `api/templates/`, assets from
-//! `api/assets/web/`, both compiled into the binary) over the same engine and reports functions
+//! `api/assets/web/`, both compiled into the binary) over the application layer (`crate::app`)
 //! that REST and MCP call. A signed-in browser holds its session in two HTTP-only cookies (the
 //! access token and the refresh token, see `session.rs`); every form posts to the page it came
 //! from and is answered with a redirect, or with the page again showing what was wrong.
@@ -17,19 +17,30 @@ mod session;
 mod sql;
 pub mod svg;
 mod tasks;
+mod view;
 
-use crate::http::AppState;
+use crate::app::{App, AppError};
 use axum::Router;
+use std::sync::Arc;
 
-/// What the UI keeps between requests: session renewals in flight, and warehouse figures.
-#[derive(Default)]
+/// The web UI's state: the application, and what the UI keeps between requests (session
+/// renewals in flight, warehouse figures).
+#[derive(Clone)]
 pub struct WebState {
-    sessions: session::Sessions,
-    figures: std::sync::Arc<cache::FigureCache>,
+    app: App,
+    sessions: Arc<session::Sessions>,
+    figures: Arc<cache::FigureCache>,
+}
+
+impl WebState {
+    /// The UI's state over `app`, with nothing kept yet.
+    pub fn new(app: App) -> Self {
+        WebState { app, sessions: Arc::default(), figures: Arc::default() }
+    }
 }
 
 /// Every page, asset and form of the web UI.
-pub fn routes(state: &AppState) -> Router<AppState> {
+pub fn routes(state: WebState) -> Router {
     let signed_in = Router::new()
         .merge(dashboard::routes())
         .merge(tasks::routes())
@@ -47,6 +58,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route_layer(axum::middleware::from_fn(session::same_origin_forms))
         .route_layer(axum::middleware::from_fn(session::flash))
         .route_layer(axum::middleware::from_fn(assets::security_headers))
+        .with_state(state)
 }
 
 /// A browser asking for a page that does not exist gets the error page in words (an API client
@@ -57,10 +69,8 @@ pub fn not_found(path: &str, headers: &axum::http::HeaderMap) -> Option<axum::re
     if !wants_html || path.starts_with("/v1/") || path.starts_with("/mcp") {
         return None;
     }
-    let error = crate::http::error::ApiError::new(
-        axum::http::StatusCode::NOT_FOUND,
-        "not-found",
-        format!("There is no page at {path}. Check the address, or start again from your dashboard."),
-    );
+    let error = AppError::not_found(format!(
+        "There is no page at {path}. Check the address, or start again from your dashboard."
+    ));
     Some(axum::response::IntoResponse::into_response(render::PageError::Api(error)))
 }

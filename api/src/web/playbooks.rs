@@ -2,12 +2,12 @@
 //! and the step editor — every step's name, kind, dependencies, condition, assignee rule, SLA
 //! and form fields — which the engine validates before a new version is committed on `main`.
 
-use super::dashboard::user_names;
-use super::processes::step_graph;
+use super::WebState;
 use super::render::{PageResult, page, value};
 use super::session::{Viewer, with_flash};
-use crate::http::AppState;
-use crate::http::error::ApiError;
+use super::view::step_graph;
+use super::view::user_names;
+use crate::app::AppError;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -16,7 +16,7 @@ use orgata_engine::{EngineError, PlaybookDetail, PlaybookId, TeamId, VersionId, 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/teams/{team}/playbooks", get(library).post(create))
         .route("/playbooks/{id}", get(show))
@@ -29,14 +29,14 @@ struct LibraryQuery {
 }
 
 async fn library(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(team): Path<TeamId>,
     Query(q): Query<LibraryQuery>,
 ) -> PageResult {
     let t = viewer.team(&team)?.clone();
     let query = q.q.unwrap_or_default();
-    let found = s.engine.search_playbooks(&viewer.scope, Some(&team), &query).await?;
+    let found = s.app.engine.search_playbooks(&viewer.scope, Some(&team), &query).await?;
     let items: Vec<Value> = found
         .iter()
         .map(|d| {
@@ -63,13 +63,13 @@ struct NewPlaybook {
 
 /// A new playbook starts with one task step, then opens in the editor.
 async fn create(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(team): Path<TeamId>,
     Form(f): Form<NewPlaybook>,
 ) -> PageResult {
     let first = json!({ "steps": [{ "key": "first_step", "name": "First step", "kind": "task", "assignee": { "role": "member" } }] });
-    match s.engine.create_playbook(&viewer.scope, &team, &f.name, first, "Created in the editor").await {
+    match s.app.engine.create_playbook(&viewer.scope, &team, &f.name, first, "Created in the editor").await {
         Ok(d) => {
             Ok(with_flash(&format!("/playbooks/{}/edit", d.playbook.id), "The playbook is created: add its steps."))
         }
@@ -81,7 +81,7 @@ async fn create(
             };
             let context = json!({ "playbooks": [], "query": "", "problems": [problem], "name": f.name });
             let mut response = page(&viewer, Some(&t), "playbooks", "playbooks.html", context)?;
-            *response.status_mut() = ApiError::from(e).status;
+            *response.status_mut() = AppError::from(e).status;
             Ok(response)
         }
     }
@@ -93,20 +93,20 @@ struct ShowQuery {
 }
 
 async fn show(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(id): Path<PlaybookId>,
     Query(q): Query<ShowQuery>,
 ) -> PageResult {
     let (detail, versions, names) = tokio::join!(
-        s.engine.playbook(&viewer.scope, &id),
-        s.engine.versions(&viewer.scope, &id),
+        s.app.engine.playbook(&viewer.scope, &id),
+        s.app.engine.versions(&viewer.scope, &id),
         user_names(&s, &viewer.scope)
     );
     let (detail, mut versions, names) = (detail?, versions?, names?);
     versions.sort_by_key(|v| std::cmp::Reverse(v.number));
     let shown = match q.version.filter(|v| !v.is_empty()) {
-        Some(v) => s.engine.version(&viewer.scope, &VersionId::from(v.as_str())).await?,
+        Some(v) => s.app.engine.version(&viewer.scope, &VersionId::from(v.as_str())).await?,
         None => detail.head.clone(),
     };
     if shown.playbook_id != id {
@@ -374,7 +374,7 @@ struct Editor {
 }
 
 async fn editor_page(
-    s: &AppState,
+    s: &WebState,
     viewer: &Viewer,
     detail: &PlaybookDetail,
     e: Editor,
@@ -399,8 +399,8 @@ fn main_revision(d: &PlaybookDetail) -> i64 {
     d.branches.iter().find(|b| b.name == service::MAIN_BRANCH).map_or(0, |b| b.revision)
 }
 
-async fn edit(State(s): State<AppState>, viewer: Viewer, Path(id): Path<PlaybookId>) -> PageResult {
-    let detail = s.engine.playbook(&viewer.scope, &id).await?;
+async fn edit(State(s): State<WebState>, viewer: Viewer, Path(id): Path<PlaybookId>) -> PageResult {
+    let detail = s.app.engine.playbook(&viewer.scope, &id).await?;
     let def = &detail.head.definition;
     let editor = Editor {
         description: def.description.clone(),
@@ -418,12 +418,12 @@ async fn edit(State(s): State<AppState>, viewer: Viewer, Path(id): Path<Playbook
 }
 
 async fn save(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(id): Path<PlaybookId>,
     Form(submitted): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let detail = s.engine.playbook(&viewer.scope, &id).await?;
+    let detail = s.app.engine.playbook(&viewer.scope, &id).await?;
     let control = |name: &str| submitted.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
     let mut editor = Editor {
         description: control("description"),
@@ -472,14 +472,11 @@ async fn save(
     let message =
         if editor.message.trim().is_empty() { "Edited in the editor".to_string() } else { editor.message.clone() };
     match s
-        .engine
+        .app
         .commit_version(&viewer.scope, &id, service::MAIN_BRANCH, definition, &message, Some(editor.revision))
         .await
     {
-        Ok(v) => {
-            s.metrics.count("playbook_versions");
-            Ok(with_flash(&format!("/playbooks/{id}"), &format!("Version {} is saved.", v.number)))
-        }
+        Ok(v) => Ok(with_flash(&format!("/playbooks/{id}"), &format!("Version {} is saved.", v.number))),
         Err(e) => {
             let text = match &e {
                 EngineError::Conflict { .. } => "Not saved: someone else saved a new version while you were editing. \
@@ -496,7 +493,7 @@ async fn save(
                 }
             }
             editor.problems.push(text);
-            let status = ApiError::from(e).status;
+            let status = AppError::from(e).status;
             editor_page(&s, &viewer, &detail, editor, status).await
         }
     }

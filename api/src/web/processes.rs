@@ -1,22 +1,20 @@
 //! Processes: the team's list with filters, a process's page (its step graph coloured by state,
 //! timeline, data and comments; cancel), and starting a process from a playbook's start form.
 
-use super::dashboard::user_names;
+use super::WebState;
 use super::form;
 use super::render::{PageResult, page, value};
 use super::session::{Viewer, with_flash};
-use super::svg;
-use crate::http::AppState;
-use crate::http::error::ApiError;
-use crate::http::extract::{decode_cursor, encode_cursor};
-use crate::http::processes::start_in_team;
+use super::view::{step_graph, user_names};
+use crate::app::AppError;
+use crate::app::paging::{decode_cursor, encode_cursor};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{DateTime, Utc};
 use orgata_engine::{
-    Definition, InstanceFilter, InstanceId, InstanceStatus, PlaybookId, StartInstance, Task, TaskStatus, TeamId,
+    EngineError, InstanceFilter, InstanceId, InstanceStatus, PlaybookId, StartInstance, TaskStatus, TeamId,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -24,7 +22,7 @@ use serde_json::{Value, json};
 /// Processes per page of the list.
 const PAGE: i64 = 50;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/teams/{team}/processes", get(list))
         .route("/teams/{team}/processes/new", get(start_page).post(start))
@@ -42,7 +40,7 @@ struct ListQuery {
 }
 
 async fn list(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(team): Path<TeamId>,
     Query(q): Query<ListQuery>,
@@ -51,7 +49,7 @@ async fn list(
     let status_name = q.status.clone().unwrap_or_else(|| "running".into());
     let status = match status_name.as_str() {
         "all" | "" => None,
-        name => Some(InstanceStatus::try_from(name.to_string()).map_err(ApiError::bad_request)?),
+        name => Some(InstanceStatus::try_from(name.to_string()).map_err(AppError::bad_request)?),
     };
     let playbook = q.playbook.clone().filter(|p| !p.is_empty());
     let mine = q.mine.as_deref() == Some("true");
@@ -65,7 +63,7 @@ async fn list(
         ..Default::default()
     };
     let (instances, playbooks) =
-        tokio::join!(s.engine.instances(&viewer.scope, filter), s.engine.playbooks(&viewer.scope, Some(&team)));
+        tokio::join!(s.app.engine.instances(&viewer.scope, filter), s.app.engine.playbooks(&viewer.scope, Some(&team)));
     let (instances, playbooks) = (instances?, playbooks?);
     let next =
         (instances.len() as i64 >= PAGE).then(|| instances.last().map(|i| encode_cursor(&i.id.to_string()))).flatten();
@@ -77,77 +75,21 @@ async fn list(
     page(&viewer, Some(&t), "processes", "processes.html", context)
 }
 
-/// The state a step is in, for the graph: from its current (or latest) task.
-fn step_state(task: Option<&Task>) -> (svg::NodeState, &'static str) {
-    match task.map(|t| t.status) {
-        None => (svg::NodeState::Plain, "not reached"),
-        Some(TaskStatus::Open) => (svg::NodeState::Waiting, "waiting"),
-        Some(TaskStatus::Assigned) => (svg::NodeState::Waiting, "assigned"),
-        Some(TaskStatus::Started) => (svg::NodeState::Running, "in progress"),
-        Some(TaskStatus::Completed) => (svg::NodeState::Done, "done"),
-        Some(TaskStatus::Rejected) => (svg::NodeState::Failed, "rejected"),
-        Some(TaskStatus::Skipped) => (svg::NodeState::Skipped, "skipped"),
-        Some(TaskStatus::Cancelled) => (svg::NodeState::Failed, "cancelled"),
-    }
-}
-
-/// The step graph of `definition`, each step coloured by its latest task in `tasks` (none: the
-/// plain definition) and linked to that task.
-pub fn step_graph(title: &str, definition: &Definition, tasks: &[Task]) -> String {
-    let nodes = definition
-        .steps
-        .iter()
-        .map(|step| {
-            let latest = tasks.iter().filter(|t| t.step_key == step.key).max_by_key(|t| (t.current, t.attempt));
-            let (state, words) = if tasks.is_empty() { (svg::NodeState::Plain, "") } else { step_state(latest) };
-            let detail = if tasks.is_empty() {
-                Some(format!(
-                    "{}{}",
-                    step.kind.as_str(),
-                    step.sla.as_ref().map(|s| format!(" · SLA {s}")).unwrap_or_default()
-                ))
-            } else {
-                Some(words.to_string())
-            };
-            svg::Node {
-                id: step.key.clone(),
-                label: step.name.clone(),
-                detail,
-                state,
-                href: latest.map(|t| format!("/tasks/{}", t.id)),
-            }
-        })
-        .collect();
-    let edges = definition
-        .steps
-        .iter()
-        .flat_map(|step| {
-            step.depends_on.iter().map(|d| svg::Edge {
-                from: d.clone(),
-                to: step.key.clone(),
-                label: None,
-                weight: 1.0,
-            })
-        })
-        .collect();
-    svg::graph(&svg::Graph { title: title.to_string(), nodes, edges })
-}
-
 /// One line of a process's timeline.
 fn moment(at: Option<DateTime<Utc>>, text: String, link: Option<String>) -> Option<(DateTime<Utc>, Value)> {
     at.map(|at| (at, json!({ "at": at, "text": text, "link": link })))
 }
 
 async fn process_page(
-    s: &AppState,
+    s: &WebState,
     viewer: &Viewer,
     id: &InstanceId,
     problems: Vec<String>,
     status: StatusCode,
 ) -> PageResult {
-    let detail = s.engine.instance(&viewer.scope, id).await?;
+    let detail = s.app.engine.instance(&viewer.scope, id).await?;
     let (version, names) =
-        tokio::join!(s.engine.version(&viewer.scope, &detail.instance.version_id), user_names(s, &viewer.scope));
+        tokio::join!(s.app.engine.version(&viewer.scope, &detail.instance.version_id), user_names(s, &viewer.scope));
     let (version, names) = (version?, names?);
     let name = |u: &Option<orgata_engine::UserId>| u.as_ref().and_then(|u| names.get(u)).cloned();
     let mut timeline: Vec<(DateTime<Utc>, Value)> = Vec::new();
@@ -194,7 +136,7 @@ async fn process_page(
         "process": value(i), "tasks": value(&detail.tasks), "comments": comments, "graph": graph,
         "timeline": timeline.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
         "version": { "id": version.id, "number": version.number, "playbook_id": version.playbook_id },
-        "data": value(&i.data), "problems": problems, "now": s.engine.clock().now(),
+        "data": value(&i.data), "problems": problems, "now": s.app.engine.clock().now(),
         "names": value(&names),
     });
     let mut response = page(viewer, Some(&team), "processes", "process.html", context)?;
@@ -202,7 +144,7 @@ async fn process_page(
     Ok(response)
 }
 
-async fn show(State(s): State<AppState>, viewer: Viewer, Path(id): Path<InstanceId>) -> PageResult {
+async fn show(State(s): State<WebState>, viewer: Viewer, Path(id): Path<InstanceId>) -> PageResult {
     process_page(&s, &viewer, &id, Vec::new(), StatusCode::OK).await
 }
 
@@ -213,16 +155,16 @@ struct CommentForm {
 }
 
 async fn comment(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(id): Path<InstanceId>,
     Form(f): Form<CommentForm>,
 ) -> PageResult {
-    match s.engine.add_comment(&viewer.scope, &id, None, &f.body).await {
+    match s.app.engine.add_comment(&viewer.scope, &id, None, &f.body).await {
         Ok(_) => Ok(with_flash(&format!("/processes/{id}#comments"), "Your comment is saved.")),
         Err(e) => {
             let message = format!("The comment was not saved: {e}");
-            process_page(&s, &viewer, &id, vec![message], ApiError::from(e).status).await
+            process_page(&s, &viewer, &id, vec![message], AppError::from(e).status).await
         }
     }
 }
@@ -236,16 +178,16 @@ struct CancelForm {
 }
 
 async fn cancel(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(id): Path<InstanceId>,
     Form(f): Form<CancelForm>,
 ) -> PageResult {
-    match s.engine.cancel_instance(&viewer.scope, &id, f.revision, &f.reason).await {
+    match s.app.engine.cancel_instance(&viewer.scope, &id, f.revision, &f.reason).await {
         Ok(_) => Ok(with_flash(&format!("/processes/{id}"), "The process is cancelled.")),
         Err(e) => {
-            let message = super::tasks::failure(&e).replace("task", "process");
-            process_page(&s, &viewer, &id, vec![message], ApiError::from(e).status).await
+            let message = super::view::failure(&e).replace("task", "process");
+            process_page(&s, &viewer, &id, vec![message], AppError::from(e).status).await
         }
     }
 }
@@ -257,7 +199,7 @@ struct StartQuery {
 
 /// The start page: choose a playbook, then fill in its start form.
 async fn start_page(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(team): Path<TeamId>,
     Query(q): Query<StartQuery>,
@@ -267,7 +209,7 @@ async fn start_page(
 }
 
 async fn start_form(
-    s: &AppState,
+    s: &WebState,
     viewer: &Viewer,
     team: &TeamId,
     playbook: Option<PlaybookId>,
@@ -276,9 +218,9 @@ async fn start_form(
     status: StatusCode,
 ) -> PageResult {
     let t = viewer.team(team)?.clone();
-    let playbooks = s.engine.playbooks(&viewer.scope, Some(team)).await?;
+    let playbooks = s.app.engine.playbooks(&viewer.scope, Some(team)).await?;
     let chosen = match &playbook {
-        Some(id) => Some(s.engine.playbook(&viewer.scope, id).await?).filter(|d| d.playbook.team_id == *team),
+        Some(id) => Some(s.app.engine.playbook(&viewer.scope, id).await?).filter(|d| d.playbook.team_id == *team),
         None => None,
     };
     let (fields, title) = match (filled, &chosen) {
@@ -301,7 +243,7 @@ async fn start_form(
 }
 
 async fn start(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(team): Path<TeamId>,
     Form(submitted): Form<Vec<(String, String)>>,
@@ -312,7 +254,7 @@ async fn start(
         return start_form(&s, &viewer, &team, None, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     let title = control("_title").unwrap_or_default();
-    let detail = s.engine.playbook(&viewer.scope, &playbook).await?;
+    let detail = s.app.engine.playbook(&viewer.scope, &playbook).await?;
     let schema = detail.head.definition.input_schema.clone().unwrap_or(Value::Null);
     let form::Submission { value: input, mut fields, parsed } = form::read(&schema, &submitted, "/input");
     let unprocessable = |fields, problems| {
@@ -335,14 +277,13 @@ async fn start(
         title: Some(title.clone()).filter(|t| !t.is_empty()),
         input,
     };
-    match start_in_team(&s.engine, &viewer.scope, &team, request).await {
+    match s.app.start_process(&viewer.scope, &team, request).await {
         Ok(d) => {
-            s.metrics.count("processes_started");
             let message = format!("“{}” is started.", d.instance.title);
             Ok(with_flash(&format!("/processes/{}", d.instance.id), &message))
         }
-        Err(e) if !e.errors.is_empty() => {
-            let problems = form::engine_problems(&mut fields, "/input", &e.errors, "started");
+        Err(EngineError::Validation(errors)) => {
+            let problems = form::engine_problems(&mut fields, "/input", &errors, "started");
             unprocessable(fields, problems).await
         }
         Err(e) => Err(e.into()),

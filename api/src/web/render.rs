@@ -2,13 +2,14 @@
 //! the templates share, the signed-in page frame, and failures shown as pages in words.
 
 use super::session::Viewer;
-use crate::http::error::ApiError;
+use crate::app::AppError;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use minijinja::value::Serde;
 use minijinja::{Environment, Value as Jinja};
 use orgata_engine::{EngineError, Permission, Team};
+use orgata_reports::text;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::sync::LazyLock;
@@ -98,26 +99,26 @@ pub type PageResult = Result<Response, PageError>;
 #[derive(Debug)]
 pub enum PageError {
     /// An engine or API failure, with the status REST would give it.
-    Api(ApiError),
+    Api(AppError),
     /// A template failed to render (a bug: logged, and the page says so).
     Template(String),
 }
 
 impl From<EngineError> for PageError {
     fn from(e: EngineError) -> Self {
-        PageError::Api(ApiError::from(e))
+        PageError::Api(AppError::from(e))
     }
 }
 
-impl From<ApiError> for PageError {
-    fn from(e: ApiError) -> Self {
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
         PageError::Api(e)
     }
 }
 
 impl From<orgata_reports::ReportError> for PageError {
     fn from(e: orgata_reports::ReportError) -> Self {
-        PageError::Api(ApiError::from(e))
+        PageError::Api(AppError::from(e))
     }
 }
 
@@ -136,10 +137,7 @@ impl IntoResponse for PageError {
                     s if s.is_server_error() => "Something went wrong on our side",
                     _ => "That did not work",
                 };
-                let mut detail = e.detail.clone();
-                for problem in &e.errors {
-                    detail.push_str(&format!("\n{problem}"));
-                }
+                let mut detail = e.lines().join("\n");
                 if e.status.is_server_error() {
                     tracing::error!(detail = %e.detail, "page failed");
                     detail = "The failure was logged. Try again in a moment.".to_string();
@@ -198,7 +196,7 @@ fn day(v: Jinja) -> String {
 fn ago(v: Jinja) -> String {
     let Some(t) = timestamp(&v) else { return String::new() };
     let secs = (Utc::now() - t).num_seconds();
-    let span = human_seconds(secs.unsigned_abs() as f64);
+    let span = text::duration(secs.unsigned_abs() as f64);
     if secs.abs() < 45 {
         "just now".into()
     } else if secs >= 0 {
@@ -208,53 +206,23 @@ fn ago(v: Jinja) -> String {
     }
 }
 
-/// Seconds as `45 s`, `12 min`, `3.5 h`, `4.2 d`.
+/// Seconds as `45s`, `12m 05s`, `3h 20m`, `4d 06h`.
 fn duration(v: Jinja) -> String {
     match f64::try_from(v) {
-        Ok(s) if s.is_finite() => human_seconds(s),
+        Ok(s) if s.is_finite() => text::duration(s),
         _ => String::new(),
     }
 }
 
-/// A human span of `secs` seconds.
-pub fn human_seconds(secs: f64) -> String {
-    let s = secs.abs();
-    if s < 60.0 {
-        format!("{s:.0} s")
-    } else if s < 3600.0 {
-        format!("{:.0} min", s / 60.0)
-    } else if s < 86_400.0 {
-        format!("{:.1} h", s / 3600.0)
-    } else {
-        format!("{:.1} d", s / 86_400.0)
-    }
-}
-
-/// `12,345` (and `12,345.7` for fractions).
+/// `12,345`, `12.3`, `3.25`.
 fn number(v: Jinja) -> String {
-    let Ok(n) = f64::try_from(v) else { return String::new() };
-    let whole = n.trunc().abs() as u64;
-    let digits = whole.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let sign = if n < 0.0 { "-" } else { "" };
-    let fraction = n.fract().abs();
-    if fraction >= 0.05 {
-        format!("{sign}{grouped}.{}", (fraction * 10.0).round().min(9.0) as u8)
-    } else {
-        format!("{sign}{grouped}")
-    }
+    f64::try_from(v).map(text::number).unwrap_or_default()
 }
 
 /// A share (0.41) as `41%`.
 fn percent(v: Jinja) -> String {
     match f64::try_from(v) {
-        Ok(x) if x.is_finite() => format!("{:.0}%", x * 100.0),
+        Ok(x) if x.is_finite() => text::whole_percent(x),
         _ => String::new(),
     }
 }
@@ -299,11 +267,11 @@ mod tests {
     #[test]
     fn filters_format_numbers_and_spans() {
         assert_eq!(number(Jinja::from(1234567)), "1,234,567");
-        assert_eq!(number(Jinja::from(12.25)), "12.3");
+        assert_eq!(number(Jinja::from(12.34)), "12.3");
         assert_eq!(number(Jinja::from(-999)), "-999");
-        assert_eq!(human_seconds(30.0), "30 s");
-        assert_eq!(human_seconds(5400.0), "1.5 h");
-        assert_eq!(human_seconds(3.0 * 86_400.0), "3.0 d");
+        assert_eq!(duration(Jinja::from(30.0)), "30s");
+        assert_eq!(duration(Jinja::from(5400.0)), "1h 30m");
+        assert_eq!(duration(Jinja::from(3.0 * 86_400.0)), "3d 00h");
         assert_eq!(percent(Jinja::from(0.414)), "41%");
         assert_eq!(when(Jinja::from("2024-03-03T14:05:09Z")), "3 Mar 2024, 14:05");
         assert_eq!(when(Jinja::from("not a time")), "");

@@ -5,9 +5,9 @@
 //! Cookies are `HttpOnly` and `SameSite=Lax`, and every form must come from our own origin
 //! ([`same_origin_forms`]), so another site can neither read a session nor post with it.
 
+use super::WebState;
 use super::render::{PageResult, render, see_other};
-use crate::http::AppState;
-use crate::http::error::ApiError;
+use crate::app::AppError;
 use axum::extract::{ConnectInfo, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -76,15 +76,15 @@ impl Viewer {
     }
 
     /// One of the viewer's teams; another is not found.
-    pub fn team(&self, id: &orgata_engine::TeamId) -> Result<&Team, ApiError> {
+    pub fn team(&self, id: &orgata_engine::TeamId) -> Result<&Team, AppError> {
         self.teams.iter().find(|t| t.id == *id).ok_or_else(|| EngineError::not_found("team", id).into())
     }
 }
 
-impl FromRequestParts<AppState> for Viewer {
+impl FromRequestParts<WebState> for Viewer {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, _: &WebState) -> Result<Self, Response> {
         parts.extensions.get::<Viewer>().cloned().ok_or_else(|| expired_redirect(parts.uri.path()))
     }
 }
@@ -179,12 +179,12 @@ fn client_address(request: &Request) -> Option<String> {
 /// The viewer of a signed-in request, renewing an expired access token once; `None` when the
 /// session is over.
 async fn resolve(
-    state: &AppState,
+    state: &WebState,
     jar: &HashMap<String, String>,
     source: Option<&str>,
 ) -> Option<(Scope, Option<Session>)> {
     if let Some(access) = jar.get(ACCESS_COOKIE).filter(|t| !t.is_empty()) {
-        match state.engine.authenticate(access).await {
+        match state.app.engine.authenticate(access).await {
             Ok(scope) => return Some((scope, None)),
             Err(EngineError::Unauthenticated(_)) => {}
             Err(e) => {
@@ -194,14 +194,14 @@ async fn resolve(
         }
     }
     let refresh = jar.get(REFRESH_COOKIE).filter(|t| !t.is_empty())?;
-    let session = state.web.sessions.renew(&state.engine, refresh, source).await?;
-    let scope = state.engine.authenticate(&session.access_token).await.ok()?;
+    let session = state.sessions.renew(&state.app.engine, refresh, source).await?;
+    let scope = state.app.engine.authenticate(&session.access_token).await.ok()?;
     Some((scope, Some(session)))
 }
 
 /// Middleware of the signed-in pages: puts the [`Viewer`] in the request, renews its session
 /// when the access token has expired, and sends anyone without a session to the sign-in page.
-pub async fn require(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn require(State(state): State<WebState>, mut request: Request, next: Next) -> Response {
     let jar = cookies(request.headers());
     let source = client_address(&request);
     // After signing in, a page is shown again; a form's target (which only takes POST) is not.
@@ -233,9 +233,9 @@ pub async fn require(State(state): State<AppState>, mut request: Request, next: 
     response
 }
 
-async fn viewer(state: &AppState, scope: Scope, flash: Option<&Flash>) -> Result<Viewer, EngineError> {
-    let user = state.engine.me(&scope).await?;
-    let mut teams = state.engine.teams(&scope).await?;
+async fn viewer(state: &WebState, scope: Scope, flash: Option<&Flash>) -> Result<Viewer, EngineError> {
+    let user = state.app.engine.me(&scope).await?;
+    let mut teams = state.app.engine.teams(&scope).await?;
     teams.retain(|t| scope.grant(&t.id).is_some());
     teams.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Viewer { scope, user, teams, flash: flash.map(|f| f.0.clone()) })
@@ -290,7 +290,7 @@ pub async fn same_origin_forms(request: Request, next: Next) -> Response {
     }
 }
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-in/code", get(code_page).post(code))
@@ -332,7 +332,7 @@ struct SignInForm {
 }
 
 async fn sign_in(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Form(f): Form<SignInForm>,
 ) -> PageResult {
@@ -344,7 +344,7 @@ async fn sign_in(
         source: Some(addr.ip().to_string()),
     };
     let next = destination(f.next.as_deref());
-    match s.engine.login(login).await {
+    match s.app.login(login).await {
         Ok(LoginOutcome::SignedIn(session)) => {
             let mut response = see_other(&next);
             set_session(&mut response, &session);
@@ -358,7 +358,7 @@ async fn sign_in(
         Err(e) => {
             let message = sign_in_failure(&e);
             let context = sign_in_context(None, Some(&next), Some(message), &f);
-            let status = ApiError::from(e).status;
+            let status = AppError::from(e).status;
             Ok((status, Html(render("sign_in.html", &context)?)).into_response())
         }
     }
@@ -396,7 +396,7 @@ struct CodeForm {
 }
 
 async fn code(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(f): Form<CodeForm>,
@@ -405,7 +405,7 @@ async fn code(
     let Some(challenge) = cookies(&headers).remove(CHALLENGE_COOKIE) else {
         return Ok(with_flash("/sign-in", "Sign in with your password first."));
     };
-    match s.engine.login_second_factor(&challenge, f.code.trim(), Some(&addr.ip().to_string())).await {
+    match s.app.login_second_factor(&challenge, f.code.trim(), Some(&addr.ip().to_string())).await {
         Ok(session) => {
             let mut response = see_other(&next);
             set_session(&mut response, &session);
@@ -418,17 +418,17 @@ async fn code(
         }
         Err(e) => {
             let context = json!({ "second_factor": true, "next": next, "error": sign_in_failure(&e) });
-            let status = ApiError::from(e).status;
+            let status = AppError::from(e).status;
             Ok((status, Html(render("sign_in.html", &context)?)).into_response())
         }
     }
 }
 
-async fn sign_out(State(s): State<AppState>, headers: HeaderMap) -> Response {
+async fn sign_out(State(s): State<WebState>, headers: HeaderMap) -> Response {
     let jar = cookies(&headers);
     if let Some(access) = jar.get(ACCESS_COOKIE)
-        && let Ok(scope) = s.engine.authenticate(access).await
-        && let Err(e) = s.engine.logout(&scope).await
+        && let Ok(scope) = s.app.engine.authenticate(access).await
+        && let Err(e) = s.app.engine.logout(&scope).await
     {
         tracing::warn!(error = %e, "sign-out failed");
     }
@@ -438,8 +438,8 @@ async fn sign_out(State(s): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 /// Signs a new registration's owner in and sends them home.
-pub async fn signed_in_redirect(state: &AppState, login: Login, to: &str) -> Response {
-    match state.engine.login(login).await {
+pub async fn signed_in_redirect(state: &WebState, login: Login, to: &str) -> Response {
+    match state.app.login(login).await {
         Ok(LoginOutcome::SignedIn(session)) => {
             let mut response = see_other(to);
             set_session(&mut response, &session);

@@ -1,12 +1,12 @@
 //! The SQL console for analysts: a query box, the answer as a table, the same answer as a CSV
 //! download, and query errors in words — through the function REST and MCP run SQL with
-//! (`crate::http::sql::team_query`: read-only, scoped to the team, with a timeout and limits).
+//! (`App::team_query`: read-only, scoped to the team, with a timeout and limits).
 
+use super::WebState;
 use super::render::{PageResult, page};
 use super::session::Viewer;
-use crate::http::AppState;
-use crate::http::error::ApiError;
-use crate::http::sql::{answer, sql_options, team_query};
+use crate::app::AppError;
+use crate::app::analytics::{MAX_ROWS, answer, sql_options};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
@@ -23,7 +23,7 @@ const PAGE_ROWS: u32 = 500;
 /// A query to start from on an empty console.
 const EXAMPLE: &str = "select activity, count(*) as completed\nfrom events\nwhere lifecycle = 'complete'\ngroup by activity\norder by completed desc\nlimit 10";
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<WebState> {
     Router::new().route("/teams/{team}/sql", get(console).post(run)).route("/teams/{team}/sql.csv", get(csv))
 }
 
@@ -35,7 +35,7 @@ struct SqlForm {
 }
 
 async fn console(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(team): Path<TeamId>,
     Query(q): Query<SqlForm>,
@@ -49,7 +49,7 @@ async fn console(
 }
 
 async fn run(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(team): Path<TeamId>,
     Form(f): Form<SqlForm>,
@@ -59,7 +59,7 @@ async fn run(
     let started = std::time::Instant::now();
     let outcome = async {
         let (rows, engine) = sql_options(Some(PAGE_ROWS), Some(&engine_name))?;
-        let result = team_query(&s.warehouse, &viewer.scope, &team, &f.sql, rows, engine).await?;
+        let result = s.app.team_query(&viewer.scope, &team, &f.sql, rows, engine).await?;
         answer(&result)
     }
     .await;
@@ -83,17 +83,16 @@ async fn run(
 
 /// The answer as a CSV file (up to the API's row limit).
 async fn csv(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(team): Path<TeamId>,
     Query(q): Query<SqlForm>,
 ) -> PageResult {
     viewer.team(&team)?;
-    let (rows, engine) =
-        sql_options(Some(crate::http::sql::MAX_ROWS as u32), q.engine.as_deref().filter(|e| !e.is_empty()))?;
-    let result = team_query(&s.warehouse, &viewer.scope, &team, &q.sql, rows, engine).await?;
+    let (rows, engine) = sql_options(Some(MAX_ROWS as u32), q.engine.as_deref().filter(|e| !e.is_empty()))?;
+    let result = s.app.team_query(&viewer.scope, &team, &q.sql, rows, engine).await?;
     let mut body = Vec::new();
-    result.write(OutputFormat::Csv, &mut body).map_err(ApiError::from)?;
+    result.write(OutputFormat::Csv, &mut body).map_err(AppError::from)?;
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));

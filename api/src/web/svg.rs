@@ -7,6 +7,7 @@
 //! the content security policy forbids). The same input always gives the same bytes, no input
 //! makes these functions panic, and a chart without data says so.
 
+use orgata_reports::text::{number, plural};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 
@@ -235,54 +236,10 @@ fn num(v: f64) -> String {
     if r.fract().abs() < 1e-9 { format!("{}", r as i64) } else { format!("{r:.1}") }
 }
 
-/// A value for people: thousands separators and a precision that suits its size.
-fn fmt_value(v: f64) -> String {
-    if v.is_nan() {
-        return "no value".to_string();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "∞" } else { "−∞" }.to_string();
-    }
-    let a = v.abs();
-    let decimals = if v.fract() == 0.0 || a >= 100.0 {
-        0
-    } else if a >= 10.0 {
-        1
-    } else {
-        2
-    };
-    group_digits(&format!("{v:.decimals$}"))
-}
-
-/// Adds thousands separators to a formatted number and trims trailing fraction zeros.
-fn group_digits(s: &str) -> String {
-    let (sign, rest) = s.strip_prefix('-').map_or(("", s), |r| ("-", r));
-    let (int, frac) = rest.split_once('.').unwrap_or((rest, ""));
-    let frac = frac.trim_end_matches('0');
-    let mut out = String::from(sign);
-    let n = int.chars().count();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (n - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if !frac.is_empty() {
-        out.push('.');
-        out.push_str(frac);
-    }
-    if out == "-0" { "0".to_string() } else { out }
-}
-
 /// A value with its unit, e.g. "41 cases".
 fn with_unit(v: f64, unit: &str) -> String {
     let unit = unit.trim();
-    if unit.is_empty() { fmt_value(v) } else { format!("{} {unit}", fmt_value(v)) }
-}
-
-/// "1 node" / "3 nodes".
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    if unit.is_empty() { number(v) } else { format!("{} {unit}", number(v)) }
 }
 
 /// The text, or a fallback when it is blank.
@@ -640,8 +597,8 @@ pub fn line_chart(chart: &LineChart) -> String {
 
     let mut desc = format!(
         "Line chart of {} over {}, from {} to {}.",
-        plural(chart.series.len(), "series", "series"),
-        plural(n, "point", "points"),
+        plural(chart.series.len() as u64, "series", "series"),
+        plural(n as u64, "point", "points"),
         x_name(0),
         x_name(n - 1)
     );
@@ -659,8 +616,8 @@ pub fn line_chart(chart: &LineChart) -> String {
                 Some(&last) => format!(
                     "{name}: latest {}, lowest {}, highest {}",
                     with_unit(last, &chart.unit),
-                    fmt_value(vals.iter().copied().fold(f64::INFINITY, f64::min)),
-                    fmt_value(vals.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+                    number(vals.iter().copied().fold(f64::INFINITY, f64::min)),
+                    number(vals.iter().copied().fold(f64::NEG_INFINITY, f64::max))
                 ),
             }
         })
@@ -777,7 +734,7 @@ pub fn bar_chart(chart: &BarChart) -> String {
         }
     }
 
-    let mut desc = format!("Horizontal bar chart of {}", plural(chart.bars.len(), "bar", "bars"));
+    let mut desc = format!("Horizontal bar chart of {}", plural(chart.bars.len() as u64, "bar", "bars"));
     if nseg > 1 {
         w!(desc, ", each split into {}", seg_names.join(", "));
     }
@@ -828,7 +785,7 @@ pub fn column_chart(chart: &ColumnChart) -> String {
     x_labels(&mut body, &labels, &xs, bottom + 18.0, WIDTH);
     let y0 = y_of(0.0);
     let show_values =
-        chart.columns.iter().all(|c| !c.1.is_finite() || text_width(&fmt_value(c.1), 11.0) + 4.0 <= band) && n <= 40;
+        chart.columns.iter().all(|c| !c.1.is_finite() || text_width(&number(c.1), 11.0) + 4.0 <= band) && n <= 40;
     let name = |i: usize, l: &str| or_default(l, || format!("Column {}", i + 1));
     for (i, (label, v)) in chart.columns.iter().enumerate() {
         if !v.is_finite() {
@@ -851,12 +808,12 @@ pub fn column_chart(chart: &ColumnChart) -> String {
                 "<text class=\"column-value\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" dy=\"0.35em\">{}</text>",
                 num(xs[i]),
                 num(ty),
-                esc(&fmt_value(*v))
+                esc(&number(*v))
             );
         }
     }
 
-    let mut desc = format!("Column chart of {}", plural(n, "column", "columns"));
+    let mut desc = format!("Column chart of {}", plural(n as u64, "column", "columns"));
     if !chart.unit.trim().is_empty() {
         w!(desc, ", in {}", chart.unit.trim());
     }
@@ -870,7 +827,7 @@ pub fn column_chart(chart: &ColumnChart) -> String {
         w!(desc, ". Highest: {} ({})", name(i, &chart.columns[i].0), with_unit(v, &chart.unit));
     }
     let items: Vec<String> =
-        chart.columns.iter().enumerate().map(|(i, c)| format!("{}: {}", name(i, &c.0), fmt_value(c.1))).collect();
+        chart.columns.iter().enumerate().map(|(i, c)| format!("{}: {}", name(i, &c.0), number(c.1))).collect();
     w!(desc, ". {}.", list_words(&items));
     frame("column", &chart.title, &desc, [0.0, 0.0, WIDTH, bottom + 36.0], &body)
 }
@@ -1780,15 +1737,15 @@ pub fn graph(g: &Graph) -> String {
     let selfs = lay.edges.iter().filter(|e| e.from == e.to).count();
     let mut desc = format!(
         "Directed graph of {} and {}, drawn left to right in {}.",
-        plural(lay.nodes.len(), "node", "nodes"),
-        plural(lay.edges.len(), "edge", "edges"),
-        plural(layers, "layer", "layers")
+        plural(lay.nodes.len() as u64, "node", "nodes"),
+        plural(lay.edges.len() as u64, "edge", "edges"),
+        plural(layers as u64, "layer", "layers")
     );
     if backs > 0 {
-        w!(desc, " {} back against the flow (cycles).", plural(backs, "edge leads", "edges lead"));
+        w!(desc, " {} back against the flow (cycles).", plural(backs as u64, "edge leads", "edges lead"));
     }
     if selfs > 0 {
-        w!(desc, " {} a node to itself.", plural(selfs, "edge leads from", "edges lead from"));
+        w!(desc, " {} a node to itself.", plural(selfs as u64, "edge leads from", "edges lead from"));
     }
     let mut counts: Vec<(NodeState, usize)> = Vec::new();
     for nd in &lay.nodes {
@@ -1814,12 +1771,16 @@ pub fn graph(g: &Graph) -> String {
         w!(
             desc,
             " {} ignored.",
-            plural(lay.duplicate_nodes, "node with a repeated id was", "nodes with repeated ids were")
+            plural(lay.duplicate_nodes as u64, "node with a repeated id was", "nodes with repeated ids were")
         );
     }
     let unknown = lay.ignored_edges;
     if unknown > 0 && lay.omitted_nodes == 0 {
-        w!(desc, " {} not shown.", plural(unknown, "edge naming an unknown node is", "edges naming unknown nodes are"));
+        w!(
+            desc,
+            " {} not shown.",
+            plural(unknown as u64, "edge naming an unknown node is", "edges naming unknown nodes are")
+        );
     }
     let node_words: Vec<String> = lay
         .nodes
@@ -1922,14 +1883,6 @@ mod tests {
 
     #[test]
     fn values_are_formatted_for_people() {
-        assert_eq!(fmt_value(41.0), "41");
-        assert_eq!(fmt_value(3.25), "3.25");
-        assert_eq!(fmt_value(12.34), "12.3");
-        assert_eq!(fmt_value(1234.6), "1,235");
-        assert_eq!(fmt_value(-1_234_567.0), "-1,234,567");
-        assert_eq!(fmt_value(0.5), "0.5");
-        assert_eq!(fmt_value(-0.0001), "0");
-        assert_eq!(fmt_value(f64::NAN), "no value");
         assert_eq!(with_unit(41.0, " completed "), "41 completed");
         assert_eq!(num(12.345), "12.3");
         assert_eq!(num(-0.01), "0");

@@ -2,14 +2,14 @@
 //! JSON Schema and completed through the engine (its validation messages shown next to the
 //! fields), claim, start, assign and comments.
 
-use super::dashboard::user_names;
+use super::WebState;
 use super::form;
 use super::render::{PageResult, page, see_other, value};
 use super::session::{Viewer, with_flash};
-use crate::http::AppState;
-use crate::http::error::ApiError;
-use crate::http::extract::{decode_cursor, encode_cursor};
-use crate::http::processes::{TaskListing, completion, task_statuses, team_tasks};
+use super::view::{failure, user_names};
+use crate::app::AppError;
+use crate::app::paging::{decode_cursor, encode_cursor};
+use crate::app::work::{TaskListing, completion, task_statuses};
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 /// Tasks per page of the list.
 const PAGE: i64 = 50;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/teams/{team}/tasks", get(list))
         .route("/tasks/{id}", get(show))
@@ -45,7 +45,7 @@ struct ListQuery {
 }
 
 async fn list(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(team): Path<TeamId>,
     Query(q): Query<ListQuery>,
@@ -63,9 +63,9 @@ async fn list(
     let listing =
         TaskListing { statuses, assignee: assignee.clone(), overdue, after, limit: PAGE, ..Default::default() };
     let (tasks, names, members) = tokio::join!(
-        team_tasks(&s.engine, &viewer.scope, &team, listing),
+        s.app.team_tasks(&viewer.scope, &team, listing),
         user_names(&s, &viewer.scope),
-        s.engine.members(&viewer.scope, &team)
+        s.app.engine.members(&viewer.scope, &team)
     );
     let (tasks, names, members) = (tasks?, names?, members?);
     let next = (tasks.len() as i64 >= PAGE).then(|| tasks.last().map(|t| encode_cursor(&t.id.to_string()))).flatten();
@@ -74,7 +74,7 @@ async fn list(
         .map(|m| json!({ "id": m.user_id, "name": names.get(&m.user_id).cloned().unwrap_or_default() }))
         .collect();
     let context = json!({
-        "tasks": value(&tasks), "names": value(&names), "people": people, "now": s.engine.clock().now(),
+        "tasks": value(&tasks), "names": value(&names), "people": people, "now": s.app.engine.clock().now(),
         "filter": { "status": status, "assignee": assignee.unwrap_or_else(|| "anyone".into()), "overdue": overdue },
         "next": next,
     });
@@ -83,15 +83,15 @@ async fn list(
 
 /// What the task page shows besides the task: its step, process, people and comments.
 async fn task_context(
-    s: &AppState,
+    s: &WebState,
     viewer: &Viewer,
     task: &Task,
 ) -> Result<(Value, Option<Step>), super::render::PageError> {
     let (version, detail, names, members) = tokio::join!(
-        s.engine.version(&viewer.scope, &task.version_id),
-        s.engine.instance(&viewer.scope, &task.instance_id),
+        s.app.engine.version(&viewer.scope, &task.version_id),
+        s.app.engine.instance(&viewer.scope, &task.instance_id),
         user_names(s, &viewer.scope),
-        s.engine.members(&viewer.scope, &task.team_id),
+        s.app.engine.members(&viewer.scope, &task.team_id),
     );
     let (version, detail, names, members) = (version?, detail?, names?, members?);
     let step = version.definition.steps.iter().find(|st| st.key == task.step_key).cloned();
@@ -110,7 +110,7 @@ async fn task_context(
         "assignee": task.assignee_id.as_ref().and_then(|a| names.get(a)).cloned(),
         "mine": task.assignee_id.as_ref() == Some(viewer.scope.user_id()),
         "active": matches!(task.status, TaskStatus::Open | TaskStatus::Assigned | TaskStatus::Started),
-        "now": s.engine.clock().now(),
+        "now": s.app.engine.clock().now(),
         "step": step.as_ref().map(|st| json!({ "kind": st.kind.as_str(), "sla": st.sla.as_ref().map(|x| x.to_string()) })),
     });
     Ok((context, step))
@@ -118,7 +118,7 @@ async fn task_context(
 
 /// The task page, with `fields` (the form) and `problems` (messages for the whole form).
 async fn task_page(
-    s: &AppState,
+    s: &WebState,
     viewer: &Viewer,
     task: &Task,
     fields: Option<Vec<form::Field>>,
@@ -139,19 +139,19 @@ fn schema_of(step: Option<&Step>) -> Value {
     step.and_then(|st| st.form.clone()).unwrap_or(Value::Null)
 }
 
-async fn show(State(s): State<AppState>, viewer: Viewer, Path(id): Path<TaskId>) -> PageResult {
-    let task = s.engine.task(&viewer.scope, &id).await?;
+async fn show(State(s): State<WebState>, viewer: Viewer, Path(id): Path<TaskId>) -> PageResult {
+    let task = s.app.engine.task(&viewer.scope, &id).await?;
     task_page(&s, &viewer, &task, None, Vec::new(), StatusCode::OK).await
 }
 
 async fn complete(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(id): Path<TaskId>,
     Form(submitted): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let task = s.engine.task(&viewer.scope, &id).await?;
-    let version = s.engine.version(&viewer.scope, &task.version_id).await?;
+    let task = s.app.engine.task(&viewer.scope, &id).await?;
+    let version = s.app.engine.version(&viewer.scope, &task.version_id).await?;
     let step = version.definition.steps.iter().find(|st| st.key == task.step_key).cloned();
     let schema = schema_of(step.as_ref());
     let control = |name: &str| submitted.iter().find(|(k, _)| k == &format!("_{name}")).map(|(_, v)| v.clone());
@@ -166,9 +166,8 @@ async fn complete(
         let problems = vec!["Some fields need attention; nothing was saved.".to_string()];
         return task_page(&s, &viewer, &task, Some(fields), problems, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    match s.engine.complete_task(&viewer.scope, &id, completion(output, decision, revision)).await {
+    match s.app.complete_task(&viewer.scope, &id, completion(output, decision, revision)).await {
         Ok(outcome) => {
-            s.metrics.count("tasks_completed");
             let next: Vec<&str> = outcome.created.iter().map(|t| t.name.as_str()).collect();
             let message = if next.is_empty() {
                 format!("“{}” is done.", task.name)
@@ -182,26 +181,10 @@ async fn complete(
             task_page(&s, &viewer, &task, Some(fields), problems, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => {
-            let current = s.engine.task(&viewer.scope, &id).await?;
+            let current = s.app.engine.task(&viewer.scope, &id).await?;
             let problems = vec![failure(&e)];
-            task_page(&s, &viewer, &current, Some(fields), problems, ApiError::from(e).status).await
+            task_page(&s, &viewer, &current, Some(fields), problems, AppError::from(e).status).await
         }
-    }
-}
-
-/// A refused action in words.
-pub fn failure(e: &EngineError) -> String {
-    match e {
-        EngineError::Conflict { .. } => {
-            "Someone else changed this task while you had it open, so your change was not saved. The page now shows \
-             its current state; check it and try again."
-                .into()
-        }
-        EngineError::InvalidTransition { action, state, .. } => {
-            format!("This task cannot be {action}d: it is {state}.")
-        }
-        EngineError::Forbidden(why) => format!("You may not do this: {why}."),
-        other => other.to_string(),
     }
 }
 
@@ -213,49 +196,49 @@ struct RevisionForm {
 }
 
 /// Runs a task action and returns to the task page, saying what happened.
-async fn act(s: &AppState, viewer: &Viewer, id: &TaskId, done: &str, result: Result<Task, EngineError>) -> PageResult {
+async fn act(s: &WebState, viewer: &Viewer, id: &TaskId, done: &str, result: Result<Task, EngineError>) -> PageResult {
     match result {
         Ok(_) => Ok(with_flash(&format!("/tasks/{id}"), done)),
         Err(e) => {
-            let task = s.engine.task(&viewer.scope, id).await?;
+            let task = s.app.engine.task(&viewer.scope, id).await?;
             let message = failure(&e);
-            task_page(s, viewer, &task, None, vec![message], ApiError::from(e).status).await
+            task_page(s, viewer, &task, None, vec![message], AppError::from(e).status).await
         }
     }
 }
 
 async fn claim(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(id): Path<TaskId>,
     Form(f): Form<RevisionForm>,
 ) -> PageResult {
-    let result = s.engine.claim_task(&viewer.scope, &id, f.revision).await;
+    let result = s.app.engine.claim_task(&viewer.scope, &id, f.revision).await;
     act(&s, &viewer, &id, "The task is yours.", result).await
 }
 
 async fn start(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(id): Path<TaskId>,
     Form(f): Form<RevisionForm>,
 ) -> PageResult {
-    let result = s.engine.start_task(&viewer.scope, &id, f.revision).await;
+    let result = s.app.engine.start_task(&viewer.scope, &id, f.revision).await;
     act(&s, &viewer, &id, "Work on the task has started.", result).await
 }
 
 async fn assign(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(id): Path<TaskId>,
     Form(f): Form<RevisionForm>,
 ) -> PageResult {
     let Some(assignee) = f.assignee_id.filter(|a| !a.to_string().is_empty()) else {
-        let task = s.engine.task(&viewer.scope, &id).await?;
+        let task = s.app.engine.task(&viewer.scope, &id).await?;
         let problems = vec!["Choose the person to assign the task to.".to_string()];
         return task_page(&s, &viewer, &task, None, problems, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let result = s.engine.assign_task(&viewer.scope, &id, &assignee, f.revision).await;
+    let result = s.app.engine.assign_task(&viewer.scope, &id, &assignee, f.revision).await;
     act(&s, &viewer, &id, "The task is assigned.", result).await
 }
 
@@ -266,21 +249,21 @@ struct CommentForm {
 }
 
 async fn comment(
-    State(s): State<AppState>,
+    State(s): State<WebState>,
     viewer: Viewer,
     Path(id): Path<TaskId>,
     Form(f): Form<CommentForm>,
 ) -> PageResult {
-    let task = s.engine.task(&viewer.scope, &id).await?;
+    let task = s.app.engine.task(&viewer.scope, &id).await?;
     if !viewer.scope.can(&task.team_id, Permission::ProcessComment) {
         return task_page(&s, &viewer, &task, None, vec!["You may not comment here.".into()], StatusCode::FORBIDDEN)
             .await;
     }
-    match s.engine.add_comment(&viewer.scope, &task.instance_id, Some(&id), &f.body).await {
+    match s.app.engine.add_comment(&viewer.scope, &task.instance_id, Some(&id), &f.body).await {
         Ok(_) => Ok(see_other(&format!("/tasks/{id}#comments"))),
         Err(e) => {
             let message = format!("The comment was not saved: {e}");
-            task_page(&s, &viewer, &task, None, vec![message], ApiError::from(e).status).await
+            task_page(&s, &viewer, &task, None, vec![message], AppError::from(e).status).await
         }
     }
 }

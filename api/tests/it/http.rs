@@ -301,7 +301,7 @@ async fn rest_api_end_to_end(db: TestDatabase) {
             assert!(code.is_success() || kind == "application/problem+json", "{method} {path}: {code} {kind}");
         }
     }
-    assert_eq!(operations, 55);
+    assert_eq!(operations, 56);
     // Its interactive documentation, served whole by the binary (nothing fetched from elsewhere).
     let page = c.get(format!("{}/docs", s.base)).send().await.unwrap();
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
@@ -434,6 +434,11 @@ async fn people_roles_and_second_factor(db: TestDatabase) {
     assert_eq!((status, &renamed["name"]), (StatusCode::OK, &json!("Operations")));
     let (_, _, teams) = call(&c, s, Method::GET, "/v1/teams", t, &[], None).await;
     assert_eq!(teams[0]["name"], "Operations");
+    // A second team, made by the organisation's owner; a blank name is refused.
+    let (status, _, finance) = call(&c, s, Method::POST, "/v1/teams", t, &[], Some(json!({"name": " Finance "}))).await;
+    assert_eq!((status, &finance["name"]), (StatusCode::CREATED, &json!("Finance")), "{finance}");
+    let (status, _, body) = call(&c, s, Method::POST, "/v1/teams", t, &[], Some(json!({"name": "  "}))).await;
+    assert_eq!((status, &body["errors"][0]["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("name")), "{body}");
 
     // Playbook versions, validation, comments, cancelling.
     let steps = json!({"steps": [{"key": "a", "name": "A", "kind": "task", "assignee": {"role": "owner"}},

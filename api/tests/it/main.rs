@@ -5,6 +5,7 @@ mod crash;
 mod fuzz;
 mod http;
 mod mcp;
+mod parity;
 mod sandbox;
 mod support;
 mod ui;

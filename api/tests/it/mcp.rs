@@ -33,7 +33,7 @@ async fn rest(c: &Client, s: &Server, method: Method, path: &str, token: &str, b
 }
 
 /// An API key for the signed-in user's team, with only `permissions` when given.
-async fn api_key(c: &Client, s: &Server, team: &str, token: &str, permissions: Option<&[&str]>) -> String {
+pub(crate) async fn api_key(c: &Client, s: &Server, team: &str, token: &str, permissions: Option<&[&str]>) -> String {
     let path = format!("/v1/teams/{team}/api-keys");
     let body = match permissions {
         Some(permissions) => json!({"name": "agent", "permissions": permissions}),
@@ -69,6 +69,13 @@ async fn mcp_clients(db: TestDatabase) {
     )
     .await;
     let playbook_id = playbook["playbook"]["id"].as_str().unwrap().to_string();
+    // A second playbook, for agents to edit.
+    let notes = json!({"description": "Notes", "steps": [
+        {"key": "note", "name": "Write a note", "kind": "form", "assignee": {"role": "owner"}}
+    ]});
+    let body = json!({"name": "Scratch pad", "definition": notes});
+    let scratch = rest(&c, &server, Method::POST, &format!("/v1/teams/{team}/playbooks"), &token, Some(body)).await;
+    let scratch_id = scratch["playbook"]["id"].as_str().unwrap().to_string();
     let path = format!("/v1/teams/{team}/processes");
     let mut processes = Vec::new();
     for title in ["Acme Ltd", "Globex"] {
@@ -119,7 +126,7 @@ async fn mcp_clients(db: TestDatabase) {
     let sql = "select id, name from playbooks order by id";
     let ids = json!({
         "team": team, "other_team": other_team, "user": me["user"]["id"], "playbook": playbook_id,
-        "process": processes[0]["instance"]["id"], "search": "supplier onboard", "sql": sql,
+        "process": processes[0]["instance"]["id"], "search": "supplier onboard", "sql": sql, "scratch": scratch_id,
         "to": to, "from": from, "versus_from": versus_from,
     });
     let env = json!({
@@ -148,7 +155,23 @@ async fn mcp_clients(db: TestDatabase) {
         assert_eq!(out["resources"]["playbook"], detail, "{transport}");
         assert_eq!(out["search"], json!({"playbooks": [detail]}), "{transport}");
         assert_eq!(out["search_none"], json!({"playbooks": []}), "{transport}");
-        assert_eq!(out["resources"]["playbooks://library"], json!({"playbooks": [detail]}), "{transport}");
+        let library = out["resources"]["playbooks://library"]["playbooks"].as_array().unwrap();
+        let listed: Vec<&Value> = library.iter().map(|p| &p["playbook"]["id"]).collect();
+        assert_eq!(listed.len(), 2, "{transport}: {library:?}");
+        assert!(listed.contains(&&json!(scratch_id)), "{transport}: {library:?}");
+        assert_eq!(library.iter().find(|p| p["playbook"]["id"] == json!(playbook_id)), Some(&detail), "{transport}");
+        assert_eq!(out["edited"], get(format!("/v1/playbooks/{scratch_id}")).await, "{transport}");
+        let cancelled = get(format!("/v1/processes/{}", out["cancelled_id"].as_str().unwrap())).await;
+        assert_eq!(cancelled["instance"]["status"], "cancelled", "{transport}");
+        let audit = get(format!("/v1/audit?entity_id={}", out["cancelled_id"].as_str().unwrap())).await;
+        let reasons: Vec<&Value> = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "instance.cancel")
+            .map(|e| &e["detail"]["reason"])
+            .collect();
+        assert_eq!(reasons, [&json!("a duplicate")], "{transport}: {audit}");
         let answer = rest(&c, &server, Method::POST, &sql_path, &token, Some(json!({"sql": sql}))).await;
         assert_eq!(out["sql"], answer, "{transport}");
         let analytics = format!("/v1/teams/{team}/analytics");
@@ -191,12 +214,27 @@ async fn mcp_clients(db: TestDatabase) {
     assert!(server.stop().success(), "a graceful stop with MCP sessions open");
 }
 
+/// Makes `calls` (each `{"tool", "arguments"}`) in one MCP session over HTTP with `key`, through
+/// `tests/python/mcp_calls.py`: each call's outcome (`error`, `text`, `structured`).
+pub(crate) async fn calls(python: &std::path::Path, server: &Server, key: &str, calls: &[Value]) -> Vec<Value> {
+    let config = json!({"url": format!("{}/mcp", server.base), "key": key, "calls": calls});
+    let outcomes = run_script(python, "mcp_calls.py", &config).await;
+    assert_eq!(outcomes.as_array().map(Vec::len), Some(calls.len()), "{outcomes}");
+    outcomes.as_array().cloned().unwrap_or_default()
+}
+
 /// Runs the Python client with `config`; what it printed, as JSON.
 async fn run_client(python: &std::path::Path, config: &Value) -> Value {
+    run_script(python, "mcp_client.py", config).await
+}
+
+/// Runs `tests/python/<script>` with `config` (written to a file, its one argument); what it
+/// printed, as JSON.
+async fn run_script(python: &std::path::Path, script: &str, config: &Value) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.json");
     std::fs::write(&path, config.to_string()).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/mcp_client.py");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(script);
     let python = python.to_path_buf();
     let output = tokio::task::spawn_blocking(move || Command::new(python).arg(script).arg(&path).output())
         .await

@@ -11,7 +11,7 @@ use orgata_warehouse::testing::cross_section;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const ENGINES: [&str; 2] = ["datafusion", "duckdb"];
@@ -113,23 +113,16 @@ async fn the_attack_corpus_through_every_interface(db: TestDatabase) {
             let (code, output) = orgata(&server, &db.url, &["sql", "--team", &team, "--engine", engine], &probe.sql);
             assert!(code.is_some(), "the CLI was killed by a signal: {output}");
             leaks("the CLI", &probe.sql, &output);
-            mcp_probes.push(json!({"sql": probe.sql, "engine": engine}));
+            mcp_probes.push(json!({"tool": "run_sql", "arguments": {"sql": probe.sql, "engine": engine}}));
         }
     }
 
     match crate::mcp::python() {
         Some(python) => {
-            let config = json!({"url": format!("{}/mcp", server.base), "key": key, "probes": mcp_probes});
-            let dir = tempfile::tempdir().unwrap();
-            let file = dir.path().join("config.json");
-            std::fs::write(&file, config.to_string()).unwrap();
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/mcp_sql_probes.py");
-            let output = Command::new(python).arg(script).arg(&file).output().unwrap();
-            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-            let outcomes: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+            let outcomes = crate::mcp::calls(&python, &server, &key, &mcp_probes).await;
             assert_eq!(outcomes.len(), mcp_probes.len());
             for (probe, outcome) in mcp_probes.iter().zip(&outcomes) {
-                leaks("MCP", probe["sql"].as_str().unwrap(), &outcome.to_string());
+                leaks("MCP", probe["arguments"]["sql"].as_str().unwrap(), &outcome.to_string());
             }
         }
         None => eprintln!("skipped the MCP part: no MCP client"),

@@ -1,7 +1,8 @@
 //! What the end-to-end tests share: a running server and one-call HTTP helpers.
 
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Client, Method, StatusCode, header};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -111,4 +112,60 @@ pub async fn register_and_sign_in(c: &Client, s: &Server, slug: &str) -> (String
         json!({"organisation": slug, "email": format!("owner@{slug}.test"), "password": "correct horse battery"});
     let (_, _, session) = call(c, s, Method::POST, "/v1/auth/login", None, &[], Some(login)).await;
     (registered["team"]["id"].as_str().unwrap().to_string(), session["access_token"].as_str().unwrap().to_string())
+}
+
+/// A cookie-keeping client that does not follow redirects.
+pub struct Browser {
+    client: Client,
+    base: String,
+    pub jar: BTreeMap<String, String>,
+}
+
+/// A response: status, where it redirects, and its body.
+pub struct Page {
+    pub status: StatusCode,
+    pub location: String,
+    pub body: String,
+}
+
+impl Browser {
+    pub fn new(server: &Server) -> Browser {
+        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { client, base: server.base.clone(), jar: BTreeMap::new() }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let response = request.header(header::COOKIE, cookies.join("; ")).send().await.unwrap();
+        for set in response.headers().get_all(header::SET_COOKIE) {
+            let text = set.to_str().unwrap();
+            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.jar.remove(name);
+            } else {
+                self.jar.insert(name.to_string(), value.to_string());
+            }
+        }
+        let status = response.status();
+        let location =
+            response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        Page { status, location, body: response.text().await.unwrap() }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let request = self.client.get(format!("{}{path}", self.base)).header(header::ACCEPT, "text/html");
+        self.send(request).await
+    }
+
+    /// A form posted from one of our pages (or from `origin`).
+    pub async fn post_from(&mut self, origin: &str, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self.client.post(format!("{}{path}", self.base)).header(header::ORIGIN, origin).form(form);
+        self.send(request).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let origin = self.base.clone();
+        self.post_from(&origin, path, form).await
+    }
 }

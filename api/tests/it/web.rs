@@ -4,67 +4,10 @@
 //! profile (password, API keys) and team settings, and unknown pages explained in words — on
 //! SQLite and PostgreSQL.
 
-use crate::support::{Server, call};
+use crate::support::{Browser, Server, call};
 use orgata_engine::testing::TestDatabase;
 use reqwest::{Client, Method, StatusCode, header};
 use serde_json::json;
-use std::collections::BTreeMap;
-
-/// A cookie-keeping client that does not follow redirects.
-struct Browser {
-    client: Client,
-    base: String,
-    jar: BTreeMap<String, String>,
-}
-
-/// A response: status, where it redirects, and its body.
-struct Page {
-    status: StatusCode,
-    location: String,
-    body: String,
-}
-
-impl Browser {
-    fn new(server: &Server) -> Browser {
-        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Browser { client, base: server.base.clone(), jar: BTreeMap::new() }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let response = request.header(header::COOKIE, cookies.join("; ")).send().await.unwrap();
-        for set in response.headers().get_all(header::SET_COOKIE) {
-            let text = set.to_str().unwrap();
-            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if attributes.contains("Max-Age=0") {
-                self.jar.remove(name);
-            } else {
-                self.jar.insert(name.to_string(), value.to_string());
-            }
-        }
-        let status = response.status();
-        let location =
-            response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-        Page { status, location, body: response.text().await.unwrap() }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let request = self.client.get(format!("{}{path}", self.base)).header(header::ACCEPT, "text/html");
-        self.send(request).await
-    }
-
-    /// A form posted from one of our pages (or from `origin`).
-    async fn post_from(&mut self, origin: &str, path: &str, form: &[(&str, &str)]) -> Page {
-        let request = self.client.post(format!("{}{path}", self.base)).header(header::ORIGIN, origin).form(form);
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let origin = self.base.clone();
-        self.post_from(&origin, path, form).await
-    }
-}
 
 const PASSWORD: &str = "correct horse battery";
 

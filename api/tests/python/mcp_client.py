@@ -18,7 +18,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 TOOLS = {
     "list_team_members", "list_tasks", "get_process_status", "create_process", "complete_task", "assign_task",
-    "search_playbooks", "run_sql", "get_bottlenecks", "get_metrics", "compare_periods",
+    "search_playbooks", "run_sql", "get_bottlenecks", "get_metrics", "compare_periods", "start_task",
+    "cancel_process", "add_comment", "edit_playbook",
 }
 RESOURCES = {
     "team://current", "processes://active", "tasks://assigned", "playbooks://library", "analytics://bottlenecks",
@@ -141,6 +142,31 @@ async def first_team(config):
         approval = completed["created"][0]
         out["created_id"] = created["instance"]["id"]
         out["completed"] = completed
+        started = await ok(client, "start_task", {"task_id": approval["id"]})
+        check(started["status"] == "started" and started["assignee_id"] == ids["user"], f"started: {started}")
+        comment = await ok(
+            client, "add_comment", {"process_id": created["instance"]["id"], "task_id": approval["id"], "body": "On it"}
+        )
+        check(comment["body"] == "On it" and comment["task_id"] == approval["id"], f"comment: {comment}")
+        extra = await ok(client, "create_process", {"playbook_id": ids["playbook"], "title": "Cancelled over MCP"})
+        cancelled = await ok(
+            client,
+            "cancel_process",
+            {"process_id": extra["instance"]["id"], "reason": "a duplicate", "expected_revision": extra["instance"]["revision"]},
+        )
+        check(cancelled["status"] == "cancelled", f"cancelled: {cancelled}")
+        out["cancelled_id"] = extra["instance"]["id"]
+        detail = await read(client, f"playbook://{ids['scratch']}")
+        main = next(b for b in detail["branches"] if b["name"] == "main")
+        definition = dict(detail["head"]["definition"], description=f"Notes, edited over {config['transport']}")
+        edited = await ok(
+            client,
+            "edit_playbook",
+            {"playbook_id": ids["scratch"], "definition": definition, "message": "over MCP", "expected_revision": main["revision"]},
+        )
+        check(edited["head"]["number"] == detail["head"]["number"] + 1, f"edited: {edited['head']}")
+        check(edited["head"]["message"] == "over MCP", f"the version's message: {edited['head']}")
+        out["edited"] = edited
         out["tasks"] = await ok(client, "list_tasks", {})
         out["open_tasks"] = await ok(client, "list_tasks", {"status": ["open", "assigned"], "limit": 50})
 
@@ -159,6 +185,16 @@ async def first_team(config):
         await fails(client, "assign_task", {"task_id": "nope", "assignee_id": "me"}, "not-found")
         await fails(client, "assign_task", {"task_id": approval["id"]}, "assignee_id")
         await fails(client, "search_playbooks", {"query": 5}, "expected a string")
+        await fails(client, "start_task", {"task_id": "nope"}, "not-found")
+        await fails(client, "cancel_process", {"process_id": extra["instance"]["id"]}, "invalid-transition")
+        await fails(client, "add_comment", {"process_id": created["instance"]["id"], "body": "  "}, "body")
+        await fails(client, "edit_playbook", {"playbook_id": ids["scratch"], "definition": {"steps": []}}, "invalid-definition")
+        await fails(
+            client,
+            "edit_playbook",
+            {"playbook_id": ids["scratch"], "definition": definition, "expected_revision": main["revision"]},
+            "conflict",
+        )
         await fails(client, "run_sql", {"sql": "DELETE FROM tasks"}, "not-read-only")
         await fails(client, "run_sql", {"sql": "select 1", "max_rows": 0}, "max_rows")
         await fails(client, "run_sql", {"sql": "select 1", "engine": "oracle"}, "engine")
@@ -204,6 +240,11 @@ async def second_team(config, first):
         task = first["completed"]["created"][0]["id"]
         await fails(client, "complete_task", {"task_id": task, "decision": "approve"}, "not-found")
         await fails(client, "assign_task", {"task_id": task, "assignee_id": "me"}, "not-found")
+        await fails(client, "start_task", {"task_id": task}, "not-found")
+        await fails(client, "cancel_process", {"process_id": first["created_id"]}, "not-found")
+        await fails(client, "add_comment", {"process_id": first["created_id"], "body": "hello"}, "not-found")
+        scratch = {"steps": [{"key": "a", "name": "A", "kind": "form"}]}
+        await fails(client, "edit_playbook", {"playbook_id": ids["scratch"], "definition": scratch}, "not-found")
         listed = {str(r.uri) for r in (await client.list_resources()).resources}
         check(listed == RESOURCES, f"only the fixed resources: {sorted(listed)}")
         for uri in (f"process://{ids['process']}", f"playbook://{ids['playbook']}"):

@@ -221,10 +221,8 @@ pub(crate) fn check_name(field: &str, value: &str) -> Result<String> {
 
 /// Validates `value` against a compiled schema; each failure names the offending field.
 pub(crate) fn validate_against(validator: &jsonschema::Validator, value: &Value, prefix: &str) -> Result<()> {
-    let problems: Vec<FieldProblem> = validator
-        .iter_errors(value)
-        .map(|e| FieldProblem { field: format!("{prefix}{}", e.instance_path()), message: e.to_string() })
-        .collect();
+    let problems: Vec<FieldProblem> =
+        validator.iter_errors(value).map(|e| FieldProblem::of_schema(prefix, &e)).collect();
     if problems.is_empty() { Ok(()) } else { Err(EngineError::Validation(problems)) }
 }
 

@@ -6,7 +6,7 @@ use super::{
 use crate::access::Permission;
 use crate::definition::{AssigneeRule, StepKind};
 use crate::error::{EngineError, Result};
-use crate::execution::{self, Decision};
+use crate::execution::{self, StepDecision};
 use crate::ids::*;
 use crate::model::*;
 use crate::store::{InstanceFilter, ReadAhead, Scope, Tx};
@@ -220,9 +220,9 @@ impl Engine {
         let plan = execution::plan(def, &instance.data, &states);
         for decision in plan.decisions {
             let (key, status) = match &decision {
-                Decision::Activate(k) => (k, TaskStatus::Open),
-                Decision::RunAutomated(k) => (k, TaskStatus::Completed),
-                Decision::Skip(k) => (k, TaskStatus::Skipped),
+                StepDecision::Activate(k) => (k, TaskStatus::Open),
+                StepDecision::RunAutomated(k) => (k, TaskStatus::Completed),
+                StepDecision::Skip(k) => (k, TaskStatus::Skipped),
             };
             let Some(step) = def.step(key) else { continue };
             let attempt =
@@ -251,14 +251,14 @@ impl Engine {
                 revision: 1,
             };
             match decision {
-                Decision::Skip(_) => {}
-                Decision::RunAutomated(_) => {
+                StepDecision::Skip(_) => {}
+                StepDecision::RunAutomated(_) => {
                     task.ready_at = Some(now);
                     task.started_at = Some(now);
                     task.completed_at = Some(now);
                     execution::set_step_output(&mut instance.data, key, json!({}));
                 }
-                Decision::Activate(_) => {
+                StepDecision::Activate(_) => {
                     task.ready_at = Some(now);
                     task.due_at = step.sla.map(|s| now + Duration::seconds(s.seconds));
                     let assignee = match &step.assignee {

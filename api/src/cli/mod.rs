@@ -1,4 +1,10 @@
-//! The `orgata` command line.
+//! The `orgata` command line: its commands and flags, and the commands that work on the data
+//! folder directly (demo, migrate, audit, ingest, warehouse, sql, import, report, changes).
+//! Serving — REST, the web UI and MCP — is `crate::server` and `crate::mcp`, dispatched by
+//! [`crate::run`].
+
+mod report;
+mod warehouse;
 
 use crate::config::{Config, Overrides};
 use anyhow::{Context, Result, bail};
@@ -79,16 +85,16 @@ pub enum Command {
     /// Maintain the warehouse: rebuild it from the change archive, optimize it, show its state.
     Warehouse {
         #[command(subcommand)]
-        command: crate::warehouse_cli::WarehouseCommand,
+        command: warehouse::WarehouseCommand,
     },
     /// Run read-only SQL over the warehouse (DataFusion): one query, or interactively.
-    Sql(crate::warehouse_cli::SqlArgs),
+    Sql(warehouse::SqlArgs),
     /// Import an event log (XES, plain or .gz; or CSV) into the warehouse's `events` under a team
     /// and a source name; importing the same source again replaces it.
-    Import(crate::warehouse_cli::ImportArgs),
+    Import(warehouse::ImportArgs),
     /// Process analytics — cases, variants, dfg, activities, timeline — over the warehouse or
     /// directly over a log file (--log), as tables or JSON.
-    Report(crate::report_cli::ReportArgs),
+    Report(report::ReportArgs),
 }
 
 /// What to do with the audit trail.
@@ -102,28 +108,21 @@ pub enum AuditCommand {
     },
 }
 
-/// Runs a parsed command line.
-pub async fn run(cli: Cli) -> Result<()> {
-    let config = Config::load(&cli.overrides)?;
-    crate::logging::init(&config)?;
-    match cli.command {
-        Command::Serve { demo } => {
-            if demo {
-                run_demo(&config, DemoOptions::default()).await?;
-            }
-            crate::http::serve(&config).await
-        }
+/// Runs one of the commands that work on the data folder directly (every command but `serve`
+/// and `mcp`).
+pub async fn run(config: &Config, command: Command) -> Result<()> {
+    match command {
+        Command::Serve { .. } | Command::Mcp => bail!("`serve` and `mcp` are run by orgata_api::run"),
         Command::Demo { days, per_day, seed } => {
             if !per_day.is_finite() || per_day < 0.0 {
                 bail!("--per-day must be a number of at least 0");
             }
-            run_demo(&config, DemoOptions { seed, days, instances_per_day: per_day }).await
+            run_demo(config, DemoOptions { seed, days, instances_per_day: per_day }).await
         }
-        Command::Mcp => crate::mcp::serve_stdio(&config).await,
         Command::Migrate => {
             let store = orgata_engine::connect(&config.database_url).await?;
             store.close().await;
-            println!("database {} is up to date", redact(&config.database_url));
+            println!("database {} is up to date", crate::config::redact(&config.database_url));
             Ok(())
         }
         Command::Audit { command: AuditCommand::Verify { org } } => {
@@ -134,12 +133,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             result
         }
         Command::Ingest { follow, batch, lease_ttl } => {
-            crate::warehouse_cli::ingest(&config, follow, batch, std::time::Duration::from_secs(lease_ttl)).await
+            warehouse::ingest(config, follow, batch, std::time::Duration::from_secs(lease_ttl)).await
         }
-        Command::Warehouse { command } => crate::warehouse_cli::warehouse(&config, command).await,
-        Command::Sql(args) => crate::warehouse_cli::sql(&config, args).await,
-        Command::Import(args) => crate::warehouse_cli::import(&config, args).await,
-        Command::Report(args) => crate::report_cli::report(&config, args).await,
+        Command::Warehouse { command } => warehouse::warehouse(config, command).await,
+        Command::Sql(args) => warehouse::sql(config, args).await,
+        Command::Import(args) => warehouse::import(config, args).await,
+        Command::Report(args) => report::report(config, args).await,
         Command::Changes { after, limit } => {
             let store = orgata_engine::connect(&config.database_url).await?;
             let events = store.read_changes(after.unwrap_or_default(), limit).await?;
@@ -178,7 +177,8 @@ pub fn credentials_path(data_dir: &Path) -> PathBuf {
     data_dir.join("demo-credentials.json")
 }
 
-async fn run_demo(config: &Config, options: DemoOptions) -> Result<()> {
+/// Creates the demo organisation and its history (once: a second run reports what is there).
+pub async fn run_demo(config: &Config, options: DemoOptions) -> Result<()> {
     let store = orgata_engine::connect(&config.database_url).await?;
     // The demo drives the real engine on a simulated clock; `demo::run` moves it to the start of
     // the history, so it starts well before that.
@@ -207,7 +207,7 @@ async fn run_demo(config: &Config, options: DemoOptions) -> Result<()> {
     store.close().await;
     println!();
     // The history becomes queryable at once (`orgata sql`), unless a running server streams it.
-    match crate::warehouse_cli::ingest(config, false, 5_000, crate::streaming::LEASE_TTL).await {
+    match warehouse::ingest(config, false, 5_000, crate::streaming::LEASE_TTL).await {
         Err(e) if matches!(e.downcast_ref(), Some(orgata_ingest::IngestError::LeaseHeld)) => {
             println!("A running Orgata server streams the history into the warehouse.");
             Ok(())
@@ -265,20 +265,6 @@ fn print_report(report: &DemoReport, credentials: &DemoCredentials, path: &Path)
     }
 }
 
-/// A database URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,11 +275,5 @@ mod tests {
         assert!("12".parse::<LogPosition>().is_err());
         assert!("a:1".parse::<LogPosition>().is_err());
         assert_eq!(LogPosition { xid: 12, seq: 34 }.to_string(), "12:34");
-    }
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(redact("postgres://me:secret@db/x"), "postgres://me:***@db/x");
-        assert_eq!(redact("sqlite://orgata-data/orgata.db"), "sqlite://orgata-data/orgata.db");
     }
 }

@@ -104,8 +104,8 @@ pub async fn report(config: &Config, args: ReportArgs) -> Result<()> {
             scratch = tempfile::tempdir().context("a temporary folder for the log")?;
             let location = scratch.path().to_str().context("a temporary folder with a UTF-8 path")?;
             let warehouse = Warehouse::open(location, HashMap::new())?;
-            let format = crate::warehouse_cli::log_format(file, args.log_format.as_deref(), Default::default())?;
-            crate::warehouse_cli::import_file(&warehouse, file, &format, LOG_TEAM, LOG_SOURCE).await?;
+            let format = super::warehouse::log_format(file, args.log_format.as_deref(), Default::default())?;
+            super::warehouse::import_file(&warehouse, file, &format, LOG_TEAM, LOG_SOURCE).await?;
             (warehouse, TeamScope::All, Some(LOG_SOURCE.to_string()))
         }
         None => {

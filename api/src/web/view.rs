@@ -1,0 +1,122 @@
+//! What the pages share: people's names, audit actions in words and their links, a playbook's
+//! step graph coloured by its tasks, and a refused action in words.
+
+use super::WebState;
+use super::render::PageError;
+use super::svg;
+use orgata_engine::{Definition, EngineError, Scope, Task, TaskStatus, UserId};
+use std::collections::HashMap;
+
+/// Every user of the organisation the viewer sees, by id: their display names.
+pub async fn user_names(s: &WebState, scope: &Scope) -> Result<HashMap<UserId, String>, PageError> {
+    Ok(s.app.engine.users(scope).await?.into_iter().map(|u| (u.id, u.display_name)).collect())
+}
+
+/// An audit action in words (`task.complete` → "completed a task").
+pub fn describe(action: &str) -> String {
+    let known = match action {
+        "task.complete" => "completed a task",
+        "task.approve" => "approved",
+        "task.reject" => "rejected",
+        "task.claim" => "claimed a task",
+        "task.assign" => "assigned a task",
+        "task.start" => "started work on a task",
+        "task.cancel" => "cancelled a task",
+        "instance.start" => "started a process",
+        "instance.cancel" => "cancelled a process",
+        "comment.create" => "commented",
+        "playbook.create" => "created a playbook",
+        "playbook.commit" => "saved a new playbook version",
+        "playbook.branch" => "created a playbook branch",
+        "team.rename" => "renamed the team",
+        "team.add_member" => "added a member",
+        "team.change_role" => "changed a member's role",
+        "team.remove_member" => "removed a member",
+        "auth.login" => "signed in",
+        "auth.logout" => "signed out",
+        _ => "",
+    };
+    if known.is_empty() { action.replace(['.', '_'], " ") } else { known.to_string() }
+}
+
+/// The UI page of an audited record, where there is one.
+pub fn link(entity: &str, id: &str) -> Option<String> {
+    match entity {
+        "task" => Some(format!("/tasks/{id}")),
+        "instance" => Some(format!("/processes/{id}")),
+        "playbook" => Some(format!("/playbooks/{id}")),
+        _ => None,
+    }
+}
+
+/// The state a step is in, for the graph: from its current (or latest) task.
+fn step_state(task: Option<&Task>) -> (svg::NodeState, &'static str) {
+    match task.map(|t| t.status) {
+        None => (svg::NodeState::Plain, "not reached"),
+        Some(TaskStatus::Open) => (svg::NodeState::Waiting, "waiting"),
+        Some(TaskStatus::Assigned) => (svg::NodeState::Waiting, "assigned"),
+        Some(TaskStatus::Started) => (svg::NodeState::Running, "in progress"),
+        Some(TaskStatus::Completed) => (svg::NodeState::Done, "done"),
+        Some(TaskStatus::Rejected) => (svg::NodeState::Failed, "rejected"),
+        Some(TaskStatus::Skipped) => (svg::NodeState::Skipped, "skipped"),
+        Some(TaskStatus::Cancelled) => (svg::NodeState::Failed, "cancelled"),
+    }
+}
+
+/// The step graph of `definition`, each step coloured by its latest task in `tasks` (none: the
+/// plain definition) and linked to that task.
+pub fn step_graph(title: &str, definition: &Definition, tasks: &[Task]) -> String {
+    let nodes = definition
+        .steps
+        .iter()
+        .map(|step| {
+            let latest = tasks.iter().filter(|t| t.step_key == step.key).max_by_key(|t| (t.current, t.attempt));
+            let (state, words) = if tasks.is_empty() { (svg::NodeState::Plain, "") } else { step_state(latest) };
+            let detail = if tasks.is_empty() {
+                Some(format!(
+                    "{}{}",
+                    step.kind.as_str(),
+                    step.sla.as_ref().map(|s| format!(" · SLA {s}")).unwrap_or_default()
+                ))
+            } else {
+                Some(words.to_string())
+            };
+            svg::Node {
+                id: step.key.clone(),
+                label: step.name.clone(),
+                detail,
+                state,
+                href: latest.map(|t| format!("/tasks/{}", t.id)),
+            }
+        })
+        .collect();
+    let edges = definition
+        .steps
+        .iter()
+        .flat_map(|step| {
+            step.depends_on.iter().map(|d| svg::Edge {
+                from: d.clone(),
+                to: step.key.clone(),
+                label: None,
+                weight: 1.0,
+            })
+        })
+        .collect();
+    svg::graph(&svg::Graph { title: title.to_string(), nodes, edges })
+}
+
+/// A refused action in words.
+pub fn failure(e: &EngineError) -> String {
+    match e {
+        EngineError::Conflict { .. } => {
+            "Someone else changed this task while you had it open, so your change was not saved. The page now shows \
+             its current state; check it and try again."
+                .into()
+        }
+        EngineError::InvalidTransition { action, state, .. } => {
+            format!("This task cannot be {action}d: it is {state}.")
+        }
+        EngineError::Forbidden(why) => format!("You may not do this: {why}."),
+        other => other.to_string(),
+    }
+}

@@ -5,17 +5,17 @@ use super::error::ApiResult;
 use super::extract::{Caller, Query};
 use crate::app::App;
 use crate::app::AppError;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
 use chrono::{DateTime, Utc};
 use orgata_engine::{Permission, TeamId};
 use orgata_reports::{Period, Report, ReportKind, ReportOptions, Versus};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<App> {
-    Router::new().route("/v1/teams/{team}/analytics/{report}", get(report))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(report))
 }
 
 /// Which events a report covers.
@@ -60,7 +60,7 @@ struct AnalyticsParams {
     versus_to: Option<DateTime<Utc>>,
 }
 
-#[utoipa::path(get, path = "/v1/teams/{team}/analytics/{report}", params(("team" = String, Path, description = "A team id"), ("report" = String, Path, description = "cases, variants, dfg, activities, timeline, bottlenecks, compare, sla or resources"), AnalyticsParams), responses((status = 200, description = "The report", body = Report), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/teams/{team}/analytics/{report}", params(("team" = String, Path, description = "A team id"), ("report" = String, Path, description = "cases, variants, dfg, activities, timeline, bottlenecks, compare, sla or resources"), AnalyticsParams), responses((status = 200, description = "The report", body = Report)))]
 async fn report(
     State(s): State<App>,
     Caller(c): Caller,

@@ -5,14 +5,14 @@ use super::error::ApiResult;
 use super::extract::Caller;
 use crate::app::events::team_stream;
 use crate::app::{App, AppError, visible};
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, Sse};
-use axum::routing::get;
 use futures::Stream;
 use orgata_engine::{LogPosition, TeamId};
 use std::convert::Infallible;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// One event of the stream, as the OpenAPI document declares it.
 #[derive(utoipa::ToSchema)]
@@ -37,15 +37,14 @@ struct LastEventIdHeader {
     last_event_id: Option<String>,
 }
 
-pub fn routes() -> Router<App> {
-    Router::new().route("/v1/teams/{team}/events", get(events))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(events))
 }
 
 #[utoipa::path(get, path = "/v1/teams/{team}/events",
     params(("team" = String, Path, description = "A team id"),
         LastEventIdHeader),
-    responses((status = 200, description = "Server-Sent Events", body = StreamEvent, content_type = "text/event-stream"),
-        (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Server-Sent Events", body = StreamEvent, content_type = "text/event-stream")))]
 async fn events(
     State(s): State<App>,
     Caller(c): Caller,

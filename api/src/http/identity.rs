@@ -4,10 +4,8 @@ use super::error::ApiResult;
 use super::extract::{Caller, Json};
 use crate::app::App;
 use crate::app::request::ClientAddress;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post, put};
 use chrono::{DateTime, Utc};
 use orgata_engine::{
     ApiKey, ApiKeySecret, Login, LoginOutcome, NewUser, OrgRole, Registered, Registration, RoleInfo, Session,
@@ -15,29 +13,31 @@ use orgata_engine::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/v1/auth/register", post(register))
-        .route("/v1/auth/login", post(login))
-        .route("/v1/auth/login/second-factor", post(second_factor))
-        .route("/v1/auth/refresh", post(refresh))
-        .route("/v1/auth/logout", post(logout))
-        .route("/v1/me", get(me))
-        .route("/v1/me/password", post(change_password))
-        .route("/v1/me/totp", post(enrol_totp).delete(disable_totp))
-        .route("/v1/me/totp/confirm", post(confirm_totp))
-        .route("/v1/teams/{team}/api-keys", get(list_api_keys).post(create_api_key))
-        .route("/v1/api-keys/{id}", delete(revoke_api_key))
-        .route("/v1/users", get(list_users).post(create_user))
-        .route("/v1/users/{id}/org-role", put(set_org_role))
-        .route("/v1/roles", get(list_roles).post(create_role))
-        .route("/v1/roles/{name}", put(update_role).delete(delete_role))
-        .route("/v1/login-locks", get(login_locks))
-        .route("/v1/login-locks/{subject}", delete(unlock))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(second_factor))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(enrol_totp, disable_totp))
+        .routes(routes!(confirm_totp))
+        .routes(routes!(list_api_keys, create_api_key))
+        .routes(routes!(revoke_api_key))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(set_org_role))
+        .routes(routes!(list_roles, create_role))
+        .routes(routes!(update_role, delete_role))
+        .routes(routes!(login_locks))
+        .routes(routes!(unlock))
 }
 
-#[utoipa::path(post, path = "/v1/auth/register", request_body = Registration, responses((status = 201, description = "Created", body = Registered), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")), security(()))]
+#[utoipa::path(post, path = "/v1/auth/register", request_body = Registration, responses((status = 201, description = "Created", body = Registered)), security(()))]
 async fn register(
     State(s): State<App>,
     Json(r): Json<Registration>,
@@ -45,7 +45,7 @@ async fn register(
     Ok((StatusCode::CREATED, axum::Json(s.engine.register(r).await?)))
 }
 
-#[utoipa::path(post, path = "/v1/auth/login", request_body = Login, responses((status = 200, description = "OK", body = LoginOutcome), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")), security(()))]
+#[utoipa::path(post, path = "/v1/auth/login", request_body = Login, responses((status = 200, description = "OK", body = LoginOutcome)), security(()))]
 async fn login(
     State(s): State<App>,
     ClientAddress(addr): ClientAddress,
@@ -61,7 +61,7 @@ struct SecondFactor {
     code: String,
 }
 
-#[utoipa::path(post, path = "/v1/auth/login/second-factor", request_body = SecondFactor, responses((status = 200, description = "OK", body = Session), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")), security(()))]
+#[utoipa::path(post, path = "/v1/auth/login/second-factor", request_body = SecondFactor, responses((status = 200, description = "OK", body = Session)), security(()))]
 async fn second_factor(
     State(s): State<App>,
     ClientAddress(addr): ClientAddress,
@@ -75,7 +75,7 @@ struct Refresh {
     refresh_token: String,
 }
 
-#[utoipa::path(post, path = "/v1/auth/refresh", request_body = Refresh, responses((status = 200, description = "OK", body = Session), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")), security(()))]
+#[utoipa::path(post, path = "/v1/auth/refresh", request_body = Refresh, responses((status = 200, description = "OK", body = Session)), security(()))]
 async fn refresh(
     State(s): State<App>,
     ClientAddress(addr): ClientAddress,
@@ -84,7 +84,7 @@ async fn refresh(
     Ok(axum::Json(s.engine.refresh(&b.refresh_token, addr.as_deref()).await?))
 }
 
-#[utoipa::path(post, path = "/v1/auth/logout", responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/auth/logout", responses((status = 204, description = "No content")))]
 async fn logout(State(s): State<App>, Caller(c): Caller) -> ApiResult<StatusCode> {
     s.engine.logout(&c).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -110,7 +110,7 @@ impl From<&TeamGrant> for GrantView {
     }
 }
 
-#[utoipa::path(get, path = "/v1/me", responses((status = 200, description = "OK", body = Me), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/me", responses((status = 200, description = "OK", body = Me)))]
 async fn me(State(s): State<App>, Caller(c): Caller) -> ApiResult<axum::Json<Me>> {
     let user = s.engine.me(&c).await?;
     let teams = c.teams().iter().map(|(t, g)| (t.clone(), GrantView::from(g))).collect();
@@ -125,7 +125,7 @@ struct PasswordChange {
     new_password: String,
 }
 
-#[utoipa::path(post, path = "/v1/me/password", request_body = PasswordChange, responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/me/password", request_body = PasswordChange, responses((status = 204, description = "No content")))]
 async fn change_password(
     State(s): State<App>,
     Caller(c): Caller,
@@ -135,7 +135,7 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/v1/me/totp", responses((status = 200, description = "OK", body = TotpEnrolment), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/me/totp", responses((status = 200, description = "OK", body = TotpEnrolment)))]
 async fn enrol_totp(State(s): State<App>, Caller(c): Caller) -> ApiResult<axum::Json<TotpEnrolment>> {
     Ok(axum::Json(s.engine.enrol_totp(&c).await?))
 }
@@ -152,7 +152,7 @@ struct RecoveryCodes {
     recovery_codes: Vec<String>,
 }
 
-#[utoipa::path(post, path = "/v1/me/totp/confirm", request_body = Code, responses((status = 200, description = "OK", body = RecoveryCodes), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/me/totp/confirm", request_body = Code, responses((status = 200, description = "OK", body = RecoveryCodes)))]
 async fn confirm_totp(
     State(s): State<App>,
     Caller(c): Caller,
@@ -166,13 +166,13 @@ struct Password {
     password: String,
 }
 
-#[utoipa::path(delete, path = "/v1/me/totp", request_body = Password, responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, path = "/v1/me/totp", request_body = Password, responses((status = 204, description = "No content")))]
 async fn disable_totp(State(s): State<App>, Caller(c): Caller, Json(b): Json<Password>) -> ApiResult<StatusCode> {
     s.engine.disable_totp(&c, &b.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/v1/teams/{team}/api-keys", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Vec<ApiKey>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/teams/{team}/api-keys", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Vec<ApiKey>)))]
 async fn list_api_keys(
     State(s): State<App>,
     Caller(c): Caller,
@@ -191,7 +191,7 @@ struct NewApiKey {
     expires_at: Option<DateTime<Utc>>,
 }
 
-#[utoipa::path(post, path = "/v1/teams/{team}/api-keys", params(("team" = String, Path, description = "A team id")), request_body = NewApiKey, responses((status = 201, description = "Created", body = ApiKeySecret), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/teams/{team}/api-keys", params(("team" = String, Path, description = "A team id")), request_body = NewApiKey, responses((status = 201, description = "Created", body = ApiKeySecret)))]
 async fn create_api_key(
     State(s): State<App>,
     Caller(c): Caller,
@@ -202,7 +202,7 @@ async fn create_api_key(
     Ok((StatusCode::CREATED, axum::Json(key)))
 }
 
-#[utoipa::path(delete, path = "/v1/api-keys/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = ApiKey), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = ApiKey)))]
 async fn revoke_api_key(
     State(s): State<App>,
     Caller(c): Caller,
@@ -211,12 +211,12 @@ async fn revoke_api_key(
     Ok(axum::Json(s.engine.revoke_api_key(&c, &id).await?))
 }
 
-#[utoipa::path(get, path = "/v1/users", responses((status = 200, description = "OK", body = Vec<User>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/users", responses((status = 200, description = "OK", body = Vec<User>)))]
 async fn list_users(State(s): State<App>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<User>>> {
     Ok(axum::Json(s.engine.users(&c).await?))
 }
 
-#[utoipa::path(post, path = "/v1/users", request_body = NewUser, responses((status = 201, description = "Created", body = User), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/users", request_body = NewUser, responses((status = 201, description = "Created", body = User)))]
 async fn create_user(
     State(s): State<App>,
     Caller(c): Caller,
@@ -230,7 +230,7 @@ struct OrgRoleChange {
     org_role: OrgRole,
 }
 
-#[utoipa::path(put, path = "/v1/users/{id}/org-role", params(("id" = String, Path, description = "The record's id")), request_body = OrgRoleChange, responses((status = 200, description = "OK", body = User), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, path = "/v1/users/{id}/org-role", params(("id" = String, Path, description = "The record's id")), request_body = OrgRoleChange, responses((status = 200, description = "OK", body = User)))]
 async fn set_org_role(
     State(s): State<App>,
     Caller(c): Caller,
@@ -240,7 +240,7 @@ async fn set_org_role(
     Ok(axum::Json(s.engine.set_org_role(&c, &id, b.org_role).await?))
 }
 
-#[utoipa::path(get, path = "/v1/roles", responses((status = 200, description = "OK", body = Vec<RoleInfo>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/roles", responses((status = 200, description = "OK", body = Vec<RoleInfo>)))]
 async fn list_roles(State(s): State<App>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<RoleInfo>>> {
     Ok(axum::Json(s.engine.roles(&c).await?))
 }
@@ -260,7 +260,7 @@ struct RolePermissions {
     permissions: Vec<String>,
 }
 
-#[utoipa::path(post, path = "/v1/roles", request_body = NewRole, responses((status = 201, description = "Created", body = orgata_engine::CustomRole), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/roles", request_body = NewRole, responses((status = 201, description = "Created", body = orgata_engine::CustomRole)))]
 async fn create_role(
     State(s): State<App>,
     Caller(c): Caller,
@@ -269,7 +269,7 @@ async fn create_role(
     Ok((StatusCode::CREATED, axum::Json(s.engine.create_role(&c, &b.name, &b.permissions).await?)))
 }
 
-#[utoipa::path(put, path = "/v1/roles/{name}", params(("name" = String, Path, description = "A custom role's name")), request_body = RolePermissions, responses((status = 200, description = "OK", body = orgata_engine::CustomRole), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, path = "/v1/roles/{name}", params(("name" = String, Path, description = "A custom role's name")), request_body = RolePermissions, responses((status = 200, description = "OK", body = orgata_engine::CustomRole)))]
 async fn update_role(
     State(s): State<App>,
     Caller(c): Caller,
@@ -279,18 +279,18 @@ async fn update_role(
     Ok(axum::Json(s.engine.update_role(&c, &name, &b.permissions).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/roles/{name}", params(("name" = String, Path, description = "A custom role's name")), responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, path = "/v1/roles/{name}", params(("name" = String, Path, description = "A custom role's name")), responses((status = 204, description = "No content")))]
 async fn delete_role(State(s): State<App>, Caller(c): Caller, Path(name): Path<String>) -> ApiResult<StatusCode> {
     s.engine.delete_role(&c, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/v1/login-locks", responses((status = 200, description = "OK", body = Vec<Throttle>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/login-locks", responses((status = 200, description = "OK", body = Vec<Throttle>)))]
 async fn login_locks(State(s): State<App>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<Throttle>>> {
     Ok(axum::Json(s.engine.login_locks(&c).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/login-locks/{subject}", params(("subject" = String, Path, description = "A locked subject, `account:<user id>` or `address:<ip>`")), responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, path = "/v1/login-locks/{subject}", params(("subject" = String, Path, description = "A locked subject, `account:<user id>` or `address:<ip>`")), responses((status = 204, description = "No content")))]
 async fn unlock(State(s): State<App>, Caller(c): Caller, Path(subject): Path<String>) -> ApiResult<StatusCode> {
     s.engine.unlock(&c, &subject).await?;
     Ok(StatusCode::NO_CONTENT)

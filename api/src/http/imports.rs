@@ -6,20 +6,20 @@ use super::error::ApiResult;
 use super::extract::{Caller, Query};
 use crate::app::App;
 use crate::app::AppError;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
-use axum::routing::post;
 use orgata_engine::{Permission, TeamId};
 use orgata_ingest::import::{CsvColumns, LogFormat};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The largest log accepted over HTTP (larger ones: `orgata import`).
 pub const MAX_LOG_BYTES: usize = 256 << 20;
 
-pub fn routes() -> Router<App> {
-    Router::new().route("/v1/teams/{team}/imports", post(import_log).layer(DefaultBodyLimit::max(MAX_LOG_BYTES)))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(import_log)).layer(DefaultBodyLimit::max(MAX_LOG_BYTES))
 }
 
 /// How to read the log.
@@ -57,7 +57,7 @@ struct ImportReport {
     cases: usize,
 }
 
-#[utoipa::path(post, path = "/v1/teams/{team}/imports", params(("team" = String, Path, description = "A team id"), ImportParams), request_body(content = Vec<u8>, description = "The log file (gzip-compressed or not)", content_type = "application/octet-stream"), responses((status = 201, description = "Imported", body = ImportReport), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/teams/{team}/imports", params(("team" = String, Path, description = "A team id"), ImportParams), request_body(content = Vec<u8>, description = "The log file (gzip-compressed or not)", content_type = "application/octet-stream"), responses((status = 201, description = "Imported", body = ImportReport)))]
 async fn import_log(
     State(s): State<App>,
     Caller(c): Caller,

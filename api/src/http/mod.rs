@@ -19,10 +19,15 @@ mod teams;
 
 use crate::app::App;
 use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Every REST route, on the application's state.
+/// Every REST route, on the application's state, with the OpenAPI document of them all at
+/// `/openapi.json`. A handler is added in one place: its module's `routes()`, from its
+/// `#[utoipa::path]` (method, path, parameters, bodies and responses).
 pub fn routes(app: App) -> Router {
-    Router::new()
+    let (router, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(identity::routes())
         .merge(teams::routes())
         .merge(sql::routes())
@@ -31,8 +36,8 @@ pub fn routes(app: App) -> Router {
         .merge(processes::routes())
         .merge(events::routes())
         .merge(ops::routes())
-        .merge(docs::routes())
-        .route("/metrics", axum::routing::get(metrics::render))
-        .route("/openapi.json", axum::routing::get(openapi::document))
-        .with_state(app)
+        .routes(routes!(metrics::render))
+        .split_for_parts();
+    openapi::complete(&mut document);
+    router.merge(docs::routes()).merge(openapi::routes(document)).with_state(app)
 }

@@ -1,34 +1,24 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and the records' types
-//! (`#[utoipa::path]`, `ToSchema`), served at `/openapi.json`.
+//! (`#[utoipa::path]`, `ToSchema`) as `mod.rs` collects the routes, served at `/openapi.json`.
 
-use super::{analytics, events, identity, imports, metrics, ops, processes, sql, teams};
-use axum::Json;
+use super::error::{FieldProblemDoc, Problem};
+use crate::app::App;
+use axum::Router;
+use axum::http::header;
+use axum::routing::get;
+use std::sync::Arc;
+use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-/// The document.
+/// What the document says beyond its paths.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Orgata API", version = "1", description = "Teams run their processes on Orgata. Errors are RFC 9457 problem documents."),
-    paths(
-        ops::healthz, ops::readyz, metrics::render,
-        identity::register, identity::login, identity::second_factor, identity::refresh, identity::logout,
-        identity::me, identity::change_password, identity::enrol_totp, identity::disable_totp,
-        identity::confirm_totp, identity::list_api_keys, identity::create_api_key, identity::revoke_api_key,
-        identity::list_users, identity::create_user, identity::set_org_role, identity::list_roles,
-        identity::create_role, identity::update_role, identity::delete_role, identity::login_locks,
-        identity::unlock,
-        teams::list, teams::create, teams::one, teams::update, teams::members, teams::add_member, teams::change_role,
-        teams::remove_member,
-        processes::list_playbooks, processes::create_playbook, processes::validate_definition,
-        processes::get_playbook, processes::update_playbook, processes::list_versions, processes::get_version,
-        processes::start_process, processes::list_processes, processes::get_process, processes::cancel_process,
-        processes::comment, processes::list_tasks, processes::get_task, processes::update_task,
-        processes::complete_task, processes::cancel_task, processes::audit, processes::verify_audit,
-        events::events, sql::run, imports::import_log, analytics::report,
-    ),
-    // Reached only through the recursive `Condition`, whose schema does not collect them.
-    components(schemas(orgata_engine::definition::Condition, orgata_engine::definition::CompareOp)),
+    // `Condition` and `CompareOp` are reached only through the recursive `Condition`, whose
+    // schema does not collect them; the problem document is every operation's default response.
+    components(schemas(orgata_engine::definition::Condition, orgata_engine::definition::CompareOp, Problem, FieldProblemDoc)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -44,7 +34,39 @@ impl Modify for BearerAuth {
     }
 }
 
-/// `GET /openapi.json`.
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// Gives every `/v1` operation its default response: a problem document (RFC 9457).
+pub fn complete(doc: &mut utoipa::openapi::OpenApi) {
+    let problem = ResponseBuilder::new()
+        .description("A problem (RFC 9457)")
+        .content(
+            "application/problem+json",
+            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+        )
+        .build();
+    let items = doc.paths.paths.iter_mut().filter(|(path, _)| path.starts_with("/v1/")).map(|(_, item)| item);
+    for item in items {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation.responses.responses.entry("default".into()).or_insert_with(|| RefOr::T(problem.clone()));
+        }
+    }
+}
+
+/// `GET /openapi.json`: `document`, serialised once.
+pub fn routes(document: utoipa::openapi::OpenApi) -> Router<App> {
+    let json: Arc<str> = serde_json::to_string(&document).unwrap_or_default().into();
+    let serve = move || {
+        let json = json.clone();
+        async move { ([(header::CONTENT_TYPE, "application/json")], json.to_string()) }
+    };
+    Router::new().route("/openapi.json", get(serve))
 }

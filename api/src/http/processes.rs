@@ -9,33 +9,33 @@ use crate::app::paging::{decode_cursor, foreign_cursor, page_limit};
 use crate::app::visible;
 use crate::app::work::{TaskListing, assignee, completion, task_statuses};
 use crate::app::{App, Page};
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use orgata_engine::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/v1/teams/{team}/playbooks", get(list_playbooks).post(create_playbook))
-        .route("/v1/playbooks/validate", post(validate_definition))
-        .route("/v1/playbooks/{id}", get(get_playbook).put(update_playbook))
-        .route("/v1/playbooks/{id}/versions", get(list_versions))
-        .route("/v1/versions/{id}", get(get_version))
-        .route("/v1/teams/{team}/processes", get(list_processes).post(start_process))
-        .route("/v1/processes/{id}", get(get_process))
-        .route("/v1/processes/{id}/cancel", post(cancel_process))
-        .route("/v1/processes/{id}/comments", post(comment))
-        .route("/v1/teams/{team}/tasks", get(list_tasks))
-        .route("/v1/tasks/{id}", get(get_task).patch(update_task))
-        .route("/v1/tasks/{id}/complete", post(complete_task))
-        .route("/v1/tasks/{id}/cancel", post(cancel_task))
-        .route("/v1/audit", get(audit))
-        .route("/v1/audit/verify", get(verify_audit))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list_playbooks, create_playbook))
+        .routes(routes!(validate_definition))
+        .routes(routes!(get_playbook, update_playbook))
+        .routes(routes!(list_versions))
+        .routes(routes!(get_version))
+        .routes(routes!(list_processes, start_process))
+        .routes(routes!(get_process))
+        .routes(routes!(cancel_process))
+        .routes(routes!(comment))
+        .routes(routes!(list_tasks))
+        .routes(routes!(get_task, update_task))
+        .routes(routes!(complete_task))
+        .routes(routes!(cancel_task))
+        .routes(routes!(audit))
+        .routes(routes!(verify_audit))
 }
 
 /// A JSON body with an `ETag`.
@@ -60,7 +60,7 @@ fn main_revision(d: &PlaybookDetail) -> i64 {
     d.branches.iter().find(|b| b.name == service::MAIN_BRANCH).map_or(0, |b| b.revision)
 }
 
-#[utoipa::path(get, path = "/v1/teams/{team}/playbooks", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Vec<Playbook>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/teams/{team}/playbooks", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Vec<Playbook>)))]
 async fn list_playbooks(
     State(s): State<App>,
     Caller(c): Caller,
@@ -80,7 +80,7 @@ struct NewPlaybook {
     message: String,
 }
 
-#[utoipa::path(post, path = "/v1/teams/{team}/playbooks", params(("team" = String, Path, description = "A team id"), IdempotencyKeyHeader), request_body = NewPlaybook, responses((status = 201, description = "Created", body = PlaybookDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/teams/{team}/playbooks", params(("team" = String, Path, description = "A team id"), IdempotencyKeyHeader), request_body = NewPlaybook, responses((status = 201, description = "Created", body = PlaybookDetail)))]
 async fn create_playbook(
     State(s): State<App>,
     Caller(c): Caller,
@@ -103,7 +103,7 @@ struct Validated {
     steps: usize,
 }
 
-#[utoipa::path(post, path = "/v1/playbooks/validate", request_body = DefinitionBody, responses((status = 200, description = "OK", body = Validated), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/playbooks/validate", request_body = DefinitionBody, responses((status = 200, description = "OK", body = Validated)))]
 async fn validate_definition(
     State(s): State<App>,
     Caller(_): Caller,
@@ -113,7 +113,7 @@ async fn validate_definition(
     Ok(axum::Json(Validated { valid: true, steps: d.steps.len() }))
 }
 
-#[utoipa::path(get, path = "/v1/playbooks/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = PlaybookDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/playbooks/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = PlaybookDetail)))]
 async fn get_playbook(State(s): State<App>, Caller(c): Caller, Path(id): Path<PlaybookId>) -> ApiResult<Response> {
     let d = s.engine.playbook(&c, &id).await?;
     Ok(tagged(StatusCode::OK, main_revision(&d), d))
@@ -128,7 +128,7 @@ struct PlaybookUpdate {
 }
 
 /// A new version on `main`, if `main` is still at the revision the caller read.
-#[utoipa::path(put, path = "/v1/playbooks/{id}", params(("id" = String, Path, description = "The record's id"), IfMatchHeader), request_body = PlaybookUpdate, responses((status = 200, description = "OK", body = PlaybookDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, path = "/v1/playbooks/{id}", params(("id" = String, Path, description = "The record's id"), IfMatchHeader), request_body = PlaybookUpdate, responses((status = 200, description = "OK", body = PlaybookDetail)))]
 async fn update_playbook(
     State(s): State<App>,
     Caller(c): Caller,
@@ -142,7 +142,7 @@ async fn update_playbook(
     Ok(tagged(StatusCode::OK, main_revision(&d), d))
 }
 
-#[utoipa::path(get, path = "/v1/playbooks/{id}/versions", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = Vec<PlaybookVersion>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/playbooks/{id}/versions", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = Vec<PlaybookVersion>)))]
 async fn list_versions(
     State(s): State<App>,
     Caller(c): Caller,
@@ -151,7 +151,7 @@ async fn list_versions(
     Ok(axum::Json(s.engine.versions(&c, &id).await?))
 }
 
-#[utoipa::path(get, path = "/v1/versions/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = PlaybookVersion), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/versions/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = PlaybookVersion)))]
 async fn get_version(
     State(s): State<App>,
     Caller(c): Caller,
@@ -169,7 +169,7 @@ struct StartBody {
     input: Value,
 }
 
-#[utoipa::path(post, path = "/v1/teams/{team}/processes", params(("team" = String, Path, description = "A team id"), IdempotencyKeyHeader), request_body = StartBody, responses((status = 201, description = "Created", body = InstanceDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/teams/{team}/processes", params(("team" = String, Path, description = "A team id"), IdempotencyKeyHeader), request_body = StartBody, responses((status = 201, description = "Created", body = InstanceDetail)))]
 async fn start_process(
     State(s): State<App>,
     Caller(c): Caller,
@@ -198,7 +198,7 @@ struct ProcessQuery {
     cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/teams/{team}/processes", params(("team" = String, Path, description = "A team id"), ProcessQuery), responses((status = 200, description = "OK", body = Page<Instance>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/teams/{team}/processes", params(("team" = String, Path, description = "A team id"), ProcessQuery), responses((status = 200, description = "OK", body = Page<Instance>)))]
 async fn list_processes(
     State(s): State<App>,
     Caller(c): Caller,
@@ -221,7 +221,7 @@ async fn list_processes(
     Ok(axum::Json(Page::of(items, limit, |i| i.id.to_string())))
 }
 
-#[utoipa::path(get, path = "/v1/processes/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = InstanceDetail), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/processes/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = InstanceDetail)))]
 async fn get_process(State(s): State<App>, Caller(c): Caller, Path(id): Path<InstanceId>) -> ApiResult<Response> {
     let d = s.engine.instance(&c, &id).await?;
     Ok(tagged(StatusCode::OK, d.instance.revision, d))
@@ -233,7 +233,7 @@ struct CancelBody {
     reason: String,
 }
 
-#[utoipa::path(post, path = "/v1/processes/{id}/cancel", params(("id" = String, Path, description = "The record's id"), OptionalIfMatchHeader), request_body = CancelBody, responses((status = 200, description = "OK", body = Instance), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/processes/{id}/cancel", params(("id" = String, Path, description = "The record's id"), OptionalIfMatchHeader), request_body = CancelBody, responses((status = 200, description = "OK", body = Instance)))]
 async fn cancel_process(
     State(s): State<App>,
     Caller(c): Caller,
@@ -252,7 +252,7 @@ struct CommentBody {
     task_id: Option<TaskId>,
 }
 
-#[utoipa::path(post, path = "/v1/processes/{id}/comments", params(("id" = String, Path, description = "The record's id")), request_body = CommentBody, responses((status = 201, description = "Created", body = Comment), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/processes/{id}/comments", params(("id" = String, Path, description = "The record's id")), request_body = CommentBody, responses((status = 201, description = "Created", body = Comment)))]
 async fn comment(
     State(s): State<App>,
     Caller(c): Caller,
@@ -286,7 +286,7 @@ struct TaskQuery {
     cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/teams/{team}/tasks", params(("team" = String, Path, description = "A team id"), TaskQuery), responses((status = 200, description = "OK", body = Page<Task>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/teams/{team}/tasks", params(("team" = String, Path, description = "A team id"), TaskQuery), responses((status = 200, description = "OK", body = Page<Task>)))]
 async fn list_tasks(
     State(s): State<App>,
     Caller(c): Caller,
@@ -311,7 +311,7 @@ async fn list_tasks(
     Ok(axum::Json(Page::of(items, limit, |t| t.id.to_string())))
 }
 
-#[utoipa::path(get, path = "/v1/tasks/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = Task), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/tasks/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = Task)))]
 async fn get_task(State(s): State<App>, Caller(c): Caller, Path(id): Path<TaskId>) -> ApiResult<Response> {
     let t = s.engine.task(&c, &id).await?;
     Ok(tagged(StatusCode::OK, t.revision, t))
@@ -328,7 +328,7 @@ enum TaskUpdate {
     Start,
 }
 
-#[utoipa::path(patch, path = "/v1/tasks/{id}", params(("id" = String, Path, description = "The record's id"), IfMatchHeader), request_body = TaskUpdate, responses((status = 200, description = "OK", body = Task), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/v1/tasks/{id}", params(("id" = String, Path, description = "The record's id"), IfMatchHeader), request_body = TaskUpdate, responses((status = 200, description = "OK", body = Task)))]
 async fn update_task(
     State(s): State<App>,
     Caller(c): Caller,
@@ -353,7 +353,7 @@ struct CompleteBody {
     decision: Option<Decision>,
 }
 
-#[utoipa::path(post, path = "/v1/tasks/{id}/complete", params(("id" = String, Path, description = "The record's id"), IfMatchHeader, IdempotencyKeyHeader), request_body = CompleteBody, responses((status = 200, description = "OK", body = TaskOutcome), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/tasks/{id}/complete", params(("id" = String, Path, description = "The record's id"), IfMatchHeader, IdempotencyKeyHeader), request_body = CompleteBody, responses((status = 200, description = "OK", body = TaskOutcome)))]
 async fn complete_task(
     State(s): State<App>,
     Caller(c): Caller,
@@ -366,7 +366,7 @@ async fn complete_task(
     Ok(tagged(StatusCode::OK, outcome.task.revision, outcome))
 }
 
-#[utoipa::path(post, path = "/v1/tasks/{id}/cancel", params(("id" = String, Path, description = "The record's id"), IfMatchHeader), responses((status = 200, description = "OK", body = TaskOutcome), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/tasks/{id}/cancel", params(("id" = String, Path, description = "The record's id"), IfMatchHeader), responses((status = 200, description = "OK", body = TaskOutcome)))]
 async fn cancel_task(
     State(s): State<App>,
     Caller(c): Caller,
@@ -393,7 +393,7 @@ struct AuditQuery {
     cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/audit", params(AuditQuery), responses((status = 200, description = "OK", body = Page<AuditEntry>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/audit", params(AuditQuery), responses((status = 200, description = "OK", body = Page<AuditEntry>)))]
 async fn audit(
     State(s): State<App>,
     Caller(c): Caller,
@@ -418,7 +418,7 @@ async fn audit(
     Ok(axum::Json(Page::of(items, limit, |e| e.id.to_string())))
 }
 
-#[utoipa::path(get, path = "/v1/audit/verify", responses((status = 200, description = "OK", body = AuditVerification), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/audit/verify", responses((status = 200, description = "OK", body = AuditVerification)))]
 async fn verify_audit(State(s): State<App>, Caller(c): Caller) -> ApiResult<axum::Json<AuditVerification>> {
     Ok(axum::Json(s.engine.verify_audit(&c).await?))
 }

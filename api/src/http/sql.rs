@@ -5,19 +5,19 @@ use super::error::ApiResult;
 use super::extract::{Caller, Json};
 use crate::app::App;
 use crate::app::analytics::{SqlAnswer, SqlRequest, answer, sql_options};
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use orgata_engine::TeamId;
 use orgata_warehouse::OutputFormat;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<App> {
-    Router::new().route("/v1/teams/{team}/sql", post(run))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(run))
 }
 
-#[utoipa::path(post, path = "/v1/teams/{team}/sql", params(("team" = String, Path, description = "A team id")), request_body = SqlRequest, responses((status = 200, description = "The answer (JSON, or CSV with `Accept: text/csv`)", body = SqlAnswer), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/teams/{team}/sql", params(("team" = String, Path, description = "A team id")), request_body = SqlRequest, responses((status = 200, description = "The answer (JSON, or CSV with `Accept: text/csv`)", body = SqlAnswer)))]
 async fn run(
     State(s): State<App>,
     Caller(c): Caller,

@@ -3,22 +3,22 @@
 use super::error::ApiResult;
 use super::extract::{Caller, Json};
 use crate::app::App;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch};
 use orgata_engine::{Membership, Team, TeamId, UserId};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/v1/teams", get(list).post(create))
-        .route("/v1/teams/{team}", get(one).patch(update))
-        .route("/v1/teams/{team}/members", get(members).post(add_member))
-        .route("/v1/teams/{team}/members/{user}", patch(change_role).delete(remove_member))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(one, update))
+        .routes(routes!(members, add_member))
+        .routes(routes!(change_role, remove_member))
 }
 
-#[utoipa::path(get, path = "/v1/teams", responses((status = 200, description = "OK", body = Vec<Team>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/teams", responses((status = 200, description = "OK", body = Vec<Team>)))]
 async fn list(State(s): State<App>, Caller(c): Caller) -> ApiResult<axum::Json<Vec<Team>>> {
     Ok(axum::Json(s.engine.teams(&c).await?))
 }
@@ -31,7 +31,7 @@ struct NewTeam {
 
 /// A new team in the caller's organisation (organisation owners and admins); the caller becomes
 /// its owner (a new access token, or `POST /v1/auth/refresh`, acts in it).
-#[utoipa::path(post, path = "/v1/teams", request_body = NewTeam, responses((status = 201, description = "Created", body = Team), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/teams", request_body = NewTeam, responses((status = 201, description = "Created", body = Team)))]
 async fn create(
     State(s): State<App>,
     Caller(c): Caller,
@@ -40,7 +40,7 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(s.engine.create_team(&c, &b.name).await?)))
 }
 
-#[utoipa::path(get, path = "/v1/teams/{team}", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Team), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/teams/{team}", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Team)))]
 async fn one(State(s): State<App>, Caller(c): Caller, Path(team): Path<TeamId>) -> ApiResult<axum::Json<Team>> {
     Ok(axum::Json(s.engine.team(&c, &team).await?))
 }
@@ -51,7 +51,7 @@ struct TeamSettings {
     name: String,
 }
 
-#[utoipa::path(patch, path = "/v1/teams/{team}", params(("team" = String, Path, description = "A team id")), request_body = TeamSettings, responses((status = 200, description = "OK", body = Team), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/v1/teams/{team}", params(("team" = String, Path, description = "A team id")), request_body = TeamSettings, responses((status = 200, description = "OK", body = Team)))]
 async fn update(
     State(s): State<App>,
     Caller(c): Caller,
@@ -61,7 +61,7 @@ async fn update(
     Ok(axum::Json(s.engine.rename_team(&c, &team, &b.name).await?))
 }
 
-#[utoipa::path(get, path = "/v1/teams/{team}/members", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Vec<Membership>), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/v1/teams/{team}/members", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Vec<Membership>)))]
 async fn members(
     State(s): State<App>,
     Caller(c): Caller,
@@ -78,7 +78,7 @@ struct NewMember {
     role: String,
 }
 
-#[utoipa::path(post, path = "/v1/teams/{team}/members", params(("team" = String, Path, description = "A team id")), request_body = NewMember, responses((status = 201, description = "Created", body = Membership), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/teams/{team}/members", params(("team" = String, Path, description = "A team id")), request_body = NewMember, responses((status = 201, description = "Created", body = Membership)))]
 async fn add_member(
     State(s): State<App>,
     Caller(c): Caller,
@@ -95,7 +95,7 @@ struct RoleChange {
     role: String,
 }
 
-#[utoipa::path(patch, path = "/v1/teams/{team}/members/{user}", params(("team" = String, Path, description = "A team id"), ("user" = String, Path, description = "A user id")), request_body = RoleChange, responses((status = 200, description = "OK", body = Membership), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/v1/teams/{team}/members/{user}", params(("team" = String, Path, description = "A team id"), ("user" = String, Path, description = "A user id")), request_body = RoleChange, responses((status = 200, description = "OK", body = Membership)))]
 async fn change_role(
     State(s): State<App>,
     Caller(c): Caller,
@@ -105,7 +105,7 @@ async fn change_role(
     Ok(axum::Json(s.engine.change_member_role(&c, &team, &user, &b.role).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/teams/{team}/members/{user}", params(("team" = String, Path, description = "A team id"), ("user" = String, Path, description = "A user id")), responses((status = 204, description = "No content"), (status = "default", description = "A problem (RFC 9457)", body = super::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, path = "/v1/teams/{team}/members/{user}", params(("team" = String, Path, description = "A team id"), ("user" = String, Path, description = "A user id")), responses((status = 204, description = "No content")))]
 async fn remove_member(
     State(s): State<App>,
     Caller(c): Caller,

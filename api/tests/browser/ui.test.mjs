@@ -163,6 +163,11 @@ test("the web UI", async (t) => {
       await shot(page, "playbook-editor");
       await page.goto(page.url().replace(/\/edit$/, ""));
       assert.equal(await page.locator("#versions-heading + ol li").count(), versions, "no version was saved");
+      // The playbook page leads to its processes, and only its.
+      await page.getByRole("link", { name: "Its processes" }).click();
+      await page.getByRole("table").waitFor();
+      const playbooks = await page.locator("tbody tr td:nth-child(2)").allTextContents();
+      assert.ok(playbooks.length > 0 && playbooks.every((p) => p === "Incident response"), playbooks.join(","));
     });
 
     await t.test("analytics draw charts and the process map", async () => {

@@ -288,6 +288,10 @@ async fn rest_api_end_to_end(db: TestDatabase) {
             .replace("{subject}", "x");
         for method in item.as_object().unwrap().keys() {
             operations += 1;
+            if path.starts_with("/v1/") {
+                let default = &item[method]["responses"]["default"]["content"]["application/problem+json"];
+                assert_eq!(default["schema"]["$ref"], "#/components/schemas/Problem", "{method} {path}");
+            }
             if path == "/v1/teams/{team}/events" {
                 continue; // a stream: exercised above
             }

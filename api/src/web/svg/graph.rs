@@ -1,0 +1,1070 @@
+//! Directed graphs drawn left to right in layers: the types, the layout (cycle breaking,
+//! layering, ordering, coordinates, edge routing) and the drawing.
+
+use super::*;
+use orgata_reports::text::plural;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt::Write as _;
+
+/// A directed graph drawn left to right in layers: a playbook's step DAG (with each step's state)
+/// or a directly-follows graph (which has cycles and self-loops).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Graph {
+    /// Title, for screen readers (the page shows its own heading).
+    pub title: String,
+    /// The nodes; only the first of repeated ids and only the first 60 distinct ids are drawn.
+    pub nodes: Vec<Node>,
+    /// The edges; those naming unknown nodes are left out.
+    pub edges: Vec<Edge>,
+}
+
+/// One node of a [`Graph`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Node {
+    /// Identifier that edges refer to.
+    pub id: String,
+    /// Text in the box (the id when empty).
+    pub label: String,
+    /// Smaller second line, e.g. "312 cases" or "completed 3 Mar".
+    pub detail: Option<String>,
+    /// How the node is drawn.
+    pub state: NodeState,
+    /// Link for the node, if any.
+    pub href: Option<String>,
+}
+
+/// A node's state, drawn with the CSS class `node-<state>`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum NodeState {
+    /// No particular state (`node-plain`).
+    #[default]
+    Plain,
+    /// Finished (`node-done`).
+    Done,
+    /// In progress (`node-running`).
+    Running,
+    /// Waiting for something (`node-waiting`).
+    Waiting,
+    /// Skipped (`node-skipped`).
+    Skipped,
+    /// Failed (`node-failed`).
+    Failed,
+    /// Start of a process (`node-start`).
+    Start,
+    /// End of a process (`node-end`).
+    End,
+}
+
+impl NodeState {
+    fn class(self) -> &'static str {
+        match self {
+            Self::Plain => "node-plain",
+            Self::Done => "node-done",
+            Self::Running => "node-running",
+            Self::Waiting => "node-waiting",
+            Self::Skipped => "node-skipped",
+            Self::Failed => "node-failed",
+            Self::Start => "node-start",
+            Self::End => "node-end",
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Self::Plain => "",
+            Self::Done => "done",
+            Self::Running => "running",
+            Self::Waiting => "waiting",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
+            Self::Start => "start",
+            Self::End => "end",
+        }
+    }
+}
+
+/// One edge of a [`Graph`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Edge {
+    /// Id of the source node.
+    pub from: String,
+    /// Id of the target node.
+    pub to: String,
+    /// Text at the middle of the edge, e.g. "412 · 3.2 h".
+    pub label: Option<String>,
+    /// Relative weight: the stroke width grows with it (1–6 px).
+    pub weight: f64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Graph layout
+// ---------------------------------------------------------------------------------------------
+
+/// Geometry of a laid-out [`Graph`] in SVG user units (used by [`graph`] and by tests).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Layout {
+    /// The drawn nodes: the first of each id, at most 60, in input order.
+    pub(crate) nodes: Vec<LaidNode>,
+    /// The drawn edges, in input order.
+    pub(crate) edges: Vec<LaidEdge>,
+    /// The drawing's box: left, top, width, height.
+    pub(crate) view: [f64; 4],
+    /// Distinct node ids left out past the cap.
+    pub(crate) omitted_nodes: usize,
+    /// Nodes whose id repeats an earlier one.
+    pub(crate) duplicate_nodes: usize,
+    /// Edges naming a node that is unknown or left out.
+    pub(crate) ignored_edges: usize,
+}
+
+/// A placed node: its box, layer and text.
+#[derive(Debug, Clone)]
+pub(crate) struct LaidNode {
+    /// Index into [`Graph::nodes`].
+    pub(crate) index: usize,
+    /// Layer (column), from 0 at the left.
+    pub(crate) layer: usize,
+    /// Left edge.
+    pub(crate) x: f64,
+    /// Top edge.
+    pub(crate) y: f64,
+    /// Box width.
+    pub(crate) width: f64,
+    /// Box height.
+    pub(crate) height: f64,
+    label: String,
+    detail: Option<String>,
+}
+
+/// A routed edge: its path, stroke and label box.
+#[derive(Debug, Clone)]
+pub(crate) struct LaidEdge {
+    /// Index into [`Graph::edges`].
+    pub(crate) index: usize,
+    /// Source, as an index into [`Layout::nodes`].
+    pub(crate) from: usize,
+    /// Target, as an index into [`Layout::nodes`].
+    pub(crate) to: usize,
+    /// Whether it closes a cycle (drawn right to left); self-loops count as back edges too.
+    pub(crate) back: bool,
+    /// SVG path data.
+    pub(crate) path: String,
+    /// Stroke width, 1–6.
+    pub(crate) stroke: f64,
+    pub(super) arrow: usize,
+    pub(super) label: Option<LabelBox>,
+}
+
+/// An edge label's background box and text.
+#[derive(Debug, Clone)]
+pub(super) struct LabelBox {
+    pub(super) x: f64,
+    pub(super) y: f64,
+    pub(super) w: f64,
+    pub(super) h: f64,
+    pub(super) text: String,
+}
+
+/// A vertex of the layered graph: a real node or a dummy on a long edge.
+#[derive(Debug, Clone)]
+struct Vert {
+    layer: usize,
+    w: f64,
+    h: f64,
+    real: bool,
+    /// Extra room above the node for a self-loop and its label.
+    room: f64,
+}
+
+/// An edge as a chain of vertices in layer order (for back edges: reversed).
+#[derive(Debug, Clone)]
+struct Chain {
+    edge: usize,
+    verts: Vec<usize>,
+    back: bool,
+    from: usize,
+    to: usize,
+}
+
+type Pt = (f64, f64);
+
+/// One cubic Bézier segment.
+#[derive(Debug, Clone, Copy)]
+struct Cubic {
+    p0: Pt,
+    c1: Pt,
+    c2: Pt,
+    p1: Pt,
+}
+
+impl Cubic {
+    fn at(&self, t: f64) -> Pt {
+        let u = 1.0 - t;
+        let (a, b, c, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
+        (
+            a * self.p0.0 + b * self.c1.0 + c * self.c2.0 + d * self.p1.0,
+            a * self.p0.1 + b * self.c1.1 + c * self.c2.1 + d * self.p1.1,
+        )
+    }
+}
+
+/// A curve between two points with horizontal tangents at both ends; with `bulge`, it dips below both.
+fn hop(p0: Pt, p1: Pt, bulge: bool) -> Vec<Cubic> {
+    let horizontal = |a: Pt, b: Pt| {
+        let mx = (a.0 + b.0) / 2.0;
+        Cubic { p0: a, c1: (mx, a.1), c2: (mx, b.1), p1: b }
+    };
+    if bulge {
+        let m = ((p0.0 + p1.0) / 2.0, p0.1.max(p1.1) + 18.0);
+        vec![horizontal(p0, m), horizontal(m, p1)]
+    } else {
+        vec![horizontal(p0, p1)]
+    }
+}
+
+/// The y of a hop (x-monotonic cubics) at x, by bisection.
+fn y_at_x(curves: &[Cubic], x: f64) -> f64 {
+    for c in curves {
+        let (a, b) = (c.p0.0.min(c.p1.0), c.p0.0.max(c.p1.0));
+        if x < a || x > b {
+            continue;
+        }
+        let increasing = c.p1.0 >= c.p0.0;
+        let (mut lo, mut hi) = (0.0, 1.0);
+        for _ in 0..40 {
+            let mid = (lo + hi) / 2.0;
+            if (c.at(mid).0 < x) == increasing {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        return c.at((lo + hi) / 2.0).1;
+    }
+    curves.first().map_or(0.0, |c| c.at(0.5).1)
+}
+
+/// Arrowhead length and half-width for a stroke bucket.
+pub(super) fn arrow_size(bucket: usize) -> (f64, f64) {
+    let b = bucket as f64;
+    (7.0 + 1.3 * b, 3.5 + 0.9 * b)
+}
+
+/// Places items in order with minimum separations, as close as possible (weighted least squares)
+/// to their desired positions: isotonic regression by pool-adjacent-violators.
+fn pava_place(desired: &[f64], weights: &[f64], seps: &[f64]) -> Vec<f64> {
+    let mut offsets = Vec::with_capacity(desired.len());
+    let mut acc = 0.0;
+    for s in seps {
+        acc += s;
+        offsets.push(acc);
+    }
+    let mut blocks: Vec<(f64, f64, usize)> = Vec::new();
+    for ((d, w), o) in desired.iter().zip(weights).zip(&offsets) {
+        blocks.push((*w, w * (d - o), 1));
+        while let [.., a, b] = blocks[..] {
+            if a.1 / a.0 > b.1 / b.0 {
+                blocks.pop();
+                if let Some(last) = blocks.last_mut() {
+                    *last = (a.0 + b.0, a.1 + b.1, a.2 + b.2);
+                }
+            } else {
+                break;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(desired.len());
+    for (w, wt, len) in blocks {
+        out.extend(std::iter::repeat_n(wt / w, len));
+    }
+    out.iter_mut().zip(&offsets).for_each(|(z, o)| *z += o);
+    out
+}
+
+/// Edge crossings between adjacent layers (inversions counted with a Fenwick tree).
+fn crossings(layers: &[Vec<usize>], down: &[Vec<usize>], pos: &[usize]) -> u64 {
+    let mut total = 0u64;
+    for pair in layers.windows(2) {
+        let mut edges: Vec<(usize, usize)> =
+            pair[0].iter().flat_map(|&p| down[p].iter().map(move |&q| (pos[p], pos[q]))).collect();
+        edges.sort_unstable();
+        let mut tree = vec![0u64; pair[1].len() + 1];
+        for (seen, &(_, q)) in edges.iter().enumerate() {
+            let mut le = 0;
+            let mut i = q + 1;
+            while i > 0 {
+                le += tree.get(i).copied().unwrap_or(0);
+                i &= i - 1;
+            }
+            total += (seen as u64).saturating_sub(le);
+            let mut i = q + 1;
+            while let Some(slot) = tree.get_mut(i) {
+                *slot += 1;
+                i += i & i.wrapping_neg();
+            }
+        }
+    }
+    total
+}
+
+/// Sorts a layer by the barycenter of each vertex's neighbours (vertices without any keep their place).
+fn reorder(layer: &mut [usize], nbrs: &[Vec<usize>], pos: &mut [usize]) {
+    let mut keyed: Vec<(f64, usize, usize)> = layer
+        .iter()
+        .map(|&v| {
+            let ns = &nbrs[v];
+            let key = if ns.is_empty() {
+                pos[v] as f64
+            } else {
+                ns.iter().map(|&u| pos[u] as f64).sum::<f64>() / ns.len() as f64
+            };
+            (key, pos[v], v)
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    for (i, (slot, (_, _, v))) in layer.iter_mut().zip(keyed).enumerate() {
+        *slot = v;
+        pos[v] = i;
+    }
+}
+
+/// A node's display name: its label, or its id when the label is blank.
+fn node_name(node: &Node) -> String {
+    or_default(&node.label, || node.id.trim().to_string())
+}
+
+/// Lays out a graph: cycle breaking, longest-path layering, barycenter ordering, coordinates
+/// and edge routing.
+pub(crate) fn layout(g: &Graph) -> Layout {
+    // Nodes: the first of each id, at most MAX_NODES.
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut kept: Vec<usize> = Vec::new();
+    let (mut omitted_nodes, mut duplicate_nodes) = (0, 0);
+    for (i, node) in g.nodes.iter().enumerate() {
+        if !seen.insert(node.id.as_str()) {
+            duplicate_nodes += 1;
+        } else if kept.len() < MAX_NODES {
+            index.insert(node.id.as_str(), kept.len());
+            kept.push(i);
+        } else {
+            omitted_nodes += 1;
+        }
+    }
+    let n = kept.len();
+    let node = |v: usize| &g.nodes[kept[v]];
+
+    // Edges: between two kept nodes, self-loops apart.
+    let mut real: Vec<(usize, usize, usize)> = Vec::new();
+    let mut loops: Vec<(usize, usize)> = Vec::new();
+    let mut ignored_edges = 0;
+    for (ei, e) in g.edges.iter().enumerate() {
+        match (index.get(e.from.as_str()), index.get(e.to.as_str())) {
+            (Some(&a), Some(&b)) if a == b => loops.push((ei, a)),
+            (Some(&a), Some(&b)) => real.push((ei, a, b)),
+            _ => ignored_edges += 1,
+        }
+    }
+
+    // Cycle breaking: DFS (start nodes, then sources, then the rest, each in input order);
+    // an edge to a vertex on the DFS stack is a back edge, reversed for layering.
+    let mut out: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+    let mut indeg = vec![0usize; n];
+    for (k, &(_, a, b)) in real.iter().enumerate() {
+        out[a].push((k, b));
+        indeg[b] += 1;
+    }
+    let is_start = |v: usize| node(v).state == NodeState::Start;
+    let roots = (0..n)
+        .filter(|&v| is_start(v))
+        .chain((0..n).filter(|&v| !is_start(v) && indeg[v] == 0))
+        .chain((0..n).filter(|&v| !is_start(v) && indeg[v] > 0));
+    let mut state = vec![0u8; n];
+    let mut back = vec![false; real.len()];
+    for r in roots {
+        if state[r] != 0 {
+            continue;
+        }
+        state[r] = 1;
+        let mut stack = vec![(r, 0usize)];
+        while let Some(&(v, i)) = stack.last() {
+            if let Some(&(k, t)) = out[v].get(i) {
+                if let Some(top) = stack.last_mut() {
+                    top.1 += 1;
+                }
+                match state[t] {
+                    0 => {
+                        state[t] = 1;
+                        stack.push((t, 0));
+                    }
+                    1 => back[k] = true,
+                    _ => {}
+                }
+            } else {
+                state[v] = 2;
+                stack.pop();
+            }
+        }
+    }
+
+    // Layering by longest path over the acyclic edges (Kahn's order).
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut pred: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (k, &(_, a, b)) in real.iter().enumerate() {
+        let (s, t) = if back[k] { (b, a) } else { (a, b) };
+        succ[s].push(t);
+        pred[t].push(s);
+    }
+    let mut din: Vec<usize> = pred.iter().map(Vec::len).collect();
+    let mut queue: VecDeque<usize> = (0..n).filter(|&v| din[v] == 0).collect();
+    let mut topo = Vec::with_capacity(n);
+    let mut layer = vec![0usize; n];
+    while let Some(v) = queue.pop_front() {
+        topo.push(v);
+        for &s in &succ[v] {
+            layer[s] = layer[s].max(layer[v] + 1);
+            din[s] = din[s].saturating_sub(1);
+            if din[s] == 0 {
+                queue.push_back(s);
+            }
+        }
+    }
+    // Sources other than start nodes move right, next to their first successor.
+    for &v in &topo {
+        if pred[v].is_empty()
+            && !is_start(v)
+            && let Some(m) = succ[v].iter().map(|&s| layer[s]).min()
+        {
+            layer[v] = layer[v].max(m.saturating_sub(1));
+        }
+    }
+    // End nodes without successors go to the last layer.
+    let max_layer = layer.iter().copied().max().unwrap_or(0);
+    for v in 0..n {
+        if succ[v].is_empty() && node(v).state == NodeState::End {
+            layer[v] = max_layer;
+        }
+    }
+    // Compact layer numbers.
+    let mut used: Vec<usize> = layer.clone();
+    used.sort_unstable();
+    used.dedup();
+    for l in &mut layer {
+        *l = used.binary_search(l).unwrap_or(0);
+    }
+    let nl = used.len().max(1);
+
+    // Node sizes and texts.
+    let mut loop_count = vec![0usize; n];
+    for &(_, v) in &loops {
+        loop_count[v] += 1;
+    }
+    let texts: Vec<(String, Option<String>)> = (0..n)
+        .map(|v| {
+            let nd = node(v);
+            let label = truncate(&node_name(nd), 180.0, 12.0);
+            let detail =
+                nd.detail.as_deref().map(str::trim).filter(|d| !d.is_empty()).map(|d| truncate(d, 180.0, 11.0));
+            (label, detail)
+        })
+        .collect();
+    let mut verts: Vec<Vert> = (0..n)
+        .map(|v| {
+            let (label, detail) = &texts[v];
+            let tw = text_width(label, 12.0).max(detail.as_deref().map_or(0.0, |d| text_width(d, 11.0)));
+            Vert {
+                layer: layer[v],
+                w: (tw + 24.0).max(56.0),
+                h: if detail.is_some() { 46.0 } else { 32.0 },
+                real: true,
+                room: if loop_count[v] > 0 { 46.0 } else { 0.0 },
+            }
+        })
+        .collect();
+
+    // Chains with a dummy vertex in each layer a long edge crosses.
+    let mut chains: Vec<Chain> = Vec::with_capacity(real.len());
+    for (k, &(ei, a, b)) in real.iter().enumerate() {
+        let (s, t) = if back[k] { (b, a) } else { (a, b) };
+        let mut vs = vec![s];
+        for l in verts[s].layer + 1..verts[t].layer {
+            verts.push(Vert { layer: l, w: 0.0, h: 0.0, real: false, room: 0.0 });
+            vs.push(verts.len() - 1);
+        }
+        vs.push(t);
+        chains.push(Chain { edge: ei, verts: vs, back: back[k], from: a, to: b });
+    }
+    let nv = verts.len();
+    let mut up: Vec<Vec<usize>> = vec![Vec::new(); nv];
+    let mut down: Vec<Vec<usize>> = vec![Vec::new(); nv];
+    for ch in &chains {
+        for pair in ch.verts.windows(2) {
+            if verts[pair[1]].layer == verts[pair[0]].layer + 1 {
+                down[pair[0]].push(pair[1]);
+                up[pair[1]].push(pair[0]);
+            }
+        }
+    }
+
+    // Ordering within layers: barycenter sweeps, keeping the order with the fewest crossings.
+    let mut layers: Vec<Vec<usize>> = vec![Vec::new(); nl];
+    for (v, vert) in verts.iter().enumerate() {
+        if let Some(l) = layers.get_mut(vert.layer) {
+            l.push(v);
+        }
+    }
+    let mut pos = vec![0usize; nv];
+    let set_pos = |layers: &[Vec<usize>], pos: &mut [usize]| {
+        for l in layers {
+            for (i, &v) in l.iter().enumerate() {
+                pos[v] = i;
+            }
+        }
+    };
+    set_pos(&layers, &mut pos);
+    let mut best = layers.clone();
+    let mut best_crossings = crossings(&layers, &down, &pos);
+    let rounds = if nv > 3000 { 1 } else { 6 };
+    for _ in 0..rounds {
+        if best_crossings == 0 {
+            break;
+        }
+        for l in layers.iter_mut().skip(1) {
+            reorder(l, &up, &mut pos);
+        }
+        for l in layers.iter_mut().rev().skip(1) {
+            reorder(l, &down, &mut pos);
+        }
+        let c = crossings(&layers, &down, &pos);
+        if c < best_crossings {
+            best_crossings = c;
+            best = layers.clone();
+        }
+    }
+    let layers = best;
+    set_pos(&layers, &mut pos);
+
+    // Vertical positions: align each vertex with its neighbours, keeping order and spacing.
+    let sep = |a: usize, b: usize| {
+        let (va, vb) = (&verts[a], &verts[b]);
+        let gap = match (va.real, vb.real) {
+            (true, true) => 26.0,
+            (false, false) => 10.0,
+            _ => 16.0,
+        };
+        va.h / 2.0 + vb.h / 2.0 + gap + vb.room
+    };
+    let mut cy = vec![0.0f64; nv];
+    for l in &layers {
+        let mut y = 0.0;
+        for (i, &v) in l.iter().enumerate() {
+            if i > 0 {
+                y += sep(l[i - 1], v);
+            }
+            cy[v] = y;
+        }
+        let mid = y / 2.0;
+        for &v in l {
+            cy[v] -= mid;
+        }
+    }
+    let align = |l: &[usize], cy: &mut [f64], use_up: bool, use_down: bool| {
+        let mut desired = Vec::with_capacity(l.len());
+        let mut weights = Vec::with_capacity(l.len());
+        let mut seps = Vec::with_capacity(l.len());
+        for (i, &v) in l.iter().enumerate() {
+            let mut nbrs: Vec<usize> = Vec::new();
+            if use_up {
+                nbrs.extend(&up[v]);
+            }
+            if use_down {
+                nbrs.extend(&down[v]);
+            }
+            if nbrs.is_empty() {
+                desired.push(cy[v]);
+                weights.push(0.25);
+            } else {
+                desired.push(nbrs.iter().map(|&u| cy[u]).sum::<f64>() / nbrs.len() as f64);
+                weights.push(if verts[v].real { 1.0 } else { 2.0 });
+            }
+            seps.push(if i == 0 { 0.0 } else { sep(l[i - 1], v) });
+        }
+        for (&v, y) in l.iter().zip(pava_place(&desired, &weights, &seps)) {
+            cy[v] = y;
+        }
+    };
+    for _ in 0..6 {
+        for l in layers.iter().skip(1) {
+            align(l, &mut cy, true, false);
+        }
+        for l in layers.iter().rev().skip(1) {
+            align(l, &mut cy, false, true);
+        }
+    }
+    for _ in 0..2 {
+        for l in &layers {
+            align(l, &mut cy, true, true);
+        }
+    }
+
+    // Stroke widths from the weights (1–6 px; all equal: 1.5 px).
+    let weight = |ei: usize| {
+        let w = g.edges[ei].weight;
+        if w.is_finite() && w > 0.0 { w } else { 0.0 }
+    };
+    let drawn = real.iter().map(|r| r.0).chain(loops.iter().map(|l| l.0));
+    let (wmin, wmax) = drawn.fold((f64::INFINITY, 0.0f64), |(lo, hi), ei| (lo.min(weight(ei)), hi.max(weight(ei))));
+    let stroke = |ei: usize| {
+        if wmax <= 0.0 || wmax - wmin <= wmax * 1e-9 { 1.5 } else { 1.0 + 5.0 * weight(ei) / wmax }
+    };
+    let bucket = |s: f64| (s.round() as usize).clamp(1, 6);
+    let label_text = |ei: usize| {
+        g.edges[ei].label.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(|t| truncate(t, 160.0, 11.0))
+    };
+
+    // Horizontal positions: columns as wide as their widest node, gaps wide enough for labels.
+    let mut col_w = vec![16.0f64; nl];
+    for vert in verts.iter().filter(|v| v.real) {
+        if let Some(c) = col_w.get_mut(vert.layer) {
+            *c = c.max(vert.w);
+        }
+    }
+    let label_gap = |ch: &Chain| {
+        let hops = ch.verts.len().saturating_sub(1).max(1);
+        let mid = (hops - 1) / 2;
+        let (first, last) = (verts[ch.verts[0]].layer, verts[ch.verts[ch.verts.len() - 1]].layer);
+        if ch.back { last.checked_sub(1 + mid) } else { Some(first + mid) }
+    };
+    let mut gap_w = vec![64.0f64; nl];
+    for ch in &chains {
+        if let (Some(text), Some(gi)) = (label_text(ch.edge), label_gap(ch))
+            && let Some(gw) = gap_w.get_mut(gi)
+        {
+            *gw = gw.max(text_width(&text, 11.0) + 10.0 + 48.0);
+        }
+    }
+    let mut col_x = vec![0.0f64; nl];
+    let mut x = 0.0;
+    for l in 0..nl {
+        col_x[l] = x;
+        x += col_w[l] + gap_w[l];
+    }
+    let node_x = |v: usize| col_x[verts[v].layer] + (col_w[verts[v].layer] - verts[v].w) / 2.0;
+
+    // Ports: edges spread over a node's right side (leaving rightwards) and left side.
+    let mut port_right = vec![0.0f64; chains.len()];
+    let mut port_left = vec![0.0f64; chains.len()];
+    let mut right_side: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut left_side: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (ci, ch) in chains.iter().enumerate() {
+        right_side[ch.verts[0]].push(ci);
+        left_side[ch.verts[ch.verts.len() - 1]].push(ci);
+    }
+    let neighbour_y = |ci: usize, right: bool| {
+        let vs = &chains[ci].verts;
+        cy[vs[if right { 1 } else { vs.len() - 2 }]]
+    };
+    for v in 0..n {
+        let top = cy[v] - verts[v].h / 2.0;
+        let h = verts[v].h;
+        for right in [true, false] {
+            let side = if right { &mut right_side[v] } else { &mut left_side[v] };
+            side.sort_by(|&a, &b| {
+                neighbour_y(a, right)
+                    .total_cmp(&neighbour_y(b, right))
+                    .then(chains[a].back.cmp(&chains[b].back))
+                    .then(a.cmp(&b))
+            });
+            let ports = if right { &mut port_right } else { &mut port_left };
+            let k = side.len() as f64;
+            for (i, &ci) in side.iter().enumerate() {
+                ports[ci] = top + h * (i as f64 + 1.0) / (k + 1.0);
+            }
+        }
+    }
+
+    // Geometry and bounding box.
+    let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    let mut grow = |p: Pt| {
+        bbox[0] = bbox[0].min(p.0);
+        bbox[1] = bbox[1].min(p.1);
+        bbox[2] = bbox[2].max(p.0);
+        bbox[3] = bbox[3].max(p.1);
+    };
+    let nodes: Vec<LaidNode> = (0..n)
+        .map(|v| {
+            let vert = &verts[v];
+            let (x, y) = (node_x(v), cy[v] - vert.h / 2.0);
+            grow((x, y));
+            grow((x + vert.w, y + vert.h));
+            LaidNode {
+                index: kept[v],
+                layer: vert.layer,
+                x,
+                y,
+                width: vert.w,
+                height: vert.h,
+                label: texts[v].0.clone(),
+                detail: texts[v].1.clone(),
+            }
+        })
+        .collect();
+    let mut placed: Vec<[f64; 4]> = Vec::new();
+    let mut edges: Vec<LaidEdge> = Vec::with_capacity(real.len() + loops.len());
+
+    // Self-loops: a hump over the node's top, its label above.
+    for &(ei, v) in &loops {
+        let nd = &nodes[v];
+        let s = stroke(ei);
+        let (len, _) = arrow_size(bucket(s));
+        let cx = nd.x + nd.width / 2.0;
+        let (x1, x2, y) = (cx - 14.0, cx + 14.0, nd.y);
+        let curve = Cubic { p0: (x1, y), c1: (x1, y - 34.0), c2: (x2, y - 34.0), p1: (x2, y - len) };
+        grow(curve.c1);
+        grow(curve.c2);
+        let label = label_text(ei).map(|text| {
+            let w = text_width(&text, 11.0) + 10.0;
+            let b = LabelBox { x: cx - w / 2.0, y: y - 34.0 - 16.0, w, h: 16.0, text };
+            placed.push([b.x, b.y, b.w, b.h]);
+            grow((b.x, b.y));
+            grow((b.x + b.w, b.y + b.h));
+            b
+        });
+        let path = format!(
+            "M{},{} C{},{} {},{} {},{}",
+            num(curve.p0.0),
+            num(curve.p0.1),
+            num(curve.c1.0),
+            num(curve.c1.1),
+            num(curve.c2.0),
+            num(curve.c2.1),
+            num(curve.p1.0),
+            num(curve.p1.1)
+        );
+        edges.push(LaidEdge { index: ei, from: v, to: v, back: true, path, stroke: s, arrow: bucket(s), label });
+    }
+
+    // Chains: cubic hops across gaps, straight runs through dummy columns.
+    for (ci, ch) in chains.iter().enumerate() {
+        let (first, last) = (ch.verts[0], ch.verts[ch.verts.len() - 1]);
+        let inner = &ch.verts[1..ch.verts.len() - 1];
+        let right_of = |v: usize| node_x(v) + verts[v].w;
+        let (start, end, runs): (Pt, Pt, Vec<(Pt, Pt)>) = if ch.back {
+            let runs = inner
+                .iter()
+                .rev()
+                .map(|&d| {
+                    let l = verts[d].layer;
+                    ((col_x[l] + col_w[l], cy[d]), (col_x[l], cy[d]))
+                })
+                .collect();
+            ((node_x(last), port_left[ci]), (right_of(first), port_right[ci]), runs)
+        } else {
+            let runs = inner
+                .iter()
+                .map(|&d| {
+                    let l = verts[d].layer;
+                    ((col_x[l], cy[d]), (col_x[l] + col_w[l], cy[d]))
+                })
+                .collect();
+            ((right_of(first), port_right[ci]), (node_x(last), port_left[ci]), runs)
+        };
+        let s = stroke(ch.edge);
+        let (len, _) = arrow_size(bucket(s));
+        let mut hops: Vec<Vec<Cubic>> = Vec::with_capacity(runs.len() + 1);
+        let mut d = format!("M{},{}", num(start.0), num(start.1));
+        let mut cur = start;
+        let push_hop = |d: &mut String, curves: &[Cubic]| {
+            for c in curves {
+                w!(
+                    d,
+                    " C{},{} {},{} {},{}",
+                    num(c.c1.0),
+                    num(c.c1.1),
+                    num(c.c2.0),
+                    num(c.c2.1),
+                    num(c.p1.0),
+                    num(c.p1.1)
+                );
+            }
+        };
+        for &(entry, exit) in &runs {
+            let h = hop(cur, entry, false);
+            push_hop(&mut d, &h);
+            hops.push(h);
+            w!(d, " L{},{}", num(exit.0), num(exit.1));
+            cur = exit;
+        }
+        let dir = if end.0 >= cur.0 { 1.0 } else { -1.0 };
+        let h = hop(cur, (end.0 - dir * len, end.1), ch.back && runs.is_empty());
+        push_hop(&mut d, &h);
+        hops.push(h);
+        for c in hops.iter().flatten() {
+            grow(c.p0);
+            grow(c.c1);
+            grow(c.c2);
+            grow(c.p1);
+        }
+
+        // The label goes on the middle hop, centred in its gap, nudged to avoid other labels.
+        let label = label_text(ch.edge).map(|text| {
+            let w = text_width(&text, 11.0) + 10.0;
+            let hi = (hops.len().saturating_sub(1)) / 2;
+            let curves = hops.get(hi).map_or(&[][..], Vec::as_slice);
+            let region = label_gap(ch)
+                .filter(|&gi| gi + 1 < nl)
+                .map(|gi| (col_x[gi] + col_w[gi], col_x[gi + 1]))
+                .unwrap_or((f64::NAN, f64::NAN));
+            let centre = (region.0 + region.1) / 2.0;
+            let mut choice = None;
+            let candidates = if centre.is_finite() { &[0.0, -10.0, 10.0][..] } else { &[][..] };
+            'search: for &dy in candidates {
+                for dx in [0.0, -10.0, 10.0, -20.0, 20.0, -30.0, 30.0] {
+                    let x = centre + dx;
+                    if x - w / 2.0 < region.0 + 18.0 || x + w / 2.0 > region.1 - 18.0 {
+                        continue;
+                    }
+                    let b = [x - w / 2.0, y_at_x(curves, x) + dy - 8.0, w, 16.0];
+                    let clear = placed.iter().all(|p| {
+                        b[0] + b[2] + 2.0 <= p[0]
+                            || p[0] + p[2] + 2.0 <= b[0]
+                            || b[1] + b[3] + 2.0 <= p[1]
+                            || p[1] + p[3] + 2.0 <= b[1]
+                    });
+                    if clear {
+                        choice = Some(b);
+                        break 'search;
+                    }
+                }
+            }
+            let b = choice.unwrap_or_else(|| {
+                let (x, y) = if centre.is_finite() {
+                    (centre, y_at_x(curves, centre))
+                } else {
+                    curves.first().map_or(cur, |c| c.at(0.5))
+                };
+                [x - w / 2.0, y - 8.0, w, 16.0]
+            });
+            placed.push(b);
+            LabelBox { x: b[0], y: b[1], w: b[2], h: b[3], text }
+        });
+        if let Some(b) = &label {
+            grow((b.x, b.y));
+            grow((b.x + b.w, b.y + b.h));
+        }
+        edges.push(LaidEdge {
+            index: ch.edge,
+            from: ch.from,
+            to: ch.to,
+            back: ch.back,
+            path: d,
+            stroke: s,
+            arrow: bucket(s),
+            label,
+        });
+    }
+    edges.sort_by_key(|e| e.index);
+
+    let view = if bbox[0].is_finite() && bbox[2] >= bbox[0] {
+        let (mut x0, y0) = (bbox[0] - 16.0, bbox[1] - 16.0);
+        let (mut w, h) = (bbox[2] - bbox[0] + 32.0, bbox[3] - bbox[1] + 32.0);
+        if w < WIDTH {
+            x0 -= (WIDTH - w) / 2.0;
+            w = WIDTH;
+        }
+        [x0, y0, w, h]
+    } else {
+        [0.0, 0.0, WIDTH, 120.0]
+    };
+    Layout { nodes, edges, view, omitted_nodes, duplicate_nodes, ignored_edges }
+}
+
+/// Draws a directed graph left to right in layers (see [`Graph`]).
+pub fn graph(g: &Graph) -> String {
+    let lay = layout(g);
+    if lay.nodes.is_empty() {
+        return no_data("graph", &g.title);
+    }
+    let mut body = String::from("<defs>");
+    let mut buckets: Vec<usize> = lay.edges.iter().map(|e| e.arrow).collect();
+    buckets.sort_unstable();
+    buckets.dedup();
+    for b in buckets {
+        let (len, half) = arrow_size(b);
+        w!(
+            body,
+            "<marker id=\"{ID}-arrow-{b}\" viewBox=\"0 0 10 10\" refX=\"0\" refY=\"5\" markerUnits=\"userSpaceOnUse\" \
+             markerWidth=\"{}\" markerHeight=\"{}\" orient=\"auto\" preserveAspectRatio=\"none\">\
+             <path class=\"edge-arrow\" d=\"M0,0 L10,5 L0,10 z\"/></marker>",
+            num(len),
+            num(half * 2.0)
+        );
+    }
+    body.push_str("</defs>");
+    let name = |v: usize| node_name(&g.nodes[lay.nodes[v].index]);
+    let edge_title = |e: &LaidEdge| {
+        let mut t = format!("{} → {}", truncate(&name(e.from), 1400.0, 12.0), truncate(&name(e.to), 1400.0, 12.0));
+        if let Some(label) = g.edges[e.index].label.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+            w!(t, ": {label}");
+        }
+        t
+    };
+
+    body.push_str("<g class=\"edges\">");
+    for e in &lay.edges {
+        let mut class = String::from("edge");
+        if e.from == e.to {
+            class.push_str(" edge-self");
+        } else if e.back {
+            class.push_str(" edge-back");
+        }
+        w!(
+            body,
+            "<g class=\"{class}\"><title>{}</title><path class=\"edge-hit\" fill=\"none\" d=\"{}\"/>\
+             <path class=\"edge-line\" fill=\"none\" stroke-width=\"{}\" marker-end=\"url(#{ID}-arrow-{})\" d=\"{}\"/></g>",
+            esc(&edge_title(e)),
+            e.path,
+            num(e.stroke),
+            e.arrow,
+            e.path
+        );
+    }
+    body.push_str("</g><g class=\"edge-labels\">");
+    for e in &lay.edges {
+        if let Some(b) = &e.label {
+            w!(
+                body,
+                "<g class=\"edge-label\"><title>{}</title><rect class=\"edge-label-bg\" x=\"{}\" y=\"{}\" width=\"{}\" \
+                 height=\"{}\" rx=\"3\"/><text class=\"edge-label-text\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" \
+                 dy=\"0.35em\">{}</text></g>",
+                esc(&edge_title(e)),
+                num(b.x),
+                num(b.y),
+                num(b.w),
+                num(b.h),
+                num(b.x + b.w / 2.0),
+                num(b.y + b.h / 2.0),
+                esc(&b.text)
+            );
+        }
+    }
+    body.push_str("</g><g class=\"nodes\">");
+    for nd in &lay.nodes {
+        let src = &g.nodes[nd.index];
+        let mut title = node_name(src);
+        if let Some(detail) = src.detail.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            w!(title, " — {detail}");
+        }
+        if src.state != NodeState::Plain {
+            w!(title, " ({})", src.state.word());
+        }
+        let rx = if matches!(src.state, NodeState::Start | NodeState::End) { nd.height / 2.0 } else { 6.0 };
+        let cx = nd.x + nd.width / 2.0;
+        let mut el = format!(
+            "<g class=\"node {}\"><title>{}</title><rect class=\"node-box\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"{}\"/>",
+            src.state.class(),
+            esc(&title),
+            num(nd.x),
+            num(nd.y),
+            num(nd.width),
+            num(nd.height),
+            num(rx)
+        );
+        let label_y = if nd.detail.is_some() { nd.y + 16.0 } else { nd.y + nd.height / 2.0 };
+        w!(
+            el,
+            "<text class=\"node-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" dy=\"0.35em\">{}</text>",
+            num(cx),
+            num(label_y),
+            esc(&nd.label)
+        );
+        if let Some(detail) = &nd.detail {
+            w!(
+                el,
+                "<text class=\"node-detail\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" dy=\"0.35em\">{}</text>",
+                num(cx),
+                num(nd.y + 32.0),
+                esc(detail)
+            );
+        }
+        el.push_str("</g>");
+        match src.href.as_deref().and_then(safe_href) {
+            Some(href) => w!(body, "<a class=\"node-link\" href=\"{href}\">{el}</a>"),
+            None => body.push_str(&el),
+        }
+    }
+    body.push_str("</g>");
+
+    // The description: counts, states, then the nodes and edges in words.
+    let layers = lay.nodes.iter().map(|nd| nd.layer + 1).max().unwrap_or(0);
+    let backs = lay.edges.iter().filter(|e| e.back && e.from != e.to).count();
+    let selfs = lay.edges.iter().filter(|e| e.from == e.to).count();
+    let mut desc = format!(
+        "Directed graph of {} and {}, drawn left to right in {}.",
+        plural(lay.nodes.len() as u64, "node", "nodes"),
+        plural(lay.edges.len() as u64, "edge", "edges"),
+        plural(layers as u64, "layer", "layers")
+    );
+    if backs > 0 {
+        w!(desc, " {} back against the flow (cycles).", plural(backs as u64, "edge leads", "edges lead"));
+    }
+    if selfs > 0 {
+        w!(desc, " {} a node to itself.", plural(selfs as u64, "edge leads from", "edges lead from"));
+    }
+    let mut counts: Vec<(NodeState, usize)> = Vec::new();
+    for nd in &lay.nodes {
+        let s = g.nodes[nd.index].state;
+        match counts.iter_mut().find(|(k, _)| *k == s) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((s, 1)),
+        }
+    }
+    let states: Vec<String> =
+        counts.iter().filter(|(s, _)| *s != NodeState::Plain).map(|(s, c)| format!("{c} {}", s.word())).collect();
+    if !states.is_empty() {
+        w!(desc, " States: {}.", states.join(", "));
+    }
+    if lay.omitted_nodes > 0 {
+        w!(
+            desc,
+            " Only the first {MAX_NODES} of {} nodes are shown; edges to the others are left out.",
+            MAX_NODES + lay.omitted_nodes
+        );
+    }
+    if lay.duplicate_nodes > 0 {
+        w!(
+            desc,
+            " {} ignored.",
+            plural(lay.duplicate_nodes as u64, "node with a repeated id was", "nodes with repeated ids were")
+        );
+    }
+    let unknown = lay.ignored_edges;
+    if unknown > 0 && lay.omitted_nodes == 0 {
+        w!(
+            desc,
+            " {} not shown.",
+            plural(unknown as u64, "edge naming an unknown node is", "edges naming unknown nodes are")
+        );
+    }
+    let node_words: Vec<String> = lay
+        .nodes
+        .iter()
+        .map(|nd| {
+            let src = &g.nodes[nd.index];
+            let mut s = node_name(src);
+            if let Some(d) = src.detail.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                w!(s, ", {d}");
+            }
+            if src.state != NodeState::Plain {
+                w!(s, " ({})", src.state.word());
+            }
+            s
+        })
+        .collect();
+    w!(desc, " Nodes: {}.", list_words(&node_words));
+    if !lay.edges.is_empty() {
+        let edge_words: Vec<String> = lay.edges.iter().map(edge_title).collect();
+        w!(desc, " Edges: {}.", list_words(&edge_words));
+    }
+    frame("graph", &g.title, &desc, lay.view, &body)
+}

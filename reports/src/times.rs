@@ -403,9 +403,8 @@ pub(crate) fn kept_cte(filter: &Filter) -> String {
 ///
 /// `Utf8`, not `VARCHAR` (a string view): a team id is longer than a view holds inline, and when
 /// a hash aggregation spills, DataFusion 53 writes each spilled batch of string views with every
-/// data buffer of the whole aggregation's keys — over 10 million events the cases query (then
-/// grouped by case and activity) spilled about 50 GB and took 150 s instead of 9.5 s (dev
-/// profile; docs/benchmarks.md).
+/// data buffer of the whole aggregation's keys, which made the large reports spill tens of
+/// gigabytes (docs/benchmarks.md, process analytics).
 const TEAM_TEXT: &str = "arrow_cast(team_id, 'Utf8') AS team_id";
 
 /// The cases query: one row — how many cases have a completed item (`spans`), the sum of their

@@ -35,9 +35,9 @@ const LOCK_TASK_INSTANCE_SQL: Option<&str> =
 const AUDIT_HEAD_SQL: &str = "SELECT seq, hash FROM audit_heads WHERE org_id = $1 AND chain = $2 FOR UPDATE";
 /// Parallel chains per organisation: a transaction appends to one chosen at random, so concurrent
 /// writers of one organisation rarely queue behind each other's commit (with a single chain they
-/// would all serialise on its head: 83 instances/s instead of 500+ in `benches/throughput.rs`).
-/// An operation that reads ahead holds its chain's head from its first statement to its commit,
-/// so there are 64: 626–637 instances/s against 508–588 with 16.
+/// would all serialise on its head). An operation that reads ahead holds its chain's head from its
+/// first statement to its commit, so there are 64 rather than 16 (docs/benchmarks.md, engine
+/// throughput).
 const AUDIT_CHAINS: i32 = 64;
 /// `COMMIT` is its own statement (the flush statement is one statement, and a conditional update
 /// may miss: other writers run concurrently).
@@ -89,7 +89,7 @@ impl SqlStore {
     /// Connects (pool of up to `ORGATA_DB_MAX_CONNECTIONS`, default 10) and applies migrations.
     /// More connections than the database server has cores to run them mostly wait for each
     /// other, holding their locks: on a 2-core machine 40 connections ran the engine benchmark
-    /// at 408–421 instances/s where 10 ran it at 518–531 (docs/benchmarks.md).
+    /// slower than 10 (docs/benchmarks.md).
     pub async fn connect(url: &str) -> Result<Self> {
         let max = std::env::var("ORGATA_DB_MAX_CONNECTIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
         let pool = PgPoolOptions::new().max_connections(max).connect(url).await?;
@@ -113,7 +113,7 @@ const NOTIFY_EVERY: std::time::Duration = std::time::Duration::from_millis(10);
 ///
 /// Writers do not notify themselves: PostgreSQL serialises the commits of notifying transactions
 /// on one database-wide lock (taken in `PreCommit_Notify` and held through the commit's WAL flush),
-/// which took `benches/throughput.rs` (32 workers) from 589–630 down to 527–544 instances/s. A
+/// which slowed `benches/throughput.rs` measurably (docs/benchmarks.md). A
 /// notification is sent after the commits it announces, so a woken reader finds them; a failed
 /// one is logged, and the listeners' own polling covers it.
 async fn notify_committed_changes(pool: Pool<Db>, committed: Signal) {
@@ -173,7 +173,7 @@ async fn close_writes(_pool: &Writes) {}
 /// lock first, then the chain's head) or the playbook. That spares each operation the round trip
 /// of its audit head. The other reads go to the database when asked: statements with parameters
 /// cannot travel together, and one statement returning every row as JSON measured slower than the
-/// separate reads (275–288 against 345–354 instances/s in `benches/throughput.rs`, 32 workers).
+/// separate reads (docs/benchmarks.md).
 async fn begin_write_reading_tx(pool: &Writes, scope: &Scope, ahead: &ReadAhead) -> Result<(TxConn, Ahead)> {
     use sqlx::{FromRow, Row};
     let mut tx = begin_write_tx(pool).await?;

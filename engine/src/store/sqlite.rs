@@ -192,8 +192,8 @@ impl SqlStore {
         // handler, and its page cache stays warm because no other connection of the process writes.
         // Its savepoints' journal stays in memory. Its page cache is smaller than the readers':
         // SQLite walks the cache at the end of every write transaction (`pcache1Truncate`), and
-        // 8 MiB holds what writers touch (index interiors and the tables' recent pages); with
-        // the readers' 64 MiB the engine benchmark ran about 5 % slower (docs/benchmarks.md).
+        // 8 MiB holds what writers touch (index interiors and the tables' recent pages); the
+        // readers' 64 MiB measured slower (docs/benchmarks.md).
         let writer = options.clone().pragma("temp_store", "memory").pragma("cache_size", "-8192");
         let writes = GroupCommit::new(sqlx::ConnectOptions::connect(&writer).await?);
         let background =

@@ -65,10 +65,15 @@ impl AppError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred; it was logged")
     }
 
+    /// Each offending field and what is wrong with it: `/output/ok: required`.
+    fn field_words(&self) -> impl Iterator<Item = String> + '_ {
+        self.errors.iter().map(|p| format!("{}: {}", p.field, p.message))
+    }
+
     /// The failure in lines for people: the detail, each offending field, when to retry.
     pub fn lines(&self) -> Vec<String> {
         let mut lines = vec![self.detail.clone()];
-        lines.extend(self.errors.iter().map(|p| format!("{}: {}", p.field, p.message)));
+        lines.extend(self.field_words());
         if let Some(secs) = self.retry_after {
             lines.push(format!("Try again in {}.", orgata_reports::text::duration(secs.max(1) as f64)));
         }
@@ -82,8 +87,7 @@ impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.detail)?;
         if !self.errors.is_empty() {
-            let fields: Vec<String> = self.errors.iter().map(|p| format!("{}: {}", p.field, p.message)).collect();
-            write!(f, " ({})", fields.join("; "))?;
+            write!(f, " ({})", self.field_words().collect::<Vec<_>>().join("; "))?;
         }
         if let Some(secs) = self.retry_after {
             write!(f, "; retry after {secs} s")?;

@@ -41,12 +41,6 @@ pub fn assignee(caller: &Scope, param: Option<&str>) -> Option<UserId> {
     }
 }
 
-/// What completing a task asks of the engine (no output is an empty object).
-pub fn completion(output: Value, decision: Option<Decision>, expected_revision: Option<i64>) -> CompleteTask {
-    let output = if output.is_null() { serde_json::json!({}) } else { output };
-    CompleteTask { output, decision, expected_revision }
-}
-
 impl App {
     /// A team's tasks.
     pub async fn team_tasks(&self, c: &Scope, team: &TeamId, q: TaskListing) -> AppResult<Vec<Task>> {

@@ -65,7 +65,7 @@ async fn import_log(
     Query(p): Query<ImportParams>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<(StatusCode, axum::Json<ImportReport>)> {
-    // Refused before the body is read, as every team write is.
+    // A caller without the permission hears so before anything about its request.
     c.require(&team, Permission::TeamManage)?;
     let body = body.map_err(|rejection| {
         let detail = format!("the log could not be read: {}", rejection.body_text());

@@ -7,7 +7,7 @@ use super::extract::{
 use crate::app::AppError;
 use crate::app::paging::{decode_cursor, foreign_cursor, page_limit};
 use crate::app::visible;
-use crate::app::work::{TaskListing, assignee, completion, task_statuses};
+use crate::app::work::{TaskListing, assignee, task_statuses};
 use crate::app::{App, Page};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -361,7 +361,7 @@ async fn complete_task(
     IfMatch(revision): IfMatch,
     Json(b): Json<CompleteBody>,
 ) -> ApiResult<Response> {
-    let req = completion(b.output, b.decision, revision);
+    let req = CompleteTask { output: b.output, decision: b.decision, expected_revision: revision };
     let outcome = s.complete_task(&c, &id, req).await.map_err(stale)?;
     Ok(tagged(StatusCode::OK, outcome.task.revision, outcome))
 }

@@ -9,14 +9,14 @@ use super::session::{Viewer, with_flash};
 use super::view::{failure, user_names};
 use crate::app::AppError;
 use crate::app::paging::{decode_cursor, encode_cursor};
-use crate::app::work::{TaskListing, completion, task_statuses};
+use crate::app::work::{TaskListing, task_statuses};
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use orgata_engine::definition::Step;
-use orgata_engine::{Decision, EngineError, Permission, Task, TaskId, TaskStatus, TeamId, UserId};
+use orgata_engine::{CompleteTask, Decision, EngineError, Permission, Task, TaskId, TaskStatus, TeamId, UserId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -166,7 +166,8 @@ async fn complete(
         let problems = vec!["Some fields need attention; nothing was saved.".to_string()];
         return task_page(&s, &viewer, &task, Some(fields), problems, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    match s.app.complete_task(&viewer.scope, &id, completion(output, decision, revision)).await {
+    match s.app.complete_task(&viewer.scope, &id, CompleteTask { output, decision, expected_revision: revision }).await
+    {
         Ok(outcome) => {
             let next: Vec<&str> = outcome.created.iter().map(|t| t.name.as_str()).collect();
             let message = if next.is_empty() {

@@ -382,18 +382,18 @@ fn list_words(items: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::graph::{LaidNode, arrow_size, layout};
+    use super::graph::layout;
     use super::*;
 
-    fn node(id: &str) -> Node {
+    pub(super) fn node(id: &str) -> Node {
         Node { id: id.to_string(), label: id.to_string(), ..Node::default() }
     }
 
-    fn edge(from: &str, to: &str) -> Edge {
+    pub(super) fn edge(from: &str, to: &str) -> Edge {
         Edge { from: from.to_string(), to: to.to_string(), label: None, weight: 1.0 }
     }
 
-    fn graph_of(nodes: &[&str], edges: &[(&str, &str)]) -> Graph {
+    pub(super) fn graph_of(nodes: &[&str], edges: &[(&str, &str)]) -> Graph {
         Graph {
             title: "Test".to_string(),
             nodes: nodes.iter().map(|id| node(id)).collect(),
@@ -402,7 +402,7 @@ mod tests {
     }
 
     /// Tags balance, attributes are quoted, `&` only starts entities, and there is one root `<svg>`.
-    fn assert_well_formed(svg: &str) {
+    pub(super) fn assert_well_formed(svg: &str) {
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{svg}");
         assert!(svg.ends_with("</svg>"));
         let mut stack: Vec<&str> = Vec::new();
@@ -435,7 +435,7 @@ mod tests {
         assert!(!svg.contains("NaN") && !svg.contains("inf"), "non-finite number in {svg}");
     }
 
-    fn count(haystack: &str, needle: &str) -> usize {
+    pub(super) fn count(haystack: &str, needle: &str) -> usize {
         haystack.matches(needle).count()
     }
 
@@ -688,142 +688,6 @@ mod tests {
         assert!(svg.contains("<title>1–2 d: 37 cases</title>"));
         assert!(svg.contains("Highest: 1–2 d (37 cases)"));
         assert_eq!(count(&svg, "class=\"tick-label\""), 5);
-    }
-
-    #[test]
-    fn diamond_is_layered_0_1_1_2() {
-        let g = graph_of(&["a", "b", "c", "d"], &[("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")]);
-        let lay = layout(&g);
-        let layers: Vec<usize> = lay.nodes.iter().map(|n| n.layer).collect();
-        assert_eq!(layers, vec![0, 1, 1, 2]);
-        assert!(lay.edges.iter().all(|e| !e.back));
-        // b and c share a column, one above the other; columns go left to right.
-        let (a, b, c, d) = (&lay.nodes[0], &lay.nodes[1], &lay.nodes[2], &lay.nodes[3]);
-        assert!((b.x + b.width / 2.0 - (c.x + c.width / 2.0)).abs() < 1e-9);
-        assert!(a.x + a.width < b.x && b.x + b.width < d.x);
-        assert!(b.y + b.height <= c.y || c.y + c.height <= b.y);
-        // a and d sit centred between b and c.
-        let mid = |n: &LaidNode| n.y + n.height / 2.0;
-        assert!((mid(a) - (mid(b) + mid(c)) / 2.0).abs() < 1.0);
-        assert!((mid(d) - mid(a)).abs() < 1.0);
-    }
-
-    #[test]
-    fn arrows_end_at_the_node_border() {
-        let g = graph_of(&["a", "b"], &[("a", "b")]);
-        let lay = layout(&g);
-        let path = &lay.edges[0].path;
-        let end = path.rsplit(' ').next().unwrap_or("");
-        let (x, y) = end.split_once(',').unwrap_or(("", ""));
-        let (x, y): (f64, f64) = (x.parse().unwrap_or(f64::NAN), y.parse().unwrap_or(f64::NAN));
-        let b = &lay.nodes[1];
-        let (len, _) = arrow_size(lay.edges[0].arrow);
-        assert!((x + len - b.x).abs() < 0.11, "{path} vs {b:?}");
-        assert!((y - (b.y + b.height / 2.0)).abs() < 0.11);
-        assert!(path.starts_with(&format!("M{},", num(lay.nodes[0].x + lay.nodes[0].width))));
-    }
-
-    #[test]
-    fn cycles_and_self_loops_still_lay_out() {
-        let g = graph_of(&["a", "b"], &[("a", "b"), ("b", "a"), ("b", "b")]);
-        let lay = layout(&g);
-        assert_eq!(lay.nodes.len(), 2);
-        assert_eq!(lay.nodes.iter().map(|n| n.layer).collect::<Vec<_>>(), vec![0, 1]);
-        assert_eq!(lay.edges.len(), 3);
-        assert!(!lay.edges[0].back);
-        assert!(lay.edges[1].back && lay.edges[1].from == 1 && lay.edges[1].to == 0);
-        assert!(lay.edges[2].from == 1 && lay.edges[2].to == 1);
-        // The back edge dips below the forward one.
-        assert_ne!(lay.edges[0].path, lay.edges[1].path);
-        let svg = graph(&g);
-        assert_well_formed(&svg);
-        assert_eq!(count(&svg, "class=\"edge edge-back\""), 1);
-        assert_eq!(count(&svg, "class=\"edge edge-self\""), 1);
-        assert!(svg.contains("1 edge leads back against the flow (cycles)."));
-
-        let ring = graph_of(&["a", "b", "c"], &[("a", "b"), ("b", "c"), ("c", "a")]);
-        let lay = layout(&ring);
-        assert_eq!(lay.nodes.iter().map(|n| n.layer).collect::<Vec<_>>(), vec![0, 1, 2]);
-        assert_eq!(lay.edges.iter().filter(|e| e.back).count(), 1);
-    }
-
-    #[test]
-    fn nodes_in_a_layer_never_overlap() {
-        let ids: Vec<String> = (0..30).map(|i| format!("n{i}")).collect();
-        let mut edges = Vec::new();
-        for i in 0..30usize {
-            edges.push(Edge {
-                from: ids[i].clone(),
-                to: ids[(i * 7 + 3) % 30].clone(),
-                label: Some(format!("{i} · 1 h")),
-                weight: i as f64,
-            });
-            edges.push(Edge { from: ids[i].clone(), to: ids[(i + 1) % 30].clone(), label: None, weight: 1.0 });
-            edges.push(Edge { from: ids[i].clone(), to: ids[i].clone(), label: Some("loop".into()), weight: 2.0 });
-        }
-        let g = Graph {
-            title: "DFG".into(),
-            nodes: ids.iter().map(|id| Node { detail: Some("12 cases".into()), ..node(id) }).collect(),
-            edges,
-        };
-        let lay = layout(&g);
-        assert_eq!(lay.nodes.len(), 30);
-        for (i, a) in lay.nodes.iter().enumerate() {
-            for b in &lay.nodes[i + 1..] {
-                let apart_y = a.y + a.height <= b.y || b.y + b.height <= a.y;
-                let apart_x = a.x + a.width <= b.x || b.x + b.width <= a.x;
-                assert!(apart_x || apart_y, "{a:?} overlaps {b:?}");
-                if a.layer == b.layer {
-                    assert!(apart_y);
-                }
-            }
-        }
-        // Labels do not overlap nodes.
-        for e in &lay.edges {
-            if let Some(l) = &e.label {
-                for n in &lay.nodes {
-                    let apart = l.x + l.w <= n.x || n.x + n.width <= l.x || l.y + l.h <= n.y || n.y + n.height <= l.y;
-                    assert!(apart, "label {l:?} over node {n:?}");
-                }
-            }
-        }
-        let svg = graph(&g);
-        assert_well_formed(&svg);
-        assert_eq!(svg, graph(&g));
-    }
-
-    #[test]
-    fn barycenter_sweeps_remove_crossings() {
-        let g = graph_of(&["a", "b", "c", "d"], &[("a", "d"), ("b", "c")]);
-        let lay = layout(&g);
-        let (a, b, c, d) = (&lay.nodes[0], &lay.nodes[1], &lay.nodes[2], &lay.nodes[3]);
-        assert_eq!((a.layer, b.layer, c.layer, d.layer), (0, 0, 1, 1));
-        assert!(a.y < b.y);
-        assert!(d.y < c.y, "edges a→d and b→c should not cross");
-    }
-
-    #[test]
-    fn unknown_edges_duplicates_and_the_node_cap() {
-        let mut g = graph_of(&["a", "b", "a"], &[("a", "b"), ("a", "ghost"), ("ghost", "b")]);
-        let lay = layout(&g);
-        assert_eq!(lay.nodes.len(), 2);
-        assert_eq!(lay.duplicate_nodes, 1);
-        assert_eq!(lay.ignored_edges, 2);
-        assert_eq!(lay.edges.len(), 1);
-        let svg = graph(&g);
-        assert!(svg.contains("2 edges naming unknown nodes are not shown."));
-        assert!(svg.contains("1 node with a repeated id was ignored."));
-
-        g.nodes = (0..75).map(|i| node(&format!("n{i}"))).collect();
-        g.edges = (0..74).map(|i| edge(&format!("n{i}"), &format!("n{}", i + 1))).collect();
-        let lay = layout(&g);
-        assert_eq!(lay.nodes.len(), 60);
-        assert_eq!(lay.omitted_nodes, 15);
-        assert_eq!(lay.nodes.last().map(|n| n.layer), Some(59));
-        assert_eq!(lay.edges.len(), 59);
-        let svg = graph(&g);
-        assert_well_formed(&svg);
-        assert!(svg.contains("Only the first 60 of 75 nodes are shown"));
     }
 
     #[test]

@@ -44,6 +44,52 @@ pub struct Organisation {
     pub created_at: DateTime<Utc>,
 }
 
+/// A day of the week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Weekday {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
+/// How an organisation keeps time: what reports, due dates and schedules count in. Every field has
+/// a default (UTC, Monday to Friday 09:00–17:00, weeks starting on Monday), so an organisation that
+/// never set them has all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrganisationSettings {
+    /// An IANA time zone, like `Europe/Berlin`.
+    pub time_zone: String,
+    /// The days people work, in week order.
+    pub working_days: Vec<Weekday>,
+    /// When a working day starts, `HH:MM` in the organisation's time zone.
+    pub workday_start: String,
+    /// When a working day ends, `HH:MM`, after its start.
+    pub workday_end: String,
+    /// The day weeks start on in calendars and weekly figures.
+    pub week_start: Weekday,
+}
+
+impl Default for OrganisationSettings {
+    fn default() -> Self {
+        use Weekday::*;
+        Self {
+            time_zone: "UTC".into(),
+            working_days: vec![Monday, Tuesday, Wednesday, Thursday, Friday],
+            workday_start: "09:00".into(),
+            workday_end: "17:00".into(),
+            week_start: Monday,
+        }
+    }
+}
+
 /// A person (or service account) of one organisation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -57,6 +103,10 @@ pub struct User {
     #[sqlx(try_from = "String")]
     pub org_role: OrgRole,
     pub created_at: DateTime<Utc>,
+    /// When the user was removed from the organisation: they can no longer sign in, and their
+    /// name stays on what they did.
+    #[serde(default)]
+    pub deactivated_at: Option<DateTime<Utc>>,
 }
 
 /// A custom role of an organisation: a named set of team permissions.
@@ -109,6 +159,9 @@ pub struct Playbook {
     pub name: String,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
+    /// When the playbook was archived: no new process starts on it; running ones go on.
+    #[serde(default)]
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 /// One immutable version of a playbook, addressed by the hash of its canonical JSON.
@@ -260,6 +313,9 @@ pub struct Comment {
     pub author_id: UserId,
     pub body: String,
     pub created_at: DateTime<Utc>,
+    /// When the author last changed the body.
+    #[serde(default)]
+    pub edited_at: Option<DateTime<Utc>>,
 }
 
 /// One entry of the audit trail.

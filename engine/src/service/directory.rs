@@ -1,8 +1,8 @@
 //! Organisations, users and teams: registration, the organisation's people, team creation.
 
 use super::{Engine, audit, build_scope, check_name};
-use crate::access::OrgRole;
-use crate::error::{EngineError, Result};
+use crate::access::{OrgRole, Permission};
+use crate::error::{EngineError, FieldProblem, Result};
 use crate::ids::*;
 use crate::model::*;
 use crate::store::{NewAuditEntry, Scope, Tx};
@@ -96,6 +96,7 @@ impl Engine {
             display_name,
             org_role: OrgRole::Owner,
             created_at: now,
+            deactivated_at: None,
         };
         let team = Team { id: TeamId::generate(), org_id: organisation.id.clone(), name: team_name, created_at: now };
         let membership =
@@ -148,6 +149,7 @@ impl Engine {
             display_name,
             org_role,
             created_at: now,
+            deactivated_at: None,
         };
         let mut tx = self.store.begin_write(now).await?;
         tx.insert_user(&user, hash.as_deref()).await?;
@@ -212,6 +214,106 @@ impl Engine {
         Ok(team)
     }
 
+    /// Deletes a team that holds no playbooks (organisation owners and admins who manage the
+    /// team): its memberships, API keys and assignment cursors go with it; its audit trail stays.
+    pub async fn delete_team(&self, scope: &Scope, team: &TeamId) -> Result<()> {
+        scope.require_org_admin()?;
+        scope.require(team, Permission::TeamManage)?;
+        let mut tx = self.store.begin_write(self.clock.now()).await?;
+        tx.lock(team.as_str()).await?;
+        let t = tx.team(scope, team).await?.ok_or_else(|| EngineError::not_found("team", team))?;
+        let playbooks = tx.playbooks(scope, Some(team)).await?.len();
+        if playbooks > 0 {
+            return Err(EngineError::InvalidTransition {
+                entity: "team",
+                id: team.to_string(),
+                action: "delete",
+                state: format!("the home of {playbooks} playbook{}", if playbooks == 1 { "" } else { "s" }),
+            });
+        }
+        tx.delete_team(&t).await?;
+        tx.audit(audit(scope, None, "team.delete", "team", team, json!({ "name": t.name })));
+        tx.commit().await
+    }
+
+    /// Removes a user from the organisation (owners and admins; only an owner removes an owner,
+    /// and the organisation keeps one): they leave every team, their sessions, API keys and second
+    /// factor end, and they can no longer sign in. Their name stays on what they did. Someone with
+    /// unfinished tasks is refused until those are reassigned, so no work is left with nobody.
+    pub async fn remove_user(&self, scope: &Scope, user: &UserId) -> Result<User> {
+        scope.require_org_admin()?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin_write(now).await?;
+        tx.lock(scope.org_id().as_str()).await?;
+        let mut u = tx
+            .user(user)
+            .await?
+            .filter(|u| u.org_id == scope.org_id && u.deactivated_at.is_none())
+            .ok_or_else(|| EngineError::not_found("user", user))?;
+        let refuse = |state: String| EngineError::InvalidTransition {
+            entity: "user",
+            id: user.to_string(),
+            action: "remove",
+            state,
+        };
+        if u.org_role == OrgRole::Owner {
+            if scope.org_role() != OrgRole::Owner {
+                return Err(EngineError::Forbidden("only an organisation owner removes an owner".into()));
+            }
+            let owners = tx.users(scope).await?;
+            if owners.iter().filter(|o| o.org_role == OrgRole::Owner && o.deactivated_at.is_none()).count() <= 1 {
+                return Err(refuse("the organisation's only owner".into()));
+            }
+        }
+        let open = tx.open_tasks_of(user).await?;
+        if open > 0 {
+            return Err(refuse(format!(
+                "assigned {open} unfinished task{} (reassign {} first)",
+                if open == 1 { "" } else { "s" },
+                if open == 1 { "it" } else { "them" }
+            )));
+        }
+        let teams = tx.memberships_of(user).await?;
+        for m in &teams {
+            tx.delete_membership(m).await?;
+        }
+        tx.revoke_user_refresh_tokens(user, now).await?;
+        tx.revoke_user_api_keys(user, now).await?;
+        tx.delete_totp(user).await?;
+        u.deactivated_at = Some(now);
+        tx.deactivate_user(&u).await?;
+        let teams: Vec<&TeamId> = teams.iter().map(|m| &m.team_id).collect();
+        tx.audit(audit(scope, None, "user.remove", "user", user, json!({ "email": u.email, "teams": teams })));
+        tx.commit().await?;
+        Ok(u)
+    }
+
+    /// The caller's organisation's settings.
+    pub async fn organisation_settings(&self, scope: &Scope) -> Result<OrganisationSettings> {
+        self.store.begin_read().await?.organisation_settings(scope.org_id()).await
+    }
+
+    /// Changes the organisation's settings (owners and admins).
+    pub async fn update_organisation_settings(
+        &self,
+        scope: &Scope,
+        settings: OrganisationSettings,
+    ) -> Result<OrganisationSettings> {
+        scope.require_org_admin()?;
+        let settings = check_settings(settings)?;
+        let mut tx = self.store.begin_write(self.clock.now()).await?;
+        tx.lock(scope.org_id().as_str()).await?;
+        let before = tx.organisation_settings(scope.org_id()).await?;
+        if before == settings {
+            return Ok(settings);
+        }
+        tx.set_organisation_settings(scope.org_id(), &settings).await?;
+        let org = scope.org_id();
+        tx.audit(audit(scope, None, "organisation.settings", "organisation", org, json!({ "from": before, "to": settings })));
+        tx.commit().await?;
+        Ok(settings)
+    }
+
     /// The caller's teams.
     pub async fn teams(&self, scope: &Scope) -> Result<Vec<Team>> {
         self.store.begin_read().await?.teams(scope).await
@@ -245,6 +347,38 @@ impl Engine {
     pub(crate) async fn scope_of(&self, tx: &mut dyn Tx, user: &User, session: Option<String>) -> Result<Scope> {
         build_scope(tx, user, None, session).await
     }
+}
+
+/// Settings as stored: a known time zone, working days in week order without repeats, and a
+/// working day that starts before it ends.
+fn check_settings(mut s: OrganisationSettings) -> Result<OrganisationSettings> {
+    let mut problems = Vec::new();
+    s.time_zone = s.time_zone.trim().to_string();
+    if s.time_zone.parse::<chrono_tz::Tz>().is_err() {
+        problems.push(FieldProblem::new("time_zone", "must be an IANA time zone, like Europe/Berlin"));
+    }
+    s.working_days.sort();
+    s.working_days.dedup();
+    if s.working_days.is_empty() {
+        problems.push(FieldProblem::new("working_days", "must name at least one day"));
+    }
+    let time = |field: &str, text: &str, problems: &mut Vec<FieldProblem>| {
+        let parsed = chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M").ok();
+        if parsed.is_none() {
+            problems.push(FieldProblem::new(field, "must be a time of day as HH:MM, like 09:00"));
+        }
+        parsed
+    };
+    let start = time("workday_start", &s.workday_start, &mut problems);
+    let end = time("workday_end", &s.workday_end, &mut problems);
+    if let (Some(start), Some(end)) = (start, end) {
+        if start >= end {
+            problems.push(FieldProblem::new("workday_end", "must be after the start of the working day"));
+        }
+        s.workday_start = start.format("%H:%M").to_string();
+        s.workday_end = end.format("%H:%M").to_string();
+    }
+    if problems.is_empty() { Ok(s) } else { Err(EngineError::Validation(problems)) }
 }
 
 fn check_slug(slug: &str) -> Result<String> {

@@ -59,6 +59,7 @@ impl Engine {
             name,
             created_by: scope.user_id.clone(),
             created_at: now,
+            archived_at: None,
         };
         let version = PlaybookVersion {
             id: version_id(&playbook.id, None, &definition)?,
@@ -203,6 +204,57 @@ impl Engine {
         ));
         tx.commit().await?;
         Ok(branch)
+    }
+
+    /// Archives a playbook (`playbook.publish`): no process starts on it any more; running ones go
+    /// on, and its history stays readable.
+    pub async fn archive_playbook(&self, scope: &Scope, id: &PlaybookId) -> Result<Playbook> {
+        self.set_archived(scope, id, true).await
+    }
+
+    /// Takes a playbook out of the archive (`playbook.publish`): processes start on it again.
+    pub async fn restore_playbook(&self, scope: &Scope, id: &PlaybookId) -> Result<Playbook> {
+        self.set_archived(scope, id, false).await
+    }
+
+    async fn set_archived(&self, scope: &Scope, id: &PlaybookId, archive: bool) -> Result<Playbook> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin_write(now).await?;
+        tx.lock(id.as_str()).await?;
+        let mut p = tx.playbook(scope, id).await?.ok_or_else(|| EngineError::not_found("playbook", id))?;
+        scope.require(&p.team_id, Permission::PlaybookPublish)?;
+        let (action, state) = if archive { ("archive", "archived") } else { ("restore", "not archived") };
+        if p.archived_at.is_some() == archive {
+            return Err(EngineError::InvalidTransition { entity: "playbook", id: id.to_string(), action, state: state.into() });
+        }
+        p.archived_at = archive.then_some(now);
+        tx.update_playbook(&p).await?;
+        let action = if archive { "playbook.archive" } else { "playbook.restore" };
+        tx.audit(audit(scope, Some(&p.team_id), action, "playbook", id, json!({ "name": p.name })));
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    /// Deletes a playbook no process ever ran on, with its branches and versions
+    /// (`playbook.publish`). One with processes is archived instead, so their history keeps its
+    /// definition.
+    pub async fn delete_playbook(&self, scope: &Scope, id: &PlaybookId) -> Result<()> {
+        let mut tx = self.store.begin_write(self.clock.now()).await?;
+        tx.lock(id.as_str()).await?;
+        let p = tx.playbook(scope, id).await?.ok_or_else(|| EngineError::not_found("playbook", id))?;
+        scope.require(&p.team_id, Permission::PlaybookPublish)?;
+        let runs = tx.playbook_instances(id).await?;
+        if runs > 0 {
+            return Err(EngineError::InvalidTransition {
+                entity: "playbook",
+                id: id.to_string(),
+                action: "delete",
+                state: format!("the definition of {runs} process{} (archive it instead)", if runs == 1 { "" } else { "es" }),
+            });
+        }
+        tx.delete_playbook(&p).await?;
+        tx.audit(audit(scope, Some(&p.team_id), "playbook.delete", "playbook", id, json!({ "name": p.name })));
+        tx.commit().await
     }
 
     /// A playbook with its branches and the head of `main`.

@@ -54,6 +54,14 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::not_found("playbook", &req.playbook_id))?;
         scope.require(&playbook.team_id, Permission::ProcessStart)?;
+        if playbook.archived_at.is_some() {
+            return Err(EngineError::InvalidTransition {
+                entity: "playbook",
+                id: playbook.id.to_string(),
+                action: "start a process of",
+                state: "archived".into(),
+            });
+        }
         let head = tx
             .branch(scope, &playbook.id, branch)
             .await?
@@ -163,13 +171,7 @@ impl Engine {
         task: Option<&TaskId>,
         body: &str,
     ) -> Result<Comment> {
-        let body = body.trim();
-        if body.is_empty() {
-            return Err(EngineError::invalid("body", "must not be empty"));
-        }
-        if body.len() > MAX_COMMENT_BYTES {
-            return Err(EngineError::TooLarge { what: "comment", size: body.len(), limit: MAX_COMMENT_BYTES });
-        }
+        let body = comment_body(body)?;
         let now = self.clock.now();
         let mut tx = self.store.begin_write(now).await?;
         let i = tx.instance(scope, instance).await?.ok_or_else(|| EngineError::not_found("instance", instance))?;
@@ -188,6 +190,7 @@ impl Engine {
             author_id: scope.user_id.clone(),
             body: body.to_string(),
             created_at: now,
+            edited_at: None,
         };
         tx.insert_comment(&c).await?;
         tx.audit(audit(
@@ -200,6 +203,48 @@ impl Engine {
         ));
         tx.commit().await?;
         Ok(c)
+    }
+
+    /// Changes the body of one of the caller's own comments.
+    pub async fn edit_comment(&self, scope: &Scope, comment: &CommentId, body: &str) -> Result<Comment> {
+        let body = comment_body(body)?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin_write(now).await?;
+        let mut c = tx.comment(scope, comment).await?.ok_or_else(|| EngineError::not_found("comment", comment))?;
+        scope.require(&c.team_id, Permission::ProcessComment)?;
+        if &c.author_id != scope.user_id() {
+            return Err(EngineError::Forbidden("only its author edits a comment".into()));
+        }
+        if c.body == body {
+            return Ok(c);
+        }
+        c.body = body.to_string();
+        c.edited_at = Some(now);
+        tx.update_comment(&c).await?;
+        tx.audit(audit(scope, Some(&c.team_id), "comment.edit", "comment", comment, json!({ "instance": c.instance_id })));
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    /// Deletes a comment: the caller's own, or anyone's in a team they manage (`team.manage`).
+    pub async fn delete_comment(&self, scope: &Scope, comment: &CommentId) -> Result<()> {
+        let mut tx = self.store.begin_write(self.clock.now()).await?;
+        let c = tx.comment(scope, comment).await?.ok_or_else(|| EngineError::not_found("comment", comment))?;
+        if &c.author_id == scope.user_id() {
+            scope.require(&c.team_id, Permission::ProcessComment)?;
+        } else {
+            scope.require(&c.team_id, Permission::TeamManage)?;
+        }
+        tx.delete_comment(&c).await?;
+        tx.audit(audit(
+            scope,
+            Some(&c.team_id),
+            "comment.delete",
+            "comment",
+            comment,
+            json!({ "instance": c.instance_id, "author": c.author_id }),
+        ));
+        tx.commit().await
     }
 
     /// Moves an instance forward: activates, runs or skips the steps the plan decides, and
@@ -314,4 +359,16 @@ pub(crate) fn check_revision(entity: &'static str, id: &str, expected: Option<i6
         }
         _ => Ok(()),
     }
+}
+
+/// A comment's text, trimmed: not empty, at most [`MAX_COMMENT_BYTES`].
+fn comment_body(body: &str) -> Result<&str> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(EngineError::invalid("body", "must not be empty"));
+    }
+    if body.len() > MAX_COMMENT_BYTES {
+        return Err(EngineError::TooLarge { what: "comment", size: body.len(), limit: MAX_COMMENT_BYTES });
+    }
+    Ok(body)
 }

@@ -175,6 +175,8 @@ pub trait Tx: CredentialTx + IdempotencyTx + Send {
     // Organisations, users, teams.
     async fn insert_organisation(&mut self, org: &Organisation) -> Result<()>;
     async fn organisation_by_slug(&mut self, slug: &str) -> Result<Option<Organisation>>;
+    async fn organisation_settings(&mut self, org: &OrgId) -> Result<OrganisationSettings>;
+    async fn set_organisation_settings(&mut self, org: &OrgId, settings: &OrganisationSettings) -> Result<()>;
     async fn insert_user(&mut self, user: &User, password_hash: Option<&str>) -> Result<()>;
     /// A user by id, unscoped: used to build a [`Scope`].
     async fn user(&mut self, id: &UserId) -> Result<Option<User>>;
@@ -182,10 +184,19 @@ pub trait Tx: CredentialTx + IdempotencyTx + Send {
     /// Users of the caller's organisation, by email.
     async fn users(&mut self, scope: &Scope) -> Result<Vec<User>>;
     async fn update_user(&mut self, user: &User) -> Result<()>;
+    /// Marks a user removed from their organisation (`user.deactivated_at`) and forgets their
+    /// password, so no sign-in of theirs can succeed.
+    async fn deactivate_user(&mut self, user: &User) -> Result<()>;
+    /// How many tasks are assigned to or started by the user and not yet finished.
+    async fn open_tasks_of(&mut self, user: &UserId) -> Result<i64>;
+    /// The user's memberships, in every team.
+    async fn memberships_of(&mut self, user: &UserId) -> Result<Vec<Membership>>;
     async fn password_hash(&mut self, id: &UserId) -> Result<Option<String>>;
     async fn set_password_hash(&mut self, id: &UserId, hash: &str) -> Result<()>;
     async fn insert_team(&mut self, team: &Team) -> Result<()>;
     async fn update_team(&mut self, team: &Team) -> Result<()>;
+    /// Deletes a team without playbooks, with its memberships, API keys and assignment cursors.
+    async fn delete_team(&mut self, team: &Team) -> Result<()>;
     async fn team(&mut self, scope: &Scope, id: &TeamId) -> Result<Option<Team>>;
     async fn teams(&mut self, scope: &Scope) -> Result<Vec<Team>>;
     async fn insert_membership(&mut self, m: &Membership) -> Result<()>;
@@ -213,6 +224,12 @@ pub trait Tx: CredentialTx + IdempotencyTx + Send {
     async fn insert_playbook(&mut self, p: &Playbook) -> Result<()>;
     async fn playbook(&mut self, scope: &Scope, id: &PlaybookId) -> Result<Option<Playbook>>;
     async fn playbooks(&mut self, scope: &Scope, team: Option<&TeamId>) -> Result<Vec<Playbook>>;
+    /// Stores a playbook's name and archive state.
+    async fn update_playbook(&mut self, p: &Playbook) -> Result<()>;
+    /// Deletes a playbook that no instance runs on, with its branches and versions.
+    async fn delete_playbook(&mut self, p: &Playbook) -> Result<()>;
+    /// How many instances (in any state) run or ran on the playbook.
+    async fn playbook_instances(&mut self, playbook: &PlaybookId) -> Result<i64>;
     async fn insert_version(&mut self, v: &PlaybookVersion) -> Result<()>;
     /// The number the playbook's next version gets.
     async fn next_version_number(&mut self, playbook: &PlaybookId) -> Result<i64>;
@@ -248,6 +265,10 @@ pub trait Tx: CredentialTx + IdempotencyTx + Send {
 
     // Comments and audit.
     async fn insert_comment(&mut self, c: &Comment) -> Result<()>;
+    async fn comment(&mut self, scope: &Scope, id: &CommentId) -> Result<Option<Comment>>;
+    /// Stores a comment's body and `edited_at`.
+    async fn update_comment(&mut self, c: &Comment) -> Result<()>;
+    async fn delete_comment(&mut self, c: &Comment) -> Result<()>;
     async fn comments(&mut self, scope: &Scope, instance: &InstanceId) -> Result<Vec<Comment>>;
     /// Buffers an audit entry, written at commit as the next link of its organisation's chain.
     fn audit(&mut self, entry: NewAuditEntry);
@@ -332,6 +353,8 @@ pub trait CredentialTx: Send {
     /// Keys of `team`, of one user or of everyone.
     async fn api_keys(&mut self, team: &TeamId, user: Option<&UserId>) -> Result<Vec<ApiKey>>;
     async fn revoke_api_key(&mut self, id: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Revokes every key the user created, in any team.
+    async fn revoke_user_api_keys(&mut self, user: &UserId, now: DateTime<Utc>) -> Result<()>;
     async fn touch_api_key(&mut self, id: &str, now: DateTime<Utc>) -> Result<()>;
 
     async fn totp(&mut self, user: &UserId) -> Result<Option<TotpRow>>;

@@ -702,6 +702,24 @@ impl Tx for SqlTx {
             .await?)
     }
 
+    async fn organisation_settings(&mut self, org: &OrgId) -> Result<OrganisationSettings> {
+        let settings: Option<Json<OrganisationSettings>> =
+            sqlx::query_scalar("SELECT settings FROM organisations WHERE id = $1")
+                .bind(org)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        Ok(settings.map(|s| s.0).unwrap_or_default())
+    }
+
+    async fn set_organisation_settings(&mut self, org: &OrgId, settings: &OrganisationSettings) -> Result<()> {
+        sqlx::query("UPDATE organisations SET settings = $1 WHERE id = $2")
+            .bind(Json(settings))
+            .bind(org)
+            .execute(&mut *self.tx)
+            .await?;
+        self.change(None, "organisation_settings", org.as_str(), "update", settings)
+    }
+
     async fn insert_user(&mut self, user: &User, password_hash: Option<&str>) -> Result<()> {
         sqlx::query(
             "INSERT INTO users (id, org_id, email, display_name, org_role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -748,6 +766,29 @@ impl Tx for SqlTx {
         self.change(None, "user", user.id.as_str(), "update", user)
     }
 
+    async fn deactivate_user(&mut self, user: &User) -> Result<()> {
+        sqlx::query("UPDATE users SET deactivated_at = $1, password_hash = NULL WHERE id = $2")
+            .bind(user.deactivated_at)
+            .bind(&user.id)
+            .execute(&mut *self.tx)
+            .await?;
+        self.change(None, "user", user.id.as_str(), "update", user)
+    }
+
+    async fn open_tasks_of(&mut self, user: &UserId) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE assignee_id = $1 AND status IN ('assigned', 'started')")
+            .bind(user)
+            .fetch_one(&mut *self.tx)
+            .await?)
+    }
+
+    async fn memberships_of(&mut self, user: &UserId) -> Result<Vec<Membership>> {
+        Ok(sqlx::query_as("SELECT * FROM memberships WHERE user_id = $1 ORDER BY team_id")
+            .bind(user)
+            .fetch_all(&mut *self.tx)
+            .await?)
+    }
+
     async fn set_password_hash(&mut self, id: &UserId, hash: &str) -> Result<()> {
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
@@ -785,6 +826,21 @@ impl Tx for SqlTx {
             .await
             .map_err(unique("team", &team.name))?;
         self.change(Some(&team.id), "team", team.id.as_str(), "update", team)
+    }
+
+    async fn delete_team(&mut self, team: &Team) -> Result<()> {
+        self.ahead.members = None;
+        let members: Vec<Membership> = sqlx::query_as("SELECT * FROM memberships WHERE team_id = $1 ORDER BY user_id")
+            .bind(&team.id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        for m in &members {
+            self.delete_membership(m).await?;
+        }
+        sqlx::query("DELETE FROM round_robin_cursors WHERE team_id = $1").bind(&team.id).execute(&mut *self.tx).await?;
+        sqlx::query("DELETE FROM api_keys WHERE team_id = $1").bind(&team.id).execute(&mut *self.tx).await?;
+        sqlx::query("DELETE FROM teams WHERE id = $1").bind(&team.id).execute(&mut *self.tx).await?;
+        self.change(Some(&team.id), "team", team.id.as_str(), "delete", team)
     }
 
     async fn team(&mut self, scope: &Scope, id: &TeamId) -> Result<Option<Team>> {
@@ -980,6 +1036,49 @@ impl Tx for SqlTx {
         }
         qb.push(" ORDER BY name, id");
         Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn update_playbook(&mut self, p: &Playbook) -> Result<()> {
+        sqlx::query("UPDATE playbooks SET name = $1, archived_at = $2 WHERE id = $3")
+            .bind(&p.name)
+            .bind(p.archived_at)
+            .bind(&p.id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(unique("playbook", &p.name))?;
+        self.change(Some(&p.team_id), "playbook", p.id.as_str(), "update", p)
+    }
+
+    async fn delete_playbook(&mut self, p: &Playbook) -> Result<()> {
+        let branches: Vec<Branch> = sqlx::query_as("SELECT * FROM branches WHERE playbook_id = $1 ORDER BY name")
+            .bind(&p.id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        let versions: Vec<PlaybookVersion> =
+            sqlx::query_as("SELECT * FROM playbook_versions WHERE playbook_id = $1 ORDER BY number DESC")
+                .bind(&p.id)
+                .fetch_all(&mut *self.tx)
+                .await?;
+        sqlx::query("DELETE FROM branches WHERE playbook_id = $1").bind(&p.id).execute(&mut *self.tx).await?;
+        // Newest first: a version's parent goes after it.
+        for v in &versions {
+            sqlx::query("DELETE FROM playbook_versions WHERE id = $1").bind(&v.id).execute(&mut *self.tx).await?;
+        }
+        sqlx::query("DELETE FROM playbooks WHERE id = $1").bind(&p.id).execute(&mut *self.tx).await?;
+        for b in &branches {
+            self.change(Some(&b.team_id), "branch", &format!("{}/{}", b.playbook_id, b.name), "delete", b)?;
+        }
+        for v in &versions {
+            self.change(Some(&v.team_id), "playbook_version", v.id.as_str(), "delete", v)?;
+        }
+        self.change(Some(&p.team_id), "playbook", p.id.as_str(), "delete", p)
+    }
+
+    async fn playbook_instances(&mut self, playbook: &PlaybookId) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM instances WHERE playbook_id = $1")
+            .bind(playbook)
+            .fetch_one(&mut *self.tx)
+            .await?)
     }
 
     async fn insert_version(&mut self, v: &PlaybookVersion) -> Result<()> {
@@ -1217,6 +1316,27 @@ impl Tx for SqlTx {
         .execute(&mut *self.tx)
         .await?;
         self.change(Some(&c.team_id), "comment", c.id.as_str(), "insert", c)
+    }
+
+    async fn comment(&mut self, scope: &Scope, id: &CommentId) -> Result<Option<Comment>> {
+        let mut qb = scoped_select("comments", scope);
+        qb.push(" AND id = ").push_bind(id.clone());
+        Ok(qb.build_query_as().fetch_optional(&mut *self.tx).await?)
+    }
+
+    async fn update_comment(&mut self, c: &Comment) -> Result<()> {
+        sqlx::query("UPDATE comments SET body = $1, edited_at = $2 WHERE id = $3")
+            .bind(&c.body)
+            .bind(c.edited_at)
+            .bind(&c.id)
+            .execute(&mut *self.tx)
+            .await?;
+        self.change(Some(&c.team_id), "comment", c.id.as_str(), "update", c)
+    }
+
+    async fn delete_comment(&mut self, c: &Comment) -> Result<()> {
+        sqlx::query("DELETE FROM comments WHERE id = $1").bind(&c.id).execute(&mut *self.tx).await?;
+        self.change(Some(&c.team_id), "comment", c.id.as_str(), "delete", c)
     }
 
     async fn comments(&mut self, scope: &Scope, instance: &InstanceId) -> Result<Vec<Comment>> {

@@ -131,6 +131,15 @@ impl CredentialTx for SqlTx {
         Ok(())
     }
 
+    async fn revoke_user_api_keys(&mut self, user: &UserId, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(user)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     async fn touch_api_key(&mut self, id: &str, now: DateTime<Utc>) -> Result<()> {
         sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *self.tx).await?;
         Ok(())

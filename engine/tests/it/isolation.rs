@@ -27,7 +27,9 @@ async fn other_tenants_ids_look_missing_and_change_nothing(h: Harness) {
     let ia = a.start(&h, &pa.playbook.id, json!({"amount": 5000})).await;
     b.start(&h, &pb.playbook.id, json!({"amount": 5000})).await;
     let ta = ia.tasks[0].clone();
-    h.engine.add_comment(&a.owner, &ia.instance.id, None, "secret").await.unwrap();
+    let ca = h.engine.add_comment(&a.owner, &ia.instance.id, None, "secret").await.unwrap();
+    let a_settings = OrganisationSettings { time_zone: "Asia/Tokyo".into(), ..Default::default() };
+    h.engine.update_organisation_settings(&a.owner, a_settings.clone()).await.unwrap();
     // Both have a custom role of the same name, a member of the same name and an API key.
     h.engine.create_role(&a.owner, "clerk", &["task.complete".into()]).await.unwrap();
     h.engine.create_role(&b.owner, "clerk", &["sql.run".into()]).await.unwrap();
@@ -58,6 +60,14 @@ async fn other_tenants_ids_look_missing_and_change_nothing(h: Harness) {
     not_found!(e.instance(s, &ia.instance.id));
     not_found!(e.cancel_instance(s, &ia.instance.id, None, "x"));
     not_found!(e.add_comment(s, &ia.instance.id, None, "hi"));
+    not_found!(e.edit_comment(s, &ca.id, "mine"));
+    not_found!(e.delete_comment(s, &ca.id));
+    not_found!(e.archive_playbook(s, &pa.playbook.id));
+    not_found!(e.restore_playbook(s, &pa.playbook.id));
+    not_found!(e.delete_playbook(s, &pa.playbook.id));
+    not_found!(e.delete_team(s, &a.team.id));
+    not_found!(e.remove_user(s, a_member.user_id()));
+    not_found!(e.remove_user(s, a.owner.user_id()));
     not_found!(e.task(s, &ta.id));
     not_found!(e.assign_task(s, &ta.id, s.user_id(), None));
     not_found!(e.claim_task(s, &ta.id, None));
@@ -104,16 +114,26 @@ async fn other_tenants_ids_look_missing_and_change_nothing(h: Harness) {
     let users = e.users(s).await.unwrap();
     assert_eq!(users.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(), ["owner@beta.test", "sam@beta.test"]);
     assert!(e.login_locks(s).await.unwrap().is_empty());
+    // Settings are per organisation: b's are untouched by a's, and b's change leaves a's.
+    assert_eq!(e.organisation_settings(s).await.unwrap(), OrganisationSettings::default());
     assert_eq!(e.verify_audit(s).await.unwrap().org_id, b.org.id);
     assert!(e.api_keys(s, &b.team.id).await.unwrap().iter().all(|k| k.org_id == b.org.id));
 
-    // Nothing was written by any of the refused calls (b's own role update excepted), and a's
-    // records and audit trail are intact.
-    assert_eq!(h.all_changes().await.len(), before + 1);
+    let b_settings = OrganisationSettings { week_start: Weekday::Sunday, ..Default::default() };
+    e.update_organisation_settings(s, b_settings).await.unwrap();
+    assert_eq!(e.organisation_settings(&a.owner).await.unwrap(), a_settings);
+
+    // Nothing was written by any of the refused calls (b's own role and settings updates
+    // excepted), and a's records and audit trail are intact.
+    assert_eq!(h.all_changes().await.len(), before + 2);
     let a_audit_after =
         h.engine.audit_entries(&a.owner, AuditFilter { limit: 1000, ..Default::default() }).await.unwrap();
     assert_eq!(a_audit_after, a_audit_before);
     assert_eq!(h.engine.verify_audit(&a.owner).await.unwrap().broken, None);
+    let comments = h.engine.instance(&a.owner, &ia.instance.id).await.unwrap().comments;
+    assert_eq!((comments[0].body.as_str(), comments[0].edited_at), ("secret", None));
+    assert_eq!(h.engine.playbook(&a.owner, &pa.playbook.id).await.unwrap().playbook.archived_at, None);
+    assert!(h.engine.users(&a.owner).await.unwrap().iter().all(|u| u.deactivated_at.is_none()));
     let still = h.engine.task(&a.owner, &ta.id).await.unwrap();
     assert_eq!((still.status, still.revision), (TaskStatus::Open, 1));
 }

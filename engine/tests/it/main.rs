@@ -8,6 +8,7 @@ mod audit;
 mod changelog;
 mod concurrency;
 mod directory;
+mod endings;
 mod identity;
 mod isolation;
 mod lifecycle;

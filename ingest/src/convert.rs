@@ -1,7 +1,8 @@
 //! Change events as Arrow rows of the warehouse's tables. `task_event` changes become rows of
 //! `events` (the process event log); records the engine writes (instances, tasks, playbooks and
-//! their versions, teams, memberships, users) become new versions in their tables. Changes to
-//! records the warehouse does not keep (organisations, roles, branches, comments) are left out.
+//! their versions, teams, memberships, users) become new versions in their tables, a deletion
+//! included. Changes to records the warehouse does not keep (organisations and their settings,
+//! roles, branches, comments) are left out.
 
 use crate::IngestError;
 use arrow::array::RecordBatch;

@@ -56,10 +56,11 @@ document.addEventListener("DOMContentLoaded", () => {
   const live = document.querySelector("[data-live]");
   if (live && window.EventSource) followLive(live);
 
-  // Forms that ask before doing something that cannot be undone.
-  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+  // Forms (or one of their buttons) that ask before doing something that cannot be undone.
+  document.querySelectorAll("form").forEach((form) => {
     form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+      const question = (event.submitter && event.submitter.dataset.confirm) || form.dataset.confirm;
+      if (question && !window.confirm(question)) event.preventDefault();
     });
   });
 

@@ -8,8 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use orgata_engine::{
-    ApiKey, ApiKeySecret, Login, LoginOutcome, NewUser, OrgRole, Registered, Registration, RoleInfo, Session,
-    TeamGrant, TeamId, Throttle, TotpEnrolment, User, UserId,
+    ApiKey, ApiKeySecret, Login, LoginOutcome, NewUser, OrgRole, OrganisationSettings, Registered, Registration,
+    RoleInfo, Session, TeamGrant, TeamId, Throttle, TotpEnrolment, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,7 +30,9 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(list_api_keys, create_api_key))
         .routes(routes!(revoke_api_key))
         .routes(routes!(list_users, create_user))
+        .routes(routes!(remove_user))
         .routes(routes!(set_org_role))
+        .routes(routes!(organisation_settings, update_organisation_settings))
         .routes(routes!(list_roles, create_role))
         .routes(routes!(update_role, delete_role))
         .routes(routes!(login_locks))
@@ -223,6 +225,30 @@ async fn create_user(
     Json(b): Json<NewUser>,
 ) -> ApiResult<(StatusCode, axum::Json<User>)> {
     Ok((StatusCode::CREATED, axum::Json(s.engine.create_user(&c, b).await?)))
+}
+
+/// Removes a user from the organisation (owners and admins): they leave every team, their sessions
+/// and API keys end, and they can no longer sign in; what they did keeps their name. Someone with
+/// unfinished tasks answers 409 until those are reassigned.
+#[utoipa::path(delete, path = "/v1/users/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "The removed user", body = User)))]
+async fn remove_user(State(s): State<App>, Caller(c): Caller, Path(id): Path<UserId>) -> ApiResult<axum::Json<User>> {
+    Ok(axum::Json(s.engine.remove_user(&c, &id).await?))
+}
+
+/// How the organisation keeps time: its time zone, working days and hours, and week start.
+#[utoipa::path(get, path = "/v1/organisation/settings", responses((status = 200, description = "OK", body = OrganisationSettings)))]
+async fn organisation_settings(State(s): State<App>, Caller(c): Caller) -> ApiResult<axum::Json<OrganisationSettings>> {
+    Ok(axum::Json(s.engine.organisation_settings(&c).await?))
+}
+
+/// Replaces the organisation's settings (owners and admins); a field left out takes its default.
+#[utoipa::path(put, path = "/v1/organisation/settings", request_body = OrganisationSettings, responses((status = 200, description = "OK", body = OrganisationSettings)))]
+async fn update_organisation_settings(
+    State(s): State<App>,
+    Caller(c): Caller,
+    Json(b): Json<OrganisationSettings>,
+) -> ApiResult<axum::Json<OrganisationSettings>> {
+    Ok(axum::Json(s.engine.update_organisation_settings(&c, b).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -23,13 +23,16 @@ pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_playbooks, create_playbook))
         .routes(routes!(validate_definition))
-        .routes(routes!(get_playbook, update_playbook))
+        .routes(routes!(get_playbook, update_playbook, delete_playbook))
+        .routes(routes!(archive_playbook))
+        .routes(routes!(restore_playbook))
         .routes(routes!(list_versions))
         .routes(routes!(get_version))
         .routes(routes!(list_processes, start_process))
         .routes(routes!(get_process))
         .routes(routes!(cancel_process))
         .routes(routes!(comment))
+        .routes(routes!(edit_comment, delete_comment))
         .routes(routes!(list_tasks))
         .routes(routes!(get_task, update_task))
         .routes(routes!(complete_task))
@@ -140,6 +143,34 @@ async fn update_playbook(
     s.commit_version(&c, &id, main, b.definition, &b.message, revision).await.map_err(stale)?;
     let d = s.engine.playbook(&c, &id).await?;
     Ok(tagged(StatusCode::OK, main_revision(&d), d))
+}
+
+/// Deletes a playbook no process ever ran on, with its versions (`playbook.publish`); one with
+/// processes answers 409: archive it instead.
+#[utoipa::path(delete, path = "/v1/playbooks/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 204, description = "Deleted")))]
+async fn delete_playbook(State(s): State<App>, Caller(c): Caller, Path(id): Path<PlaybookId>) -> ApiResult<StatusCode> {
+    s.engine.delete_playbook(&c, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Archives a playbook (`playbook.publish`): no process starts on it any more; running ones go on.
+#[utoipa::path(post, path = "/v1/playbooks/{id}/archive", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = Playbook)))]
+async fn archive_playbook(
+    State(s): State<App>,
+    Caller(c): Caller,
+    Path(id): Path<PlaybookId>,
+) -> ApiResult<axum::Json<Playbook>> {
+    Ok(axum::Json(s.engine.archive_playbook(&c, &id).await?))
+}
+
+/// Takes a playbook out of the archive (`playbook.publish`).
+#[utoipa::path(post, path = "/v1/playbooks/{id}/restore", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = Playbook)))]
+async fn restore_playbook(
+    State(s): State<App>,
+    Caller(c): Caller,
+    Path(id): Path<PlaybookId>,
+) -> ApiResult<axum::Json<Playbook>> {
+    Ok(axum::Json(s.engine.restore_playbook(&c, &id).await?))
 }
 
 #[utoipa::path(get, path = "/v1/playbooks/{id}/versions", params(("id" = String, Path, description = "The record's id")), responses((status = 200, description = "OK", body = Vec<PlaybookVersion>)))]
@@ -261,6 +292,30 @@ async fn comment(
 ) -> ApiResult<(StatusCode, axum::Json<Comment>)> {
     let comment = s.engine.add_comment(&c, &id, b.task_id.as_ref(), &b.body).await?;
     Ok((StatusCode::CREATED, axum::Json(comment)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct CommentEdit {
+    #[schema(min_length = 1)]
+    body: String,
+}
+
+/// Changes the body of one of the caller's comments.
+#[utoipa::path(patch, path = "/v1/comments/{id}", params(("id" = String, Path, description = "The record's id")), request_body = CommentEdit, responses((status = 200, description = "OK", body = Comment)))]
+async fn edit_comment(
+    State(s): State<App>,
+    Caller(c): Caller,
+    Path(id): Path<CommentId>,
+    Json(b): Json<CommentEdit>,
+) -> ApiResult<axum::Json<Comment>> {
+    Ok(axum::Json(s.engine.edit_comment(&c, &id, &b.body).await?))
+}
+
+/// Deletes a comment: the caller's own, or anyone's in a team they manage (`team.manage`).
+#[utoipa::path(delete, path = "/v1/comments/{id}", params(("id" = String, Path, description = "The record's id")), responses((status = 204, description = "Deleted")))]
+async fn delete_comment(State(s): State<App>, Caller(c): Caller, Path(id): Path<CommentId>) -> ApiResult<StatusCode> {
+    s.engine.delete_comment(&c, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
-        .routes(routes!(one, update))
+        .routes(routes!(one, update, delete))
         .routes(routes!(members, add_member))
         .routes(routes!(change_role, remove_member))
 }
@@ -59,6 +59,14 @@ async fn update(
     Json(b): Json<TeamSettings>,
 ) -> ApiResult<axum::Json<Team>> {
     Ok(axum::Json(s.engine.rename_team(&c, &team, &b.name).await?))
+}
+
+/// Deletes a team that holds no playbooks (organisation owners and admins who manage it); its
+/// memberships and API keys go with it.
+#[utoipa::path(delete, path = "/v1/teams/{team}", params(("team" = String, Path, description = "A team id")), responses((status = 204, description = "Deleted")))]
+async fn delete(State(s): State<App>, Caller(c): Caller, Path(team): Path<TeamId>) -> ApiResult<StatusCode> {
+    s.engine.delete_team(&c, &team).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/v1/teams/{team}/members", params(("team" = String, Path, description = "A team id")), responses((status = 200, description = "OK", body = Vec<Membership>)))]

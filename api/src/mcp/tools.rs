@@ -7,7 +7,9 @@ use crate::app::analytics::{SqlRequest, answer, sql_options};
 use crate::app::paging::{decode_cursor, page_limit};
 use crate::app::work::{TaskListing, assignee, task_statuses};
 use chrono::{DateTime, Utc};
-use orgata_engine::{CompleteTask, Decision, InstanceId, PlaybookId, Scope, StartInstance, TaskId, TeamId, UserId};
+use orgata_engine::{
+    CommentId, CompleteTask, Decision, InstanceId, PlaybookId, Scope, StartInstance, TaskId, TeamId, UserId,
+};
 use orgata_reports::{Filter, ReportKind, ReportOptions, Versus};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::service::RequestContext;
@@ -121,6 +123,24 @@ pub struct AddCommentArgs {
     pub body: String,
     /// The task of the process it is about, if one.
     pub task_id: Option<String>,
+}
+
+/// `edit_comment`' arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditCommentArgs {
+    /// One of your comments (see `get_process_status`).
+    pub comment_id: String,
+    /// The new text.
+    #[schemars(length(min = 1))]
+    pub body: String,
+}
+
+/// `delete_comment`' arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteCommentArgs {
+    pub comment_id: String,
 }
 
 /// `start_task`' arguments.
@@ -354,6 +374,44 @@ impl OrgataMcp {
             let task = args.task_id.map(TaskId::from);
             let process = InstanceId::from(args.process_id);
             Ok(self.app.engine.add_comment(&scope, &process, task.as_ref(), &args.body).await?)
+        })
+        .await
+    }
+
+    #[tool(description = "Changes the text of one of your comments.")]
+    async fn edit_comment(
+        &self,
+        Parameters(args): Parameters<EditCommentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        tool(async {
+            let (scope, _) = self.caller(&ctx)?;
+            Ok(self.app.engine.edit_comment(&scope, &CommentId::from(args.comment_id), &args.body).await?)
+        })
+        .await
+    }
+
+    #[tool(description = "Deletes one of your comments; answers with the id of the deleted comment.")]
+    async fn delete_comment(
+        &self,
+        Parameters(args): Parameters<DeleteCommentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        tool(async {
+            let (scope, _) = self.caller(&ctx)?;
+            let id = CommentId::from(args.comment_id);
+            self.app.engine.delete_comment(&scope, &id).await?;
+            Ok(json!({ "deleted": id }))
+        })
+        .await
+    }
+
+    #[tool(description = "How the organisation keeps time: its time zone, working days, working hours and the \
+                          day weeks start on. Count due dates and working time in these.")]
+    async fn organisation_settings(&self, _: Parameters<NoArguments>, ctx: RequestContext<RoleServer>) -> ToolResult {
+        tool(async {
+            let (scope, _) = self.caller(&ctx)?;
+            Ok(self.app.engine.organisation_settings(&scope).await?)
         })
         .await
     }

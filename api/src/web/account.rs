@@ -19,7 +19,7 @@ use axum::routing::get;
 use axum::{Form, Router};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use orgata_engine::{
-    ApiKey, AuditEntry, AuditFilter, EngineError, Login, Permission, Registration, Team, TeamId, User, UserId,
+    ApiKey, AuditEntry, AuditFilter, EngineError, Login, OrgRole, Permission, Registration, Team, TeamId, User, UserId,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -569,12 +569,13 @@ async fn settings_page(s: &WebState, viewer: &Viewer, team: &Team, overlay: Valu
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     let candidates: Vec<Value> = users
         .iter()
-        .filter(|u| !members.iter().any(|m| m.user_id == u.id))
+        .filter(|u| u.deactivated_at.is_none() && !members.iter().any(|m| m.user_id == u.id))
         .map(|u| json!({ "id": u.id, "name": u.display_name, "email": u.email }))
         .collect();
     let roles: Vec<Value> = roles.iter().map(|r| json!({ "name": r.name, "builtin": r.builtin })).collect();
     let members: Vec<Value> = rows.into_iter().map(|(_, row)| row).collect();
-    let mut context = json!({ "members": members, "candidates": candidates, "roles": roles });
+    let org_admin = viewer.scope.org_role() != OrgRole::Member;
+    let mut context = json!({ "members": members, "candidates": candidates, "roles": roles, "org_admin": org_admin });
     merge(&mut context, overlay);
     shown(viewer, Some(team), "settings", "team_settings.html", context, status)
 }
@@ -586,7 +587,7 @@ async fn settings(State(s): State<WebState>, viewer: Viewer, Path(team): Path<Te
 
 #[derive(Deserialize, Default)]
 struct SettingsForm {
-    /// `rename`, `add`, `role` or `remove`.
+    /// `rename`, `add`, `role`, `remove` or `delete` (the team).
     #[serde(default)]
     action: String,
     #[serde(default)]
@@ -644,6 +645,12 @@ async fn settings_form(
                 viewer.teams.iter().find(|o| o.id != team).map_or("/profile".into(), |o| format!("/teams/{}", o.id));
             let done = s.app.engine.remove_member(scope, &team, &user).await;
             ("members", NO_INPUTS, done.map(|()| (next, format!("You left “{}”.", t.name))))
+        }
+        "delete" => {
+            let next =
+                viewer.teams.iter().find(|o| o.id != team).map_or("/profile".into(), |o| format!("/teams/{}", o.id));
+            let done = s.app.engine.delete_team(scope, &team).await;
+            ("delete", NO_INPUTS, done.map(|()| (next, format!("The team “{}” is deleted.", t.name))))
         }
         "remove" => {
             let done = s.app.engine.remove_member(scope, &team, &user).await;

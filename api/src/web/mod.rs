@@ -10,6 +10,7 @@ mod assets;
 mod cache;
 mod dashboard;
 pub mod form;
+mod organisation;
 mod playbooks;
 mod processes;
 mod render;
@@ -49,6 +50,7 @@ pub fn routes(state: WebState) -> Router {
         .merge(analytics::routes())
         .merge(sql::routes())
         .merge(account::routes())
+        .merge(organisation::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::require));
     Router::new()
         .merge(signed_in)

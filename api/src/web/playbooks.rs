@@ -5,12 +5,11 @@
 use super::WebState;
 use super::render::{PageResult, page, value};
 use super::session::{Viewer, with_flash};
-use super::view::step_graph;
-use super::view::user_names;
+use super::view::{failure, step_graph, user_names};
 use crate::app::AppError;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Router};
 use orgata_engine::{EngineError, PlaybookDetail, PlaybookId, TeamId, VersionId, service};
 use serde::{Deserialize, Serialize};
@@ -20,6 +19,7 @@ pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/teams/{team}/playbooks", get(library).post(create))
         .route("/playbooks/{id}", get(show))
+        .route("/playbooks/{id}/archive", post(archive))
         .route("/playbooks/{id}/edit", get(edit).post(save))
 }
 
@@ -42,6 +42,7 @@ async fn library(
         .map(|d| {
             json!({
                 "id": d.playbook.id, "name": d.playbook.name, "description": d.head.definition.description,
+                "archived": d.playbook.archived_at.is_some(),
                 "steps": d.head.definition.steps.len(), "version": d.head.number, "updated": d.head.created_at,
             })
         })
@@ -98,14 +99,66 @@ async fn show(
     Path(id): Path<PlaybookId>,
     Query(q): Query<ShowQuery>,
 ) -> PageResult {
+    playbook_page(&s, &viewer, &id, q.version, Vec::new(), StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct ArchiveForm {
+    /// `archive`, `restore` or `delete`.
+    action: String,
+}
+
+/// Archives a playbook, takes it out of the archive, or deletes it (one no process ran on).
+async fn archive(
+    State(s): State<WebState>,
+    viewer: Viewer,
+    Path(id): Path<PlaybookId>,
+    Form(f): Form<ArchiveForm>,
+) -> PageResult {
+    let engine = &s.app.engine;
+    let outcome = match f.action.as_str() {
+        "restore" => engine.restore_playbook(&viewer.scope, &id).await.map(|p| (p.team_id, false)),
+        "delete" => {
+            let team = engine.playbook(&viewer.scope, &id).await?.playbook.team_id;
+            engine.delete_playbook(&viewer.scope, &id).await.map(|()| (team, true))
+        }
+        _ => engine.archive_playbook(&viewer.scope, &id).await.map(|p| (p.team_id, false)),
+    };
+    match outcome {
+        Ok((team, true)) => Ok(with_flash(&format!("/teams/{team}/playbooks"), "The playbook is deleted.")),
+        Ok((_, false)) => {
+            let done = if f.action == "restore" {
+                "The playbook is back: processes start on it again."
+            } else {
+                "The playbook is archived: no new process starts on it; running ones go on."
+            };
+            Ok(with_flash(&format!("/playbooks/{id}"), done))
+        }
+        Err(e) => {
+            let problem = failure(&e);
+            playbook_page(&s, &viewer, &id, None, vec![problem], AppError::from(e).status).await
+        }
+    }
+}
+
+/// A playbook's page (at `version`, or the head of `main`), with what went wrong above it.
+async fn playbook_page(
+    s: &WebState,
+    viewer: &Viewer,
+    id: &PlaybookId,
+    version: Option<String>,
+    problems: Vec<String>,
+    status: StatusCode,
+) -> PageResult {
+    let id = id.clone();
     let (detail, versions, names) = tokio::join!(
         s.app.engine.playbook(&viewer.scope, &id),
         s.app.engine.versions(&viewer.scope, &id),
-        user_names(&s, &viewer.scope)
+        user_names(s, &viewer.scope)
     );
     let (detail, mut versions, names) = (detail?, versions?, names?);
     versions.sort_by_key(|v| std::cmp::Reverse(v.number));
-    let shown = match q.version.filter(|v| !v.is_empty()) {
+    let shown = match version.filter(|v| !v.is_empty()) {
         Some(v) => s.app.engine.version(&viewer.scope, &VersionId::from(v.as_str())).await?,
         None => detail.head.clone(),
     };
@@ -125,8 +178,11 @@ async fn show(
     let context = json!({
         "playbook": value(&detail.playbook), "shown": { "id": shown.id, "number": shown.number, "head": shown.id == detail.head.id },
         "description": shown.definition.description, "steps": steps, "graph": graph, "versions": history,
+        "problems": problems,
     });
-    page(&viewer, Some(&team), "playbooks", "playbook.html", context)
+    let mut response = page(viewer, Some(&team), "playbooks", "playbook.html", context)?;
+    *response.status_mut() = status;
+    Ok(response)
 }
 
 /// One form field of a step, as the editor shows it.

@@ -5,7 +5,7 @@ use super::WebState;
 use super::form;
 use super::render::{PageResult, page, value};
 use super::session::{Viewer, with_flash};
-use super::view::{step_graph, user_names};
+use super::view::{comment_views, failure, step_graph, user_names};
 use crate::app::AppError;
 use crate::app::paging::{decode_cursor, encode_cursor};
 use axum::extract::{Path, Query, State};
@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{DateTime, Utc};
 use orgata_engine::{
-    EngineError, InstanceFilter, InstanceId, InstanceStatus, PlaybookId, StartInstance, TaskStatus, TeamId,
+    CommentId, EngineError, InstanceFilter, InstanceId, InstanceStatus, PlaybookId, StartInstance, TaskStatus, TeamId,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -29,6 +29,7 @@ pub fn routes() -> Router<WebState> {
         .route("/processes/{id}", get(show))
         .route("/processes/{id}/comments", post(comment))
         .route("/processes/{id}/cancel", post(cancel))
+        .route("/comments/{id}", post(change_comment))
 }
 
 #[derive(Deserialize, Default)]
@@ -125,11 +126,7 @@ async fn process_page(
     }
     timeline.extend(moment(i.ended_at, format!("Process {}", i.status), None));
     timeline.sort_by_key(|(at, _)| *at);
-    let comments: Vec<Value> = detail
-        .comments
-        .iter()
-        .map(|c| json!({ "author": name(&Some(c.author_id.clone())), "body": c.body, "at": c.created_at, "task_id": c.task_id }))
-        .collect();
+    let comments = comment_views(&detail.comments, &names, viewer.scope.user_id());
     let graph = step_graph(&format!("Steps of {}", i.title), &version.definition, &detail.tasks);
     let team = viewer.team(&i.team_id)?.clone();
     let context = json!({
@@ -170,6 +167,45 @@ async fn comment(
 }
 
 #[derive(Deserialize)]
+struct CommentChange {
+    /// `edit` or `delete`.
+    action: String,
+    #[serde(default)]
+    body: String,
+    /// The process the comment is on, and the task when it was shown on the task's page: where
+    /// the browser goes back to.
+    process: InstanceId,
+    task: Option<String>,
+}
+
+/// Edits or deletes one of the viewer's comments, then goes back to the page it was shown on.
+async fn change_comment(
+    State(s): State<WebState>,
+    viewer: Viewer,
+    Path(id): Path<CommentId>,
+    Form(f): Form<CommentChange>,
+) -> PageResult {
+    let outcome = match f.action.as_str() {
+        "delete" => s.app.engine.delete_comment(&viewer.scope, &id).await.map(|()| "The comment is deleted."),
+        _ => s.app.engine.edit_comment(&viewer.scope, &id, &f.body).await.map(|_| "Your comment is saved."),
+    };
+    let task = f.task.filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    match outcome {
+        Ok(done) => {
+            let back = match task {
+                Some(t) => format!("/tasks/{t}#comments"),
+                None => format!("/processes/{}#comments", f.process),
+            };
+            Ok(with_flash(&back, done))
+        }
+        Err(e) => {
+            let message = format!("The comment was not changed: {}", failure(&e));
+            process_page(&s, &viewer, &f.process, vec![message], AppError::from(e).status).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
 struct CancelForm {
     #[serde(rename = "_revision")]
     revision: Option<i64>,
@@ -186,7 +222,7 @@ async fn cancel(
     match s.app.engine.cancel_instance(&viewer.scope, &id, f.revision, &f.reason).await {
         Ok(_) => Ok(with_flash(&format!("/processes/{id}"), "The process is cancelled.")),
         Err(e) => {
-            let message = super::view::failure(&e).replace("task", "process");
+            let message = failure(&e);
             process_page(&s, &viewer, &id, vec![message], AppError::from(e).status).await
         }
     }
@@ -218,7 +254,8 @@ async fn start_form(
     status: StatusCode,
 ) -> PageResult {
     let t = viewer.team(team)?.clone();
-    let playbooks = s.app.engine.playbooks(&viewer.scope, Some(team)).await?;
+    let mut playbooks = s.app.engine.playbooks(&viewer.scope, Some(team)).await?;
+    playbooks.retain(|p| p.archived_at.is_none());
     let chosen = match &playbook {
         Some(id) => Some(s.app.engine.playbook(&viewer.scope, id).await?).filter(|d| d.playbook.team_id == *team),
         None => None,

@@ -38,6 +38,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("analytics_report.html", include_str!("../../templates/analytics_report.html")),
     ("sql.html", include_str!("../../templates/sql.html")),
     ("audit.html", include_str!("../../templates/audit.html")),
+    ("organisation.html", include_str!("../../templates/organisation.html")),
 ];
 
 static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(environment);

@@ -6,7 +6,7 @@ use super::WebState;
 use super::form;
 use super::render::{PageResult, page, see_other, value};
 use super::session::{Viewer, with_flash};
-use super::view::{failure, user_names};
+use super::view::{comment_views, failure, user_names};
 use crate::app::AppError;
 use crate::app::paging::{decode_cursor, encode_cursor};
 use crate::app::work::{TaskListing, task_statuses};
@@ -95,12 +95,8 @@ async fn task_context(
     );
     let (version, detail, names, members) = (version?, detail?, names?, members?);
     let step = version.definition.steps.iter().find(|st| st.key == task.step_key).cloned();
-    let comments: Vec<Value> = detail
-        .comments
-        .iter()
-        .filter(|c| c.task_id.as_ref() == Some(&task.id))
-        .map(|c| json!({ "author": names.get(&c.author_id).cloned().unwrap_or_default(), "body": c.body, "at": c.created_at }))
-        .collect();
+    let on_task = detail.comments.iter().filter(|c| c.task_id.as_ref() == Some(&task.id));
+    let comments = comment_views(on_task, &names, viewer.scope.user_id());
     let people: Vec<Value> = members
         .iter()
         .map(|m| json!({ "id": m.user_id, "name": names.get(&m.user_id).cloned().unwrap_or_default(), "role": m.role }))

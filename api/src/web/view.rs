@@ -4,12 +4,31 @@
 use super::WebState;
 use super::render::PageError;
 use super::svg;
-use orgata_engine::{Definition, EngineError, Scope, Task, TaskStatus, UserId};
+use orgata_engine::{Comment, Definition, EngineError, Scope, Task, TaskStatus, UserId};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 
 /// Every user of the organisation the viewer sees, by id: their display names.
 pub async fn user_names(s: &WebState, scope: &Scope) -> Result<HashMap<UserId, String>, PageError> {
     Ok(s.app.engine.users(scope).await?.into_iter().map(|u| (u.id, u.display_name)).collect())
+}
+
+/// Comments as the pages show them: author's name, text, time, whether it was edited, and whether
+/// the viewer wrote it (and so may edit or delete it).
+pub fn comment_views<'a>(
+    comments: impl IntoIterator<Item = &'a Comment>,
+    names: &HashMap<UserId, String>,
+    viewer: &UserId,
+) -> Vec<Value> {
+    comments
+        .into_iter()
+        .map(|c| {
+            json!({
+                "id": c.id, "author": names.get(&c.author_id).cloned().unwrap_or_default(), "body": c.body,
+                "at": c.created_at, "edited_at": c.edited_at, "task_id": c.task_id, "mine": &c.author_id == viewer,
+            })
+        })
+        .collect()
 }
 
 /// An audit action in words (`task.complete` → "completed a task").
@@ -25,6 +44,14 @@ pub fn describe(action: &str) -> String {
         "instance.start" => "started a process",
         "instance.cancel" => "cancelled a process",
         "comment.create" => "commented",
+        "comment.edit" => "edited a comment",
+        "comment.delete" => "deleted a comment",
+        "playbook.archive" => "archived a playbook",
+        "playbook.restore" => "restored a playbook from the archive",
+        "playbook.delete" => "deleted a playbook",
+        "team.delete" => "deleted a team",
+        "user.remove" => "removed someone from the organisation",
+        "organisation.settings" => "changed the organisation's settings",
         "playbook.create" => "created a playbook",
         "playbook.commit" => "saved a new playbook version",
         "playbook.branch" => "created a playbook branch",
@@ -108,15 +135,23 @@ pub fn step_graph(title: &str, definition: &Definition, tasks: &[Task]) -> Strin
 /// A refused action in words.
 pub fn failure(e: &EngineError) -> String {
     match e {
-        EngineError::Conflict { .. } => {
-            "Someone else changed this task while you had it open, so your change was not saved. The page now shows \
-             its current state; check it and try again."
-                .into()
-        }
-        EngineError::InvalidTransition { action, state, .. } => {
-            format!("This task cannot be {action}d: it is {state}.")
+        EngineError::Conflict { entity, .. } => format!(
+            "Someone else changed this {} while you had it open, so your change was not saved. The page now shows \
+             its current state; check it and try again.",
+            noun(entity)
+        ),
+        EngineError::InvalidTransition { entity, action, state, .. } => {
+            format!("You cannot {action} this {}: it is {state}.", noun(entity))
         }
         EngineError::Forbidden(why) => format!("You may not do this: {why}."),
         other => other.to_string(),
+    }
+}
+
+/// What the pages call a record of the engine's (an instance is a process).
+fn noun(entity: &str) -> String {
+    match entity {
+        "instance" => "process".into(),
+        other => other.replace('_', " "),
     }
 }

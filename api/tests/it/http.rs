@@ -305,7 +305,7 @@ async fn rest_api_end_to_end(db: TestDatabase) {
             assert!(code.is_success() || kind == "application/problem+json", "{method} {path}: {code} {kind}");
         }
     }
-    assert_eq!(operations, 56);
+    assert_eq!(operations, 65);
     // Its interactive documentation, served whole by the binary (nothing fetched from elsewhere).
     let page = c.get(format!("{}/docs", s.base)).send().await.unwrap();
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
@@ -443,6 +443,24 @@ async fn people_roles_and_second_factor(db: TestDatabase) {
     assert_eq!((status, &finance["name"]), (StatusCode::CREATED, &json!("Finance")), "{finance}");
     let (status, _, body) = call(&c, s, Method::POST, "/v1/teams", t, &[], Some(json!({"name": "  "}))).await;
     assert_eq!((status, &body["errors"][0]["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("name")), "{body}");
+    // An empty team is deleted; a person leaves the organisation and cannot sign in any more.
+    let finance_path = format!("/v1/teams/{}", finance["id"].as_str().unwrap());
+    let (status, _, _) = call(&c, s, Method::DELETE, &finance_path, t, &[], None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = call(&c, s, Method::GET, &finance_path, t, &[], None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // (A failed sign-in would count against this client address, which the throttling below
+    // measures: the engine's tests try the removed person's password.)
+    let lea_login = json!({"organisation": "acme", "email": "lea@acme.test", "password": "another long password"});
+    let (status, _, lea_session) = call(&c, s, Method::POST, "/v1/auth/login", None, &[], Some(lea_login)).await;
+    assert_eq!(status, StatusCode::OK);
+    let lea_token = lea_session["access_token"].as_str().unwrap();
+    let (status, _, removed) = call(&c, s, Method::DELETE, &format!("/v1/users/{lea_id}"), t, &[], None).await;
+    assert_eq!((status, removed["deactivated_at"].is_string()), (StatusCode::OK, true), "{removed}");
+    let (status, _, _) = call(&c, s, Method::GET, "/v1/me", Some(lea_token), &[], None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (_, _, users) = call(&c, s, Method::GET, "/v1/users", t, &[], None).await;
+    assert_eq!(users.as_array().unwrap().iter().filter(|u| u["deactivated_at"].is_null()).count(), 1);
 
     // Playbook versions, validation, comments, cancelling.
     let steps = json!({"steps": [{"key": "a", "name": "A", "kind": "task", "assignee": {"role": "owner"}},
@@ -490,8 +508,85 @@ async fn people_roles_and_second_factor(db: TestDatabase) {
     )
     .await;
     assert_eq!((status, &comment["body"]), (StatusCode::CREATED, &json!("On it")));
+    // Its author edits a comment, then deletes it.
+    let typo = call(
+        &c,
+        s,
+        Method::POST,
+        &format!("/v1/processes/{process_id}/comments"),
+        t,
+        &[],
+        Some(json!({"body": "Oops"})),
+    )
+    .await
+    .2;
+    let typo_path = format!("/v1/comments/{}", typo["id"].as_str().unwrap());
+    let (status, _, edited) =
+        call(&c, s, Method::PATCH, &typo_path, t, &[], Some(json!({"body": " Oops, fixed "}))).await;
+    assert_eq!(
+        (status, &edited["body"], edited["edited_at"].is_string()),
+        (StatusCode::OK, &json!("Oops, fixed"), true)
+    );
+    let (status, _, body) = call(&c, s, Method::PATCH, &typo_path, t, &[], Some(json!({"body": "  "}))).await;
+    assert_eq!((status, &body["errors"][0]["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("body")), "{body}");
+    let (status, _, _) = call(&c, s, Method::DELETE, &typo_path, t, &[], None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, body) = call(&c, s, Method::DELETE, &typo_path, t, &[], None).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::NOT_FOUND, "not-found"));
     let (_, headers, detail) = call(&c, s, Method::GET, &format!("/v1/processes/{process_id}"), t, &[], None).await;
     assert_eq!(detail["comments"].as_array().unwrap().len(), 1);
+
+    // A playbook processes ran on is archived, not deleted; archived, it starts nothing.
+    let pb_path = format!("/v1/playbooks/{playbook}");
+    let (status, _, archived) = call(&c, s, Method::POST, &format!("{pb_path}/archive"), t, &[], None).await;
+    assert_eq!((status, archived["archived_at"].is_string()), (StatusCode::OK, true), "{archived}");
+    let start = Some(json!({"playbook_id": playbook}));
+    let (status, _, body) =
+        call(&c, s, Method::POST, &format!("/v1/teams/{team}/processes"), t, &[], start.clone()).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::CONFLICT, "invalid-transition"), "{body}");
+    assert_eq!(body["detail"], format!("cannot start a process of playbook `{playbook}`: it is archived"));
+    let (status, _, body) = call(&c, s, Method::DELETE, &pb_path, t, &[], None).await;
+    assert_eq!((status, problem_type(&body)), (StatusCode::CONFLICT, "invalid-transition"), "{body}");
+    let (status, _, restored) = call(&c, s, Method::POST, &format!("{pb_path}/restore"), t, &[], None).await;
+    assert_eq!((status, &restored["archived_at"]), (StatusCode::OK, &Value::Null));
+    let (status, _, unused) = call(
+        &c,
+        s,
+        Method::POST,
+        &format!("/v1/teams/{team}/playbooks"),
+        t,
+        &[],
+        Some(json!({"name": "Unused", "definition": steps})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let unused_path = format!("/v1/playbooks/{}", unused["playbook"]["id"].as_str().unwrap());
+    let (status, _, _) = call(&c, s, Method::DELETE, &unused_path, t, &[], None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = call(&c, s, Method::GET, &unused_path, t, &[], None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The organisation's settings: defaults, refusals by field, a change.
+    let (status, _, settings) = call(&c, s, Method::GET, "/v1/organisation/settings", t, &[], None).await;
+    assert_eq!(
+        (status, &settings["time_zone"], &settings["week_start"]),
+        (StatusCode::OK, &json!("UTC"), &json!("monday"))
+    );
+    let (status, _, body) =
+        call(&c, s, Method::PUT, "/v1/organisation/settings", t, &[], Some(json!({"time_zone": "Nowhere/Land"}))).await;
+    assert_eq!(
+        (status, &body["errors"][0]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("time_zone")),
+        "{body}"
+    );
+    let lisbon = json!({"time_zone": "Europe/Lisbon", "working_days": ["tuesday", "monday"], "workday_start": "08:00"});
+    let (status, _, saved) = call(&c, s, Method::PUT, "/v1/organisation/settings", t, &[], Some(lisbon)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(
+        saved,
+        json!({"time_zone": "Europe/Lisbon", "working_days": ["monday", "tuesday"], "workday_start": "08:00", "workday_end": "17:00", "week_start": "monday"})
+    );
+    assert_eq!(call(&c, s, Method::GET, "/v1/organisation/settings", t, &[], None).await.2, saved);
     let etag = headers["etag"].to_str().unwrap().to_string();
     let running = format!("/v1/teams/{team}/processes?status=running&assignee=me");
     let (status, _, page) = call(&c, s, Method::GET, &running, t, &[], None).await;

@@ -172,6 +172,12 @@ async fn mcp_clients(db: TestDatabase) {
             .map(|e| &e["detail"]["reason"])
             .collect();
         assert_eq!(reasons, [&json!("a duplicate")], "{transport}: {audit}");
+        let comments = &get(format!("/v1/processes/{}", out["created_id"].as_str().unwrap())).await["comments"];
+        let bodies: Vec<(&Value, bool)> =
+            comments.as_array().unwrap().iter().map(|c| (&c["body"], c["edited_at"].is_string())).collect();
+        assert_eq!(bodies, [(&json!("On it now"), true)], "{transport}: the edit stays, the deleted one is gone");
+        assert_eq!(out["settings"], get("/v1/organisation/settings".to_string()).await, "{transport}");
+        assert_eq!(out["settings"]["time_zone"], "UTC", "{transport}");
         let answer = rest(&c, &server, Method::POST, &sql_path, &token, Some(json!({"sql": sql}))).await;
         assert_eq!(out["sql"], answer, "{transport}");
         let analytics = format!("/v1/teams/{team}/analytics");

@@ -128,6 +128,95 @@ async fn web_pages_over_http(db: TestDatabase) {
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     assert!(b.get(&settings).await.body.contains("Operations"));
 
+    // The organisation's page: its settings, with a checked box per working day.
+    let token = b.jar["orgata_access"].clone();
+    let rest = |method: Method, path: String, body: Option<serde_json::Value>| {
+        let (c, server, token) = (c.clone(), &server, token.clone());
+        async move { call(&c, server, method, &path, Some(&token), &[], body).await }
+    };
+    let page = b.get("/organisation").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Wendy") && page.body.contains(r#"name="working_days" value="friday" checked"#),
+        "{}",
+        page.body
+    );
+    let mut form = vec![
+        ("action", "settings"),
+        ("time_zone", "Moon/Base"),
+        ("working_days", "thursday"),
+        ("working_days", "monday"),
+        ("workday_start", "08:00"),
+        ("workday_end", "16:00"),
+        ("week_start", "sunday"),
+    ];
+    let page = b.post("/organisation", &form).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("must be an IANA time zone, like Europe&#x2f;Berlin"), "{}", page.body);
+    form[1].1 = "Europe/Paris";
+    let page = b.post("/organisation", &form).await;
+    assert_eq!((page.status, page.location.as_str()), (StatusCode::SEE_OTHER, "/organisation"));
+    let settings_now = rest(Method::GET, "/v1/organisation/settings".into(), None).await.2;
+    assert_eq!(
+        settings_now,
+        json!({"time_zone": "Europe/Paris", "working_days": ["monday", "thursday"], "workday_start": "08:00",
+               "workday_end": "16:00", "week_start": "sunday"})
+    );
+
+    // A comment is edited and deleted where it is shown; a playbook is archived and restored, and
+    // one that processes ran on is not deleted, nor is the team that holds it.
+    let steps = json!({"steps": [{"key": "a", "name": "A", "kind": "task", "assignee": {"role": "owner"}}]});
+    let created =
+        rest(Method::POST, format!("/v1/teams/{team}/playbooks"), Some(json!({"name": "Web", "definition": steps})))
+            .await
+            .2;
+    let playbook = created["playbook"]["id"].as_str().unwrap().to_string();
+    let started =
+        rest(Method::POST, format!("/v1/teams/{team}/processes"), Some(json!({"playbook_id": playbook}))).await.2;
+    let process = started["instance"]["id"].as_str().unwrap().to_string();
+    let page = b.post(&format!("/processes/{process}/comments"), &[("body", "Frist")]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let comment = rest(Method::GET, format!("/v1/processes/{process}"), None).await.2["comments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shown = b.get(&format!("/processes/{process}")).await;
+    assert!(shown.body.contains(&format!(r#"action="/comments/{comment}""#)), "{}", shown.body);
+    let edit = [("action", "edit"), ("body", "First"), ("process", process.as_str())];
+    let page = b.post(&format!("/comments/{comment}"), &edit).await;
+    assert_eq!((page.status, page.location.clone()), (StatusCode::SEE_OTHER, format!("/processes/{process}#comments")));
+    let comments = rest(Method::GET, format!("/v1/processes/{process}"), None).await.2["comments"].clone();
+    assert_eq!((&comments[0]["body"], comments[0]["edited_at"].is_string()), (&json!("First"), true));
+    assert!(b.get(&format!("/processes/{process}")).await.body.contains("· edited"));
+    let page = b.post(&format!("/comments/{comment}"), &[("action", "delete"), ("process", process.as_str())]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(rest(Method::GET, format!("/v1/processes/{process}"), None).await.2["comments"], json!([]));
+    let archive = format!("/playbooks/{playbook}/archive");
+    let page = b.post(&archive, &[("action", "archive")]).await;
+    assert_eq!((page.status, page.location.clone()), (StatusCode::SEE_OTHER, format!("/playbooks/{playbook}")));
+    let shown = b.get(&format!("/playbooks/{playbook}")).await;
+    assert!(
+        shown.body.contains(r#"<span class="badge">Archived</span>"#) && !shown.body.contains("Start a process"),
+        "{}",
+        shown.body
+    );
+    let page = b.post(&archive, &[("action", "delete")]).await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    assert!(
+        page.body.contains("You cannot delete this playbook: it is the definition of 1 process (archive it instead)."),
+        "{}",
+        page.body
+    );
+    let page = b.post(&archive, &[("action", "restore")]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        rest(Method::GET, format!("/v1/playbooks/{playbook}"), None).await.2["playbook"]["archived_at"],
+        json!(null)
+    );
+    let page = b.post(&settings, &[("action", "delete")]).await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    assert!(page.body.contains("You cannot delete this team: it is the home of 1 playbook."), "{}", page.body);
+
     // Someone else's session ends: the page says so in words on the sign-in page.
     b.jar.insert("orgata_access".into(), "garbage".into());
     b.jar.insert("orgata_refresh".into(), "garbage".into());

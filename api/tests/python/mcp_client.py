@@ -19,7 +19,7 @@ from mcp.client.streamable_http import streamable_http_client
 TOOLS = {
     "list_team_members", "list_tasks", "get_process_status", "create_process", "complete_task", "assign_task",
     "search_playbooks", "run_sql", "get_bottlenecks", "get_metrics", "compare_periods", "start_task",
-    "cancel_process", "add_comment", "edit_playbook",
+    "cancel_process", "add_comment", "edit_playbook", "edit_comment", "delete_comment", "organisation_settings",
 }
 RESOURCES = {
     "team://current", "processes://active", "tasks://assigned", "playbooks://library", "analytics://bottlenecks",
@@ -148,6 +148,15 @@ async def first_team(config):
             client, "add_comment", {"process_id": created["instance"]["id"], "task_id": approval["id"], "body": "On it"}
         )
         check(comment["body"] == "On it" and comment["task_id"] == approval["id"], f"comment: {comment}")
+        check(comment["edited_at"] is None, f"a new comment is not edited: {comment}")
+        edited = await ok(client, "edit_comment", {"comment_id": comment["id"], "body": " On it now "})
+        check(edited["body"] == "On it now" and edited["edited_at"] is not None, f"edited comment: {edited}")
+        out["comment_id"] = comment["id"]
+        typo = await ok(client, "add_comment", {"process_id": created["instance"]["id"], "body": "Oops"})
+        deleted = await ok(client, "delete_comment", {"comment_id": typo["id"]})
+        check(deleted == {"deleted": typo["id"]}, f"deleted comment: {deleted}")
+        await fails(client, "delete_comment", {"comment_id": typo["id"]}, "not-found")
+        out["settings"] = await ok(client, "organisation_settings", {})
         extra = await ok(client, "create_process", {"playbook_id": ids["playbook"], "title": "Cancelled over MCP"})
         cancelled = await ok(
             client,
@@ -188,6 +197,7 @@ async def first_team(config):
         await fails(client, "start_task", {"task_id": "nope"}, "not-found")
         await fails(client, "cancel_process", {"process_id": extra["instance"]["id"]}, "invalid-transition")
         await fails(client, "add_comment", {"process_id": created["instance"]["id"], "body": "  "}, "body")
+        await fails(client, "edit_comment", {"comment_id": comment["id"], "body": ""}, "body")
         await fails(client, "edit_playbook", {"playbook_id": ids["scratch"], "definition": {"steps": []}}, "invalid-definition")
         await fails(
             client,
@@ -243,6 +253,8 @@ async def second_team(config, first):
         await fails(client, "start_task", {"task_id": task}, "not-found")
         await fails(client, "cancel_process", {"process_id": first["created_id"]}, "not-found")
         await fails(client, "add_comment", {"process_id": first["created_id"], "body": "hello"}, "not-found")
+        await fails(client, "edit_comment", {"comment_id": first["comment_id"], "body": "mine now"}, "not-found")
+        await fails(client, "delete_comment", {"comment_id": first["comment_id"]}, "not-found")
         scratch = {"steps": [{"key": "a", "name": "A", "kind": "form"}]}
         await fails(client, "edit_playbook", {"playbook_id": ids["scratch"], "definition": scratch}, "not-found")
         listed = {str(r.uri) for r in (await client.list_resources()).resources}

@@ -309,7 +309,14 @@ impl Engine {
         }
         tx.set_organisation_settings(scope.org_id(), &settings).await?;
         let org = scope.org_id();
-        tx.audit(audit(scope, None, "organisation.settings", "organisation", org, json!({ "from": before, "to": settings })));
+        tx.audit(audit(
+            scope,
+            None,
+            "organisation.settings",
+            "organisation",
+            org,
+            json!({ "from": before, "to": settings }),
+        ));
         tx.commit().await?;
         Ok(settings)
     }

@@ -225,7 +225,12 @@ impl Engine {
         scope.require(&p.team_id, Permission::PlaybookPublish)?;
         let (action, state) = if archive { ("archive", "archived") } else { ("restore", "not archived") };
         if p.archived_at.is_some() == archive {
-            return Err(EngineError::InvalidTransition { entity: "playbook", id: id.to_string(), action, state: state.into() });
+            return Err(EngineError::InvalidTransition {
+                entity: "playbook",
+                id: id.to_string(),
+                action,
+                state: state.into(),
+            });
         }
         p.archived_at = archive.then_some(now);
         tx.update_playbook(&p).await?;
@@ -249,7 +254,10 @@ impl Engine {
                 entity: "playbook",
                 id: id.to_string(),
                 action: "delete",
-                state: format!("the definition of {runs} process{} (archive it instead)", if runs == 1 { "" } else { "es" }),
+                state: format!(
+                    "the definition of {runs} process{} (archive it instead)",
+                    if runs == 1 { "" } else { "es" }
+                ),
             });
         }
         tx.delete_playbook(&p).await?;

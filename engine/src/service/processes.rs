@@ -221,7 +221,14 @@ impl Engine {
         c.body = body.to_string();
         c.edited_at = Some(now);
         tx.update_comment(&c).await?;
-        tx.audit(audit(scope, Some(&c.team_id), "comment.edit", "comment", comment, json!({ "instance": c.instance_id })));
+        tx.audit(audit(
+            scope,
+            Some(&c.team_id),
+            "comment.edit",
+            "comment",
+            comment,
+            json!({ "instance": c.instance_id }),
+        ));
         tx.commit().await?;
         Ok(c)
     }

@@ -74,8 +74,10 @@ async fn playbooks_are_archived_restored_and_deleted_when_unused(h: Harness) {
     forbidden(e.delete_playbook(&member, &draft.playbook.id).await);
     let before = h.all_changes().await.len();
     e.delete_playbook(&w.owner, &draft.playbook.id).await.unwrap();
-    let deleted: Vec<(String, String)> =
-        ["branch", "playbook_version", "playbook_version", "playbook"].iter().map(|e| (e.to_string(), "delete".into())).collect();
+    let deleted: Vec<(String, String)> = ["branch", "playbook_version", "playbook_version", "playbook"]
+        .iter()
+        .map(|e| (e.to_string(), "delete".into()))
+        .collect();
     assert_eq!(changes_after(&h, before).await, deleted);
     assert!(matches!(e.playbook(&w.owner, &draft.playbook.id).await, Err(EngineError::NotFound { .. })));
     assert!(matches!(e.versions(&w.owner, &draft.playbook.id).await, Err(EngineError::NotFound { .. })));
@@ -88,7 +90,15 @@ async fn playbooks_are_archived_restored_and_deleted_when_unused(h: Harness) {
     let ends: Vec<&str> = actions.iter().map(String::as_str).filter(|a| a.starts_with("playbook.")).collect();
     assert_eq!(
         ends,
-        ["playbook.create", "playbook.archive", "playbook.restore", "playbook.create", "playbook.commit", "playbook.delete", "playbook.create"]
+        [
+            "playbook.create",
+            "playbook.archive",
+            "playbook.restore",
+            "playbook.create",
+            "playbook.commit",
+            "playbook.delete",
+            "playbook.create"
+        ]
     );
 }
 
@@ -110,8 +120,10 @@ async fn only_teams_without_playbooks_are_deleted(h: Harness) {
     let before = h.all_changes().await.len();
     e.delete_team(&owner, &spare.id).await.unwrap();
     let changes = changes_after(&h, before).await;
-    let expected: Vec<(String, String)> =
-        [("membership", "delete"), ("membership", "delete"), ("team", "delete")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    let expected: Vec<(String, String)> = [("membership", "delete"), ("membership", "delete"), ("team", "delete")]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
     assert_eq!(changes, expected);
     let owner = e.refresh_scope(&owner).await.unwrap();
     assert_eq!(e.teams(&owner).await.unwrap().into_iter().map(|t| t.name).collect::<Vec<_>>(), ["Ops"]);
@@ -125,7 +137,12 @@ async fn people_removed_from_the_organisation_cannot_sign_in(h: Harness) {
     let w = World::new(&h, "acme").await;
     let e = &h.engine;
     let password = "correct horse battery";
-    let new = NewUser { email: "sam@acme.test".into(), display_name: "Sam".into(), password: Some(password.into()), ..Default::default() };
+    let new = NewUser {
+        email: "sam@acme.test".into(),
+        display_name: "Sam".into(),
+        password: Some(password.into()),
+        ..Default::default()
+    };
     let sam = e.create_user(&w.owner, new).await.unwrap();
     e.add_member(&w.owner, &w.team.id, &sam.id, "member").await.unwrap();
     let session = h.sign_in("acme", "sam@acme.test", password).await;
@@ -147,7 +164,12 @@ async fn people_removed_from_the_organisation_cannot_sign_in(h: Harness) {
     assert_eq!(removed.deactivated_at, Some(h.clock.now()));
 
     // No way in is left: password, refresh token, access token, API key.
-    let login = Login { organisation: "acme".into(), email: "sam@acme.test".into(), password: password.into(), ..Default::default() };
+    let login = Login {
+        organisation: "acme".into(),
+        email: "sam@acme.test".into(),
+        password: password.into(),
+        ..Default::default()
+    };
     assert!(matches!(e.login(login).await, Err(EngineError::Unauthenticated(_))));
     assert!(matches!(e.refresh(&session.refresh_token, None).await, Err(EngineError::Unauthenticated(_))));
     assert!(matches!(e.authenticate(&session.access_token).await, Err(EngineError::Unauthenticated(_))));
@@ -165,7 +187,12 @@ async fn people_removed_from_the_organisation_cannot_sign_in(h: Harness) {
         transition(e.remove_user(&w.owner, w.owner.user_id()).await),
         ("remove".into(), "the organisation's only owner".into())
     );
-    let admin = NewUser { email: "ada@acme.test".into(), display_name: "Ada".into(), org_role: Some(OrgRole::Admin), ..Default::default() };
+    let admin = NewUser {
+        email: "ada@acme.test".into(),
+        display_name: "Ada".into(),
+        org_role: Some(OrgRole::Admin),
+        ..Default::default()
+    };
     let ada = e.create_user(&w.owner, admin).await.unwrap();
     let ada = e.trusted_scope(&ada.id).await.unwrap();
     forbidden(e.remove_user(&ada, w.owner.user_id()).await);
@@ -186,7 +213,10 @@ async fn comments_are_edited_by_their_authors_and_deleted_by_them_or_managers(h:
     assert!(matches!(e.edit_comment(&mia, &mine.id, "   ").await, Err(EngineError::Validation(_))));
     h.advance(2);
     let edited = e.edit_comment(&mia, &mine.id, "  first  ").await.unwrap();
-    assert_eq!((edited.body.as_str(), edited.edited_at, edited.created_at), ("first", Some(h.clock.now()), mine.created_at));
+    assert_eq!(
+        (edited.body.as_str(), edited.edited_at, edited.created_at),
+        ("first", Some(h.clock.now()), mine.created_at)
+    );
     // The same text again changes nothing.
     let before = h.all_changes().await.len();
     assert_eq!(e.edit_comment(&mia, &mine.id, "first").await.unwrap(), edited);
@@ -196,7 +226,8 @@ async fn comments_are_edited_by_their_authors_and_deleted_by_them_or_managers(h:
     forbidden(e.delete_comment(&mia, &owners.id).await);
     e.delete_comment(&w.owner, &mine.id).await.unwrap();
     assert_eq!(changes_after(&h, before).await, [("comment".to_string(), "delete".to_string())]);
-    let left: Vec<String> = e.instance(&w.owner, &i.instance.id).await.unwrap().comments.into_iter().map(|c| c.body).collect();
+    let left: Vec<String> =
+        e.instance(&w.owner, &i.instance.id).await.unwrap().comments.into_iter().map(|c| c.body).collect();
     assert_eq!(left, ["Welcome"]);
     assert!(matches!(e.edit_comment(&mia, &mine.id, "again").await, Err(EngineError::NotFound { .. })));
     let actions = audit_actions(&h, &w.owner).await;

@@ -38,9 +38,14 @@ pub struct Overrides {
     /// Folder for local state such as demo credentials [default: orgata-data]
     #[arg(long, env = "ORGATA_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
-    /// Log filter, like `info` or `orgata=debug` [default: info]
+    /// Log filter, like `info` or `orgata=debug` [default: Orgata's own events at info for
+    /// `serve` and `mcp`, warnings only for other commands; other crates' at warn]
     #[arg(long = "log-level", env = "ORGATA_LOG", global = true)]
     pub log: Option<String>,
+    /// More log lines, without a filter: -v Orgata's own events at info, -vv at debug, -vvv every
+    /// crate's at debug
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
     /// Log as JSON lines instead of text
     #[arg(long, env = "ORGATA_LOG_JSON", global = true)]
     pub log_json: bool,
@@ -91,7 +96,10 @@ pub struct Config {
     pub warehouse_options: std::collections::BTreeMap<String, String>,
     pub listen: String,
     pub data_dir: PathBuf,
-    pub log: String,
+    /// The log filter given (flag, environment or file); `None`: the default of the command.
+    pub log: Option<String>,
+    /// How many `-v`s.
+    pub verbose: u8,
     pub log_json: bool,
     /// The configured signing key (base64), if any; see [`crate::keys`].
     pub signing_key: Option<String>,
@@ -147,7 +155,8 @@ impl Config {
                     .collect::<Result<_, _>>()?
             },
             listen: o.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
-            log: o.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
+            log: o.log.clone().or(file.log),
+            verbose: o.verbose,
             log_json: o.log_json || file.log_json.unwrap_or(false),
             signing_key: o.signing_key.clone().or(file.signing_key),
             previous_signing_keys: if o.previous_signing_keys.is_empty() {

@@ -21,7 +21,7 @@ use cli::{Cli, Command};
 /// one of the CLI's own commands.
 pub async fn run(cli: Cli) -> Result<()> {
     let config = config::Config::load(&cli.overrides)?;
-    logging::init(&config)?;
+    logging::init(&config, matches!(cli.command, Command::Serve { .. } | Command::Mcp))?;
     match cli.command {
         Command::Serve { demo } => {
             if demo {

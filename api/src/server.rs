@@ -16,7 +16,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 /// The whole HTTP surface; `stop` ends the MCP sessions (their streams would hold a graceful
 /// shutdown open).
@@ -57,7 +57,9 @@ pub fn router(app: App, config: &Config, stop: CancellationToken) -> Router {
             .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
                 tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            }))
+            })
+            // One line per request at info: its status and latency, in the request's span.
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
             .layer(PropagateRequestIdLayer::new(request_id))
             .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
             .layer(cors)

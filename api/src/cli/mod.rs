@@ -17,9 +17,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The version and the commit it was built from (see `build.rs`).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ORGATA_COMMIT"), ")");
+
 /// Orgata: teams run their processes on it, and learn from what they do.
 #[derive(Debug, Parser)]
-#[command(name = "orgata", version, about)]
+#[command(name = "orgata", version = VERSION, about)]
 pub struct Cli {
     #[command(flatten)]
     pub overrides: Overrides,

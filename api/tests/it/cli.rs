@@ -119,6 +119,11 @@ fn bad_input_gets_one_line_and_a_failure_code() {
         assert!(err.contains(expected), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+    // The version names the commit it was built from.
+    let version = stdout(&orgata(dir.path(), None, &["--version"]));
+    let commit = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().unwrap();
+    let commit = String::from_utf8_lossy(&commit.stdout).trim().to_string();
+    assert_eq!(version, format!("orgata {} (commit {commit})\n", env!("CARGO_PKG_VERSION")));
     let o = orgata(dir.path(), None, &["migrate"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), format!("database sqlite://{}/orgata.db is up to date", dir.path().display()));
@@ -267,6 +272,19 @@ fn report_on_a_log_file() {
         "6 cases, 42 events; a new case every 1d 10h on average\n\
          case duration: mean 11d 04h, median 9d 10h, p90 17d 01h, p95 17d 15h, min 6d 00h, max 18d 05h\n"
     );
+
+    // Quiet by default: the report on stdout, no library's log lines on stderr; with -v, Orgata's
+    // own events only.
+    let run = |extra: &[&str]| {
+        let args = [extra, &["report", "bottlenecks", "--log", log]].concat();
+        orgata_command(dir.path(), None).env_remove("ORGATA_LOG").args(args).output().expect("run orgata")
+    };
+    let quiet = run(&[]);
+    assert!(quiet.status.success() && !quiet.stdout.is_empty(), "{}", stderr(&quiet));
+    assert_eq!(stderr(&quiet), "");
+    let verbose = stderr(&run(&["-v"]));
+    let foreign: Vec<&str> = verbose.lines().filter(|l| !l.contains(" orgata")).collect();
+    assert!(foreign.is_empty(), "{verbose}");
 
     // The bottleneck report: the cases' cycle times add up to six times the mean case duration.
     let json = orgata(dir.path(), None, &["report", "bottlenecks", "--log", log, "--format", "json"]);

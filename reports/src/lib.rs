@@ -7,8 +7,9 @@
 //! [`Warehouse::query`](orgata_warehouse::Warehouse::query), so every report sees only the teams
 //! of the caller's [`TeamScope`](orgata_warehouse::TeamScope) (invariant 4). They follow the
 //! conventions of PM4Py, against whose figures they are tested (`shared/eventlogs/README.md`):
-//! where a log mixes lifecycle transitions only `complete` events count; a case's events are
-//! ordered by time, ties in file order; durations are in seconds.
+//! where a log holds `complete` transitions among others only `complete` events count (a log
+//! without any `complete` counts every event); a case's events are ordered by time, ties in file
+//! order; durations are in seconds.
 //!
 //! - `filter`: which events a report covers ([`Filter`]).
 //! - `cases`: case counts, durations and arrival rate.

@@ -14,7 +14,9 @@
 //! | `timed` | whether `st` is a real start time |
 //!
 //! Conventions (those of the PM4Py reference figures, `shared/eventlogs/README.md`): where the
-//! selected events mix lifecycle transitions, only `complete` events count; otherwise all do.
+//! selected events hold `complete` transitions among others, only `complete` events count;
+//! otherwise all do — a log whose transitions are its own statuses ("In Progress", "Resolved", no
+//! `complete` at all) counts every event, as PM4Py's functions do.
 
 use crate::{Filter, ReportError};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
@@ -51,7 +53,7 @@ pub(crate) fn events_cte(filter: &Filter) -> String {
         ),
         counted AS (
             SELECT * FROM selected
-            WHERE lifecycle = 'complete' OR (SELECT count(DISTINCT lifecycle) FROM selected) = 1
+            WHERE lifecycle = 'complete' OR (SELECT count(*) FROM selected WHERE lifecycle = 'complete') = 0
         ),
         task_starts AS (
             SELECT team_id, task_id, min(ts) AS started FROM selected

@@ -192,8 +192,8 @@ impl CaseFigures {
 
 /// What one scan of an imported log's selected events tells before the other queries.
 pub(crate) struct Outline {
-    /// Whether the selected events mix lifecycle transitions (then only `complete` events are
-    /// items, paired with `start` events); never for the engine's events.
+    /// Whether the selected events hold `complete` transitions among others (then only
+    /// `complete` events are items, paired with `start` events); never for the engine's events.
     pub mixed: bool,
     /// The cases' time range as [`CaseFigures`] finds it (`first_t`, `last_t`), when the scan
     /// already tells it: for an imported log that does not mix lifecycle transitions and is not
@@ -212,12 +212,16 @@ impl Outline {
         }
         let sql = format!(
             "SELECT count(DISTINCT lower(lifecycle)) AS lifecycles,
+                sum(CASE WHEN lower(lifecycle) = 'complete' THEN 1 ELSE 0 END) AS completes,
                 min(CAST(coalesce(start_ts, ts) AS BIGINT)) AS first_t, max(CAST(ts AS BIGINT)) AS last_t
             FROM events WHERE {}",
             filter.event_predicate()
         );
         let rows = sql::run(warehouse, scope, &sql).await?;
-        let mixed = rows.counts("lifecycles")?.first().is_some_and(|&n| n > 1);
+        // Mixed: `complete` events among others (a log of its own statuses, without any
+        // `complete`, counts every event).
+        let completes = rows.i64s("completes")?.first().copied().flatten().unwrap_or(0);
+        let mixed = rows.counts("lifecycles")?.first().is_some_and(|&n| n > 1) && completes > 0;
         let (first, last) = (rows.i64s("first_t")?, rows.i64s("last_t")?);
         let range = (!mixed && filter.case_start_predicate().is_none()).then(|| {
             match (first.first().copied().flatten(), last.first().copied().flatten()) {

@@ -165,6 +165,44 @@ case,activity,timestamp,lifecycle
     assert_eq!((statistics.cases, statistics.events), (1, 1));
 }
 
+/// An incident log whose transitions are its own statuses, with no `complete` among them (as the
+/// BPI Challenge 2013 incident logs): every event counts, as in PM4Py, instead of none.
+#[tokio::test]
+async fn statuses_without_complete_count_every_event() {
+    let (_dir, warehouse) = warehouse();
+    let log = "\
+case,activity,timestamp,lifecycle
+INC1,Accepted,2024-03-01T09:00:00Z,In Progress
+INC1,Queued,2024-03-01T10:00:00Z,Awaiting Assignment
+INC1,Accepted,2024-03-01T12:00:00Z,In Progress
+INC1,Completed,2024-03-01T15:00:00Z,Resolved
+INC2,Accepted,2024-03-02T09:00:00Z,In Progress
+INC2,Completed,2024-03-02T10:30:00Z,Resolved
+";
+    import_csv(&warehouse, "team-a", "incidents", log).await;
+    let (scope, filter) = (team("team-a"), Filter::source("incidents").unwrap());
+    let statistics = case_statistics(&warehouse, &scope, &filter).await.unwrap();
+    assert_eq!((statistics.cases, statistics.events), (2, 6));
+    let durations = statistics.duration_s.unwrap();
+    assert_eq!((durations.min, durations.max, durations.mean), (5400.0, 21600.0, 13500.0));
+    let found = variants(&warehouse, &scope, &filter).await.unwrap();
+    let sequences: Vec<(Vec<String>, u64)> =
+        found.variants.iter().map(|v| (v.activities.clone(), v.frequency)).collect();
+    assert_eq!(
+        sequences,
+        [(names(&["Accepted", "Completed"]), 1), (names(&["Accepted", "Queued", "Accepted", "Completed"]), 1)]
+    );
+    let dfg = directly_follows(&warehouse, &scope, &filter).await.unwrap();
+    let edges: Vec<(&str, &str, u64, f64)> =
+        dfg.edges.iter().map(|e| (e.from.as_str(), e.to.as_str(), e.frequency, e.mean_s)).collect();
+    assert_eq!(
+        edges,
+        [("Accepted", "Completed", 2, 8100.0), ("Accepted", "Queued", 1, 3600.0), ("Queued", "Accepted", 1, 7200.0)]
+    );
+    let rework = rework_per_activity(&warehouse, &scope, &filter).await.unwrap();
+    assert_eq!(rework.get("Accepted").copied(), Some(1));
+}
+
 #[tokio::test]
 async fn start_times_order_the_graph_and_give_service_times() {
     let (_dir, warehouse) = warehouse();

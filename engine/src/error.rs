@@ -11,6 +11,10 @@ pub enum EngineError {
     /// Someone changed the record since the caller read it (stale revision or lost race).
     #[error("{entity} `{id}` was changed concurrently (expected revision {expected}, found {found})")]
     Conflict { entity: &'static str, id: String, expected: i64, found: i64 },
+    /// A record the operation relies on was removed (or one it removes was referenced) by a
+    /// request that committed first: the database's foreign keys refused the write.
+    #[error("a record this request relies on was changed by another request at the same time; read it again and retry")]
+    ChangedMeanwhile,
     /// The operation is not allowed in the record's current state.
     #[error("cannot {action} {entity} `{id}`: it is {state}")]
     InvalidTransition { entity: &'static str, id: String, action: &'static str, state: String },
@@ -121,6 +125,7 @@ impl From<sqlx::Error> for EngineError {
             sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
                 EngineError::invalid("", "text must not contain the NUL character (U+0000)")
             }
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => EngineError::ChangedMeanwhile,
             _ => EngineError::Storage(e),
         }
     }

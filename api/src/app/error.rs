@@ -102,7 +102,7 @@ impl From<EngineError> for AppError {
         let detail = e.to_string();
         match e {
             NotFound { .. } => Self::not_found(detail),
-            Conflict { .. } => Self::new(StatusCode::CONFLICT, "conflict", detail),
+            Conflict { .. } | ChangedMeanwhile => Self::new(StatusCode::CONFLICT, "conflict", detail),
             InvalidTransition { .. } => Self::new(StatusCode::CONFLICT, "invalid-transition", detail),
             AlreadyExists { .. } => Self::new(StatusCode::CONFLICT, "already-exists", detail),
             Validation(problems) => Self {

@@ -12,6 +12,7 @@ conformance!(
     people_removed_from_the_organisation_cannot_sign_in,
     comments_are_edited_by_their_authors_and_deleted_by_them_or_managers,
     organisation_settings_have_defaults_are_checked_and_audited,
+    a_playbook_deleted_while_a_process_starts_on_it_is_a_conflict,
 );
 
 /// The entity and op of every change event after the first `skip`.
@@ -296,4 +297,37 @@ async fn organisation_settings_have_defaults_are_checked_and_audited(h: Harness)
     let before = h.all_changes().await.len();
     e.update_organisation_settings(&w.owner, expected).await.unwrap();
     assert_eq!(h.all_changes().await.len(), before);
+}
+
+/// A process that starts on a playbook while it is deleted: whichever commits second is refused
+/// as a conflict (the foreign key speaks), not as a storage failure. PostgreSQL only: SQLite's one
+/// writer never lets the two interleave.
+async fn a_playbook_deleted_while_a_process_starts_on_it_is_a_conflict(h: Harness) {
+    if h.store.backend() == Backend::Sqlite {
+        return;
+    }
+    let w = World::new(&h, "acme").await;
+    let p = w.playbook(&h, "Chores", three_steps("owner")).await;
+    let now = h.clock.now();
+    // The start, begun before the deletion and committed after it.
+    let mut starting = h.store.begin_write(now).await.unwrap();
+    let instance = Instance {
+        id: InstanceId::generate(),
+        team_id: w.team.id.clone(),
+        playbook_id: p.playbook.id.clone(),
+        version_id: p.head.id.clone(),
+        title: "Racing".into(),
+        status: InstanceStatus::Running,
+        outcome: None,
+        data: json!({"input": {}, "steps": {}}),
+        started_by: w.owner.user_id().clone(),
+        started_at: now,
+        ended_at: None,
+        revision: 1,
+    };
+    starting.insert_instance(&instance).await.unwrap();
+    h.engine.delete_playbook(&w.owner, &p.playbook.id).await.unwrap();
+    let committed = starting.commit().await;
+    assert!(matches!(committed, Err(EngineError::ChangedMeanwhile)), "{committed:?}");
+    assert!(h.engine.instances(&w.owner, InstanceFilter::default()).await.unwrap().is_empty());
 }

@@ -245,6 +245,9 @@ impl Engine {
         let now = self.clock.now();
         let mut tx = self.store.begin_write(now).await?;
         tx.lock(scope.org_id().as_str()).await?;
+        // Serialised with assignments to them (`assign_task` locks the assignee too), so no task is
+        // assigned to someone whose removal counted none.
+        tx.lock(user.as_str()).await?;
         let mut u = tx
             .user(user)
             .await?

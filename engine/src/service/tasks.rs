@@ -72,6 +72,9 @@ impl Engine {
         expected_revision: Option<i64>,
     ) -> Result<Task> {
         let Locked { mut tx, mut task, .. } = self.lock_task(scope, id, expected_revision, "assign").await?;
+        // The assignee is locked like [`Engine::remove_user`] locks them: someone removed from the
+        // organisation meanwhile is no member any more, rather than left with the task.
+        tx.lock(assignee.as_str()).await?;
         tx.membership(&task.team_id, assignee).await?.ok_or_else(|| EngineError::not_found("user", assignee))?;
         let now = self.clock.now();
         let before = task.clone();

@@ -13,6 +13,7 @@ conformance!(
     comments_are_edited_by_their_authors_and_deleted_by_them_or_managers,
     organisation_settings_have_defaults_are_checked_and_audited,
     a_playbook_deleted_while_a_process_starts_on_it_is_a_conflict,
+    an_assignment_waits_for_the_removal_of_its_assignee,
 );
 
 /// The entity and op of every change event after the first `skip`.
@@ -330,4 +331,33 @@ async fn a_playbook_deleted_while_a_process_starts_on_it_is_a_conflict(h: Harnes
     let committed = starting.commit().await;
     assert!(matches!(committed, Err(EngineError::ChangedMeanwhile)), "{committed:?}");
     assert!(h.engine.instances(&w.owner, InstanceFilter::default()).await.unwrap().is_empty());
+}
+
+/// An assignment to someone being removed from the organisation waits for the removal and then
+/// finds no member, instead of leaving a task with a person who can no longer sign in.
+/// PostgreSQL only, as above.
+async fn an_assignment_waits_for_the_removal_of_its_assignee(h: Harness) {
+    if h.store.backend() == Backend::Sqlite {
+        return;
+    }
+    let w = World::new(&h, "acme").await;
+    let sam = w.member(&h, "sam", "member").await;
+    let p = w.playbook(&h, "Chores", three_steps("owner")).await;
+    let task = w.start(&h, &p.playbook.id, json!({})).await.tasks[0].id.clone();
+    // A removal in progress: it holds the person's lock and has taken them out of the team.
+    let mut removing = h.store.begin_write(h.clock.now()).await.unwrap();
+    removing.lock(sam.user_id().as_str()).await.unwrap();
+    let membership = h.engine.members(&w.owner, &w.team.id).await.unwrap();
+    let sams = membership.iter().find(|m| &m.user_id == sam.user_id()).unwrap();
+    removing.delete_membership(sams).await.unwrap();
+    // Without waiting, the assignment would read the membership the removal has not committed
+    // yet gone, and succeed.
+    let assigning = h.engine.assign_task(&w.owner, &task, sam.user_id(), None);
+    let committing = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        removing.commit().await
+    };
+    let (assigned, committed) = tokio::join!(assigning, committing);
+    committed.unwrap();
+    assert!(matches!(assigned, Err(EngineError::NotFound { entity: "user", .. })), "{assigned:?}");
 }

@@ -531,6 +531,10 @@ impl Layered {
     }
 }
 
+/// The layered graph from the layering: each drawn node a vertex (its index kept), sized for its
+/// shortened texts, with room above for its self-loops; each edge a chain in layer order (back
+/// edges reversed), with a dummy vertex in every layer it crosses. Guarantees that dummies come
+/// after the nodes, and that `up` and `down` link the adjacent-layer pairs of every chain.
 fn layered_graph(p: &Picked, back: &[bool], layer: &[usize], layer_count: usize) -> Layered {
     let n = p.kept.len();
     let mut loop_count = vec![0usize; n];
@@ -709,6 +713,9 @@ impl Columns {
     }
 }
 
+/// Horizontal coordinates: the columns left to right from 0, each as wide as its widest node (at
+/// least 16), each followed by a gap of at least 64, widened to fit the edge labels placed in it.
+/// Guarantees that the columns are in layer order and never overlap.
 fn columns(g: &Graph, l: &Layered) -> Columns {
     let nl = l.layer_count;
     let mut col_w = vec![16.0f64; nl];

@@ -12,6 +12,7 @@ mod dashboard;
 pub mod form;
 mod organisation;
 mod playbooks;
+mod problems;
 mod processes;
 mod render;
 mod session;

@@ -3,17 +3,14 @@
 //! admins change it.
 
 use super::WebState;
+use super::problems::{Inputs, Problems};
 use super::render::{PageResult, page};
 use super::session::{Viewer, with_flash};
-use super::view::failure;
-use crate::app::AppError;
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::routing::get;
-use orgata_engine::{EngineError, OrgRole, OrganisationSettings, UserId, Weekday};
+use orgata_engine::{OrgRole, OrganisationSettings, UserId, Weekday};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 pub fn routes() -> Router<WebState> {
     Router::new().route("/organisation", get(show).post(change))
@@ -32,45 +29,22 @@ const DAYS: [(Weekday, &str); 7] = [
 
 async fn show(State(s): State<WebState>, viewer: Viewer) -> PageResult {
     let settings = s.app.engine.organisation_settings(&viewer.scope).await?;
-    organisation_page(&s, &viewer, &settings, Refusal::default()).await
+    organisation_page(&s, &viewer, &settings, Problems::new()).await
 }
 
-/// What was wrong with a form: messages by input, and for the whole form.
-#[derive(Default)]
-struct Refusal {
-    fields: BTreeMap<String, String>,
-    general: Vec<String>,
-    status: Option<StatusCode>,
-}
-
-impl Refusal {
-    fn of(e: EngineError) -> Self {
-        let mut refusal = Refusal::default();
-        match &e {
-            EngineError::Validation(problems) => {
-                for p in problems {
-                    let subject = match p.field.as_str() {
-                        "time_zone" => "The time zone",
-                        "working_days" => "The working days",
-                        "workday_start" => "The start of the working day",
-                        "workday_end" => "The end of the working day",
-                        _ => "This",
-                    };
-                    refusal.fields.insert(p.field.clone(), format!("{subject} {}.", p.message));
-                }
-            }
-            other => refusal.general.push(failure(other)),
-        }
-        refusal.status = Some(AppError::from(e).status);
-        refusal
-    }
-}
+/// The settings form's inputs, named as the engine names its fields.
+const SETTINGS_INPUTS: Inputs = &[
+    ("time_zone", "time_zone", "The time zone"),
+    ("working_days", "working_days", "The working days"),
+    ("workday_start", "workday_start", "The start of the working day"),
+    ("workday_end", "workday_end", "The end of the working day"),
+];
 
 async fn organisation_page(
     s: &WebState,
     viewer: &Viewer,
     settings: &OrganisationSettings,
-    refusal: Refusal,
+    problems: Problems,
 ) -> PageResult {
     let users = s.app.engine.users(&viewer.scope).await?;
     let people: Vec<Value> = users
@@ -89,10 +63,12 @@ async fn organisation_page(
     let context = json!({
         "settings": settings, "days": days, "people": people,
         "admin": viewer.scope.org_role() != OrgRole::Member,
-        "problems": { "fields": refusal.fields, "general": refusal.general },
+        "problems": { "fields": problems.fields, "general": problems.general },
     });
     let mut response = page(viewer, None, "organisation", "organisation.html", context)?;
-    *response.status_mut() = refusal.status.unwrap_or(StatusCode::OK);
+    if !problems.fields.is_empty() || !problems.general.is_empty() {
+        *response.status_mut() = problems.status;
+    }
     Ok(response)
 }
 
@@ -145,21 +121,19 @@ async fn change(State(s): State<WebState>, viewer: Viewer, body: axum::body::Byt
         return match engine.remove_user(&viewer.scope, &user).await {
             Ok(u) => Ok(with_flash("/organisation", &format!("{} is no longer in the organisation.", u.display_name))),
             Err(e) => {
+                let problems = Problems::engine(e, &[])?;
                 let settings = engine.organisation_settings(&viewer.scope).await?;
-                organisation_page(&s, &viewer, &settings, Refusal::of(e)).await
+                organisation_page(&s, &viewer, &settings, problems).await
             }
         };
     }
     if let Some(unknown) = f.unknown_day {
-        let refusal = Refusal {
-            general: vec![format!("“{unknown}” is not a day of the week: reload the page and try again.")],
-            status: Some(StatusCode::UNPROCESSABLE_ENTITY),
-            ..Refusal::default()
-        };
-        return organisation_page(&s, &viewer, &f.settings, refusal).await;
+        let mut problems = Problems::new();
+        problems.general.push(format!("“{unknown}” is not a day of the week: reload the page and try again."));
+        return organisation_page(&s, &viewer, &f.settings, problems).await;
     }
     match engine.update_organisation_settings(&viewer.scope, f.settings.clone()).await {
         Ok(_) => Ok(with_flash("/organisation", "The organisation's settings are saved.")),
-        Err(e) => organisation_page(&s, &viewer, &f.settings, Refusal::of(e)).await,
+        Err(e) => organisation_page(&s, &viewer, &f.settings, Problems::engine(e, SETTINGS_INPUTS)?).await,
     }
 }

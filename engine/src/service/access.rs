@@ -1,5 +1,6 @@
 //! Roles and memberships: who may do what in which team.
 
+use super::directory::{keep_an_owner, person};
 use super::{Engine, audit, check_name};
 use crate::access::{BUILTIN_ROLES, OrgRole, Permission, Permissions, builtin_role};
 use crate::error::{EngineError, Result};
@@ -164,21 +165,9 @@ impl Engine {
         }
         let mut tx = self.store.begin_write(self.clock.now()).await?;
         tx.lock(scope.org_id().as_str()).await?;
-        let mut u = tx
-            .user(user)
-            .await?
-            .filter(|u| u.org_id == scope.org_id)
-            .ok_or_else(|| EngineError::not_found("user", user))?;
-        if u.org_role == OrgRole::Owner && role != OrgRole::Owner {
-            let owners = tx.users(scope).await?.iter().filter(|u| u.org_role == OrgRole::Owner).count();
-            if owners <= 1 {
-                return Err(EngineError::InvalidTransition {
-                    entity: "user",
-                    id: user.to_string(),
-                    action: "demote",
-                    state: "the organisation's only owner".into(),
-                });
-            }
+        let mut u = person(&mut *tx, scope, user).await?;
+        if role != OrgRole::Owner {
+            keep_an_owner(&mut *tx, scope, &u, "demote").await?;
         }
         let before = std::mem::replace(&mut u.org_role, role);
         tx.update_user(&u).await?;

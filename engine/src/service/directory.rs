@@ -1,6 +1,6 @@
 //! Organisations, users and teams: registration, the organisation's people, team creation.
 
-use super::{Engine, audit, build_scope, check_name};
+use super::{Engine, audit, build_scope, check_name, plural};
 use crate::access::{OrgRole, Permission};
 use crate::error::{EngineError, FieldProblem, Result};
 use crate::ids::*;
@@ -222,13 +222,13 @@ impl Engine {
         let mut tx = self.store.begin_write(self.clock.now()).await?;
         tx.lock(team.as_str()).await?;
         let t = tx.team(scope, team).await?.ok_or_else(|| EngineError::not_found("team", team))?;
-        let playbooks = tx.playbooks(scope, Some(team)).await?.len();
+        let playbooks = tx.playbooks(scope, Some(team)).await?.len() as u64;
         if playbooks > 0 {
             return Err(EngineError::InvalidTransition {
                 entity: "team",
                 id: team.to_string(),
                 action: "delete",
-                state: format!("the home of {playbooks} playbook{}", if playbooks == 1 { "" } else { "s" }),
+                state: format!("the home of {}", plural(playbooks, "playbook", "playbooks")),
             });
         }
         tx.delete_team(&t).await?;
@@ -248,33 +248,23 @@ impl Engine {
         // Serialised with assignments to them (`assign_task` locks the assignee too), so no task is
         // assigned to someone whose removal counted none.
         tx.lock(user.as_str()).await?;
-        let mut u = tx
-            .user(user)
-            .await?
-            .filter(|u| u.org_id == scope.org_id && u.deactivated_at.is_none())
-            .ok_or_else(|| EngineError::not_found("user", user))?;
-        let refuse = |state: String| EngineError::InvalidTransition {
-            entity: "user",
-            id: user.to_string(),
-            action: "remove",
-            state,
-        };
-        if u.org_role == OrgRole::Owner {
-            if scope.org_role() != OrgRole::Owner {
-                return Err(EngineError::Forbidden("only an organisation owner removes an owner".into()));
-            }
-            let owners = tx.users(scope).await?;
-            if owners.iter().filter(|o| o.org_role == OrgRole::Owner && o.deactivated_at.is_none()).count() <= 1 {
-                return Err(refuse("the organisation's only owner".into()));
-            }
+        let mut u = person(&mut *tx, scope, user).await?;
+        if u.org_role == OrgRole::Owner && scope.org_role() != OrgRole::Owner {
+            return Err(EngineError::Forbidden("only an organisation owner removes an owner".into()));
         }
-        let open = tx.open_tasks_of(user).await?;
+        keep_an_owner(&mut *tx, scope, &u, "remove").await?;
+        let open = tx.open_tasks_of(user).await?.max(0) as u64;
         if open > 0 {
-            return Err(refuse(format!(
-                "assigned {open} unfinished task{} (reassign {} first)",
-                if open == 1 { "" } else { "s" },
-                if open == 1 { "it" } else { "them" }
-            )));
+            return Err(EngineError::InvalidTransition {
+                entity: "user",
+                id: user.to_string(),
+                action: "remove",
+                state: format!(
+                    "assigned {} (reassign {} first)",
+                    plural(open, "unfinished task", "unfinished tasks"),
+                    if open == 1 { "it" } else { "them" }
+                ),
+            });
         }
         let teams = tx.memberships_of(user).await?;
         for m in &teams {
@@ -357,6 +347,32 @@ impl Engine {
     pub(crate) async fn scope_of(&self, tx: &mut dyn Tx, user: &User, session: Option<String>) -> Result<Scope> {
         build_scope(tx, user, None, session).await
     }
+}
+
+/// A person of the caller's organisation who was not removed from it.
+pub(super) async fn person(tx: &mut dyn Tx, scope: &Scope, user: &UserId) -> Result<User> {
+    tx.user(user)
+        .await?
+        .filter(|u| u.org_id == scope.org_id && u.deactivated_at.is_none())
+        .ok_or_else(|| EngineError::not_found("user", user))
+}
+
+/// Refuses to `action` (demote, remove) `user` when they are the organisation's last owner; people
+/// removed from it do not count.
+pub(super) async fn keep_an_owner(tx: &mut dyn Tx, scope: &Scope, user: &User, action: &'static str) -> Result<()> {
+    if user.org_role != OrgRole::Owner {
+        return Ok(());
+    }
+    let owners = tx.users(scope).await?;
+    if owners.iter().filter(|o| o.org_role == OrgRole::Owner && o.deactivated_at.is_none()).count() <= 1 {
+        return Err(EngineError::InvalidTransition {
+            entity: "user",
+            id: user.id.to_string(),
+            action,
+            state: "the organisation's only owner".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Settings as stored: a known time zone, working days in week order without repeats, and a

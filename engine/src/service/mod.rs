@@ -198,6 +198,12 @@ pub(crate) fn audit(
     }
 }
 
+/// A count and the noun in the right number, for refusals: `1 playbook`, `3 playbooks`. (The
+/// interfaces' formatters are `orgata_reports::text`, which the engine does not depend on.)
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Rejects a JSON payload over [`MAX_PAYLOAD_BYTES`].
 pub(crate) fn check_payload(what: &'static str, value: &Value) -> Result<()> {
     let size = serde_json::to_vec(value).map(|v| v.len()).unwrap_or(usize::MAX);

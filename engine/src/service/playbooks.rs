@@ -1,6 +1,6 @@
 //! Playbooks: creating them, committing versions on branches, reading their history.
 
-use super::{Engine, audit, check_name, check_payload};
+use super::{Engine, audit, check_name, check_payload, plural};
 use crate::access::Permission;
 use crate::definition::{Definition, canonical_json};
 use crate::error::{EngineError, Result};
@@ -223,7 +223,10 @@ impl Engine {
         tx.lock(id.as_str()).await?;
         let mut p = tx.playbook(scope, id).await?.ok_or_else(|| EngineError::not_found("playbook", id))?;
         scope.require(&p.team_id, Permission::PlaybookPublish)?;
-        let (action, state) = if archive { ("archive", "archived") } else { ("restore", "not archived") };
+        let (action, state, audited) = match archive {
+            true => ("archive", "archived", "playbook.archive"),
+            false => ("restore", "not archived", "playbook.restore"),
+        };
         if p.archived_at.is_some() == archive {
             return Err(EngineError::InvalidTransition {
                 entity: "playbook",
@@ -234,8 +237,7 @@ impl Engine {
         }
         p.archived_at = archive.then_some(now);
         tx.update_playbook(&p).await?;
-        let action = if archive { "playbook.archive" } else { "playbook.restore" };
-        tx.audit(audit(scope, Some(&p.team_id), action, "playbook", id, json!({ "name": p.name })));
+        tx.audit(audit(scope, Some(&p.team_id), audited, "playbook", id, json!({ "name": p.name })));
         tx.commit().await?;
         Ok(p)
     }
@@ -248,16 +250,13 @@ impl Engine {
         tx.lock(id.as_str()).await?;
         let p = tx.playbook(scope, id).await?.ok_or_else(|| EngineError::not_found("playbook", id))?;
         scope.require(&p.team_id, Permission::PlaybookPublish)?;
-        let runs = tx.playbook_instances(id).await?;
+        let runs = tx.playbook_instances(id).await?.max(0) as u64;
         if runs > 0 {
             return Err(EngineError::InvalidTransition {
                 entity: "playbook",
                 id: id.to_string(),
                 action: "delete",
-                state: format!(
-                    "the definition of {runs} process{} (archive it instead)",
-                    if runs == 1 { "" } else { "es" }
-                ),
+                state: format!("the definition of {} (archive it instead)", plural(runs, "process", "processes")),
             });
         }
         tx.delete_playbook(&p).await?;

@@ -1060,10 +1060,8 @@ impl Tx for SqlTx {
                 .fetch_all(&mut *self.tx)
                 .await?;
         sqlx::query("DELETE FROM branches WHERE playbook_id = $1").bind(&p.id).execute(&mut *self.tx).await?;
-        // Newest first: a version's parent goes after it.
-        for v in &versions {
-            sqlx::query("DELETE FROM playbook_versions WHERE id = $1").bind(&v.id).execute(&mut *self.tx).await?;
-        }
+        // One statement: the versions' references to their parents are checked at its end.
+        sqlx::query("DELETE FROM playbook_versions WHERE playbook_id = $1").bind(&p.id).execute(&mut *self.tx).await?;
         sqlx::query("DELETE FROM playbooks WHERE id = $1").bind(&p.id).execute(&mut *self.tx).await?;
         for b in &branches {
             self.change(Some(&b.team_id), "branch", &format!("{}/{}", b.playbook_id, b.name), "delete", b)?;

@@ -200,6 +200,21 @@ async fn people_removed_from_the_organisation_cannot_sign_in(h: Harness) {
     forbidden(e.remove_user(&ada, w.owner.user_id()).await);
     let actions = audit_actions(&h, &w.owner).await;
     assert_eq!(actions.iter().filter(|a| *a == "user.remove").count(), 1);
+    // A removed owner no longer counts as one: the last owner left cannot step down, and the
+    // removed one's role is not theirs to change any more.
+    let second = NewUser {
+        email: "olga@acme.test".into(),
+        display_name: "Olga".into(),
+        org_role: Some(OrgRole::Owner),
+        ..Default::default()
+    };
+    let olga = e.create_user(&w.owner, second).await.unwrap();
+    e.remove_user(&w.owner, &olga.id).await.unwrap();
+    assert_eq!(
+        transition(e.set_org_role(&w.owner, w.owner.user_id(), OrgRole::Admin).await),
+        ("demote".into(), "the organisation's only owner".into())
+    );
+    assert!(matches!(e.set_org_role(&w.owner, &olga.id, OrgRole::Member).await, Err(EngineError::NotFound { .. })));
 }
 
 async fn comments_are_edited_by_their_authors_and_deleted_by_them_or_managers(h: Harness) {

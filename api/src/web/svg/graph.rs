@@ -753,8 +753,8 @@ impl<'g> Strokes<'g> {
     fn new(p: &Picked<'g>) -> Self {
         let g = p.g;
         let drawn = p.real.iter().map(|r| r.0).chain(p.loops.iter().map(|l| l.0));
-        let (min, max) = drawn
-            .fold((f64::INFINITY, 0.0f64), |(lo, hi), ei| (lo.min(Self::weight(g, ei)), hi.max(Self::weight(g, ei))));
+        let weights = drawn.map(|ei| Self::weight(g, ei));
+        let (min, max) = weights.fold((f64::INFINITY, 0.0f64), |(lo, hi), w| (lo.min(w), hi.max(w)));
         Strokes { g, min, max }
     }
 

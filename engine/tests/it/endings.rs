@@ -189,26 +189,14 @@ async fn people_removed_from_the_organisation_cannot_sign_in(h: Harness) {
         transition(e.remove_user(&w.owner, w.owner.user_id()).await),
         ("remove".into(), "the organisation's only owner".into())
     );
-    let admin = NewUser {
-        email: "ada@acme.test".into(),
-        display_name: "Ada".into(),
-        org_role: Some(OrgRole::Admin),
-        ..Default::default()
-    };
-    let ada = e.create_user(&w.owner, admin).await.unwrap();
+    let ada = w.person(&h, "Ada", OrgRole::Admin).await;
     let ada = e.trusted_scope(&ada.id).await.unwrap();
     forbidden(e.remove_user(&ada, w.owner.user_id()).await);
     let actions = audit_actions(&h, &w.owner).await;
     assert_eq!(actions.iter().filter(|a| *a == "user.remove").count(), 1);
     // A removed owner no longer counts as one: the last owner left cannot step down, and the
     // removed one's role is not theirs to change any more.
-    let second = NewUser {
-        email: "olga@acme.test".into(),
-        display_name: "Olga".into(),
-        org_role: Some(OrgRole::Owner),
-        ..Default::default()
-    };
-    let olga = e.create_user(&w.owner, second).await.unwrap();
+    let olga = w.person(&h, "Olga", OrgRole::Owner).await;
     e.remove_user(&w.owner, &olga.id).await.unwrap();
     assert_eq!(
         transition(e.set_org_role(&w.owner, w.owner.user_id(), OrgRole::Admin).await),

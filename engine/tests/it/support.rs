@@ -191,11 +191,16 @@ impl World {
                 h.engine.create_role(&self.owner, role, &member).await.expect("role");
             }
         }
-        let email = format!("{name}@{}.test", self.org.slug);
-        let new = NewUser { email, display_name: name.into(), ..Default::default() };
-        let u = h.engine.create_user(&self.owner, new).await.expect("member");
+        let u = self.person(h, name, OrgRole::Member).await;
         h.engine.add_member(&self.owner, &self.team.id, &u.id, role).await.expect("add member");
         h.engine.trusted_scope(&u.id).await.expect("scope")
+    }
+
+    /// Creates a person of the organisation with `org_role`, in no team.
+    pub async fn person(&self, h: &Harness, name: &str, org_role: OrgRole) -> User {
+        let email = format!("{}@{}.test", name.to_lowercase(), self.org.slug);
+        let new = NewUser { email, display_name: name.into(), org_role: Some(org_role), ..Default::default() };
+        h.engine.create_user(&self.owner, new).await.expect("person")
     }
 
     /// Creates a playbook in the team.

@@ -1,6 +1,6 @@
 //! `orgata serve` end to end: the real binary on a real database, driven over HTTP.
 
-use crate::support::{Server, call, register_and_sign_in};
+use crate::support::{Server, call, json_body, register_and_sign_in};
 use orgata_engine::testing::TestDatabase;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -195,7 +195,7 @@ async fn rest_api_end_to_end(db: TestDatabase) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body: Value = res.json().await.unwrap();
+    let body = json_body(res).await;
     assert_eq!(body["errors"][0]["field"], "Last-Event-ID");
 
     // Bad input: malformed JSON, a missing id, an oversized body.

@@ -83,7 +83,7 @@ pub async fn call(
         req = req.header(*k, *v);
     }
     if let Some(b) = body {
-        req = req.json(&b);
+        req = with_json(req, &b);
     }
     let res = req.send().await.expect("request");
     let status = res.status();
@@ -168,4 +168,16 @@ impl Browser {
         let origin = self.base.clone();
         self.post_from(&origin, path, form).await
     }
+}
+
+/// The request with `body` as its JSON content (reqwest's `json` feature is left off: the tests
+/// share the binary's reqwest features, so `cargo test` rebuilds nothing `cargo build` built).
+pub fn with_json(req: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
+    req.header(header::CONTENT_TYPE, "application/json").body(body.to_string())
+}
+
+/// The response's body parsed as JSON.
+pub async fn json_body(res: reqwest::Response) -> Value {
+    let bytes = res.bytes().await.expect("response body");
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
 }

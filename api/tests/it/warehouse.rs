@@ -2,7 +2,7 @@
 //! the SQL endpoint answers over the team's rows only, refuses anything but a query, and reports
 //! freshness on /metrics; `orgata sql` and `orgata import` work on the same warehouse.
 
-use crate::support::{Server, call, register_and_sign_in, sql};
+use crate::support::{Server, call, json_body, register_and_sign_in, sql, with_json};
 use orgata_engine::testing::TestDatabase;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -58,7 +58,7 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
     };
     let res = upload(&team, &token, "source=tiny.xes&format=xes", log).await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
-    let report: Value = res.json().await.unwrap();
+    let report = json_body(res).await;
     assert_eq!(report, json!({"team_id": team, "source": "tiny.xes", "events": 3, "cases": 2}));
     let (_, answer) = sql(
         &c,
@@ -71,7 +71,7 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
     assert_eq!(answer["rows"], json!([{"source": "tiny.xes", "n": 3}]));
     let res = upload(&team, &token, "source=tiny.xes&format=xes", &log[..150]).await.unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body: Value = res.json().await.unwrap();
+    let body = json_body(res).await;
     assert_eq!(problem(&body), "invalid-log");
     let detail = body["detail"].as_str().unwrap();
     assert!(detail.starts_with("line 4: malformed XES"), "{body}");
@@ -194,11 +194,9 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
     let series = json!({"sql": "SELECT value FROM generate_series(1, 5) ORDER BY value", "max_rows": 3});
     let (_, answer) = sql(&c, &server, &team, &token, series.clone()).await;
     assert_eq!((answer["row_count"].clone(), answer["truncated"].clone()), (json!(3), json!(true)));
-    let csv = c
-        .post(format!("{}/v1/teams/{team}/sql", server.base))
+    let csv = with_json(c.post(format!("{}/v1/teams/{team}/sql", server.base)), &series)
         .bearer_auth(&token)
         .header("accept", "text/csv")
-        .json(&series)
         .send()
         .await
         .unwrap();

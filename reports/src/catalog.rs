@@ -2,7 +2,9 @@
 //! (`/v1/teams/{team}/analytics/NAME`), the UI and MCP offer, computed by one function and
 //! rendered as JSON (serde) or as text for people.
 
-use crate::text::{duration, percent, table};
+use crate::selection::{Selection, selection};
+use crate::sql::both;
+use crate::text::{duration, percent, plural, table};
 use crate::{
     BottleneckReport, CaseStatistics, Comparison, DirectlyFollowsGraph, Filter, Period, ReportError, ResourceReport,
     ServiceTime, Side, SlaReport, TimeScope, Timeline, Variants, bottlenecks, case_arrival_average, case_statistics,
@@ -265,7 +267,7 @@ fn teams_label(scope: &TeamScope) -> Option<String> {
 }
 
 /// A time range for labels: `2026-03-01 – 2026-04-01`, open ends as `…`, whole days as dates.
-fn range_label(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> String {
+pub(crate) fn range_label(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> String {
     let time = |t: Option<DateTime<Utc>>| match t {
         None => "…".to_string(),
         Some(t) if t.time() == chrono::NaiveTime::MIN => t.format("%Y-%m-%d").to_string(),
@@ -274,8 +276,31 @@ fn range_label(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> String
     if from.is_none() && to.is_none() { "all time".to_string() } else { format!("{} – {}", time(from), time(to)) }
 }
 
-/// Computes a report over the events `filter` selects within `scope`.
+/// A report and what it counted: `{"report": "cases", …, "selection": {…}}` in JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportOutput {
+    #[serde(flatten)]
+    pub report: Report,
+    /// Which events the report counted and why, and which filter left nothing if none.
+    pub selection: Selection,
+}
+
+/// Computes a report over the events `filter` selects within `scope`, with what it counted.
 pub async fn run(
+    kind: ReportKind,
+    warehouse: &Warehouse,
+    scope: &TeamScope,
+    filter: &Filter,
+    options: &ReportOptions,
+) -> Result<ReportOutput, ReportError> {
+    let (report, selection) =
+        both(report(kind, warehouse, scope, filter, options), selection(warehouse, scope, filter)).await?;
+    Ok(ReportOutput { report, selection })
+}
+
+/// Computes a report over the events `filter` selects within `scope`.
+async fn report(
     kind: ReportKind,
     warehouse: &Warehouse,
     scope: &TeamScope,
@@ -319,6 +344,28 @@ pub async fn run(
 /// Rows of the variants table shown as text; the rest are counted.
 const VARIANTS_SHOWN: usize = 25;
 
+impl ReportOutput {
+    /// Whether the report has nothing to show: no event was counted, and it is not one whose
+    /// other side (a comparison) or open work (the SLA report) may still hold something.
+    pub fn is_empty(&self) -> bool {
+        self.selection.emptied_by.is_some() && !matches!(self.report, Report::Compare(_) | Report::Sla(_))
+    }
+
+    /// The report as text. When nothing was counted, only why (the comparison and the SLA report,
+    /// whose other side or open work may still hold something, follow it); when none of the events
+    /// was `complete`, that first.
+    pub fn to_text(&self) -> String {
+        if self.is_empty() {
+            return format!("{}\n", self.selection.summary);
+        }
+        if self.selection.is_notable() {
+            format!("{}\n\n{}", self.selection.summary, self.report.to_text())
+        } else {
+            self.report.to_text()
+        }
+    }
+}
+
 impl Report {
     /// The report as text: a summary and aligned tables.
     pub fn to_text(&self) -> String {
@@ -330,7 +377,12 @@ impl Report {
             Report::Resources(report) => out.push_str(&report.to_text()),
             Report::Cases(report) => cases_text(&mut out, &report.statistics, report.arrival_average_s),
             Report::Variants(v) => {
-                let _ = writeln!(out, "{} cases follow {} variants\n", v.cases, v.variants.len());
+                let _ = writeln!(
+                    out,
+                    "{} follow {}\n",
+                    plural(v.cases, "case", "cases"),
+                    plural(v.variants.len() as u64, "variant", "variants")
+                );
                 let rows: Vec<Vec<String>> = v
                     .variants
                     .iter()
@@ -419,7 +471,8 @@ impl Report {
 }
 
 fn cases_text(out: &mut String, statistics: &CaseStatistics, arrival_average_s: Option<f64>) {
-    let _ = write!(out, "{} cases, {} events", statistics.cases, statistics.events);
+    let _ =
+        write!(out, "{}, {}", plural(statistics.cases, "case", "cases"), plural(statistics.events, "event", "events"));
     if let Some(arrival) = arrival_average_s {
         let _ = write!(out, "; a new case every {} on average", duration(arrival));
     }

@@ -17,6 +17,7 @@
 //! - `dfg`: the directly-follows graph with start and end activities.
 //! - `activities`: rework and service time per activity.
 //! - `timeline`: throughput and work in progress per day or week.
+//! - `selection`: which events a report counted and why, and which filter left nothing.
 //! - `sql`: the common SQL (the filtered, ordered events) and reading answers.
 //! - `catalog`: the reports by name, as every interface offers them ([`ReportKind`], [`run`]),
 //!   with their text rendering; `text`: aligned tables and readable durations.
@@ -44,6 +45,7 @@ mod error;
 mod filter;
 mod occurrence;
 mod resources;
+mod selection;
 mod sla;
 mod sql;
 pub mod text;
@@ -58,14 +60,15 @@ pub use bottlenecks::{
 };
 pub use cases::{CaseStatistics, DurationSummary, case_arrival_average, case_statistics};
 pub use catalog::{
-    ActivityFigures, ActivityReport, CaseReport, DEFAULT_HOURS_PER_WEEK, Report, ReportKind, ReportOptions, Versus,
-    filter_of, run,
+    ActivityFigures, ActivityReport, CaseReport, DEFAULT_HOURS_PER_WEEK, Report, ReportKind, ReportOptions,
+    ReportOutput, Versus, filter_of, run,
 };
 pub use compare::{ActivityChange, Change, Comparison, MetricChange, NOTABLE_CHANGE, Side, Unit, compare};
 pub use dfg::{DfgEdge, DirectlyFollowsGraph, directly_follows};
 pub use error::ReportError;
 pub use filter::{Filter, TimeScope};
 pub use resources::{Handover, ResourceFigures, ResourceReport, ResourceWorkload, RoleFigures, resources};
+pub use selection::{CountRule, Emptied, Selection, SourceCount, TRANSITIONS_LISTED, TransitionCount, selection};
 pub use sla::{CaseSla, OpenInstances, STEP_FINDINGS, SlaReport, StepSla, sla};
 pub use sql::MAX_ROWS;
 pub use timeline::{Period, PeriodCounts, Timeline, timeline};

@@ -18,6 +18,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::catalog::view::ViewTable;
+use datafusion::common::TableReference;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::WindowUDF;
@@ -154,7 +155,8 @@ impl Warehouse {
         let dialect = ctx.state().config().options().sql_parser.dialect;
         let statement = ctx.state().sql_to_statement(sql, &dialect).map_err(planning)?;
         bounds::check_depth(&statement)?;
-        self.register_views(&ctx, author, scope).await?;
+        let references = ctx.state().resolve_table_references(&statement).map_err(planning)?;
+        self.register_views(&ctx, author, scope, &tables_read(&references)).await?;
         for function in window_functions {
             ctx.register_udwf(function);
         }
@@ -179,12 +181,14 @@ impl Warehouse {
         Ok(result)
     }
 
-    /// Registers in `ctx` the views `scope` may read, over the tables' newest snapshots.
+    /// Registers in `ctx` the views of `tables` that `scope` may read, over the tables' newest
+    /// snapshots.
     async fn register_views(
         &self,
         ctx: &SessionContext,
         author: Author,
         scope: &TeamScope,
+        tables: &[&'static TableSpec],
     ) -> Result<(), WarehouseError> {
         let storage = |e| redact::datafusion(e, Phase::Running);
         // The raw tables live in a private session; the scope's rows of each in a second one,
@@ -192,7 +196,7 @@ impl Warehouse {
         let private = SessionContext::new();
         let scoped = SessionContext::new();
         let barrier = author == Author::Caller && *scope != TeamScope::All;
-        for spec in tables::ALL.iter().filter(|t| t.kind != TableKind::Internal) {
+        for &spec in tables {
             let table = self.table(spec).await?;
             let delta = |e| WarehouseError::delta(spec.name, e);
             table.update_datafusion_session(&ctx.state()).map_err(delta)?;
@@ -207,7 +211,7 @@ impl Warehouse {
             };
             scoped.register_table(raw(spec), provider).map_err(storage)?;
         }
-        for spec in tables::ALL {
+        for &spec in tables {
             // `raw_<table>` here is already the scope's rows.
             for (name, view) in views(spec, &format!("SELECT * FROM {}", raw(spec))) {
                 let plan = scoped.sql(&view).await.map_err(storage)?.into_unoptimized_plan();
@@ -216,6 +220,37 @@ impl Warehouse {
         }
         Ok(())
     }
+}
+
+/// The tables a statement reads, in the order of [`tables::ALL`]: those it names (a table's view
+/// or its `_history`), with `memberships` beside `users` (a team's users are its members). Every
+/// table when it names anything else — `information_schema`, a qualified or unknown name — or
+/// nothing at all, so that listings of the tables stay whole. Opening only what a query reads
+/// spares each query the other tables' Delta logs.
+fn tables_read(references: &[TableReference]) -> Vec<&'static TableSpec> {
+    let every = || tables::ALL.iter().filter(|t| t.kind != TableKind::Internal).collect();
+    let mut read = [false; tables::ALL.len()];
+    for reference in references {
+        let TableReference::Bare { table } = reference else { return every() };
+        let named = tables::ALL.iter().position(|spec| match spec.kind {
+            TableKind::Internal => false,
+            TableKind::Log => spec.name == table.as_ref(),
+            TableKind::Versions => spec.name == table.as_ref() || table.strip_suffix("_history") == Some(spec.name),
+        });
+        match named {
+            Some(i) => read[i] = true,
+            None => return every(),
+        }
+    }
+    if references.is_empty() {
+        return every();
+    }
+    let users = tables::ALL.iter().position(|spec| spec.name == tables::USERS.name);
+    if users.is_some_and(|i| read[i]) {
+        let memberships = tables::ALL.iter().position(|spec| spec.name == tables::MEMBERSHIPS.name);
+        memberships.into_iter().for_each(|i| read[i] = true);
+    }
+    tables::ALL.iter().zip(read).filter(|(_, read)| *read).map(|(spec, _)| spec).collect()
 }
 
 /// An empty session for one query, its operators held to `memory_bytes`.

@@ -6,7 +6,7 @@
 use super::{App, AppError, AppResult};
 use orgata_engine::{Permission, Scope, TeamId};
 use orgata_ingest::import::{self, Imported, LogFormat};
-use orgata_reports::{Filter, Report, ReportKind, ReportOptions};
+use orgata_reports::{Filter, ReportKind, ReportOptions, ReportOutput};
 use orgata_warehouse::{OutputFormat, QueryLimits, QueryResult, SqlEngine, TeamScope};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -115,7 +115,7 @@ impl App {
         Ok(self.warehouse.query_on(engine, sql, &teams, limits).await?)
     }
 
-    /// Computes a report over `team`'s events: the caller needs `analytics.read` there (and in a
+    /// Computes a report over `team`'s events, with what it counted: the caller needs `analytics.read` there (and in a
     /// comparison's other team).
     pub async fn team_report(
         &self,
@@ -124,7 +124,7 @@ impl App {
         kind: ReportKind,
         filter: &Filter,
         options: &ReportOptions,
-    ) -> AppResult<Report> {
+    ) -> AppResult<ReportOutput> {
         let teams = team_scope(scope, team, Permission::AnalyticsRead)?;
         if let Some(versus_team) = &options.versus.team {
             team_scope(scope, &TeamId::from(versus_team.as_str()), Permission::AnalyticsRead)?;

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use orgata_engine::{Permission, TeamId};
-use orgata_reports::{Period, Report, ReportKind, ReportOptions, Versus};
+use orgata_reports::{Period, ReportKind, ReportOptions, ReportOutput, Versus};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -60,13 +60,13 @@ struct AnalyticsParams {
     versus_to: Option<DateTime<Utc>>,
 }
 
-#[utoipa::path(get, path = "/v1/teams/{team}/analytics/{report}", params(("team" = String, Path, description = "A team id"), ("report" = String, Path, description = "cases, variants, dfg, activities, timeline, bottlenecks, compare, sla or resources"), AnalyticsParams), responses((status = 200, description = "The report", body = Report)))]
+#[utoipa::path(get, path = "/v1/teams/{team}/analytics/{report}", params(("team" = String, Path, description = "A team id"), ("report" = String, Path, description = "cases, variants, dfg, activities, timeline, bottlenecks, compare, sla or resources"), AnalyticsParams), responses((status = 200, description = "The report", body = ReportOutput)))]
 async fn report(
     State(s): State<App>,
     Caller(c): Caller,
     Path((team, report)): Path<(TeamId, String)>,
     Query(p): Query<AnalyticsParams>,
-) -> ApiResult<axum::Json<Report>> {
+) -> ApiResult<axum::Json<ReportOutput>> {
     c.require(&team, Permission::AnalyticsRead)?;
     let kind: ReportKind = report
         .parse()

@@ -509,7 +509,7 @@ impl OrgataMcp {
         kind: ReportKind,
         args: &ReportArgs,
         versus: Versus,
-    ) -> Result<orgata_reports::Report, Failure> {
+    ) -> Result<orgata_reports::ReportOutput, Failure> {
         let (scope, team) = self.caller(ctx)?;
         let filter = report_filter(args)?;
         let options = ReportOptions { versus, ..ReportOptions::default() };
@@ -522,7 +522,7 @@ impl OrgataMcp {
         scope: &Scope,
         team: &TeamId,
         kind: ReportKind,
-    ) -> Result<orgata_reports::Report, Failure> {
+    ) -> Result<orgata_reports::ReportOutput, Failure> {
         let options = ReportOptions::default();
         Ok(self.app.team_report(scope, team, kind, &Filter::engine(), &options).await?)
     }

@@ -14,7 +14,7 @@ use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use orgata_engine::{Permission, TeamId};
 use orgata_reports::text::{self, duration};
-use orgata_reports::{Period, Report, ReportKind, ReportOptions, Unit, Versus};
+use orgata_reports::{Period, Report, ReportKind, ReportOptions, ReportOutput, Unit, Versus};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -175,18 +175,32 @@ async fn compute(s: &WebState, scope: &orgata_engine::Scope, team: &TeamId, r: &
         }
         let run = |kind: ReportKind| s.app.team_report(scope, team, kind, &filter, &options);
         Ok(match r.tab.as_str() {
-            "variants" => variants(run(ReportKind::Variants).await?),
-            "dfg" => dfg(run(ReportKind::Dfg).await?),
-            "bottlenecks" => bottlenecks(run(ReportKind::Bottlenecks).await?),
-            "compare" => compare(run(ReportKind::Compare).await?),
+            "variants" => drawn(run(ReportKind::Variants).await?, variants),
+            "dfg" => drawn(run(ReportKind::Dfg).await?, dfg),
+            "bottlenecks" => drawn(run(ReportKind::Bottlenecks).await?, bottlenecks),
+            "compare" => drawn(run(ReportKind::Compare).await?, compare),
             _ => {
                 let (cases, timeline) = tokio::join!(run(ReportKind::Cases), run(ReportKind::Timeline));
-                overview(cases?, timeline?)
+                let timeline = timeline?.report;
+                drawn(cases?, |cases| overview(cases, timeline))
             }
         })
     }
     .await;
     outcome.unwrap_or_else(|e| json!({ "error": e.detail }))
+}
+
+/// A report drawn by `draw`, with what it counted in words (`selection`, when a reader should be
+/// told) and whether there is nothing to draw (`emptied`: the template then shows only why).
+fn drawn(output: ReportOutput, draw: impl FnOnce(Report) -> Value) -> Value {
+    let emptied = output.is_empty();
+    let selection = output.selection.is_notable().then(|| output.selection.summary.clone());
+    let mut drawing = draw(output.report);
+    if let Value::Object(fields) = &mut drawing {
+        fields.insert("selection".into(), json!(selection));
+        fields.insert("emptied".into(), json!(emptied));
+    }
+    drawing
 }
 
 /// Case counts and durations, with a chart of the duration profile and one of throughput.

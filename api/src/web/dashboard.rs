@@ -149,7 +149,7 @@ async fn compute_insights(s: &WebState, scope: &Scope, team: &TeamId) -> Result<
     };
     let (timeline, bottlenecks) =
         tokio::join!(report(ReportKind::Timeline, weeks), report(ReportKind::Bottlenecks, month));
-    let (Report::Timeline(timeline), Report::Bottlenecks(bottlenecks)) = (timeline?, bottlenecks?) else {
+    let (Report::Timeline(timeline), Report::Bottlenecks(bottlenecks)) = (timeline?.report, bottlenecks?.report) else {
         return Ok(json!({ "unavailable": "Analytics gave an unexpected answer." }));
     };
     let periods = &timeline.periods;

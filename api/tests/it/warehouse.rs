@@ -107,13 +107,19 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
             (status, body)
         }
     };
-    let (status, cases) = analytics(&team, &token, "cases?source=tiny.xes").await;
+    let (status, mut cases) = analytics(&team, &token, "cases?source=tiny.xes").await;
     assert_eq!(status, StatusCode::OK, "{cases}");
+    // Every report says what it counted.
+    let selection = cases.as_object_mut().unwrap().remove("selection");
+    let counted = json!({"selected_events": 3, "counted_events": 3, "rule": "every",
+        "transitions": [{"transition": "complete", "events": 3}], "emptied_by": null, "summary": "Counted all 3 events."});
+    assert_eq!(selection, Some(counted));
     let duration = json!({"mean": 1800.0, "median": 1800.0, "p90": 3240.0, "p95": 3420.0, "min": 0.0, "max": 3600.0});
     let expected = json!({"report": "cases", "statistics": {"cases": 2, "events": 3, "duration_s": duration},
         "arrival_average_s": 86400.0});
     assert_eq!(cases, expected);
-    let (_, dfg) = analytics(&team, &token, "dfg?source=tiny.xes").await;
+    let (_, mut dfg) = analytics(&team, &token, "dfg?source=tiny.xes").await;
+    dfg.as_object_mut().unwrap().remove("selection");
     let edge = json!({"from": "open", "to": "close", "frequency": 1, "mean_s": 3600.0, "median_s": 3600.0,
         "min_s": 3600.0, "max_s": 3600.0});
     let expected = json!({"report": "dfg", "edges": [edge], "start_activities": {"open": 2},
@@ -144,10 +150,19 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
     assert_eq!((&sla["steps"], &sla["cases"]), (&json!([]), &cases));
     let (status, body) = analytics(&team, &token, &format!("compare?source=tiny.xes&versus_team={other_team}")).await;
     assert_eq!((status, problem(&body)), (StatusCode::NOT_FOUND, "not-found"), "no access to the other team");
-    let (_, own) = analytics(&team, &token, "cases").await;
+    let (_, mut own) = analytics(&team, &token, "cases").await;
+    let selection = own.as_object_mut().unwrap().remove("selection").unwrap();
     let expected = json!({"report": "cases", "statistics": {"cases": 0, "events": 0, "duration_s": null},
         "arrival_average_s": null});
     assert_eq!(own, expected, "no process has run in Orgata yet");
+    let sources = json!([{"source": "tiny.xes", "events": 3}, {"source": "orders", "events": 2}]);
+    let emptied = json!({"filter": "source", "source": "orgata", "sources": sources});
+    assert_eq!(selection["emptied_by"], emptied);
+    assert_eq!(
+        selection["summary"],
+        "No events: the source `orgata` has none here. The events here come from `tiny.xes` (3), `orders` (2); \
+         choose one with the source filter."
+    );
     for (query, status, kind) in [
         ("forecast", StatusCode::NOT_FOUND, "not-found"),
         ("cases?source=a'b", StatusCode::UNPROCESSABLE_ENTITY, "invalid-filter"),

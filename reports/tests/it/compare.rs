@@ -34,7 +34,7 @@ async fn comparison(
     filter: &Filter,
     versus: Versus,
 ) -> Comparison {
-    match run(ReportKind::Compare, warehouse, scope, filter, &options(versus)).await.unwrap() {
+    match run(ReportKind::Compare, warehouse, scope, filter, &options(versus)).await.unwrap().report {
         Report::Compare(comparison) => comparison,
         other => panic!("not a comparison: {other:?}"),
     }

@@ -4,8 +4,9 @@
 use crate::common::{TOLERANCE, assert_close, import_csv, warehouse};
 use chrono::{DateTime, Utc};
 use orgata_reports::{
-    Filter, ReportError, TimeScope, Variant, case_arrival_average, case_statistics, directly_follows,
-    rework_per_activity, service_time_per_activity, variants,
+    CountRule, Emptied, Filter, ReportError, ReportKind, ReportOptions, Selection, SourceCount, TimeScope, Variant,
+    case_arrival_average, case_statistics, directly_follows, rework_per_activity, run, selection,
+    service_time_per_activity, variants,
 };
 use orgata_warehouse::{TeamScope, Warehouse};
 use std::collections::BTreeMap;
@@ -167,10 +168,7 @@ case,activity,timestamp,lifecycle
 
 /// An incident log whose transitions are its own statuses, with no `complete` among them (as the
 /// BPI Challenge 2013 incident logs): every event counts, as in PM4Py, instead of none.
-#[tokio::test]
-async fn statuses_without_complete_count_every_event() {
-    let (_dir, warehouse) = warehouse();
-    let log = "\
+const INCIDENTS: &str = "\
 case,activity,timestamp,lifecycle
 INC1,Accepted,2024-03-01T09:00:00Z,In Progress
 INC1,Queued,2024-03-01T10:00:00Z,Awaiting Assignment
@@ -179,7 +177,11 @@ INC1,Completed,2024-03-01T15:00:00Z,Resolved
 INC2,Accepted,2024-03-02T09:00:00Z,In Progress
 INC2,Completed,2024-03-02T10:30:00Z,Resolved
 ";
-    import_csv(&warehouse, "team-a", "incidents", log).await;
+
+#[tokio::test]
+async fn statuses_without_complete_count_every_event() {
+    let (_dir, warehouse) = warehouse();
+    import_csv(&warehouse, "team-a", "incidents", INCIDENTS).await;
     let (scope, filter) = (team("team-a"), Filter::source("incidents").unwrap());
     let statistics = case_statistics(&warehouse, &scope, &filter).await.unwrap();
     assert_eq!((statistics.cases, statistics.events), (2, 6));
@@ -318,4 +320,113 @@ fn filters_accept_only_plain_identifiers_and_real_ranges() {
         ("receipt.xes.gz", Some("0192f0c4-7e1a-7000-8000-000000000001"), Some("ab12"))
     );
     assert!(Filter::engine().is_engine());
+}
+
+/// Every report says which events it counted and why, and which filter left nothing.
+#[tokio::test]
+async fn selections_say_what_counts_and_which_filter_left_nothing() {
+    let (_dir, warehouse) = ties().await;
+    import_csv(&warehouse, "team-a", "incidents", INCIDENTS).await;
+    let mixed = "case,activity,timestamp,lifecycle\n1,a,2024-03-01T10:00:00Z,start\n1,a,2024-03-01T10:30:00Z,complete\n\
+                 1,b,2024-03-01T10:45:00Z,start\n1,b,2024-03-01T11:00:00Z,COMPLETE\n2,a,2024-03-01T12:00:00Z,start\n";
+    import_csv(&warehouse, "team-a", "mixed", mixed).await;
+    import_csv(&warehouse, "team-b", "elsewhere", TIES).await;
+    let scope = team("team-a");
+    let transitions = |s: &Selection| -> Vec<(Option<String>, u64)> {
+        s.transitions.iter().map(|t| (t.transition.clone(), t.events)).collect()
+    };
+    let source = |name: &str| Filter::source(name).unwrap();
+
+    // Only `complete` events: all count, and nothing needs saying.
+    let all = selection(&warehouse, &scope, &source("ties")).await.unwrap();
+    assert_eq!((all.selected_events, all.counted_events, all.rule), (8, 8, CountRule::Every));
+    assert_eq!(transitions(&all), [(Some("complete".into()), 8)]);
+    assert_eq!((all.summary.as_str(), all.is_notable(), all.emptied_by), ("Counted all 8 events.", false, None));
+
+    // Statuses of its own and no `complete`: every event counts, and the report says so.
+    let statuses = selection(&warehouse, &scope, &source("incidents")).await.unwrap();
+    assert_eq!((statuses.selected_events, statuses.counted_events, statuses.rule), (6, 6, CountRule::NoComplete));
+    assert_eq!(
+        transitions(&statuses),
+        [(Some("in progress".into()), 3), (Some("resolved".into()), 2), (Some("awaiting assignment".into()), 1)]
+    );
+    assert_eq!(
+        statuses.summary,
+        "Counted all 6 events, though none is a `complete` transition: the log's transitions are its own \
+         (in progress 3, resolved 2, awaiting assignment 1), so every event counts as a step, as in PM4Py."
+    );
+    let report =
+        run(ReportKind::Cases, &warehouse, &scope, &source("incidents"), &ReportOptions::default()).await.unwrap();
+    let text = report.to_text();
+    assert!(text.starts_with(&format!("{}\n\n2 cases, 6 events;", statuses.summary)), "{text}");
+
+    // Mixed transitions: only the completions count.
+    let completions = selection(&warehouse, &scope, &source("mixed")).await.unwrap();
+    assert_eq!(
+        (completions.selected_events, completions.counted_events, completions.rule),
+        (5, 2, CountRule::CompleteOnly)
+    );
+    assert_eq!(
+        completions.summary,
+        "Counted the 2 events whose transition is `complete`, of 5 selected: the log mixes transitions \
+         (start 3, complete 2), and a step counts once, when it completes."
+    );
+    assert!(!completions.is_notable(), "the convention of lifecycle logs goes without saying in text");
+
+    // Each filter that can leave nothing is named, with what there is without it.
+    let emptied = |filter: Filter| {
+        let warehouse = &warehouse;
+        let scope = &scope;
+        async move { selection(warehouse, scope, &filter).await.unwrap() }
+    };
+    let missing = emptied(source("missing")).await;
+    assert_eq!((missing.selected_events, missing.counted_events), (0, 0));
+    let sources = vec![
+        SourceCount { source: "ties".into(), events: 8 },
+        SourceCount { source: "incidents".into(), events: 6 },
+        SourceCount { source: "mixed".into(), events: 5 },
+    ];
+    assert_eq!(missing.emptied_by, Some(Emptied::Source { source: "missing".into(), sources }));
+    assert_eq!(
+        missing.summary,
+        "No events: the source `missing` has none here. The events here come from `ties` (8), `incidents` (6), \
+         `mixed` (5); choose one with the source filter."
+    );
+    let playbook = emptied(source("ties").playbook("pb-1").unwrap()).await;
+    assert_eq!(playbook.emptied_by, Some(Emptied::Playbook { playbook_id: "pb-1".into() }));
+    let version = emptied(source("ties").version("v-9").unwrap()).await;
+    assert_eq!(version.emptied_by, Some(Emptied::Version { version_id: "v-9".into() }));
+    let (from, to) = (Some(time("2025-01-01T00:00:00Z")), Some(time("2025-02-01T00:00:00Z")));
+    let later = emptied(source("ties").between(from, to, TimeScope::Events).unwrap()).await;
+    let (first, last) = (time("2024-01-01T09:00:00Z"), time("2024-01-02T08:00:00Z"));
+    assert_eq!(later.emptied_by, Some(Emptied::TimeRange { events: 8, first, last }));
+    assert_eq!(
+        later.summary,
+        "No events: the time range 2025-01-01 – 2025-02-01 holds none of the 8 events the other filters select, \
+         which run from 2024-01-01 09:00 to 2024-01-02 08:00."
+    );
+    let unstarted = emptied(source("ties").between(from, None, TimeScope::CasesStarted).unwrap()).await;
+    assert_eq!((unstarted.selected_events, unstarted.counted_events), (8, 0));
+    assert_eq!(
+        unstarted.emptied_by,
+        Some(Emptied::CasesStarted { cases: 3, first, last: time("2024-01-02T08:00:00Z") })
+    );
+    let started = Filter::source("ties")
+        .unwrap()
+        .between(Some(time("2024-01-01T10:00:00Z")), None, TimeScope::CasesStarted)
+        .unwrap();
+    let started = emptied(started).await;
+    assert_eq!((started.selected_events, started.counted_events, started.emptied_by), (8, 4, None));
+    assert_eq!(started.summary, "Counted all 4 events in the cases started in the time range.");
+
+    // A report of nothing says only why, in text and in JSON.
+    let filter = source("ties").between(from, to, TimeScope::Events).unwrap();
+    let report = run(ReportKind::Variants, &warehouse, &scope, &filter, &ReportOptions::default()).await.unwrap();
+    assert_eq!(report.to_text(), format!("{}\n", later.summary));
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["report"], "variants");
+    assert_eq!(
+        json["selection"]["emptied_by"],
+        serde_json::json!({"filter": "time_range", "events": 8, "first": "2024-01-01T09:00:00Z", "last": "2024-01-02T08:00:00Z"})
+    );
 }

@@ -140,6 +140,34 @@ async fn a_team_sees_only_its_rows_whatever_the_sql() {
     assert_eq!(rows(&warehouse, "SELECT id FROM users ORDER BY id", &a).await, ["ann"]);
     assert_eq!(rows(&warehouse, "SELECT user_id FROM memberships", &a).await, ["ann"]);
     assert_eq!(rows(&warehouse, "SELECT id FROM users ORDER BY id", &TeamScope::All).await, ["ann", "bob", "cid"]);
+    // A query opens only the tables it names; listings of the tables still see every view.
+    let listed = rows(
+        &warehouse,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
+        &a,
+    )
+    .await;
+    let views = [
+        "events",
+        "instances",
+        "instances_history",
+        "memberships",
+        "memberships_history",
+        "playbook_versions",
+        "playbook_versions_history",
+        "playbooks",
+        "playbooks_history",
+        "tasks",
+        "tasks_history",
+        "teams",
+        "teams_history",
+        "users",
+        "users_history",
+    ];
+    assert_eq!(listed, views);
+    assert_eq!(rows(&warehouse, "WITH mine AS (SELECT * FROM events) SELECT count(*) FROM mine", &a).await, ["3"]);
+    let both = "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM users_history)";
+    assert_eq!(rows(&warehouse, both, &a).await, ["4"]);
     // A scope of no teams sees nothing.
     assert_eq!(rows(&warehouse, "SELECT count(*) FROM events", &TeamScope::Teams(vec![])).await, ["0"]);
     // The raw tables cannot be named.

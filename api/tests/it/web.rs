@@ -47,9 +47,16 @@ async fn web_pages_over_http(db: TestDatabase) {
     assert_eq!(dashboard.status, StatusCode::OK);
     assert!(dashboard.body.contains("<h1>Ops</h1>"), "{}", dashboard.body);
     assert!(dashboard.body.contains("Nothing assigned to you."));
+    let team = home.location.trim_start_matches("/teams/").to_string();
+
+    // Analytics over no events say why there is nothing, instead of drawing empty tables.
+    let report = b.get(&format!("/teams/{team}/analytics?tab=variants&fragment=1")).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    let why = "No events: the source `orgata` has none here, and there are no events at all yet.";
+    assert!(report.body.contains(&format!("<p class=\"notice\" data-selection>{why}</p>")), "{}", report.body);
+    assert!(!report.body.contains("<table"), "{}", report.body);
 
     // A form sent from another site is refused, and changes nothing.
-    let team = home.location.trim_start_matches("/teams/").to_string();
     let settings = format!("/teams/{team}/settings");
     let page = b.post_from("http://evil.example", &settings, &[("action", "rename"), ("name", "Pwned")]).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);

@@ -26,6 +26,8 @@
 //!   events, paired start/complete events, atomic events).
 //! - `occurrence`: the window function `nth_occurrence`, which numbers an activity's completed
 //!   items within their case (rework, without a hash aggregation by case and activity).
+//! - `trace`: the window functions `case_trace` and `case_span`, which give each case's trace and
+//!   duration on its last row in case order (the variants, from one sort).
 //! - `bottlenecks`: the bottleneck report — activities and transitions ranked by their share of
 //!   cycle time, waiting against working, queue trends, and findings as sentences.
 //! - `compare`: two sides (team, period, playbook, version or source) measured by the same
@@ -51,6 +53,7 @@ mod sql;
 pub mod text;
 mod timeline;
 mod times;
+mod trace;
 mod variants;
 
 pub use activities::{ServiceTime, rework_per_activity, service_time_per_activity};

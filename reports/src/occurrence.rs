@@ -109,8 +109,8 @@ impl PartitionEvaluator for Occurrences {
     }
 }
 
-/// The text at `row` of a string column (`None` for null).
-fn text(array: &ArrayRef, row: usize) -> Result<Option<&str>> {
+/// The text at `row` of a string column (`None` for null); the window functions' reading of text.
+pub(crate) fn text(array: &ArrayRef, row: usize) -> Result<Option<&str>> {
     if array.is_null(row) {
         return Ok(None);
     }
@@ -118,7 +118,7 @@ fn text(array: &ArrayRef, row: usize) -> Result<Option<&str>> {
         DataType::Utf8View => array.as_string_view().value(row),
         DataType::Utf8 => array.as_string::<i32>().value(row),
         DataType::LargeUtf8 => array.as_string::<i64>().value(row),
-        other => return exec_err!("nth_occurrence: text expected, not {other}"),
+        other => return exec_err!("text expected, not {other}"),
     }))
 }
 

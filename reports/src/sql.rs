@@ -19,11 +19,10 @@
 //! `complete` at all) counts every event, as PM4Py's functions do.
 
 use crate::{Filter, ReportError};
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Field, Float64Type, Int64Type};
+use arrow::array::{ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use orgata_warehouse::{QueryLimits, TeamScope, Warehouse};
 use std::pin::pin;
-use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -91,7 +90,8 @@ pub(crate) fn quantile(p: f64) -> String {
 /// Runs one report query, logging it with its duration (at debug level).
 pub(crate) async fn run(warehouse: &Warehouse, scope: &TeamScope, sql: &str) -> Result<Rows, ReportError> {
     let started = std::time::Instant::now();
-    let result = warehouse.query_own(sql, scope, limits(), &[crate::occurrence::nth_occurrence()]).await?;
+    let functions = [crate::occurrence::nth_occurrence(), crate::trace::case_trace(), crate::trace::case_span()];
+    let result = warehouse.query_own(sql, scope, limits(), &functions).await?;
     tracing::debug!(rows = result.rows, elapsed_ms = started.elapsed().as_millis() as u64, sql, "report query");
     if result.truncated {
         return Err(ReportError::TooLarge(MAX_ROWS));
@@ -192,25 +192,5 @@ impl Rows {
     pub fn optional_strings(&self, name: &str) -> Result<Vec<Option<String>>, ReportError> {
         let column = self.column(name, &DataType::Utf8)?;
         Ok(column.as_string::<i32>().iter().map(|v| v.map(str::to_string)).collect())
-    }
-
-    /// A column of lists of text; nulls are an error.
-    pub fn string_lists(&self, name: &str) -> Result<Vec<Vec<String>>, ReportError> {
-        let list = DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)));
-        let column = self.column(name, &list)?;
-        let lists = column.as_list::<i32>();
-        (0..lists.len())
-            .map(|row| {
-                if lists.is_null(row) {
-                    return Err(ReportError::Shape(format!("null in `{name}`")));
-                }
-                let items = lists.value(row);
-                items
-                    .as_string::<i32>()
-                    .iter()
-                    .map(|v| v.map(str::to_string).ok_or_else(|| ReportError::Shape(format!("null item in `{name}`"))))
-                    .collect()
-            })
-            .collect()
     }
 }

@@ -588,7 +588,7 @@ pub(crate) fn case_order() -> String {
 /// A cheap bucket of a case id (the code of its last character): windows are partitioned by team
 /// and bucket, so they run on every core without a window partition per case (thousands of small
 /// partitions are much slower in DataFusion); a case lies within one bucket.
-const BUCKET: &str = "ascii(right(case_id, 1))";
+pub(crate) const BUCKET: &str = "ascii(right(case_id, 1))";
 
 /// Imported items are ready when the case's previous item completed, but never after they start.
 const IMPORTED_READY: &str = "CASE WHEN prev_t IS NOT NULL AND prev_t < st THEN prev_t ELSE st END";

@@ -1,6 +1,8 @@
 //! Variants: the distinct activity sequences cases follow.
 
 use crate::sql::{self, events_cte, seconds};
+use crate::times::BUCKET;
+use crate::trace::decode;
 use crate::{Filter, ReportError};
 use orgata_warehouse::{TeamScope, Warehouse};
 use serde::Serialize;
@@ -31,22 +33,29 @@ pub struct Variant {
     pub median_duration_s: f64,
 }
 
-/// The variants: each case's activities in order (`array_agg(activity ORDER BY t, ordinal)`),
-/// grouped by that sequence with the count and the mean and median case duration.
+/// The variants: each case's trace — its activities in order of time, ties in file order — and
+/// duration from one sort of the events by case (the window functions of [`crate::trace`]),
+/// grouped by trace with the count and the mean and median case duration.
 pub async fn variants(warehouse: &Warehouse, scope: &TeamScope, filter: &Filter) -> Result<Variants, ReportError> {
     let sql = format!(
         "{ev},
-        traces AS (
-            SELECT array_agg(activity ORDER BY t, ordinal) AS activities, {duration} AS duration
-            FROM ev GROUP BY team_id, case_id
-        )
-        SELECT activities, count(*) AS frequency, avg(duration) AS mean, median(duration) AS median
-        FROM traces GROUP BY activities",
+        ends AS (
+            SELECT case_trace(case_id, activity, t) OVER w AS trace, case_span(case_id, activity, t) OVER w AS span
+            FROM ev WINDOW w AS (PARTITION BY team_id, {bucket} ORDER BY case_id, t, ordinal)
+        ),
+        traces AS (SELECT trace, {duration} AS duration FROM ends WHERE trace IS NOT NULL)
+        SELECT trace, count(*) AS frequency, avg(duration) AS mean, median(duration) AS median
+        FROM traces GROUP BY trace",
         ev = events_cte(filter),
-        duration = seconds("max(t) - min(t)"),
+        bucket = BUCKET,
+        duration = seconds("span"),
     );
     let rows = sql::run(warehouse, scope, &sql).await?;
-    let activities = rows.string_lists("activities")?;
+    let activities = rows
+        .strings("trace")?
+        .iter()
+        .map(|trace| decode(trace).ok_or_else(|| ReportError::Shape(format!("not a trace: {trace}"))))
+        .collect::<Result<Vec<_>, _>>()?;
     let frequencies = rows.counts("frequency")?;
     let means = rows.f64s("mean")?;
     let medians = rows.f64s("median")?;

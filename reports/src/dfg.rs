@@ -1,6 +1,7 @@
 //! The directly-follows graph: which activity follows which, how often, and how long after.
 
 use crate::sql::{self, events_cte, seconds};
+use crate::times::BUCKET;
 use crate::{Filter, ReportError};
 use orgata_warehouse::{TeamScope, Warehouse};
 use serde::Serialize;
@@ -37,24 +38,28 @@ pub struct DfgEdge {
 
 /// The directly-follows graph.
 ///
-/// SQL: `lead(activity)` and `lead(st)` over each case's events, then a `GROUP BY` of the pairs
-/// with `count`, `avg`, `median`, `min` and `max` of the time between them. As in PM4Py, pairs are
+/// SQL, two queries at the same time: `lead(activity)` and `lead(st)` over the events in case
+/// order, then a `GROUP BY` of the pairs within a case with `count`, `avg`, `median`, `min` and
+/// `max` of the time between them; and `lag`/`lead(case_id)` in case order, which mark each
+/// case's first and last event. The windows are partitioned by team and a bucket of the case id
+/// (as in `times`), not by case. As in PM4Py, pairs are
 /// taken in order of start time (then completion time, then file order) and timed from the first
 /// event's completion to the second's start; for events without a start time both are the event's
 /// time. Start and end activities are the first and last events of each case in order of
-/// completion time, ties in file order (`row_number`).
+/// completion time, ties in file order.
 pub async fn directly_follows(
     warehouse: &Warehouse,
     scope: &TeamScope,
     filter: &Filter,
 ) -> Result<DirectlyFollowsGraph, ReportError> {
-    let window = "OVER (PARTITION BY team_id, case_id ORDER BY st, t, ordinal)";
     let edges_sql = format!(
         "{ev},
         pairs AS (
-            SELECT activity AS source, lead(activity) {window} AS target, lead(st) {window} - t AS gap FROM ev
+            SELECT case_id, activity AS source, lead(case_id) OVER w AS next_case, lead(activity) OVER w AS target,
+                lead(st) OVER w - t AS gap
+            FROM ev WINDOW w AS (PARTITION BY team_id, {BUCKET} ORDER BY case_id, st, t, ordinal)
         ),
-        timed AS (SELECT source, target, {gap} AS gap FROM pairs WHERE target IS NOT NULL)
+        timed AS (SELECT source, target, {gap} AS gap FROM pairs WHERE next_case = case_id)
         SELECT source, target, count(*) AS frequency, avg(gap) AS mean, median(gap) AS median, min(gap) AS min,
             max(gap) AS max
         FROM timed GROUP BY source, target",
@@ -63,18 +68,19 @@ pub async fn directly_follows(
     );
     let ends_sql = format!(
         "{ev},
-        ranked AS (
-            SELECT activity,
-                row_number() OVER (PARTITION BY team_id, case_id ORDER BY t, ordinal) AS from_start,
-                row_number() OVER (PARTITION BY team_id, case_id ORDER BY t DESC, ordinal DESC) AS from_end
-            FROM ev
+        neighbours AS (
+            SELECT case_id, activity, lag(case_id) OVER w AS previous_case, lead(case_id) OVER w AS next_case
+            FROM ev WINDOW w AS (PARTITION BY team_id, {BUCKET} ORDER BY case_id, t, ordinal)
+        ),
+        ends AS (
+            SELECT activity, previous_case IS DISTINCT FROM case_id AS first, next_case IS DISTINCT FROM case_id AS last
+            FROM neighbours
         )
-        SELECT activity, sum(CASE WHEN from_start = 1 THEN 1 ELSE 0 END) AS starts,
-            sum(CASE WHEN from_end = 1 THEN 1 ELSE 0 END) AS ends
-        FROM ranked WHERE from_start = 1 OR from_end = 1 GROUP BY activity",
+        SELECT activity, sum(CASE WHEN first THEN 1 ELSE 0 END) AS starts, sum(CASE WHEN last THEN 1 ELSE 0 END) AS ends
+        FROM ends WHERE first OR last GROUP BY activity",
         ev = events_cte(filter),
     );
-    let rows = sql::run(warehouse, scope, &edges_sql).await?;
+    let (rows, ends) = sql::both(sql::run(warehouse, scope, &edges_sql), sql::run(warehouse, scope, &ends_sql)).await?;
     let (sources, targets, frequencies) = (rows.strings("source")?, rows.strings("target")?, rows.counts("frequency")?);
     let (means, medians, mins, maxes) =
         (rows.f64s("mean")?, rows.f64s("median")?, rows.f64s("min")?, rows.f64s("max")?);
@@ -93,11 +99,10 @@ pub async fn directly_follows(
     }
     edges.sort_by(|a, b| b.frequency.cmp(&a.frequency).then_with(|| (&a.from, &a.to).cmp(&(&b.from, &b.to))));
 
-    let rows = sql::run(warehouse, scope, &ends_sql).await?;
-    let activities = rows.strings("activity")?;
+    let activities = ends.strings("activity")?;
     let mut start_activities = BTreeMap::new();
     let mut end_activities = BTreeMap::new();
-    for ((activity, starts), ends) in activities.into_iter().zip(rows.counts("starts")?).zip(rows.counts("ends")?) {
+    for ((activity, starts), ends) in activities.into_iter().zip(ends.counts("starts")?).zip(ends.counts("ends")?) {
         if starts > 0 {
             start_activities.insert(activity.clone(), starts);
         }

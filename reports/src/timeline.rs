@@ -65,10 +65,13 @@ pub struct PeriodCounts {
 /// Throughput and work in progress per period.
 ///
 /// SQL: each case's first and last time (for the engine's events, a running instance — in
-/// `instances` — has no end), put into periods by integer division; `started` and `completed`
-/// are counts per period, `open_at_end` a running sum (`sum(…) OVER (ORDER BY period)`) of +1 at
-/// the first period whose end a case is open at and −1 at the first whose end it is not; the
-/// periods themselves come from `generate_series`.
+/// `instances` — has no end), put into periods by integer division, and counted per period in
+/// one aggregation: cases started, cases ending, cases completed, and the change in open cases
+/// (+1 at the first period whose end a case is open at, −1 at the first whose end it is not).
+/// The periods between (from the first start to the last event) and the running sum of open
+/// cases are filled in here, over periods only. (One query, each case aggregated once:
+/// DataFusion plans a CTE once per reference, so several references would group the events
+/// again for each.)
 pub async fn timeline(
     warehouse: &Warehouse,
     scope: &TeamScope,
@@ -96,27 +99,16 @@ pub async fn timeline(
                 {open_bin} AS open_bin, {close_bin} AS close_bin
             FROM ends
         ),
-        bounds AS (SELECT min(first_bin) AS lo, max(last_bin) AS hi FROM bins),
-        periods AS (SELECT unnest(generate_series(lo, hi)) AS p FROM bounds WHERE lo IS NOT NULL),
-        started AS (SELECT first_bin AS p, count(*) AS n FROM bins GROUP BY first_bin),
-        completed AS (SELECT end_bin AS p, count(*) AS n FROM bins WHERE end_bin IS NOT NULL GROUP BY end_bin),
-        deltas AS (
-            SELECT open_bin AS p, 1 AS d FROM bins
-            UNION ALL SELECT close_bin AS p, -1 AS d FROM bins WHERE close_bin IS NOT NULL
-        ),
-        changes AS (SELECT p, sum(d) AS d FROM deltas GROUP BY p),
-        moments AS (SELECT p FROM periods UNION SELECT p FROM changes),
-        open_cases AS (
-            SELECT m.p, sum(coalesce(changes.d, 0)) OVER (ORDER BY m.p ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n
-            FROM moments m LEFT JOIN changes ON changes.p = m.p
+        marks AS (
+            SELECT kind, CASE kind WHEN 1 THEN first_bin WHEN 2 THEN last_bin WHEN 3 THEN end_bin
+                WHEN 4 THEN open_bin ELSE close_bin END AS p
+            FROM bins CROSS JOIN (VALUES (1), (2), (3), (4), (5)) AS kinds(kind)
         )
-        SELECT periods.p AS period, coalesce(started.n, 0) AS started, coalesce(completed.n, 0) AS completed,
-            open_cases.n AS open_at_end
-        FROM periods
-        LEFT JOIN started ON started.p = periods.p
-        LEFT JOIN completed ON completed.p = periods.p
-        JOIN open_cases ON open_cases.p = periods.p
-        ORDER BY periods.p",
+        SELECT p AS period, sum(CASE WHEN kind = 1 THEN 1 ELSE 0 END) AS started,
+            sum(CASE WHEN kind = 2 THEN 1 ELSE 0 END) AS last,
+            sum(CASE WHEN kind = 3 THEN 1 ELSE 0 END) AS completed,
+            sum(CASE kind WHEN 4 THEN 1 WHEN 5 THEN -1 ELSE 0 END) AS opened
+        FROM marks WHERE p IS NOT NULL GROUP BY p ORDER BY p",
         ev = events_cte(filter),
         first_bin = bin("first_t"),
         last_bin = bin("last_t"),
@@ -127,19 +119,73 @@ pub async fn timeline(
         close_bin = bin("end_t - 1"),
     );
     let rows = sql::run(warehouse, scope, &sql).await?;
-    let (bins, started, completed, open) =
-        (rows.i64s("period")?, rows.counts("started")?, rows.counts("completed")?, rows.counts("open_at_end")?);
-    let mut periods = Vec::with_capacity(rows.len());
-    for i in 0..rows.len() {
-        let bin = bins[i].ok_or_else(|| ReportError::Shape("a null period".into()))?;
-        let start = bin
-            .checked_mul(length)
-            .and_then(|m| m.checked_add(origin))
-            .and_then(DateTime::from_timestamp_micros)
-            .ok_or_else(|| ReportError::Shape(format!("period {bin} is out of range")))?;
-        periods.push(PeriodCounts { start, started: started[i], completed: completed[i], open_at_end: open[i] });
-    }
+    let marks = PeriodMarks {
+        periods: rows.i64s("period")?.into_iter().map(|p| p.unwrap_or_default()).collect(),
+        started: rows.counts("started")?,
+        last: rows.counts("last")?,
+        completed: rows.counts("completed")?,
+        opened: rows.i64s("opened")?.into_iter().map(|d| d.unwrap_or_default()).collect(),
+    };
+    let periods = marks
+        .counts()?
+        .into_iter()
+        .map(|(bin, started, completed, open_at_end)| {
+            let start = bin
+                .checked_mul(length)
+                .and_then(|m| m.checked_add(origin))
+                .and_then(DateTime::from_timestamp_micros)
+                .ok_or_else(|| ReportError::Shape(format!("period {bin} is out of range")))?;
+            Ok(PeriodCounts { start, started, completed, open_at_end })
+        })
+        .collect::<Result<Vec<_>, ReportError>>()?;
     Ok(Timeline { period, periods })
+}
+
+/// The most periods a timeline has (about 270 years of days).
+const MAX_PERIODS: i64 = 100_000;
+
+/// Per period (in order) that any case marks: the cases that start in it, that have their last
+/// event in it, that complete in it, and the change in open cases at its end.
+struct PeriodMarks {
+    periods: Vec<i64>,
+    started: Vec<u64>,
+    last: Vec<u64>,
+    completed: Vec<u64>,
+    opened: Vec<i64>,
+}
+
+impl PeriodMarks {
+    /// Every period from the first case's start to the last case's last event, with the cases
+    /// started, completed and open at its end (a running sum of the changes up to it).
+    fn counts(&self) -> Result<Vec<(i64, u64, u64, u64)>, ReportError> {
+        let marked = |counts: &[u64]| -> Vec<i64> {
+            self.periods.iter().zip(counts).filter(|(_, n)| **n > 0).map(|(p, _)| *p).collect()
+        };
+        let (Some(first), Some(last)) = (marked(&self.started).first().copied(), marked(&self.last).last().copied())
+        else {
+            return Ok(Vec::new());
+        };
+        if last - first >= MAX_PERIODS {
+            return Err(ReportError::InvalidFilter(format!(
+                "the events span more than {MAX_PERIODS} periods; choose a longer period or a time range"
+            )));
+        }
+        let mut counts = Vec::with_capacity((last - first + 1) as usize);
+        let (mut open, mut i) = (0i64, 0);
+        for period in first..=last {
+            let (mut started, mut completed) = (0, 0);
+            while i < self.periods.len() && self.periods[i] <= period {
+                open += self.opened[i];
+                if self.periods[i] == period {
+                    (started, completed) = (self.started[i], self.completed[i]);
+                }
+                i += 1;
+            }
+            let open_at_end = u64::try_from(open).map_err(|_| ReportError::Shape("fewer than no open cases".into()))?;
+            counts.push((period, started, completed, open_at_end));
+        }
+        Ok(counts)
+    }
 }
 
 impl std::str::FromStr for Period {
@@ -152,5 +198,36 @@ impl std::str::FromStr for Period {
             "week" => Ok(Period::Week),
             other => Err(ReportError::InvalidFilter(format!("no period `{other}`: use day or week"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_between_are_filled_and_open_cases_run_on() {
+        // Case A: starts in period 2, last event and completion in 4 (open at the ends of 2 and 3).
+        // Case B: starts at the very start of period 3 (open from the end of 2), still running.
+        let marks = PeriodMarks {
+            periods: vec![1, 2, 3, 4],
+            started: vec![0, 1, 1, 0],
+            last: vec![0, 0, 1, 1],
+            completed: vec![0, 0, 0, 1],
+            opened: vec![0, 2, 0, -1],
+        };
+        assert_eq!(marks.counts().unwrap(), [(2, 1, 0, 2), (3, 1, 0, 2), (4, 0, 1, 1)]);
+        let none = PeriodMarks { periods: vec![], started: vec![], last: vec![], completed: vec![], opened: vec![] };
+        assert!(none.counts().unwrap().is_empty());
+        let endless = PeriodMarks {
+            periods: vec![0, MAX_PERIODS],
+            started: vec![1, 0],
+            last: vec![0, 1],
+            completed: vec![0, 1],
+            opened: vec![1, -1],
+        };
+        assert!(
+            matches!(endless.counts(), Err(ReportError::InvalidFilter(m)) if m.contains("more than 100000 periods"))
+        );
     }
 }

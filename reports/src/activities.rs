@@ -1,6 +1,7 @@
 //! Per-activity figures: rework and service time.
 
 use crate::sql::{self, events_cte, seconds};
+use crate::times::BUCKET;
 use crate::{Filter, ReportError};
 use orgata_warehouse::{TeamScope, Warehouse};
 use serde::Serialize;
@@ -8,8 +9,12 @@ use std::collections::BTreeMap;
 
 /// For each activity that some case performs more than once, the number of such cases.
 ///
-/// SQL: occurrences per case and activity (`GROUP BY team_id, case_id, activity`), then the cases
-/// with more than one per activity.
+/// SQL: each event's occurrence of its activity within its case ([`nth_occurrence`] over the
+/// events in case order, partitioned by team and a bucket of the case id), then per activity the
+/// cases with a second occurrence — instead of a hash aggregation by case and activity, a group
+/// per event in most logs.
+///
+/// [`nth_occurrence`]: crate::occurrence
 pub async fn rework_per_activity(
     warehouse: &Warehouse,
     scope: &TeamScope,
@@ -17,8 +22,12 @@ pub async fn rework_per_activity(
 ) -> Result<BTreeMap<String, u64>, ReportError> {
     let sql = format!(
         "{ev},
-        occurrences AS (SELECT activity, count(*) AS n FROM ev GROUP BY team_id, case_id, activity)
-        SELECT activity, count(*) AS cases FROM occurrences WHERE n > 1 GROUP BY activity",
+        occurrences AS (
+            SELECT activity, nth_occurrence(case_id, activity, t)
+                OVER (PARTITION BY team_id, {BUCKET} ORDER BY case_id, t, ordinal) AS occurrence
+            FROM ev
+        )
+        SELECT activity, count(*) AS cases FROM occurrences WHERE occurrence = 2 GROUP BY activity",
         ev = events_cte(filter),
     );
     let rows = sql::run(warehouse, scope, &sql).await?;

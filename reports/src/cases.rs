@@ -43,17 +43,13 @@ pub async fn case_statistics(
         "{ev},
         cases AS (SELECT {duration} AS value, count(*) AS events FROM ev GROUP BY team_id, case_id),
         ranked AS (
-            SELECT value, row_number() OVER (ORDER BY value) - 1 AS i, count(*) OVER () AS n,
+            SELECT value, events, row_number() OVER (ORDER BY value) - 1 AS i, count(*) OVER () AS n,
                 lead(value) OVER (ORDER BY value) AS next_value
             FROM cases
-        ),
-        totals AS (
-            SELECT count(*) AS cases, sum(events) AS events, avg(value) AS mean, median(value) AS median,
-                min(value) AS min, max(value) AS max
-            FROM cases
-        ),
-        percentiles AS (SELECT {p90} AS p90, {p95} AS p95 FROM ranked)
-        SELECT * FROM totals CROSS JOIN percentiles",
+        )
+        SELECT count(*) AS cases, sum(events) AS events, avg(value) AS mean, median(value) AS median,
+            min(value) AS min, max(value) AS max, {p90} AS p90, {p95} AS p95
+        FROM ranked",
         ev = events_cte(filter),
         duration = seconds("max(t) - min(t)"),
         p90 = quantile(0.9),

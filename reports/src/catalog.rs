@@ -308,16 +308,20 @@ async fn report(
     options: &ReportOptions,
 ) -> Result<Report, ReportError> {
     Ok(match kind {
-        ReportKind::Cases => Report::Cases(CaseReport {
-            statistics: case_statistics(warehouse, scope, filter).await?,
-            arrival_average_s: case_arrival_average(warehouse, scope, filter).await?,
-        }),
+        ReportKind::Cases => {
+            let (statistics, arrival_average_s) =
+                both(case_statistics(warehouse, scope, filter), case_arrival_average(warehouse, scope, filter)).await?;
+            Report::Cases(CaseReport { statistics, arrival_average_s })
+        }
         ReportKind::Variants => Report::Variants(variants(warehouse, scope, filter).await?),
         ReportKind::Dfg => Report::Dfg(directly_follows(warehouse, scope, filter).await?),
         ReportKind::Activities => {
-            let mut rework = rework_per_activity(warehouse, scope, filter).await?;
-            let activities = service_time_per_activity(warehouse, scope, filter)
-                .await?
+            let (mut rework, service_times) = both(
+                rework_per_activity(warehouse, scope, filter),
+                service_time_per_activity(warehouse, scope, filter),
+            )
+            .await?;
+            let activities = service_times
                 .into_iter()
                 .map(|(activity, service_time)| ActivityFigures {
                     rework_cases: rework.remove(&activity).unwrap_or(0),

@@ -1,7 +1,6 @@
 //! Per-activity figures: rework and service time.
 
-use crate::sql::{self, events_cte, seconds};
-use crate::times::BUCKET;
+use crate::sql::{self, case_window, events_cte, seconds};
 use crate::{Filter, ReportError};
 use orgata_warehouse::{TeamScope, Warehouse};
 use serde::Serialize;
@@ -10,7 +9,7 @@ use std::collections::BTreeMap;
 /// For each activity that some case performs more than once, the number of such cases.
 ///
 /// SQL: each event's occurrence of its activity within its case ([`nth_occurrence`] over the
-/// events in case order, partitioned by team and a bucket of the case id), then per activity the
+/// events in case order, `sql::case_window`), then per activity the
 /// cases with a second occurrence — instead of a hash aggregation by case and activity, a group
 /// per event in most logs.
 ///
@@ -24,11 +23,12 @@ pub async fn rework_per_activity(
         "{ev},
         occurrences AS (
             SELECT activity, nth_occurrence(case_id, activity, t)
-                OVER (PARTITION BY team_id, {BUCKET} ORDER BY case_id, t, ordinal) AS occurrence
+                OVER ({window}) AS occurrence
             FROM ev
         )
         SELECT activity, count(*) AS cases FROM occurrences WHERE occurrence = 2 GROUP BY activity",
         ev = events_cte(filter),
+        window = case_window("t, ordinal"),
     );
     let rows = sql::run(warehouse, scope, &sql).await?;
     Ok(rows.strings("activity")?.into_iter().zip(rows.counts("cases")?).collect())

@@ -1,7 +1,6 @@
 //! The directly-follows graph: which activity follows which, how often, and how long after.
 
-use crate::sql::{self, events_cte, seconds};
-use crate::times::BUCKET;
+use crate::sql::{self, case_window, events_cte, seconds};
 use crate::{Filter, ReportError};
 use orgata_warehouse::{TeamScope, Warehouse};
 use serde::Serialize;
@@ -41,8 +40,8 @@ pub struct DfgEdge {
 /// SQL, two queries at the same time: `lead(activity)` and `lead(st)` over the events in case
 /// order, then a `GROUP BY` of the pairs within a case with `count`, `avg`, `median`, `min` and
 /// `max` of the time between them; and `lag`/`lead(case_id)` in case order, which mark each
-/// case's first and last event. The windows are partitioned by team and a bucket of the case id
-/// (as in `times`), not by case. As in PM4Py, pairs are
+/// case's first and last event (windows of `sql::case_window`, not one partition per case). As in
+/// PM4Py, pairs are
 /// taken in order of start time (then completion time, then file order) and timed from the first
 /// event's completion to the second's start; for events without a start time both are the event's
 /// time. Start and end activities are the first and last events of each case in order of
@@ -57,7 +56,7 @@ pub async fn directly_follows(
         pairs AS (
             SELECT case_id, activity AS source, lead(case_id) OVER w AS next_case, lead(activity) OVER w AS target,
                 lead(st) OVER w - t AS gap
-            FROM ev WINDOW w AS (PARTITION BY team_id, {BUCKET} ORDER BY case_id, st, t, ordinal)
+            FROM ev WINDOW w AS ({pair_order})
         ),
         timed AS (SELECT source, target, {gap} AS gap FROM pairs WHERE next_case = case_id)
         SELECT source, target, count(*) AS frequency, avg(gap) AS mean, median(gap) AS median, min(gap) AS min,
@@ -65,12 +64,13 @@ pub async fn directly_follows(
         FROM timed GROUP BY source, target",
         ev = events_cte(filter),
         gap = seconds("gap"),
+        pair_order = case_window("st, t, ordinal"),
     );
     let ends_sql = format!(
         "{ev},
         neighbours AS (
             SELECT case_id, activity, lag(case_id) OVER w AS previous_case, lead(case_id) OVER w AS next_case
-            FROM ev WINDOW w AS (PARTITION BY team_id, {BUCKET} ORDER BY case_id, t, ordinal)
+            FROM ev WINDOW w AS ({end_order})
         ),
         ends AS (
             SELECT activity, previous_case IS DISTINCT FROM case_id AS first, next_case IS DISTINCT FROM case_id AS last
@@ -79,6 +79,7 @@ pub async fn directly_follows(
         SELECT activity, sum(CASE WHEN first THEN 1 ELSE 0 END) AS starts, sum(CASE WHEN last THEN 1 ELSE 0 END) AS ends
         FROM ends WHERE first OR last GROUP BY activity",
         ev = events_cte(filter),
+        end_order = case_window("t, ordinal"),
     );
     let (rows, ends) = sql::both(sql::run(warehouse, scope, &edges_sql), sql::run(warehouse, scope, &ends_sql)).await?;
     let (sources, targets, frequencies) = (rows.strings("source")?, rows.strings("target")?, rows.counts("frequency")?);

@@ -47,7 +47,7 @@ impl Filter {
     }
 
     /// Every event of a source already known to be a valid name.
-    fn of_source(source: &str) -> Filter {
+    pub(crate) fn of_source(source: &str) -> Filter {
         Filter {
             source: source.to_string(),
             playbook_id: None,

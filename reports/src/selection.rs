@@ -9,7 +9,6 @@
 //! time range) and what the events outside it are.
 
 use crate::catalog::range_label;
-use crate::filter::quote;
 use crate::sql::run;
 use crate::text::{number, plural};
 use crate::{Filter, ReportError};
@@ -127,9 +126,10 @@ pub async fn selection(warehouse: &Warehouse, scope: &TeamScope, filter: &Filter
     let complete = rows.counts("complete")?.first().copied().unwrap_or(0);
     let transitions: Vec<TransitionCount> =
         names.into_iter().zip(events).map(|(transition, events)| TransitionCount { transition, events }).collect();
+    // Events without a transition form one group, so any named transition is among those listed.
     let rule = if complete == 0 {
-        let none_complete = transitions.iter().any(|t| t.transition.is_some());
-        if none_complete { CountRule::NoComplete } else { CountRule::Every }
+        let named = transitions.iter().any(|t| t.transition.is_some());
+        if named { CountRule::NoComplete } else { CountRule::Every }
     } else if complete == selected_events {
         CountRule::Every
     } else {
@@ -190,23 +190,26 @@ async fn cases_started_outside(
 }
 
 /// The first filter, in the order source, playbook, version, time range, after which no event is
-/// left (the whole filter selected none).
+/// left (the whole filter selected none): the filter's parts are added one at a time.
 async fn emptied_by(warehouse: &Warehouse, scope: &TeamScope, filter: &Filter) -> Result<Emptied, ReportError> {
-    let events = |predicate: String| async move {
-        let rows = run(
-            warehouse,
-            scope,
-            &format!(
-                "SELECT count(*) AS events, min(CAST(ts AS BIGINT)) AS first, max(CAST(ts AS BIGINT)) AS last \
+    let events = |narrowed: &Filter| {
+        let predicate = narrowed.event_predicate();
+        async move {
+            let rows = run(
+                warehouse,
+                scope,
+                &format!(
+                    "SELECT count(*) AS events, min(CAST(ts AS BIGINT)) AS first, max(CAST(ts AS BIGINT)) AS last \
                  FROM events WHERE {predicate}"
-            ),
-        )
-        .await?;
-        let n = rows.counts("events")?.first().copied().unwrap_or(0);
-        Ok::<_, ReportError>((n, span(rows.i64s("first")?, rows.i64s("last")?)))
+                ),
+            )
+            .await?;
+            let n = rows.counts("events")?.first().copied().unwrap_or(0);
+            Ok::<_, ReportError>((n, span(rows.i64s("first")?, rows.i64s("last")?)))
+        }
     };
-    let mut predicate = format!("source = {}", quote(filter.source_name()));
-    if events(predicate.clone()).await?.0 == 0 {
+    let mut narrowed = Filter::of_source(filter.source_name());
+    if events(&narrowed).await?.0 == 0 {
         let rows = run(
             warehouse,
             scope,
@@ -225,18 +228,18 @@ async fn emptied_by(warehouse: &Warehouse, scope: &TeamScope, filter: &Filter) -
         return Ok(Emptied::Source { source: filter.source_name().to_string(), sources });
     }
     if let Some(playbook_id) = filter.playbook_id() {
-        predicate.push_str(&format!(" AND playbook_id = {}", quote(playbook_id)));
-        if events(predicate.clone()).await?.0 == 0 {
+        narrowed = narrowed.playbook(playbook_id)?;
+        if events(&narrowed).await?.0 == 0 {
             return Ok(Emptied::Playbook { playbook_id: playbook_id.to_string() });
         }
     }
     if let Some(version_id) = filter.version_id() {
-        predicate.push_str(&format!(" AND version_id = {}", quote(version_id)));
-        if events(predicate.clone()).await?.0 == 0 {
+        narrowed = narrowed.version(version_id)?;
+        if events(&narrowed).await?.0 == 0 {
             return Ok(Emptied::Version { version_id: version_id.to_string() });
         }
     }
-    let (n, (first, last)) = events(predicate).await?;
+    let (n, (first, last)) = events(&narrowed).await?;
     Ok(Emptied::TimeRange { events: n, first, last })
 }
 

@@ -70,6 +70,14 @@ pub(crate) fn events_cte(filter: &Filter) -> String {
     )
 }
 
+/// A window over rows in case order: each case's rows together, ordered by `order` within it.
+/// It is partitioned by team and a cheap bucket of the case id (the code of its last character),
+/// not by case, so that it runs on every core without a window partition per case (thousands of
+/// small partitions are much slower in DataFusion); a case lies within one bucket.
+pub(crate) fn case_window(order: &str) -> String {
+    format!("PARTITION BY team_id, ascii(right(case_id, 1)) ORDER BY case_id, {order}")
+}
+
 /// Microseconds (an integer SQL expression) as seconds (a double).
 pub(crate) fn seconds(micros: &str) -> String {
     format!("CAST({micros} AS DOUBLE) / 1000000.0")

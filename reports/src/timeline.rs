@@ -158,11 +158,9 @@ impl PeriodMarks {
     /// Every period from the first case's start to the last case's last event, with the cases
     /// started, completed and open at its end (a running sum of the changes up to it).
     fn counts(&self) -> Result<Vec<(i64, u64, u64, u64)>, ReportError> {
-        let marked = |counts: &[u64]| -> Vec<i64> {
-            self.periods.iter().zip(counts).filter(|(_, n)| **n > 0).map(|(p, _)| *p).collect()
-        };
-        let (Some(first), Some(last)) = (marked(&self.started).first().copied(), marked(&self.last).last().copied())
-        else {
+        let first = self.periods.iter().zip(&self.started).find(|(_, n)| **n > 0).map(|(p, _)| *p);
+        let last = self.periods.iter().zip(&self.last).rev().find(|(_, n)| **n > 0).map(|(p, _)| *p);
+        let (Some(first), Some(last)) = (first, last) else {
             return Ok(Vec::new());
         };
         if last - first >= MAX_PERIODS {

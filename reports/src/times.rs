@@ -557,14 +557,14 @@ pub(crate) fn items_base(filter: &Filter, mixed: bool) -> ItemsBase {
                 SELECT team_id, case_id, activity, lifecycle, t, start_t, ordinal, resource, role,
                     CASE WHEN {same} AND lag(lifecycle) OVER p = 'start' THEN lag(t) OVER p END AS paired_start
                 FROM marked
-                WINDOW p AS (PARTITION BY team_id, {bucket} ORDER BY case_id, activity, t, ordinal)
+                WINDOW p AS ({by_activity})
             ),
             base AS (
                 SELECT team_id, case_id, activity, ordinal, t, coalesce(start_t, paired_start, t) AS st,
                     start_t IS NOT NULL OR paired_start IS NOT NULL AS timed, resource, role
                 FROM paired WHERE lifecycle = 'complete'
             )",
-            bucket = BUCKET,
+            by_activity = sql::case_window("activity, t, ordinal"),
         );
         ItemsBase { sql, extra: "", ready: IMPORTED_READY, gone: "t" }
     } else {
@@ -582,13 +582,8 @@ pub(crate) fn items_base(filter: &Filter, mixed: bool) -> ItemsBase {
 /// The window over the items that puts each case's in order (see the module docs): `lag(…)` over
 /// it is the previous item, of the same case when `lag(case_id)` is the item's `case_id`.
 pub(crate) fn case_order() -> String {
-    format!("PARTITION BY team_id, {BUCKET} ORDER BY case_id, st ASC NULLS LAST, t ASC NULLS LAST, ordinal")
+    sql::case_window("st ASC NULLS LAST, t ASC NULLS LAST, ordinal")
 }
-
-/// A cheap bucket of a case id (the code of its last character): windows are partitioned by team
-/// and bucket, so they run on every core without a window partition per case (thousands of small
-/// partitions are much slower in DataFusion); a case lies within one bucket.
-pub(crate) const BUCKET: &str = "ascii(right(case_id, 1))";
 
 /// Imported items are ready when the case's previous item completed, but never after they start.
 const IMPORTED_READY: &str = "CASE WHEN prev_t IS NOT NULL AND prev_t < st THEN prev_t ELSE st END";

@@ -1,7 +1,6 @@
 //! Variants: the distinct activity sequences cases follow.
 
-use crate::sql::{self, events_cte, seconds};
-use crate::times::BUCKET;
+use crate::sql::{self, case_window, events_cte, seconds};
 use crate::trace::decode;
 use crate::{Filter, ReportError};
 use orgata_warehouse::{TeamScope, Warehouse};
@@ -41,13 +40,13 @@ pub async fn variants(warehouse: &Warehouse, scope: &TeamScope, filter: &Filter)
         "{ev},
         ends AS (
             SELECT case_trace(case_id, activity, t) OVER w AS trace, case_span(case_id, activity, t) OVER w AS span
-            FROM ev WINDOW w AS (PARTITION BY team_id, {bucket} ORDER BY case_id, t, ordinal)
+            FROM ev WINDOW w AS ({window})
         ),
         traces AS (SELECT trace, {duration} AS duration FROM ends WHERE trace IS NOT NULL)
         SELECT trace, count(*) AS frequency, avg(duration) AS mean, median(duration) AS median
         FROM traces GROUP BY trace",
         ev = events_cte(filter),
-        bucket = BUCKET,
+        window = case_window("t, ordinal"),
         duration = seconds("span"),
     );
     let rows = sql::run(warehouse, scope, &sql).await?;

@@ -222,35 +222,25 @@ impl Warehouse {
     }
 }
 
-/// The tables a statement reads, in the order of [`tables::ALL`]: those it names (a table's view
-/// or its `_history`), with `memberships` beside `users` (a team's users are its members). Every
-/// table when it names anything else — `information_schema`, a qualified or unknown name — or
-/// nothing at all, so that listings of the tables stay whole. Opening only what a query reads
-/// spares each query the other tables' Delta logs.
+/// The tables a statement reads, in the order of [`tables::ALL`]: those whose views it names,
+/// with the tables their scope filters read ([`scope_reads`]). Every table when it names anything
+/// else — `information_schema`, a qualified or unknown name — or nothing at all, so that listings
+/// of the tables stay whole. Opening only what a query reads spares each query the other tables'
+/// Delta logs.
 fn tables_read(references: &[TableReference]) -> Vec<&'static TableSpec> {
-    let every = || tables::ALL.iter().filter(|t| t.kind != TableKind::Internal).collect();
-    let mut read = [false; tables::ALL.len()];
+    let visible = || tables::ALL.iter().filter(|t| t.kind != TableKind::Internal);
+    let mut named = Vec::new();
     for reference in references {
-        let TableReference::Bare { table } = reference else { return every() };
-        let named = tables::ALL.iter().position(|spec| match spec.kind {
-            TableKind::Internal => false,
-            TableKind::Log => spec.name == table.as_ref(),
-            TableKind::Versions => spec.name == table.as_ref() || table.strip_suffix("_history") == Some(spec.name),
-        });
-        match named {
-            Some(i) => read[i] = true,
-            None => return every(),
+        let TableReference::Bare { table } = reference else { return visible().collect() };
+        match visible().find(|spec| view_names(spec).any(|name| name == table.as_ref())) {
+            Some(spec) => named.extend([Some(spec.name), scope_reads(spec)].into_iter().flatten()),
+            None => return visible().collect(),
         }
     }
-    if references.is_empty() {
-        return every();
+    if named.is_empty() {
+        return visible().collect();
     }
-    let users = tables::ALL.iter().position(|spec| spec.name == tables::USERS.name);
-    if users.is_some_and(|i| read[i]) {
-        let memberships = tables::ALL.iter().position(|spec| spec.name == tables::MEMBERSHIPS.name);
-        memberships.into_iter().for_each(|i| read[i] = true);
-    }
-    tables::ALL.iter().zip(read).filter(|(_, read)| *read).map(|(spec, _)| spec).collect()
+    visible().filter(|spec| named.contains(&spec.name)).collect()
 }
 
 /// An empty session for one query, its operators held to `memory_bytes`.
@@ -287,17 +277,27 @@ pub(crate) fn scope_rows(spec: &TableSpec, scope: &TeamScope) -> String {
     format!("SELECT * FROM {} WHERE {}", raw(spec), scope_filter(spec, scope))
 }
 
-/// The views of a table over `rows`, the SQL of its rows a caller may read: `(name, SQL)`.
+/// The views of a table over `rows`, the SQL of its rows a caller may read: `(name, SQL)`, with
+/// the names of [`view_names`].
 pub(crate) fn views(spec: &TableSpec, rows: &str) -> Vec<(String, String)> {
     let history = rows.to_string();
-    match spec.kind {
+    let sql = match spec.kind {
         TableKind::Internal => Vec::new(),
-        TableKind::Log => vec![(spec.name.to_string(), history)],
-        TableKind::Versions => {
-            let current = current_state(spec, &history);
-            vec![(spec.name.to_string(), current), (format!("{}_history", spec.name), history)]
-        }
-    }
+        TableKind::Log => vec![history],
+        TableKind::Versions => vec![current_state(spec, &history), history],
+    };
+    view_names(spec).zip(sql).collect()
+}
+
+/// The names of a table's views: none for an internal table, its own for a log, and its own
+/// (the current state) and `<name>_history` for a table of versions.
+fn view_names(spec: &TableSpec) -> impl Iterator<Item = String> {
+    let names = match spec.kind {
+        TableKind::Internal => vec![],
+        TableKind::Log => vec![spec.name.to_string()],
+        TableKind::Versions => vec![spec.name.to_string(), format!("{}_history", spec.name)],
+    };
+    names.into_iter()
 }
 
 /// The newest version of every record among `versions`, unless it was deleted; without the
@@ -310,6 +310,12 @@ fn current_state(spec: &TableSpec, versions: &str) -> String {
          FROM ({versions})) WHERE _rank = 1 AND _op <> 'delete'",
         columns = columns.join(", ")
     )
+}
+
+/// The other table a table's scope filter reads ([`scope_filter`]): a team's users are those with
+/// a current membership in it.
+fn scope_reads(spec: &TableSpec) -> Option<&'static str> {
+    (!spec.is_team_scoped()).then_some(tables::MEMBERSHIPS.name)
 }
 
 /// The predicate that keeps `scope`'s rows of a table.

@@ -1,37 +1,18 @@
 //! Per-activity figures: rework and service time.
 
-use crate::sql::{self, case_window, events_cte, seconds};
-use crate::{Filter, ReportError};
-use orgata_warehouse::{TeamScope, Warehouse};
+use crate::sql::{case_window, seconds};
+use crate::{Events, ReportError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// For each activity that some case performs more than once, the number of such cases.
-///
-/// SQL: each event's occurrence of its activity within its case ([`nth_occurrence`] over the
-/// events in case order, `sql::case_window`), then per activity the
-/// cases with a second occurrence — instead of a hash aggregation by case and activity, a group
-/// per event in most logs.
-///
-/// [`nth_occurrence`]: crate::occurrence
-pub async fn rework_per_activity(
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    filter: &Filter,
-) -> Result<BTreeMap<String, u64>, ReportError> {
-    let sql = format!(
-        "{ev},
-        occurrences AS (
-            SELECT activity, nth_occurrence(case_id, activity, t)
-                OVER ({window}) AS occurrence
-            FROM ev
-        )
-        SELECT activity, count(*) AS cases FROM occurrences WHERE occurrence = 2 GROUP BY activity",
-        ev = events_cte(filter),
-        window = case_window("t, ordinal"),
-    );
-    let rows = sql::run(warehouse, scope, &sql).await?;
-    Ok(rows.strings("activity")?.into_iter().zip(rows.counts("cases")?).collect())
+pub async fn rework_per_activity(events: &Events<'_>) -> Result<BTreeMap<String, u64>, ReportError> {
+    let figures = per_activity(events).await?;
+    Ok(figures
+        .into_iter()
+        .filter(|(_, (rework, _))| *rework > 0)
+        .map(|(activity, (rework, _))| (activity, rework))
+        .collect())
 }
 
 /// How long an activity's work takes.
@@ -50,27 +31,41 @@ pub struct ServiceTime {
 
 /// Service time per activity: `avg(t - st)` by activity, where `st` is the event's start time
 /// (its own, or its task's `start` event's for the engine's events, else its completion).
-pub async fn service_time_per_activity(
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    filter: &Filter,
-) -> Result<BTreeMap<String, ServiceTime>, ReportError> {
+pub async fn service_time_per_activity(events: &Events<'_>) -> Result<BTreeMap<String, ServiceTime>, ReportError> {
+    Ok(per_activity(events).await?.into_iter().map(|(activity, (_, service))| (activity, service)).collect())
+}
+
+/// Per activity: the cases that perform it more than once, and its service time — one query.
+///
+/// SQL: each event's occurrence of its activity within its case ([`nth_occurrence`] over the
+/// events in case order, `sql::case_window`) — instead of a hash aggregation by case and
+/// activity, a group per event in most logs — then per activity the cases with a second
+/// occurrence, the events, those with a start time, and the mean of `t - st`.
+///
+/// [`nth_occurrence`]: crate::occurrence
+pub(crate) async fn per_activity(events: &Events<'_>) -> Result<BTreeMap<String, (u64, ServiceTime)>, ReportError> {
     let sql = format!(
-        "{ev}
-        SELECT activity, avg({service}) AS mean, count(*) AS events,
-            sum(CASE WHEN timed THEN 1 ELSE 0 END) AS timed_events
-        FROM ev GROUP BY activity",
-        ev = events_cte(filter),
+        "{ev},
+        occurrences AS (
+            SELECT activity, t, st, timed, nth_occurrence(case_id, activity, t) OVER ({window}) AS occurrence
+            FROM ev
+        )
+        SELECT activity, sum(CASE WHEN occurrence = 2 THEN 1 ELSE 0 END) AS rework_cases,
+            avg({service}) AS mean, count(*) AS events, sum(CASE WHEN timed THEN 1 ELSE 0 END) AS timed_events
+        FROM occurrences GROUP BY activity",
+        ev = events.cte(),
+        window = case_window("t, ordinal"),
         service = seconds("t - st"),
     );
-    let rows = sql::run(warehouse, scope, &sql).await?;
-    let (means, events, timed) = (rows.f64s("mean")?, rows.counts("events")?, rows.counts("timed_events")?);
+    let rows = events.run(&sql).await?;
+    let (rework, means) = (rows.counts("rework_cases")?, rows.f64s("mean")?);
+    let (counts, timed) = (rows.counts("events")?, rows.counts("timed_events")?);
     rows.strings("activity")?
         .into_iter()
         .enumerate()
         .map(|(i, activity)| {
             let mean_s = means[i].ok_or_else(|| ReportError::Shape("a null service time".into()))?;
-            Ok((activity, ServiceTime { mean_s, events: events[i], timed_events: timed[i] }))
+            Ok((activity, (rework[i], ServiceTime { mean_s, events: counts[i], timed_events: timed[i] })))
         })
         .collect()
 }

@@ -40,10 +40,9 @@
 //! durations are written as [`crate::text::duration`] writes them.
 
 use crate::text::{duration, percent, plural, table, whole_percent};
-use crate::times::{ActivityTime, CaseFigures, ItemGroup, Outline, TransitionTime, times};
-use crate::{Filter, ReportError};
+use crate::times::{ActivityTime, CaseFigures, ItemGroup, TransitionTime, times};
+use crate::{Events, ReportError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use orgata_warehouse::{TeamScope, Warehouse};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -324,48 +323,22 @@ impl std::str::FromStr for QueuePeriod {
 /// period they became ready and completed in. The cases and the items run at the same time where
 /// the outline tells the cases' time range; otherwise the items follow the cases. Shares, queues,
 /// rankings and sentences are derived from those groups in Rust.
-pub async fn bottlenecks(
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    filter: &Filter,
-) -> Result<BottleneckReport, ReportError> {
-    let outline = Outline::of(warehouse, scope, filter).await?;
+pub async fn bottlenecks(events: &Events<'_>) -> Result<BottleneckReport, ReportError> {
     let period_of = |range: Option<(i64, i64)>| range.map_or(QueuePeriod::Day, |(f, l)| QueuePeriod::for_range(f, l));
-    if let Some(range) = outline.range {
-        return report_per(warehouse, scope, filter, outline.mixed, period_of(range)).await;
+    if let Some(range) = events.outline().range {
+        return bottlenecks_per(events, period_of(range)).await;
     }
-    let cases = CaseFigures::of(warehouse, scope, filter, outline.mixed).await?;
+    let cases = CaseFigures::of(events).await?;
     let period = period_of(cases.first_t.zip(cases.last_t));
-    let groups = ItemGroup::query(warehouse, scope, filter, outline.mixed, Some(&bins(period))).await?;
+    let groups = ItemGroup::query(events, Some(&bins(period))).await?;
     report(&cases, &groups, period)
 }
 
 /// The bottleneck report with queues per `period` (SQL: as [`bottlenecks`], the cases and the
 /// items at the same time).
-pub async fn bottlenecks_per(
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    filter: &Filter,
-    period: QueuePeriod,
-) -> Result<BottleneckReport, ReportError> {
-    let mixed = Outline::of(warehouse, scope, filter).await?.mixed;
-    report_per(warehouse, scope, filter, mixed, period).await
-}
-
-/// The report per `period`, from the cases and the items queried at the same time.
-async fn report_per(
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    filter: &Filter,
-    mixed: bool,
-    period: QueuePeriod,
-) -> Result<BottleneckReport, ReportError> {
+pub async fn bottlenecks_per(events: &Events<'_>, period: QueuePeriod) -> Result<BottleneckReport, ReportError> {
     let bin = bins(period);
-    let (cases, groups) = crate::sql::both(
-        CaseFigures::of(warehouse, scope, filter, mixed),
-        ItemGroup::query(warehouse, scope, filter, mixed, Some(&bin)),
-    )
-    .await?;
+    let (cases, groups) = crate::sql::both(CaseFigures::of(events), ItemGroup::query(events, Some(&bin))).await?;
     report(&cases, &groups, period)
 }
 

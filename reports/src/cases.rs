@@ -1,8 +1,7 @@
 //! Case-level figures: how many cases and events, how long cases take, how often cases arrive.
 
-use crate::sql::{self, events_cte, quantile, seconds};
-use crate::{Filter, ReportError};
-use orgata_warehouse::{TeamScope, Warehouse};
+use crate::sql::{quantile, seconds};
+use crate::{Events, ReportError};
 use serde::Serialize;
 
 /// How many cases and events a filter covers, and how long the cases took.
@@ -31,36 +30,47 @@ pub struct DurationSummary {
 }
 
 /// Counts cases and events and summarises case durations.
+pub async fn case_statistics(events: &Events<'_>) -> Result<CaseStatistics, ReportError> {
+    Ok(case_figures(events).await?.0)
+}
+
+/// The mean time between consecutive case starts (first events), in seconds; `None` with fewer
+/// than two cases.
+pub async fn case_arrival_average(events: &Events<'_>) -> Result<Option<f64>, ReportError> {
+    Ok(case_figures(events).await?.1)
+}
+
+/// The case statistics and the mean time between consecutive case starts, from one query.
 ///
-/// SQL: one row per case (`max(t) - min(t)`), then `avg`, `median`, `min` and `max` over the
-/// cases and the 90th and 95th percentiles from a ranked copy (`row_number`, `lead`).
-pub async fn case_statistics(
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    filter: &Filter,
-) -> Result<CaseStatistics, ReportError> {
+/// SQL: one row per case (its first time and `max(t) - min(t)`), then `avg`, `median`, `min` and
+/// `max` over the cases, the 90th and 95th percentiles from a ranked copy (`row_number`, `lead`),
+/// and the first and last case start. The gaps between consecutive starts add up to the last
+/// start minus the first, so their mean is that over the cases less one.
+pub async fn case_figures(events: &Events<'_>) -> Result<(CaseStatistics, Option<f64>), ReportError> {
     let sql = format!(
         "{ev},
-        cases AS (SELECT {duration} AS value, count(*) AS events FROM ev GROUP BY team_id, case_id),
+        cases AS (SELECT {duration} AS value, min(t) AS first_t, count(*) AS events FROM ev GROUP BY team_id, case_id),
         ranked AS (
-            SELECT value, events, row_number() OVER (ORDER BY value) - 1 AS i, count(*) OVER () AS n,
+            SELECT value, first_t, events, row_number() OVER (ORDER BY value) - 1 AS i, count(*) OVER () AS n,
                 lead(value) OVER (ORDER BY value) AS next_value
             FROM cases
         )
         SELECT count(*) AS cases, sum(events) AS events, avg(value) AS mean, median(value) AS median,
-            min(value) AS min, max(value) AS max, {p90} AS p90, {p95} AS p95
+            min(value) AS min, max(value) AS max, {p90} AS p90, {p95} AS p95,
+            {starts_span} AS starts_span
         FROM ranked",
-        ev = events_cte(filter),
+        ev = events.cte(),
         duration = seconds("max(t) - min(t)"),
         p90 = quantile(0.9),
         p95 = quantile(0.95),
+        starts_span = seconds("max(first_t) - min(first_t)"),
     );
-    let rows = sql::run(warehouse, scope, &sql).await?;
+    let rows = events.run(&sql).await?;
     if rows.len() != 1 {
         return Err(ReportError::Shape(format!("{} rows of case statistics", rows.len())));
     }
     let cases = rows.counts("cases")?[0];
-    let events = rows.counts("events")?[0];
+    let counted = rows.counts("events")?[0];
     let value = |name: &str| -> Result<Option<f64>, ReportError> { Ok(rows.f64s(name)?[0]) };
     let duration_s =
         match (value("mean")?, value("median")?, value("p90")?, value("p95")?, value("min")?, value("max")?) {
@@ -69,26 +79,6 @@ pub async fn case_statistics(
             }
             _ => None,
         };
-    Ok(CaseStatistics { cases, events, duration_s })
-}
-
-/// The mean time between consecutive case starts (first events), in seconds; `None` with fewer
-/// than two cases.
-///
-/// SQL: each case's first time, `lag` over them in time order, `avg` of the gaps.
-pub async fn case_arrival_average(
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    filter: &Filter,
-) -> Result<Option<f64>, ReportError> {
-    let sql = format!(
-        "{ev},
-        starts AS (SELECT min(t) AS first_t FROM ev GROUP BY team_id, case_id),
-        gaps AS (SELECT first_t - lag(first_t) OVER (ORDER BY first_t) AS gap FROM starts)
-        SELECT avg({gap}) AS mean FROM gaps",
-        ev = events_cte(filter),
-        gap = seconds("gap"),
-    );
-    let rows = sql::run(warehouse, scope, &sql).await?;
-    Ok(rows.f64s("mean")?.first().copied().flatten())
+    let arrival = value("starts_span")?.filter(|_| cases >= 2).map(|span| span / (cases - 1) as f64);
+    Ok((CaseStatistics { cases, events: counted, duration_s }, arrival))
 }

@@ -2,13 +2,14 @@
 //! (`/v1/teams/{team}/analytics/NAME`), the UI and MCP offer, computed by one function and
 //! rendered as JSON (serde) or as text for people.
 
+use crate::activities::per_activity;
 use crate::selection::{Selection, selection};
 use crate::sql::both;
 use crate::text::{duration, percent, plural, table};
 use crate::{
-    BottleneckReport, CaseStatistics, Comparison, DirectlyFollowsGraph, Filter, Period, ReportError, ResourceReport,
-    ServiceTime, Side, SlaReport, TimeScope, Timeline, Variants, bottlenecks, case_arrival_average, case_statistics,
-    compare, directly_follows, resources, rework_per_activity, service_time_per_activity, sla, timeline, variants,
+    BottleneckReport, CaseStatistics, Comparison, DirectlyFollowsGraph, Events, Filter, Period, ReportError,
+    ResourceReport, ServiceTime, Side, SlaReport, TimeScope, Timeline, Variants, bottlenecks, case_figures, compare,
+    directly_follows, resources, sla, timeline, variants,
 };
 use chrono::{DateTime, Utc};
 use orgata_warehouse::{TeamScope, Warehouse};
@@ -286,7 +287,9 @@ pub struct ReportOutput {
     pub selection: Selection,
 }
 
-/// Computes a report over the events `filter` selects within `scope`, with what it counted.
+/// Computes a report over the events `filter` selects within `scope`, with what it counted: the
+/// events outlined once ([`Events::select`]), then the report and the selection's remaining
+/// queries (only where a time range or an empty selection needs them) at the same time.
 pub async fn run(
     kind: ReportKind,
     warehouse: &Warehouse,
@@ -294,37 +297,26 @@ pub async fn run(
     filter: &Filter,
     options: &ReportOptions,
 ) -> Result<ReportOutput, ReportError> {
-    let (report, selection) =
-        both(report(kind, warehouse, scope, filter, options), selection(warehouse, scope, filter)).await?;
+    let events = Events::select(warehouse, scope, filter).await?;
+    let (report, selection) = both(report(kind, &events, options), selection(&events)).await?;
     Ok(ReportOutput { report, selection })
 }
 
-/// Computes a report over the events `filter` selects within `scope`.
-async fn report(
-    kind: ReportKind,
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    filter: &Filter,
-    options: &ReportOptions,
-) -> Result<Report, ReportError> {
+/// Computes a report over outlined events.
+async fn report(kind: ReportKind, events: &Events<'_>, options: &ReportOptions) -> Result<Report, ReportError> {
     Ok(match kind {
         ReportKind::Cases => {
-            let (statistics, arrival_average_s) =
-                both(case_statistics(warehouse, scope, filter), case_arrival_average(warehouse, scope, filter)).await?;
+            let (statistics, arrival_average_s) = case_figures(events).await?;
             Report::Cases(CaseReport { statistics, arrival_average_s })
         }
-        ReportKind::Variants => Report::Variants(variants(warehouse, scope, filter).await?),
-        ReportKind::Dfg => Report::Dfg(directly_follows(warehouse, scope, filter).await?),
+        ReportKind::Variants => Report::Variants(variants(events).await?),
+        ReportKind::Dfg => Report::Dfg(directly_follows(events).await?),
         ReportKind::Activities => {
-            let (mut rework, service_times) = both(
-                rework_per_activity(warehouse, scope, filter),
-                service_time_per_activity(warehouse, scope, filter),
-            )
-            .await?;
-            let activities = service_times
+            let activities = per_activity(events)
+                .await?
                 .into_iter()
-                .map(|(activity, service_time)| ActivityFigures {
-                    rework_cases: rework.remove(&activity).unwrap_or(0),
+                .map(|(activity, (rework_cases, service_time))| ActivityFigures {
+                    rework_cases,
                     events: service_time.events,
                     activity,
                     service_time,
@@ -332,16 +324,14 @@ async fn report(
                 .collect();
             Report::Activities(ActivityReport { activities })
         }
-        ReportKind::Timeline => Report::Timeline(timeline(warehouse, scope, filter, options.period).await?),
-        ReportKind::Bottlenecks => Report::Bottlenecks(bottlenecks(warehouse, scope, filter).await?),
+        ReportKind::Timeline => Report::Timeline(timeline(events, options.period).await?),
+        ReportKind::Bottlenecks => Report::Bottlenecks(bottlenecks(events).await?),
         ReportKind::Compare => {
-            let (base, other) = options.versus.sides(scope, filter)?;
-            Report::Compare(compare(warehouse, &base, &other).await?)
+            let (base, other) = options.versus.sides(events.scope(), events.filter())?;
+            Report::Compare(compare(events, &base.label, &other).await?)
         }
-        ReportKind::Sla => Report::Sla(sla(warehouse, scope, filter, options.case_target_s, options.now).await?),
-        ReportKind::Resources => {
-            Report::Resources(resources(warehouse, scope, filter, None, options.hours_per_week).await?)
-        }
+        ReportKind::Sla => Report::Sla(sla(events, options.case_target_s, options.now).await?),
+        ReportKind::Resources => Report::Resources(resources(events, None, options.hours_per_week).await?),
     })
 }
 

@@ -2,7 +2,7 @@
 //! period, playbook version against version — and which of them moved, by how much.
 //!
 //! Each side is a [`Side`]: the teams it may read and a [`Filter`]. Both are measured by the
-//! functions of the other reports (`case_statistics`, `case_arrival_average`, `activity_times`),
+//! functions of the other reports (`case_figures`, `activity_times`),
 //! so a comparison's figures are exactly those reports' figures for each side:
 //!
 //! - per case: case count, events per case, duration mean/median/p90/p95/max, the mean time
@@ -18,8 +18,8 @@
 //! by as much, those that changed the time per case most first, in sentences.
 
 use crate::text::{duration, percent, table};
-use crate::{ActivityTimes, Filter, ReportError, activity_times, case_arrival_average, case_statistics};
-use orgata_warehouse::{TeamScope, Warehouse};
+use crate::{ActivityTimes, Events, Filter, ReportError, activity_times, case_figures};
+use orgata_warehouse::TeamScope;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -117,10 +117,12 @@ pub struct ActivityChange {
     pub share: Change,
 }
 
-/// Compares `other` with `base` (SQL: that of the cases and activities reports, per side).
-pub async fn compare(warehouse: &Warehouse, base: &Side, other: &Side) -> Result<Comparison, ReportError> {
-    let base_figures = Figures::of(warehouse, base).await?;
-    let other_figures = Figures::of(warehouse, other).await?;
+/// Compares `other` with the base side — its events, outlined, and its label (SQL: that of the
+/// cases and activities reports, per side).
+pub async fn compare(base: &Events<'_>, base_label: &str, other: &Side) -> Result<Comparison, ReportError> {
+    let base_figures = Figures::of(base).await?;
+    let other_events = Events::select(base.warehouse(), &other.scope, &other.filter).await?;
+    let other_figures = Figures::of(&other_events).await?;
     let metrics = base_figures
         .metrics
         .iter()
@@ -151,8 +153,13 @@ pub async fn compare(warehouse: &Warehouse, base: &Side, other: &Side) -> Result
             }
         })
         .collect();
-    let mut comparison =
-        Comparison { base: base.label.clone(), other: other.label.clone(), metrics, activities, findings: Vec::new() };
+    let mut comparison = Comparison {
+        base: base_label.to_string(),
+        other: other.label.clone(),
+        metrics,
+        activities,
+        findings: Vec::new(),
+    };
     comparison.findings = findings(&comparison);
     Ok(comparison)
 }
@@ -172,10 +179,9 @@ struct Figures {
 }
 
 impl Figures {
-    async fn of(warehouse: &Warehouse, side: &Side) -> Result<Figures, ReportError> {
-        let statistics = case_statistics(warehouse, &side.scope, &side.filter).await?;
-        let arrival = case_arrival_average(warehouse, &side.scope, &side.filter).await?;
-        let times = activity_times(warehouse, &side.scope, &side.filter).await?;
+    async fn of(events: &Events<'_>) -> Result<Figures, ReportError> {
+        let (statistics, arrival) = case_figures(events).await?;
+        let times = activity_times(events).await?;
         let cases = statistics.cases as f64;
         let per_case = |total: f64| (cases > 0.0).then(|| total / cases);
         let timed_cases = times.cases as f64;

@@ -11,23 +11,26 @@
 //! without any `complete` counts every event); a case's events are ordered by time, ties in file
 //! order; durations are in seconds.
 //!
-//! - `filter`: which events a report covers ([`Filter`]).
+//! - `filter`: which events a report covers ([`Filter`]); `events`: those events outlined by one
+//!   scan before a report's queries ([`Events`]), and the CTE every query starts from.
 //! - `cases`: case counts, durations and arrival rate.
 //! - `variants`: distinct activity sequences.
 //! - `dfg`: the directly-follows graph with start and end activities.
 //! - `activities`: rework and service time per activity.
 //! - `timeline`: throughput and work in progress per day or week.
 //! - `selection`: which events a report counted and why, and which filter left nothing.
-//! - `sql`: the common SQL (the filtered, ordered events) and reading answers.
+//! - `sql`: running queries, reading answers, and the SQL pieces reports share.
 //! - `catalog`: the reports by name, as every interface offers them ([`ReportKind`], [`run`]),
 //!   with their text rendering; `text`: aligned tables and readable durations.
 //! - `times`: waiting, processing (service) and elapsed time per activity, rework, self-loops and
 //!   the time between directly following activities, over work items (engine tasks, interval
 //!   events, paired start/complete events, atomic events).
-//! - `occurrence`: the window function `nth_occurrence`, which numbers an activity's completed
-//!   items within their case (rework, without a hash aggregation by case and activity).
-//! - `trace`: the window functions `case_trace` and `case_span`, which give each case's trace and
-//!   duration on its last row in case order (the variants, from one sort).
+//! - `occurrence`: the window functions `nth_occurrence`, which numbers an activity's (resource's,
+//!   role's) completed items within their case (rework, cases per resource, without a hash
+//!   aggregation by case and activity), and `nth_handover`, the same for handovers.
+//! - `trace`: the window functions `case_trace`, `case_span`, `case_first` and `case_last`, which
+//!   give each case's trace, duration, and first and last activity by time on its last row in
+//!   case order (the variants and the directly-follows graph, each from one sort).
 //! - `bottlenecks`: the bottleneck report — activities and transitions ranked by their share of
 //!   cycle time, waiting against working, queue trends, and findings as sentences.
 //! - `compare`: two sides (team, period, playbook, version or source) measured by the same
@@ -44,6 +47,7 @@ mod catalog;
 mod compare;
 mod dfg;
 mod error;
+mod events;
 mod filter;
 mod occurrence;
 mod resources;
@@ -61,7 +65,7 @@ pub use bottlenecks::{
     ActivityBottleneck, BottleneckReport, MORE_GROWING_QUEUES, Queue, QueueCounts, QueueDirection, QueuePeriod,
     QueueTrend, TOP_ACTIVITIES, TransitionBottleneck, bottlenecks, bottlenecks_per,
 };
-pub use cases::{CaseStatistics, DurationSummary, case_arrival_average, case_statistics};
+pub use cases::{CaseStatistics, DurationSummary, case_arrival_average, case_figures, case_statistics};
 pub use catalog::{
     ActivityFigures, ActivityReport, CaseReport, DEFAULT_HOURS_PER_WEEK, Report, ReportKind, ReportOptions,
     ReportOutput, Versus, filter_of, run,
@@ -69,6 +73,7 @@ pub use catalog::{
 pub use compare::{ActivityChange, Change, Comparison, MetricChange, NOTABLE_CHANGE, Side, Unit, compare};
 pub use dfg::{DfgEdge, DirectlyFollowsGraph, directly_follows};
 pub use error::ReportError;
+pub use events::Events;
 pub use filter::{Filter, TimeScope};
 pub use resources::{Handover, ResourceFigures, ResourceReport, ResourceWorkload, RoleFigures, resources};
 pub use selection::{CountRule, Emptied, Selection, SourceCount, TRANSITIONS_LISTED, TransitionCount, selection};

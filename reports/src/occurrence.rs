@@ -1,11 +1,18 @@
 //! `nth_occurrence(case_id, activity, t)`: a window function that numbers each completed item's
 //! occurrence of its activity within its case, in the window's order: 1 for the activity's first
 //! completed item in the case, 2 for its second, and so on; `NULL` for an item that has not
-//! completed (`t` is `NULL`).
+//! completed (`t` is `NULL`). Any text can stand for the activity (the resources report numbers a
+//! resource's and a role's items in a case with it).
 //!
-//! It lets the items query, which already orders every case's items, also tell in how many cases
-//! each activity occurs and in how many it occurs more than once (rework), instead of a hash
-//! aggregation by case and activity — a group per event, the largest state of any report query.
+//! `nth_handover(case_id, resource, t)`: the same for handovers — on a completed item whose
+//! resource differs from the previous completed item's in the case (both known), the number of
+//! that pair's (previous resource → resource) occurrence in the case; `NULL` on other items.
+//!
+//! They let the items queries, which already order every case's items, also tell in how many
+//! cases each activity (resource, role, handover) occurs and in how many an activity occurs more
+//! than once (rework): the items numbered 1 and 2 — instead of a hash aggregation by case and
+//! activity (a group per event, the largest state of any report query) or a `count(DISTINCT
+//! case)` per group, which keeps every group's case ids.
 //!
 //! The window must keep each case's rows together (its order starts with `case_id`, as
 //! [`crate::times::case_order`] does): the function remembers only the current case's activities.
@@ -20,14 +27,36 @@ use datafusion::logical_expr::{PartitionEvaluator, Signature, Volatility, Window
 use std::any::Any;
 use std::ops::Range;
 
-/// The window function, to register in a query's session.
+/// The window function numbering occurrences of a value, to register in a query's session.
 pub(crate) fn nth_occurrence() -> WindowUDF {
-    WindowUDF::new_from_impl(NthOccurrence { signature: Signature::any(3, Volatility::Immutable) })
+    NthOccurrence::udf(Counted::Value)
+}
+
+/// The window function numbering occurrences of a handover, to register in a query's session.
+pub(crate) fn nth_handover() -> WindowUDF {
+    NthOccurrence::udf(Counted::Handover)
+}
+
+/// What is numbered within a case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+enum Counted {
+    /// Each value (an activity, a resource).
+    #[default]
+    Value,
+    /// Each change of value from one completed item to the next (a handover).
+    Handover,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct NthOccurrence {
+    counted: Counted,
     signature: Signature,
+}
+
+impl NthOccurrence {
+    fn udf(counted: Counted) -> WindowUDF {
+        WindowUDF::new_from_impl(NthOccurrence { counted, signature: Signature::any(3, Volatility::Immutable) })
+    }
 }
 
 impl WindowUDFImpl for NthOccurrence {
@@ -36,7 +65,10 @@ impl WindowUDFImpl for NthOccurrence {
     }
 
     fn name(&self) -> &str {
-        "nth_occurrence"
+        match self.counted {
+            Counted::Value => "nth_occurrence",
+            Counted::Handover => "nth_handover",
+        }
     }
 
     fn signature(&self) -> &Signature {
@@ -44,46 +76,60 @@ impl WindowUDFImpl for NthOccurrence {
     }
 
     fn partition_evaluator(&self, _args: PartitionEvaluatorArgs) -> Result<Box<dyn PartitionEvaluator>> {
-        Ok(Box::<Occurrences>::default())
+        Ok(Box::new(Occurrences { counted: self.counted, ..Occurrences::default() }))
     }
 
     fn field(&self, args: WindowUDFFieldArgs) -> Result<FieldRef> {
         for (i, name) in [(0, "case_id"), (1, "activity")] {
             match args.get_input_field(i).map(|f| f.data_type().clone()) {
                 Some(DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => {}
-                other => return exec_err!("nth_occurrence: {name} must be text, not {other:?}"),
+                other => return exec_err!("{}: {name} must be text, not {other:?}", self.name()),
             }
         }
         Ok(Field::new(args.name(), DataType::UInt64, true).into())
     }
 }
 
-/// The state over one window partition: the current case and its activities' completed items.
+/// The state over one window partition: the current case and what it has numbered so far.
 #[derive(Debug, Default)]
 struct Occurrences {
+    counted: Counted,
     case: Option<String>,
-    /// Per activity of the current case, its completed items so far (a case has few activities).
+    /// Per value (or handover) of the current case, its completed items so far (a case has few).
     seen: Vec<(String, u64)>,
+    /// The value of the case's latest completed item (handovers).
+    previous: Option<String>,
 }
 
 impl Occurrences {
-    /// The row's occurrence number (`None` unless `completed`), after the rows before it.
-    fn step(&mut self, case: Option<&str>, activity: Option<&str>, completed: bool) -> Option<u64> {
+    /// The row's occurrence number (`None` unless `completed`, and for handovers unless the value
+    /// changed), after the rows before it.
+    fn step(&mut self, case: Option<&str>, value: Option<&str>, completed: bool) -> Option<u64> {
         if self.case.as_deref() != case {
             self.case = case.map(str::to_string);
             self.seen.clear();
+            self.previous = None;
         }
-        let activity = activity.unwrap_or_default();
         if !completed {
             return None;
         }
-        match self.seen.iter_mut().find(|(a, _)| a == activity) {
+        let key = match self.counted {
+            Counted::Value => value.unwrap_or_default().to_string(),
+            Counted::Handover => {
+                let previous = std::mem::replace(&mut self.previous, value.map(str::to_string));
+                match (previous, value) {
+                    (Some(from), Some(to)) if from != to => format!("{}:{from}{to}", from.len()),
+                    _ => return None,
+                }
+            }
+        };
+        match self.seen.iter_mut().find(|(seen, _)| *seen == key) {
             Some((_, n)) => {
                 *n += 1;
                 Some(*n)
             }
             None => {
-                self.seen.push((activity.to_string(), 1));
+                self.seen.push((key, 1));
                 Some(1)
             }
         }
@@ -109,8 +155,8 @@ impl PartitionEvaluator for Occurrences {
     }
 }
 
-/// The text at `row` of a string column (`None` for null); the window functions' reading of text.
-pub(crate) fn text(array: &ArrayRef, row: usize) -> Result<Option<&str>> {
+/// The text at `row` of a string column (`None` for null).
+fn text(array: &ArrayRef, row: usize) -> Result<Option<&str>> {
     if array.is_null(row) {
         return Ok(None);
     }
@@ -142,6 +188,26 @@ mod tests {
         ];
         for (i, (case, activity, completed, expected)) in rows.into_iter().enumerate() {
             assert_eq!(state.step(case, activity, completed), expected, "row {i}");
+        }
+    }
+
+    #[test]
+    fn numbers_handovers_between_completed_items_per_case() {
+        let mut state = Occurrences { counted: Counted::Handover, ..Occurrences::default() };
+        let rows = [
+            (Some("c1"), Some("ann"), true, None),
+            (Some("c1"), Some("bob"), true, Some(1)),
+            (Some("c1"), Some("bob"), true, None),
+            (Some("c1"), Some("bob"), false, None),
+            (Some("c1"), Some("ann"), true, Some(1)),
+            (Some("c1"), Some("bob"), true, Some(2)),
+            (Some("c1"), None, true, None),
+            (Some("c1"), Some("bob"), true, None),
+            (Some("c2"), Some("ann"), true, None),
+            (Some("c2"), Some("bob"), true, Some(1)),
+        ];
+        for (i, (case, resource, completed, expected)) in rows.into_iter().enumerate() {
+            assert_eq!(state.step(case, resource, completed), expected, "row {i}");
         }
     }
 }

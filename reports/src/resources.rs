@@ -30,17 +30,18 @@
 //!
 //! # SQL
 //!
-//! Up to three queries: whether an imported log mixes lifecycle transitions (as `times`); the
-//! items' completion range, when no period is given; then the items in case order — the one sort
+//! After the events' outline (whether an imported log mixes lifecycle transitions, as `times`,
+//! and — for an imported log that does not — the items' completion range), at most two queries:
+//! the items' completion range, when no period is given and the outline cannot tell it; then the
+//! items in case order — the one sort
 //! and window of `times`, whose `lag`s give each item the previous item's resource and completion
 //! — aggregated at once by resource, by role, by resource and role, by resource and period, and by
 //! (previous resource, resource), with grouping sets. Only those groups come back.
 
 use crate::text::{duration, percent, plural, table, whole_percent};
-use crate::times::{self, SUM, TimeSummary, case_order, items_base, kept_cte};
-use crate::{Filter, QueuePeriod, ReportError, sql};
+use crate::times::{SUM, TimeSummary, case_order, items_base, kept_cte};
+use crate::{Events, QueuePeriod, ReportError};
 use chrono::{DateTime, Utc};
-use orgata_warehouse::{TeamScope, Warehouse};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -145,11 +146,9 @@ pub struct Handover {
 /// completion range suggests) and utilisation against weeks of `hours_per_week` working hours
 /// (more than 0, at most 168).
 ///
-/// SQL: up to three queries (see the module docs).
+/// SQL: at most two queries after the outline (see the module docs).
 pub async fn resources(
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    filter: &Filter,
+    events: &Events<'_>,
     period: Option<QueuePeriod>,
     hours_per_week: f64,
 ) -> Result<ResourceReport, ReportError> {
@@ -158,23 +157,24 @@ pub async fn resources(
             "hours per week must be more than 0 and at most 168, not {hours_per_week}"
         )));
     }
-    let mixed = times::Outline::of(warehouse, scope, filter).await?.mixed;
-    let base = format!("{},\n{}", items_base(filter, mixed).sql, kept_cte(filter));
-    let period = match period {
-        Some(period) => period,
-        None => {
+    let filter = events.filter();
+    let base = format!("{},\n{}", items_base(filter, events.outline().mixed).sql, kept_cte(filter));
+    let period = match (period, events.outline().completions) {
+        (Some(period), _) => period,
+        (None, Some(range)) => range.map_or(QueuePeriod::Day, |(first, last)| QueuePeriod::for_range(first, last)),
+        (None, None) => {
             let sql = format!("{base} SELECT min(t) AS first_t, max(t) AS last_t FROM kept");
-            let rows = sql::run(warehouse, scope, &sql).await?;
+            let rows = events.run(&sql).await?;
             match (rows.i64s("first_t")?.first(), rows.i64s("last_t")?.first()) {
                 (Some(Some(first)), Some(Some(last))) => QueuePeriod::for_range(*first, *last),
                 _ => QueuePeriod::Day,
             }
         }
     };
-    let groups = Group::query(warehouse, scope, &base, period).await?;
+    let groups = Group::query(events, &base, period).await?;
     let mut report = report(&groups, period, hours_per_week)?;
     if filter.is_engine() && !report.resources.is_empty() {
-        let rows = sql::run(warehouse, scope, "SELECT id, display_name FROM users").await?;
+        let rows = events.run("SELECT id, display_name FROM users").await?;
         let users = rows.strings("id")?.into_iter().zip(rows.strings("display_name")?);
         report.names = users.filter(|(id, _)| report.resources.iter().any(|r| &r.resource == id)).collect();
     }
@@ -197,6 +197,7 @@ struct Group {
     bin: Option<i64>,
     from: Option<String>,
     items: u64,
+    /// Cases with an item of the group (for the sets by resource, by role and by handover).
     cases: u64,
     activities: u64,
     /// Items with a start time.
@@ -208,26 +209,23 @@ struct Group {
 
 impl Group {
     /// Runs the resources query over `base` (the items' CTEs, ending in `kept`).
-    async fn query(
-        warehouse: &Warehouse,
-        scope: &TeamScope,
-        base: &str,
-        period: QueuePeriod,
-    ) -> Result<Vec<Group>, ReportError> {
+    async fn query(events: &Events<'_>, base: &str, period: QueuePeriod) -> Result<Vec<Group>, ReportError> {
         let same_case = "lag(case_id) OVER w = case_id";
-        // Case ids are unique within a team: the key is the team id, its length first.
+        // A case counts for a resource, a role or a handover at its first item of it.
         let sql = format!(
             "{base},
             ordered AS (
-                SELECT team_id, case_id, activity, t, st, timed, resource, role,
+                SELECT case_id, activity, t, st, timed, resource, role,
                     CASE WHEN {same_case} THEN lag(resource) OVER w END AS prev_resource,
-                    CASE WHEN {same_case} THEN lag(t) OVER w END AS prev_t
+                    CASE WHEN {same_case} THEN lag(t) OVER w END AS prev_t,
+                    nth_occurrence(case_id, resource, t) OVER w AS resource_occurrence,
+                    nth_occurrence(case_id, role, t) OVER w AS role_occurrence,
+                    nth_handover(case_id, resource, t) OVER w AS handover_occurrence
                 FROM kept WHERE t IS NOT NULL
                 WINDOW w AS ({case_order})
             ),
             items AS (
-                SELECT resource, role, activity, t,
-                    concat(CAST(length(team_id) AS VARCHAR), ':', team_id, case_id) AS case_key,
+                SELECT resource, role, activity, t, resource_occurrence, role_occurrence, handover_occurrence,
                     CASE WHEN timed THEN t - st END AS busy,
                     {bin} AS bin,
                     CASE WHEN prev_resource <> resource THEN prev_resource END AS handed_from,
@@ -236,7 +234,10 @@ impl Group {
             )
             SELECT grouping(resource) * 8 + grouping(role) * 4 + grouping(bin) * 2 + grouping(handed_from) AS grouping_set,
                 resource, role, bin, handed_from,
-                count(*) AS items, count(DISTINCT case_key) AS cases, count(DISTINCT activity) AS activities,
+                count(*) AS items, count(CASE WHEN resource_occurrence = 1 THEN 1 END) AS resource_cases,
+                count(CASE WHEN role_occurrence = 1 THEN 1 END) AS role_cases,
+                count(CASE WHEN handover_occurrence = 1 THEN 1 END) AS handover_cases,
+                count(DISTINCT activity) AS activities,
                 count(busy) AS timed, sum(CAST(busy AS {SUM})) AS busy, max(busy) AS busy_max,
                 sum(CAST(gap AS {SUM})) AS gap
             FROM items
@@ -244,22 +245,28 @@ impl Group {
             case_order = case_order(),
             bin = period.bin_sql("t"),
         );
-        let rows = sql::run(warehouse, scope, &sql).await?;
+        let rows = events.run(&sql).await?;
         let (sets, bins, busy_max) = (rows.i64s("grouping_set")?, rows.i64s("bin")?, rows.i64s("busy_max")?);
         let (resources, roles, from) =
             (rows.optional_strings("resource")?, rows.optional_strings("role")?, rows.optional_strings("handed_from")?);
-        let (items, cases, activities, timed) =
-            (rows.counts("items")?, rows.counts("cases")?, rows.counts("activities")?, rows.counts("timed")?);
+        let (items, activities, timed) = (rows.counts("items")?, rows.counts("activities")?, rows.counts("timed")?);
+        let (resource_cases, role_cases) = (rows.counts("resource_cases")?, rows.counts("role_cases")?);
+        let handover_cases = rows.counts("handover_cases")?;
         let (busy, gap) = (rows.f64s("busy")?, rows.f64s("gap")?);
         Ok((0..rows.len())
             .map(|i| Group {
+                cases: match sets[i] {
+                    Some(BY_RESOURCE) => resource_cases[i],
+                    Some(BY_ROLE) => role_cases[i],
+                    Some(BY_HANDOVER) => handover_cases[i],
+                    _ => 0,
+                },
                 set: sets[i].unwrap_or(-1),
                 resource: resources[i].clone(),
                 role: roles[i].clone(),
                 bin: bins[i],
                 from: from[i].clone(),
                 items: items[i],
-                cases: cases[i],
                 activities: activities[i],
                 timed: timed[i],
                 busy: busy[i].unwrap_or(0.0),

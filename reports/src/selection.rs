@@ -1,6 +1,6 @@
 //! Which events a report counted and why, and — when a filter left nothing — which filter did.
 //!
-//! Every report counts the events its [`Filter`] selects under one rule (`sql::events_cte`): where
+//! Every report counts the events its [`Filter`] selects under one rule (`Events::cte`): where
 //! the selected events hold `complete` transitions among others only those count; where none is
 //! `complete` (a log whose transitions are its own statuses: "In Progress", "Resolved") every
 //! event counts, as PM4Py's functions do. [`selection`] says which case applies, with the
@@ -11,7 +11,7 @@
 use crate::catalog::range_label;
 use crate::sql::run;
 use crate::text::{number, plural};
-use crate::{Filter, ReportError};
+use crate::{Events, Filter, ReportError};
 use chrono::{DateTime, Utc};
 use orgata_warehouse::{TeamScope, Warehouse};
 use serde::Serialize;
@@ -103,43 +103,19 @@ impl Selection {
     }
 }
 
-/// What `filter` selects within `scope` and which of it a report counts.
-pub async fn selection(warehouse: &Warehouse, scope: &TeamScope, filter: &Filter) -> Result<Selection, ReportError> {
+/// What the events' filter selects and which of it a report counts: the outline's transitions
+/// and rule, with the events counted in the cases started in a time range, and what lies outside
+/// the filter when nothing is counted (queries only for those).
+pub async fn selection(events: &Events<'_>) -> Result<Selection, ReportError> {
+    let (warehouse, scope, filter) = (events.warehouse(), events.scope(), events.filter());
+    let outline = events.outline();
+    let (selected_events, rule) = (outline.selected, outline.rule);
     let predicate = filter.event_predicate();
-    let rows = run(
-        warehouse,
-        scope,
-        &format!(
-            "WITH per_transition AS (
-                SELECT lower(lifecycle) AS transition, min(lifecycle) AS name, count(*) AS events
-                FROM events WHERE {predicate} GROUP BY lower(lifecycle)
-            )
-            SELECT name, events, sum(events) OVER () AS selected,
-                sum(CASE WHEN transition = 'complete' THEN events ELSE 0 END) OVER () AS complete
-            FROM per_transition ORDER BY events DESC, name NULLS LAST LIMIT {TRANSITIONS_LISTED}"
-        ),
-    )
-    .await?;
-    let names = rows.optional_strings("name")?;
-    let events = rows.counts("events")?;
-    let selected_events = rows.counts("selected")?.first().copied().unwrap_or(0);
-    let complete = rows.counts("complete")?.first().copied().unwrap_or(0);
-    let transitions: Vec<TransitionCount> =
-        names.into_iter().zip(events).map(|(transition, events)| TransitionCount { transition, events }).collect();
-    // Events without a transition form one group, so any named transition is among those listed.
-    let rule = if complete == 0 {
-        let named = transitions.iter().any(|t| t.transition.is_some());
-        if named { CountRule::NoComplete } else { CountRule::Every }
-    } else if complete == selected_events {
-        CountRule::Every
-    } else {
-        CountRule::CompleteOnly
-    };
     let counted_events = match filter.case_start_predicate() {
         Some(started) if selected_events > 0 => {
             counted_in_started_cases(warehouse, scope, &predicate, &started, rule).await?
         }
-        _ if rule == CountRule::CompleteOnly => complete,
+        _ if rule == CountRule::CompleteOnly => outline.complete,
         _ => selected_events,
     };
     let emptied_by = if counted_events > 0 {
@@ -149,12 +125,13 @@ pub async fn selection(warehouse: &Warehouse, scope: &TeamScope, filter: &Filter
     } else {
         Some(emptied_by(warehouse, scope, filter).await?)
     };
+    let transitions = outline.transitions.clone();
     let summary = summary(filter, selected_events, counted_events, rule, &transitions, emptied_by.as_ref());
     Ok(Selection { selected_events, counted_events, rule, transitions, emptied_by, summary })
 }
 
 /// The counted events of the cases whose first counted event lies in the time range (as
-/// `sql::events_cte` selects them).
+/// `Events::cte` selects them).
 async fn counted_in_started_cases(
     warehouse: &Warehouse,
     scope: &TeamScope,

@@ -29,11 +29,10 @@
 //!
 //! [`TimeScope`]: crate::TimeScope
 
-use crate::sql::{self, events_cte, seconds};
+use crate::sql::seconds;
 use crate::text::{duration, percent, plural, table};
-use crate::{Filter, ReportError};
+use crate::{Events, ReportError};
 use chrono::{DateTime, Utc};
-use orgata_warehouse::{TeamScope, Warehouse};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -129,9 +128,7 @@ pub struct OpenInstances {
 /// SQL: the tasks classified and aggregated per step; the cases' durations (`max(t) - min(t)`)
 /// against the target, with the running instances' ages for the engine — two queries at most.
 pub async fn sla(
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    filter: &Filter,
+    events: &Events<'_>,
     case_target_s: Option<f64>,
     now: DateTime<Utc>,
 ) -> Result<SlaReport, ReportError> {
@@ -143,8 +140,7 @@ pub async fn sla(
         )));
     }
     let now_micros = now.timestamp_micros();
-    let mut steps =
-        if filter.is_engine() { step_slas(warehouse, scope, filter, now_micros).await? } else { Vec::new() };
+    let mut steps = if events.filter().is_engine() { step_slas(events, now_micros).await? } else { Vec::new() };
     steps.sort_by(|a, b| {
         let rate = |s: &StepSla| s.breach_rate.unwrap_or(-1.0);
         rate(b)
@@ -152,7 +148,7 @@ pub async fn sla(
             .then_with(|| (&a.name, &a.step_key, &a.playbook_id).cmp(&(&b.name, &b.step_key, &b.playbook_id)))
     });
     let cases = match case_target_s {
-        Some(target) => Some(case_sla(warehouse, scope, filter, target, now_micros).await?),
+        Some(target) => Some(case_sla(events, target, now_micros).await?),
         None => None,
     };
     let findings = findings(&steps, cases.as_ref());
@@ -160,12 +156,8 @@ pub async fn sla(
 }
 
 /// Per step: the tasks with a due time, classified (see the module docs).
-async fn step_slas(
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    filter: &Filter,
-    now: i64,
-) -> Result<Vec<StepSla>, ReportError> {
+async fn step_slas(events: &Events<'_>, now: i64) -> Result<Vec<StepSla>, ReportError> {
+    let filter = events.filter();
     let count = |state: &str| format!("sum(CASE WHEN state = '{state}' THEN 1 ELSE 0 END) AS {state}");
     let sql = format!(
         "WITH due_tasks AS (
@@ -197,7 +189,7 @@ async fn step_slas(
         cancelled = count("cancelled"),
         lateness = seconds("lateness"),
     );
-    let rows = sql::run(warehouse, scope, &sql).await?;
+    let rows = events.run(&sql).await?;
     let (playbooks, keys, names) = (rows.strings("playbook_id")?, rows.strings("step_key")?, rows.strings("name")?);
     let (on_time, late, overdue) = (rows.counts("on_time")?, rows.counts("late")?, rows.counts("overdue")?);
     let (within_time, cancelled) = (rows.counts("within_time")?, rows.counts("cancelled")?);
@@ -233,13 +225,8 @@ async fn step_slas(
 }
 
 /// The cases against `target` seconds and, for the engine, the running instances' ages.
-async fn case_sla(
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    filter: &Filter,
-    target: f64,
-    now: i64,
-) -> Result<CaseSla, ReportError> {
+async fn case_sla(events: &Events<'_>, target: f64, now: i64) -> Result<CaseSla, ReportError> {
+    let filter = events.filter();
     let over = |value: &str, name: &str| {
         format!(
             "sum(CASE WHEN {value} > {target:?} THEN 1 ELSE 0 END) AS {name}_breaches,
@@ -268,11 +255,11 @@ async fn case_sla(
         cases AS (SELECT team_id, case_id, {duration} AS length_s FROM ev GROUP BY team_id, case_id),
         measured AS (SELECT c.length_s FROM cases c {running})
         SELECT * FROM (SELECT count(*) AS cases, {over} FROM measured) closed {open}",
-        ev = events_cte(filter),
+        ev = events.cte(),
         duration = seconds("max(t) - min(t)"),
         over = over("length_s", "case"),
     );
-    let rows = sql::run(warehouse, scope, &sql).await?;
+    let rows = events.run(&sql).await?;
     if rows.len() != 1 {
         return Err(ReportError::Shape(format!("{} rows of case SLA figures", rows.len())));
     }

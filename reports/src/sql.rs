@@ -1,24 +1,7 @@
-//! The SQL every report starts from, and reading its answers.
-//!
-//! [`events_cte`] selects a filter's events and shapes them into the CTE `ev`, one row per event
-//! the metrics count:
-//!
-//! | column | meaning |
-//! |---|---|
-//! | `team_id`, `case_id` | the case (case ids are only unique within a team's source) |
-//! | `activity` | the activity |
-//! | `ordinal` | file (or commit) order, breaking ties in time |
-//! | `ts` | when the event happened (timestamp) |
-//! | `t` | `ts` in microseconds since the epoch |
-//! | `st` | when the work started, in microseconds: the event's own `start_ts`, else the time of its task's `start` event (the engine's events), else `t` |
-//! | `timed` | whether `st` is a real start time |
-//!
-//! Conventions (those of the PM4Py reference figures, `shared/eventlogs/README.md`): where the
-//! selected events hold `complete` transitions among others, only `complete` events count;
-//! otherwise all do — a log whose transitions are its own statuses ("In Progress", "Resolved", no
-//! `complete` at all) counts every event, as PM4Py's functions do.
+//! Running report queries and reading their answers, and the SQL pieces reports share (the case
+//! window, seconds, quantiles). The events a query starts from are `crate::events`'.
 
-use crate::{Filter, ReportError};
+use crate::ReportError;
 use arrow::array::{ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use orgata_warehouse::{QueryLimits, TeamScope, Warehouse};
@@ -32,42 +15,6 @@ pub const MAX_ROWS: usize = 1_000_000;
 /// The bounds every report query runs within.
 fn limits() -> QueryLimits {
     QueryLimits { timeout: Duration::from_secs(300), max_rows: MAX_ROWS, memory_bytes: 2 << 30 }
-}
-
-/// `WITH … ev AS (…)`: the filter's events as the metrics see them (see the module docs). The
-/// caller appends `, more AS (…) SELECT …`.
-pub(crate) fn events_cte(filter: &Filter) -> String {
-    let cases_started = match filter.case_start_predicate() {
-        Some(predicate) => format!(
-            "JOIN (SELECT team_id, case_id FROM timed_events GROUP BY team_id, case_id \
-             HAVING {}) started USING (team_id, case_id)",
-            predicate.replace("first_t", "min(t)")
-        ),
-        None => String::new(),
-    };
-    format!(
-        "WITH selected AS (
-            SELECT team_id, case_id, activity, lower(lifecycle) AS lifecycle, ts, start_ts, task_id, ordinal
-            FROM events WHERE {predicate}
-        ),
-        counted AS (
-            SELECT * FROM selected
-            WHERE lifecycle = 'complete' OR (SELECT count(*) FROM selected WHERE lifecycle = 'complete') = 0
-        ),
-        task_starts AS (
-            SELECT team_id, task_id, min(ts) AS started FROM selected
-            WHERE lifecycle = 'start' AND task_id IS NOT NULL GROUP BY team_id, task_id
-        ),
-        timed_events AS (
-            SELECT c.team_id, c.case_id, c.activity, c.ordinal, c.ts,
-                CAST(c.ts AS BIGINT) AS t,
-                CAST(coalesce(c.start_ts, CASE WHEN s.started <= c.ts THEN s.started END, c.ts) AS BIGINT) AS st,
-                c.start_ts IS NOT NULL OR coalesce(s.started <= c.ts, false) AS timed
-            FROM counted c LEFT JOIN task_starts s ON c.team_id = s.team_id AND c.task_id = s.task_id
-        ),
-        ev AS (SELECT timed_events.* FROM timed_events {cases_started})",
-        predicate = filter.event_predicate(),
-    )
 }
 
 /// A window over rows in case order: each case's rows together, ordered by `order` within it.
@@ -98,9 +45,22 @@ pub(crate) fn quantile(p: f64) -> String {
 /// Runs one report query, logging it with its duration (at debug level).
 pub(crate) async fn run(warehouse: &Warehouse, scope: &TeamScope, sql: &str) -> Result<Rows, ReportError> {
     let started = std::time::Instant::now();
-    let functions = [crate::occurrence::nth_occurrence(), crate::trace::case_trace(), crate::trace::case_span()];
+    let functions = [
+        crate::occurrence::nth_occurrence(),
+        crate::occurrence::nth_handover(),
+        crate::trace::case_trace(),
+        crate::trace::case_span(),
+        crate::trace::case_first(),
+        crate::trace::case_last(),
+    ];
     let result = warehouse.query_own(sql, scope, limits(), &functions).await?;
-    tracing::debug!(rows = result.rows, elapsed_ms = started.elapsed().as_millis() as u64, sql, "report query");
+    tracing::debug!(
+        rows = result.rows,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        spilled_bytes = result.spilled_bytes,
+        sql,
+        "report query"
+    );
     if result.truncated {
         return Err(ReportError::TooLarge(MAX_ROWS));
     }

@@ -1,10 +1,8 @@
 //! Cases over time: how many start and complete per day or week (throughput), and how many are
 //! open at the end of each (work in progress).
 
-use crate::sql::{self, events_cte};
-use crate::{Filter, ReportError};
+use crate::{Events, ReportError};
 use chrono::{DateTime, Utc};
-use orgata_warehouse::{TeamScope, Warehouse};
 use serde::Serialize;
 
 /// The length of a timeline's periods.
@@ -72,16 +70,11 @@ pub struct PeriodCounts {
 /// cases are filled in here, over periods only. (One query, each case aggregated once:
 /// DataFusion plans a CTE once per reference, so several references would group the events
 /// again for each.)
-pub async fn timeline(
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    filter: &Filter,
-    period: Period,
-) -> Result<Timeline, ReportError> {
+pub async fn timeline(events: &Events<'_>, period: Period) -> Result<Timeline, ReportError> {
     let (length, origin) = (period.micros(), period.origin());
     // The period of the instant `x` microseconds after the origin (floor division).
     let bin = |x: &str| format!("(CASE WHEN {x} >= 0 THEN ({x}) / {length} ELSE -((-({x}) - 1) / {length}) - 1 END)");
-    let (instances, running) = if filter.is_engine() {
+    let (instances, running) = if events.filter().is_engine() {
         ("LEFT JOIN instances i ON i.team_id = c.team_id AND i.id = c.case_id", "coalesce(i.status = 'running', false)")
     } else {
         ("", "false")
@@ -109,7 +102,7 @@ pub async fn timeline(
             sum(CASE WHEN kind = 3 THEN 1 ELSE 0 END) AS completed,
             sum(CASE kind WHEN 4 THEN 1 WHEN 5 THEN -1 ELSE 0 END) AS opened
         FROM marks WHERE p IS NOT NULL GROUP BY p ORDER BY p",
-        ev = events_cte(filter),
+        ev = events.cte(),
         first_bin = bin("first_t"),
         last_bin = bin("last_t"),
         end_bin = bin("end_t"),
@@ -118,7 +111,7 @@ pub async fn timeline(
         open_bin = bin("first_t - 1"),
         close_bin = bin("end_t - 1"),
     );
-    let rows = sql::run(warehouse, scope, &sql).await?;
+    let rows = events.run(&sql).await?;
     let marks = PeriodMarks {
         periods: rows.i64s("period")?.into_iter().map(|p| p.unwrap_or_default()).collect(),
         started: rows.counts("started")?,

@@ -50,8 +50,9 @@
 //!
 //! Three queries, none of which brings events into Rust:
 //!
-//! 1. For imported logs, one scan ([`Outline`]): whether the selected events mix lifecycle
-//!    transitions (then `start` events need pairing), and their time range.
+//! 1. The events' outline ([`Events::select`], one scan shared with the rest of the report):
+//!    whether an imported log's events mix lifecycle transitions (then `start` events need
+//!    pairing), and their time range.
 //! 2. The cases: a hash aggregation by case (cycle times, the time range), then one over the
 //!    cases.
 //! 3. The items in case order — one sort and one window whose `lag`s give each item the previous
@@ -69,11 +70,10 @@
 //! the sort would not fit in it together for 10 million events.
 //! They run at the same time (each query has its own memory pool), except in the bottleneck
 //! report when the items' periods depend on the cases' time range and the first scan cannot tell
-//! it (see [`Outline::range`]).
+//! it (the outline's `range`).
 
 use crate::sql;
-use crate::{Filter, ReportError};
-use orgata_warehouse::{TeamScope, Warehouse};
+use crate::{Events, Filter, ReportError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -145,17 +145,8 @@ pub struct TransitionTime {
 /// between directly following activities, with the cases' total cycle time.
 ///
 /// SQL: three queries (see the module docs): the outline, then the cases and the items at once.
-pub async fn activity_times(
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    filter: &Filter,
-) -> Result<ActivityTimes, ReportError> {
-    let mixed = Outline::of(warehouse, scope, filter).await?.mixed;
-    let (cases, groups) = sql::both(
-        CaseFigures::of(warehouse, scope, filter, mixed),
-        ItemGroup::query(warehouse, scope, filter, mixed, None),
-    )
-    .await?;
+pub async fn activity_times(events: &Events<'_>) -> Result<ActivityTimes, ReportError> {
+    let (cases, groups) = sql::both(CaseFigures::of(events), ItemGroup::query(events, None)).await?;
     Ok(times(&cases, &groups))
 }
 
@@ -172,64 +163,15 @@ pub(crate) struct CaseFigures {
 }
 
 impl CaseFigures {
-    /// Runs the cases query (`mixed`: whether the selected events mix lifecycle transitions, as
-    /// [`Outline`] tells).
-    pub(crate) async fn of(
-        warehouse: &Warehouse,
-        scope: &TeamScope,
-        filter: &Filter,
-        mixed: bool,
-    ) -> Result<CaseFigures, ReportError> {
-        let rows = sql::run(warehouse, scope, &cases_sql(filter, mixed)).await?;
+    /// Runs the cases query.
+    pub(crate) async fn of(events: &Events<'_>) -> Result<CaseFigures, ReportError> {
+        let rows = events.run(&cases_sql(events.filter(), events.outline().mixed)).await?;
         if rows.len() != 1 {
             return Err(ReportError::Shape(format!("{} rows from the cases query", rows.len())));
         }
         let (spans, span) = (rows.counts("spans")?, rows.f64s("span")?);
         let (first, last) = (rows.i64s("first_t")?, rows.i64s("last_t")?);
         Ok(CaseFigures { cases: spans[0], cycle_time: span[0].unwrap_or(0.0), first_t: first[0], last_t: last[0] })
-    }
-}
-
-/// What one scan of an imported log's selected events tells before the other queries.
-pub(crate) struct Outline {
-    /// Whether the selected events hold `complete` transitions among others (then only
-    /// `complete` events are items, paired with `start` events); never for the engine's events.
-    pub mixed: bool,
-    /// The cases' time range as [`CaseFigures`] finds it (`first_t`, `last_t`), when the scan
-    /// already tells it: for an imported log that does not mix lifecycle transitions and is not
-    /// selected by when cases started, every selected event is a completed item of a counted
-    /// case, so the range is that of the events. `Some(None)` when no event is selected; `None`
-    /// when only the cases query can tell (the engine's events, mixed lifecycles, cases started
-    /// in a range).
-    pub range: Option<Option<(i64, i64)>>,
-}
-
-impl Outline {
-    /// Scans an imported log's selected events once; nothing for the engine's.
-    pub(crate) async fn of(warehouse: &Warehouse, scope: &TeamScope, filter: &Filter) -> Result<Outline, ReportError> {
-        if filter.is_engine() {
-            return Ok(Outline { mixed: false, range: None });
-        }
-        let sql = format!(
-            "SELECT count(DISTINCT lower(lifecycle)) AS lifecycles,
-                sum(CASE WHEN lower(lifecycle) = 'complete' THEN 1 ELSE 0 END) AS completes,
-                min(CAST(coalesce(start_ts, ts) AS BIGINT)) AS first_t, max(CAST(ts AS BIGINT)) AS last_t
-            FROM events WHERE {}",
-            filter.event_predicate()
-        );
-        let rows = sql::run(warehouse, scope, &sql).await?;
-        // Mixed: `complete` events among others (a log of its own statuses, without any
-        // `complete`, counts every event).
-        let completes = rows.i64s("completes")?.first().copied().flatten().unwrap_or(0);
-        let mixed = rows.counts("lifecycles")?.first().is_some_and(|&n| n > 1) && completes > 0;
-        let (first, last) = (rows.i64s("first_t")?, rows.i64s("last_t")?);
-        let range = (!mixed && filter.case_start_predicate().is_none()).then(|| {
-            match (first.first().copied().flatten(), last.first().copied().flatten()) {
-                (Some(first), Some(last)) => Some((first, last)),
-                _ => None,
-            }
-        });
-        Ok(Outline { mixed, range })
     }
 }
 
@@ -262,16 +204,12 @@ pub(crate) struct ItemGroup {
 }
 
 impl ItemGroup {
-    /// Runs the items query (`mixed` as for [`CaseFigures::of`]); `bins` turns a microsecond
-    /// expression into its period number.
+    /// Runs the items query; `bins` turns a microsecond expression into its period number.
     pub(crate) async fn query(
-        warehouse: &Warehouse,
-        scope: &TeamScope,
-        filter: &Filter,
-        mixed: bool,
+        events: &Events<'_>,
         bins: Option<&(dyn Fn(&str) -> String + Sync)>,
     ) -> Result<Vec<ItemGroup>, ReportError> {
-        let rows = sql::run(warehouse, scope, &items_sql(filter, mixed, bins)).await?;
+        let rows = events.run(&items_sql(events.filter(), events.outline().mixed, bins)).await?;
         let (previous, activities) = (rows.optional_strings("prev_activity")?, rows.optional_strings("activity")?);
         let (ready_bins, gone_bins) = (rows.i64s("ready_bin")?, rows.i64s("gone_bin")?);
         let counts = |name: &str| rows.counts(name);

@@ -1,9 +1,8 @@
 //! Variants: the distinct activity sequences cases follow.
 
-use crate::sql::{self, case_window, events_cte, seconds};
+use crate::sql::{case_window, seconds};
 use crate::trace::decode;
-use crate::{Filter, ReportError};
-use orgata_warehouse::{TeamScope, Warehouse};
+use crate::{Events, ReportError};
 use serde::Serialize;
 
 /// The variants of a filter's cases, most frequent first.
@@ -35,7 +34,7 @@ pub struct Variant {
 /// The variants: each case's trace — its activities in order of time, ties in file order — and
 /// duration from one sort of the events by case (the window functions of [`crate::trace`]),
 /// grouped by trace with the count and the mean and median case duration.
-pub async fn variants(warehouse: &Warehouse, scope: &TeamScope, filter: &Filter) -> Result<Variants, ReportError> {
+pub async fn variants(events: &Events<'_>) -> Result<Variants, ReportError> {
     let sql = format!(
         "{ev},
         ends AS (
@@ -45,11 +44,11 @@ pub async fn variants(warehouse: &Warehouse, scope: &TeamScope, filter: &Filter)
         traces AS (SELECT trace, {duration} AS duration FROM ends WHERE trace IS NOT NULL)
         SELECT trace, count(*) AS frequency, avg(duration) AS mean, median(duration) AS median
         FROM traces GROUP BY trace",
-        ev = events_cte(filter),
+        ev = events.cte(),
         window = case_window("t, ordinal"),
         duration = seconds("span"),
     );
-    let rows = sql::run(warehouse, scope, &sql).await?;
+    let rows = events.run(&sql).await?;
     let activities = rows
         .strings("trace")?
         .iter()

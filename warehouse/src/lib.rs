@@ -29,7 +29,7 @@ pub use delta::{Maintenance, Watermark};
 pub use duck::SqlEngine;
 pub use location::Warehouse;
 pub use output::OutputFormat;
-pub use sql::{QueryLimits, QueryResult, TeamScope};
+pub use sql::{QueryLimits, QueryResult, SPILL_PER_MEMORY, TeamScope};
 pub use tables::{ColumnKind, TableKind, TableSpec};
 
 /// Everything the warehouse can fail with.

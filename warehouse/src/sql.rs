@@ -22,6 +22,7 @@ use datafusion::common::TableReference;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::WindowUDF;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 use std::sync::Arc;
@@ -62,12 +63,15 @@ pub struct QueryResult {
     pub rows: usize,
     /// Whether rows beyond the row limit were left out.
     pub truncated: bool,
+    /// Bytes the query's operators wrote to disk because the memory limit was reached (sorts and
+    /// aggregations spill; see [`SPILL_PER_MEMORY`]).
+    pub spilled_bytes: usize,
 }
 
 impl QueryResult {
     /// No rows yet, of `schema`.
     pub(crate) fn empty(schema: SchemaRef) -> Self {
-        QueryResult { schema, batches: Vec::new(), rows: 0, truncated: false }
+        QueryResult { schema, batches: Vec::new(), rows: 0, truncated: false, spilled_bytes: 0 }
     }
 
     /// Adds a batch of the answer, cut at `max_rows`; false once the limit is reached.
@@ -171,13 +175,17 @@ impl Warehouse {
         let running = |e| redact::datafusion_running(e, &query);
         let frame = ctx.execute_logical_plan(plan).await.map_err(running)?;
         let schema = Arc::new(frame.schema().as_arrow().clone());
-        let mut stream = frame.execute_stream().await.map_err(running)?;
+        let task = Arc::new(frame.task_ctx());
+        let physical = frame.create_physical_plan().await.map_err(running)?;
+        let mut stream = execute_stream(physical.clone(), task).map_err(running)?;
         let mut result = QueryResult::empty(schema);
         while let Some(batch) = stream.next().await {
             if !result.take(batch.map_err(running)?, limits.max_rows) {
                 break;
             }
         }
+        drop(stream);
+        result.spilled_bytes = spilled_bytes(physical.as_ref());
         Ok(result)
     }
 
@@ -201,7 +209,8 @@ impl Warehouse {
             let delta = |e| WarehouseError::delta(spec.name, e);
             table.update_datafusion_session(&ctx.state()).map_err(delta)?;
             table.update_datafusion_session(&private.state()).map_err(delta)?;
-            let provider = table.table_provider().await.map_err(storage)?;
+            // Strings are read as `Utf8`, not as views (see `context`).
+            let provider = table.table_provider().with_session(Arc::new(ctx.state())).await.map_err(storage)?;
             private.register_table(raw(spec), provider).map_err(storage)?;
             let rows = private.sql(&scope_rows(spec, scope)).await.map_err(storage)?.into_unoptimized_plan();
             let provider: Arc<dyn TableProvider> = if barrier {
@@ -247,10 +256,27 @@ fn tables_read(references: &[TableReference]) -> Vec<&'static TableSpec> {
 fn context(memory_bytes: usize) -> Result<SessionContext, WarehouseError> {
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_limit(memory_bytes, 1.0)
+        .with_max_temp_directory_size((memory_bytes as u64).saturating_mul(SPILL_PER_MEMORY))
         .build_arc()
         .map_err(|e| redact::datafusion(e, Phase::Running))?;
-    let config = SessionConfig::new().with_information_schema(true);
+    // Parquet's strings are read as `Utf8` rather than string views: a hash aggregation that
+    // spills writes each batch it cuts from a string-view batch with all of that batch's string
+    // buffers (apache/datafusion#21325), which over long keys such as team ids turned a 2 GiB
+    // budget into tens of GB on disk.
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .set_bool("datafusion.execution.parquet.schema_force_view_types", false);
     Ok(SessionContext::new_with_config_rt(config, runtime))
+}
+
+/// How many times its memory limit a query may write to disk when it spills; beyond that it fails
+/// ("resources exhausted") rather than filling the disk.
+pub const SPILL_PER_MEMORY: u64 = 4;
+
+/// The bytes every operator of an executed plan spilled.
+fn spilled_bytes(plan: &dyn ExecutionPlan) -> usize {
+    let own = plan.metrics().and_then(|metrics| metrics.spilled_bytes()).unwrap_or(0);
+    own + plan.children().into_iter().map(|child| spilled_bytes(child.as_ref())).sum::<usize>()
 }
 
 impl Warehouse {

@@ -31,7 +31,7 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(answer["rows"], json!([{"name": "Ops", "email": "owner@acme.test", "role": "owner"}]));
-    assert_eq!(answer["columns"][0], json!({"name": "name", "type": "Utf8View"}));
+    assert_eq!(answer["columns"][0], json!({"name": "name", "type": "Utf8"}));
     assert_eq!(answer["truncated"], false);
     // DuckDB answers the same over the same snapshot.
     let mut on_duckdb = query.clone();

@@ -1,7 +1,7 @@
 //! Waiting, processing and elapsed time per activity, computed by hand on small logs of every
 //! kind: an interval log, XES start/complete pairs, an atomic log and the engine's own events.
 
-use crate::common::{import_csv, import_file, warehouse};
+use crate::common::{import_csv, import_file, outlined, warehouse};
 use orgata_reports::{
     ActivityTime, ActivityTimes, Filter, TimeScope, TimeSummary, TransitionTime, activity_times, directly_follows,
     service_time_per_activity,
@@ -39,7 +39,7 @@ async fn interval_logs_split_waiting_from_processing() {
     let (_dir, warehouse) = warehouse();
     import_csv(&warehouse, "team-a", "intervals", INTERVALS).await;
     let filter = Filter::source("intervals").unwrap();
-    let times = activity_times(&warehouse, &team(), &filter).await.unwrap();
+    let times = activity_times(&outlined(&warehouse, &team(), &filter).await).await.unwrap();
 
     // Case 1: 09:00 (a's start) to 11:15; case 2: 12:00 to 13:30.
     assert_eq!((times.cases, times.cycle_time_total_s), (2, 8100.0 + 5400.0));
@@ -73,7 +73,7 @@ async fn interval_logs_split_waiting_from_processing() {
 
     // Transitions are the directly-follows graph's: completion to the next start.
     assert_eq!(times.transitions, [transition("a", "b", 2, 1800.0 - 300.0), transition("b", "c", 2, 3600.0)]);
-    let dfg = directly_follows(&warehouse, &team(), &filter).await.unwrap();
+    let dfg = directly_follows(&outlined(&warehouse, &team(), &filter).await).await.unwrap();
     for edge in &dfg.edges {
         let found = times.transitions.iter().find(|t| t.from == edge.from && t.to == edge.to).unwrap();
         assert_eq!((found.frequency, found.mean_s), (edge.frequency, edge.mean_s));
@@ -85,14 +85,15 @@ async fn interval_logs_split_waiting_from_processing() {
         3,y,2024-03-04T09:30:00Z,2024-03-04T09:45:00Z\n\
         3,z,2024-03-04T10:00:00Z,2024-03-04T10:30:00Z\n";
     import_csv(&warehouse, "team-a", "previous", previous).await;
-    let parallel = activity_times(&warehouse, &team(), &Filter::source("previous").unwrap()).await.unwrap();
+    let parallel =
+        activity_times(&outlined(&warehouse, &team(), &Filter::source("previous").unwrap()).await).await.unwrap();
     let waiting: Vec<_> =
         parallel.activities.iter().map(|a| (a.activity.as_str(), a.waiting.unwrap().total_s)).collect();
     assert_eq!(waiting, [("x", 0.0), ("y", 0.0), ("z", 900.0)]);
     assert_eq!(parallel.cycle_time_total_s, 10800.0);
 
     // Processing is the service time.
-    let service = service_time_per_activity(&warehouse, &team(), &filter).await.unwrap();
+    let service = service_time_per_activity(&outlined(&warehouse, &team(), &filter).await).await.unwrap();
     for activity in &times.activities {
         assert_eq!(activity.processing.unwrap().mean_s, service[&activity.activity].mean_s);
     }
@@ -137,7 +138,7 @@ pub async fn import_xes(warehouse: &Warehouse, team: &str, source: &str, xes: &s
 async fn xes_start_and_complete_events_pair_up() {
     let (_dir, warehouse) = warehouse();
     import_xes(&warehouse, "team-a", "pairs", PAIRS).await;
-    let times = activity_times(&warehouse, &team(), &Filter::source("pairs").unwrap()).await.unwrap();
+    let times = activity_times(&outlined(&warehouse, &team(), &Filter::source("pairs").unwrap()).await).await.unwrap();
 
     // Case 1: 09:00 to 12:00, its items one after the other. Case 2: 09:00 to 09:50.
     assert_eq!((times.cases, times.cycle_time_total_s), (2, 10800.0 + 3000.0));
@@ -218,7 +219,7 @@ C,register,2024-01-02T08:00:00Z
 async fn atomic_logs_give_elapsed_times_that_add_up_to_the_cycle_time() {
     let (_dir, warehouse) = warehouse();
     import_csv(&warehouse, "team-a", "atomic", ATOMIC).await;
-    let times = activity_times(&warehouse, &team(), &Filter::source("atomic").unwrap()).await.unwrap();
+    let times = activity_times(&outlined(&warehouse, &team(), &Filter::source("atomic").unwrap()).await).await.unwrap();
 
     // A: 3.5 h, B: 3 h, C: 0.
     assert_eq!((times.cases, times.cycle_time_total_s), (3, 12600.0 + 10800.0));
@@ -263,11 +264,11 @@ async fn atomic_logs_give_elapsed_times_that_add_up_to_the_cycle_time() {
         .unwrap()
         .between(None, Some("2024-01-02T00:00:00Z".parse().unwrap()), TimeScope::CasesStarted)
         .unwrap();
-    let started = activity_times(&warehouse, &team(), &day).await.unwrap();
+    let started = activity_times(&outlined(&warehouse, &team(), &day).await).await.unwrap();
     assert_eq!((started.cases, started.cycle_time_total_s), (2, 23400.0));
     assert_eq!(started.activities.iter().find(|a| a.activity == "register").unwrap().occurrences, 2);
     // Nothing selected, nothing to report.
-    let none = activity_times(&warehouse, &team(), &Filter::source("missing").unwrap()).await.unwrap();
+    let none = activity_times(&outlined(&warehouse, &team(), &Filter::source("missing").unwrap()).await).await.unwrap();
     assert_eq!(none, ActivityTimes { cases: 0, cycle_time_total_s: 0.0, activities: vec![], transitions: vec![] });
 }
 
@@ -327,7 +328,7 @@ pub async fn engine_warehouse() -> (tempfile::TempDir, Warehouse) {
 #[tokio::test]
 async fn engine_tasks_wait_from_schedule_to_start_and_work_from_start_to_completion() {
     let (_dir, warehouse) = engine_warehouse().await;
-    let times = activity_times(&warehouse, &team(), &Filter::engine()).await.unwrap();
+    let times = activity_times(&outlined(&warehouse, &team(), &Filter::engine()).await).await.unwrap();
 
     // i1: 09:00 to 12:45; i2: 13:00 to 13:40 (its open task does not count); i3 completed nothing.
     assert_eq!((times.cases, times.cycle_time_total_s), (2, 13500.0 + 2400.0));
@@ -370,10 +371,13 @@ async fn engine_tasks_wait_from_schedule_to_start_and_work_from_start_to_complet
         times.transitions,
         [transition("Approve", "Review", 1, 2700.0), transition("Review", "Approve", 2, 5400.0)]
     );
-    let dfg = directly_follows(&warehouse, &team(), &Filter::engine()).await.unwrap();
+    let dfg = directly_follows(&outlined(&warehouse, &team(), &Filter::engine()).await).await.unwrap();
     let edges: Vec<_> = dfg.edges.iter().map(|e| (e.from.as_str(), e.to.as_str(), e.frequency, e.mean_s)).collect();
     assert_eq!(edges, [("Review", "Approve", 2, 2700.0), ("Approve", "Review", 1, 2700.0)]);
     // Another team sees nothing.
-    let other = activity_times(&warehouse, &TeamScope::Teams(vec!["team-b".into()]), &Filter::engine()).await.unwrap();
+    let other =
+        activity_times(&outlined(&warehouse, &TeamScope::Teams(vec!["team-b".into()]), &Filter::engine()).await)
+            .await
+            .unwrap();
     assert_eq!((other.cases, other.activities.len()), (0, 0));
 }

@@ -2,7 +2,9 @@
 //! and JSON, and its consistency on every shared log.
 
 use crate::activity_times::{ATOMIC, INTERVALS, engine_warehouse, team};
-use crate::common::{MEAN_TOLERANCE, TOLERANCE, assert_close, import_csv, import_file, shared_log, warehouse};
+use crate::common::{
+    MEAN_TOLERANCE, TOLERANCE, assert_close, import_csv, import_file, outlined, shared_log, warehouse,
+};
 use orgata_reports::{
     BottleneckReport, Filter, QueueCounts, QueueDirection, QueuePeriod, QueueTrend, bottlenecks, bottlenecks_per,
     case_statistics, directly_follows,
@@ -25,7 +27,7 @@ fn ranking(report: &BottleneckReport) -> Vec<&str> {
 #[tokio::test]
 async fn engine_bottlenecks_rank_split_and_explain() {
     let (_dir, warehouse) = engine_warehouse().await;
-    let report = bottlenecks(&warehouse, &team(), &Filter::engine()).await.unwrap();
+    let report = bottlenecks(&outlined(&warehouse, &team(), &Filter::engine()).await).await.unwrap();
 
     // Everything happened on 4 March 2024: one day.
     assert_eq!(report.period, QueuePeriod::Day);
@@ -156,7 +158,7 @@ async fn queues_grow_and_shrink_over_the_most_recent_periods() {
     let (_dir, warehouse) = warehouse();
     import_csv(&warehouse, "team-a", "queues", QUEUES).await;
     let filter = Filter::source("queues").unwrap();
-    let report = bottlenecks(&warehouse, &team(), &filter).await.unwrap();
+    let report = bottlenecks(&outlined(&warehouse, &team(), &filter).await).await.unwrap();
 
     // 6 to 14 May: days. Cycle times: review 8 h, 51 h, 28 h, 3 h, 49 h, 26 h; fix 49 h, 72 h,
     // 50 h, 3 h.
@@ -220,7 +222,7 @@ async fn queues_grow_and_shrink_over_the_most_recent_periods() {
     );
 
     // Per week (from Monday 6 May): two weeks, the trend over the last.
-    let weeks = bottlenecks_per(&warehouse, &team(), &filter, QueuePeriod::Week).await.unwrap();
+    let weeks = bottlenecks_per(&outlined(&warehouse, &team(), &filter).await, QueuePeriod::Week).await.unwrap();
     let [fix, review] = &weeks.activities[..] else { panic!("two activities") };
     let counts = |start: &str, arrived, completed, open_at_end| QueueCounts {
         start: time(&format!("{start}T00:00:00Z")),
@@ -235,7 +237,7 @@ async fn queues_grow_and_shrink_over_the_most_recent_periods() {
         "review: 49% of cycle time, of which 0% waiting; its queue shrank from 1 to 0 open tasks in the week of 13 May 2024."
     );
     // Per month: one month, as many arrived as completed.
-    let months = bottlenecks_per(&warehouse, &team(), &filter, QueuePeriod::Month).await.unwrap();
+    let months = bottlenecks_per(&outlined(&warehouse, &team(), &filter).await, QueuePeriod::Month).await.unwrap();
     assert_eq!(months.activities[1].queue.periods, [counts("2024-05-01", 6, 6, 0)]);
     assert_eq!(
         months.activities[1].sentence,
@@ -247,7 +249,7 @@ async fn queues_grow_and_shrink_over_the_most_recent_periods() {
 async fn atomic_logs_report_elapsed_time_not_split() {
     let (_dir, warehouse) = warehouse();
     import_csv(&warehouse, "team-a", "atomic", ATOMIC).await;
-    let report = bottlenecks(&warehouse, &team(), &Filter::source("atomic").unwrap()).await.unwrap();
+    let report = bottlenecks(&outlined(&warehouse, &team(), &Filter::source("atomic").unwrap()).await).await.unwrap();
 
     assert_eq!(
         (report.period, report.split, report.cases, report.cycle_time_total_s),
@@ -290,7 +292,8 @@ async fn atomic_logs_report_elapsed_time_not_split() {
 async fn parallel_work_counts_for_each_activity_and_an_empty_selection_has_no_findings() {
     let (_dir, warehouse) = warehouse();
     import_csv(&warehouse, "team-a", "intervals", INTERVALS).await;
-    let report = bottlenecks(&warehouse, &team(), &Filter::source("intervals").unwrap()).await.unwrap();
+    let report =
+        bottlenecks(&outlined(&warehouse, &team(), &Filter::source("intervals").unwrap()).await).await.unwrap();
     // Case 2's a and b overlap by 5 of the 225 minutes of cycle time.
     let shares: Vec<_> = report.activities.iter().map(|a| (a.times.activity.as_str(), a.share)).collect();
     assert_eq!(shares, [("b", 6300.0 / 13500.0), ("c", 5100.0 / 13500.0), ("a", 2400.0 / 13500.0)]);
@@ -302,7 +305,7 @@ async fn parallel_work_counts_for_each_activity_and_an_empty_selection_has_no_fi
     // a→b's gaps: 30 minutes, and -5 (b started before a completed).
     assert_eq!((report.transitions[1].times.total_s, report.transitions[1].share), (1500.0, 1500.0 / 13500.0));
 
-    let none = bottlenecks(&warehouse, &team(), &Filter::source("missing").unwrap()).await.unwrap();
+    let none = bottlenecks(&outlined(&warehouse, &team(), &Filter::source("missing").unwrap()).await).await.unwrap();
     assert_eq!((none.cases, none.cycle_time_mean_s, none.activities.len(), none.findings.len()), (0, None, 0, 0));
     assert_eq!(none.to_text(), "No completed activities in the selection.\n");
 }
@@ -314,8 +317,8 @@ async fn consistent_on(name: &str, period: QueuePeriod, first_period: &str) {
     let (_dir, warehouse) = warehouse();
     import_file(&warehouse, &shared_log(name), "team-a", name).await;
     let filter = Filter::source(name).unwrap();
-    let report = bottlenecks(&warehouse, &team(), &filter).await.unwrap();
-    let statistics = case_statistics(&warehouse, &team(), &filter).await.unwrap();
+    let report = bottlenecks(&outlined(&warehouse, &team(), &filter).await).await.unwrap();
+    let statistics = case_statistics(&outlined(&warehouse, &team(), &filter).await).await.unwrap();
     assert_eq!(report.cases, statistics.cases, "{name}: cases");
     let shares: f64 = report.activities.iter().map(|a| a.share).sum();
     let total: f64 = report.activities.iter().map(|a| a.times.total_s).sum();
@@ -347,7 +350,7 @@ async fn consistent_on(name: &str, period: QueuePeriod, first_period: &str) {
         assert_close(shares, 1.0, 1e-12, &format!("{name}: shares add up"));
     }
 
-    let dfg = directly_follows(&warehouse, &team(), &filter).await.unwrap();
+    let dfg = directly_follows(&outlined(&warehouse, &team(), &filter).await).await.unwrap();
     assert_eq!(report.transitions.len(), dfg.edges.len(), "{name}: transitions");
     for edge in &dfg.edges {
         let found = report.transitions.iter().find(|t| t.times.from == edge.from && t.times.to == edge.to);

@@ -1,7 +1,8 @@
 //! Helpers shared by the tests: the shared logs, temporary warehouses, imports, comparisons.
 
 use orgata_ingest::import::{self, LogFormat};
-use orgata_warehouse::Warehouse;
+use orgata_reports::{Events, Filter};
+use orgata_warehouse::{TeamScope, Warehouse};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -31,6 +32,11 @@ pub fn warehouse() -> (tempfile::TempDir, Warehouse) {
     let dir = tempfile::tempdir().unwrap();
     let warehouse = Warehouse::open(dir.path().to_str().unwrap(), HashMap::new()).unwrap();
     (dir, warehouse)
+}
+
+/// The events `filter` selects within `scope`, outlined: what the report functions take.
+pub async fn outlined<'a>(warehouse: &'a Warehouse, scope: &'a TeamScope, filter: &'a Filter) -> Events<'a> {
+    Events::select(warehouse, scope, filter).await.unwrap()
 }
 
 /// Imports a log file for `team` under `source`.

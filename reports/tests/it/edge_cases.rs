@@ -1,7 +1,7 @@
 //! Small logs whose figures are computed by hand: ties in time, a single-event case, rework,
 //! mixed lifecycles, start times and overlapping work, time ranges, filters, and teams' scopes.
 
-use crate::common::{TOLERANCE, assert_close, import_csv, warehouse};
+use crate::common::{TOLERANCE, assert_close, import_csv, outlined, warehouse};
 use chrono::{DateTime, Utc};
 use orgata_reports::{
     CountRule, Emptied, Filter, ReportError, ReportKind, ReportOptions, Selection, SourceCount, TimeScope, Variant,
@@ -53,7 +53,7 @@ async fn ties_in_time_keep_file_order_and_single_event_cases_count() {
     let (_dir, warehouse) = ties().await;
     let (scope, filter) = (team("team-a"), Filter::source("ties").unwrap());
 
-    let statistics = case_statistics(&warehouse, &scope, &filter).await.unwrap();
+    let statistics = case_statistics(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     assert_eq!((statistics.cases, statistics.events), (3, 8));
     // Durations 9,000 s (A), 7,200 s (B), 0 (C).
     let duration = statistics.duration_s.unwrap();
@@ -64,7 +64,7 @@ async fn ties_in_time_keep_file_order_and_single_event_cases_count() {
     assert_close(duration.p90, 8640.0, TOLERANCE, "p90");
     assert_close(duration.p95, 8820.0, TOLERANCE, "p95");
 
-    let found = variants(&warehouse, &scope, &filter).await.unwrap();
+    let found = variants(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     assert_eq!(found.cases, 3);
     let variant = |activities: &[&str], duration: f64| Variant {
         activities: names(activities),
@@ -82,7 +82,7 @@ async fn ties_in_time_keep_file_order_and_single_event_cases_count() {
         ]
     );
 
-    let dfg = directly_follows(&warehouse, &scope, &filter).await.unwrap();
+    let dfg = directly_follows(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     let edges: Vec<_> = dfg
         .edges
         .iter()
@@ -101,12 +101,15 @@ async fn ties_in_time_keep_file_order_and_single_event_cases_count() {
     assert_eq!(dfg.start_activities, counts(&[("register", 3)]));
     assert_eq!(dfg.end_activities, counts(&[("check", 2), ("register", 1)]));
 
-    assert_eq!(rework_per_activity(&warehouse, &scope, &filter).await.unwrap(), counts(&[("check", 1)]));
+    assert_eq!(
+        rework_per_activity(&outlined(&warehouse, &scope, &filter).await).await.unwrap(),
+        counts(&[("check", 1)])
+    );
     // Starts at 09:00 and 12:00 on the 1st and 08:00 on the 2nd: gaps of 3 h and 20 h.
-    let arrival = case_arrival_average(&warehouse, &scope, &filter).await.unwrap();
+    let arrival = case_arrival_average(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     assert_close(arrival.unwrap(), 41400.0, TOLERANCE, "arrival");
     // No start times: every service time is 0, as in PM4Py.
-    let service = service_time_per_activity(&warehouse, &scope, &filter).await.unwrap();
+    let service = service_time_per_activity(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     let means: Vec<_> = service.iter().map(|(a, s)| (a.as_str(), s.mean_s, s.events, s.timed_events)).collect();
     assert_eq!(means, [("check", 0.0, 3, 0), ("decide", 0.0, 2, 0), ("register", 0.0, 3, 0)]);
 }
@@ -117,25 +120,25 @@ async fn a_single_case_has_no_arrival_rate_and_an_empty_selection_has_no_figures
     import_csv(&warehouse, "team-a", "one", "case,activity,timestamp\n1,a,2024-01-01T09:00:00Z\n").await;
     let scope = team("team-a");
     let one = Filter::source("one").unwrap();
-    let statistics = case_statistics(&warehouse, &scope, &one).await.unwrap();
+    let statistics = case_statistics(&outlined(&warehouse, &scope, &one).await).await.unwrap();
     assert_eq!((statistics.cases, statistics.events), (1, 1));
     let duration = statistics.duration_s.unwrap();
     assert_eq!([duration.mean, duration.median, duration.p90, duration.p95, duration.min, duration.max], [0.0; 6]);
-    assert_eq!(case_arrival_average(&warehouse, &scope, &one).await.unwrap(), None);
-    let dfg = directly_follows(&warehouse, &scope, &one).await.unwrap();
+    assert_eq!(case_arrival_average(&outlined(&warehouse, &scope, &one).await).await.unwrap(), None);
+    let dfg = directly_follows(&outlined(&warehouse, &scope, &one).await).await.unwrap();
     assert!(dfg.edges.is_empty());
     assert_eq!((dfg.start_activities, dfg.end_activities), (counts(&[("a", 1)]), counts(&[("a", 1)])));
 
     let none = Filter::source("missing").unwrap();
-    let statistics = case_statistics(&warehouse, &scope, &none).await.unwrap();
+    let statistics = case_statistics(&outlined(&warehouse, &scope, &none).await).await.unwrap();
     assert_eq!((statistics.cases, statistics.events, statistics.duration_s), (0, 0, None));
-    let found = variants(&warehouse, &scope, &none).await.unwrap();
+    let found = variants(&outlined(&warehouse, &scope, &none).await).await.unwrap();
     assert_eq!((found.cases, found.variants.len()), (0, 0));
-    let dfg = directly_follows(&warehouse, &scope, &none).await.unwrap();
+    let dfg = directly_follows(&outlined(&warehouse, &scope, &none).await).await.unwrap();
     assert!(dfg.edges.is_empty() && dfg.start_activities.is_empty() && dfg.end_activities.is_empty());
-    assert!(rework_per_activity(&warehouse, &scope, &none).await.unwrap().is_empty());
-    assert!(service_time_per_activity(&warehouse, &scope, &none).await.unwrap().is_empty());
-    assert_eq!(case_arrival_average(&warehouse, &scope, &none).await.unwrap(), None);
+    assert!(rework_per_activity(&outlined(&warehouse, &scope, &none).await).await.unwrap().is_empty());
+    assert!(service_time_per_activity(&outlined(&warehouse, &scope, &none).await).await.unwrap().is_empty());
+    assert_eq!(case_arrival_average(&outlined(&warehouse, &scope, &none).await).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -152,17 +155,18 @@ case,activity,timestamp,lifecycle
     import_csv(&warehouse, "team-a", "mixed", log).await;
     let (scope, filter) = (team("team-a"), Filter::source("mixed").unwrap());
     // Case 2 has no complete event, so it is not counted at all.
-    let statistics = case_statistics(&warehouse, &scope, &filter).await.unwrap();
+    let statistics = case_statistics(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     assert_eq!((statistics.cases, statistics.events), (1, 2));
     assert_eq!(statistics.duration_s.unwrap().max, 1800.0);
-    let dfg = directly_follows(&warehouse, &scope, &filter).await.unwrap();
+    let dfg = directly_follows(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     assert_eq!(dfg.edges.len(), 1);
     assert_eq!((dfg.edges[0].from.as_str(), dfg.edges[0].to.as_str(), dfg.edges[0].mean_s), ("a", "b", 1800.0));
 
     // A log of start events only does not mix lifecycles: all its events count.
     import_csv(&warehouse, "team-a", "starts", "case,activity,timestamp,lifecycle\n1,a,2024-03-01T10:00:00Z,start\n")
         .await;
-    let statistics = case_statistics(&warehouse, &scope, &Filter::source("starts").unwrap()).await.unwrap();
+    let statistics =
+        case_statistics(&outlined(&warehouse, &scope, &Filter::source("starts").unwrap()).await).await.unwrap();
     assert_eq!((statistics.cases, statistics.events), (1, 1));
 }
 
@@ -183,25 +187,25 @@ async fn statuses_without_complete_count_every_event() {
     let (_dir, warehouse) = warehouse();
     import_csv(&warehouse, "team-a", "incidents", INCIDENTS).await;
     let (scope, filter) = (team("team-a"), Filter::source("incidents").unwrap());
-    let statistics = case_statistics(&warehouse, &scope, &filter).await.unwrap();
+    let statistics = case_statistics(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     assert_eq!((statistics.cases, statistics.events), (2, 6));
     let durations = statistics.duration_s.unwrap();
     assert_eq!((durations.min, durations.max, durations.mean), (5400.0, 21600.0, 13500.0));
-    let found = variants(&warehouse, &scope, &filter).await.unwrap();
+    let found = variants(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     let sequences: Vec<(Vec<String>, u64)> =
         found.variants.iter().map(|v| (v.activities.clone(), v.frequency)).collect();
     assert_eq!(
         sequences,
         [(names(&["Accepted", "Completed"]), 1), (names(&["Accepted", "Queued", "Accepted", "Completed"]), 1)]
     );
-    let dfg = directly_follows(&warehouse, &scope, &filter).await.unwrap();
+    let dfg = directly_follows(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     let edges: Vec<(&str, &str, u64, f64)> =
         dfg.edges.iter().map(|e| (e.from.as_str(), e.to.as_str(), e.frequency, e.mean_s)).collect();
     assert_eq!(
         edges,
         [("Accepted", "Completed", 2, 8100.0), ("Accepted", "Queued", 1, 3600.0), ("Queued", "Accepted", 1, 7200.0)]
     );
-    let rework = rework_per_activity(&warehouse, &scope, &filter).await.unwrap();
+    let rework = rework_per_activity(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     assert_eq!(rework.get("Accepted").copied(), Some(1));
 }
 
@@ -220,19 +224,19 @@ case,activity,start,timestamp
     import_csv(&warehouse, "team-a", "intervals", log).await;
     let (scope, filter) = (team("team-a"), Filter::source("intervals").unwrap());
     // Pairs in order of start time, from completion to the next start (PM4Py): overlap is negative.
-    let dfg = directly_follows(&warehouse, &scope, &filter).await.unwrap();
+    let dfg = directly_follows(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     let edges: Vec<_> = dfg.edges.iter().map(|e| (e.from.as_str(), e.to.as_str(), e.frequency, e.mean_s)).collect();
     assert_eq!(edges, [("a", "b", 1, -300.0), ("b", "c", 1, 600.0), ("x", "y", 1, -7200.0)]);
     // Start and end activities, variants and durations go by completion time, as in PM4Py.
     assert_eq!(dfg.start_activities, counts(&[("a", 1), ("y", 1)]));
     assert_eq!(dfg.end_activities, counts(&[("c", 1), ("x", 1)]));
-    let found = variants(&warehouse, &scope, &filter).await.unwrap();
+    let found = variants(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     let sequences: Vec<_> = found.variants.iter().map(|v| v.activities.clone()).collect();
     assert_eq!(sequences, [names(&["a", "b", "c"]), names(&["y", "x"])]);
-    let duration = case_statistics(&warehouse, &scope, &filter).await.unwrap().duration_s.unwrap();
+    let duration = case_statistics(&outlined(&warehouse, &scope, &filter).await).await.unwrap().duration_s.unwrap();
     assert_eq!((duration.min, duration.max), (1800.0, 3600.0));
 
-    let service = service_time_per_activity(&warehouse, &scope, &filter).await.unwrap();
+    let service = service_time_per_activity(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     let means: Vec<_> = service.iter().map(|(a, s)| (a.as_str(), s.mean_s, s.timed_events)).collect();
     assert_eq!(means, [("a", 600.0, 1), ("b", 900.0, 1), ("c", 600.0, 1), ("x", 10800.0, 1), ("y", 3600.0, 1)]);
 }
@@ -245,18 +249,18 @@ async fn time_ranges_cut_events_or_select_cases() {
 
     // Events from 10:00 on the 1st, before the 2nd: A loses its first event, C is outside.
     let events = Filter::source("ties").unwrap().between(from, to, TimeScope::Events).unwrap();
-    let statistics = case_statistics(&warehouse, &scope, &events).await.unwrap();
+    let statistics = case_statistics(&outlined(&warehouse, &scope, &events).await).await.unwrap();
     assert_eq!((statistics.cases, statistics.events), (2, 6));
     assert_eq!(statistics.duration_s.unwrap().max, 7200.0);
-    let dfg = directly_follows(&warehouse, &scope, &events).await.unwrap();
+    let dfg = directly_follows(&outlined(&warehouse, &scope, &events).await).await.unwrap();
     assert_eq!(dfg.start_activities, counts(&[("check", 1), ("register", 1)]));
 
     // Cases that started from 10:00 on: B and C, whole, even past the end of the range.
     let started = Filter::source("ties").unwrap().between(from, None, TimeScope::CasesStarted).unwrap();
-    let statistics = case_statistics(&warehouse, &scope, &started).await.unwrap();
+    let statistics = case_statistics(&outlined(&warehouse, &scope, &started).await).await.unwrap();
     assert_eq!((statistics.cases, statistics.events), (2, 4));
     let started = Filter::source("ties").unwrap().between(None, to, TimeScope::CasesStarted).unwrap();
-    let statistics = case_statistics(&warehouse, &scope, &started).await.unwrap();
+    let statistics = case_statistics(&outlined(&warehouse, &scope, &started).await).await.unwrap();
     assert_eq!((statistics.cases, statistics.events), (2, 7));
 
     // The range's ends: `from` is included, `to` is not.
@@ -264,12 +268,12 @@ async fn time_ranges_cut_events_or_select_cases() {
         .unwrap()
         .between(Some(time("2024-01-02T08:00:00Z")), Some(time("2024-01-02T08:00:00.000001Z")), TimeScope::Events)
         .unwrap();
-    assert_eq!(case_statistics(&warehouse, &scope, &exact).await.unwrap().events, 1);
+    assert_eq!(case_statistics(&outlined(&warehouse, &scope, &exact).await).await.unwrap().events, 1);
     let before = Filter::source("ties")
         .unwrap()
         .between(Some(time("2024-01-01T00:00:00Z")), Some(time("2024-01-02T08:00:00Z")), TimeScope::Events)
         .unwrap();
-    assert_eq!(case_statistics(&warehouse, &scope, &before).await.unwrap().events, 7);
+    assert_eq!(case_statistics(&outlined(&warehouse, &scope, &before).await).await.unwrap().events, 7);
 }
 
 #[tokio::test]
@@ -279,24 +283,29 @@ async fn a_teams_scope_hides_other_teams_sources_and_cases() {
     import_csv(&warehouse, "team-b", "private", "case,activity,timestamp\n1,x,2024-01-01T09:00:00Z\n").await;
     import_csv(&warehouse, "team-b", "ties", "case,activity,timestamp\nA,register,2024-01-05T09:00:00Z\n").await;
 
-    let hidden = case_statistics(&warehouse, &team("team-a"), &Filter::source("private").unwrap()).await.unwrap();
+    let hidden = case_statistics(&outlined(&warehouse, &team("team-a"), &Filter::source("private").unwrap()).await)
+        .await
+        .unwrap();
     assert_eq!((hidden.cases, hidden.events), (0, 0));
-    let seen = case_statistics(&warehouse, &team("team-b"), &Filter::source("private").unwrap()).await.unwrap();
+    let seen = case_statistics(&outlined(&warehouse, &team("team-b"), &Filter::source("private").unwrap()).await)
+        .await
+        .unwrap();
     assert_eq!((seen.cases, seen.events), (1, 1));
-    let own = case_statistics(&warehouse, &team("team-a"), &Filter::source("ties").unwrap()).await.unwrap();
+    let own =
+        case_statistics(&outlined(&warehouse, &team("team-a"), &Filter::source("ties").unwrap()).await).await.unwrap();
     assert_eq!((own.cases, own.events), (3, 8));
 
     // Seeing both teams, case A of team A and case A of team B stay two cases.
     let both = TeamScope::Teams(vec!["team-a".into(), "team-b".into()]);
     let filter = Filter::source("ties").unwrap();
-    let statistics = case_statistics(&warehouse, &both, &filter).await.unwrap();
+    let statistics = case_statistics(&outlined(&warehouse, &both, &filter).await).await.unwrap();
     assert_eq!((statistics.cases, statistics.events), (4, 9));
-    let found = variants(&warehouse, &TeamScope::All, &filter).await.unwrap();
+    let found = variants(&outlined(&warehouse, &TeamScope::All, &filter).await).await.unwrap();
     assert_eq!(
         (found.cases, found.variants[0].activities.clone(), found.variants[0].frequency),
         (4, names(&["register"]), 2)
     );
-    let dfg = directly_follows(&warehouse, &both, &filter).await.unwrap();
+    let dfg = directly_follows(&outlined(&warehouse, &both, &filter).await).await.unwrap();
     assert_eq!(dfg.start_activities, counts(&[("register", 4)]));
     assert_eq!(dfg.edges.iter().map(|e| e.frequency).sum::<u64>(), 5);
 }
@@ -338,13 +347,13 @@ async fn selections_say_what_counts_and_which_filter_left_nothing() {
     let source = |name: &str| Filter::source(name).unwrap();
 
     // Only `complete` events: all count, and nothing needs saying.
-    let all = selection(&warehouse, &scope, &source("ties")).await.unwrap();
+    let all = selection(&outlined(&warehouse, &scope, &source("ties")).await).await.unwrap();
     assert_eq!((all.selected_events, all.counted_events, all.rule), (8, 8, CountRule::Every));
     assert_eq!(transitions(&all), [(Some("complete".into()), 8)]);
     assert_eq!((all.summary.as_str(), all.is_notable(), all.emptied_by), ("Counted all 8 events.", false, None));
 
     // Statuses of its own and no `complete`: every event counts, and the report says so.
-    let statuses = selection(&warehouse, &scope, &source("incidents")).await.unwrap();
+    let statuses = selection(&outlined(&warehouse, &scope, &source("incidents")).await).await.unwrap();
     assert_eq!((statuses.selected_events, statuses.counted_events, statuses.rule), (6, 6, CountRule::NoComplete));
     assert_eq!(
         transitions(&statuses),
@@ -361,7 +370,7 @@ async fn selections_say_what_counts_and_which_filter_left_nothing() {
     assert!(text.starts_with(&format!("{}\n\n2 cases, 6 events;", statuses.summary)), "{text}");
 
     // Mixed transitions: only the completions count.
-    let completions = selection(&warehouse, &scope, &source("mixed")).await.unwrap();
+    let completions = selection(&outlined(&warehouse, &scope, &source("mixed")).await).await.unwrap();
     assert_eq!(
         (completions.selected_events, completions.counted_events, completions.rule),
         (5, 2, CountRule::CompleteOnly)
@@ -377,7 +386,7 @@ async fn selections_say_what_counts_and_which_filter_left_nothing() {
     let emptied = |filter: Filter| {
         let warehouse = &warehouse;
         let scope = &scope;
-        async move { selection(warehouse, scope, &filter).await.unwrap() }
+        async move { selection(&outlined(warehouse, scope, &filter).await).await.unwrap() }
     };
     let missing = emptied(source("missing")).await;
     assert_eq!((missing.selected_events, missing.counted_events), (0, 0));

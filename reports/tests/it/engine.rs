@@ -1,7 +1,7 @@
 //! The engine's own events (source `orgata`): lifecycles of tasks, where a task's `start` event
 //! gives its completion a start time; playbook and version filters.
 
-use crate::common::warehouse;
+use crate::common::{outlined, warehouse};
 use orgata_reports::{
     Filter, Period, PeriodCounts, case_statistics, directly_follows, service_time_per_activity, timeline,
 };
@@ -81,35 +81,35 @@ async fn engine_tasks_give_waiting_and_service_times() {
     let filter = Filter::engine().playbook("pb-1").unwrap().version("v-1").unwrap();
 
     // Complete events only: i1's Review and Approve, i2's Review.
-    let statistics = case_statistics(&warehouse, &scope, &filter).await.unwrap();
+    let statistics = case_statistics(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     assert_eq!((statistics.cases, statistics.events), (2, 3));
     let duration = statistics.duration_s.unwrap();
     assert_eq!((duration.min, duration.max, duration.mean), (0.0, 4500.0, 2250.0));
 
     // Review completed at 10:00, Approve started at 11:00: an hour of waiting.
-    let dfg = directly_follows(&warehouse, &scope, &filter).await.unwrap();
+    let dfg = directly_follows(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     let edges: Vec<_> = dfg.edges.iter().map(|e| (e.from.as_str(), e.to.as_str(), e.frequency, e.mean_s)).collect();
     assert_eq!(edges, [("Review", "Approve", 1, 3600.0)]);
 
     // Started to completed: Review 30 min twice, Approve 15 min.
-    let service = service_time_per_activity(&warehouse, &scope, &filter).await.unwrap();
+    let service = service_time_per_activity(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     let means: Vec<_> = service.iter().map(|(a, s)| (a.as_str(), s.mean_s, s.events, s.timed_events)).collect();
     assert_eq!(means, [("Approve", 900.0, 1, 1), ("Review", 1800.0, 2, 2)]);
 
     // The running instance i2 is not completed and still open at the end of the day.
-    let day = timeline(&warehouse, &scope, &filter, Period::Day).await.unwrap();
+    let day = timeline(&outlined(&warehouse, &scope, &filter).await, Period::Day).await.unwrap();
     let start = "2024-03-04T00:00:00Z".parse().unwrap();
     assert_eq!(day.periods, [PeriodCounts { start, started: 2, completed: 1, open_at_end: 1 }]);
 
     // The playbook without a version filter covers i3 too; another playbook covers nothing.
     let playbook = Filter::engine().playbook("pb-1").unwrap();
-    let statistics = case_statistics(&warehouse, &scope, &playbook).await.unwrap();
+    let statistics = case_statistics(&outlined(&warehouse, &scope, &playbook).await).await.unwrap();
     assert_eq!((statistics.cases, statistics.events), (3, 4));
-    let service = service_time_per_activity(&warehouse, &scope, &playbook).await.unwrap();
+    let service = service_time_per_activity(&outlined(&warehouse, &scope, &playbook).await).await.unwrap();
     assert_eq!((service["Review"].mean_s, service["Review"].timed_events), (1600.0, 3));
     let other = Filter::engine().playbook("pb-2").unwrap();
-    assert_eq!(case_statistics(&warehouse, &scope, &other).await.unwrap().cases, 0);
+    assert_eq!(case_statistics(&outlined(&warehouse, &scope, &other).await).await.unwrap().cases, 0);
     // Another team sees none of it.
     let outsider = TeamScope::Teams(vec!["team-b".into()]);
-    assert_eq!(case_statistics(&warehouse, &outsider, &playbook).await.unwrap().cases, 0);
+    assert_eq!(case_statistics(&outlined(&warehouse, &outsider, &playbook).await).await.unwrap().cases, 0);
 }

@@ -3,7 +3,7 @@
 //! figures computed independently, its text, and team scoping.
 
 use crate::activity_times::{import_xes, summary, team};
-use crate::common::{TOLERANCE, assert_close, import_csv, import_file, shared_log, warehouse};
+use crate::common::{TOLERANCE, assert_close, import_csv, import_file, outlined, shared_log, warehouse};
 use orgata_reports::{
     Filter, Handover, QueuePeriod, ReportError, ResourceFigures, ResourceReport, ResourceWorkload, RoleFigures,
     TimeScope, TimeSummary, resources,
@@ -102,7 +102,7 @@ const DAY_OF_40_HOURS: f64 = 40.0 * 3600.0 / 7.0;
 async fn resources_of_an_interval_log_with_roles() {
     let (_dir, warehouse) = hand_warehouse().await;
     let filter = Filter::source("hand").unwrap();
-    let report = resources(&warehouse, &team(), &filter, None, 40.0).await.unwrap();
+    let report = resources(&outlined(&warehouse, &team(), &filter).await, None, 40.0).await.unwrap();
 
     // 14 items, one (archive) without a resource: 13 assigned, Anna 7, Ben 6. The completions
     // span Monday 09:30 to Tuesday 10:30: days.
@@ -195,7 +195,7 @@ async fn resources_of_an_interval_log_with_roles() {
     );
 
     // Per week: both days in the week of Monday 4 March, a whole 40-hour week of capacity.
-    let weekly = resources(&warehouse, &team(), &filter, Some(QueuePeriod::Week), 40.0).await.unwrap();
+    let weekly = resources(&outlined(&warehouse, &team(), &filter).await, Some(QueuePeriod::Week), 40.0).await.unwrap();
     let utilisation: Vec<_> = weekly.resources.iter().map(|r| (r.resource.as_str(), r.utilisation)).collect();
     assert_eq!(utilisation, [("Anna", Some(9300.0 / 144000.0)), ("Ben", Some(15000.0 / 144000.0))]);
     let weeks: Vec<_> = weekly.workload.iter().map(|w| (w.resource.as_str(), w.period_start, w.items)).collect();
@@ -203,13 +203,13 @@ async fn resources_of_an_interval_log_with_roles() {
     assert_eq!(weeks, [("Anna", monday, 7), ("Ben", monday, 6)]);
     assert_eq!((weekly.roles, weekly.handovers), (report.roles.clone(), report.handovers.clone()));
     // Against a 4-hour week Ben was busy more than a Monday's capacity (parallel work).
-    let short = resources(&warehouse, &team(), &filter, None, 4.0).await.unwrap();
+    let short = resources(&outlined(&warehouse, &team(), &filter).await, None, 4.0).await.unwrap();
     assert_close(short.workload[2].utilisation.unwrap(), 9600.0 / (4.0 * 3600.0 / 7.0), TOLERANCE, "a short week");
     assert!(short.workload[2].utilisation.unwrap() > 1.0);
 
     // Tuesday only (events within the range): case 2's decide and notify, case 3.
     let tuesday = filter.clone().between(Some(time("2024-03-05T00:00:00Z")), None, TimeScope::Events).unwrap();
-    let tuesday = resources(&warehouse, &team(), &tuesday, None, 40.0).await.unwrap();
+    let tuesday = resources(&outlined(&warehouse, &team(), &tuesday).await, None, 40.0).await.unwrap();
     let items: Vec<_> = tuesday.resources.iter().map(|r| (r.resource.as_str(), r.items, r.cases)).collect();
     assert_eq!(items, [("Anna", 4, 2), ("Ben", 2, 2)]);
     let handovers: Vec<_> = tuesday.handovers.iter().map(|h| (h.from.as_str(), h.to.as_str(), h.count)).collect();
@@ -219,7 +219,8 @@ async fn resources_of_an_interval_log_with_roles() {
 #[tokio::test]
 async fn the_text_names_the_busiest_people_and_handovers() {
     let (_dir, warehouse) = hand_warehouse().await;
-    let report = resources(&warehouse, &team(), &Filter::source("hand").unwrap(), None, 40.0).await.unwrap();
+    let report =
+        resources(&outlined(&warehouse, &team(), &Filter::source("hand").unwrap()).await, None, 40.0).await.unwrap();
     // Anna's mean work 1550 s, busy 9300 s; Ben's 2500 s and 15000 s; expert's 18600 s / 7,
     // clerk's 1140 s; the handovers' mean gaps 675 s and 900 s.
     assert_eq!(
@@ -271,7 +272,8 @@ C,register,2024-01-02T08:00:00Z,Anna
 async fn atomic_logs_have_handovers_but_no_utilisation() {
     let (_dir, warehouse) = warehouse();
     import_csv(&warehouse, "team-a", "atomic", ATOMIC_RESOURCES).await;
-    let report = resources(&warehouse, &team(), &Filter::source("atomic").unwrap(), None, 40.0).await.unwrap();
+    let report =
+        resources(&outlined(&warehouse, &team(), &Filter::source("atomic").unwrap()).await, None, 40.0).await.unwrap();
 
     let figures = |resource: &str, items, cases, activities, share| ResourceFigures {
         resource: String::from(resource),
@@ -383,7 +385,7 @@ async fn engine_tasks_belong_to_whoever_completed_them() {
     let position = Watermark { xid: 0, seq: 3 };
     warehouse.append(&USERS, vec![USERS.rows_from_json(&users).unwrap()], None, position).await.unwrap();
     warehouse.append(&MEMBERSHIPS, vec![MEMBERSHIPS.rows_from_json(&members).unwrap()], None, position).await.unwrap();
-    let report = resources(&warehouse, &team(), &Filter::engine(), None, 40.0).await.unwrap();
+    let report = resources(&outlined(&warehouse, &team(), &Filter::engine()).await, None, 40.0).await.unwrap();
     let names: Vec<(&str, &str)> = report.names.iter().map(|(id, name)| (id.as_str(), name.as_str())).collect();
     assert_eq!(names, [("usr_ann", "Ann Lee"), ("usr_ben", "Ben Ode")]);
     let text = report.to_text();
@@ -432,7 +434,8 @@ const PAIRS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 async fn paired_events_belong_to_whoever_completed_them() {
     let (_dir, warehouse) = warehouse();
     import_xes(&warehouse, "team-a", "pairs", PAIRS).await;
-    let report = resources(&warehouse, &team(), &Filter::source("pairs").unwrap(), None, 40.0).await.unwrap();
+    let report =
+        resources(&outlined(&warehouse, &team(), &Filter::source("pairs").unwrap()).await, None, 40.0).await.unwrap();
 
     // Three items (the `start` events are not items).
     assert_eq!((report.items, report.unassigned_items), (3, 0));
@@ -457,7 +460,8 @@ async fn paired_events_belong_to_whoever_completed_them() {
 async fn running_example_handovers_match_an_independent_count() {
     let (_dir, warehouse) = warehouse();
     import_file(&warehouse, &shared_log("running-example.xes"), "team-a", "running").await;
-    let report = resources(&warehouse, &team(), &Filter::source("running").unwrap(), None, 40.0).await.unwrap();
+    let report =
+        resources(&outlined(&warehouse, &team(), &Filter::source("running").unwrap()).await, None, 40.0).await.unwrap();
 
     // The figures below were computed with Python's xml.etree over running-example.xes: each
     // trace's events ordered by time:timestamp (ties in file order), items counted per
@@ -504,7 +508,9 @@ async fn running_example_handovers_match_an_independent_count() {
 async fn helpdesk_totals_match_an_independent_count() {
     let (_dir, warehouse) = warehouse();
     import_file(&warehouse, &shared_log("helpdesk.xes.gz"), "team-a", "helpdesk").await;
-    let report = resources(&warehouse, &team(), &Filter::source("helpdesk").unwrap(), None, 40.0).await.unwrap();
+    let report = resources(&outlined(&warehouse, &team(), &Filter::source("helpdesk").unwrap()).await, None, 40.0)
+        .await
+        .unwrap();
 
     // Computed as for running-example.xes (xml.etree over the namespaced XES, events in time
     // order with ties in file order).
@@ -530,15 +536,19 @@ async fn other_teams_and_bad_weeks_are_refused_or_unseen() {
     import_csv(&warehouse, "team-b", "hand", "case,activity,timestamp,resource\n9,register,2024-03-04T09:00:00Z,Zoe\n")
         .await;
     let filter = Filter::source("hand").unwrap();
-    let a = resources(&warehouse, &team(), &filter, None, 40.0).await.unwrap();
+    let a = resources(&outlined(&warehouse, &team(), &filter).await, None, 40.0).await.unwrap();
     assert_eq!(a.items, 14);
     assert!(a.resources.iter().all(|r| r.resource != "Zoe"));
-    let b = resources(&warehouse, &TeamScope::Teams(vec!["team-b".into()]), &filter, None, 40.0).await.unwrap();
+    let b = resources(&outlined(&warehouse, &TeamScope::Teams(vec!["team-b".into()]), &filter).await, None, 40.0)
+        .await
+        .unwrap();
     let people: Vec<_> = b.resources.iter().map(|r| (r.resource.as_str(), r.items)).collect();
     assert_eq!((b.items, people), (1, vec![("Zoe", 1)]));
     assert!(b.handovers.is_empty());
     // A team without the source: an empty report, not an error.
-    let none = resources(&warehouse, &TeamScope::Teams(vec!["team-c".into()]), &filter, None, 40.0).await.unwrap();
+    let none = resources(&outlined(&warehouse, &TeamScope::Teams(vec!["team-c".into()]), &filter).await, None, 40.0)
+        .await
+        .unwrap();
     assert_eq!(
         none,
         ResourceReport {
@@ -556,8 +566,8 @@ async fn other_teams_and_bad_weeks_are_refused_or_unseen() {
     assert_eq!(none.to_text(), "No completed work items in the selection.\n");
 
     for hours in [0.0, -8.0, 168.5, f64::NAN, f64::INFINITY] {
-        let err = resources(&warehouse, &team(), &filter, None, hours).await.unwrap_err();
+        let err = resources(&outlined(&warehouse, &team(), &filter).await, None, hours).await.unwrap_err();
         assert!(matches!(&err, ReportError::InvalidFilter(m) if m.contains("hours per week")), "{hours}: {err}");
     }
-    assert!(resources(&warehouse, &team(), &filter, None, 168.0).await.is_ok());
+    assert!(resources(&outlined(&warehouse, &team(), &filter).await, None, 168.0).await.is_ok());
 }

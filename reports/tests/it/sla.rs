@@ -2,7 +2,7 @@
 //! overdue, within time, cancelled; playbook, version, time range and team filters), case targets
 //! on a small CSV log, the engine's events and a shared log, and invalid targets.
 
-use crate::common::{import_csv, import_file, shared_log, warehouse};
+use crate::common::{import_csv, import_file, outlined, shared_log, warehouse};
 use orgata_reports::{CaseSla, Filter, OpenInstances, ReportError, SlaReport, StepSla, TimeScope, sla};
 use orgata_warehouse::tables::{EVENTS, INSTANCES, TASKS};
 use orgata_warehouse::{TeamScope, Warehouse, Watermark};
@@ -171,7 +171,7 @@ fn step(
 async fn engine_tasks_against_their_step_slas() {
     let (_dir, warehouse) = engine_warehouse().await;
     let now = time(NOW);
-    let report = sla(&warehouse, &team(), &Filter::engine(), None, now).await.unwrap();
+    let report = sla(&outlined(&warehouse, &team(), &Filter::engine()).await, None, now).await.unwrap();
     assert_eq!(report.as_of, now);
     assert_eq!(report.cases, None);
     assert_eq!(
@@ -199,18 +199,19 @@ async fn engine_tasks_against_their_step_slas() {
     );
 
     // Every team: team b's Review (due 4th 13:00) is overdue by 23h too.
-    let all = sla(&warehouse, &TeamScope::All, &Filter::engine(), None, now).await.unwrap();
+    let all = sla(&outlined(&warehouse, &TeamScope::All, &Filter::engine()).await, None, now).await.unwrap();
     let review = all.steps.iter().find(|s| s.playbook_id == "pb-1" && s.step_key == "review").unwrap();
     assert_eq!((review.tasks, review.overdue, review.lateness_max_s), (6, 2, Some(82_800.0)));
     assert_eq!(review.lateness_mean_s, Some((9000.0 + 7200.0 + 82_800.0) / 3.0));
     // A team that has nothing sees nothing.
     let outsider = TeamScope::Teams(vec!["team-c".into()]);
-    let nothing = sla(&warehouse, &outsider, &Filter::engine(), None, now).await.unwrap();
+    let nothing = sla(&outlined(&warehouse, &outsider, &Filter::engine()).await, None, now).await.unwrap();
     assert_eq!((nothing.steps.len(), nothing.findings.len()), (0, 0));
 
     // A day earlier (4th 12:00), `now` judges only the tasks not completed: t4, t5 and a3 are not
     // due by then (within time); completed tasks keep their figures (t3 late, a1 late).
-    let earlier = sla(&warehouse, &team(), &Filter::engine(), None, time("2024-03-04T12:00:00Z")).await.unwrap();
+    let earlier =
+        sla(&outlined(&warehouse, &team(), &Filter::engine()).await, None, time("2024-03-04T12:00:00Z")).await.unwrap();
     let review = earlier.steps.iter().find(|s| s.playbook_id == "pb-1" && s.step_key == "review").unwrap();
     assert_eq!((review.on_time, review.late, review.overdue, review.within_time), (2, 1, 0, 2));
     assert_eq!((review.lateness_mean_s, review.lateness_max_s), (Some(9000.0), Some(9000.0)));
@@ -223,7 +224,7 @@ async fn step_slas_follow_the_playbook_version_and_time_range() {
     let (_dir, warehouse) = engine_warehouse().await;
     let now = time(NOW);
     let v1 = Filter::engine().playbook("pb-1").unwrap().version("v-1").unwrap();
-    let report = sla(&warehouse, &team(), &v1, None, now).await.unwrap();
+    let report = sla(&outlined(&warehouse, &team(), &v1).await, None, now).await.unwrap();
     assert_eq!(
         report.steps,
         [
@@ -238,14 +239,14 @@ async fn step_slas_follow_the_playbook_version_and_time_range() {
          most 1h 00m."
     );
     let other = Filter::engine().playbook("pb-2").unwrap();
-    let report = sla(&warehouse, &team(), &other, None, now).await.unwrap();
+    let report = sla(&outlined(&warehouse, &team(), &other).await, None, now).await.unwrap();
     assert_eq!(report.steps, [step("pb-2", REVIEW, Some(3600.0), (1, 0, 0, 0, 0), None)]);
     assert_eq!(report.findings, ["No task has missed its SLA: 1 completed on time, 0 still within it."]);
 
     // Tasks ready on the 5th: t4 (overdue), t5 (within time), a3 (overdue). Whatever the scope.
     for scope in [TimeScope::Events, TimeScope::CasesStarted] {
         let fifth = Filter::engine().between(Some(time("2024-03-05T00:00:00Z")), None, scope).unwrap();
-        let report = sla(&warehouse, &team(), &fifth, None, now).await.unwrap();
+        let report = sla(&outlined(&warehouse, &team(), &fifth).await, None, now).await.unwrap();
         assert_eq!(
             report.steps,
             [
@@ -257,12 +258,12 @@ async fn step_slas_follow_the_playbook_version_and_time_range() {
     // Tasks ready before 4th 10:00: t1, t2, t6 (cancelled) — all fine; the skipped s1 has no
     // ready time and no due time.
     let early = Filter::engine().between(None, Some(time("2024-03-04T10:00:00Z")), TimeScope::Events).unwrap();
-    let report = sla(&warehouse, &team(), &early, None, now).await.unwrap();
+    let report = sla(&outlined(&warehouse, &team(), &early).await, None, now).await.unwrap();
     assert_eq!(report.steps, [step("pb-1", REVIEW, Some(14_400.0), (2, 0, 0, 0, 1), None)]);
 
     // Imported logs have no step SLAs.
     import_csv(&warehouse, "team-a", "log", "case,activity,timestamp\n1,a,2024-03-04T09:00:00Z\n").await;
-    let report = sla(&warehouse, &team(), &Filter::source("log").unwrap(), None, now).await.unwrap();
+    let report = sla(&outlined(&warehouse, &team(), &Filter::source("log").unwrap()).await, None, now).await.unwrap();
     assert_eq!(report, SlaReport { as_of: now, steps: Vec::new(), cases: None, findings: Vec::new() });
 }
 
@@ -270,7 +271,7 @@ async fn step_slas_follow_the_playbook_version_and_time_range() {
 async fn engine_cases_and_running_instances_against_a_target() {
     let (_dir, warehouse) = engine_warehouse().await;
     let now = time(NOW);
-    let report = sla(&warehouse, &team(), &Filter::engine(), Some(7200.0), now).await.unwrap();
+    let report = sla(&outlined(&warehouse, &team(), &Filter::engine()).await, Some(7200.0), now).await.unwrap();
     // Ended: i1 10:00 to 13:00 (complete events only; 1h over), i2 16:30 to 17:00. i3 (running,
     // 18h of events) is left out. Running at noon on the 5th: i3 for 24h, i4 for 3h, i6 for 4h.
     assert_eq!(
@@ -300,7 +301,7 @@ async fn engine_cases_and_running_instances_against_a_target() {
 
     // Version v-1 leaves out i6; a day's target is missed by none (i3 is exactly a day old).
     let v1 = Filter::engine().version("v-1").unwrap();
-    let day = sla(&warehouse, &team(), &v1, Some(86_400.0), now).await.unwrap();
+    let day = sla(&outlined(&warehouse, &team(), &v1).await, Some(86_400.0), now).await.unwrap();
     assert_eq!(
         day.cases,
         Some(CaseSla {
@@ -323,7 +324,7 @@ async fn engine_cases_and_running_instances_against_a_target() {
 
     // Instances started on the 5th: i4 and i6, 3h and 4h old; no ended case has events then.
     let fifth = Filter::engine().between(Some(time("2024-03-05T00:00:00Z")), None, TimeScope::Events).unwrap();
-    let report = sla(&warehouse, &team(), &fifth, Some(12_600.0), now).await.unwrap();
+    let report = sla(&outlined(&warehouse, &team(), &fifth).await, Some(12_600.0), now).await.unwrap();
     let cases = report.cases.unwrap();
     assert_eq!((cases.cases, cases.breach_rate), (0, None));
     assert_eq!(
@@ -333,7 +334,7 @@ async fn engine_cases_and_running_instances_against_a_target() {
 
     // Team b's running instance (since 1 March) and its case are never counted for team a, but
     // are with every team's rows.
-    let all = sla(&warehouse, &TeamScope::All, &Filter::engine(), Some(7200.0), now).await.unwrap();
+    let all = sla(&outlined(&warehouse, &TeamScope::All, &Filter::engine()).await, Some(7200.0), now).await.unwrap();
     let cases = all.cases.unwrap();
     assert_eq!((cases.cases, cases.open.unwrap().instances), (2, 4));
 }
@@ -341,7 +342,7 @@ async fn engine_cases_and_running_instances_against_a_target() {
 #[tokio::test]
 async fn report_as_text() {
     let (_dir, warehouse) = engine_warehouse().await;
-    let report = sla(&warehouse, &team(), &Filter::engine(), Some(7200.0), time(NOW)).await.unwrap();
+    let report = sla(&outlined(&warehouse, &team(), &Filter::engine()).await, Some(7200.0), time(NOW)).await.unwrap();
     assert_eq!(
         report.to_text(),
         "\
@@ -368,7 +369,7 @@ Findings:
     assert_eq!(json["cases"]["open"]["over_target"], json!(3));
 
     let (_dir, empty) = crate::common::warehouse();
-    let report = sla(&empty, &team(), &Filter::engine(), None, time(NOW)).await.unwrap();
+    let report = sla(&outlined(&empty, &team(), &Filter::engine()).await, None, time(NOW)).await.unwrap();
     assert_eq!(report.to_text(), "SLAs as of 2024-03-05 12:00:00 UTC\n\nNo tasks with a step SLA in the selection.\n");
 }
 
@@ -391,7 +392,7 @@ async fn case_targets_on_a_small_log() {
     let filter = Filter::source("cases").unwrap();
     let now = time(NOW);
     // 4h: case 2 by 20h, case 4 by 1h.
-    let report = sla(&warehouse, &team(), &filter, Some(14_400.0), now).await.unwrap();
+    let report = sla(&outlined(&warehouse, &team(), &filter).await, Some(14_400.0), now).await.unwrap();
     assert!(report.steps.is_empty());
     assert_eq!(
         report.cases,
@@ -410,18 +411,18 @@ async fn case_targets_on_a_small_log() {
         ["2 of 4 cases (50.0%) took longer than the 4h 00m target, by 10h 30m on average, at most 20h 00m."]
     );
     // Exactly 5h is not over a 5h target.
-    let five = sla(&warehouse, &team(), &filter, Some(18_000.0), now).await.unwrap().cases.unwrap();
+    let five = sla(&outlined(&warehouse, &team(), &filter).await, Some(18_000.0), now).await.unwrap().cases.unwrap();
     assert_eq!((five.breaches, five.excess_max_s), (1, Some(68_400.0)));
     // Events of the 4th only: case 2 is cut to its first event.
     let fourth = filter
         .clone()
         .between(Some(time("2024-03-04T00:00:00Z")), Some(time("2024-03-05T00:00:00Z")), TimeScope::Events)
         .unwrap();
-    let cut = sla(&warehouse, &team(), &fourth, Some(14_400.0), now).await.unwrap().cases.unwrap();
+    let cut = sla(&outlined(&warehouse, &team(), &fourth).await, Some(14_400.0), now).await.unwrap().cases.unwrap();
     assert_eq!((cut.cases, cut.breaches, cut.excess_mean_s), (4, 1, Some(3600.0)));
     // Another team sees no cases.
     let outsider = TeamScope::Teams(vec!["team-b".into()]);
-    let none = sla(&warehouse, &outsider, &filter, Some(14_400.0), now).await.unwrap();
+    let none = sla(&outlined(&warehouse, &outsider, &filter).await, Some(14_400.0), now).await.unwrap();
     assert_eq!((none.cases.as_ref().map(|c| (c.cases, c.breach_rate)), none.findings.len()), (Some((0, None)), 0));
 }
 
@@ -430,7 +431,9 @@ async fn case_target_on_the_running_example() {
     let (_dir, warehouse) = warehouse();
     import_file(&warehouse, &shared_log("running-example.xes"), "team-a", "running").await;
     let report =
-        sla(&warehouse, &team(), &Filter::source("running").unwrap(), Some(7.0 * 86_400.0), time(NOW)).await.unwrap();
+        sla(&outlined(&warehouse, &team(), &Filter::source("running").unwrap()).await, Some(7.0 * 86_400.0), time(NOW))
+            .await
+            .unwrap();
     // Obtained independently with Python's xml.etree over running-example.xes (last minus first
     // `time:timestamp` per trace, in seconds): case 3 1,368,780; 2 779,580; 1 703,320;
     // 6 852,300; 5 1,576,440; 4 520,920. Over 7 days (604,800): all but case 4, by 763,980,
@@ -453,11 +456,11 @@ async fn case_target_on_the_running_example() {
 async fn invalid_case_targets_are_refused() {
     let (_dir, warehouse) = warehouse();
     for target in [0.0, -1.0, f64::NAN, f64::INFINITY, -0.0] {
-        let result = sla(&warehouse, &team(), &Filter::engine(), Some(target), time(NOW)).await;
+        let result = sla(&outlined(&warehouse, &team(), &Filter::engine()).await, Some(target), time(NOW)).await;
         assert!(matches!(result, Err(ReportError::InvalidFilter(_))), "{target}: {result:?}");
     }
     // Nothing in the warehouse: an empty report.
-    let report = sla(&warehouse, &team(), &Filter::engine(), Some(60.0), time(NOW)).await.unwrap();
+    let report = sla(&outlined(&warehouse, &team(), &Filter::engine()).await, Some(60.0), time(NOW)).await.unwrap();
     assert!(report.steps.is_empty() && report.findings.is_empty());
     let cases = report.cases.unwrap();
     assert_eq!((cases.cases, cases.breaches, cases.breach_rate), (0, 0, None));

@@ -1,6 +1,6 @@
 //! Throughput and work in progress per day and per week, computed by hand.
 
-use crate::common::{import_csv, warehouse};
+use crate::common::{import_csv, outlined, warehouse};
 use orgata_reports::{Filter, Period, PeriodCounts, timeline};
 use orgata_warehouse::TeamScope;
 
@@ -32,7 +32,7 @@ async fn cases_per_day_and_week_started_completed_and_open() {
 
     // Open at a day's end (midnight) when started at or before it and completed after it: Q,
     // at midnight exactly, never is; R, completed at midnight exactly, is not open then.
-    let days = timeline(&warehouse, &scope, &filter, Period::Day).await.unwrap();
+    let days = timeline(&outlined(&warehouse, &scope, &filter).await, Period::Day).await.unwrap();
     assert_eq!(days.period, Period::Day);
     assert_eq!(
         days.periods,
@@ -50,10 +50,11 @@ async fn cases_per_day_and_week_started_completed_and_open() {
     );
 
     // Weeks start on Monday: 1 Jan 2024 is one.
-    let weeks = timeline(&warehouse, &scope, &filter, Period::Week).await.unwrap();
+    let weeks = timeline(&outlined(&warehouse, &scope, &filter).await, Period::Week).await.unwrap();
     assert_eq!(weeks.periods, [counts("2024-01-01T00:00:00Z", 4, 3, 1), counts("2024-01-08T00:00:00Z", 1, 2, 0)]);
 
     // Nothing selected, no periods.
-    let none = timeline(&warehouse, &scope, &Filter::source("missing").unwrap(), Period::Week).await.unwrap();
+    let none =
+        timeline(&outlined(&warehouse, &scope, &Filter::source("missing").unwrap()).await, Period::Week).await.unwrap();
     assert!(none.periods.is_empty());
 }

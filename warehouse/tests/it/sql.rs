@@ -395,3 +395,38 @@ fn a_location_that_is_no_folder_or_storage_url_is_an_error() {
     let e = Warehouse::open("ftp://example.com/wh", HashMap::new()).unwrap_err();
     assert!(e.to_string().starts_with("warehouse location `ftp://example.com/wh`: "), "{e}");
 }
+
+/// A query over more than its memory budget spills about as much as its data, not a multiple of
+/// it: strings are read as `Utf8`, so a spilling hash aggregation writes compact batches. With
+/// string views every spilled batch carried all of its source batch's string buffers
+/// (apache/datafusion#21325): this query then spilled 85–150 MB for its 8 MB of keys at budgets of
+/// 28–48 MiB, and failed for want of memory at 24 MiB; as `Utf8` it spills 12.3–12.6 MB at 20–24
+/// MiB (docs/benchmarks.md). The budget is one at which the aggregation spills on two cores.
+#[tokio::test]
+async fn a_query_that_spills_writes_its_data_once_not_gigabytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = Warehouse::open(dir.path().to_str().unwrap(), HashMap::new()).unwrap();
+    // 200,000 events, each its own case: 40-character case ids, too long to sit inline in a view.
+    const EVENTS_N: usize = 200_000;
+    let rows: Vec<Map<String, Value>> = (0..EVENTS_N)
+        .map(|i| {
+            let activity = ["Register", "Review", "Pay"][i % 3];
+            let mut row = event(&format!("{i:08}"), "team-a", activity, "2026-03-02T09:00:00Z");
+            row.insert("case_id".into(), json!(format!("case-{i:035}")));
+            row
+        })
+        .collect();
+    let batch = EVENTS.rows_from_json(&rows).unwrap();
+    let key_bytes: usize = 40 * EVENTS_N;
+    warehouse.append(&EVENTS, vec![batch], None, at(1)).await.unwrap();
+
+    let grouped = "SELECT case_id, activity, count(*) AS n FROM events GROUP BY case_id, activity";
+    let budget = QueryLimits { memory_bytes: 24 << 20, max_rows: 10, timeout: Duration::from_secs(120) };
+    let result = warehouse.query(grouped, &TeamScope::All, budget).await.unwrap();
+    assert!(result.spilled_bytes > 0, "24 MiB is too little for 200,000 groups, so the aggregation spills");
+    assert!(
+        result.spilled_bytes < 3 * key_bytes,
+        "spilled {} bytes for {key_bytes} bytes of keys",
+        result.spilled_bytes
+    );
+}

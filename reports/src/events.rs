@@ -1,0 +1,199 @@
+//! A filter's events as a report reads them: outlined by one scan before the report's queries, so
+//! that every query selects exactly the events that count without finding it out again.
+//!
+//! [`Events::select`] groups the selected events by lifecycle transition once. That tells which
+//! transitions count (the rule of [`CountRule`]: where `complete` transitions are mixed with
+//! others only they count; where there is none every event does), whether the engine's tasks
+//! have `start` events to time their completions by, and the events' time range. From it
+//! [`Events::cte`] writes the CTE `ev`, one row per counted event, as a plain scan of `events`
+//! with the counting rule in its `WHERE` (and the tasks' starts joined only where there are
+//! any):
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `team_id`, `case_id` | the case (case ids are only unique within a team's source) |
+//! | `activity` | the activity |
+//! | `ordinal` | file (or commit) order, breaking ties in time |
+//! | `ts` | when the event happened (timestamp) |
+//! | `t` | `ts` in microseconds since the epoch |
+//! | `st` | when the work started, in microseconds: the event's own `start_ts`, else the time of its task's `start` event (the engine's events), else `t` |
+//! | `timed` | whether `st` is a real start time |
+//!
+//! Conventions (those of the PM4Py reference figures, `shared/eventlogs/README.md`): a log whose
+//! transitions are its own statuses ("In Progress", "Resolved", no `complete` at all) counts
+//! every event, as PM4Py's functions do.
+
+use crate::selection::{CountRule, TRANSITIONS_LISTED, TransitionCount};
+use crate::sql::{self, Rows};
+use crate::{Filter, ReportError};
+use orgata_warehouse::{TeamScope, Warehouse};
+
+/// The events a filter selects within a scope, outlined (see the module docs): what every report
+/// function computes over.
+pub struct Events<'a> {
+    warehouse: &'a Warehouse,
+    scope: &'a TeamScope,
+    filter: &'a Filter,
+    outline: Outline,
+}
+
+/// What the one scan of the selected events tells.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Outline {
+    /// Events selected, whatever their transition.
+    pub selected: u64,
+    /// Of those, the `complete` transitions (case-insensitive).
+    pub complete: u64,
+    /// Which transitions count.
+    pub rule: CountRule,
+    /// The selected events per transition, the most frequent first (at most
+    /// [`TRANSITIONS_LISTED`]).
+    pub transitions: Vec<TransitionCount>,
+    /// Whether `start` events of the engine's tasks are selected, which time their tasks'
+    /// completions (`st`).
+    task_starts: bool,
+    /// Whether the selected events of an imported log hold `complete` transitions among other
+    /// named ones (then only `complete` events are work items, paired with `start` events); never
+    /// for the engine's events. See `times`.
+    pub mixed: bool,
+    /// The cases' time range as the work items' cases query finds it (`first_t`, `last_t`), when
+    /// this scan already tells it: for an imported log that does not mix lifecycle transitions and
+    /// is not selected by when cases started, every selected event is a completed item of a
+    /// counted case, so the range is that of the events (the earliest start, the latest
+    /// completion). `Some(None)` when no event is selected; `None` when only the cases query can
+    /// tell (the engine's events, mixed lifecycles, cases started in a range).
+    pub range: Option<Option<(i64, i64)>>,
+    /// The range of the work items' completions (the first and the last `ts`), under the same
+    /// conditions as `range`: then every selected event is a completed item.
+    pub completions: Option<Option<(i64, i64)>>,
+}
+
+impl<'a> Events<'a> {
+    /// Outlines the events `filter` selects within `scope` with one scan.
+    pub async fn select(
+        warehouse: &'a Warehouse,
+        scope: &'a TeamScope,
+        filter: &'a Filter,
+    ) -> Result<Events<'a>, ReportError> {
+        let sql = format!(
+            "WITH per_transition AS (
+                SELECT lower(lifecycle) AS transition, min(lifecycle) AS name, count(*) AS events,
+                    count(task_id) AS with_task, min(CAST(coalesce(start_ts, ts) AS BIGINT)) AS first_t,
+                    min(CAST(ts AS BIGINT)) AS first_ts, max(CAST(ts AS BIGINT)) AS last_t
+                FROM events WHERE {predicate} GROUP BY lower(lifecycle)
+            )
+            SELECT name, events, sum(events) OVER () AS selected,
+                sum(CASE WHEN transition = 'complete' THEN events ELSE 0 END) OVER () AS complete,
+                sum(CASE WHEN transition = 'start' THEN with_task ELSE 0 END) OVER () AS task_starts,
+                count(name) OVER () AS named, min(first_t) OVER () AS first_t,
+                min(first_ts) OVER () AS first_ts, max(last_t) OVER () AS last_t
+            FROM per_transition ORDER BY events DESC, name NULLS LAST LIMIT {TRANSITIONS_LISTED}",
+            predicate = filter.event_predicate(),
+        );
+        let outline = Outline::read(&sql::run(warehouse, scope, &sql).await?, filter)?;
+        Ok(Events { warehouse, scope, filter, outline })
+    }
+
+    /// The warehouse the events are read from.
+    pub(crate) fn warehouse(&self) -> &'a Warehouse {
+        self.warehouse
+    }
+
+    /// The teams the events are read within.
+    pub(crate) fn scope(&self) -> &'a TeamScope {
+        self.scope
+    }
+
+    /// The filter that selected them.
+    pub(crate) fn filter(&self) -> &'a Filter {
+        self.filter
+    }
+
+    /// What the scan found.
+    pub(crate) fn outline(&self) -> &Outline {
+        &self.outline
+    }
+
+    /// Runs a report query over these events (their scope).
+    pub(crate) async fn run(&self, sql: &str) -> Result<Rows, ReportError> {
+        sql::run(self.warehouse, self.scope, sql).await
+    }
+
+    /// `WITH … ev AS (…)`: the counted events (see the module docs). The caller appends
+    /// `, more AS (…) SELECT …`.
+    pub(crate) fn cte(&self) -> String {
+        let predicate = self.filter.event_predicate();
+        let counted = match self.outline.rule {
+            CountRule::CompleteOnly => " AND lower(lifecycle) = 'complete'",
+            CountRule::Every | CountRule::NoComplete => "",
+        };
+        let timed_events = if self.outline.task_starts {
+            // The engine's tasks: a completion without its own start time is timed by its task's
+            // `start` event.
+            format!(
+                "selected AS (
+                    SELECT team_id, case_id, activity, lower(lifecycle) AS lifecycle, ts, start_ts, task_id, ordinal
+                    FROM events WHERE {predicate}
+                ),
+                task_starts AS (
+                    SELECT team_id, task_id, min(ts) AS started FROM selected
+                    WHERE lifecycle = 'start' AND task_id IS NOT NULL GROUP BY team_id, task_id
+                ),
+                timed_events AS (
+                    SELECT c.team_id, c.case_id, c.activity, c.ordinal, c.ts, CAST(c.ts AS BIGINT) AS t,
+                        CAST(coalesce(c.start_ts, CASE WHEN s.started <= c.ts THEN s.started END, c.ts) AS BIGINT) AS st,
+                        c.start_ts IS NOT NULL OR coalesce(s.started <= c.ts, false) AS timed
+                    FROM selected c LEFT JOIN task_starts s ON c.team_id = s.team_id AND c.task_id = s.task_id
+                    WHERE true{counted}
+                )",
+                counted = counted.replace("lower(lifecycle)", "c.lifecycle"),
+            )
+        } else {
+            format!(
+                "timed_events AS (
+                    SELECT team_id, case_id, activity, ordinal, ts, CAST(ts AS BIGINT) AS t,
+                        CAST(coalesce(start_ts, ts) AS BIGINT) AS st, start_ts IS NOT NULL AS timed
+                    FROM events WHERE {predicate}{counted}
+                )"
+            )
+        };
+        let cases_started = match self.filter.case_start_predicate() {
+            Some(predicate) => format!(
+                "JOIN (SELECT team_id, case_id FROM timed_events GROUP BY team_id, case_id \
+                 HAVING {}) started USING (team_id, case_id)",
+                predicate.replace("first_t", "min(t)")
+            ),
+            None => String::new(),
+        };
+        format!("WITH {timed_events},\n        ev AS (SELECT timed_events.* FROM timed_events {cases_started})")
+    }
+}
+
+impl Outline {
+    /// Reads the answer of [`Events::select`]'s scan.
+    fn read(rows: &Rows, filter: &Filter) -> Result<Outline, ReportError> {
+        let first = |name: &str| -> Result<u64, ReportError> { Ok(rows.counts(name)?.first().copied().unwrap_or(0)) };
+        let (selected, complete, task_starts, named) =
+            (first("selected")?, first("complete")?, first("task_starts")?, first("named")?);
+        let transitions: Vec<TransitionCount> = rows
+            .optional_strings("name")?
+            .into_iter()
+            .zip(rows.counts("events")?)
+            .map(|(transition, events)| TransitionCount { transition, events })
+            .collect();
+        let rule = if complete == 0 {
+            if named > 0 { CountRule::NoComplete } else { CountRule::Every }
+        } else if complete == selected {
+            CountRule::Every
+        } else {
+            CountRule::CompleteOnly
+        };
+        let time = |name: &str| -> Result<Option<i64>, ReportError> { Ok(rows.i64s(name)?.first().copied().flatten()) };
+        let (first, first_completion, last) = (time("first_t")?, time("first_ts")?, time("last_t")?);
+        let mixed = !filter.is_engine() && named > 1 && complete > 0;
+        let known = !filter.is_engine() && !mixed && filter.case_start_predicate().is_none();
+        let range = known.then_some(first.zip(last));
+        let completions = known.then_some(first_completion.zip(last));
+        Ok(Outline { selected, complete, rule, transitions, task_starts: task_starts > 0, mixed, range, completions })
+    }
+}

@@ -54,7 +54,7 @@ pub(crate) async fn per_activity(events: &Events<'_>) -> Result<BTreeMap<String,
             avg({service}) AS mean, count(*) AS events, sum(CASE WHEN timed THEN 1 ELSE 0 END) AS timed_events
         FROM occurrences GROUP BY activity",
         ev = events.cte(),
-        window = case_window("t, ordinal"),
+        window = case_window("t, ordinal", events.outline().one_team),
         service = seconds("t - st"),
     );
     let rows = events.run(&sql).await?;

@@ -63,7 +63,7 @@ pub async fn directly_follows(events: &Events<'_>) -> Result<DirectlyFollowsGrap
         FROM timed GROUP BY source, target, first_activity, last_activity",
         ev = events.cte(),
         gap = seconds("gap"),
-        pair_order = case_window("st, t, ordinal"),
+        pair_order = case_window("st, t, ordinal", events.outline().one_team),
     );
     let rows = events.run(&sql).await?;
     let (sources, targets) = (rows.optional_strings("source")?, rows.optional_strings("target")?);

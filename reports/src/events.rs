@@ -63,30 +63,44 @@ pub(crate) struct Outline {
     /// completion). `Some(None)` when no event is selected; `None` when only the cases query can
     /// tell (the engine's events, mixed lifecycles, cases started in a range).
     pub range: Option<Option<(i64, i64)>>,
+    /// Whether the selected events are of one team at most (then case windows need no partition
+    /// by team, `sql::case_window`).
+    pub one_team: bool,
     /// The range of the work items' completions (the first and the last `ts`), under the same
     /// conditions as `range`: then every selected event is a completed item.
     pub completions: Option<Option<(i64, i64)>>,
 }
 
 impl<'a> Events<'a> {
-    /// Outlines the events `filter` selects within `scope` with one scan.
+    /// Outlines the events `filter` selects within `scope` with one scan (grouped by the
+    /// transitions as spelled, then by their lower case: a log has few spellings, so `lower` runs
+    /// on those, not on every event).
     pub async fn select(
         warehouse: &'a Warehouse,
         scope: &'a TeamScope,
         filter: &'a Filter,
     ) -> Result<Events<'a>, ReportError> {
         let sql = format!(
-            "WITH per_transition AS (
-                SELECT lower(lifecycle) AS transition, min(lifecycle) AS name, count(*) AS events,
-                    count(task_id) AS with_task, min(CAST(coalesce(start_ts, ts) AS BIGINT)) AS first_t,
-                    min(CAST(ts AS BIGINT)) AS first_ts, max(CAST(ts AS BIGINT)) AS last_t
-                FROM events WHERE {predicate} GROUP BY lower(lifecycle)
+            "WITH per_spelling AS (
+                SELECT lifecycle, count(*) AS events, count(task_id) AS with_task,
+                    min(team_id) AS first_team, max(team_id) AS last_team,
+                    min(CAST(coalesce(start_ts, ts) AS BIGINT)) AS first_t, min(CAST(ts AS BIGINT)) AS first_ts,
+                    max(CAST(ts AS BIGINT)) AS last_t
+                FROM events WHERE {predicate} GROUP BY lifecycle
+            ),
+            per_transition AS (
+                SELECT lower(lifecycle) AS transition, min(lifecycle) AS name, sum(events) AS events,
+                    sum(with_task) AS with_task, min(first_team) AS first_team, max(last_team) AS last_team,
+                    min(first_t) AS first_t, min(first_ts) AS first_ts,
+                    max(last_t) AS last_t
+                FROM per_spelling GROUP BY lower(lifecycle)
             )
             SELECT name, events, sum(events) OVER () AS selected,
                 sum(CASE WHEN transition = 'complete' THEN events ELSE 0 END) OVER () AS complete,
                 sum(CASE WHEN transition = 'start' THEN with_task ELSE 0 END) OVER () AS task_starts,
                 count(name) OVER () AS named, min(first_t) OVER () AS first_t,
-                min(first_ts) OVER () AS first_ts, max(last_t) OVER () AS last_t
+                min(first_ts) OVER () AS first_ts, max(last_t) OVER () AS last_t,
+                min(first_team) OVER () = max(last_team) OVER () AS one_team
             FROM per_transition ORDER BY events DESC, name NULLS LAST LIMIT {TRANSITIONS_LISTED}",
             predicate = filter.event_predicate(),
         );
@@ -194,6 +208,18 @@ impl Outline {
         let known = !filter.is_engine() && !mixed && filter.case_start_predicate().is_none();
         let range = known.then_some(first.zip(last));
         let completions = known.then_some(first_completion.zip(last));
-        Ok(Outline { selected, complete, rule, transitions, task_starts: task_starts > 0, mixed, range, completions })
+        // No row: no event, so no team either.
+        let one_team = rows.len() == 0 || rows.bools("one_team")?.first().copied().flatten().unwrap_or(false);
+        Ok(Outline {
+            selected,
+            complete,
+            rule,
+            transitions,
+            task_starts: task_starts > 0,
+            mixed,
+            range,
+            completions,
+            one_team,
+        })
     }
 }

@@ -158,7 +158,7 @@ pub async fn resources(
         )));
     }
     let filter = events.filter();
-    let base = format!("{},\n{}", items_base(filter, events.outline().mixed).sql, kept_cte(filter));
+    let base = format!("{},\n{}", items_base(events).sql, kept_cte(filter));
     let period = match (period, events.outline().completions) {
         (Some(period), _) => period,
         (None, Some(range)) => range.map_or(QueuePeriod::Day, |(first, last)| QueuePeriod::for_range(first, last)),
@@ -242,7 +242,7 @@ impl Group {
                 sum(CAST(gap AS {SUM})) AS gap
             FROM items
             GROUP BY GROUPING SETS ((resource), (role), (resource, role), (resource, bin), (handed_from, resource))",
-            case_order = case_order(),
+            case_order = case_order(events.outline().one_team),
             bin = period.bin_sql("t"),
         );
         let rows = events.run(&sql).await?;

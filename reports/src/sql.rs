@@ -20,9 +20,12 @@ fn limits() -> QueryLimits {
 /// A window over rows in case order: each case's rows together, ordered by `order` within it.
 /// It is partitioned by team and a cheap bucket of the case id (the code of its last character),
 /// not by case, so that it runs on every core without a window partition per case (thousands of
-/// small partitions are much slower in DataFusion); a case lies within one bucket.
-pub(crate) fn case_window(order: &str) -> String {
-    format!("PARTITION BY team_id, ascii(right(case_id, 1)) ORDER BY case_id, {order}")
+/// small partitions are much slower in DataFusion); a case lies within one bucket. Rows of
+/// `one_team` (as the events' outline tells) are not partitioned by team: the team id would
+/// lead every row's sort key with the same 36 bytes.
+pub(crate) fn case_window(order: &str, one_team: bool) -> String {
+    let team = if one_team { "" } else { "team_id, " };
+    format!("PARTITION BY {team}ascii(right(case_id, 1)) ORDER BY case_id, {order}")
 }
 
 /// Microseconds (an integer SQL expression) as seconds (a double).
@@ -128,6 +131,12 @@ impl Rows {
     pub fn f64s(&self, name: &str) -> Result<Vec<Option<f64>>, ReportError> {
         let column = self.column(name, &DataType::Float64)?;
         Ok(column.as_primitive::<Float64Type>().iter().collect())
+    }
+
+    /// A boolean column (`None` for nulls).
+    pub fn bools(&self, name: &str) -> Result<Vec<Option<bool>>, ReportError> {
+        let column = self.column(name, &DataType::Boolean)?;
+        Ok(column.as_boolean().iter().collect())
     }
 
     /// An integer column (`None` for nulls).

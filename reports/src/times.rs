@@ -209,7 +209,7 @@ impl ItemGroup {
         events: &Events<'_>,
         bins: Option<&(dyn Fn(&str) -> String + Sync)>,
     ) -> Result<Vec<ItemGroup>, ReportError> {
-        let rows = events.run(&items_sql(events.filter(), events.outline().mixed, bins)).await?;
+        let rows = events.run(&items_sql(events, bins)).await?;
         let (previous, activities) = (rows.optional_strings("prev_activity")?, rows.optional_strings("activity")?);
         let (ready_bins, gone_bins) = (rows.i64s("ready_bin")?, rows.i64s("gone_bin")?);
         let counts = |name: &str| rows.counts(name);
@@ -398,8 +398,8 @@ fn cases_sql(filter: &Filter, mixed: bool) -> String {
 
 /// The items query (see the module docs): rows grouped by previous activity, activity,
 /// `ready_bin` and `gone_bin` (`NULL` without `bins`).
-fn items_sql(filter: &Filter, mixed: bool, bins: Option<&(dyn Fn(&str) -> String + Sync)>) -> String {
-    let base = items_base(filter, mixed);
+fn items_sql(events: &Events<'_>, bins: Option<&(dyn Fn(&str) -> String + Sync)>) -> String {
+    let base = items_base(events);
     let (ready_bin, gone_bin) = match bins {
         Some(bin) => (bin("ready"), bin("left_at")),
         None => ("CAST(NULL AS BIGINT)".to_string(), "CAST(NULL AS BIGINT)".to_string()),
@@ -436,8 +436,8 @@ fn items_sql(filter: &Filter, mixed: bool, bins: Option<&(dyn Fn(&str) -> String
         extra = base.extra,
         ready = base.ready,
         gone = base.gone,
-        kept = kept_cte(filter),
-        case_order = case_order(),
+        kept = kept_cte(events.filter()),
+        case_order = case_order(events.outline().one_team),
     )
 }
 
@@ -458,8 +458,9 @@ pub(crate) struct ItemsBase {
     gone: &'static str,
 }
 
-/// The items' base for a filter (`mixed`: whether its events mix lifecycle transitions).
-pub(crate) fn items_base(filter: &Filter, mixed: bool) -> ItemsBase {
+/// The items' base for outlined events.
+pub(crate) fn items_base(events: &Events<'_>) -> ItemsBase {
+    let (filter, outline) = (events.filter(), events.outline());
     let predicate = filter.event_predicate();
     if filter.is_engine() {
         let sql = format!(
@@ -481,7 +482,7 @@ pub(crate) fn items_base(filter: &Filter, mixed: bool) -> ItemsBase {
             tasks = engine_tasks(filter),
         );
         ItemsBase { sql, extra: ", early, gone", ready: "early", gone: "gone" }
-    } else if mixed {
+    } else if outline.mixed {
         // A `complete` event pairs with the event just before it of the same activity in the case
         // when that is a `start`.
         let same = "lag(case_id) OVER p = case_id AND lag(activity) OVER p = activity";
@@ -502,7 +503,7 @@ pub(crate) fn items_base(filter: &Filter, mixed: bool) -> ItemsBase {
                     start_t IS NOT NULL OR paired_start IS NOT NULL AS timed, resource, role
                 FROM paired WHERE lifecycle = 'complete'
             )",
-            by_activity = sql::case_window("activity, t, ordinal"),
+            by_activity = sql::case_window("activity, t, ordinal", outline.one_team),
         );
         ItemsBase { sql, extra: "", ready: IMPORTED_READY, gone: "t" }
     } else {
@@ -519,8 +520,8 @@ pub(crate) fn items_base(filter: &Filter, mixed: bool) -> ItemsBase {
 
 /// The window over the items that puts each case's in order (see the module docs): `lag(…)` over
 /// it is the previous item, of the same case when `lag(case_id)` is the item's `case_id`.
-pub(crate) fn case_order() -> String {
-    sql::case_window("st ASC NULLS LAST, t ASC NULLS LAST, ordinal")
+pub(crate) fn case_order(one_team: bool) -> String {
+    sql::case_window("st ASC NULLS LAST, t ASC NULLS LAST, ordinal", one_team)
 }
 
 /// Imported items are ready when the case's previous item completed, but never after they start.

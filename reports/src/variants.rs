@@ -45,7 +45,7 @@ pub async fn variants(events: &Events<'_>) -> Result<Variants, ReportError> {
         SELECT trace, count(*) AS frequency, avg(duration) AS mean, median(duration) AS median
         FROM traces GROUP BY trace",
         ev = events.cte(),
-        window = case_window("t, ordinal"),
+        window = case_window("t, ordinal", events.outline().one_team),
         duration = seconds("span"),
     );
     let rows = events.run(&sql).await?;

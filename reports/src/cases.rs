@@ -49,7 +49,7 @@ pub async fn case_arrival_average(events: &Events<'_>) -> Result<Option<f64>, Re
 pub async fn case_figures(events: &Events<'_>) -> Result<(CaseStatistics, Option<f64>), ReportError> {
     let sql = format!(
         "{ev},
-        cases AS (SELECT {duration} AS value, min(t) AS first_t, count(*) AS events FROM ev GROUP BY team_id, case_id),
+        cases AS (SELECT {duration} AS value, min(t) AS first_t, count(*) AS events FROM ev GROUP BY {case}),
         ranked AS (
             SELECT value, first_t, events, row_number() OVER (ORDER BY value) - 1 AS i, count(*) OVER () AS n,
                 lead(value) OVER (ORDER BY value) AS next_value
@@ -60,6 +60,7 @@ pub async fn case_figures(events: &Events<'_>) -> Result<(CaseStatistics, Option
             {starts_span} AS starts_span
         FROM ranked",
         ev = events.cte(),
+        case = events.case_key(),
         duration = seconds("max(t) - min(t)"),
         p90 = quantile(0.9),
         p95 = quantile(0.95),

@@ -128,6 +128,13 @@ impl<'a> Events<'a> {
         &self.outline
     }
 
+    /// The columns that name a case, to group by: `case_id` alone where the events are one
+    /// team's (a one-column grouping DataFusion hashes fastest) — except the engine's, whose
+    /// cases are joined with `instances` by team — else `team_id, case_id`.
+    pub(crate) fn case_key(&self) -> &'static str {
+        if self.outline.one_team && !self.filter.is_engine() { "case_id" } else { "team_id, case_id" }
+    }
+
     /// Runs a report query over these events (their scope).
     pub(crate) async fn run(&self, sql: &str) -> Result<Rows, ReportError> {
         sql::run(self.warehouse, self.scope, sql).await

@@ -252,10 +252,11 @@ async fn case_sla(events: &Events<'_>, target: f64, now: i64) -> Result<CaseSla,
     };
     let sql = format!(
         "{ev},
-        cases AS (SELECT team_id, case_id, {duration} AS length_s FROM ev GROUP BY team_id, case_id),
+        cases AS (SELECT {case}, {duration} AS length_s FROM ev GROUP BY {case}),
         measured AS (SELECT c.length_s FROM cases c {running})
         SELECT * FROM (SELECT count(*) AS cases, {over} FROM measured) closed {open}",
         ev = events.cte(),
+        case = events.case_key(),
         duration = seconds("max(t) - min(t)"),
         over = over("length_s", "case"),
     );

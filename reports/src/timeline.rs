@@ -81,7 +81,7 @@ pub async fn timeline(events: &Events<'_>, period: Period) -> Result<Timeline, R
     };
     let sql = format!(
         "{ev},
-        cases AS (SELECT team_id, case_id, min(t) AS first_t, max(t) AS last_t FROM ev GROUP BY team_id, case_id),
+        cases AS (SELECT {case}, min(t) AS first_t, max(t) AS last_t FROM ev GROUP BY {case}),
         ends AS (
             SELECT c.first_t - {origin} AS first_t, c.last_t - {origin} AS last_t,
                 CASE WHEN {running} THEN NULL ELSE c.last_t - {origin} END AS end_t
@@ -103,6 +103,7 @@ pub async fn timeline(events: &Events<'_>, period: Period) -> Result<Timeline, R
             sum(CASE kind WHEN 4 THEN 1 WHEN 5 THEN -1 ELSE 0 END) AS opened
         FROM marks WHERE p IS NOT NULL GROUP BY p ORDER BY p",
         ev = events.cte(),
+        case = events.case_key(),
         first_bin = bin("first_t"),
         last_bin = bin("last_t"),
         end_bin = bin("end_t"),

@@ -165,7 +165,7 @@ pub(crate) struct CaseFigures {
 impl CaseFigures {
     /// Runs the cases query.
     pub(crate) async fn of(events: &Events<'_>) -> Result<CaseFigures, ReportError> {
-        let rows = events.run(&cases_sql(events.filter(), events.outline().mixed)).await?;
+        let rows = events.run(&cases_sql(events)).await?;
         if rows.len() != 1 {
             return Err(ReportError::Shape(format!("{} rows from the cases query", rows.len())));
         }
@@ -357,7 +357,8 @@ const TEAM_TEXT: &str = "arrow_cast(team_id, 'Utf8') AS team_id";
 /// that mix lifecycle transitions, per `start` event (`t` `NULL`); `early` is when the row's work
 /// could have been ready: an imported event's start (or its own time), a completed task's
 /// `schedule`.
-fn cases_sql(filter: &Filter, mixed: bool) -> String {
+fn cases_sql(events: &Events<'_>) -> String {
+    let (filter, mixed) = (events.filter(), events.outline().mixed);
     let predicate = filter.event_predicate();
     let base = if filter.is_engine() {
         format!(
@@ -388,11 +389,12 @@ fn cases_sql(filter: &Filter, mixed: bool) -> String {
     format!(
         "{base},
         {kept},
-        per_case AS (SELECT max(t) AS last_t, min(early) AS first_t FROM kept GROUP BY team_id, case_id)
+        per_case AS (SELECT max(t) AS last_t, min(early) AS first_t FROM kept GROUP BY {case})
         SELECT count(last_t) AS spans, sum(CAST(last_t - first_t AS {SUM})) AS span,
             min(CASE WHEN last_t IS NOT NULL THEN first_t END) AS first_t, max(last_t) AS last_t
         FROM per_case",
         kept = kept_cte(filter),
+        case = events.case_key(),
     )
 }
 

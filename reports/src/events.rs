@@ -178,15 +178,18 @@ impl<'a> Events<'a> {
                 )"
             )
         };
-        let cases_started = match self.filter.case_start_predicate() {
+        // The cases started in a range first in the join, so that its hash table holds them
+        // rather than every event.
+        let counted = match self.filter.case_start_predicate() {
             Some(predicate) => format!(
-                "JOIN (SELECT team_id, case_id FROM timed_events GROUP BY team_id, case_id \
-                 HAVING {}) started USING (team_id, case_id)",
-                predicate.replace("first_t", "min(t)")
+                "(SELECT {case} FROM timed_events GROUP BY {case} HAVING {having}) started \
+                 JOIN timed_events USING ({case})",
+                case = self.case_key(),
+                having = predicate.replace("first_t", "min(t)")
             ),
-            None => String::new(),
+            None => "timed_events".to_string(),
         };
-        format!("WITH {timed_events},\n        ev AS (SELECT timed_events.* FROM timed_events {cases_started})")
+        format!("WITH {timed_events},\n        ev AS (SELECT timed_events.* FROM {counted})")
     }
 }
 

@@ -158,7 +158,7 @@ pub async fn resources(
         )));
     }
     let filter = events.filter();
-    let base = format!("{},\n{}", items_base(events).sql, kept_cte(filter));
+    let base = format!("{},\n{}", items_base(events).sql, kept_cte(events));
     let period = match (period, events.outline().completions) {
         (Some(period), _) => period,
         (None, Some(range)) => range.map_or(QueuePeriod::Day, |(first, last)| QueuePeriod::for_range(first, last)),

@@ -324,16 +324,18 @@ fn seconds(micros: f64) -> f64 {
 pub(crate) const SUM: &str = "DECIMAL(38, 0)";
 
 /// `kept AS (…)`: `base`, or in [`crate::TimeScope::CasesStarted`] the rows of the cases whose
-/// first completion is in the range.
-pub(crate) fn kept_cte(filter: &Filter) -> String {
-    match filter.case_start_predicate() {
+/// first completion is in the range (the cases first in the join, so that its hash table holds
+/// them rather than every row).
+pub(crate) fn kept_cte(events: &Events<'_>) -> String {
+    match events.filter().case_start_predicate() {
         Some(predicate) => format!(
             "kept AS (
-                SELECT base.* FROM base JOIN (
-                    SELECT team_id, case_id FROM base GROUP BY team_id, case_id HAVING {}
-                ) started USING (team_id, case_id)
+                SELECT base.* FROM (
+                    SELECT {case} FROM base GROUP BY {case} HAVING {having}
+                ) started JOIN base USING ({case})
             )",
-            predicate.replace("first_t", "min(t)")
+            case = events.case_key(),
+            having = predicate.replace("first_t", "min(t)")
         ),
         None => "kept AS (SELECT * FROM base)".to_string(),
     }
@@ -393,7 +395,7 @@ fn cases_sql(events: &Events<'_>) -> String {
         SELECT count(last_t) AS spans, sum(CAST(last_t - first_t AS {SUM})) AS span,
             min(CASE WHEN last_t IS NOT NULL THEN first_t END) AS first_t, max(last_t) AS last_t
         FROM per_case",
-        kept = kept_cte(filter),
+        kept = kept_cte(events),
         case = events.case_key(),
     )
 }
@@ -438,7 +440,7 @@ fn items_sql(events: &Events<'_>, bins: Option<&(dyn Fn(&str) -> String + Sync)>
         extra = base.extra,
         ready = base.ready,
         gone = base.gone,
-        kept = kept_cte(events.filter()),
+        kept = kept_cte(events),
         case_order = case_order(events.outline().one_team),
     )
 }

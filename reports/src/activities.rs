@@ -1,18 +1,28 @@
 //! Per-activity figures: rework and service time.
 
-use crate::sql::{case_window, seconds};
+use crate::sql::seconds;
 use crate::{Events, ReportError};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
-/// For each activity that some case performs more than once, the number of such cases.
-pub async fn rework_per_activity(events: &Events<'_>) -> Result<BTreeMap<String, u64>, ReportError> {
-    let figures = per_activity(events).await?;
-    Ok(figures
-        .into_iter()
-        .filter(|(_, (rework, _))| *rework > 0)
-        .map(|(activity, (rework, _))| (activity, rework))
-        .collect())
+/// The activities report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivityReport {
+    /// One row per activity, by name.
+    pub activities: Vec<ActivityFigures>,
+}
+
+/// What the activities report says of one activity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivityFigures {
+    pub activity: String,
+    /// Events counted (completions where lifecycles are mixed).
+    pub events: u64,
+    /// Cases in which the activity happens more than once.
+    pub rework_cases: u64,
+    /// Completion minus start, in seconds.
+    pub service_time: ServiceTime,
 }
 
 /// How long an activity's work takes.
@@ -29,21 +39,17 @@ pub struct ServiceTime {
     pub timed_events: u64,
 }
 
-/// Service time per activity: `avg(t - st)` by activity, where `st` is the event's start time
-/// (its own, or its task's `start` event's for the engine's events, else its completion).
-pub async fn service_time_per_activity(events: &Events<'_>) -> Result<BTreeMap<String, ServiceTime>, ReportError> {
-    Ok(per_activity(events).await?.into_iter().map(|(activity, (_, service))| (activity, service)).collect())
-}
-
-/// Per activity: the cases that perform it more than once, and its service time — one query.
+/// The activities report: per activity its events, the cases that perform it more than once
+/// (rework), and its service time — `avg(t - st)`, where `st` is the event's start time (its own,
+/// or its task's `start` event's for the engine's events, else its completion). One query.
 ///
 /// SQL: each event's occurrence of its activity within its case ([`nth_occurrence`] over the
-/// events in case order, `sql::case_window`) — instead of a hash aggregation by case and
+/// events in case order, `Events::case_window`) — instead of a hash aggregation by case and
 /// activity, a group per event in most logs — then per activity the cases with a second
 /// occurrence, the events, those with a start time, and the mean of `t - st`.
 ///
 /// [`nth_occurrence`]: crate::occurrence
-pub(crate) async fn per_activity(events: &Events<'_>) -> Result<BTreeMap<String, (u64, ServiceTime)>, ReportError> {
+pub async fn activity_report(events: &Events<'_>) -> Result<ActivityReport, ReportError> {
     let sql = format!(
         "{ev},
         occurrences AS (
@@ -54,18 +60,22 @@ pub(crate) async fn per_activity(events: &Events<'_>) -> Result<BTreeMap<String,
             avg({service}) AS mean, count(*) AS events, sum(CASE WHEN timed THEN 1 ELSE 0 END) AS timed_events
         FROM occurrences GROUP BY activity",
         ev = events.cte(),
-        window = case_window("t, ordinal", events.outline().one_team),
+        window = events.case_window("t, ordinal"),
         service = seconds("t - st"),
     );
     let rows = events.run(&sql).await?;
     let (rework, means) = (rows.counts("rework_cases")?, rows.f64s("mean")?);
     let (counts, timed) = (rows.counts("events")?, rows.counts("timed_events")?);
-    rows.strings("activity")?
+    let mut activities = rows
+        .strings("activity")?
         .into_iter()
         .enumerate()
         .map(|(i, activity)| {
             let mean_s = means[i].ok_or_else(|| ReportError::Shape("a null service time".into()))?;
-            Ok((activity, (rework[i], ServiceTime { mean_s, events: counts[i], timed_events: timed[i] })))
+            let service_time = ServiceTime { mean_s, events: counts[i], timed_events: timed[i] };
+            Ok(ActivityFigures { activity, events: counts[i], rework_cases: rework[i], service_time })
         })
-        .collect()
+        .collect::<Result<Vec<_>, ReportError>>()?;
+    activities.sort_by(|a, b| a.activity.cmp(&b.activity));
+    Ok(ActivityReport { activities })
 }

@@ -214,6 +214,11 @@ impl QueuePeriod {
             .map_or(QueuePeriod::Year, |(period, _)| period)
     }
 
+    /// [`Self::for_range`] of a range that may be empty (days when nothing lies in it).
+    pub(crate) fn covering(range: Option<(i64, i64)>) -> QueuePeriod {
+        range.map_or(QueuePeriod::Day, |(first, last)| QueuePeriod::for_range(first, last))
+    }
+
     /// The months a calendar period spans; `None` for days and weeks.
     fn months(self) -> Option<i64> {
         match self {
@@ -324,12 +329,11 @@ impl std::str::FromStr for QueuePeriod {
 /// the outline tells the cases' time range; otherwise the items follow the cases. Shares, queues,
 /// rankings and sentences are derived from those groups in Rust.
 pub async fn bottlenecks(events: &Events<'_>) -> Result<BottleneckReport, ReportError> {
-    let period_of = |range: Option<(i64, i64)>| range.map_or(QueuePeriod::Day, |(f, l)| QueuePeriod::for_range(f, l));
     if let Some(range) = events.outline().range {
-        return bottlenecks_per(events, period_of(range)).await;
+        return bottlenecks_per(events, QueuePeriod::covering(range)).await;
     }
     let cases = CaseFigures::of(events).await?;
-    let period = period_of(cases.first_t.zip(cases.last_t));
+    let period = QueuePeriod::covering(cases.first_t.zip(cases.last_t));
     let groups = ItemGroup::query(events, Some(&bins(period))).await?;
     report(&cases, &groups, period)
 }

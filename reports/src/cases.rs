@@ -29,24 +29,23 @@ pub struct DurationSummary {
     pub max: f64,
 }
 
-/// Counts cases and events and summarises case durations.
-pub async fn case_statistics(events: &Events<'_>) -> Result<CaseStatistics, ReportError> {
-    Ok(case_figures(events).await?.0)
+/// The cases report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseReport {
+    pub statistics: CaseStatistics,
+    /// Mean time between consecutive case starts, in seconds (`None` below two cases).
+    pub arrival_average_s: Option<f64>,
 }
 
-/// The mean time between consecutive case starts (first events), in seconds; `None` with fewer
-/// than two cases.
-pub async fn case_arrival_average(events: &Events<'_>) -> Result<Option<f64>, ReportError> {
-    Ok(case_figures(events).await?.1)
-}
-
-/// The case statistics and the mean time between consecutive case starts, from one query.
+/// The cases report: the case statistics and the mean time between consecutive case starts, from
+/// one query.
 ///
 /// SQL: one row per case (its first time and `max(t) - min(t)`), then `avg`, `median`, `min` and
 /// `max` over the cases, the 90th and 95th percentiles from a ranked copy (`row_number`, `lead`),
 /// and the first and last case start. The gaps between consecutive starts add up to the last
 /// start minus the first, so their mean is that over the cases less one.
-pub async fn case_figures(events: &Events<'_>) -> Result<(CaseStatistics, Option<f64>), ReportError> {
+pub async fn case_report(events: &Events<'_>) -> Result<CaseReport, ReportError> {
     let sql = format!(
         "{ev},
         cases AS (SELECT {duration} AS value, min(t) AS first_t, count(*) AS events FROM ev GROUP BY {case}),
@@ -80,6 +79,6 @@ pub async fn case_figures(events: &Events<'_>) -> Result<(CaseStatistics, Option
             }
             _ => None,
         };
-    let arrival = value("starts_span")?.filter(|_| cases >= 2).map(|span| span / (cases - 1) as f64);
-    Ok((CaseStatistics { cases, events: counted, duration_s }, arrival))
+    let arrival_average_s = value("starts_span")?.filter(|_| cases >= 2).map(|span| span / (cases - 1) as f64);
+    Ok(CaseReport { statistics: CaseStatistics { cases, events: counted, duration_s }, arrival_average_s })
 }

@@ -2,14 +2,13 @@
 //! (`/v1/teams/{team}/analytics/NAME`), the UI and MCP offer, computed by one function and
 //! rendered as JSON (serde) or as text for people.
 
-use crate::activities::per_activity;
 use crate::selection::{Selection, selection};
 use crate::sql::both;
 use crate::text::{duration, percent, plural, table};
 use crate::{
-    BottleneckReport, CaseStatistics, Comparison, DirectlyFollowsGraph, Events, Filter, Period, ReportError,
-    ResourceReport, ServiceTime, Side, SlaReport, TimeScope, Timeline, Variants, bottlenecks, case_figures, compare,
-    directly_follows, resources, sla, timeline, variants,
+    ActivityReport, BottleneckReport, CaseReport, CaseStatistics, Comparison, DirectlyFollowsGraph, Events, Filter,
+    Period, ReportError, ResourceReport, Side, SlaReport, TimeScope, Timeline, Variants, activity_report, bottlenecks,
+    case_report, compare, directly_follows, resources, sla, timeline, variants,
 };
 use chrono::{DateTime, Utc};
 use orgata_warehouse::{TeamScope, Warehouse};
@@ -98,36 +97,6 @@ pub enum Report {
     Compare(Comparison),
     Sla(SlaReport),
     Resources(ResourceReport),
-}
-
-/// The cases report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct CaseReport {
-    pub statistics: CaseStatistics,
-    /// Mean time between consecutive case starts, in seconds (`None` below two cases).
-    pub arrival_average_s: Option<f64>,
-}
-
-/// The activities report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ActivityReport {
-    /// One row per activity, by name.
-    pub activities: Vec<ActivityFigures>,
-}
-
-/// What the activities report says of one activity.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ActivityFigures {
-    pub activity: String,
-    /// Events counted (completions where lifecycles are mixed).
-    pub events: u64,
-    /// Cases in which the activity happens more than once.
-    pub rework_cases: u64,
-    /// Completion minus start, in seconds.
-    pub service_time: ServiceTime,
 }
 
 /// The filter interfaces build from what a caller gave (text fields, all optional): the source
@@ -305,25 +274,10 @@ pub async fn run(
 /// Computes a report over outlined events.
 async fn report(kind: ReportKind, events: &Events<'_>, options: &ReportOptions) -> Result<Report, ReportError> {
     Ok(match kind {
-        ReportKind::Cases => {
-            let (statistics, arrival_average_s) = case_figures(events).await?;
-            Report::Cases(CaseReport { statistics, arrival_average_s })
-        }
+        ReportKind::Cases => Report::Cases(case_report(events).await?),
         ReportKind::Variants => Report::Variants(variants(events).await?),
         ReportKind::Dfg => Report::Dfg(directly_follows(events).await?),
-        ReportKind::Activities => {
-            let activities = per_activity(events)
-                .await?
-                .into_iter()
-                .map(|(activity, (rework_cases, service_time))| ActivityFigures {
-                    rework_cases,
-                    events: service_time.events,
-                    activity,
-                    service_time,
-                })
-                .collect();
-            Report::Activities(ActivityReport { activities })
-        }
+        ReportKind::Activities => Report::Activities(activity_report(events).await?),
         ReportKind::Timeline => Report::Timeline(timeline(events, options.period).await?),
         ReportKind::Bottlenecks => Report::Bottlenecks(bottlenecks(events).await?),
         ReportKind::Compare => {

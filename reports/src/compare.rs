@@ -2,7 +2,7 @@
 //! period, playbook version against version — and which of them moved, by how much.
 //!
 //! Each side is a [`Side`]: the teams it may read and a [`Filter`]. Both are measured by the
-//! functions of the other reports (`case_figures`, `activity_times`),
+//! functions of the other reports (`case_report`, `activity_times`),
 //! so a comparison's figures are exactly those reports' figures for each side:
 //!
 //! - per case: case count, events per case, duration mean/median/p90/p95/max, the mean time
@@ -18,7 +18,7 @@
 //! by as much, those that changed the time per case most first, in sentences.
 
 use crate::text::{duration, percent, table};
-use crate::{ActivityTimes, Events, Filter, ReportError, activity_times, case_figures};
+use crate::{ActivityTimes, CaseReport, Events, Filter, ReportError, activity_times, case_report};
 use orgata_warehouse::TeamScope;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -180,7 +180,7 @@ struct Figures {
 
 impl Figures {
     async fn of(events: &Events<'_>) -> Result<Figures, ReportError> {
-        let (statistics, arrival) = case_figures(events).await?;
+        let CaseReport { statistics, arrival_average_s: arrival } = case_report(events).await?;
         let times = activity_times(events).await?;
         let cases = statistics.cases as f64;
         let per_case = |total: f64| (cases > 0.0).then(|| total / cases);

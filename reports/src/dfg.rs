@@ -1,6 +1,6 @@
 //! The directly-follows graph: which activity follows which, how often, and how long after.
 
-use crate::sql::{case_window, seconds};
+use crate::sql::seconds;
 use crate::{Events, ReportError};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -36,7 +36,7 @@ pub struct DfgEdge {
 
 /// The directly-follows graph.
 ///
-/// SQL, one query: one window over the events in case order (`sql::case_window`, not a window
+/// SQL, one query: one window over the events in case order (`Events::case_window`, not a window
 /// partition per case) pairs each event with the next of its case (`lead`) and gives each case's
 /// first and last activity on its last row (`case_first`, `case_last` of [`crate::trace`]); one
 /// aggregation by (activity, next activity, first activity, last activity) then holds every edge
@@ -63,7 +63,7 @@ pub async fn directly_follows(events: &Events<'_>) -> Result<DirectlyFollowsGrap
         FROM timed GROUP BY source, target, first_activity, last_activity",
         ev = events.cte(),
         gap = seconds("gap"),
-        pair_order = case_window("st, t, ordinal", events.outline().one_team),
+        pair_order = events.case_window("st, t, ordinal"),
     );
     let rows = events.run(&sql).await?;
     let (sources, targets) = (rows.optional_strings("source")?, rows.optional_strings("target")?);

@@ -64,8 +64,8 @@ pub(crate) struct Outline {
     /// tell (the engine's events, mixed lifecycles, cases started in a range).
     pub range: Option<Option<(i64, i64)>>,
     /// Whether the selected events are of one team at most (then case windows need no partition
-    /// by team, `sql::case_window`).
-    pub one_team: bool,
+    /// by team, [`Events::case_window`]).
+    one_team: bool,
     /// The range of the work items' completions (the first and the last `ts`), under the same
     /// conditions as `range`: then every selected event is a completed item.
     pub completions: Option<Option<(i64, i64)>>,
@@ -135,6 +135,17 @@ impl<'a> Events<'a> {
         if self.outline.one_team && !self.filter.is_engine() { "case_id" } else { "team_id, case_id" }
     }
 
+    /// A window over rows in case order: each case's rows together, ordered by `order` within
+    /// it. It is partitioned by team and a cheap bucket of the case id (the code of its last
+    /// character), not by case, so that it runs on every core without a window partition per case
+    /// (thousands of small partitions are much slower in DataFusion); a case lies within one
+    /// bucket. One team's events are not partitioned by team: the team id would lead every row's
+    /// sort key with the same 36 bytes.
+    pub(crate) fn case_window(&self, order: &str) -> String {
+        let team = if self.outline.one_team { "" } else { "team_id, " };
+        format!("PARTITION BY {team}ascii(right(case_id, 1)) ORDER BY case_id, {order}")
+    }
+
     /// Runs a report query over these events (their scope).
     pub(crate) async fn run(&self, sql: &str) -> Result<Rows, ReportError> {
         sql::run(self.warehouse, self.scope, sql).await
@@ -144,10 +155,7 @@ impl<'a> Events<'a> {
     /// `, more AS (…) SELECT …`.
     pub(crate) fn cte(&self) -> String {
         let predicate = self.filter.event_predicate();
-        let counted = match self.outline.rule {
-            CountRule::CompleteOnly => " AND lower(lifecycle) = 'complete'",
-            CountRule::Every | CountRule::NoComplete => "",
-        };
+        let complete_only = self.outline.rule == CountRule::CompleteOnly;
         let timed_events = if self.outline.task_starts {
             // The engine's tasks: a completion without its own start time is timed by its task's
             // `start` event.
@@ -165,9 +173,9 @@ impl<'a> Events<'a> {
                         CAST(coalesce(c.start_ts, CASE WHEN s.started <= c.ts THEN s.started END, c.ts) AS BIGINT) AS st,
                         c.start_ts IS NOT NULL OR coalesce(s.started <= c.ts, false) AS timed
                     FROM selected c LEFT JOIN task_starts s ON c.team_id = s.team_id AND c.task_id = s.task_id
-                    WHERE true{counted}
+                    {counted}
                 )",
-                counted = counted.replace("lower(lifecycle)", "c.lifecycle"),
+                counted = if complete_only { "WHERE c.lifecycle = 'complete'" } else { "" },
             )
         } else {
             format!(
@@ -175,7 +183,8 @@ impl<'a> Events<'a> {
                     SELECT team_id, case_id, activity, ordinal, ts, CAST(ts AS BIGINT) AS t,
                         CAST(coalesce(start_ts, ts) AS BIGINT) AS st, start_ts IS NOT NULL AS timed
                     FROM events WHERE {predicate}{counted}
-                )"
+                )",
+                counted = if complete_only { " AND lower(lifecycle) = 'complete'" } else { "" },
             )
         };
         // The cases started in a range first in the join, so that its hash table holds them
@@ -196,9 +205,12 @@ impl<'a> Events<'a> {
 impl Outline {
     /// Reads the answer of [`Events::select`]'s scan.
     fn read(rows: &Rows, filter: &Filter) -> Result<Outline, ReportError> {
-        let first = |name: &str| -> Result<u64, ReportError> { Ok(rows.counts(name)?.first().copied().unwrap_or(0)) };
-        let (selected, complete, task_starts, named) =
-            (first("selected")?, first("complete")?, first("task_starts")?, first("named")?);
+        let (selected, complete, task_starts, named) = (
+            rows.first_count("selected")?,
+            rows.first_count("complete")?,
+            rows.first_count("task_starts")?,
+            rows.first_count("named")?,
+        );
         let transitions: Vec<TransitionCount> = rows
             .optional_strings("name")?
             .into_iter()
@@ -212,8 +224,8 @@ impl Outline {
         } else {
             CountRule::CompleteOnly
         };
-        let time = |name: &str| -> Result<Option<i64>, ReportError> { Ok(rows.i64s(name)?.first().copied().flatten()) };
-        let (first, first_completion, last) = (time("first_t")?, time("first_ts")?, time("last_t")?);
+        let (first, first_completion, last) =
+            (rows.first_i64("first_t")?, rows.first_i64("first_ts")?, rows.first_i64("last_t")?);
         let mixed = !filter.is_engine() && named > 1 && complete > 0;
         let known = !filter.is_engine() && !mixed && filter.case_start_predicate().is_none();
         let range = known.then_some(first.zip(last));

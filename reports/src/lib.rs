@@ -60,16 +60,13 @@ mod times;
 mod trace;
 mod variants;
 
-pub use activities::{ServiceTime, rework_per_activity, service_time_per_activity};
+pub use activities::{ActivityFigures, ActivityReport, ServiceTime, activity_report};
 pub use bottlenecks::{
     ActivityBottleneck, BottleneckReport, MORE_GROWING_QUEUES, Queue, QueueCounts, QueueDirection, QueuePeriod,
     QueueTrend, TOP_ACTIVITIES, TransitionBottleneck, bottlenecks, bottlenecks_per,
 };
-pub use cases::{CaseStatistics, DurationSummary, case_arrival_average, case_figures, case_statistics};
-pub use catalog::{
-    ActivityFigures, ActivityReport, CaseReport, DEFAULT_HOURS_PER_WEEK, Report, ReportKind, ReportOptions,
-    ReportOutput, Versus, filter_of, run,
-};
+pub use cases::{CaseReport, CaseStatistics, DurationSummary, case_report};
+pub use catalog::{DEFAULT_HOURS_PER_WEEK, Report, ReportKind, ReportOptions, ReportOutput, Versus, filter_of, run};
 pub use compare::{ActivityChange, Change, Comparison, MetricChange, NOTABLE_CHANGE, Side, Unit, compare};
 pub use dfg::{DfgEdge, DirectlyFollowsGraph, directly_follows};
 pub use error::ReportError;

@@ -95,15 +95,17 @@ impl WindowUDFImpl for NthOccurrence {
 struct Occurrences {
     counted: Counted,
     case: Option<String>,
-    /// Per value (or handover) of the current case, its completed items so far (a case has few).
-    seen: Vec<(String, u64)>,
+    /// Per value (`(value, "")`) or handover (`(from, to)`) of the current case, its completed
+    /// items so far (a case has few).
+    seen: Vec<(String, String, u64)>,
     /// The value of the case's latest completed item (handovers).
     previous: Option<String>,
 }
 
 impl Occurrences {
     /// The row's occurrence number (`None` unless `completed`, and for handovers unless the value
-    /// changed), after the rows before it.
+    /// changed), after the rows before it. Nothing is allocated for a row but the first of a
+    /// case, a value or a handover.
     fn step(&mut self, case: Option<&str>, value: Option<&str>, completed: bool) -> Option<u64> {
         if self.case.as_deref() != case {
             self.case = case.map(str::to_string);
@@ -113,25 +115,37 @@ impl Occurrences {
         if !completed {
             return None;
         }
-        let key = match self.counted {
-            Counted::Value => value.unwrap_or_default().to_string(),
+        match self.counted {
+            Counted::Value => Some(number(&mut self.seen, value.unwrap_or_default(), "")),
             Counted::Handover => {
-                let previous = std::mem::replace(&mut self.previous, value.map(str::to_string));
-                match (previous, value) {
-                    (Some(from), Some(to)) if from != to => format!("{}:{from}{to}", from.len()),
-                    _ => return None,
-                }
+                let from = self.previous.take();
+                let n = match (&from, value) {
+                    (Some(from), Some(to)) if from != to => Some(number(&mut self.seen, from, to)),
+                    _ => None,
+                };
+                // The previous value's buffer holds this one.
+                self.previous = value.map(|to| {
+                    let mut buffer = from.unwrap_or_default();
+                    buffer.clear();
+                    buffer.push_str(to);
+                    buffer
+                });
+                n
             }
-        };
-        match self.seen.iter_mut().find(|(seen, _)| *seen == key) {
-            Some((_, n)) => {
-                *n += 1;
-                Some(*n)
-            }
-            None => {
-                self.seen.push((key, 1));
-                Some(1)
-            }
+        }
+    }
+}
+
+/// Counts one more occurrence of `(a, b)` in `seen`, and returns its number.
+fn number(seen: &mut Vec<(String, String, u64)>, a: &str, b: &str) -> u64 {
+    match seen.iter_mut().find(|(x, y, _)| x == a && y == b) {
+        Some((_, _, n)) => {
+            *n += 1;
+            *n
+        }
+        None => {
+            seen.push((a.to_string(), b.to_string(), 1));
+            1
         }
     }
 }

@@ -161,14 +161,11 @@ pub async fn resources(
     let base = format!("{},\n{}", items_base(events).sql, kept_cte(events));
     let period = match (period, events.outline().completions) {
         (Some(period), _) => period,
-        (None, Some(range)) => range.map_or(QueuePeriod::Day, |(first, last)| QueuePeriod::for_range(first, last)),
+        (None, Some(range)) => QueuePeriod::covering(range),
         (None, None) => {
             let sql = format!("{base} SELECT min(t) AS first_t, max(t) AS last_t FROM kept");
             let rows = events.run(&sql).await?;
-            match (rows.i64s("first_t")?.first(), rows.i64s("last_t")?.first()) {
-                (Some(Some(first)), Some(Some(last))) => QueuePeriod::for_range(*first, *last),
-                _ => QueuePeriod::Day,
-            }
+            QueuePeriod::covering(rows.first_i64("first_t")?.zip(rows.first_i64("last_t")?))
         }
     };
     let groups = Group::query(events, &base, period).await?;
@@ -242,7 +239,7 @@ impl Group {
                 sum(CAST(gap AS {SUM})) AS gap
             FROM items
             GROUP BY GROUPING SETS ((resource), (role), (resource, role), (resource, bin), (handed_from, resource))",
-            case_order = case_order(events.outline().one_team),
+            case_order = case_order(events),
             bin = period.bin_sql("t"),
         );
         let rows = events.run(&sql).await?;

@@ -147,7 +147,7 @@ async fn counted_in_started_cases(
             FROM events WHERE {predicate} GROUP BY team_id, case_id
         ) WHERE {started}"
     );
-    Ok(run(warehouse, scope, &sql).await?.counts("n")?.first().copied().unwrap_or(0))
+    run(warehouse, scope, &sql).await?.first_count("n")
 }
 
 /// When no case starts in the range: how many cases the other filters hold and when they start.
@@ -162,8 +162,8 @@ async fn cases_started_outside(
         )"
     );
     let rows = run(warehouse, scope, &sql).await?;
-    let (first, last) = span(rows.i64s("first")?, rows.i64s("last")?);
-    Ok(Emptied::CasesStarted { cases: rows.counts("cases")?.first().copied().unwrap_or(0), first, last })
+    let (first, last) = span(rows.first_i64("first")?, rows.first_i64("last")?);
+    Ok(Emptied::CasesStarted { cases: rows.first_count("cases")?, first, last })
 }
 
 /// The first filter, in the order source, playbook, version, time range, after which no event is
@@ -181,8 +181,8 @@ async fn emptied_by(warehouse: &Warehouse, scope: &TeamScope, filter: &Filter) -
                 ),
             )
             .await?;
-            let n = rows.counts("events")?.first().copied().unwrap_or(0);
-            Ok::<_, ReportError>((n, span(rows.i64s("first")?, rows.i64s("last")?)))
+            let n = rows.first_count("events")?;
+            Ok::<_, ReportError>((n, span(rows.first_i64("first")?, rows.first_i64("last")?)))
         }
     };
     let mut narrowed = Filter::of_source(filter.source_name());
@@ -220,11 +220,9 @@ async fn emptied_by(warehouse: &Warehouse, scope: &TeamScope, filter: &Filter) -
     Ok(Emptied::TimeRange { events: n, first, last })
 }
 
-/// The first and last of a one-row answer's microsecond times (the epoch where there are none).
-fn span(first: Vec<Option<i64>>, last: Vec<Option<i64>>) -> (DateTime<Utc>, DateTime<Utc>) {
-    let time = |v: Vec<Option<i64>>| {
-        v.first().copied().flatten().and_then(DateTime::from_timestamp_micros).unwrap_or(DateTime::UNIX_EPOCH)
-    };
+/// Two microsecond times as times (the epoch where there are none).
+fn span(first: Option<i64>, last: Option<i64>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let time = |v: Option<i64>| v.and_then(DateTime::from_timestamp_micros).unwrap_or(DateTime::UNIX_EPOCH);
     (time(first), time(last))
 }
 

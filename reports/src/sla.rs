@@ -15,7 +15,7 @@
 //!   ones. A step is a playbook's step key with its name; the filter's playbook and version
 //!   apply, and its time range selects tasks by their ready time (whatever its [`TimeScope`]).
 //! - **Case target** (any source): a case's duration is its last event's time minus its first
-//!   event's over the filter's events, as [`crate::case_statistics`] has it; a case *breaches*
+//!   event's over the filter's events, as [`crate::case_report`] has it; a case *breaches*
 //!   the target when its duration is above it, and its **excess** is the duration minus the
 //!   target. For the engine's events, cases whose instance is still running are left out (their
 //!   duration so far is not a case duration) and counted under [`OpenInstances`] instead, by

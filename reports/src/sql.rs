@@ -1,5 +1,5 @@
-//! Running report queries and reading their answers, and the SQL pieces reports share (the case
-//! window, seconds, quantiles). The events a query starts from are `crate::events`'.
+//! Running report queries and reading their answers, and the SQL pieces reports share (seconds,
+//! quantiles). The events a query starts from, and their case window, are `crate::events`'.
 
 use crate::ReportError;
 use arrow::array::{ArrayRef, AsArray, RecordBatch};
@@ -15,17 +15,6 @@ pub const MAX_ROWS: usize = 1_000_000;
 /// The bounds every report query runs within.
 fn limits() -> QueryLimits {
     QueryLimits { timeout: Duration::from_secs(300), max_rows: MAX_ROWS, memory_bytes: 2 << 30 }
-}
-
-/// A window over rows in case order: each case's rows together, ordered by `order` within it.
-/// It is partitioned by team and a cheap bucket of the case id (the code of its last character),
-/// not by case, so that it runs on every core without a window partition per case (thousands of
-/// small partitions are much slower in DataFusion); a case lies within one bucket. Rows of
-/// `one_team` (as the events' outline tells) are not partitioned by team: the team id would
-/// lead every row's sort key with the same 36 bytes.
-pub(crate) fn case_window(order: &str, one_team: bool) -> String {
-    let team = if one_team { "" } else { "team_id, " };
-    format!("PARTITION BY {team}ascii(right(case_id, 1)) ORDER BY case_id, {order}")
 }
 
 /// Microseconds (an integer SQL expression) as seconds (a double).
@@ -153,6 +142,16 @@ impl Rows {
                 u64::try_from(v.unwrap_or(0)).map_err(|_| ReportError::Shape(format!("negative count in `{name}`")))
             })
             .collect()
+    }
+
+    /// The first row's integer (`None` for a null or no row): a one-row answer's value.
+    pub fn first_i64(&self, name: &str) -> Result<Option<i64>, ReportError> {
+        Ok(self.i64s(name)?.first().copied().flatten())
+    }
+
+    /// The first row's count (0 for a null or no row).
+    pub fn first_count(&self, name: &str) -> Result<u64, ReportError> {
+        Ok(self.counts(name)?.first().copied().unwrap_or(0))
     }
 
     /// A text column; nulls are an error.

@@ -441,7 +441,7 @@ fn items_sql(events: &Events<'_>, bins: Option<&(dyn Fn(&str) -> String + Sync)>
         ready = base.ready,
         gone = base.gone,
         kept = kept_cte(events),
-        case_order = case_order(events.outline().one_team),
+        case_order = case_order(events),
     )
 }
 
@@ -507,7 +507,7 @@ pub(crate) fn items_base(events: &Events<'_>) -> ItemsBase {
                     start_t IS NOT NULL OR paired_start IS NOT NULL AS timed, resource, role
                 FROM paired WHERE lifecycle = 'complete'
             )",
-            by_activity = sql::case_window("activity, t, ordinal", outline.one_team),
+            by_activity = events.case_window("activity, t, ordinal"),
         );
         ItemsBase { sql, extra: "", ready: IMPORTED_READY, gone: "t" }
     } else {
@@ -524,8 +524,8 @@ pub(crate) fn items_base(events: &Events<'_>) -> ItemsBase {
 
 /// The window over the items that puts each case's in order (see the module docs): `lag(…)` over
 /// it is the previous item, of the same case when `lag(case_id)` is the item's `case_id`.
-pub(crate) fn case_order(one_team: bool) -> String {
-    sql::case_window("st ASC NULLS LAST, t ASC NULLS LAST, ordinal", one_team)
+pub(crate) fn case_order(events: &Events<'_>) -> String {
+    events.case_window("st ASC NULLS LAST, t ASC NULLS LAST, ordinal")
 }
 
 /// Imported items are ready when the case's previous item completed, but never after they start.

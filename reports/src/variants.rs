@@ -1,6 +1,6 @@
 //! Variants: the distinct activity sequences cases follow.
 
-use crate::sql::{case_window, seconds};
+use crate::sql::seconds;
 use crate::trace::decode;
 use crate::{Events, ReportError};
 use serde::Serialize;
@@ -45,7 +45,7 @@ pub async fn variants(events: &Events<'_>) -> Result<Variants, ReportError> {
         SELECT trace, count(*) AS frequency, avg(duration) AS mean, median(duration) AS median
         FROM traces GROUP BY trace",
         ev = events.cte(),
-        window = case_window("t, ordinal", events.outline().one_team),
+        window = events.case_window("t, ordinal"),
         duration = seconds("span"),
     );
     let rows = events.run(&sql).await?;

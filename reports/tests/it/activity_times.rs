@@ -1,10 +1,10 @@
 //! Waiting, processing and elapsed time per activity, computed by hand on small logs of every
 //! kind: an interval log, XES start/complete pairs, an atomic log and the engine's own events.
 
-use crate::common::{import_csv, import_file, outlined, warehouse};
+use crate::common::{import_csv, import_file, outlined, service_times, warehouse};
 use orgata_reports::{
-    ActivityTime, ActivityTimes, Filter, TimeScope, TimeSummary, TransitionTime, activity_times, directly_follows,
-    service_time_per_activity,
+    ActivityTime, ActivityTimes, Filter, TimeScope, TimeSummary, TransitionTime, activity_report, activity_times,
+    directly_follows,
 };
 use orgata_warehouse::tables::EVENTS;
 use orgata_warehouse::{TeamScope, Warehouse, Watermark};
@@ -93,7 +93,7 @@ async fn interval_logs_split_waiting_from_processing() {
     assert_eq!(parallel.cycle_time_total_s, 10800.0);
 
     // Processing is the service time.
-    let service = service_time_per_activity(&outlined(&warehouse, &team(), &filter).await).await.unwrap();
+    let service = service_times(&activity_report(&outlined(&warehouse, &team(), &filter).await).await.unwrap());
     for activity in &times.activities {
         assert_eq!(activity.processing.unwrap().mean_s, service[&activity.activity].mean_s);
     }

@@ -7,7 +7,7 @@ use crate::common::{
 };
 use orgata_reports::{
     BottleneckReport, Filter, QueueCounts, QueueDirection, QueuePeriod, QueueTrend, bottlenecks, bottlenecks_per,
-    case_statistics, directly_follows,
+    case_report, directly_follows,
 };
 use serde_json::{Value, json};
 
@@ -318,7 +318,7 @@ async fn consistent_on(name: &str, period: QueuePeriod, first_period: &str) {
     import_file(&warehouse, &shared_log(name), "team-a", name).await;
     let filter = Filter::source(name).unwrap();
     let report = bottlenecks(&outlined(&warehouse, &team(), &filter).await).await.unwrap();
-    let statistics = case_statistics(&outlined(&warehouse, &team(), &filter).await).await.unwrap();
+    let statistics = case_report(&outlined(&warehouse, &team(), &filter).await).await.unwrap().statistics;
     assert_eq!(report.cases, statistics.cases, "{name}: cases");
     let shares: f64 = report.activities.iter().map(|a| a.share).sum();
     let total: f64 = report.activities.iter().map(|a| a.times.total_s).sum();

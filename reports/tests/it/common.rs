@@ -1,9 +1,9 @@
 //! Helpers shared by the tests: the shared logs, temporary warehouses, imports, comparisons.
 
 use orgata_ingest::import::{self, LogFormat};
-use orgata_reports::{Events, Filter};
+use orgata_reports::{ActivityReport, Events, Filter, ServiceTime};
 use orgata_warehouse::{TeamScope, Warehouse};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// Relative tolerance of the reference figures.
@@ -37,6 +37,17 @@ pub fn warehouse() -> (tempfile::TempDir, Warehouse) {
 /// The events `filter` selects within `scope`, outlined: what the report functions take.
 pub async fn outlined<'a>(warehouse: &'a Warehouse, scope: &'a TeamScope, filter: &'a Filter) -> Events<'a> {
     Events::select(warehouse, scope, filter).await.unwrap()
+}
+
+/// The activities performed more than once in some case, and in how many cases.
+pub fn rework(report: &ActivityReport) -> BTreeMap<String, u64> {
+    let reworked = report.activities.iter().filter(|a| a.rework_cases > 0);
+    reworked.map(|a| (a.activity.clone(), a.rework_cases)).collect()
+}
+
+/// Each activity's service time.
+pub fn service_times(report: &ActivityReport) -> BTreeMap<String, ServiceTime> {
+    report.activities.iter().map(|a| (a.activity.clone(), a.service_time.clone())).collect()
 }
 
 /// Imports a log file for `team` under `source`.

@@ -1,12 +1,11 @@
 //! Small logs whose figures are computed by hand: ties in time, a single-event case, rework,
 //! mixed lifecycles, start times and overlapping work, time ranges, filters, and teams' scopes.
 
-use crate::common::{TOLERANCE, assert_close, import_csv, outlined, warehouse};
+use crate::common::{TOLERANCE, assert_close, import_csv, outlined, rework, service_times, warehouse};
 use chrono::{DateTime, Utc};
 use orgata_reports::{
     CountRule, Emptied, Filter, ReportError, ReportKind, ReportOptions, Selection, SourceCount, TimeScope, Variant,
-    case_arrival_average, case_statistics, directly_follows, rework_per_activity, run, selection,
-    service_time_per_activity, variants,
+    activity_report, case_report, directly_follows, run, selection, variants,
 };
 use orgata_warehouse::{TeamScope, Warehouse};
 use std::collections::BTreeMap;
@@ -53,7 +52,7 @@ async fn ties_in_time_keep_file_order_and_single_event_cases_count() {
     let (_dir, warehouse) = ties().await;
     let (scope, filter) = (team("team-a"), Filter::source("ties").unwrap());
 
-    let statistics = case_statistics(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    let statistics = case_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap().statistics;
     assert_eq!((statistics.cases, statistics.events), (3, 8));
     // Durations 9,000 s (A), 7,200 s (B), 0 (C).
     let duration = statistics.duration_s.unwrap();
@@ -102,14 +101,14 @@ async fn ties_in_time_keep_file_order_and_single_event_cases_count() {
     assert_eq!(dfg.end_activities, counts(&[("check", 2), ("register", 1)]));
 
     assert_eq!(
-        rework_per_activity(&outlined(&warehouse, &scope, &filter).await).await.unwrap(),
+        rework(&activity_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap()),
         counts(&[("check", 1)])
     );
     // Starts at 09:00 and 12:00 on the 1st and 08:00 on the 2nd: gaps of 3 h and 20 h.
-    let arrival = case_arrival_average(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    let arrival = case_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap().arrival_average_s;
     assert_close(arrival.unwrap(), 41400.0, TOLERANCE, "arrival");
     // No start times: every service time is 0, as in PM4Py.
-    let service = service_time_per_activity(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    let service = service_times(&activity_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap());
     let means: Vec<_> = service.iter().map(|(a, s)| (a.as_str(), s.mean_s, s.events, s.timed_events)).collect();
     assert_eq!(means, [("check", 0.0, 3, 0), ("decide", 0.0, 2, 0), ("register", 0.0, 3, 0)]);
 }
@@ -120,25 +119,25 @@ async fn a_single_case_has_no_arrival_rate_and_an_empty_selection_has_no_figures
     import_csv(&warehouse, "team-a", "one", "case,activity,timestamp\n1,a,2024-01-01T09:00:00Z\n").await;
     let scope = team("team-a");
     let one = Filter::source("one").unwrap();
-    let statistics = case_statistics(&outlined(&warehouse, &scope, &one).await).await.unwrap();
+    let statistics = case_report(&outlined(&warehouse, &scope, &one).await).await.unwrap().statistics;
     assert_eq!((statistics.cases, statistics.events), (1, 1));
     let duration = statistics.duration_s.unwrap();
     assert_eq!([duration.mean, duration.median, duration.p90, duration.p95, duration.min, duration.max], [0.0; 6]);
-    assert_eq!(case_arrival_average(&outlined(&warehouse, &scope, &one).await).await.unwrap(), None);
+    assert_eq!(case_report(&outlined(&warehouse, &scope, &one).await).await.unwrap().arrival_average_s, None);
     let dfg = directly_follows(&outlined(&warehouse, &scope, &one).await).await.unwrap();
     assert!(dfg.edges.is_empty());
     assert_eq!((dfg.start_activities, dfg.end_activities), (counts(&[("a", 1)]), counts(&[("a", 1)])));
 
     let none = Filter::source("missing").unwrap();
-    let statistics = case_statistics(&outlined(&warehouse, &scope, &none).await).await.unwrap();
+    let statistics = case_report(&outlined(&warehouse, &scope, &none).await).await.unwrap().statistics;
     assert_eq!((statistics.cases, statistics.events, statistics.duration_s), (0, 0, None));
     let found = variants(&outlined(&warehouse, &scope, &none).await).await.unwrap();
     assert_eq!((found.cases, found.variants.len()), (0, 0));
     let dfg = directly_follows(&outlined(&warehouse, &scope, &none).await).await.unwrap();
     assert!(dfg.edges.is_empty() && dfg.start_activities.is_empty() && dfg.end_activities.is_empty());
-    assert!(rework_per_activity(&outlined(&warehouse, &scope, &none).await).await.unwrap().is_empty());
-    assert!(service_time_per_activity(&outlined(&warehouse, &scope, &none).await).await.unwrap().is_empty());
-    assert_eq!(case_arrival_average(&outlined(&warehouse, &scope, &none).await).await.unwrap(), None);
+    assert!(rework(&activity_report(&outlined(&warehouse, &scope, &none).await).await.unwrap()).is_empty());
+    assert!(service_times(&activity_report(&outlined(&warehouse, &scope, &none).await).await.unwrap()).is_empty());
+    assert_eq!(case_report(&outlined(&warehouse, &scope, &none).await).await.unwrap().arrival_average_s, None);
 }
 
 #[tokio::test]
@@ -155,7 +154,7 @@ case,activity,timestamp,lifecycle
     import_csv(&warehouse, "team-a", "mixed", log).await;
     let (scope, filter) = (team("team-a"), Filter::source("mixed").unwrap());
     // Case 2 has no complete event, so it is not counted at all.
-    let statistics = case_statistics(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    let statistics = case_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap().statistics;
     assert_eq!((statistics.cases, statistics.events), (1, 2));
     assert_eq!(statistics.duration_s.unwrap().max, 1800.0);
     let dfg = directly_follows(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
@@ -166,7 +165,7 @@ case,activity,timestamp,lifecycle
     import_csv(&warehouse, "team-a", "starts", "case,activity,timestamp,lifecycle\n1,a,2024-03-01T10:00:00Z,start\n")
         .await;
     let statistics =
-        case_statistics(&outlined(&warehouse, &scope, &Filter::source("starts").unwrap()).await).await.unwrap();
+        case_report(&outlined(&warehouse, &scope, &Filter::source("starts").unwrap()).await).await.unwrap().statistics;
     assert_eq!((statistics.cases, statistics.events), (1, 1));
 }
 
@@ -187,7 +186,7 @@ async fn statuses_without_complete_count_every_event() {
     let (_dir, warehouse) = warehouse();
     import_csv(&warehouse, "team-a", "incidents", INCIDENTS).await;
     let (scope, filter) = (team("team-a"), Filter::source("incidents").unwrap());
-    let statistics = case_statistics(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    let statistics = case_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap().statistics;
     assert_eq!((statistics.cases, statistics.events), (2, 6));
     let durations = statistics.duration_s.unwrap();
     assert_eq!((durations.min, durations.max, durations.mean), (5400.0, 21600.0, 13500.0));
@@ -205,7 +204,7 @@ async fn statuses_without_complete_count_every_event() {
         edges,
         [("Accepted", "Completed", 2, 8100.0), ("Accepted", "Queued", 1, 3600.0), ("Queued", "Accepted", 1, 7200.0)]
     );
-    let rework = rework_per_activity(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    let rework = rework(&activity_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap());
     assert_eq!(rework.get("Accepted").copied(), Some(1));
 }
 
@@ -233,10 +232,11 @@ case,activity,start,timestamp
     let found = variants(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     let sequences: Vec<_> = found.variants.iter().map(|v| v.activities.clone()).collect();
     assert_eq!(sequences, [names(&["a", "b", "c"]), names(&["y", "x"])]);
-    let duration = case_statistics(&outlined(&warehouse, &scope, &filter).await).await.unwrap().duration_s.unwrap();
+    let duration =
+        case_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap().statistics.duration_s.unwrap();
     assert_eq!((duration.min, duration.max), (1800.0, 3600.0));
 
-    let service = service_time_per_activity(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    let service = service_times(&activity_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap());
     let means: Vec<_> = service.iter().map(|(a, s)| (a.as_str(), s.mean_s, s.timed_events)).collect();
     assert_eq!(means, [("a", 600.0, 1), ("b", 900.0, 1), ("c", 600.0, 1), ("x", 10800.0, 1), ("y", 3600.0, 1)]);
 }
@@ -249,7 +249,7 @@ async fn time_ranges_cut_events_or_select_cases() {
 
     // Events from 10:00 on the 1st, before the 2nd: A loses its first event, C is outside.
     let events = Filter::source("ties").unwrap().between(from, to, TimeScope::Events).unwrap();
-    let statistics = case_statistics(&outlined(&warehouse, &scope, &events).await).await.unwrap();
+    let statistics = case_report(&outlined(&warehouse, &scope, &events).await).await.unwrap().statistics;
     assert_eq!((statistics.cases, statistics.events), (2, 6));
     assert_eq!(statistics.duration_s.unwrap().max, 7200.0);
     let dfg = directly_follows(&outlined(&warehouse, &scope, &events).await).await.unwrap();
@@ -257,10 +257,10 @@ async fn time_ranges_cut_events_or_select_cases() {
 
     // Cases that started from 10:00 on: B and C, whole, even past the end of the range.
     let started = Filter::source("ties").unwrap().between(from, None, TimeScope::CasesStarted).unwrap();
-    let statistics = case_statistics(&outlined(&warehouse, &scope, &started).await).await.unwrap();
+    let statistics = case_report(&outlined(&warehouse, &scope, &started).await).await.unwrap().statistics;
     assert_eq!((statistics.cases, statistics.events), (2, 4));
     let started = Filter::source("ties").unwrap().between(None, to, TimeScope::CasesStarted).unwrap();
-    let statistics = case_statistics(&outlined(&warehouse, &scope, &started).await).await.unwrap();
+    let statistics = case_report(&outlined(&warehouse, &scope, &started).await).await.unwrap().statistics;
     assert_eq!((statistics.cases, statistics.events), (2, 7));
 
     // The range's ends: `from` is included, `to` is not.
@@ -268,12 +268,12 @@ async fn time_ranges_cut_events_or_select_cases() {
         .unwrap()
         .between(Some(time("2024-01-02T08:00:00Z")), Some(time("2024-01-02T08:00:00.000001Z")), TimeScope::Events)
         .unwrap();
-    assert_eq!(case_statistics(&outlined(&warehouse, &scope, &exact).await).await.unwrap().events, 1);
+    assert_eq!(case_report(&outlined(&warehouse, &scope, &exact).await).await.unwrap().statistics.events, 1);
     let before = Filter::source("ties")
         .unwrap()
         .between(Some(time("2024-01-01T00:00:00Z")), Some(time("2024-01-02T08:00:00Z")), TimeScope::Events)
         .unwrap();
-    assert_eq!(case_statistics(&outlined(&warehouse, &scope, &before).await).await.unwrap().events, 7);
+    assert_eq!(case_report(&outlined(&warehouse, &scope, &before).await).await.unwrap().statistics.events, 7);
 }
 
 #[tokio::test]
@@ -283,22 +283,26 @@ async fn a_teams_scope_hides_other_teams_sources_and_cases() {
     import_csv(&warehouse, "team-b", "private", "case,activity,timestamp\n1,x,2024-01-01T09:00:00Z\n").await;
     import_csv(&warehouse, "team-b", "ties", "case,activity,timestamp\nA,register,2024-01-05T09:00:00Z\n").await;
 
-    let hidden = case_statistics(&outlined(&warehouse, &team("team-a"), &Filter::source("private").unwrap()).await)
+    let hidden = case_report(&outlined(&warehouse, &team("team-a"), &Filter::source("private").unwrap()).await)
         .await
-        .unwrap();
+        .unwrap()
+        .statistics;
     assert_eq!((hidden.cases, hidden.events), (0, 0));
-    let seen = case_statistics(&outlined(&warehouse, &team("team-b"), &Filter::source("private").unwrap()).await)
+    let seen = case_report(&outlined(&warehouse, &team("team-b"), &Filter::source("private").unwrap()).await)
         .await
-        .unwrap();
+        .unwrap()
+        .statistics;
     assert_eq!((seen.cases, seen.events), (1, 1));
-    let own =
-        case_statistics(&outlined(&warehouse, &team("team-a"), &Filter::source("ties").unwrap()).await).await.unwrap();
+    let own = case_report(&outlined(&warehouse, &team("team-a"), &Filter::source("ties").unwrap()).await)
+        .await
+        .unwrap()
+        .statistics;
     assert_eq!((own.cases, own.events), (3, 8));
 
     // Seeing both teams, case A of team A and case A of team B stay two cases.
     let both = TeamScope::Teams(vec!["team-a".into(), "team-b".into()]);
     let filter = Filter::source("ties").unwrap();
-    let statistics = case_statistics(&outlined(&warehouse, &both, &filter).await).await.unwrap();
+    let statistics = case_report(&outlined(&warehouse, &both, &filter).await).await.unwrap().statistics;
     assert_eq!((statistics.cases, statistics.events), (4, 9));
     let found = variants(&outlined(&warehouse, &TeamScope::All, &filter).await).await.unwrap();
     assert_eq!(

@@ -1,10 +1,8 @@
 //! The engine's own events (source `orgata`): lifecycles of tasks, where a task's `start` event
 //! gives its completion a start time; playbook and version filters.
 
-use crate::common::{outlined, warehouse};
-use orgata_reports::{
-    Filter, Period, PeriodCounts, case_statistics, directly_follows, service_time_per_activity, timeline,
-};
+use crate::common::{outlined, service_times, warehouse};
+use orgata_reports::{Filter, Period, PeriodCounts, activity_report, case_report, directly_follows, timeline};
 use orgata_warehouse::tables::{EVENTS, INSTANCES};
 use orgata_warehouse::{TeamScope, Warehouse, Watermark};
 use serde_json::{Map, Value, json};
@@ -81,7 +79,7 @@ async fn engine_tasks_give_waiting_and_service_times() {
     let filter = Filter::engine().playbook("pb-1").unwrap().version("v-1").unwrap();
 
     // Complete events only: i1's Review and Approve, i2's Review.
-    let statistics = case_statistics(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    let statistics = case_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap().statistics;
     assert_eq!((statistics.cases, statistics.events), (2, 3));
     let duration = statistics.duration_s.unwrap();
     assert_eq!((duration.min, duration.max, duration.mean), (0.0, 4500.0, 2250.0));
@@ -92,7 +90,7 @@ async fn engine_tasks_give_waiting_and_service_times() {
     assert_eq!(edges, [("Review", "Approve", 1, 3600.0)]);
 
     // Started to completed: Review 30 min twice, Approve 15 min.
-    let service = service_time_per_activity(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    let service = service_times(&activity_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap());
     let means: Vec<_> = service.iter().map(|(a, s)| (a.as_str(), s.mean_s, s.events, s.timed_events)).collect();
     assert_eq!(means, [("Approve", 900.0, 1, 1), ("Review", 1800.0, 2, 2)]);
 
@@ -103,13 +101,13 @@ async fn engine_tasks_give_waiting_and_service_times() {
 
     // The playbook without a version filter covers i3 too; another playbook covers nothing.
     let playbook = Filter::engine().playbook("pb-1").unwrap();
-    let statistics = case_statistics(&outlined(&warehouse, &scope, &playbook).await).await.unwrap();
+    let statistics = case_report(&outlined(&warehouse, &scope, &playbook).await).await.unwrap().statistics;
     assert_eq!((statistics.cases, statistics.events), (3, 4));
-    let service = service_time_per_activity(&outlined(&warehouse, &scope, &playbook).await).await.unwrap();
+    let service = service_times(&activity_report(&outlined(&warehouse, &scope, &playbook).await).await.unwrap());
     assert_eq!((service["Review"].mean_s, service["Review"].timed_events), (1600.0, 3));
     let other = Filter::engine().playbook("pb-2").unwrap();
-    assert_eq!(case_statistics(&outlined(&warehouse, &scope, &other).await).await.unwrap().cases, 0);
+    assert_eq!(case_report(&outlined(&warehouse, &scope, &other).await).await.unwrap().statistics.cases, 0);
     // Another team sees none of it.
     let outsider = TeamScope::Teams(vec!["team-b".into()]);
-    assert_eq!(case_statistics(&outlined(&warehouse, &outsider, &playbook).await).await.unwrap().cases, 0);
+    assert_eq!(case_report(&outlined(&warehouse, &outsider, &playbook).await).await.unwrap().statistics.cases, 0);
 }

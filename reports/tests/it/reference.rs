@@ -2,12 +2,10 @@
 //! log, imported into a warehouse and computed by the reports' SQL.
 
 use crate::common::{
-    MEAN_TOLERANCE, TOLERANCE, assert_close, import_file, outlined, shared_log, shared_logs, warehouse,
+    MEAN_TOLERANCE, TOLERANCE, assert_close, import_file, outlined, rework, service_times, shared_log, shared_logs,
+    warehouse,
 };
-use orgata_reports::{
-    Filter, case_arrival_average, case_statistics, directly_follows, rework_per_activity, service_time_per_activity,
-    variants,
-};
+use orgata_reports::{Filter, activity_report, case_report, directly_follows, variants};
 use orgata_warehouse::TeamScope;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,7 +48,7 @@ async fn matches_pm4py(name: &str) {
     let scope = TeamScope::Teams(vec!["team-a".into()]);
     let filter = Filter::source(name).unwrap();
 
-    let statistics = case_statistics(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    let statistics = case_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap().statistics;
     assert_eq!(statistics.events, expected["events"].as_u64().unwrap(), "{name}: events");
     assert_eq!(statistics.cases, expected["cases"].as_u64().unwrap(), "{name}: cases");
     let duration = statistics.duration_s.unwrap();
@@ -87,13 +85,13 @@ async fn matches_pm4py(name: &str) {
     assert_eq!(dfg.start_activities, counts(&expected["start_activities"]), "{name}: start activities");
     assert_eq!(dfg.end_activities, counts(&expected["end_activities"]), "{name}: end activities");
 
-    let rework = rework_per_activity(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    let rework = rework(&activity_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap());
     assert_eq!(rework, counts(&expected["rework_cases_per_activity"]), "{name}: rework");
 
-    let arrival = case_arrival_average(&outlined(&warehouse, &scope, &filter).await).await.unwrap().unwrap();
+    let arrival = case_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap().arrival_average_s.unwrap();
     assert_close(arrival, number(&expected["case_arrival_average_s"]), MEAN_TOLERANCE, &format!("{name}: arrival"));
 
-    let service = service_time_per_activity(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    let service = service_times(&activity_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap());
     let reference = expected["service_time_mean_s"].as_object().unwrap();
     assert_eq!(
         service.keys().collect::<Vec<_>>(),

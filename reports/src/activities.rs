@@ -1,6 +1,6 @@
 //! Per-activity figures: rework and service time.
 
-use crate::sql::seconds;
+use crate::caselog::CaseLog;
 use crate::{Events, ReportError};
 use serde::Serialize;
 
@@ -41,41 +41,40 @@ pub struct ServiceTime {
 
 /// The activities report: per activity its events, the cases that perform it more than once
 /// (rework), and its service time — `avg(t - st)`, where `st` is the event's start time (its own,
-/// or its task's `start` event's for the engine's events, else its completion). One query.
-///
-/// SQL: each event's occurrence of its activity within its case ([`nth_occurrence`] over the
-/// events in case order, `Events::case_window`) — instead of a hash aggregation by case and
-/// activity, a group per event in most logs — then per activity the cases with a second
-/// occurrence, the events, those with a start time, and the mean of `t - st`.
-///
-/// [`nth_occurrence`]: crate::occurrence
+/// or its task's `start` event's for the engine's events, else its completion) — in one pass over
+/// the events by case ([`CaseLog`]).
 pub async fn activity_report(events: &Events<'_>) -> Result<ActivityReport, ReportError> {
-    let sql = format!(
-        "{ev},
-        occurrences AS (
-            SELECT activity, t, st, timed, nth_occurrence(case_id, activity, t) OVER ({window}) AS occurrence
-            FROM ev
-        )
-        SELECT activity, sum(CASE WHEN occurrence = 2 THEN 1 ELSE 0 END) AS rework_cases,
-            avg({service}) AS mean, count(*) AS events, sum(CASE WHEN timed THEN 1 ELSE 0 END) AS timed_events
-        FROM occurrences GROUP BY activity",
-        ev = events.cte(),
-        window = events.case_window("t, ordinal"),
-        service = seconds("t - st"),
-    );
-    let rows = events.run(&sql).await?;
-    let (rework, means) = (rows.counts("rework_cases")?, rows.f64s("mean")?);
-    let (counts, timed) = (rows.counts("events")?, rows.counts("timed_events")?);
-    let mut activities = rows
-        .strings("activity")?
-        .into_iter()
-        .enumerate()
-        .map(|(i, activity)| {
-            let mean_s = means[i].ok_or_else(|| ReportError::Shape("a null service time".into()))?;
-            let service_time = ServiceTime { mean_s, events: counts[i], timed_events: timed[i] };
-            Ok(ActivityFigures { activity, events: counts[i], rework_cases: rework[i], service_time })
+    let log = CaseLog::events(events).await?;
+    let names = log.activities.len();
+    let (mut counts, mut timed, mut rework) = (vec![0u64; names], vec![0u64; names], vec![0u64; names]);
+    let mut service = vec![0.0f64; names];
+    // Per activity, the last case it occurred in and how often there.
+    let (mut last_case, mut in_case) = (vec![usize::MAX; names], vec![0u32; names]);
+    for (case, events) in log.case_ranges().enumerate() {
+        for e in events {
+            let a = log.activity[e] as usize;
+            counts[a] += 1;
+            timed[a] += u64::from(log.timed[e]);
+            service[a] += (log.t[e] - log.st[e]) as f64 / 1e6;
+            if last_case[a] != case {
+                (last_case[a], in_case[a]) = (case, 0);
+            }
+            in_case[a] += 1;
+            rework[a] += u64::from(in_case[a] == 2);
+        }
+    }
+    let mut activities: Vec<ActivityFigures> = (0..names)
+        .map(|a| ActivityFigures {
+            activity: log.activities[a].clone(),
+            events: counts[a],
+            rework_cases: rework[a],
+            service_time: ServiceTime {
+                mean_s: service[a] / counts[a] as f64,
+                events: counts[a],
+                timed_events: timed[a],
+            },
         })
-        .collect::<Result<Vec<_>, ReportError>>()?;
+        .collect();
     activities.sort_by(|a, b| a.activity.cmp(&b.activity));
     Ok(ActivityReport { activities })
 }

@@ -229,7 +229,8 @@ impl QueuePeriod {
         }
     }
 
-    /// The number of the period of an instant, in microseconds (as [`Self::bin_sql`] computes it).
+    /// The number of the period of an instant, in microseconds: periods since the one starting at
+    /// the epoch (days, months, quarters, years) or at Monday 1970-01-05 (weeks).
     pub(crate) fn bin(self, micros: i64) -> i64 {
         match self.months() {
             None if self == QueuePeriod::Day => micros.div_euclid(DAY_MICROS),
@@ -237,23 +238,6 @@ impl QueuePeriod {
             Some(months) => {
                 let t = DateTime::from_timestamp_micros(micros).unwrap_or_default();
                 (i64::from(t.year() - 1970) * 12 + i64::from(t.month0())).div_euclid(months)
-            }
-        }
-    }
-
-    /// SQL: the number of the period of `x` (microseconds since the epoch; `NULL` stays `NULL`):
-    /// periods since the one starting at the epoch (days, months, quarters, years) or at Monday
-    /// 1970-01-05 (weeks).
-    pub(crate) fn bin_sql(self, x: &str) -> String {
-        let floor = |y: &str, length: i64| {
-            format!("(CASE WHEN {y} >= 0 THEN {y} / {length} ELSE -((-{y} - 1) / {length}) - 1 END)")
-        };
-        match self.months() {
-            None if self == QueuePeriod::Day => floor(&format!("({x})"), DAY_MICROS),
-            None => floor(&format!("({x} - {WEEK_ORIGIN})"), WEEK_MICROS),
-            Some(months) => {
-                let part = |unit: &str| format!("CAST(date_part('{unit}', to_timestamp_micros({x})) AS BIGINT)");
-                floor(&format!("(({} - 1970) * 12 + {} - 1)", part("year"), part("month")), months)
             }
         }
     }
@@ -334,21 +318,15 @@ pub async fn bottlenecks(events: &Events<'_>) -> Result<BottleneckReport, Report
     }
     let cases = CaseFigures::of(events).await?;
     let period = QueuePeriod::covering(cases.first_t.zip(cases.last_t));
-    let groups = ItemGroup::query(events, Some(&bins(period))).await?;
+    let groups = ItemGroup::of(events, Some(period)).await?;
     report(&cases, &groups, period)
 }
 
 /// The bottleneck report with queues per `period` (SQL: as [`bottlenecks`], the cases and the
 /// items at the same time).
 pub async fn bottlenecks_per(events: &Events<'_>, period: QueuePeriod) -> Result<BottleneckReport, ReportError> {
-    let bin = bins(period);
-    let (cases, groups) = crate::sql::both(CaseFigures::of(events), ItemGroup::query(events, Some(&bin))).await?;
+    let (cases, groups) = crate::sql::both(CaseFigures::of(events), ItemGroup::of(events, Some(period))).await?;
     report(&cases, &groups, period)
-}
-
-/// SQL: the number of the `period` of a microsecond expression.
-fn bins(period: QueuePeriod) -> impl Fn(&str) -> String + Sync {
-    move |x: &str| period.bin_sql(x)
 }
 
 /// Every activity's queue, on the periods from the first arrival to the last arrival of any

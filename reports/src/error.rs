@@ -15,6 +15,9 @@ pub enum ReportError {
     /// [`crate::MAX_ROWS`]); a partial answer would be wrong, so none is given.
     #[error("the report has more than {0} rows; narrow the filter")]
     TooLarge(usize),
+    /// The events a report holds in memory would take more than this many MiB.
+    #[error("the report's events need more than {0} MiB of memory; narrow the filter")]
+    Memory(usize),
     /// The query's answer did not have the shape the report expects (a bug, not bad input).
     #[error("unexpected query result: {0}")]
     Shape(String),

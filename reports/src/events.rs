@@ -146,9 +146,24 @@ impl<'a> Events<'a> {
         format!("PARTITION BY {team}ascii(right(case_id, 1)) ORDER BY case_id, {order}")
     }
 
+    /// Whether the events are of one team at most.
+    pub(crate) fn one_team(&self) -> bool {
+        self.outline.one_team
+    }
+
     /// Runs a report query over these events (their scope).
     pub(crate) async fn run(&self, sql: &str) -> Result<Rows, ReportError> {
         sql::run(self.warehouse, self.scope, sql).await
+    }
+
+    /// Runs a report query over these events and hands each batch of its answer to `step`
+    /// (`Warehouse::fold_own`); returns the state and the bytes the query spilled.
+    pub(crate) async fn fold<S, F>(&self, sql: &str, state: S, step: F) -> Result<(S, usize), ReportError>
+    where
+        S: Send + 'static,
+        F: FnMut(&mut S, arrow::array::RecordBatch) + Send + 'static,
+    {
+        Ok(self.warehouse.fold_own(sql, self.scope, sql::limits(), state, step).await?)
     }
 
     /// `WITH … ev AS (…)`: the counted events (see the module docs). The caller appends

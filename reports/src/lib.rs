@@ -2,10 +2,12 @@
 //! predictions, what-if simulation, narratives and executive summaries, alerts, and the view
 //! models of dashboards.
 //!
-//! The process-mining metrics here are computed by DataFusion SQL over the warehouse's `events`
-//! table — aggregated in the query, never by pulling events into Rust — through
-//! [`Warehouse::query`](orgata_warehouse::Warehouse::query), so every report sees only the teams
-//! of the caller's [`TeamScope`](orgata_warehouse::TeamScope) (invariant 4). They follow the
+//! The process-mining metrics here are computed over the warehouse's `events` table by DataFusion
+//! SQL through [`Warehouse::query_own`](orgata_warehouse::Warehouse::query_own) — aggregated in
+//! the query, or, where a report passes over every case in order (variants, the directly-follows
+//! graph, activities, work items' times, resources), streamed into Rust once as a few numbers per
+//! event (`Warehouse::fold_own`) — so every report sees
+//! only the teams of the caller's [`TeamScope`](orgata_warehouse::TeamScope) (invariant 4). They follow the
 //! conventions of PM4Py, against whose figures they are tested (`shared/eventlogs/README.md`):
 //! where a log holds `complete` transitions among others only `complete` events count (a log
 //! without any `complete` counts every event); a case's events are ordered by time, ties in file
@@ -25,12 +27,10 @@
 //! - `times`: waiting, processing (service) and elapsed time per activity, rework, self-loops and
 //!   the time between directly following activities, over work items (engine tasks, interval
 //!   events, paired start/complete events, atomic events).
-//! - `occurrence`: the window functions `nth_occurrence`, which numbers an activity's (resource's,
-//!   role's) completed items within their case (rework, cases per resource, without a hash
-//!   aggregation by case and activity), and `nth_handover`, the same for handovers.
-//! - `trace`: the window functions `case_trace`, `case_span`, `case_first` and `case_last`, which
-//!   give each case's trace, duration, and first and last activity by time on its last row in
-//!   case order (the variants and the directly-follows graph, each from one sort).
+//! - `caselog`: a filter's counted events (or work items) in memory, grouped by case in order
+//!   (one query streamed into numbers, a counting sort), which the variants, the directly-follows
+//!   graph, the activities report, the work items' times and the resources report pass over;
+//!   `stats`: mean and median of such values.
 //! - `bottlenecks`: the bottleneck report — activities and transitions ranked by their share of
 //!   cycle time, waiting against working, queue trends, and findings as sentences.
 //! - `compare`: two sides (team, period, playbook, version or source) measured by the same
@@ -42,6 +42,7 @@
 
 mod activities;
 mod bottlenecks;
+mod caselog;
 mod cases;
 mod catalog;
 mod compare;
@@ -49,15 +50,14 @@ mod dfg;
 mod error;
 mod events;
 mod filter;
-mod occurrence;
 mod resources;
 mod selection;
 mod sla;
 mod sql;
+mod stats;
 pub mod text;
 mod timeline;
 mod times;
-mod trace;
 mod variants;
 
 pub use activities::{ActivityFigures, ActivityReport, ServiceTime, activity_report};

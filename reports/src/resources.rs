@@ -28,20 +28,22 @@
 //!   where the next item started first.
 //! - **Share**: a resource's items over all items with a resource.
 //!
-//! # SQL
+//! # Queries
 //!
 //! After the events' outline (whether an imported log mixes lifecycle transitions, as `times`,
-//! and — for an imported log that does not — the items' completion range), at most two queries:
-//! the items' completion range, when no period is given and the outline cannot tell it; then the
-//! items in case order — the one sort
-//! and window of `times`, whose `lag`s give each item the previous item's resource and completion
-//! — aggregated at once by resource, by role, by resource and role, by resource and period, and by
-//! (previous resource, resource), with grouping sets. Only those groups come back.
+//! and — for an imported log that does not — the items' completion range), one query: the items
+//! streamed into a [`CaseLog`] with their resource and role, grouped by case in the case order of
+//! `times`. One pass over it gives each item the previous item's resource and completion, and
+//! counts the items by resource, by role, by resource and role, by resource and period, and by
+//! (previous resource, resource); the period, unless given or told by the outline, is that of
+//! the items' completions in the log.
 
+use crate::caselog::{CaseLog, NO_NAME, NONE};
 use crate::text::{duration, percent, plural, table, whole_percent};
-use crate::times::{SUM, TimeSummary, case_order, items_base, kept_cte};
+use crate::times::{TimeSummary, items_base, kept_cte};
 use crate::{Events, QueuePeriod, ReportError};
 use chrono::{DateTime, Utc};
+use datafusion::common::{HashMap, HashSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -158,17 +160,18 @@ pub async fn resources(
         )));
     }
     let filter = events.filter();
-    let base = format!("{},\n{}", items_base(events).sql, kept_cte(events));
+    let base = items_base(events);
+    let sql = format!("{},\n{}", base.sql, kept_cte(events));
+    let log = CaseLog::items(events, &sql, &format!("{}, resource, role", base.extra)).await?;
     let period = match (period, events.outline().completions) {
         (Some(period), _) => period,
         (None, Some(range)) => QueuePeriod::covering(range),
         (None, None) => {
-            let sql = format!("{base} SELECT min(t) AS first_t, max(t) AS last_t FROM kept");
-            let rows = events.run(&sql).await?;
-            QueuePeriod::covering(rows.first_i64("first_t")?.zip(rows.first_i64("last_t")?))
+            let completed = || log.t.iter().copied().filter(|&t| t != NONE);
+            QueuePeriod::covering(completed().min().zip(completed().max()))
         }
     };
-    let groups = Group::query(events, &base, period).await?;
+    let groups = Group::of(&log, period);
     let mut report = report(&groups, period, hours_per_week)?;
     if filter.is_engine() && !report.resources.is_empty() {
         let rows = events.run("SELECT id, display_name FROM users").await?;
@@ -178,8 +181,7 @@ pub async fn resources(
     Ok(report)
 }
 
-/// Which grouping set a row of the resources query belongs to: the sum of `grouping(…)` bits of
-/// resource (8), role (4), period (2) and previous resource (1).
+/// Which grouping of the items a [`Group`] belongs to.
 const BY_RESOURCE: i64 = 7;
 const BY_ROLE: i64 = 11;
 const BY_RESOURCE_ROLE: i64 = 3;
@@ -199,78 +201,94 @@ struct Group {
     activities: u64,
     /// Items with a start time.
     timed: u64,
-    busy: f64,
+    busy: i128,
     busy_max: Option<i64>,
-    gap: f64,
+    gap: i128,
 }
 
 impl Group {
-    /// Runs the resources query over `base` (the items' CTEs, ending in `kept`).
-    async fn query(events: &Events<'_>, base: &str, period: QueuePeriod) -> Result<Vec<Group>, ReportError> {
-        let same_case = "lag(case_id) OVER w = case_id";
-        // A case counts for a resource, a role or a handover at its first item of it.
-        let sql = format!(
-            "{base},
-            ordered AS (
-                SELECT case_id, activity, t, st, timed, resource, role,
-                    CASE WHEN {same_case} THEN lag(resource) OVER w END AS prev_resource,
-                    CASE WHEN {same_case} THEN lag(t) OVER w END AS prev_t,
-                    nth_occurrence(case_id, resource, t) OVER w AS resource_occurrence,
-                    nth_occurrence(case_id, role, t) OVER w AS role_occurrence,
-                    nth_handover(case_id, resource, t) OVER w AS handover_occurrence
-                FROM kept WHERE t IS NOT NULL
-                WINDOW w AS ({case_order})
-            ),
-            items AS (
-                SELECT resource, role, activity, t, resource_occurrence, role_occurrence, handover_occurrence,
-                    CASE WHEN timed THEN t - st END AS busy,
-                    {bin} AS bin,
-                    CASE WHEN prev_resource <> resource THEN prev_resource END AS handed_from,
-                    CASE WHEN prev_resource <> resource THEN st - prev_t END AS gap
-                FROM ordered
-            )
-            SELECT grouping(resource) * 8 + grouping(role) * 4 + grouping(bin) * 2 + grouping(handed_from) AS grouping_set,
-                resource, role, bin, handed_from,
-                count(*) AS items, count(CASE WHEN resource_occurrence = 1 THEN 1 END) AS resource_cases,
-                count(CASE WHEN role_occurrence = 1 THEN 1 END) AS role_cases,
-                count(CASE WHEN handover_occurrence = 1 THEN 1 END) AS handover_cases,
-                count(DISTINCT activity) AS activities,
-                count(busy) AS timed, sum(CAST(busy AS {SUM})) AS busy, max(busy) AS busy_max,
-                sum(CAST(gap AS {SUM})) AS gap
-            FROM items
-            GROUP BY GROUPING SETS ((resource), (role), (resource, role), (resource, bin), (handed_from, resource))",
-            case_order = case_order(events),
-            bin = period.bin_sql("t"),
-        );
-        let rows = events.run(&sql).await?;
-        let (sets, bins, busy_max) = (rows.i64s("grouping_set")?, rows.i64s("bin")?, rows.i64s("busy_max")?);
-        let (resources, roles, from) =
-            (rows.optional_strings("resource")?, rows.optional_strings("role")?, rows.optional_strings("handed_from")?);
-        let (items, activities, timed) = (rows.counts("items")?, rows.counts("activities")?, rows.counts("timed")?);
-        let (resource_cases, role_cases) = (rows.counts("resource_cases")?, rows.counts("role_cases")?);
-        let handover_cases = rows.counts("handover_cases")?;
-        let (busy, gap) = (rows.f64s("busy")?, rows.f64s("gap")?);
-        Ok((0..rows.len())
-            .map(|i| Group {
-                cases: match sets[i] {
-                    Some(BY_RESOURCE) => resource_cases[i],
-                    Some(BY_ROLE) => role_cases[i],
-                    Some(BY_HANDOVER) => handover_cases[i],
-                    _ => 0,
-                },
-                set: sets[i].unwrap_or(-1),
-                resource: resources[i].clone(),
-                role: roles[i].clone(),
-                bin: bins[i],
-                from: from[i].clone(),
-                items: items[i],
-                activities: activities[i],
-                timed: timed[i],
-                busy: busy[i].unwrap_or(0.0),
-                busy_max: busy_max[i],
-                gap: gap[i].unwrap_or(0.0),
+    /// The groups of the completed items in `log` (see the module docs): each item with the
+    /// resource and completion of its case's previous completed item, counted by resource, by
+    /// role, by resource and role, by resource and period, and by (previous resource, resource). A
+    /// case counts for a resource, a role or a handover at its first item of it.
+    fn of(log: &CaseLog, period: QueuePeriod) -> Vec<Group> {
+        // Per grouping and its key: (grouping, name, name, period).
+        let mut groups: HashMap<(i64, u32, u32, i64), Group> = HashMap::default();
+        let mut activities: HashMap<u32, HashSet<u32>> = HashMap::default();
+        // The case's resources, roles and handovers so far.
+        let (mut resources, mut roles, mut handovers) = (Vec::new(), Vec::new(), Vec::new());
+        for rows in log.case_ranges() {
+            resources.clear();
+            roles.clear();
+            handovers.clear();
+            let mut previous: Option<(u32, i64)> = None;
+            for e in rows.filter(|&e| log.t[e] != NONE) {
+                let (resource, role, t, st) = (log.resource[e], log.role[e], log.t[e], log.st[e]);
+                let busy = log.timed[e].then(|| t - st);
+                let handover = previous.filter(|&(from, _)| from != NO_NAME && resource != NO_NAME && from != resource);
+                let new_resource = first_time(&mut resources, resource);
+                let new_role = first_time(&mut roles, role);
+                let mut add = |key: (i64, u32, u32, i64), new_case: bool, gap: Option<i64>| {
+                    let group = groups.entry(key).or_insert_with(|| Group::empty(key.0));
+                    group.items += 1;
+                    group.cases += u64::from(new_case);
+                    if let Some(busy) = busy {
+                        group.timed += 1;
+                        group.busy += i128::from(busy);
+                        group.busy_max = group.busy_max.max(Some(busy));
+                    }
+                    group.gap += i128::from(gap.unwrap_or(0));
+                };
+                add((BY_RESOURCE, resource, 0, 0), new_resource, None);
+                add((BY_ROLE, role, 0, 0), new_role, None);
+                add((BY_RESOURCE_ROLE, resource, role, 0), false, None);
+                add((BY_RESOURCE_PERIOD, resource, 0, period.bin(t)), false, None);
+                match handover {
+                    Some((from, prev_t)) => {
+                        let new_handover = first_time(&mut handovers, (from, resource));
+                        add((BY_HANDOVER, from, resource, 0), new_handover, Some(st - prev_t));
+                    }
+                    None => add((BY_HANDOVER, NO_NAME, resource, 0), false, None),
+                }
+                activities.entry(resource).or_default().insert(log.activity[e]);
+                previous = Some((resource, t));
+            }
+        }
+        let name = |n: u32| (n != NO_NAME).then(|| log.names[n as usize].clone());
+        groups
+            .into_iter()
+            .map(|((set, a, b, bin), mut group)| {
+                match set {
+                    BY_RESOURCE => {
+                        group.resource = name(a);
+                        group.activities = activities.get(&a).map_or(0, |a| a.len() as u64);
+                    }
+                    BY_ROLE => group.role = name(a),
+                    BY_RESOURCE_ROLE => (group.resource, group.role) = (name(a), name(b)),
+                    BY_RESOURCE_PERIOD => (group.resource, group.bin) = (name(a), Some(bin)),
+                    _ => (group.from, group.resource) = (name(a), name(b)),
+                }
+                group
             })
-            .collect())
+            .collect()
+    }
+
+    /// An empty group of grouping `set`.
+    fn empty(set: i64) -> Group {
+        Group {
+            set,
+            resource: None,
+            role: None,
+            bin: None,
+            from: None,
+            items: 0,
+            cases: 0,
+            activities: 0,
+            timed: 0,
+            busy: 0,
+            busy_max: None,
+            gap: 0,
+        }
     }
 
     /// Processing time over the group's items with a start time.
@@ -278,14 +296,23 @@ impl Group {
         (self.timed > 0).then(|| TimeSummary {
             total_s: seconds(self.busy),
             mean_s: seconds(self.busy) / self.timed as f64,
-            max_s: seconds(self.busy_max.unwrap_or(0) as f64),
+            max_s: seconds(i128::from(self.busy_max.unwrap_or(0))),
         })
     }
 }
 
+/// Whether `value` is not in `seen` yet (a case has few resources, roles and handovers); adds it.
+fn first_time<T: PartialEq>(seen: &mut Vec<T>, value: T) -> bool {
+    let new = !seen.contains(&value);
+    if new {
+        seen.push(value);
+    }
+    new
+}
+
 /// Microseconds as seconds.
-fn seconds(micros: f64) -> f64 {
-    micros / 1_000_000.0
+fn seconds(micros: i128) -> f64 {
+    micros as f64 / 1_000_000.0
 }
 
 /// The report from the query's groups.

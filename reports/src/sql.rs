@@ -12,9 +12,12 @@ use std::time::Duration;
 /// The most rows a report's query may return; larger answers are [`ReportError::TooLarge`].
 pub const MAX_ROWS: usize = 1_000_000;
 
+/// The memory a report's query may hold, and a report's events in memory ([`crate::caselog`]).
+pub(crate) const MEMORY_BYTES: usize = 2 << 30;
+
 /// The bounds every report query runs within.
-fn limits() -> QueryLimits {
-    QueryLimits { timeout: Duration::from_secs(300), max_rows: MAX_ROWS, memory_bytes: 2 << 30 }
+pub(crate) fn limits() -> QueryLimits {
+    QueryLimits { timeout: Duration::from_secs(300), max_rows: MAX_ROWS, memory_bytes: MEMORY_BYTES }
 }
 
 /// Microseconds (an integer SQL expression) as seconds (a double).
@@ -37,15 +40,7 @@ pub(crate) fn quantile(p: f64) -> String {
 /// Runs one report query, logging it with its duration (at debug level).
 pub(crate) async fn run(warehouse: &Warehouse, scope: &TeamScope, sql: &str) -> Result<Rows, ReportError> {
     let started = std::time::Instant::now();
-    let functions = [
-        crate::occurrence::nth_occurrence(),
-        crate::occurrence::nth_handover(),
-        crate::trace::case_trace(),
-        crate::trace::case_span(),
-        crate::trace::case_first(),
-        crate::trace::case_last(),
-    ];
-    let result = warehouse.query_own(sql, scope, limits(), &functions).await?;
+    let result = warehouse.query_own(sql, scope, limits()).await?;
     tracing::debug!(
         rows = result.rows,
         elapsed_ms = started.elapsed().as_millis() as u64,

@@ -46,34 +46,31 @@
 //! elapsed over a case's items is its cycle time. Overlapping (parallel) work counts for each
 //! item, so the sum can exceed it.
 //!
-//! # SQL
-//!
-//! Three queries, none of which brings events into Rust:
+//! # Queries
 //!
 //! 1. The events' outline ([`Events::select`], one scan shared with the rest of the report):
 //!    whether an imported log's events mix lifecycle transitions (then `start` events need
 //!    pairing), and their time range.
-//! 2. The cases: a hash aggregation by case (cycle times, the time range), then one over the
-//!    cases.
-//! 3. The items in case order — one sort and one window whose `lag`s give each item the previous
-//!    item of its case, and whose [`nth_occurrence`](crate::occurrence) numbers an activity's
-//!    completed items within the case (the cases an activity occurs in, and those with rework) —
-//!    grouped by (previous activity, activity) and, for the bottleneck report, by the periods an
-//!    item became ready and completed in: exact (decimal) sums of microseconds, counts and maxima.
-//!    The window is partitioned by team and a cheap bucket of the case id, not by case:
-//!    DataFusion evaluates many small window partitions (one per case) an order of magnitude more
-//!    slowly. Imported logs that mix lifecycle transitions pair their events first with one more
-//!    window (by case and activity, in time order); the engine's events are grouped into tasks
-//!    first.
+//! 2. The cases (SQL): a hash aggregation by case (cycle times, the time range), then one over
+//!    the cases.
+//! 3. The items: one query streams them into a [`CaseLog`] — a few numbers per item, grouped by
+//!    case and in order of start — and one pass in Rust gives each item the previous item of its
+//!    case and its activity's occurrence number within the case (the cases an activity occurs
+//!    in, and those with rework), grouped by (previous activity, activity) and, for the
+//!    bottleneck report, by the periods an item became ready and completed in: exact (128-bit)
+//!    sums of microseconds, counts and maxima. Imported logs that mix lifecycle transitions pair
+//!    their events first in SQL, with a window by case and activity in time order; the engine's
+//!    events are grouped into tasks first. (In DataFusion, the items' window — a sort of every
+//!    item by case id and `lag`s evaluated a row at a time — took 6 of the bottleneck report's
+//!    6.7 s at 10M events.)
 //!
-//! Queries 2 and 3 are separate so that each has the whole memory budget: the cases' groups and
-//! the sort would not fit in it together for 10 million events.
-//! They run at the same time (each query has its own memory pool), except in the bottleneck
-//! report when the items' periods depend on the cases' time range and the first scan cannot tell
-//! it (the outline's `range`).
+//! Queries 2 and 3 run at the same time, except in the bottleneck report when the items' periods
+//! depend on the cases' time range and the first scan cannot tell it (the outline's `range`).
 
+use crate::caselog::{CaseLog, NONE};
 use crate::sql;
-use crate::{Events, Filter, ReportError};
+use crate::{Events, Filter, QueuePeriod, ReportError};
+use datafusion::common::HashMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -146,7 +143,7 @@ pub struct TransitionTime {
 ///
 /// SQL: three queries (see the module docs): the outline, then the cases and the items at once.
 pub async fn activity_times(events: &Events<'_>) -> Result<ActivityTimes, ReportError> {
-    let (cases, groups) = sql::both(CaseFigures::of(events), ItemGroup::query(events, None)).await?;
+    let (cases, groups) = sql::both(CaseFigures::of(events), ItemGroup::of(events, None)).await?;
     Ok(times(&cases, &groups))
 }
 
@@ -193,59 +190,80 @@ pub(crate) struct ItemGroup {
     /// Items that are their activity's second completed one in their case (rework).
     second_in_case: u64,
     split: u64,
-    waiting: f64,
-    processing: f64,
-    elapsed: f64,
+    waiting: i128,
+    processing: i128,
+    elapsed: i128,
     waiting_max: Option<i64>,
     processing_max: Option<i64>,
     elapsed_max: Option<i64>,
-    gap: f64,
+    gap: i128,
     hops: u64,
 }
 
+/// What items are grouped by: (previous activity, activity, ready period, gone period).
+type ItemKey = (Option<u32>, u32, Option<i64>, Option<i64>);
+
 impl ItemGroup {
-    /// Runs the items query; `bins` turns a microsecond expression into its period number.
-    pub(crate) async fn query(
-        events: &Events<'_>,
-        bins: Option<&(dyn Fn(&str) -> String + Sync)>,
-    ) -> Result<Vec<ItemGroup>, ReportError> {
-        let rows = events.run(&items_sql(events, bins)).await?;
-        let (previous, activities) = (rows.optional_strings("prev_activity")?, rows.optional_strings("activity")?);
-        let (ready_bins, gone_bins) = (rows.i64s("ready_bin")?, rows.i64s("gone_bin")?);
-        let counts = |name: &str| rows.counts(name);
-        let (items, occurrences, split, hops) =
-            (counts("items")?, counts("occurrences")?, counts("split")?, counts("hops")?);
-        let (first_in_case, second_in_case) = (counts("first_in_case")?, counts("second_in_case")?);
-        let sums = |name: &str| -> Result<Vec<f64>, ReportError> {
-            Ok(rows.f64s(name)?.into_iter().map(|v| v.unwrap_or(0.0)).collect())
-        };
-        let (waiting, processing, elapsed, gap) =
-            (sums("waiting")?, sums("processing")?, sums("elapsed")?, sums("gap")?);
-        let (waiting_max, processing_max, elapsed_max) =
-            (rows.i64s("waiting_max")?, rows.i64s("processing_max")?, rows.i64s("elapsed_max")?);
-        (0..rows.len())
-            .map(|i| {
-                Ok(ItemGroup {
-                    previous: previous[i].clone(),
-                    activity: activities[i].clone().ok_or_else(|| ReportError::Shape("a null activity".into()))?,
-                    ready_bin: ready_bins[i],
-                    gone_bin: gone_bins[i],
-                    items: items[i],
-                    occurrences: occurrences[i],
-                    first_in_case: first_in_case[i],
-                    second_in_case: second_in_case[i],
-                    split: split[i],
-                    waiting: waiting[i],
-                    processing: processing[i],
-                    elapsed: elapsed[i],
-                    waiting_max: waiting_max[i],
-                    processing_max: processing_max[i],
-                    elapsed_max: elapsed_max[i],
-                    gap: gap[i],
-                    hops: hops[i],
-                })
+    /// The items' groups (see the module docs): the work items in case order
+    /// ([`CaseLog::items`]), each with the previous item of its case and its activity's
+    /// occurrence number within the case, grouped by (previous activity, activity) and, with
+    /// `period`, by the periods it became ready and left its queue in.
+    pub(crate) async fn of(events: &Events<'_>, period: Option<QueuePeriod>) -> Result<Vec<ItemGroup>, ReportError> {
+        let base = items_base(events);
+        let sql = format!("{},\n{}", base.sql, kept_cte(events));
+        let log = CaseLog::items(events, &sql, base.extra).await?;
+        let bin = |x: i64| period.filter(|_| x != NONE).map(|p| p.bin(x));
+        let names = log.activities.len();
+        // Per activity, the last case it was completed in and how often there.
+        let (mut last_case, mut completed) = (vec![usize::MAX; names], vec![0u64; names]);
+        let mut groups: HashMap<ItemKey, ItemGroup> = HashMap::default();
+        for (case, rows) in log.case_ranges().enumerate() {
+            let mut previous: Option<(u32, i64)> = None;
+            for e in rows {
+                let (a, t, st) = (log.activity[e], log.t[e], log.st[e]);
+                let prev_t = previous.map_or(NONE, |(_, t)| t);
+                let (ready, left) = if base.engine {
+                    (log.early[e], log.gone[e])
+                } else {
+                    (if prev_t != NONE && prev_t < st { prev_t } else { st }, t)
+                };
+                let key = (previous.map(|(a, _)| a), a, bin(ready), bin(left));
+                let group = groups.entry(key).or_default();
+                group.items += 1;
+                if t != NONE {
+                    let a = a as usize;
+                    if last_case[a] != case {
+                        (last_case[a], completed[a]) = (case, 0);
+                    }
+                    completed[a] += 1;
+                    group.occurrences += 1;
+                    group.first_in_case += u64::from(completed[a] == 1);
+                    group.second_in_case += u64::from(completed[a] == 2);
+                }
+                if log.timed[e] {
+                    group.split += 1;
+                    sum(&mut group.waiting, &mut group.waiting_max, difference(st, ready));
+                    sum(&mut group.processing, &mut group.processing_max, difference(t, st));
+                } else if t != NONE {
+                    sum(&mut group.elapsed, &mut group.elapsed_max, difference(t, ready));
+                }
+                if let Some(gap) = difference(st, prev_t) {
+                    group.gap += i128::from(gap);
+                    group.hops += 1;
+                }
+                previous = Some((a, t));
+            }
+        }
+        Ok(groups
+            .into_iter()
+            .map(|((previous, activity, ready_bin, gone_bin), group)| ItemGroup {
+                previous: previous.map(|a| log.activities[a as usize].clone()),
+                activity: log.activities[activity as usize].clone(),
+                ready_bin,
+                gone_bin,
+                ..group
             })
-            .collect()
+            .collect())
     }
 
     fn add(&mut self, other: &ItemGroup) {
@@ -286,11 +304,11 @@ pub(crate) fn times(cases: &CaseFigures, groups: &[ItemGroup]) -> ActivityTimes 
             mean_s: seconds(g.gap) / g.hops as f64,
         })
         .collect();
-    let summary = |count: u64, total: f64, max: Option<i64>| {
+    let summary = |count: u64, total: i128, max: Option<i64>| {
         (count > 0).then(|| TimeSummary {
             total_s: seconds(total),
             mean_s: seconds(total) / count as f64,
-            max_s: seconds(max.unwrap_or(0) as f64),
+            max_s: seconds(i128::from(max.unwrap_or(0))),
         })
     };
     let activities = per_activity
@@ -312,12 +330,25 @@ pub(crate) fn times(cases: &CaseFigures, groups: &[ItemGroup]) -> ActivityTimes 
             }
         })
         .collect();
-    ActivityTimes { cases: cases.cases, cycle_time_total_s: seconds(cases.cycle_time), activities, transitions }
+    ActivityTimes { cases: cases.cases, cycle_time_total_s: cases.cycle_time / 1e6, activities, transitions }
 }
 
 /// Microseconds as seconds.
-fn seconds(micros: f64) -> f64 {
-    micros / 1_000_000.0
+fn seconds(micros: i128) -> f64 {
+    micros as f64 / 1_000_000.0
+}
+
+/// `a - b`, unless either is missing ([`NONE`]).
+fn difference(a: i64, b: i64) -> Option<i64> {
+    (a != NONE && b != NONE).then(|| a - b)
+}
+
+/// Adds a time to a sum and its maximum (nothing when it is missing).
+fn sum(total: &mut i128, max: &mut Option<i64>, value: Option<i64>) {
+    if let Some(value) = value {
+        *total += i128::from(value);
+        *max = (*max).max(Some(value));
+    }
 }
 
 /// The decimal type of sums of microseconds: exact, and beyond the reach of any log's totals.
@@ -400,51 +431,6 @@ fn cases_sql(events: &Events<'_>) -> String {
     )
 }
 
-/// The items query (see the module docs): rows grouped by previous activity, activity,
-/// `ready_bin` and `gone_bin` (`NULL` without `bins`).
-fn items_sql(events: &Events<'_>, bins: Option<&(dyn Fn(&str) -> String + Sync)>) -> String {
-    let base = items_base(events);
-    let (ready_bin, gone_bin) = match bins {
-        Some(bin) => (bin("ready"), bin("left_at")),
-        None => ("CAST(NULL AS BIGINT)".to_string(), "CAST(NULL AS BIGINT)".to_string()),
-    };
-    let same_case = "lag(case_id) OVER w = case_id";
-    format!(
-        "{sql},
-        {kept},
-        ordered AS (
-            SELECT activity, t, st, timed{extra},
-                CASE WHEN {same_case} THEN lag(activity) OVER w END AS prev_activity,
-                CASE WHEN {same_case} THEN lag(t) OVER w END AS prev_t,
-                nth_occurrence(case_id, activity, t) OVER w AS occurrence
-            FROM kept
-            WINDOW w AS ({case_order})
-        ),
-        readied AS (SELECT ordered.*, {ready} AS ready, {gone} AS left_at FROM ordered),
-        items AS (SELECT readied.*, {ready_bin} AS ready_bin, {gone_bin} AS gone_bin FROM readied)
-        SELECT prev_activity, activity, ready_bin, gone_bin,
-            count(*) AS items, count(t) AS occurrences,
-            count(CASE WHEN occurrence = 1 THEN 1 END) AS first_in_case,
-            count(CASE WHEN occurrence = 2 THEN 1 END) AS second_in_case,
-            sum(CASE WHEN timed THEN 1 ELSE 0 END) AS split,
-            sum(CASE WHEN timed THEN CAST(st - ready AS {SUM}) END) AS waiting,
-            sum(CASE WHEN timed THEN CAST(t - st AS {SUM}) END) AS processing,
-            sum(CASE WHEN t IS NOT NULL AND NOT timed THEN CAST(t - ready AS {SUM}) END) AS elapsed,
-            max(CASE WHEN timed THEN st - ready END) AS waiting_max,
-            max(CASE WHEN timed THEN t - st END) AS processing_max,
-            max(CASE WHEN t IS NOT NULL AND NOT timed THEN t - ready END) AS elapsed_max,
-            sum(CAST(st - prev_t AS {SUM})) AS gap,
-            count(st - prev_t) AS hops
-        FROM items GROUP BY prev_activity, activity, ready_bin, gone_bin",
-        sql = base.sql,
-        extra = base.extra,
-        ready = base.ready,
-        gone = base.gone,
-        kept = kept_cte(events),
-        case_order = case_order(events),
-    )
-}
-
 /// `WITH … base AS (…)`: a row per work item (see the module docs), with the expressions that
 /// place it in its queue.
 pub(crate) struct ItemsBase {
@@ -455,11 +441,11 @@ pub(crate) struct ItemsBase {
     /// left the queue).
     pub sql: String,
     /// The extra columns to carry (`, early, gone` for the engine's tasks).
-    extra: &'static str,
-    /// When an item became ready, over `ordered` (which has `prev_t`).
-    ready: &'static str,
-    /// When an item left the queue.
-    gone: &'static str,
+    pub extra: &'static str,
+    /// Whether the items are the engine's tasks: ready at `early`, gone from their queue at
+    /// `gone`. Imported items are ready when the case's previous item completed, but never after
+    /// they start, and leave their queue when they complete.
+    engine: bool,
 }
 
 /// The items' base for outlined events.
@@ -485,7 +471,7 @@ pub(crate) fn items_base(events: &Events<'_>) -> ItemsBase {
             )",
             tasks = engine_tasks(filter),
         );
-        ItemsBase { sql, extra: ", early, gone", ready: "early", gone: "gone" }
+        ItemsBase { sql, extra: ", early, gone", engine: true }
     } else if outline.mixed {
         // A `complete` event pairs with the event just before it of the same activity in the case
         // when that is a `start`.
@@ -509,7 +495,7 @@ pub(crate) fn items_base(events: &Events<'_>) -> ItemsBase {
             )",
             by_activity = events.case_window("activity, t, ordinal"),
         );
-        ItemsBase { sql, extra: "", ready: IMPORTED_READY, gone: "t" }
+        ItemsBase { sql, extra: "", engine: false }
     } else {
         let sql = format!(
             "WITH base AS (
@@ -518,18 +504,9 @@ pub(crate) fn items_base(events: &Events<'_>) -> ItemsBase {
                 FROM events WHERE {predicate}
             )"
         );
-        ItemsBase { sql, extra: "", ready: IMPORTED_READY, gone: "t" }
+        ItemsBase { sql, extra: "", engine: false }
     }
 }
-
-/// The window over the items that puts each case's in order (see the module docs): `lag(…)` over
-/// it is the previous item, of the same case when `lag(case_id)` is the item's `case_id`.
-pub(crate) fn case_order(events: &Events<'_>) -> String {
-    events.case_window("st ASC NULLS LAST, t ASC NULLS LAST, ordinal")
-}
-
-/// Imported items are ready when the case's previous item completed, but never after they start.
-const IMPORTED_READY: &str = "CASE WHEN prev_t IS NOT NULL AND prev_t < st THEN prev_t ELSE st END";
 
 /// `WITH tasks AS (…)`: the engine's events, one row per task: when it was scheduled, started,
 /// completed and cancelled (`ate_abort`), its completion's place in commit order, and the resource

@@ -1,8 +1,9 @@
 //! Variants: the distinct activity sequences cases follow.
 
-use crate::sql::seconds;
-use crate::trace::decode;
+use crate::caselog::CaseLog;
+use crate::stats::{mean, median};
 use crate::{Events, ReportError};
+use datafusion::common::HashMap;
 use serde::Serialize;
 
 /// The variants of a filter's cases, most frequent first.
@@ -32,42 +33,24 @@ pub struct Variant {
 }
 
 /// The variants: each case's trace — its activities in order of time, ties in file order — and
-/// duration from one sort of the events by case (the window functions of [`crate::trace`]),
-/// grouped by trace with the count and the mean and median case duration.
+/// duration (its last event's time minus its first's), from the events in case order
+/// ([`CaseLog`]), grouped by trace with the count and the mean and median case duration.
 pub async fn variants(events: &Events<'_>) -> Result<Variants, ReportError> {
-    let sql = format!(
-        "{ev},
-        ends AS (
-            SELECT case_trace(case_id, activity, t) OVER w AS trace, case_span(case_id, activity, t) OVER w AS span
-            FROM ev WINDOW w AS ({window})
-        ),
-        traces AS (SELECT trace, {duration} AS duration FROM ends WHERE trace IS NOT NULL)
-        SELECT trace, count(*) AS frequency, avg(duration) AS mean, median(duration) AS median
-        FROM traces GROUP BY trace",
-        ev = events.cte(),
-        window = events.case_window("t, ordinal"),
-        duration = seconds("span"),
-    );
-    let rows = events.run(&sql).await?;
-    let activities = rows
-        .strings("trace")?
-        .iter()
-        .map(|trace| decode(trace).ok_or_else(|| ReportError::Shape(format!("not a trace: {trace}"))))
-        .collect::<Result<Vec<_>, _>>()?;
-    let frequencies = rows.counts("frequency")?;
-    let means = rows.f64s("mean")?;
-    let medians = rows.f64s("median")?;
-    let cases: u64 = frequencies.iter().sum();
-    let mut variants: Vec<Variant> = activities
+    let log = CaseLog::events(events).await?;
+    let mut durations: HashMap<&[u32], Vec<f64>> = HashMap::default();
+    for case in log.case_ranges() {
+        let span = log.t[case.end - 1] - log.t[case.start];
+        durations.entry(&log.activity[case]).or_default().push(span as f64 / 1e6);
+    }
+    let cases = log.cases() as u64;
+    let mut variants: Vec<Variant> = durations
         .into_iter()
-        .zip(frequencies)
-        .zip(means.into_iter().zip(medians))
-        .map(|((activities, frequency), (mean, median))| Variant {
-            activities,
-            frequency,
-            share: frequency as f64 / cases as f64,
-            mean_duration_s: mean.unwrap_or_default(),
-            median_duration_s: median.unwrap_or_default(),
+        .map(|(trace, mut durations)| Variant {
+            activities: trace.iter().map(|&a| log.activities[a as usize].clone()).collect(),
+            frequency: durations.len() as u64,
+            share: durations.len() as f64 / cases as f64,
+            mean_duration_s: mean(&durations),
+            median_duration_s: median(&mut durations),
         })
         .collect();
     variants.sort_by(|a, b| b.frequency.cmp(&a.frequency).then_with(|| a.activities.cmp(&b.activities)));

@@ -15,13 +15,12 @@ use crate::scope::ScopedTable;
 use crate::tables::{self, TableKind, TableSpec};
 use crate::{WarehouseError, bounds};
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::catalog::view::ViewTable;
 use datafusion::common::TableReference;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::logical_expr::WindowUDF;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
@@ -109,50 +108,85 @@ impl Warehouse {
         scope: &TeamScope,
         limits: QueryLimits,
     ) -> Result<QueryResult, WarehouseError> {
-        self.run(Author::Caller, sql, scope, limits, &[]).await
+        self.collect(Author::Caller, sql, scope, limits).await
     }
 
     /// Runs one read-only SQL query that Orgata composed itself from validated values (a
-    /// report's), with window functions of the caller's beside DataFusion's own. Its predicates
-    /// may be pushed below the scope's filter to prune partitions and files, so it must never
-    /// hold a caller's expression: a caller's SQL goes through [`Self::query`].
+    /// report's). Its predicates may be pushed below the scope's filter to prune partitions and
+    /// files, so it must never hold a caller's expression: a caller's SQL goes through
+    /// [`Self::query`].
     pub async fn query_own(
         &self,
         sql: &str,
         scope: &TeamScope,
         limits: QueryLimits,
-        window_functions: &[WindowUDF],
     ) -> Result<QueryResult, WarehouseError> {
-        self.run(Author::Orgata, sql, scope, limits, window_functions).await
+        self.collect(Author::Orgata, sql, scope, limits).await
     }
 
-    async fn run(
+    /// Runs one read-only SQL query that Orgata composed itself (as [`Self::query_own`]) and
+    /// hands each batch of its answer to `step` as it comes, on the query threads, instead of
+    /// collecting the answer: for a report that passes over a filter's events in Rust. No row
+    /// limit applies (`step` keeps what it needs in `state`); the state is returned with the bytes
+    /// the query's operators spilled.
+    pub async fn fold_own<S, F>(
+        &self,
+        sql: &str,
+        scope: &TeamScope,
+        limits: QueryLimits,
+        state: S,
+        step: F,
+    ) -> Result<(S, usize), WarehouseError>
+    where
+        S: Send + 'static,
+        F: FnMut(&mut S, RecordBatch) + Send + 'static,
+    {
+        let (fold, _, spilled) = self.run(Author::Orgata, sql, scope, limits, Fold { state, step }).await?;
+        Ok((fold.state, spilled))
+    }
+
+    /// Runs a query and collects its answer up to the row limit.
+    async fn collect(
         &self,
         author: Author,
         sql: &str,
         scope: &TeamScope,
         limits: QueryLimits,
-        window_functions: &[WindowUDF],
     ) -> Result<QueryResult, WarehouseError> {
+        let collect = Collect { result: QueryResult::empty(Arc::new(Schema::empty())), max_rows: limits.max_rows };
+        let (collect, schema, spilled) = self.run(author, sql, scope, limits, collect).await?;
+        Ok(QueryResult { schema, spilled_bytes: spilled, ..collect.result })
+    }
+
+    /// Runs a query on the query threads within its time limit, its answer's batches going to
+    /// `sink`; returns the sink, the answer's schema and the bytes spilled.
+    async fn run<K: Sink>(
+        &self,
+        author: Author,
+        sql: &str,
+        scope: &TeamScope,
+        limits: QueryLimits,
+        sink: K,
+    ) -> Result<(K, SchemaRef, usize), WarehouseError> {
         bounds::check_size(sql)?;
-        let (warehouse, sql, scope, functions) =
-            (self.clone(), sql.to_string(), scope.clone(), window_functions.to_vec());
+        let (warehouse, sql, scope) = (self.clone(), sql.to_string(), scope.clone());
         bounds::on_query_threads(move || async move {
-            let run = warehouse.plan_and_run(author, &sql, &scope, limits, functions);
+            let run = warehouse.plan_and_run(author, &sql, &scope, limits, sink);
             tokio::time::timeout(limits.timeout, run).await.map_err(|_| WarehouseError::Timeout(limits.timeout))?
         })
         .await
     }
 
-    /// Plans one read-only query in a session of `scope`'s views and runs it (on the query threads).
-    async fn plan_and_run(
+    /// Plans one read-only query in a session of `scope`'s views and runs it (on the query
+    /// threads), its batches going to `sink` until it wants no more.
+    async fn plan_and_run<K: Sink>(
         &self,
         author: Author,
         sql: &str,
         scope: &TeamScope,
         limits: QueryLimits,
-        window_functions: Vec<WindowUDF>,
-    ) -> Result<QueryResult, WarehouseError> {
+        mut sink: K,
+    ) -> Result<(K, SchemaRef, usize), WarehouseError> {
         // The text is parsed and its depth checked before any table is opened.
         let ctx = context(limits.memory_bytes)?;
         let planning = |e| redact::datafusion(e, Phase::Planning);
@@ -161,9 +195,6 @@ impl Warehouse {
         bounds::check_depth(&statement)?;
         let references = ctx.state().resolve_table_references(&statement).map_err(planning)?;
         self.register_views(&ctx, author, scope, &tables_read(&references)).await?;
-        for function in window_functions {
-            ctx.register_udwf(function);
-        }
         let plan = ctx.state().statement_to_plan(statement).await.map_err(planning)?;
         SQLOptions::new()
             .with_allow_ddl(false)
@@ -178,15 +209,13 @@ impl Warehouse {
         let task = Arc::new(frame.task_ctx());
         let physical = frame.create_physical_plan().await.map_err(running)?;
         let mut stream = execute_stream(physical.clone(), task).map_err(running)?;
-        let mut result = QueryResult::empty(schema);
         while let Some(batch) = stream.next().await {
-            if !result.take(batch.map_err(running)?, limits.max_rows) {
+            if !sink.take(batch.map_err(running)?) {
                 break;
             }
         }
         drop(stream);
-        result.spilled_bytes = spilled_bytes(physical.as_ref());
-        Ok(result)
+        Ok((sink, schema, spilled_bytes(physical.as_ref())))
     }
 
     /// Registers in `ctx` the views of `tables` that `scope` may read, over the tables' newest
@@ -277,6 +306,41 @@ pub const SPILL_PER_MEMORY: u64 = 4;
 fn spilled_bytes(plan: &dyn ExecutionPlan) -> usize {
     let own = plan.metrics().and_then(|metrics| metrics.spilled_bytes()).unwrap_or(0);
     own + plan.children().into_iter().map(|child| spilled_bytes(child.as_ref())).sum::<usize>()
+}
+
+/// Where the batches of a query's answer go, as they come.
+trait Sink: Send + 'static {
+    /// Takes one batch; false once it wants no more.
+    fn take(&mut self, batch: RecordBatch) -> bool;
+}
+
+/// Collects an answer up to a row limit.
+struct Collect {
+    result: QueryResult,
+    max_rows: usize,
+}
+
+impl Sink for Collect {
+    fn take(&mut self, batch: RecordBatch) -> bool {
+        self.result.take(batch, self.max_rows)
+    }
+}
+
+/// Hands each batch to a step function with its state.
+struct Fold<S, F> {
+    state: S,
+    step: F,
+}
+
+impl<S, F> Sink for Fold<S, F>
+where
+    S: Send + 'static,
+    F: FnMut(&mut S, RecordBatch) + Send + 'static,
+{
+    fn take(&mut self, batch: RecordBatch) -> bool {
+        (self.step)(&mut self.state, batch);
+        true
+    }
 }
 
 impl Warehouse {

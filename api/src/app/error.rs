@@ -144,7 +144,7 @@ impl From<orgata_reports::ReportError> for AppError {
         use orgata_reports::ReportError::*;
         match e {
             InvalidFilter(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-filter", e.to_string()),
-            TooLarge(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "too-large", e.to_string()),
+            TooLarge(_) | Memory(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "too-large", e.to_string()),
             Warehouse(e) => Self::from(e),
             Shape(_) => Self::internal("report error", &e),
         }

@@ -1,0 +1,431 @@
+//! A filter's counted events (or work items) in memory, grouped by case and in case order: the
+//! pass over every case that the variants, the directly-follows graph, the activities report and
+//! the work items' times make, done in Rust rather than by sorting every event in DataFusion.
+//!
+//! One query streams the rows — the counted events of [`Events::cte`]'s `ev` ([`CaseLog::events`])
+//! or the work items of `times`' `kept` ([`CaseLog::items`]): case, activity, `t`, `st`,
+//! `ordinal`, `timed`, and for the engine's tasks `early` and `gone` — to the loader batch by
+//! batch, which numbers the cases and the activities as they come (a case's events usually come
+//! together in a log's file, so most rows compare their case id with the previous row's instead
+//! of hashing it) and keeps a few numbers per row. Then one counting sort groups the rows by case,
+//! and each case's rows are put in order ([`Order`]; `ordinal` is unique within a case).
+//!
+//! What DataFusion did before (docs/benchmarks.md): a sort of every event by case id (text) and
+//! time, a third of the variants report's time at 1M events, and window functions evaluated a
+//! partition at once, which held 1.6–2.1 GB at 10M.
+
+use crate::sql::MEMORY_BYTES;
+use crate::{Events, ReportError};
+use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Int64Type};
+use datafusion::common::HashMap;
+use std::ops::Range;
+
+/// Rows (events or work items), grouped by case, in case order. Times are microseconds since
+/// the epoch, [`NONE`] where a work item has none (not completed yet).
+pub(crate) struct CaseLog {
+    /// Activity names by number.
+    pub activities: Vec<String>,
+    /// Case `c`'s rows are `bounds[c]..bounds[c + 1]`.
+    bounds: Vec<usize>,
+    /// Per row, in case order: its activity's number.
+    pub activity: Vec<u32>,
+    /// When it happened (completed).
+    pub t: Vec<i64>,
+    /// When its work started (`t` where unknown).
+    pub st: Vec<i64>,
+    /// File (or commit) order.
+    pub ordinal: Vec<i64>,
+    /// Whether `st` is a real start time.
+    pub timed: Vec<bool>,
+    /// The engine's tasks: when each became ready, and when it left its queue; empty otherwise.
+    pub early: Vec<i64>,
+    pub gone: Vec<i64>,
+    /// Resource and role names by number, where the rows have them.
+    pub names: Vec<String>,
+    /// Per row, its resource's and role's number ([`NO_NAME`] for none), where loaded; empty
+    /// otherwise.
+    pub resource: Vec<u32>,
+    pub role: Vec<u32>,
+}
+
+/// No resource or role (SQL's `NULL`).
+pub(crate) const NO_NAME: u32 = u32::MAX;
+
+/// A time that is not there (SQL's `NULL`); it sorts after every time.
+pub(crate) const NONE: i64 = i64::MAX;
+
+/// The order of each case's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// By `t`, then `ordinal`: events as they happened.
+    Time,
+    /// By `st`, then `t` (missing ones last), then `ordinal`: work items as they started.
+    Start,
+}
+
+/// Bytes [`CaseLog`] holds per row (and a loading one, with the row's case number).
+const ROW_BYTES: usize = 4 + 8 + 8 + 8 + 1 + 4;
+
+impl CaseLog {
+    /// The counted events of `events` (one query), each case's in order of time.
+    pub async fn events(events: &Events<'_>) -> Result<CaseLog, ReportError> {
+        let sql = format!("{ev} SELECT {columns} FROM ev", ev = events.cte(), columns = columns(events, ""));
+        CaseLog::load(events, &sql, Order::Time).await
+    }
+
+    /// The work items of `base` (SQL ending in the CTE `kept`, as `times` writes it), each case's
+    /// in order of start; `extra` names its further columns (`, early, gone` for the engine's
+    /// tasks, `, resource, role`).
+    pub async fn items(events: &Events<'_>, base: &str, extra: &str) -> Result<CaseLog, ReportError> {
+        let sql = format!("{base} SELECT {columns} FROM kept", columns = columns(events, extra));
+        CaseLog::load(events, &sql, Order::Start).await
+    }
+
+    async fn load(events: &Events<'_>, sql: &str, order: Order) -> Result<CaseLog, ReportError> {
+        let (loading, spilled) = events.fold(sql, Loading::default(), Loading::add).await?;
+        tracing::debug!(rows = loading.t.len(), cases = loading.cases, spilled, "case log loaded");
+        loading.finish(order)
+    }
+
+    /// How many cases.
+    pub fn cases(&self) -> usize {
+        self.bounds.len() - 1
+    }
+
+    /// The events of each case, in order of time, then file order.
+    pub fn case_ranges(&self) -> impl Iterator<Item = Range<usize>> + '_ {
+        self.bounds.windows(2).map(|w| w[0]..w[1])
+    }
+}
+
+/// The columns a case log reads.
+fn columns(events: &Events<'_>, extra: &str) -> String {
+    let team = if events.one_team() { "" } else { "arrow_cast(team_id, 'Utf8') AS team_id, " };
+    format!("{team}case_id, activity, t, st, CAST(ordinal AS BIGINT) AS ordinal, timed{extra}")
+}
+
+/// Numbers by name.
+type Numbers = HashMap<Box<str>, u32>;
+
+/// A case log as its batches come: rows in the order read, with their case's number.
+#[derive(Default)]
+struct Loading {
+    /// Per team (by the order met), its cases' numbers by case id.
+    teams: Vec<(Box<str>, Numbers)>,
+    /// The previous row's team (its place in `teams`), case id and case number.
+    previous: Option<(usize, String, u32)>,
+    activity_numbers: Numbers,
+    activities: Vec<String>,
+    name_numbers: Numbers,
+    names: Vec<String>,
+    resource: Vec<u32>,
+    role: Vec<u32>,
+    cases: u32,
+    case: Vec<u32>,
+    activity: Vec<u32>,
+    t: Vec<i64>,
+    st: Vec<i64>,
+    ordinal: Vec<i64>,
+    timed: Vec<bool>,
+    early: Vec<i64>,
+    gone: Vec<i64>,
+    /// Bytes held beyond the per-event columns (case ids, activity names).
+    text_bytes: usize,
+    /// The first thing that went wrong; later batches are skipped.
+    error: Option<ReportError>,
+}
+
+impl Loading {
+    /// Adds one batch of the load query's answer.
+    fn add(&mut self, batch: RecordBatch) {
+        if self.error.is_none()
+            && let Err(e) = self.try_add(&batch)
+        {
+            self.error = Some(e);
+        }
+    }
+
+    fn try_add(&mut self, batch: &RecordBatch) -> Result<(), ReportError> {
+        let text = |name: &str| -> Result<StringArray, ReportError> {
+            let column = column(batch, name)?;
+            let column = arrow::compute::cast(column, &DataType::Utf8)
+                .map_err(|e| ReportError::Shape(format!("column `{name}`: {e}")))?;
+            Ok(column.as_string::<i32>().clone())
+        };
+        let teams = match batch.column_by_name("team_id") {
+            Some(_) => Some(text("team_id")?),
+            None => None,
+        };
+        let (cases, activities) = (text("case_id")?, text("activity")?);
+        let timed = column(batch, "timed")?
+            .as_boolean_opt()
+            .ok_or_else(|| ReportError::Shape("column `timed` is not boolean".into()))?
+            .clone();
+        times(batch, "t", &mut self.t)?;
+        times(batch, "st", &mut self.st)?;
+        times(batch, "ordinal", &mut self.ordinal)?;
+        if batch.column_by_name("early").is_some() {
+            times(batch, "early", &mut self.early)?;
+            times(batch, "gone", &mut self.gone)?;
+        }
+        if batch.column_by_name("resource").is_some() {
+            let resources = self.name_numbers_of(&text("resource")?);
+            self.resource.extend(resources);
+            let roles = self.name_numbers_of(&text("role")?);
+            self.role.extend(roles);
+        }
+        for row in 0..batch.num_rows() {
+            let team = teams.as_ref().map_or("", |teams| teams.value(row));
+            let case = self.case_number(team, cases.value(row));
+            self.case.push(case);
+            let activity = self.activity_number(activities.value(row));
+            self.activity.push(activity);
+            self.timed.push(timed.is_valid(row) && timed.value(row));
+        }
+        let extra = (self.early.len() + self.gone.len()) * 8 + (self.resource.len() + self.role.len()) * 4;
+        let held = self.t.len() * ROW_BYTES + extra + self.text_bytes;
+        if held > MEMORY_BYTES {
+            return Err(ReportError::Memory(MEMORY_BYTES >> 20));
+        }
+        Ok(())
+    }
+
+    /// The number of a team's case, the next one if it is new.
+    fn case_number(&mut self, team: &str, case: &str) -> u32 {
+        if let Some((team_at, previous, number)) = &self.previous
+            && previous == case
+            && self.teams[*team_at].0.as_ref() == team
+        {
+            return *number;
+        }
+        let team_at = match self.teams.iter().position(|(id, _)| id.as_ref() == team) {
+            Some(at) => at,
+            None => {
+                self.teams.push((team.into(), HashMap::default()));
+                self.teams.len() - 1
+            }
+        };
+        let next = self.cases;
+        let number = *self.teams[team_at].1.entry_ref(case).or_insert(next);
+        if number == next {
+            self.cases += 1;
+            self.text_bytes += case.len() + 32;
+        }
+        match &mut self.previous {
+            Some((at, previous, n)) => {
+                *at = team_at;
+                previous.clear();
+                previous.push_str(case);
+                *n = number;
+            }
+            None => self.previous = Some((team_at, case.to_string(), number)),
+        }
+        number
+    }
+
+    /// The number of an activity, the next one if it is new.
+    fn activity_number(&mut self, activity: &str) -> u32 {
+        number(&mut self.activity_numbers, &mut self.activities, &mut self.text_bytes, activity)
+    }
+
+    /// The numbers of resources' or roles' names, the next ones for new names.
+    fn name_numbers_of(&mut self, names: &StringArray) -> Vec<u32> {
+        names
+            .iter()
+            .map(|name| {
+                name.map_or(NO_NAME, |name| number(&mut self.name_numbers, &mut self.names, &mut self.text_bytes, name))
+            })
+            .collect()
+    }
+
+    /// Groups the rows by case (a counting sort by case number, keeping the order read) and
+    /// puts each case's in `order`.
+    fn finish(self, order_by: Order) -> Result<CaseLog, ReportError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let cases = self.cases as usize;
+        let mut bounds = vec![0usize; cases + 1];
+        for &case in &self.case {
+            bounds[case as usize + 1] += 1;
+        }
+        for c in 0..cases {
+            bounds[c + 1] += bounds[c];
+        }
+        let mut next = bounds.clone();
+        let mut order = vec![0u32; self.case.len()];
+        for (event, &case) in self.case.iter().enumerate() {
+            order[next[case as usize]] = event as u32;
+            next[case as usize] += 1;
+        }
+        drop(next);
+        for c in 0..cases {
+            let rows = &mut order[bounds[c]..bounds[c + 1]];
+            // Rows usually come in order already (a log lists a case's events by time).
+            match order_by {
+                Order::Time => sort(rows, |e| (self.t[e], self.ordinal[e])),
+                Order::Start => sort(rows, |e| (self.st[e], self.t[e], self.ordinal[e])),
+            }
+        }
+        let gather = |column: &[i64]| order.iter().map(|&e| column[e as usize]).collect::<Vec<_>>();
+        Ok(CaseLog {
+            activity: order.iter().map(|&e| self.activity[e as usize]).collect(),
+            t: gather(&self.t),
+            st: gather(&self.st),
+            ordinal: gather(&self.ordinal),
+            timed: order.iter().map(|&e| self.timed[e as usize]).collect(),
+            early: if self.early.is_empty() { Vec::new() } else { gather(&self.early) },
+            gone: if self.gone.is_empty() { Vec::new() } else { gather(&self.gone) },
+            resource: order.iter().filter_map(|&e| self.resource.get(e as usize).copied()).collect(),
+            role: order.iter().filter_map(|&e| self.role.get(e as usize).copied()).collect(),
+            activities: self.activities,
+            names: self.names,
+            bounds,
+        })
+    }
+}
+
+/// A column of the load query's answer.
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a dyn Array, ReportError> {
+    batch
+        .column_by_name(name)
+        .map(|column| column.as_ref())
+        .ok_or_else(|| ReportError::Shape(format!("no column `{name}` in {:?}", batch.schema())))
+}
+
+/// The number of `name` in `names`, the next one if it is new.
+fn number(numbers: &mut Numbers, names: &mut Vec<String>, bytes: &mut usize, name: &str) -> u32 {
+    if let Some(number) = numbers.get(name) {
+        return *number;
+    }
+    let number = names.len() as u32;
+    numbers.insert(name.into(), number);
+    names.push(name.to_string());
+    *bytes += 2 * name.len() + 32;
+    number
+}
+
+/// Sorts rows by `key` unless they are sorted already.
+fn sort<K: Ord>(rows: &mut [u32], key: impl Fn(usize) -> K) {
+    if !rows.is_sorted_by_key(|&e| key(e as usize)) {
+        rows.sort_unstable_by_key(|&e| key(e as usize));
+    }
+}
+
+/// Appends an integer column of the load query's answer to `to`, nulls as [`NONE`].
+fn times(batch: &RecordBatch, name: &str, to: &mut Vec<i64>) -> Result<(), ReportError> {
+    let column = column(batch, name)?;
+    let integers = column
+        .as_primitive_opt::<Int64Type>()
+        .ok_or_else(|| ReportError::Shape(format!("column `{name}` is {}", column.data_type())))?;
+    if integers.null_count() == 0 {
+        to.extend_from_slice(integers.values());
+    } else {
+        to.extend(integers.iter().map(|v| v.unwrap_or(NONE)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, BooleanArray, Int64Array};
+    use std::sync::Arc;
+
+    /// A row of the load query's answer: team, case, activity, `t`, `st`, ordinal.
+    type Row<'a> = (&'a str, &'a str, &'a str, Option<i64>, i64, i64);
+
+    /// A batch of the load query's answer, `timed` where `st` is not `t`.
+    fn batch(rows: &[Row<'_>], resources: Option<&[Option<&str>]>) -> RecordBatch {
+        let texts = |at: usize| -> ArrayRef {
+            Arc::new(StringArray::from(rows.iter().map(|r| [r.0, r.1, r.2][at]).collect::<Vec<_>>()))
+        };
+        let integers = |values: Vec<Option<i64>>| -> ArrayRef { Arc::new(Int64Array::from(values)) };
+        let mut columns: Vec<(&str, ArrayRef)> = vec![
+            ("team_id", texts(0)),
+            ("case_id", texts(1)),
+            ("activity", texts(2)),
+            ("t", integers(rows.iter().map(|r| r.3).collect())),
+            ("st", integers(rows.iter().map(|r| Some(r.4)).collect())),
+            ("ordinal", integers(rows.iter().map(|r| Some(r.5)).collect())),
+            (
+                "timed",
+                Arc::new(BooleanArray::from(rows.iter().map(|r| r.3.is_some_and(|t| t != r.4)).collect::<Vec<_>>())),
+            ),
+        ];
+        if let Some(resources) = resources {
+            columns.push(("resource", Arc::new(StringArray::from(resources.to_vec()))));
+            columns.push(("role", Arc::new(StringArray::from(vec![None::<&str>; rows.len()]))));
+        }
+        RecordBatch::try_from_iter(columns).unwrap()
+    }
+
+    fn loaded(batches: &[RecordBatch], order: Order) -> CaseLog {
+        let mut loading = Loading::default();
+        for batch in batches {
+            loading.add(batch.clone());
+        }
+        loading.finish(order).unwrap()
+    }
+
+    /// Each case's activities, in the log's order.
+    fn traces(log: &CaseLog) -> Vec<Vec<&str>> {
+        log.case_ranges().map(|r| r.map(|e| log.activities[log.activity[e] as usize].as_str()).collect()).collect()
+    }
+
+    #[test]
+    fn rows_are_grouped_by_team_and_case_across_batches_in_time_then_file_order() {
+        let log = loaded(
+            &[
+                batch(&[("t1", "c1", "b", Some(20), 20, 2), ("t1", "c2", "x", Some(5), 5, 3)], None),
+                batch(
+                    &[
+                        ("t2", "c1", "other team", Some(1), 1, 1),
+                        ("t1", "c1", "a", Some(10), 10, 1),
+                        ("t1", "c1", "tie", Some(20), 20, 0),
+                    ],
+                    None,
+                ),
+            ],
+            Order::Time,
+        );
+        assert_eq!(log.cases(), 3);
+        assert_eq!(traces(&log), vec![vec!["a", "tie", "b"], vec!["x"], vec!["other team"]]);
+        assert_eq!(log.t, vec![10, 20, 20, 5, 1]);
+        assert_eq!(log.ordinal, vec![1, 0, 2, 3, 1]);
+    }
+
+    #[test]
+    fn work_items_are_in_start_order_and_open_ones_last() {
+        let rows = [
+            ("t", "c", "open", None, NONE, 0),
+            ("t", "c", "late start", Some(50), 40, 1),
+            ("t", "c", "early start", Some(60), 10, 2),
+        ];
+        let log = loaded(&[batch(&rows, Some(&[Some("ann"), None, Some("ann")]))], Order::Start);
+        assert_eq!(traces(&log), vec![vec!["early start", "late start", "open"]]);
+        assert_eq!(log.t, vec![60, 50, NONE]);
+        assert_eq!(log.timed, vec![true, true, false]);
+        assert_eq!(log.names, vec!["ann"]);
+        assert_eq!(log.resource, vec![0, NO_NAME, 0]);
+        assert_eq!(log.role, vec![NO_NAME; 3]);
+    }
+
+    #[test]
+    fn a_wrong_column_type_is_an_error_not_a_panic() {
+        let batch = RecordBatch::try_from_iter([
+            ("case_id", Arc::new(StringArray::from(vec!["c"])) as ArrayRef),
+            ("activity", Arc::new(StringArray::from(vec!["a"]))),
+            ("t", Arc::new(StringArray::from(vec!["not a time"]))),
+            ("st", Arc::new(Int64Array::from(vec![1]))),
+            ("ordinal", Arc::new(Int64Array::from(vec![1]))),
+            ("timed", Arc::new(BooleanArray::from(vec![false]))),
+        ])
+        .unwrap();
+        let mut loading = Loading::default();
+        loading.add(batch);
+        let error = loading.finish(Order::Time).err().map(|e| e.to_string());
+        assert_eq!(error.as_deref(), Some("unexpected query result: column `t` is Utf8"));
+    }
+}

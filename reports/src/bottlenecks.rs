@@ -40,7 +40,7 @@
 //! durations are written as [`crate::text::duration`] writes them.
 
 use crate::text::{duration, percent, plural, table, whole_percent};
-use crate::times::{ActivityTime, CaseFigures, ItemGroup, TransitionTime, times};
+use crate::times::{ActivityTime, CaseFigures, ItemGroup, TransitionTime, cases_and_items, times};
 use crate::{Events, ReportError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
@@ -307,26 +307,19 @@ impl std::str::FromStr for QueuePeriod {
 /// The bottleneck report, with queues per day, week, month, quarter or year as the selected
 /// cases' time range suggests (see the module docs).
 ///
-/// SQL: the queries of [`crate::activity_times`] — the outline (imported logs), the cases (their
-/// cycle times and time range, from which the period is chosen) and the items, also counted per
-/// period they became ready and completed in. The cases and the items run at the same time where
-/// the outline tells the cases' time range; otherwise the items follow the cases. Shares, queues,
-/// rankings and sentences are derived from those groups in Rust.
+/// Queries: those of [`crate::activity_times`] — the outline, the cases (their cycle times and
+/// time range, from which the period is chosen) and the work items. Shares, queues, rankings and
+/// sentences are derived from the items' groups in Rust.
 pub async fn bottlenecks(events: &Events<'_>) -> Result<BottleneckReport, ReportError> {
-    if let Some(range) = events.outline().range {
-        return bottlenecks_per(events, QueuePeriod::covering(range)).await;
-    }
-    let cases = CaseFigures::of(events).await?;
+    let (cases, items) = cases_and_items(events).await?;
     let period = QueuePeriod::covering(cases.first_t.zip(cases.last_t));
-    let groups = ItemGroup::of(events, Some(period)).await?;
-    report(&cases, &groups, period)
+    report(&cases, &ItemGroup::of(&items, Some(period)), period)
 }
 
-/// The bottleneck report with queues per `period` (SQL: as [`bottlenecks`], the cases and the
-/// items at the same time).
+/// The bottleneck report with queues per `period` (queries as [`bottlenecks`]).
 pub async fn bottlenecks_per(events: &Events<'_>, period: QueuePeriod) -> Result<BottleneckReport, ReportError> {
-    let (cases, groups) = crate::sql::both(CaseFigures::of(events), ItemGroup::of(events, Some(period))).await?;
-    report(&cases, &groups, period)
+    let (cases, items) = cases_and_items(events).await?;
+    report(&cases, &ItemGroup::of(&items, Some(period)), period)
 }
 
 /// Every activity's queue, on the periods from the first arrival to the last arrival of any

@@ -4,7 +4,7 @@
 //! [`Events::select`] groups the selected events by lifecycle transition once. That tells which
 //! transitions count (the rule of [`CountRule`]: where `complete` transitions are mixed with
 //! others only they count; where there is none every event does), whether the engine's tasks
-//! have `start` events to time their completions by, and the events' time range. From it
+//! have `start` events to time their completions by, and whether they are one team's. From it
 //! [`Events::cte`] writes the CTE `ev`, one row per counted event, as a plain scan of `events`
 //! with the counting rule in its `WHERE` (and the tasks' starts joined only where there are
 //! any):
@@ -56,19 +56,9 @@ pub(crate) struct Outline {
     /// named ones (then only `complete` events are work items, paired with `start` events); never
     /// for the engine's events. See `times`.
     pub mixed: bool,
-    /// The cases' time range as the work items' cases query finds it (`first_t`, `last_t`), when
-    /// this scan already tells it: for an imported log that does not mix lifecycle transitions and
-    /// is not selected by when cases started, every selected event is a completed item of a
-    /// counted case, so the range is that of the events (the earliest start, the latest
-    /// completion). `Some(None)` when no event is selected; `None` when only the cases query can
-    /// tell (the engine's events, mixed lifecycles, cases started in a range).
-    pub range: Option<Option<(i64, i64)>>,
     /// Whether the selected events are of one team at most (then case windows need no partition
     /// by team, [`Events::case_window`]).
     one_team: bool,
-    /// The range of the work items' completions (the first and the last `ts`), under the same
-    /// conditions as `range`: then every selected event is a completed item.
-    pub completions: Option<Option<(i64, i64)>>,
 }
 
 impl<'a> Events<'a> {
@@ -83,23 +73,18 @@ impl<'a> Events<'a> {
         let sql = format!(
             "WITH per_spelling AS (
                 SELECT lifecycle, count(*) AS events, count(task_id) AS with_task,
-                    min(team_id) AS first_team, max(team_id) AS last_team,
-                    min(CAST(coalesce(start_ts, ts) AS BIGINT)) AS first_t, min(CAST(ts AS BIGINT)) AS first_ts,
-                    max(CAST(ts AS BIGINT)) AS last_t
+                    min(team_id) AS first_team, max(team_id) AS last_team
                 FROM events WHERE {predicate} GROUP BY lifecycle
             ),
             per_transition AS (
                 SELECT lower(lifecycle) AS transition, min(lifecycle) AS name, sum(events) AS events,
-                    sum(with_task) AS with_task, min(first_team) AS first_team, max(last_team) AS last_team,
-                    min(first_t) AS first_t, min(first_ts) AS first_ts,
-                    max(last_t) AS last_t
+                    sum(with_task) AS with_task, min(first_team) AS first_team, max(last_team) AS last_team
                 FROM per_spelling GROUP BY lower(lifecycle)
             )
             SELECT name, events, sum(events) OVER () AS selected,
                 sum(CASE WHEN transition = 'complete' THEN events ELSE 0 END) OVER () AS complete,
                 sum(CASE WHEN transition = 'start' THEN with_task ELSE 0 END) OVER () AS task_starts,
-                count(name) OVER () AS named, min(first_t) OVER () AS first_t,
-                min(first_ts) OVER () AS first_ts, max(last_t) OVER () AS last_t,
+                count(name) OVER () AS named,
                 min(first_team) OVER () = max(last_team) OVER () AS one_team
             FROM per_transition ORDER BY events DESC, name NULLS LAST LIMIT {TRANSITIONS_LISTED}",
             predicate = filter.event_predicate(),
@@ -239,24 +224,9 @@ impl Outline {
         } else {
             CountRule::CompleteOnly
         };
-        let (first, first_completion, last) =
-            (rows.first_i64("first_t")?, rows.first_i64("first_ts")?, rows.first_i64("last_t")?);
         let mixed = !filter.is_engine() && named > 1 && complete > 0;
-        let known = !filter.is_engine() && !mixed && filter.case_start_predicate().is_none();
-        let range = known.then_some(first.zip(last));
-        let completions = known.then_some(first_completion.zip(last));
         // No row: no event, so no team either.
         let one_team = rows.len() == 0 || rows.bools("one_team")?.first().copied().flatten().unwrap_or(false);
-        Ok(Outline {
-            selected,
-            complete,
-            rule,
-            transitions,
-            task_starts: task_starts > 0,
-            mixed,
-            range,
-            completions,
-            one_team,
-        })
+        Ok(Outline { selected, complete, rule, transitions, task_starts: task_starts > 0, mixed, one_team })
     }
 }

@@ -30,17 +30,16 @@
 //!
 //! # Queries
 //!
-//! After the events' outline (whether an imported log mixes lifecycle transitions, as `times`,
-//! and — for an imported log that does not — the items' completion range), one query: the items
-//! streamed into a [`CaseLog`] with their resource and role, grouped by case in the case order of
-//! `times`. One pass over it gives each item the previous item's resource and completion, and
-//! counts the items by resource, by role, by resource and role, by resource and period, and by
-//! (previous resource, resource); the period, unless given or told by the outline, is that of
-//! the items' completions in the log.
+//! After the events' outline (whether an imported log mixes lifecycle transitions, as `times`),
+//! one query: the items streamed into a [`CaseLog`] with their resource and role, grouped by case
+//! in the case order of `times`. One pass over it gives each item the previous item's resource and
+//! completion, and counts the items by resource, by role, by resource and role, by resource and
+//! period, and by (previous resource, resource); the period, unless given, is that of the items'
+//! completions.
 
 use crate::caselog::{CaseLog, NO_NAME, NONE};
 use crate::text::{duration, percent, plural, table, whole_percent};
-use crate::times::{TimeSummary, items_base, kept_cte};
+use crate::times::{TimeSummary, work_items};
 use crate::{Events, QueuePeriod, ReportError};
 use chrono::{DateTime, Utc};
 use datafusion::common::{HashMap, HashSet};
@@ -160,17 +159,9 @@ pub async fn resources(
         )));
     }
     let filter = events.filter();
-    let base = items_base(events);
-    let sql = format!("{},\n{}", base.sql, kept_cte(events));
-    let log = CaseLog::items(events, &sql, &format!("{}, resource, role", base.extra)).await?;
-    let period = match (period, events.outline().completions) {
-        (Some(period), _) => period,
-        (None, Some(range)) => QueuePeriod::covering(range),
-        (None, None) => {
-            let completed = || log.t.iter().copied().filter(|&t| t != NONE);
-            QueuePeriod::covering(completed().min().zip(completed().max()))
-        }
-    };
+    let log = work_items(events, ", resource, role").await?;
+    let completed = || log.t.iter().copied().filter(|&t| t != NONE);
+    let period = period.unwrap_or_else(|| QueuePeriod::covering(completed().min().zip(completed().max())));
     let groups = Group::of(&log, period);
     let mut report = report(&groups, period, hours_per_week)?;
     if filter.is_engine() && !report.resources.is_empty() {

@@ -141,10 +141,31 @@ pub struct TransitionTime {
 /// Waiting, processing and elapsed time per activity, rework and self-loops, and the time spent
 /// between directly following activities, with the cases' total cycle time.
 ///
-/// SQL: three queries (see the module docs): the outline, then the cases and the items at once.
+/// Queries (see the module docs): the outline, then the cases and the items.
 pub async fn activity_times(events: &Events<'_>) -> Result<ActivityTimes, ReportError> {
-    let (cases, groups) = sql::both(CaseFigures::of(events), ItemGroup::of(events, None)).await?;
-    Ok(times(&cases, &groups))
+    let (cases, items) = cases_and_items(events).await?;
+    Ok(times(&cases, &ItemGroup::of(&items, None)))
+}
+
+/// The cases' figures and the work items' case log. Where every row of the cases query is a
+/// work item — imported logs that do not mix lifecycle transitions: the rows are the selected
+/// events either way — the figures come from the items; otherwise the cases query runs beside
+/// the items' (the engine's tasks count from their `schedule`, mixed logs from their `start`
+/// events).
+pub(crate) async fn cases_and_items(events: &Events<'_>) -> Result<(CaseFigures, CaseLog), ReportError> {
+    if events.filter().is_engine() || events.outline().mixed {
+        return sql::both(CaseFigures::of(events), work_items(events, "")).await;
+    }
+    let items = work_items(events, "").await?;
+    Ok((CaseFigures::of_items(&items), items))
+}
+
+/// The work items of `events` in a case log, each case's in order of start ([`CaseLog::items`]),
+/// with the columns `extra` names beside.
+pub(crate) async fn work_items(events: &Events<'_>, extra: &str) -> Result<CaseLog, ReportError> {
+    let base = items_base(events);
+    let sql = format!("{},\n{}", base.sql, kept_cte(events));
+    CaseLog::items(events, &sql, &format!("{}{extra}", base.extra)).await
 }
 
 /// What the cases query finds: the cases, their cycle times and time range.
@@ -169,6 +190,22 @@ impl CaseFigures {
         let (spans, span) = (rows.counts("spans")?, rows.f64s("span")?);
         let (first, last) = (rows.i64s("first_t")?, rows.i64s("last_t")?);
         Ok(CaseFigures { cases: spans[0], cycle_time: span[0].unwrap_or(0.0), first_t: first[0], last_t: last[0] })
+    }
+
+    /// The figures of items that are the cases query's rows (see [`cases_and_items`]): per case
+    /// its earliest start and latest completion.
+    fn of_items(items: &CaseLog) -> CaseFigures {
+        let (mut cases, mut cycle_time) = (0, 0i128);
+        let (mut first_t, mut last_t) = (None, None);
+        for rows in items.case_ranges() {
+            let Some(last) = rows.clone().map(|e| items.t[e]).filter(|&t| t != NONE).max() else { continue };
+            let first = rows.map(|e| items.st[e]).min().unwrap_or(last);
+            cases += 1;
+            cycle_time += i128::from(last - first);
+            first_t = Some(first_t.map_or(first, |t: i64| t.min(first)));
+            last_t = Some(last_t.map_or(last, |t: i64| t.max(last)));
+        }
+        CaseFigures { cases, cycle_time: cycle_time as f64, first_t, last_t }
     }
 }
 
@@ -204,14 +241,15 @@ pub(crate) struct ItemGroup {
 type ItemKey = (Option<u32>, u32, Option<i64>, Option<i64>);
 
 impl ItemGroup {
-    /// The items' groups (see the module docs): the work items in case order
-    /// ([`CaseLog::items`]), each with the previous item of its case and its activity's
-    /// occurrence number within the case, grouped by (previous activity, activity) and, with
-    /// `period`, by the periods it became ready and left its queue in.
-    pub(crate) async fn of(events: &Events<'_>, period: Option<QueuePeriod>) -> Result<Vec<ItemGroup>, ReportError> {
-        let base = items_base(events);
-        let sql = format!("{},\n{}", base.sql, kept_cte(events));
-        let log = CaseLog::items(events, &sql, base.extra).await?;
+    /// The items' groups (see the module docs): the work items of `log` ([`work_items`]), each
+    /// with the previous item of its case and its activity's occurrence number within the case,
+    /// grouped by (previous activity, activity) and, with `period`, by the periods it became ready
+    /// and left its queue in.
+    pub(crate) fn of(log: &CaseLog, period: Option<QueuePeriod>) -> Vec<ItemGroup> {
+        // The engine's tasks are ready at `early` and leave their queue at `gone`; imported items
+        // are ready when the case's previous item completed, but never after they start, and
+        // leave their queue when they complete.
+        let engine = !log.early.is_empty();
         let bin = |x: i64| period.filter(|_| x != NONE).map(|p| p.bin(x));
         let names = log.activities.len();
         // Per activity, the last case it was completed in and how often there.
@@ -222,7 +260,7 @@ impl ItemGroup {
             for e in rows {
                 let (a, t, st) = (log.activity[e], log.t[e], log.st[e]);
                 let prev_t = previous.map_or(NONE, |(_, t)| t);
-                let (ready, left) = if base.engine {
+                let (ready, left) = if engine {
                     (log.early[e], log.gone[e])
                 } else {
                     (if prev_t != NONE && prev_t < st { prev_t } else { st }, t)
@@ -254,7 +292,7 @@ impl ItemGroup {
                 previous = Some((a, t));
             }
         }
-        Ok(groups
+        groups
             .into_iter()
             .map(|((previous, activity, ready_bin, gone_bin), group)| ItemGroup {
                 previous: previous.map(|a| log.activities[a as usize].clone()),
@@ -263,7 +301,7 @@ impl ItemGroup {
                 gone_bin,
                 ..group
             })
-            .collect())
+            .collect()
     }
 
     fn add(&mut self, other: &ItemGroup) {
@@ -442,10 +480,6 @@ pub(crate) struct ItemsBase {
     pub sql: String,
     /// The extra columns to carry (`, early, gone` for the engine's tasks).
     pub extra: &'static str,
-    /// Whether the items are the engine's tasks: ready at `early`, gone from their queue at
-    /// `gone`. Imported items are ready when the case's previous item completed, but never after
-    /// they start, and leave their queue when they complete.
-    engine: bool,
 }
 
 /// The items' base for outlined events.
@@ -471,7 +505,7 @@ pub(crate) fn items_base(events: &Events<'_>) -> ItemsBase {
             )",
             tasks = engine_tasks(filter),
         );
-        ItemsBase { sql, extra: ", early, gone", engine: true }
+        ItemsBase { sql, extra: ", early, gone" }
     } else if outline.mixed {
         // A `complete` event pairs with the event just before it of the same activity in the case
         // when that is a `start`.
@@ -495,7 +529,7 @@ pub(crate) fn items_base(events: &Events<'_>) -> ItemsBase {
             )",
             by_activity = events.case_window("activity, t, ordinal"),
         );
-        ItemsBase { sql, extra: "", engine: false }
+        ItemsBase { sql, extra: "" }
     } else {
         let sql = format!(
             "WITH base AS (
@@ -504,7 +538,7 @@ pub(crate) fn items_base(events: &Events<'_>) -> ItemsBase {
                 FROM events WHERE {predicate}
             )"
         );
-        ItemsBase { sql, extra: "", engine: false }
+        ItemsBase { sql, extra: "" }
     }
 }
 

@@ -1,10 +1,12 @@
 //! A filter's counted events (or work items) in memory, grouped by case and in case order: the
-//! pass over every case that the variants, the directly-follows graph, the activities report and
-//! the work items' times make, done in Rust rather than by sorting every event in DataFusion.
+//! pass over every case that the variants, the directly-follows graph, the activities report, the
+//! work items' times and the resources report make, done in Rust rather than by sorting every
+//! event in DataFusion.
 //!
 //! One query streams the rows — the counted events of [`Events::cte`]'s `ev` ([`CaseLog::events`])
 //! or the work items of `times`' `kept` ([`CaseLog::items`]): case, activity, `t`, `st`,
-//! `ordinal`, `timed`, and for the engine's tasks `early` and `gone` — to the loader batch by
+//! `ordinal`, `timed`, for the engine's tasks `early` and `gone`, for the resources report
+//! `resource` and `role` — to the loader batch by
 //! batch, which numbers the cases and the activities as they come (a case's events usually come
 //! together in a log's file, so most rows compare their case id with the previous row's instead
 //! of hashing it) and keeps a few numbers per row. Then one counting sort groups the rows by case,
@@ -93,7 +95,7 @@ impl CaseLog {
         self.bounds.len() - 1
     }
 
-    /// The events of each case, in order of time, then file order.
+    /// The rows of each case, in the log's [`Order`].
     pub fn case_ranges(&self) -> impl Iterator<Item = Range<usize>> + '_ {
         self.bounds.windows(2).map(|w| w[0]..w[1])
     }

@@ -22,6 +22,7 @@ use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::HashMap;
 use std::ops::Range;
+use std::time::Instant;
 
 /// Rows (events or work items), grouped by case, in case order. Times are microseconds since
 /// the epoch, [`NONE`] where a work item has none (not completed yet).
@@ -84,10 +85,18 @@ impl CaseLog {
         CaseLog::load(events, &sql, Order::Start).await
     }
 
+    /// Runs the load query `sql` into a case log in `order` (both logged with their duration, at
+    /// debug level).
     async fn load(events: &Events<'_>, sql: &str, order: Order) -> Result<CaseLog, ReportError> {
-        let (loading, spilled) = events.fold(sql, Loading::default(), Loading::add).await?;
-        tracing::debug!(rows = loading.t.len(), cases = loading.cases, spilled, "case log loaded");
-        loading.finish(order)
+        let started = Instant::now();
+        let (loading, spilled_bytes) = events.fold(sql, Loading::default(), Loading::add).await?;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(rows = loading.t.len(), elapsed_ms, spilled_bytes, sql, "report query");
+        let started = Instant::now();
+        let cases = loading.cases;
+        let log = loading.finish(order)?;
+        tracing::debug!(cases, elapsed_ms = started.elapsed().as_millis() as u64, "case log ordered");
+        Ok(log)
     }
 
     /// How many cases.

@@ -7,7 +7,8 @@
 //! or the work items of `times`' `kept` ([`CaseLog::items`]): case, activity, `t`, `st`,
 //! `ordinal`, `timed`, for the engine's tasks `early` and `gone`, for the resources report
 //! `resource` and `role` — to the loader batch by
-//! batch, which numbers the cases and the activities as they come (a case's events usually come
+//! batch, each partition of the answer to a loader of its own at the same time (then merged),
+//! which numbers the cases and the activities as they come (a case's events usually come
 //! together in a log's file, so most rows compare their case id with the previous row's instead
 //! of hashing it) and keeps a few numbers per row. Then one counting sort groups the rows by case,
 //! and each case's rows are put in order ([`Order`]; `ordinal` is unique within a case).
@@ -89,7 +90,8 @@ impl CaseLog {
     /// debug level).
     async fn load(events: &Events<'_>, sql: &str, order: Order) -> Result<CaseLog, ReportError> {
         let started = Instant::now();
-        let (loading, spilled_bytes) = events.fold(sql, Loading::default(), Loading::add).await?;
+        let (parts, spilled_bytes) = events.fold(sql, Loading::add).await?;
+        let loading = Loading::merge(parts);
         let elapsed_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(rows = loading.t.len(), elapsed_ms, spilled_bytes, sql, "report query");
         let started = Instant::now();
@@ -194,12 +196,63 @@ impl Loading {
             self.activity.push(activity);
             self.timed.push(timed.is_valid(row) && timed.value(row));
         }
-        let extra = (self.early.len() + self.gone.len()) * 8 + (self.resource.len() + self.role.len()) * 4;
-        let held = self.t.len() * ROW_BYTES + extra + self.text_bytes;
-        if held > MEMORY_BYTES {
+        if self.held() > MEMORY_BYTES {
             return Err(ReportError::Memory(MEMORY_BYTES >> 20));
         }
         Ok(())
+    }
+
+    /// One loading of the partitions' (each loaded at the same time): the first's, with the
+    /// others' rows appended and their cases, activities and names renumbered.
+    fn merge(parts: Vec<Loading>) -> Loading {
+        let mut parts = parts.into_iter();
+        let mut merged = parts.next().unwrap_or_default();
+        for part in parts {
+            merged.append(part);
+        }
+        merged
+    }
+
+    /// Appends another partition's rows.
+    fn append(&mut self, other: Loading) {
+        if let Some(e) = other.error {
+            self.error.get_or_insert(e);
+        }
+        if self.error.is_some() {
+            return;
+        }
+        let activities: Vec<u32> = other.activities.iter().map(|a| self.activity_number(a)).collect();
+        let names: Vec<u32> = other
+            .names
+            .iter()
+            .map(|n| number(&mut self.name_numbers, &mut self.names, &mut self.text_bytes, n))
+            .collect();
+        let mut cases = vec![0u32; other.cases as usize];
+        for (team, numbers) in &other.teams {
+            for (case, &at) in numbers {
+                cases[at as usize] = self.case_number(team, case);
+            }
+        }
+        let renamed = |n: u32| if n == NO_NAME { NO_NAME } else { names[n as usize] };
+        self.case.extend(other.case.iter().map(|&c| cases[c as usize]));
+        self.activity.extend(other.activity.iter().map(|&a| activities[a as usize]));
+        self.resource.extend(other.resource.iter().map(|&r| renamed(r)));
+        self.role.extend(other.role.iter().map(|&r| renamed(r)));
+        for (to, from) in [(&mut self.t, other.t), (&mut self.st, other.st), (&mut self.ordinal, other.ordinal)] {
+            to.extend(from);
+        }
+        self.early.extend(other.early);
+        self.gone.extend(other.gone);
+        self.timed.extend(other.timed);
+        if self.held() > MEMORY_BYTES {
+            self.error = Some(ReportError::Memory(MEMORY_BYTES >> 20));
+        }
+    }
+
+    /// Bytes held, roughly.
+    fn held(&self) -> usize {
+        let extra = (self.early.len() + self.gone.len()) * 8 + (self.resource.len() + self.role.len()) * 4;
+        self.t.len() * ROW_BYTES + extra + self.text_bytes
     }
 
     /// The number of a team's case, the next one if it is new.
@@ -405,6 +458,28 @@ mod tests {
         assert_eq!(traces(&log), vec![vec!["a", "tie", "b"], vec!["x"], vec!["other team"]]);
         assert_eq!(log.t, vec![10, 20, 20, 5, 1]);
         assert_eq!(log.ordinal, vec![1, 0, 2, 3, 1]);
+    }
+
+    #[test]
+    fn partitions_loaded_apart_merge_into_one_numbering() {
+        let parts = [
+            batch(&[("t", "c1", "a", Some(1), 1, 1), ("t", "c2", "b", Some(2), 2, 2)], Some(&[Some("ann"), None])),
+            batch(
+                &[("t", "c3", "b", Some(3), 3, 3), ("t", "c1", "c", Some(0), 0, 0)],
+                Some(&[Some("bob"), Some("ann")]),
+            ),
+        ]
+        .map(|batch| {
+            let mut part = Loading::default();
+            part.add(batch);
+            part
+        });
+        let log = Loading::merge(parts.into()).finish(Order::Time).unwrap();
+        assert_eq!(log.cases(), 3);
+        assert_eq!(traces(&log), vec![vec!["c", "a"], vec!["b"], vec!["b"]]);
+        assert_eq!(log.activities, vec!["a", "b", "c"]);
+        assert_eq!(log.names, vec!["ann", "bob"]);
+        assert_eq!(log.resource, vec![0, 0, NO_NAME, 1]);
     }
 
     #[test]

@@ -141,14 +141,15 @@ impl<'a> Events<'a> {
         sql::run(self.warehouse, self.scope, sql).await
     }
 
-    /// Runs a report query over these events and hands each batch of its answer to `step`
-    /// (`Warehouse::fold_own`); returns the state and the bytes the query spilled.
-    pub(crate) async fn fold<S, F>(&self, sql: &str, state: S, step: F) -> Result<(S, usize), ReportError>
+    /// Runs a report query over these events and folds each partition of its answer into a
+    /// state of its own with `step` (`Warehouse::fold_own`); returns the states and the bytes the
+    /// query spilled.
+    pub(crate) async fn fold<S, F>(&self, sql: &str, step: F) -> Result<(Vec<S>, usize), ReportError>
     where
-        S: Send + 'static,
-        F: FnMut(&mut S, arrow::array::RecordBatch) + Send + 'static,
+        S: Default + Send + 'static,
+        F: Fn(&mut S, arrow::array::RecordBatch) + Send + Sync + 'static,
     {
-        Ok(self.warehouse.fold_own(sql, self.scope, sql::limits(), state, step).await?)
+        Ok(self.warehouse.fold_own(sql, self.scope, sql::limits(), step).await?)
     }
 
     /// `WITH … ev AS (…)`: the counted events (see the module docs). The caller appends

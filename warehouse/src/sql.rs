@@ -19,13 +19,16 @@ use arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::catalog::view::ViewTable;
 use datafusion::common::TableReference;
+use datafusion::common::{DataFusionError, Result as DFResult};
+use datafusion::execution::TaskContext;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use datafusion::physical_plan::{ExecutionPlan, execute_stream, execute_stream_partitioned};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::task::JoinSet;
 
 /// Whose rows a query may read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,24 +128,24 @@ impl Warehouse {
     }
 
     /// Runs one read-only SQL query that Orgata composed itself (as [`Self::query_own`]) and
-    /// hands each batch of its answer to `step` as it comes, on the query threads, instead of
-    /// collecting the answer: for a report that passes over a filter's events in Rust. No row
-    /// limit applies (`step` keeps what it needs in `state`); the state is returned with the bytes
-    /// the query's operators spilled.
+    /// hands each batch of its answer to `step` as it comes, instead of collecting the answer: for
+    /// a report that passes over a filter's events in Rust. Each partition of the answer is folded
+    /// into a state of its own (`S::default()`) on the query threads, at the same time; the states
+    /// are returned, with the bytes the query's operators spilled. No row limit applies.
     pub async fn fold_own<S, F>(
         &self,
         sql: &str,
         scope: &TeamScope,
         limits: QueryLimits,
-        state: S,
         step: F,
-    ) -> Result<(S, usize), WarehouseError>
+    ) -> Result<(Vec<S>, usize), WarehouseError>
     where
-        S: Send + 'static,
-        F: FnMut(&mut S, RecordBatch) + Send + 'static,
+        S: Default + Send + 'static,
+        F: Fn(&mut S, RecordBatch) + Send + Sync + 'static,
     {
-        let (fold, _, spilled) = self.run(Author::Orgata, sql, scope, limits, Fold { state, step }).await?;
-        Ok((fold.state, spilled))
+        let fold = Fold { states: Vec::new(), step: Arc::new(step) };
+        let (fold, _, spilled) = self.run(Author::Orgata, sql, scope, limits, fold).await?;
+        Ok((fold.states, spilled))
     }
 
     /// Runs a query and collects its answer up to the row limit.
@@ -208,13 +211,7 @@ impl Warehouse {
         let schema = Arc::new(frame.schema().as_arrow().clone());
         let task = Arc::new(frame.task_ctx());
         let physical = frame.create_physical_plan().await.map_err(running)?;
-        let mut stream = execute_stream(physical.clone(), task).map_err(running)?;
-        while let Some(batch) = stream.next().await {
-            if !sink.take(batch.map_err(running)?) {
-                break;
-            }
-        }
-        drop(stream);
+        sink.read(physical.clone(), task).await.map_err(running)?;
         Ok((sink, schema, spilled_bytes(physical.as_ref())))
     }
 
@@ -310,8 +307,12 @@ fn spilled_bytes(plan: &dyn ExecutionPlan) -> usize {
 
 /// Where the batches of a query's answer go, as they come.
 trait Sink: Send + 'static {
-    /// Takes one batch; false once it wants no more.
-    fn take(&mut self, batch: RecordBatch) -> bool;
+    /// Reads the answer of an executed plan, or as much of it as it wants.
+    fn read(
+        &mut self,
+        plan: Arc<dyn ExecutionPlan>,
+        task: Arc<TaskContext>,
+    ) -> impl Future<Output = DFResult<()>> + Send;
 }
 
 /// Collects an answer up to a row limit.
@@ -321,25 +322,52 @@ struct Collect {
 }
 
 impl Sink for Collect {
-    fn take(&mut self, batch: RecordBatch) -> bool {
-        self.result.take(batch, self.max_rows)
+    async fn read(&mut self, plan: Arc<dyn ExecutionPlan>, task: Arc<TaskContext>) -> DFResult<()> {
+        let mut stream = execute_stream(plan, task)?;
+        while let Some(batch) = stream.next().await {
+            if !self.result.take(batch?, self.max_rows) {
+                break;
+            }
+        }
+        Ok(())
     }
 }
 
-/// Hands each batch to a step function with its state.
+/// Folds each partition of an answer into a state of its own with a step function, one task per
+/// partition.
 struct Fold<S, F> {
-    state: S,
-    step: F,
+    states: Vec<S>,
+    step: Arc<F>,
 }
 
 impl<S, F> Sink for Fold<S, F>
 where
-    S: Send + 'static,
-    F: FnMut(&mut S, RecordBatch) + Send + 'static,
+    S: Default + Send + 'static,
+    F: Fn(&mut S, RecordBatch) + Send + Sync + 'static,
 {
-    fn take(&mut self, batch: RecordBatch) -> bool {
-        (self.step)(&mut self.state, batch);
-        true
+    async fn read(&mut self, plan: Arc<dyn ExecutionPlan>, task: Arc<TaskContext>) -> DFResult<()> {
+        // Dropped on an error or a timeout, the set aborts the partitions still running.
+        let mut partitions = JoinSet::new();
+        for (at, mut stream) in execute_stream_partitioned(plan, task)?.into_iter().enumerate() {
+            let step = self.step.clone();
+            partitions.spawn(async move {
+                let mut state = S::default();
+                while let Some(batch) = stream.next().await {
+                    step(&mut state, batch?);
+                }
+                Ok::<_, DataFusionError>((at, state))
+            });
+        }
+        let mut states = Vec::new();
+        while let Some(done) = partitions.join_next().await {
+            let done =
+                done.map_err(|e| DataFusionError::Execution(format!("a partition of the query stopped: {e}")))?;
+            states.push(done?);
+        }
+        // In partition order, whichever finished first.
+        states.sort_by_key(|(at, _)| *at);
+        self.states = states.into_iter().map(|(_, state)| state).collect();
+        Ok(())
     }
 }
 

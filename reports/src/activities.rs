@@ -1,6 +1,6 @@
 //! Per-activity figures: rework and service time.
 
-use crate::caselog::CaseLog;
+use crate::caselog::{CaseLog, seconds_between};
 use crate::{Events, ReportError};
 use serde::Serialize;
 
@@ -55,7 +55,7 @@ pub async fn activity_report(events: &Events<'_>) -> Result<ActivityReport, Repo
             let a = log.activity[e] as usize;
             counts[a] += 1;
             timed[a] += u64::from(log.timed[e]);
-            service[a] += (log.t[e] - log.st[e]) as f64 / 1e6;
+            service[a] += seconds_between(log.t[e], log.st[e]);
             if last_case[a] != case {
                 (last_case[a], in_case[a]) = (case, 0);
             }

@@ -53,6 +53,11 @@ pub(crate) struct CaseLog {
     pub role: Vec<u32>,
 }
 
+/// `later - earlier` in seconds, exact in microseconds whatever the times (no overflow).
+pub(crate) fn seconds_between(later: i64, earlier: i64) -> f64 {
+    (i128::from(later) - i128::from(earlier)) as f64 / 1e6
+}
+
 /// No resource or role (SQL's `NULL`).
 pub(crate) const NO_NAME: u32 = u32::MAX;
 
@@ -516,6 +521,12 @@ mod tests {
         assert_eq!(traces(&log), vec![vec!["a", "tie", "b"], vec!["x"], vec!["other team"]]);
         assert_eq!(log.t, vec![10, 20, 20, 5, 1]);
         assert_eq!(log.ordinal, vec![1, 0, 2, 3, 1]);
+    }
+
+    #[test]
+    fn times_far_apart_are_seconds_apart_without_overflow() {
+        assert_eq!(seconds_between(2_500_000, 1_000_000), 1.5);
+        assert_eq!(seconds_between(i64::MAX - 1, i64::MIN), ((i64::MAX as f64) - (i64::MIN as f64)) / 1e6);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The directly-follows graph: which activity follows which, how often, and how long after.
 
-use crate::caselog::CaseLog;
+use crate::caselog::{CaseLog, seconds_between};
 use crate::stats::{mean, median};
 use crate::{Events, ReportError};
 use datafusion::common::HashMap;
@@ -62,7 +62,7 @@ pub async fn directly_follows(events: &Events<'_>) -> Result<DirectlyFollowsGrap
         for pair in by_start.windows(2) {
             let (from, to) = (pair[0], pair[1]);
             let edge = log.activity[from] as usize * activities + log.activity[to] as usize;
-            gaps.entry(edge).or_default().push((log.st[to] - log.t[from]) as f64 / 1e6);
+            gaps.entry(edge).or_default().push(seconds_between(log.st[to], log.t[from]));
         }
     }
     let name = |a: usize| log.activities[a].clone();

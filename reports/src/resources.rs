@@ -215,7 +215,7 @@ impl Group {
             let mut previous: Option<(u32, i64)> = None;
             for e in rows.filter(|&e| log.t[e] != NONE) {
                 let (resource, role, t, st) = (log.resource[e], log.role[e], log.t[e], log.st[e]);
-                let busy = log.timed[e].then(|| t - st);
+                let busy = log.timed[e].then(|| t.saturating_sub(st));
                 let handover = previous.filter(|&(from, _)| from != NO_NAME && resource != NO_NAME && from != resource);
                 let new_resource = first_time(&mut resources, resource);
                 let new_role = first_time(&mut roles, role);
@@ -237,7 +237,7 @@ impl Group {
                 match handover {
                     Some((from, prev_t)) => {
                         let new_handover = first_time(&mut handovers, (from, resource));
-                        add((BY_HANDOVER, from, resource, 0), new_handover, Some(st - prev_t));
+                        add((BY_HANDOVER, from, resource, 0), new_handover, Some(st.saturating_sub(prev_t)));
                     }
                     None => add((BY_HANDOVER, NO_NAME, resource, 0), false, None),
                 }

@@ -201,7 +201,7 @@ impl CaseFigures {
             let Some(last) = rows.clone().map(|e| items.t[e]).filter(|&t| t != NONE).max() else { continue };
             let first = rows.map(|e| items.st[e]).min().unwrap_or(last);
             cases += 1;
-            cycle_time += i128::from(last - first);
+            cycle_time += i128::from(last) - i128::from(first);
             first_t = Some(first_t.map_or(first, |t: i64| t.min(first)));
             last_t = Some(last_t.map_or(last, |t: i64| t.max(last)));
         }
@@ -376,9 +376,10 @@ fn seconds(micros: i128) -> f64 {
     micros as f64 / 1_000_000.0
 }
 
-/// `a - b`, unless either is missing ([`NONE`]).
+/// `a - b`, unless either is missing ([`NONE`]); at the ends of the integers' range where times
+/// beyond them would overflow.
 fn difference(a: i64, b: i64) -> Option<i64> {
-    (a != NONE && b != NONE).then(|| a - b)
+    (a != NONE && b != NONE).then(|| a.saturating_sub(b))
 }
 
 /// Adds a time to a sum and its maximum (nothing when it is missing).

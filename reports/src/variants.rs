@@ -1,6 +1,6 @@
 //! Variants: the distinct activity sequences cases follow.
 
-use crate::caselog::CaseLog;
+use crate::caselog::{CaseLog, seconds_between};
 use crate::stats::{mean, median};
 use crate::{Events, ReportError};
 use datafusion::common::HashMap;
@@ -39,8 +39,8 @@ pub async fn variants(events: &Events<'_>) -> Result<Variants, ReportError> {
     let log = CaseLog::events(events).await?;
     let mut durations: HashMap<&[u32], Vec<f64>> = HashMap::default();
     for case in log.case_ranges() {
-        let span = log.t[case.end - 1] - log.t[case.start];
-        durations.entry(&log.activity[case]).or_default().push(span as f64 / 1e6);
+        let span = seconds_between(log.t[case.end - 1], log.t[case.start]);
+        durations.entry(&log.activity[case]).or_default().push(span);
     }
     let cases = log.cases() as u64;
     let mut variants: Vec<Variant> = durations

@@ -1,6 +1,6 @@
 //! Per-activity figures: rework and service time.
 
-use crate::caselog::{CaseLog, seconds_between};
+use crate::caselog::{CaseLog, Occurrences, seconds_between};
 use crate::{Events, ReportError};
 use serde::Serialize;
 
@@ -48,19 +48,14 @@ pub async fn activity_report(events: &Events<'_>) -> Result<ActivityReport, Repo
     let names = log.activities.len();
     let (mut counts, mut timed, mut rework) = (vec![0u64; names], vec![0u64; names], vec![0u64; names]);
     let mut service = vec![0.0f64; names];
-    // Per activity, the last case it occurred in and how often there.
-    let (mut last_case, mut in_case) = (vec![usize::MAX; names], vec![0u32; names]);
+    let mut occurrences = Occurrences::new(names);
     for (case, events) in log.case_ranges().enumerate() {
         for e in events {
             let a = log.activity[e] as usize;
             counts[a] += 1;
             timed[a] += u64::from(log.timed[e]);
             service[a] += seconds_between(log.t[e], log.st[e]);
-            if last_case[a] != case {
-                (last_case[a], in_case[a]) = (case, 0);
-            }
-            in_case[a] += 1;
-            rework[a] += u64::from(in_case[a] == 2);
+            rework[a] += u64::from(occurrences.next(case, a) == 2);
         }
     }
     let mut activities: Vec<ActivityFigures> = (0..names)

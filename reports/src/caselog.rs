@@ -53,9 +53,38 @@ pub(crate) struct CaseLog {
     pub role: Vec<u32>,
 }
 
+/// Microseconds (a total, or a difference of times) as seconds.
+pub(crate) fn seconds(micros: i128) -> f64 {
+    micros as f64 / 1e6
+}
+
 /// `later - earlier` in seconds, exact in microseconds whatever the times (no overflow).
 pub(crate) fn seconds_between(later: i64, earlier: i64) -> f64 {
-    (i128::from(later) - i128::from(earlier)) as f64 / 1e6
+    seconds(i128::from(later) - i128::from(earlier))
+}
+
+/// Numbers each value's occurrences within a case, over a case log's cases taken in turn: the
+/// rework of an activity is its second occurrence in a case.
+pub(crate) struct Occurrences {
+    /// Per value, the case it last occurred in and how often there.
+    last: Vec<(usize, u32)>,
+}
+
+impl Occurrences {
+    /// For values numbered below `values`.
+    pub fn new(values: usize) -> Occurrences {
+        Occurrences { last: vec![(usize::MAX, 0); values] }
+    }
+
+    /// One more occurrence of `value` in case number `case`; its number there (1 for the first).
+    pub fn next(&mut self, case: usize, value: usize) -> u32 {
+        let (last_case, n) = &mut self.last[value];
+        if *last_case != case {
+            (*last_case, *n) = (case, 0);
+        }
+        *n += 1;
+        *n
+    }
 }
 
 /// No resource or role (SQL's `NULL`).
@@ -391,8 +420,11 @@ impl Loading {
             let rows = &mut order[bounds[c]..bounds[c + 1]];
             // Rows usually come in order already (a log lists a case's events by time).
             match order_by {
-                Order::Time => sort(rows, |e| (self.t[e], self.ordinal[e])),
-                Order::Start => sort(rows, |e| (self.st[e], self.t[e], self.ordinal[e])),
+                Order::Time => sort(rows, |e| (self.t[e as usize], self.ordinal[e as usize])),
+                Order::Start => sort(rows, |e| {
+                    let e = e as usize;
+                    (self.st[e], self.t[e], self.ordinal[e])
+                }),
             }
         }
         let gather = |column: &[i64]| order.iter().map(|&e| column[e as usize]).collect::<Vec<_>>();
@@ -433,10 +465,11 @@ fn number(numbers: &mut Numbers, names: &mut Vec<String>, bytes: &mut usize, nam
     number
 }
 
-/// Sorts rows by `key` unless they are sorted already.
-fn sort<K: Ord>(rows: &mut [u32], key: impl Fn(usize) -> K) {
-    if !rows.is_sorted_by_key(|&e| key(e as usize)) {
-        rows.sort_unstable_by_key(|&e| key(e as usize));
+/// Sorts rows (indices into a log's columns) by `key` unless they are sorted already, as rows
+/// usually come.
+pub(crate) fn sort<R: Copy, K: Ord>(rows: &mut [R], key: impl Fn(R) -> K) {
+    if !rows.is_sorted_by_key(|&e| key(e)) {
+        rows.sort_unstable_by_key(|&e| key(e));
     }
 }
 
@@ -521,6 +554,14 @@ mod tests {
         assert_eq!(traces(&log), vec![vec!["a", "tie", "b"], vec!["x"], vec!["other team"]]);
         assert_eq!(log.t, vec![10, 20, 20, 5, 1]);
         assert_eq!(log.ordinal, vec![1, 0, 2, 3, 1]);
+    }
+
+    #[test]
+    fn occurrences_are_numbered_within_each_case() {
+        let mut occurrences = Occurrences::new(2);
+        let numbers: Vec<u32> =
+            [(0, 0), (0, 1), (0, 0), (0, 0), (1, 0), (1, 1), (1, 1)].map(|(case, v)| occurrences.next(case, v)).into();
+        assert_eq!(numbers, vec![1, 1, 2, 3, 1, 1, 2]);
     }
 
     #[test]

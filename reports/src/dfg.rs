@@ -1,6 +1,6 @@
 //! The directly-follows graph: which activity follows which, how often, and how long after.
 
-use crate::caselog::{CaseLog, seconds_between};
+use crate::caselog::{CaseLog, seconds_between, sort};
 use crate::stats::{mean, median};
 use crate::{Events, ReportError};
 use datafusion::common::HashMap;
@@ -55,10 +55,7 @@ pub async fn directly_follows(events: &Events<'_>) -> Result<DirectlyFollowsGrap
         ends[log.activity[case.end - 1] as usize] += 1;
         by_start.clear();
         by_start.extend(case);
-        let key = |&e: &usize| (log.st[e], log.t[e], log.ordinal[e]);
-        if !by_start.is_sorted_by_key(key) {
-            by_start.sort_unstable_by_key(key);
-        }
+        sort(&mut by_start, |e: usize| (log.st[e], log.t[e], log.ordinal[e]));
         for pair in by_start.windows(2) {
             let (from, to) = (pair[0], pair[1]);
             let edge = log.activity[from] as usize * activities + log.activity[to] as usize;

@@ -37,7 +37,7 @@
 //! period, and by (previous resource, resource); the period, unless given, is that of the items'
 //! completions.
 
-use crate::caselog::{CaseLog, NO_NAME, NONE};
+use crate::caselog::{CaseLog, NO_NAME, NONE, seconds};
 use crate::text::{duration, percent, plural, table, whole_percent};
 use crate::times::{TimeSummary, work_items};
 use crate::{Events, QueuePeriod, ReportError};
@@ -284,11 +284,7 @@ impl Group {
 
     /// Processing time over the group's items with a start time.
     fn processing(&self) -> Option<TimeSummary> {
-        (self.timed > 0).then(|| TimeSummary {
-            total_s: seconds(self.busy),
-            mean_s: seconds(self.busy) / self.timed as f64,
-            max_s: seconds(i128::from(self.busy_max.unwrap_or(0))),
-        })
+        TimeSummary::of(self.timed, self.busy, self.busy_max)
     }
 }
 
@@ -299,11 +295,6 @@ fn first_time<T: PartialEq>(seen: &mut Vec<T>, value: T) -> bool {
         seen.push(value);
     }
     new
-}
-
-/// Microseconds as seconds.
-fn seconds(micros: i128) -> f64 {
-    micros as f64 / 1_000_000.0
 }
 
 /// The report from the query's groups.

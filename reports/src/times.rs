@@ -50,9 +50,11 @@
 //!
 //! 1. The events' outline ([`Events::select`], one scan shared with the rest of the report):
 //!    whether an imported log's events mix lifecycle transitions (then `start` events need
-//!    pairing), and their time range.
-//! 2. The cases (SQL): a hash aggregation by case (cycle times, the time range), then one over
-//!    the cases.
+//!    pairing).
+//! 2. The cases: for the engine's tasks and logs that mix lifecycle transitions, a hash
+//!    aggregation by case in SQL (cycle times, the time range), then one over the cases; for other
+//!    imported logs the cases query's rows are the work items, so the figures come from their case
+//!    log and this query does not run.
 //! 3. The items: one query streams them into a [`CaseLog`] — a few numbers per item, grouped by
 //!    case and in order of start — and one pass in Rust gives each item the previous item of its
 //!    case and its activity's occurrence number within the case (the cases an activity occurs
@@ -64,10 +66,10 @@
 //!    item by case id and `lag`s evaluated a row at a time — took 6 of the bottleneck report's
 //!    6.7 s at 10M events.)
 //!
-//! Queries 2 and 3 run at the same time, except in the bottleneck report when the items' periods
-//! depend on the cases' time range and the first scan cannot tell it (the outline's `range`).
+//! Queries 2 and 3 run at the same time. The bottleneck report chooses its periods from the cases'
+//! time range after both, since the items are grouped by period in Rust.
 
-use crate::caselog::{CaseLog, NONE};
+use crate::caselog::{CaseLog, NONE, Occurrences, seconds};
 use crate::sql;
 use crate::{Events, Filter, QueuePeriod, ReportError};
 use datafusion::common::HashMap;
@@ -121,6 +123,18 @@ pub struct TimeSummary {
     pub total_s: f64,
     pub mean_s: f64,
     pub max_s: f64,
+}
+
+impl TimeSummary {
+    /// The summary of `count` durations adding up to `total` microseconds, the longest `max`;
+    /// `None` when there are none.
+    pub(crate) fn of(count: u64, total: i128, max: Option<i64>) -> Option<TimeSummary> {
+        (count > 0).then(|| TimeSummary {
+            total_s: seconds(total),
+            mean_s: seconds(total) / count as f64,
+            max_s: seconds(i128::from(max.unwrap_or(0))),
+        })
+    }
 }
 
 /// Activity `to` directly following activity `from` within cases, and the time between them.
@@ -251,9 +265,8 @@ impl ItemGroup {
         // leave their queue when they complete.
         let engine = !log.early.is_empty();
         let bin = |x: i64| period.filter(|_| x != NONE).map(|p| p.bin(x));
-        let names = log.activities.len();
-        // Per activity, the last case it was completed in and how often there.
-        let (mut last_case, mut completed) = (vec![usize::MAX; names], vec![0u64; names]);
+        // Per activity, its completed items in the case so far.
+        let mut completed = Occurrences::new(log.activities.len());
         let mut groups: HashMap<ItemKey, ItemGroup> = HashMap::default();
         for (case, rows) in log.case_ranges().enumerate() {
             let mut previous: Option<(u32, i64)> = None;
@@ -269,14 +282,10 @@ impl ItemGroup {
                 let group = groups.entry(key).or_default();
                 group.items += 1;
                 if t != NONE {
-                    let a = a as usize;
-                    if last_case[a] != case {
-                        (last_case[a], completed[a]) = (case, 0);
-                    }
-                    completed[a] += 1;
+                    let occurrence = completed.next(case, a as usize);
                     group.occurrences += 1;
-                    group.first_in_case += u64::from(completed[a] == 1);
-                    group.second_in_case += u64::from(completed[a] == 2);
+                    group.first_in_case += u64::from(occurrence == 1);
+                    group.second_in_case += u64::from(occurrence == 2);
                 }
                 if log.timed[e] {
                     group.split += 1;
@@ -342,13 +351,6 @@ pub(crate) fn times(cases: &CaseFigures, groups: &[ItemGroup]) -> ActivityTimes 
             mean_s: seconds(g.gap) / g.hops as f64,
         })
         .collect();
-    let summary = |count: u64, total: i128, max: Option<i64>| {
-        (count > 0).then(|| TimeSummary {
-            total_s: seconds(total),
-            mean_s: seconds(total) / count as f64,
-            max_s: seconds(i128::from(max.unwrap_or(0))),
-        })
-    };
     let activities = per_activity
         .into_iter()
         .filter(|(_, g)| g.occurrences > 0)
@@ -361,19 +363,14 @@ pub(crate) fn times(cases: &CaseFigures, groups: &[ItemGroup]) -> ActivityTimes 
                 rework_cases: g.second_in_case,
                 self_loops: self_loops.map_or(0, |t| t.frequency),
                 split_occurrences: g.split,
-                waiting: summary(g.split, g.waiting, g.waiting_max),
-                processing: summary(g.split, g.processing, g.processing_max),
-                elapsed: summary(g.occurrences - g.split, g.elapsed, g.elapsed_max),
+                waiting: TimeSummary::of(g.split, g.waiting, g.waiting_max),
+                processing: TimeSummary::of(g.split, g.processing, g.processing_max),
+                elapsed: TimeSummary::of(g.occurrences - g.split, g.elapsed, g.elapsed_max),
                 total_s: seconds(g.waiting + g.processing + g.elapsed),
             }
         })
         .collect();
     ActivityTimes { cases: cases.cases, cycle_time_total_s: cases.cycle_time / 1e6, activities, transitions }
-}
-
-/// Microseconds as seconds.
-fn seconds(micros: i128) -> f64 {
-    micros as f64 / 1_000_000.0
 }
 
 /// `a - b`, unless either is missing ([`NONE`]); at the ends of the integers' range where times

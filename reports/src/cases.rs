@@ -1,6 +1,8 @@
 //! Case-level figures: how many cases and events, how long cases take, how often cases arrive.
 
+use crate::caselog::{CaseLog, NONE, seconds_between};
 use crate::sql::{quantile, seconds};
+use crate::stats;
 use crate::{Events, ReportError};
 use serde::Serialize;
 
@@ -81,4 +83,37 @@ pub async fn case_report(events: &Events<'_>) -> Result<CaseReport, ReportError>
         };
     let arrival_average_s = value("starts_span")?.filter(|_| cases >= 2).map(|span| span / (cases - 1) as f64);
     Ok(CaseReport { statistics: CaseStatistics { cases, events: counted, duration_s }, arrival_average_s })
+}
+
+impl CaseReport {
+    /// The cases report of a log whose rows are the counted events (an imported log's work items,
+    /// `Events::items_are_counted_events`), as [`case_report`] computes it in SQL.
+    pub(crate) fn of_log(log: &CaseLog) -> CaseReport {
+        let mut durations = Vec::with_capacity(log.cases());
+        let (mut events, mut first_start, mut last_start) = (0u64, None::<i64>, None::<i64>);
+        for rows in log.case_ranges() {
+            events += rows.len() as u64;
+            let times = || log.t[rows.clone()].iter().copied().filter(|&t| t != NONE);
+            let (Some(first), Some(last)) = (times().min(), times().max()) else { continue };
+            durations.push(seconds_between(last, first));
+            first_start = Some(first_start.map_or(first, |t| t.min(first)));
+            last_start = Some(last_start.map_or(first, |t| t.max(first)));
+        }
+        let median = stats::median(&mut durations);
+        durations.sort_unstable_by(f64::total_cmp);
+        let cases = durations.len() as u64;
+        let duration_s = (cases > 0).then(|| DurationSummary {
+            mean: stats::mean(&durations),
+            median,
+            p90: stats::quantile(&durations, 0.9),
+            p95: stats::quantile(&durations, 0.95),
+            min: durations[0],
+            max: durations[durations.len() - 1],
+        });
+        let arrival_average_s = first_start
+            .zip(last_start)
+            .filter(|_| cases >= 2)
+            .map(|(first, last)| seconds_between(last, first) / (cases - 1) as f64);
+        CaseReport { statistics: CaseStatistics { cases, events, duration_s }, arrival_average_s }
+    }
 }

@@ -1,9 +1,10 @@
 //! Comparisons: the same figures over two sets of events — team against team, period against
 //! period, playbook version against version — and which of them moved, by how much.
 //!
-//! Each side is a [`Side`]: the teams it may read and a [`Filter`]. Both are measured by the
-//! functions of the other reports (`case_report`, `activity_times`),
-//! so a comparison's figures are exactly those reports' figures for each side:
+//! Each side is a [`Side`]: the teams it may read and a [`Filter`]. Both are measured as the
+//! other reports measure them (`case_report`, `activity_times`), so a comparison's figures are
+//! exactly those reports' figures for each side — for imported logs, whose work items are the
+//! counted events, both from the one query of the items' case log:
 //!
 //! - per case: case count, events per case, duration mean/median/p90/p95/max, the mean time
 //!   between case arrivals, waiting, processing and elapsed time per case (the work items' time
@@ -18,6 +19,7 @@
 //! by as much, those that changed the time per case most first, in sentences.
 
 use crate::text::{duration, percent, table};
+use crate::times::{ItemGroup, cases_and_items, times};
 use crate::{ActivityTimes, CaseReport, Events, Filter, ReportError, activity_times, case_report};
 use orgata_warehouse::TeamScope;
 use serde::Serialize;
@@ -180,8 +182,12 @@ struct Figures {
 
 impl Figures {
     async fn of(events: &Events<'_>) -> Result<Figures, ReportError> {
-        let CaseReport { statistics, arrival_average_s: arrival } = case_report(events).await?;
-        let times = activity_times(events).await?;
+        let (CaseReport { statistics, arrival_average_s: arrival }, times) = if events.items_are_counted_events() {
+            let (cases, items) = cases_and_items(events).await?;
+            (CaseReport::of_log(&items), times(&cases, &ItemGroup::of(&items, None)))
+        } else {
+            (case_report(events).await?, activity_times(events).await?)
+        };
         let cases = statistics.cases as f64;
         let per_case = |total: f64| (cases > 0.0).then(|| total / cases);
         let timed_cases = times.cases as f64;

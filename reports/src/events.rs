@@ -120,6 +120,13 @@ impl<'a> Events<'a> {
         if self.outline.one_team && !self.filter.is_engine() { "case_id" } else { "team_id, case_id" }
     }
 
+    /// [`Events::case_key`]'s columns to select, `team_id` as plain text: grouping by a
+    /// dictionary column (as `team_id`, a partition column, is read) makes DataFusion convert
+    /// every row to its row format (see `times`' `TEAM_TEXT`).
+    pub(crate) fn case_columns(&self) -> &'static str {
+        if self.case_key() == "case_id" { "case_id" } else { "arrow_cast(team_id, 'Utf8') AS team_id, case_id" }
+    }
+
     /// A window over rows in case order: each case's rows together, ordered by `order` within
     /// it. It is partitioned by team and a cheap bucket of the case id (the code of its last
     /// character), not by case, so that it runs on every core without a window partition per case
@@ -129,6 +136,13 @@ impl<'a> Events<'a> {
     pub(crate) fn case_window(&self, order: &str) -> String {
         let team = if self.outline.one_team { "" } else { "team_id, " };
         format!("PARTITION BY {team}ascii(right(case_id, 1)) ORDER BY case_id, {order}")
+    }
+
+    /// Whether the work items of `times` are exactly the counted events: for imported logs (an
+    /// event is an item, or where lifecycles mix a `complete` event is), unless events without a
+    /// transition sit beside `complete` ones (they are items but not counted).
+    pub(crate) fn items_are_counted_events(&self) -> bool {
+        !self.filter.is_engine() && (self.outline.mixed || self.outline.rule != CountRule::CompleteOnly)
     }
 
     /// Whether the events are of one team at most.

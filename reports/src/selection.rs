@@ -112,9 +112,7 @@ pub async fn selection(events: &Events<'_>) -> Result<Selection, ReportError> {
     let (selected_events, rule) = (outline.selected, outline.rule);
     let predicate = filter.event_predicate();
     let counted_events = match filter.case_start_predicate() {
-        Some(started) if selected_events > 0 => {
-            counted_in_started_cases(warehouse, scope, &predicate, &started, rule).await?
-        }
+        Some(started) if selected_events > 0 => counted_in_started_cases(events, &started).await?,
         _ if rule == CountRule::CompleteOnly => outline.complete,
         _ => selected_events,
     };
@@ -132,22 +130,20 @@ pub async fn selection(events: &Events<'_>) -> Result<Selection, ReportError> {
 
 /// The counted events of the cases whose first counted event lies in the time range (as
 /// `Events::cte` selects them).
-async fn counted_in_started_cases(
-    warehouse: &Warehouse,
-    scope: &TeamScope,
-    predicate: &str,
-    started: &str,
-    rule: CountRule,
-) -> Result<u64, ReportError> {
-    let counted = if rule == CountRule::CompleteOnly { "lower(lifecycle) = 'complete'" } else { "true" };
+async fn counted_in_started_cases(events: &Events<'_>, started: &str) -> Result<u64, ReportError> {
+    let counted =
+        if events.outline().rule == CountRule::CompleteOnly { " AND lower(lifecycle) = 'complete'" } else { "" };
     let sql = format!(
         "SELECT sum(counted) AS n FROM (
-            SELECT min(CASE WHEN {counted} THEN CAST(ts AS BIGINT) END) AS first_t,
-                sum(CASE WHEN {counted} THEN 1 ELSE 0 END) AS counted
-            FROM events WHERE {predicate} GROUP BY team_id, case_id
-        ) WHERE {started}"
+            SELECT min(t) AS first_t, count(*) AS counted FROM (
+                SELECT {case}, CAST(ts AS BIGINT) AS t FROM events WHERE {predicate}{counted}
+            ) counted_events GROUP BY {key}
+        ) WHERE {started}",
+        case = events.case_columns(),
+        key = events.case_key(),
+        predicate = events.filter().event_predicate(),
     );
-    run(warehouse, scope, &sql).await?.first_count("n")
+    events.run(&sql).await?.first_count("n")
 }
 
 /// When no case starts in the range: how many cases the other filters hold and when they start.

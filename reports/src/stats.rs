@@ -21,6 +21,17 @@ pub(crate) fn median(values: &mut [f64]) -> f64 {
     (lower + middle) / 2.0
 }
 
+/// The `p`-quantile of `sorted` (ascending) with linear interpolation between the two nearest
+/// ranks, as `crate::sql::quantile` computes it; 0 when there are none.
+pub(crate) fn quantile(sorted: &[f64], p: f64) -> f64 {
+    let Some(&last) = sorted.last() else { return 0.0 };
+    let index = p * (sorted.len() - 1) as f64;
+    let i = index.floor() as usize;
+    let value = sorted[i.min(sorted.len() - 1)];
+    let next = sorted.get(i + 1).copied().unwrap_or(last);
+    value + (next - value) * (index - index.floor())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -32,6 +43,16 @@ mod tests {
         assert_eq!(median(&mut [5.0, 1.0, 3.0]), 3.0);
         assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
         assert_eq!(median(&mut [-1.0, 7.0]), 3.0);
+    }
+
+    #[test]
+    fn quantiles_interpolate_between_the_nearest_ranks() {
+        assert_eq!(quantile(&[], 0.9), 0.0);
+        assert_eq!(quantile(&[7.0], 0.9), 7.0);
+        // Ranks 0..=3: 0.9 × 3 = 2.7, so 30 + 0.7 × (40 − 30).
+        assert_eq!(quantile(&[10.0, 20.0, 30.0, 40.0], 0.9), 37.0);
+        assert_eq!(quantile(&[10.0, 20.0, 30.0, 40.0], 1.0), 40.0);
+        assert_eq!(quantile(&[10.0, 20.0], 0.5), 15.0);
     }
 
     #[test]

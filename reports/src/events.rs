@@ -4,7 +4,8 @@
 //! [`Events::select`] groups the selected events by lifecycle transition once. That tells which
 //! transitions count (the rule of [`CountRule`]: where `complete` transitions are mixed with
 //! others only they count; where there is none every event does), whether the engine's tasks
-//! have `start` events to time their completions by, and whether they are one team's. From it
+//! have `start` events to time their completions by; the table's log tells whether they are one
+//! team's (its files are partitioned by team and source). From it
 //! [`Events::cte`] writes the CTE `ev`, one row per counted event, as a plain scan of `events`
 //! with the counting rule in its `WHERE` (and the tasks' starts joined only where there are
 //! any):
@@ -56,15 +57,18 @@ pub(crate) struct Outline {
     /// named ones (then only `complete` events are work items, paired with `start` events); never
     /// for the engine's events. See `times`.
     pub mixed: bool,
-    /// Whether the selected events are of one team at most (then case windows need no partition
-    /// by team, [`Events::case_window`]).
+    /// Whether the selected events are of one team at most: the teams in scope with files of the
+    /// filter's source, from the table's log (then cases need no team in their keys,
+    /// [`Events::case_key`], nor case windows a partition by team, [`Events::case_window`]).
     one_team: bool,
 }
 
 impl<'a> Events<'a> {
     /// Outlines the events `filter` selects within `scope` with one scan (grouped by the
     /// transitions as spelled, then by their lower case: a log has few spellings, so `lower` runs
-    /// on those, not on every event).
+    /// on those, not on every event), and beside it the teams that have the source's events, from
+    /// the table's log (`min`/`max` of the dictionary-encoded `team_id` in the scan took most of its
+    /// time).
     pub async fn select(
         warehouse: &'a Warehouse,
         scope: &'a TeamScope,
@@ -72,24 +76,24 @@ impl<'a> Events<'a> {
     ) -> Result<Events<'a>, ReportError> {
         let sql = format!(
             "WITH per_spelling AS (
-                SELECT lifecycle, count(*) AS events, count(task_id) AS with_task,
-                    min(team_id) AS first_team, max(team_id) AS last_team
+                SELECT lifecycle, count(*) AS events, count(task_id) AS with_task
                 FROM events WHERE {predicate} GROUP BY lifecycle
             ),
             per_transition AS (
                 SELECT lower(lifecycle) AS transition, min(lifecycle) AS name, sum(events) AS events,
-                    sum(with_task) AS with_task, min(first_team) AS first_team, max(last_team) AS last_team
+                    sum(with_task) AS with_task
                 FROM per_spelling GROUP BY lower(lifecycle)
             )
             SELECT name, events, sum(events) OVER () AS selected,
                 sum(CASE WHEN transition = 'complete' THEN events ELSE 0 END) OVER () AS complete,
                 sum(CASE WHEN transition = 'start' THEN with_task ELSE 0 END) OVER () AS task_starts,
-                count(name) OVER () AS named,
-                min(first_team) OVER () = max(last_team) OVER () AS one_team
+                count(name) OVER () AS named
             FROM per_transition ORDER BY events DESC, name NULLS LAST LIMIT {TRANSITIONS_LISTED}",
             predicate = filter.event_predicate(),
         );
-        let outline = Outline::read(&sql::run(warehouse, scope, &sql).await?, filter)?;
+        let teams = async { Ok(warehouse.teams_with_events(scope, filter.source_name()).await?) };
+        let (rows, teams) = sql::both(sql::run(warehouse, scope, &sql), teams).await?;
+        let outline = Outline::read(&rows, filter, teams.len() <= 1)?;
         Ok(Events { warehouse, scope, filter, outline })
     }
 
@@ -218,8 +222,8 @@ impl<'a> Events<'a> {
 }
 
 impl Outline {
-    /// Reads the answer of [`Events::select`]'s scan.
-    fn read(rows: &Rows, filter: &Filter) -> Result<Outline, ReportError> {
+    /// Reads the answer of [`Events::select`]'s scan, for events of one team at most or not.
+    fn read(rows: &Rows, filter: &Filter, one_team: bool) -> Result<Outline, ReportError> {
         let (selected, complete, task_starts, named) = (
             rows.first_count("selected")?,
             rows.first_count("complete")?,
@@ -240,8 +244,6 @@ impl Outline {
             CountRule::CompleteOnly
         };
         let mixed = !filter.is_engine() && named > 1 && complete > 0;
-        // No row: no event, so no team either.
-        let one_team = rows.len() == 0 || rows.bools("one_team")?.first().copied().flatten().unwrap_or(false);
         Ok(Outline { selected, complete, rule, transitions, task_starts: task_starts > 0, mixed, one_team })
     }
 }

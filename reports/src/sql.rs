@@ -117,12 +117,6 @@ impl Rows {
         Ok(column.as_primitive::<Float64Type>().iter().collect())
     }
 
-    /// A boolean column (`None` for nulls).
-    pub fn bools(&self, name: &str) -> Result<Vec<Option<bool>>, ReportError> {
-        let column = self.column(name, &DataType::Boolean)?;
-        Ok(column.as_boolean().iter().collect())
-    }
-
     /// An integer column (`None` for nulls).
     pub fn i64s(&self, name: &str) -> Result<Vec<Option<i64>>, ReportError> {
         let column = self.column(name, &DataType::Int64)?;

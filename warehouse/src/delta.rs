@@ -7,7 +7,7 @@
 
 use crate::location::Warehouse;
 use crate::tables::TableSpec;
-use crate::{WarehouseError, tables};
+use crate::{TeamScope, WarehouseError, tables};
 use arrow::array::RecordBatch;
 use deltalake::kernel::transaction::TransactionError;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
@@ -20,6 +20,7 @@ use futures::{Stream, StreamExt};
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
+use std::collections::BTreeSet;
 use std::num::NonZeroU64;
 use std::time::Duration;
 
@@ -84,6 +85,27 @@ impl Warehouse {
     /// The ingest position a table holds (`None` when nothing was ever appended to it).
     pub async fn watermark(&self, spec: &TableSpec) -> Result<Option<Watermark>, WarehouseError> {
         watermark_of(spec, &self.table(spec).await?).await
+    }
+
+    /// The teams within `scope` whose events include some of `source`: the partition values of
+    /// the events table's files, from its log alone (no data is read). A report on one team's
+    /// events then needs no team in its case keys.
+    pub async fn teams_with_events(&self, scope: &TeamScope, source: &str) -> Result<BTreeSet<String>, WarehouseError> {
+        let spec = &tables::EVENTS;
+        let table = self.table(spec).await?;
+        let snapshot = table.snapshot().map_err(|e| WarehouseError::delta(spec.name, e))?;
+        let mut teams = BTreeSet::new();
+        for file in snapshot.log_data().iter() {
+            let values = file.remove_action(false).partition_values.unwrap_or_default();
+            let value = |column: &str| values.get(column).cloned().flatten();
+            if let (Some(team), Some(file_source)) = (value("team_id"), value("source"))
+                && file_source == source
+                && scope.includes(&team)
+            {
+                teams.insert(team);
+            }
+        }
+        Ok(teams)
     }
 
     /// Appends `batches` (of the table's schema) and records `reached` in the same commit, if the

@@ -39,6 +39,16 @@ pub enum TeamScope {
     Teams(Vec<String>),
 }
 
+impl TeamScope {
+    /// Whether the scope may read the team's rows.
+    pub fn includes(&self, team: &str) -> bool {
+        match self {
+            TeamScope::All => true,
+            TeamScope::Teams(teams) => teams.iter().any(|t| t == team),
+        }
+    }
+}
+
 /// The bounds a query runs within.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueryLimits {

@@ -17,6 +17,7 @@
 //! time, a third of the variants report's time at 1M events, and window functions evaluated a
 //! partition at once, which held 1.6–2.1 GB at 10M.
 
+use crate::events::TEAM_TEXT;
 use crate::sql::MEMORY_BYTES;
 use crate::{Events, ReportError};
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
@@ -148,7 +149,7 @@ impl CaseLog {
 
 /// The columns a case log reads.
 fn columns(events: &Events<'_>, extra: &str) -> String {
-    let team = if events.one_team() { "" } else { "arrow_cast(team_id, 'Utf8') AS team_id, " };
+    let team = if events.one_team() { String::new() } else { format!("{TEAM_TEXT}, ") };
     format!("{team}case_id, activity, t, st, CAST(ordinal AS BIGINT) AS ordinal, timed{extra}")
 }
 

@@ -93,8 +93,13 @@ impl CaseReport {
         let (mut events, mut first_start, mut last_start) = (0u64, None::<i64>, None::<i64>);
         for rows in log.case_ranges() {
             events += rows.len() as u64;
-            let times = || log.t[rows.clone()].iter().copied().filter(|&t| t != NONE);
-            let (Some(first), Some(last)) = (times().min(), times().max()) else { continue };
+            let times = log.t[rows].iter().copied().filter(|&t| t != NONE);
+            let Some((first, last)) = times.fold(None, |span, t| match span {
+                None => Some((t, t)),
+                Some((first, last)) => Some((t.min(first), t.max(last))),
+            }) else {
+                continue;
+            };
             durations.push(seconds_between(last, first));
             first_start = Some(first_start.map_or(first, |t| t.min(first)));
             last_start = Some(last_start.map_or(first, |t| t.max(first)));

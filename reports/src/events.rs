@@ -29,6 +29,16 @@ use crate::sql::{self, Rows};
 use crate::{Filter, ReportError};
 use orgata_warehouse::{TeamScope, Warehouse};
 
+/// `team_id` as plain text for grouping: in `events` it is dictionary-encoded (a partition column),
+/// and DataFusion groups by several columns column by column only when none is a dictionary
+/// (otherwise it converts every row to its row format, which cost the cases query a third more CPU).
+///
+/// `Utf8`, not `VARCHAR` (a string view): a team id is longer than a view holds inline, and when
+/// a hash aggregation spills, DataFusion 53 writes each spilled batch of string views with every
+/// data buffer of the whole aggregation's keys, which made the large reports spill tens of
+/// gigabytes (docs/benchmarks.md, process analytics).
+pub(crate) const TEAM_TEXT: &str = "arrow_cast(team_id, 'Utf8') AS team_id";
+
 /// The events a filter selects within a scope, outlined (see the module docs): what every report
 /// function computes over.
 pub struct Events<'a> {
@@ -126,9 +136,9 @@ impl<'a> Events<'a> {
 
     /// [`Events::case_key`]'s columns to select, `team_id` as plain text: grouping by a
     /// dictionary column (as `team_id`, a partition column, is read) makes DataFusion convert
-    /// every row to its row format (see `times`' `TEAM_TEXT`).
-    pub(crate) fn case_columns(&self) -> &'static str {
-        if self.case_key() == "case_id" { "case_id" } else { "arrow_cast(team_id, 'Utf8') AS team_id, case_id" }
+    /// every row to its row format (see [`TEAM_TEXT`]).
+    pub(crate) fn case_columns(&self) -> String {
+        if self.case_key() == "case_id" { "case_id".into() } else { format!("{TEAM_TEXT}, case_id") }
     }
 
     /// A window over rows in case order: each case's rows together, ordered by `order` within

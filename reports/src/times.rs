@@ -70,6 +70,7 @@
 //! time range after both, since the items are grouped by period in Rust.
 
 use crate::caselog::{CaseLog, NONE, Occurrences, seconds};
+use crate::events::TEAM_TEXT;
 use crate::sql;
 use crate::{Events, Filter, QueuePeriod, ReportError};
 use datafusion::common::HashMap;
@@ -407,16 +408,6 @@ pub(crate) fn kept_cte(events: &Events<'_>) -> String {
         None => "kept AS (SELECT * FROM base)".to_string(),
     }
 }
-
-/// `team_id` as plain text for grouping: in `events` it is dictionary-encoded (a partition column),
-/// and DataFusion groups by several columns column by column only when none is a dictionary
-/// (otherwise it converts every row to its row format, which cost the cases query a third more CPU).
-///
-/// `Utf8`, not `VARCHAR` (a string view): a team id is longer than a view holds inline, and when
-/// a hash aggregation spills, DataFusion 53 writes each spilled batch of string views with every
-/// data buffer of the whole aggregation's keys, which made the large reports spill tens of
-/// gigabytes (docs/benchmarks.md, process analytics).
-const TEAM_TEXT: &str = "arrow_cast(team_id, 'Utf8') AS team_id";
 
 /// The cases query: one row — how many cases have a completed item (`spans`), the sum of their
 /// cycle times (`span`) and their time range (`first_t`, `last_t`). A hash aggregation by case,

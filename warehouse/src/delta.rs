@@ -55,6 +55,11 @@ fn import_properties() -> WriterProperties {
 /// Encoded rows an import holds before writing them out as files.
 const IMPORT_FILE_BYTES: usize = 128 << 20;
 
+/// A file's value of a partition column (`None` without one).
+fn partition_value<'a>(file: &'a Remove, column: &str) -> Option<&'a str> {
+    file.partition_values.as_ref()?.get(column)?.as_deref()
+}
+
 /// The position `table` (as loaded) holds.
 async fn watermark_of(spec: &TableSpec, table: &DeltaTable) -> Result<Option<Watermark>, WarehouseError> {
     let snapshot = table.snapshot().map_err(|e| WarehouseError::delta(spec.name, e))?;
@@ -96,13 +101,12 @@ impl Warehouse {
         let snapshot = table.snapshot().map_err(|e| WarehouseError::delta(spec.name, e))?;
         let mut teams = BTreeSet::new();
         for file in snapshot.log_data().iter() {
-            let values = file.remove_action(false).partition_values.unwrap_or_default();
-            let value = |column: &str| values.get(column).cloned().flatten();
-            if let (Some(team), Some(file_source)) = (value("team_id"), value("source"))
-                && file_source == source
-                && scope.includes(&team)
+            let file = file.remove_action(false);
+            if let Some(team) = partition_value(&file, "team_id")
+                && partition_value(&file, "source") == Some(source)
+                && scope.includes(team)
             {
-                teams.insert(team);
+                teams.insert(team.to_string());
             }
         }
         Ok(teams)
@@ -209,8 +213,7 @@ impl Warehouse {
         }
         added.extend(writer.flush().await.map_err(delta)?);
         let is_replaced = |remove: &Remove| {
-            let value = |column: &str| remove.partition_values.as_ref()?.get(column)?.as_deref();
-            value("team_id") == Some(team) && value("source") == Some(source)
+            partition_value(remove, "team_id") == Some(team) && partition_value(remove, "source") == Some(source)
         };
         let files = snapshot.log_data();
         let removed = files.iter().map(|file| file.remove_action(true)).filter(is_replaced);

@@ -18,6 +18,7 @@
 //! partition at once, which held 1.6–2.1 GB at 10M.
 
 use crate::events::TEAM_TEXT;
+use crate::filter::CaseStarts;
 use crate::sql::MEMORY_BYTES;
 use crate::{Events, ReportError};
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
@@ -107,18 +108,25 @@ pub(crate) enum Order {
 const ROW_BYTES: usize = 4 + 8 + 8 + 8 + 1 + 4;
 
 impl CaseLog {
-    /// The counted events of `events` (one query), each case's in order of time.
+    /// The counted events of `events` (one query, its rows noted as their count), each case's in
+    /// order of time.
     pub async fn events(events: &Events<'_>) -> Result<CaseLog, ReportError> {
         let sql = format!("{ev} SELECT {columns} FROM ev", ev = events.cte(), columns = columns(events, ""));
-        CaseLog::load(events, &sql, Order::Time).await
+        let log = CaseLog::load(events, &sql, Order::Time).await?;
+        events.note_counted(log.rows());
+        Ok(log)
     }
 
     /// The work items of `base` (SQL ending in the CTE `kept`, as `times` writes it), each case's
-    /// in order of start; `extra` names its further columns (`, early, gone` for the engine's
+    /// in order of start (noted as the counted events where they are those); `extra` names its further columns (`, early, gone` for the engine's
     /// tasks, `, resource, role`).
     pub async fn items(events: &Events<'_>, base: &str, extra: &str) -> Result<CaseLog, ReportError> {
         let sql = format!("{base} SELECT {columns} FROM kept", columns = columns(events, extra));
-        CaseLog::load(events, &sql, Order::Start).await
+        let log = CaseLog::load(events, &sql, Order::Start).await?;
+        if events.items_are_counted_events() {
+            events.note_counted(log.rows());
+        }
+        Ok(log)
     }
 
     /// Runs the load query `sql` into a case log in `order` (both logged with their duration, at
@@ -144,6 +152,56 @@ impl CaseLog {
     /// The rows of each case, in the log's [`Order`].
     pub fn case_ranges(&self) -> impl Iterator<Item = Range<usize>> + '_ {
         self.bounds.windows(2).map(|w| w[0]..w[1])
+    }
+
+    /// The cases whose first completion (the earliest `t` of their rows) `starts` includes, as a
+    /// log of their own (in the same order, with the same numbering of activities and names).
+    pub fn cases_started(&self, starts: CaseStarts) -> CaseLog {
+        let kept: Vec<Range<usize>> = self
+            .case_ranges()
+            .filter(|rows| {
+                self.t[rows.clone()]
+                    .iter()
+                    .copied()
+                    .filter(|&t| t != NONE)
+                    .min()
+                    .is_some_and(|first| starts.includes(first))
+            })
+            .collect();
+        let mut bounds = Vec::with_capacity(kept.len() + 1);
+        bounds.push(0);
+        for rows in &kept {
+            bounds.push(bounds[bounds.len() - 1] + rows.len());
+        }
+        fn gather<T: Copy>(column: &[T], kept: &[Range<usize>]) -> Vec<T> {
+            if column.is_empty() {
+                return Vec::new();
+            }
+            let mut out = Vec::with_capacity(kept.iter().map(ExactSizeIterator::len).sum());
+            for rows in kept {
+                out.extend_from_slice(&column[rows.clone()]);
+            }
+            out
+        }
+        CaseLog {
+            activities: self.activities.clone(),
+            bounds,
+            activity: gather(&self.activity, &kept),
+            t: gather(&self.t, &kept),
+            st: gather(&self.st, &kept),
+            ordinal: gather(&self.ordinal, &kept),
+            timed: gather(&self.timed, &kept),
+            early: gather(&self.early, &kept),
+            gone: gather(&self.gone, &kept),
+            names: self.names.clone(),
+            resource: gather(&self.resource, &kept),
+            role: gather(&self.role, &kept),
+        }
+    }
+
+    /// How many rows.
+    pub fn rows(&self) -> usize {
+        self.t.len()
     }
 }
 

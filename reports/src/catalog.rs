@@ -3,7 +3,6 @@
 //! rendered as JSON (serde) or as text for people.
 
 use crate::selection::{Selection, selection};
-use crate::sql::both;
 use crate::text::{duration, percent, plural, table};
 use crate::{
     ActivityReport, BottleneckReport, CaseReport, CaseStatistics, Comparison, DirectlyFollowsGraph, Events, Filter,
@@ -206,9 +205,10 @@ impl Versus {
         let mut base_label = Vec::new();
         let mut other_label = Vec::new();
         let mut differ = |what: &str, base: Option<&str>, other: Option<&str>, all: &str| {
+            let named = |value: &str| if what.is_empty() { value.to_string() } else { format!("{what} {value}") };
             if base != other {
-                base_label.push(base.map_or_else(|| all.to_string(), |b| format!("{what} {b}")));
-                other_label.push(other.map_or_else(|| all.to_string(), |o| format!("{what} {o}")));
+                base_label.push(base.map_or_else(|| all.to_string(), named));
+                other_label.push(other.map_or_else(|| all.to_string(), named));
             }
         };
         differ("team", teams_label(scope).as_deref(), teams_label(&other_scope).as_deref(), "all teams");
@@ -257,8 +257,9 @@ pub struct ReportOutput {
 }
 
 /// Computes a report over the events `filter` selects within `scope`, with what it counted: the
-/// events outlined once ([`Events::select`]), then the report and the selection's remaining
-/// queries (only where a time range or an empty selection needs them) at the same time.
+/// events outlined once ([`Events::select`]), the report, then the selection's remaining queries
+/// (only where a time range or an empty selection needs them, and in the cases started in a
+/// range not where the report has loaded the counted events already).
 pub async fn run(
     kind: ReportKind,
     warehouse: &Warehouse,
@@ -267,8 +268,8 @@ pub async fn run(
     options: &ReportOptions,
 ) -> Result<ReportOutput, ReportError> {
     let events = Events::select(warehouse, scope, filter).await?;
-    let (report, selection) = both(report(kind, &events, options), selection(&events)).await?;
-    Ok(ReportOutput { report, selection })
+    let report = report(kind, &events, options).await?;
+    Ok(ReportOutput { report, selection: selection(&events).await? })
 }
 
 /// Computes a report over outlined events.

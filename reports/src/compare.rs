@@ -18,8 +18,9 @@
 //! [`NOTABLE_CHANGE`], largest relative change first, then the activities whose mean time moved
 //! by as much, those that changed the time per case most first, in sentences.
 
+use crate::caselog::CaseLog;
 use crate::text::{duration, percent, table};
-use crate::times::{ItemGroup, cases_and_items, times};
+use crate::times::{CaseFigures, ItemGroup, cases_and_items, times, work_items};
 use crate::{ActivityTimes, CaseReport, Events, Filter, ReportError, activity_times, case_report};
 use orgata_warehouse::TeamScope;
 use serde::Serialize;
@@ -122,9 +123,30 @@ pub struct ActivityChange {
 /// Compares `other` with the base side — its events, outlined, and its label (SQL: that of the
 /// cases and activities reports, per side).
 pub async fn compare(base: &Events<'_>, base_label: &str, other: &Side) -> Result<Comparison, ReportError> {
-    let base_figures = Figures::of(base).await?;
-    let other_events = Events::select(base.warehouse(), &other.scope, &other.filter).await?;
-    let other_figures = Figures::of(&other_events).await?;
+    let (base_figures, other_figures) = match (base.filter().case_starts(), other.filter.case_starts()) {
+        (Some(base_starts), Some(other_starts))
+            if other.scope == *base.scope()
+                && base.filter().differs_only_in_case_starts(&other.filter)
+                && base.items_are_counted_events()
+                && !base.outline().mixed =>
+        {
+            // Two ranges of case starts in the same events, whose work items are the counted
+            // events: one load of every case's items, then each side's cases.
+            let all_time = base.filter().all_time();
+            let items = work_items(&base.with_filter(&all_time), "").await?;
+            let side = |starts| {
+                let items = items.cases_started(starts);
+                (items.rows(), Figures::of_items(&items))
+            };
+            let (counted, base_figures) = side(base_starts);
+            base.note_counted(counted);
+            (base_figures, side(other_starts).1)
+        }
+        _ => {
+            let other_events = Events::select(base.warehouse(), &other.scope, &other.filter).await?;
+            (Figures::load(base).await?, Figures::load(&other_events).await?)
+        }
+    };
     let metrics = base_figures
         .metrics
         .iter()
@@ -181,13 +203,26 @@ struct Figures {
 }
 
 impl Figures {
-    async fn of(events: &Events<'_>) -> Result<Figures, ReportError> {
-        let (CaseReport { statistics, arrival_average_s: arrival }, times) = if events.items_are_counted_events() {
+    /// A side's figures: for imported logs, whose work items are the counted events, from the
+    /// items' case log; otherwise from the cases and activities reports.
+    async fn load(events: &Events<'_>) -> Result<Figures, ReportError> {
+        if events.items_are_counted_events() {
             let (cases, items) = cases_and_items(events).await?;
-            (CaseReport::of_log(&items), times(&cases, &ItemGroup::of(&items, None)))
+            Ok(Figures::new(CaseReport::of_log(&items), times(&cases, &ItemGroup::of(&items, None))))
         } else {
-            (case_report(events).await?, activity_times(events).await?)
-        };
+            Ok(Figures::new(case_report(events).await?, activity_times(events).await?))
+        }
+    }
+
+    /// The figures of work items that are both the counted events and the cases query's rows
+    /// (imported logs that do not mix transitions).
+    fn of_items(items: &CaseLog) -> Figures {
+        Figures::new(CaseReport::of_log(items), times(&CaseFigures::of_items(items), &ItemGroup::of(items, None)))
+    }
+
+    /// The case-level figures of a side's cases report and activity times.
+    fn new(cases: CaseReport, times: ActivityTimes) -> Figures {
+        let CaseReport { statistics, arrival_average_s: arrival } = cases;
         let cases = statistics.cases as f64;
         let per_case = |total: f64| (cases > 0.0).then(|| total / cases);
         let timed_cases = times.cases as f64;
@@ -231,7 +266,7 @@ impl Figures {
                 if times.activities.is_empty() { None } else { per_timed_case(repetitions as f64) },
             ),
         ];
-        Ok(Figures { metrics, times })
+        Figures { metrics, times }
     }
 }
 

@@ -28,6 +28,7 @@ use crate::selection::{CountRule, TRANSITIONS_LISTED, TransitionCount};
 use crate::sql::{self, Rows};
 use crate::{Filter, ReportError};
 use orgata_warehouse::{TeamScope, Warehouse};
+use std::sync::OnceLock;
 
 /// `team_id` as plain text for grouping: in `events` it is dictionary-encoded (a partition column),
 /// and DataFusion groups by several columns column by column only when none is a dictionary
@@ -46,6 +47,9 @@ pub struct Events<'a> {
     scope: &'a TeamScope,
     filter: &'a Filter,
     outline: Outline,
+    /// How many events count, once a case log of them has been loaded (in the cases started in
+    /// a range, the selection's count then needs no query of its own).
+    counted: OnceLock<u64>,
 }
 
 /// What the one scan of the selected events tells.
@@ -104,7 +108,25 @@ impl<'a> Events<'a> {
         let teams = async { Ok(warehouse.teams_with_events(scope, filter.source_name()).await?) };
         let (rows, teams) = sql::both(sql::run(warehouse, scope, &sql), teams).await?;
         let outline = Outline::read(&rows, filter, teams.len() <= 1)?;
-        Ok(Events { warehouse, scope, filter, outline })
+        Ok(Events { warehouse, scope, filter, outline, counted: OnceLock::new() })
+    }
+
+    /// The same events under another filter that the outline does not depend on: one that
+    /// differs only in the range of case starts ([`Filter::differs_only_in_case_starts`]).
+    pub(crate) fn with_filter<'b>(&self, filter: &'b Filter) -> Events<'b>
+    where
+        'a: 'b,
+    {
+        debug_assert!(
+            self.filter.differs_only_in_case_starts(filter) || filter.differs_only_in_case_starts(self.filter)
+        );
+        Events {
+            warehouse: self.warehouse,
+            scope: self.scope,
+            filter,
+            outline: self.outline.clone(),
+            counted: OnceLock::new(),
+        }
     }
 
     /// The warehouse the events are read from.
@@ -157,6 +179,16 @@ impl<'a> Events<'a> {
     /// transition sit beside `complete` ones (they are items but not counted).
     pub(crate) fn items_are_counted_events(&self) -> bool {
         !self.filter.is_engine() && (self.outline.mixed || self.outline.rule != CountRule::CompleteOnly)
+    }
+
+    /// Notes how many events count, found by loading them.
+    pub(crate) fn note_counted(&self, events: usize) {
+        let _ = self.counted.set(events as u64);
+    }
+
+    /// How many events count, where a report has loaded them (see [`Events::note_counted`]).
+    pub(crate) fn counted(&self) -> Option<u64> {
+        self.counted.get().copied()
     }
 
     /// Whether the events are of one team at most.

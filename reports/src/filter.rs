@@ -177,17 +177,48 @@ impl Filter {
     /// In [`TimeScope::CasesStarted`], the predicate over a case's first event time (`first_t`,
     /// microseconds) that keeps the case; `None` otherwise.
     pub(crate) fn case_start_predicate(&self) -> Option<String> {
-        if self.time_scope != TimeScope::CasesStarted || (self.from.is_none() && self.to.is_none()) {
-            return None;
-        }
-        let mut parts = Vec::new();
-        if let Some(from) = self.from {
-            parts.push(format!("first_t >= {}", from.timestamp_micros()));
-        }
-        if let Some(to) = self.to {
-            parts.push(format!("first_t < {}", to.timestamp_micros()));
-        }
+        let CaseStarts { from, to } = self.case_starts()?;
+        let parts: Vec<String> =
+            [from.map(|from| format!("first_t >= {from}")), to.map(|to| format!("first_t < {to}"))]
+                .into_iter()
+                .flatten()
+                .collect();
         Some(parts.join(" AND "))
+    }
+
+    /// In [`TimeScope::CasesStarted`] with a range, the range the cases' first events must lie
+    /// in; `None` otherwise.
+    pub(crate) fn case_starts(&self) -> Option<CaseStarts> {
+        (self.time_scope == TimeScope::CasesStarted && (self.from.is_some() || self.to.is_some())).then(|| CaseStarts {
+            from: self.from.map(|t| t.timestamp_micros()),
+            to: self.to.map(|t| t.timestamp_micros()),
+        })
+    }
+
+    /// Whether `other` selects the same events as this filter except for the range of case starts:
+    /// both select cases by their start, from the same source, playbook and version.
+    pub(crate) fn differs_only_in_case_starts(&self, other: &Filter) -> bool {
+        self.time_scope == TimeScope::CasesStarted
+            && *other == Filter { from: other.from, to: other.to, ..self.clone() }
+    }
+
+    /// This filter without its time range: every case, whenever it started.
+    pub(crate) fn all_time(&self) -> Filter {
+        Filter { from: None, to: None, ..self.clone() }
+    }
+}
+
+/// A range `[from, to)` of case starts, in microseconds since the epoch (either end open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CaseStarts {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+impl CaseStarts {
+    /// Whether a case whose first event is at `first` lies in the range.
+    pub fn includes(&self, first: i64) -> bool {
+        self.from.is_none_or(|from| first >= from) && self.to.is_none_or(|to| first < to)
     }
 }
 

@@ -104,15 +104,19 @@ impl Selection {
 }
 
 /// What the events' filter selects and which of it a report counts: the outline's transitions
-/// and rule, with the events counted in the cases started in a time range, and what lies outside
-/// the filter when nothing is counted (queries only for those).
+/// and rule, with the events counted in the cases started in a time range (unless a report has
+/// loaded them already, `Events::counted`), and what lies outside the filter when nothing is
+/// counted (queries only for those).
 pub async fn selection(events: &Events<'_>) -> Result<Selection, ReportError> {
     let (warehouse, scope, filter) = (events.warehouse(), events.scope(), events.filter());
     let outline = events.outline();
     let (selected_events, rule) = (outline.selected, outline.rule);
     let predicate = filter.event_predicate();
     let counted_events = match filter.case_start_predicate() {
-        Some(started) if selected_events > 0 => counted_in_started_cases(events, &started).await?,
+        Some(started) if selected_events > 0 => match events.counted() {
+            Some(counted) => counted,
+            None => counted_in_started_cases(events, &started).await?,
+        },
         _ if rule == CountRule::CompleteOnly => outline.complete,
         _ => selected_events,
     };

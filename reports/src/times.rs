@@ -209,7 +209,7 @@ impl CaseFigures {
 
     /// The figures of items that are the cases query's rows (see [`cases_and_items`]): per case
     /// its earliest start and latest completion.
-    fn of_items(items: &CaseLog) -> CaseFigures {
+    pub(crate) fn of_items(items: &CaseLog) -> CaseFigures {
         let (mut cases, mut cycle_time) = (0, 0i128);
         let (mut first_t, mut last_t) = (None, None);
         for rows in items.case_ranges() {

@@ -3,7 +3,9 @@
 
 use crate::activity_times::INTERVALS;
 use crate::common::{assert_close, import_csv, warehouse};
-use orgata_reports::{Change, Comparison, Filter, Report, ReportError, ReportKind, ReportOptions, Unit, Versus, run};
+use orgata_reports::{
+    Change, Comparison, Filter, Report, ReportError, ReportKind, ReportOptions, TimeScope, Unit, Versus, run,
+};
 use orgata_warehouse::TeamScope;
 
 /// INTERVALS with b taking two hours in case 1, and a case 3 the next day that repeats a.
@@ -177,4 +179,52 @@ async fn a_comparison_needs_a_valid_second_side() {
     let versus = Versus { from: Some(t), to: Some(t), ..Versus::default() };
     let err = run(ReportKind::Compare, &warehouse, &scope, &filter, &options(versus)).await.unwrap_err();
     assert!(matches!(&err, ReportError::InvalidFilter(m) if m.contains("time range is empty")), "{err}");
+}
+
+/// AFTER with a case 4 that starts late on the first day and ends on the second.
+const OVERNIGHT: &str = "\
+4,a,2024-03-04T23:00:00Z,2024-03-04T23:30:00Z
+4,b,2024-03-05T00:30:00Z,2024-03-05T01:00:00Z
+";
+
+#[tokio::test]
+async fn periods_of_case_starts_take_every_event_of_their_cases() {
+    let (_dir, warehouse) = warehouse();
+    let log = format!("{AFTER}{OVERNIGHT}");
+    import_csv(&warehouse, "team-b", "log", &log).await;
+    import_csv(&warehouse, "team-c", "log", &log).await;
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2024, 3, d).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let started = |from: u32, to: u32| {
+        Filter::source("log").unwrap().between(Some(day(from)), Some(day(to)), TimeScope::CasesStarted).unwrap()
+    };
+    let second_day = Versus { from: Some(day(5)), to: Some(day(6)), ..Versus::default() };
+    let output = run(ReportKind::Compare, &warehouse, &team("team-b"), &started(4, 5), &options(second_day.clone()))
+        .await
+        .unwrap();
+    let Report::Compare(c) = output.report else { panic!("not a comparison") };
+    // Cases 1, 2 and 4 start on the first day (4 ends on the second), case 3 on the second.
+    assert_eq!(values(&c, "cases"), (Some(3.0), Some(1.0)));
+    assert_eq!(values(&c, "events_per_case"), (Some(8.0 / 3.0), Some(3.0)));
+    assert_eq!(values(&c, "case_duration_mean_s"), (Some((9900.0 + 4800.0 + 5400.0) / 3.0), Some(4200.0)));
+    assert_eq!(values(&c, "case_duration_median_s"), (Some(5400.0), Some(4200.0)));
+    // The base side's selection counts the events of its cases.
+    assert_eq!((output.selection.selected_events, output.selection.counted_events), (11, 8));
+
+    // The same figures as when each side's events are selected apart (team c holds the same log).
+    let apart = Versus { team: Some("team-c".into()), ..second_day };
+    let d = comparison(&warehouse, &team("team-b"), &started(4, 5), apart).await;
+    let figures = |c: &Comparison| {
+        let metrics: Vec<Change> = c.metrics.iter().map(|m| m.values).collect();
+        let activities: Vec<(String, Change, Change, Change)> =
+            c.activities.iter().map(|a| (a.activity.clone(), a.per_case, a.mean_time_s, a.share)).collect();
+        (metrics, activities)
+    };
+    assert_eq!(figures(&c), figures(&d));
+    assert_eq!(d.base, "team team-b, 2024-03-04 – 2024-03-05");
+
+    // Overlapping ranges: case 3 is on both sides.
+    let overlapping = Versus { from: Some(day(5)), to: Some(day(6)), ..Versus::default() };
+    let c = comparison(&warehouse, &team("team-b"), &started(4, 6), overlapping).await;
+    assert_eq!(values(&c, "cases"), (Some(4.0), Some(1.0)));
+    assert_eq!(values(&c, "case_duration_max_s"), (Some(9900.0), Some(4200.0)));
 }

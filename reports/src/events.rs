@@ -27,7 +27,8 @@
 use crate::selection::{CountRule, TRANSITIONS_LISTED, TransitionCount};
 use crate::sql::{self, Rows};
 use crate::{Filter, ReportError};
-use orgata_warehouse::{TeamScope, Warehouse};
+use orgata_warehouse::{LifecycleCount, TeamScope, Warehouse};
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 /// `team_id` as plain text for grouping: in `events` it is dictionary-encoded (a partition column),
@@ -78,11 +79,12 @@ pub(crate) struct Outline {
 }
 
 impl<'a> Events<'a> {
-    /// Outlines the events `filter` selects within `scope` with one scan (grouped by the
-    /// transitions as spelled, then by their lower case: a log has few spellings, so `lower` runs
-    /// on those, not on every event), and beside it the teams that have the source's events, from
-    /// the table's log (`min`/`max` of the dictionary-encoded `team_id` in the scan took most of its
-    /// time).
+    /// Outlines the events `filter` selects within `scope`. The table's log tells which teams
+    /// have the source's events (`min`/`max` of the dictionary-encoded `team_id` in a scan took
+    /// most of its time), and where the filter selects a whole source whose every file holds one
+    /// lifecycle spelling, how many events each spelling has (its files' statistics); otherwise
+    /// one scan groups the events by transition as spelled, then by their lower case (a log has
+    /// few spellings, so `lower` runs on those, not on every event).
     pub async fn select(
         warehouse: &'a Warehouse,
         scope: &'a TeamScope,
@@ -105,9 +107,12 @@ impl<'a> Events<'a> {
             FROM per_transition ORDER BY events DESC, name NULLS LAST LIMIT {TRANSITIONS_LISTED}",
             predicate = filter.event_predicate(),
         );
-        let teams = async { Ok(warehouse.teams_with_events(scope, filter.source_name()).await?) };
-        let (rows, teams) = sql::both(sql::run(warehouse, scope, &sql), teams).await?;
-        let outline = Outline::read(&rows, filter, teams.len() <= 1)?;
+        let files = warehouse.source_files(scope, filter.source_name()).await?;
+        let one_team = files.teams.len() <= 1;
+        let outline = match files.lifecycles {
+            Some(spellings) if filter.is_whole_source() => Outline::of_spellings(&spellings, filter, one_team),
+            _ => Outline::read(&sql::run(warehouse, scope, &sql).await?, filter, one_team)?,
+        };
         Ok(Events { warehouse, scope, filter, outline, counted: OnceLock::new() })
     }
 
@@ -263,21 +268,67 @@ impl<'a> Events<'a> {
     }
 }
 
+/// What the outline counts, before the rule is drawn from it.
+struct Counts {
+    selected: u64,
+    complete: u64,
+    task_starts: u64,
+    /// Transitions with a name.
+    named: u64,
+    transitions: Vec<TransitionCount>,
+}
+
 impl Outline {
     /// Reads the answer of [`Events::select`]'s scan, for events of one team at most or not.
     fn read(rows: &Rows, filter: &Filter, one_team: bool) -> Result<Outline, ReportError> {
-        let (selected, complete, task_starts, named) = (
-            rows.first_count("selected")?,
-            rows.first_count("complete")?,
-            rows.first_count("task_starts")?,
-            rows.first_count("named")?,
-        );
         let transitions: Vec<TransitionCount> = rows
             .optional_strings("name")?
             .into_iter()
             .zip(rows.counts("events")?)
             .map(|(transition, events)| TransitionCount { transition, events })
             .collect();
+        let counts = Counts {
+            selected: rows.first_count("selected")?,
+            complete: rows.first_count("complete")?,
+            task_starts: rows.first_count("task_starts")?,
+            named: rows.first_count("named")?,
+            transitions,
+        };
+        Ok(Outline::of(counts, filter, one_team))
+    }
+
+    /// The outline of a whole source's events from their count per lifecycle spelling (the
+    /// files' statistics), as the scan's SQL would find it: grouped by lower case, each
+    /// transition named by its least spelling, the most frequent first.
+    fn of_spellings(spellings: &[LifecycleCount], filter: &Filter, one_team: bool) -> Outline {
+        let mut by_transition: BTreeMap<String, (&str, u64, u64)> = BTreeMap::new();
+        for spelling in spellings {
+            let (name, events, with_task) =
+                by_transition.entry(spelling.lifecycle.to_lowercase()).or_insert((&spelling.lifecycle, 0, 0));
+            *name = (*name).min(spelling.lifecycle.as_str());
+            *events += spelling.events;
+            *with_task += spelling.with_task;
+        }
+        let of = |transition: &str| by_transition.get(transition).copied().unwrap_or(("", 0, 0));
+        let mut transitions: Vec<TransitionCount> = by_transition
+            .values()
+            .map(|&(name, events, _)| TransitionCount { transition: Some(name.to_string()), events })
+            .collect();
+        transitions.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.transition.cmp(&b.transition)));
+        transitions.truncate(TRANSITIONS_LISTED);
+        let counts = Counts {
+            selected: by_transition.values().map(|t| t.1).sum(),
+            complete: of("complete").1,
+            task_starts: of("start").2,
+            named: by_transition.len() as u64,
+            transitions,
+        };
+        Outline::of(counts, filter, one_team)
+    }
+
+    /// The outline from its counts.
+    fn of(counts: Counts, filter: &Filter, one_team: bool) -> Outline {
+        let Counts { selected, complete, task_starts, named, transitions } = counts;
         let rule = if complete == 0 {
             if named > 0 { CountRule::NoComplete } else { CountRule::Every }
         } else if complete == selected {
@@ -286,6 +337,26 @@ impl Outline {
             CountRule::CompleteOnly
         };
         let mixed = !filter.is_engine() && named > 1 && complete > 0;
-        Ok(Outline { selected, complete, rule, transitions, task_starts: task_starts > 0, mixed, one_team })
+        Outline { selected, complete, rule, transitions, task_starts: task_starts > 0, mixed, one_team }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_group_by_lower_case_under_their_least_spelling_most_frequent_first() {
+        let spelling =
+            |lifecycle: &str, events, with_task| LifecycleCount { lifecycle: lifecycle.into(), events, with_task };
+        let spellings =
+            [spelling("complete", 1, 0), spelling("Start", 2, 2), spelling("COMPLETE", 2, 0), spelling("start", 1, 0)];
+        let outline = Outline::of_spellings(&spellings, &Filter::of_source("log"), true);
+        let transitions: Vec<(Option<&str>, u64)> =
+            outline.transitions.iter().map(|t| (t.transition.as_deref(), t.events)).collect();
+        // Three of each: ties go by name.
+        assert_eq!(transitions, [(Some("COMPLETE"), 3), (Some("Start"), 3)]);
+        assert_eq!((outline.selected, outline.complete, outline.rule), (6, 3, CountRule::CompleteOnly));
+        assert!(outline.task_starts && outline.mixed && outline.one_team);
     }
 }

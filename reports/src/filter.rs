@@ -121,6 +121,14 @@ impl Filter {
         (self.from, self.to, self.time_scope)
     }
 
+    /// Whether the filter selects every event of its source: no playbook, no version, and no time
+    /// range on the events themselves (a range of case starts selects whole cases among them).
+    pub(crate) fn is_whole_source(&self) -> bool {
+        self.playbook_id.is_none()
+            && self.version_id.is_none()
+            && (self.time_scope == TimeScope::CasesStarted || (self.from.is_none() && self.to.is_none()))
+    }
+
     /// The SQL predicate over `events` for the source, playbook and version, and — in
     /// [`TimeScope::Events`] — the time range.
     pub(crate) fn event_predicate(&self) -> String {

@@ -55,6 +55,46 @@ fn import_properties() -> WriterProperties {
 /// Encoded rows an import holds before writing them out as files.
 const IMPORT_FILE_BYTES: usize = 128 << 20;
 
+/// What the events table's log tells of one source's events within a scope
+/// ([`Warehouse::source_files`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFiles {
+    /// The teams that have events of the source.
+    pub teams: BTreeSet<String>,
+    /// The source's events per lifecycle spelling, in the order first met, where every file's
+    /// statistics settle them: each file has one spelling (its minimum is its maximum, short
+    /// enough not to be a truncated one), a row count and the null count of `task_id`, and no
+    /// deletion vector. `None` where a file does not.
+    pub lifecycles: Option<Vec<LifecycleCount>>,
+}
+
+/// A source's events of one lifecycle spelling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleCount {
+    pub lifecycle: String,
+    pub events: u64,
+    /// Of those, the events with a task id.
+    pub with_task: u64,
+}
+
+/// Lifecycle values at most this long are taken from a file's statistics: Parquet truncates
+/// longer minima and maxima (to 64 bytes by default), which could then be equal for two values.
+const EXACT_STATISTICS: usize = 32;
+
+/// The one lifecycle spelling of a file and its counts, from the file's statistics (Delta's JSON:
+/// `numRecords`, `minValues`, `maxValues`, `nullCount`), where they settle it.
+fn one_lifecycle(stats: &str) -> Option<LifecycleCount> {
+    let stats: serde_json::Value = serde_json::from_str(stats).ok()?;
+    let rows = stats.get("numRecords")?.as_u64()?;
+    let lifecycle = stats.get("minValues")?.get("lifecycle")?.as_str()?;
+    let nulls = |column: &str| stats.get("nullCount")?.get(column)?.as_u64();
+    let single = stats.get("maxValues")?.get("lifecycle")?.as_str()? == lifecycle
+        && lifecycle.len() < EXACT_STATISTICS
+        && nulls("lifecycle")? == 0;
+    let with_task = rows.checked_sub(nulls("task_id")?)?;
+    single.then(|| LifecycleCount { lifecycle: lifecycle.to_string(), events: rows, with_task })
+}
+
 /// A file's value of a partition column (`None` without one).
 fn partition_value<'a>(file: &'a Remove, column: &str) -> Option<&'a str> {
     file.partition_values.as_ref()?.get(column)?.as_deref()
@@ -92,24 +132,38 @@ impl Warehouse {
         watermark_of(spec, &self.table(spec).await?).await
     }
 
-    /// The teams within `scope` whose events include some of `source`: the partition values of
-    /// the events table's files, from its log alone (no data is read). A report on one team's
-    /// events then needs no team in its case keys.
-    pub async fn teams_with_events(&self, scope: &TeamScope, source: &str) -> Result<BTreeSet<String>, WarehouseError> {
+    /// What the events table's log tells of `source`'s events within `scope`, no data read: the
+    /// teams that have some (their files' partition values), and where the files' statistics
+    /// settle it, how many events each lifecycle spelling has ([`SourceFiles::lifecycles`]).
+    pub async fn source_files(&self, scope: &TeamScope, source: &str) -> Result<SourceFiles, WarehouseError> {
         let spec = &tables::EVENTS;
         let table = self.table(spec).await?;
         let snapshot = table.snapshot().map_err(|e| WarehouseError::delta(spec.name, e))?;
         let mut teams = BTreeSet::new();
+        let mut lifecycles = Some(Vec::<LifecycleCount>::new());
         for file in snapshot.log_data().iter() {
-            let file = file.remove_action(false);
-            if let Some(team) = partition_value(&file, "team_id")
-                && partition_value(&file, "source") == Some(source)
-                && scope.includes(team)
-            {
-                teams.insert(team.to_string());
+            let remove = file.remove_action(false);
+            let Some(team) = partition_value(&remove, "team_id") else { continue };
+            if partition_value(&remove, "source") != Some(source) || !scope.includes(team) {
+                continue;
+            }
+            teams.insert(team.to_string());
+            let counted = match (&mut lifecycles, file.deletion_vector_descriptor()) {
+                (Some(counts), None) => file.stats().and_then(|stats| one_lifecycle(&stats)).map(|one| (counts, one)),
+                _ => None,
+            };
+            match counted {
+                Some((counts, one)) => match counts.iter_mut().find(|c| c.lifecycle == one.lifecycle) {
+                    Some(count) => {
+                        count.events += one.events;
+                        count.with_task += one.with_task;
+                    }
+                    None => counts.push(one),
+                },
+                None => lifecycles = None,
             }
         }
-        Ok(teams)
+        Ok(SourceFiles { teams, lifecycles })
     }
 
     /// Appends `batches` (of the table's schema) and records `reached` in the same commit, if the

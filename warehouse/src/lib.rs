@@ -25,7 +25,7 @@ pub mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use delta::{Maintenance, Watermark};
+pub use delta::{LifecycleCount, Maintenance, SourceFiles, Watermark};
 pub use duck::SqlEngine;
 pub use location::Warehouse;
 pub use output::OutputFormat;

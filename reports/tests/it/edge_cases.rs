@@ -443,3 +443,56 @@ async fn selections_say_what_counts_and_which_filter_left_nothing() {
         serde_json::json!({"filter": "time_range", "events": 8, "first": "2024-01-01T09:00:00Z", "last": "2024-01-02T08:00:00Z"})
     );
 }
+
+/// A lifecycle transition per month (a file each: files are partitioned by month; the import
+/// stores transitions in lower case), then a month whose file mixes `start` and `complete`.
+const SPELLED_BY_MONTH: &str = "\
+case,activity,timestamp,lifecycle
+1,a,2024-01-10T09:00:00Z,COMPLETE
+2,a,2024-01-11T09:00:00Z,COMPLETE
+2,b,2024-02-01T09:00:00Z,complete
+3,a,2024-03-05T09:00:00Z,In Progress
+3,b,2024-03-06T09:00:00Z,In Progress
+3,c,2024-03-07T09:00:00Z,In Progress
+";
+const MIXED_MONTH: &str = "\
+4,a,2024-04-01T09:00:00Z,start
+4,a,2024-04-01T10:00:00Z,complete
+";
+
+#[tokio::test]
+async fn the_outline_from_the_files_statistics_is_the_scans() {
+    let (_dir, warehouse) = warehouse();
+    let scope = team("team-a");
+    let whole = Filter::source("spelled").unwrap();
+    // The same events through a time range on the events, which the files' statistics cannot
+    // answer: the scan's outline.
+    let scanned = whole.clone().between(Some(time("2000-01-01T00:00:00Z")), None, TimeScope::Events).unwrap();
+    let selection_of = |filter: Filter| {
+        let warehouse = &warehouse;
+        let scope = &scope;
+        async move { run(ReportKind::Cases, warehouse, scope, &filter, &ReportOptions::default()).await.unwrap().selection }
+    };
+
+    import_csv(&warehouse, "team-a", "spelled", SPELLED_BY_MONTH).await;
+    let files = warehouse.source_files(&scope, "spelled").await.unwrap();
+    let spellings: Vec<(String, u64)> =
+        files.lifecycles.unwrap().into_iter().map(|c| (c.lifecycle, c.events)).collect();
+    assert_eq!(spellings.into_iter().collect::<BTreeMap<_, _>>(), counts(&[("complete", 3), ("in progress", 3)]));
+    let from_files = selection_of(whole.clone()).await;
+    assert_eq!(from_files, selection_of(scanned.clone()).await);
+    assert_eq!(
+        (from_files.selected_events, from_files.counted_events, from_files.rule),
+        (6, 3, CountRule::CompleteOnly)
+    );
+    let transitions: Vec<(Option<&str>, u64)> =
+        from_files.transitions.iter().map(|t| (t.transition.as_deref(), t.events)).collect();
+    assert_eq!(transitions, [(Some("complete"), 3), (Some("in progress"), 3)]);
+
+    // A file of two spellings: the statistics do not settle it, and the outline scans.
+    import_csv(&warehouse, "team-a", "spelled", &format!("{SPELLED_BY_MONTH}{MIXED_MONTH}")).await;
+    assert_eq!(warehouse.source_files(&scope, "spelled").await.unwrap().lifecycles, None);
+    let scanned_only = selection_of(whole).await;
+    assert_eq!(scanned_only, selection_of(scanned).await);
+    assert_eq!((scanned_only.selected_events, scanned_only.counted_events), (8, 4));
+}

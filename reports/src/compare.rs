@@ -121,7 +121,8 @@ pub struct ActivityChange {
 }
 
 /// Compares `other` with the base side — its events, outlined, and its label (SQL: that of the
-/// cases and activities reports, per side).
+/// cases and activities reports, per side). Periods read from the earlier to the later: where
+/// `other`'s time range lies before the base's, it is the comparison's base.
 pub async fn compare(base: &Events<'_>, base_label: &str, other: &Side) -> Result<Comparison, ReportError> {
     let (base_figures, other_figures) = match (base.filter().case_starts(), other.filter.case_starts()) {
         (Some(base_starts), Some(other_starts))
@@ -147,6 +148,13 @@ pub async fn compare(base: &Events<'_>, base_label: &str, other: &Side) -> Resul
             (Figures::load(base).await?, Figures::load(&other_events).await?)
         }
     };
+    // Periods read from the earlier to the later one, whichever side was asked for first.
+    let (base_label, other_label, base_figures, other_figures) =
+        if period_key(&other.filter) < period_key(base.filter()) {
+            (other.label.as_str(), base_label, other_figures, base_figures)
+        } else {
+            (base_label, other.label.as_str(), base_figures, other_figures)
+        };
     let metrics = base_figures
         .metrics
         .iter()
@@ -179,13 +187,20 @@ pub async fn compare(base: &Events<'_>, base_label: &str, other: &Side) -> Resul
         .collect();
     let mut comparison = Comparison {
         base: base_label.to_string(),
-        other: other.label.clone(),
+        other: other_label.to_string(),
         metrics,
         activities,
         findings: Vec::new(),
     };
     comparison.findings = findings(&comparison);
     Ok(comparison)
+}
+
+/// Where a side's time range lies, to order periods: by its start, then its end (open ends
+/// first and last).
+fn period_key(filter: &Filter) -> (i64, i64) {
+    let (from, to, _) = filter.time_range();
+    (from.map_or(i64::MIN, |t| t.timestamp_micros()), to.map_or(i64::MAX, |t| t.timestamp_micros()))
 }
 
 /// A case-level figure of one side.

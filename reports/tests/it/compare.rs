@@ -222,6 +222,15 @@ async fn periods_of_case_starts_take_every_event_of_their_cases() {
     assert_eq!(figures(&c), figures(&d));
     assert_eq!(d.base, "team team-b, 2024-03-04 – 2024-03-05");
 
+    // Asked the other way round, the periods still read from the earlier to the later.
+    let first_day = Versus { from: Some(day(4)), to: Some(day(5)), ..Versus::default() };
+    let reversed = comparison(&warehouse, &team("team-b"), &started(5, 6), first_day).await;
+    assert_eq!(
+        (reversed.base.as_str(), reversed.other.as_str()),
+        ("2024-03-04 – 2024-03-05", "2024-03-05 – 2024-03-06")
+    );
+    assert_eq!(figures(&reversed), figures(&c));
+
     // Overlapping ranges: case 3 is on both sides.
     let overlapping = Versus { from: Some(day(5)), to: Some(day(6)), ..Versus::default() };
     let c = comparison(&warehouse, &team("team-b"), &started(4, 6), overlapping).await;

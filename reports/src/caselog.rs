@@ -339,9 +339,19 @@ impl Loading {
             let roles = self.name_numbers_of(&text("role")?);
             self.role.extend(roles);
         }
+        // The team of the previous row, and its place in `teams`: a log's rows come team by team.
+        let mut team: Option<(&str, usize)> = None;
         for row in 0..batch.num_rows() {
-            let team = teams.as_ref().map_or("", |teams| teams.value(row));
-            let case = self.case_number(team, cases.value(row).as_bytes());
+            let id = teams.as_ref().map_or("", |teams| teams.value(row));
+            let team_at = match team {
+                Some((previous, at)) if previous == id => at,
+                _ => {
+                    let at = self.team_at(id);
+                    team = Some((id, at));
+                    at
+                }
+            };
+            let case = self.case_number(team_at, cases.value(row).as_bytes());
             self.case.push(case);
             let activity = self.activity_number(activities.value(row));
             self.activity.push(activity);
@@ -381,7 +391,8 @@ impl Loading {
         let mut cases = vec![0u32; other.cases as usize];
         for (team, numbers) in &other.teams {
             for (case, &at) in numbers {
-                cases[at as usize] = self.case_number(team, case.as_bytes());
+                let team_at = self.team_at(team);
+                cases[at as usize] = self.case_number(team_at, case.as_bytes());
             }
         }
         let renamed = |n: u32| if n == NO_NAME { NO_NAME } else { names[n as usize] };
@@ -406,21 +417,25 @@ impl Loading {
         self.t.len() * ROW_BYTES + extra + self.text_bytes
     }
 
-    /// The number of a team's case, the next one if it is new.
-    fn case_number(&mut self, team: &str, case: &[u8]) -> u32 {
-        if let Some((team_at, previous, number)) = &self.previous
-            && previous == case
-            && self.teams[*team_at].0.as_ref() == team
-        {
-            return *number;
-        }
-        let team_at = match self.teams.iter().position(|(id, _)| id.as_ref() == team) {
+    /// The place of a team in `teams`, added if new.
+    fn team_at(&mut self, team: &str) -> usize {
+        match self.teams.iter().position(|(id, _)| id.as_ref() == team) {
             Some(at) => at,
             None => {
                 self.teams.push((team.into(), HashMap::default()));
                 self.teams.len() - 1
             }
-        };
+        }
+    }
+
+    /// The number of a case of the team at `team_at` in `teams`, the next one if it is new.
+    fn case_number(&mut self, team_at: usize, case: &[u8]) -> u32 {
+        if let Some((at, previous, number)) = &self.previous
+            && *at == team_at
+            && previous.as_slice() == case
+        {
+            return *number;
+        }
         let next = self.cases;
         let number = *self.teams[team_at].1.entry_ref(case).or_insert(next);
         if number == next {

@@ -360,32 +360,68 @@ pub async fn sql(config: &Config, args: SqlArgs) -> Result<()> {
         return run(query).await;
     }
     let stdin = std::io::stdin();
+    let mut statements = Statements::default();
     if !stdin.is_terminal() {
-        let mut query = String::new();
-        std::io::Read::read_to_string(&mut stdin.lock(), &mut query)?;
-        return run(query).await;
+        // Piped: the statements as at a terminal, run in turn; the first error ends the run.
+        let mut queries = Vec::new();
+        for line in stdin.lock().lines() {
+            queries.extend(statements.push(&line?));
+        }
+        queries.extend(statements.rest());
+        if queries.len() > 1 && args.output.is_some() {
+            bail!("--output takes one statement, and {} were given", queries.len());
+        }
+        for query in queries {
+            run(query).await?;
+        }
+        return Ok(());
     }
     // Interactive: statements end with `;`; errors are printed and the session goes on.
     eprintln!("orgata sql — tables: events, instances, tasks, playbooks, playbook_versions, teams, memberships, users");
     eprintln!("(and <table>_history for every version of a record). End a query with `;`, quit with Ctrl-D.");
-    let mut buffer = String::new();
     let lines = stdin.lock().lines();
-    prompt(buffer.is_empty())?;
+    prompt(statements.is_empty())?;
     for line in lines {
-        let line = line?;
-        buffer.push_str(&line);
-        buffer.push('\n');
-        if line.trim_end().ends_with(';') {
-            let query = std::mem::take(&mut buffer);
-            let query = query.trim().trim_end_matches(';').to_string();
-            if let Err(e) = run(query).await {
-                eprintln!("error: {e:#}");
-            }
+        if let Some(query) = statements.push(&line?)
+            && let Err(e) = run(query).await
+        {
+            eprintln!("error: {e:#}");
         }
-        prompt(buffer.is_empty())?;
+        prompt(statements.is_empty())?;
     }
     eprintln!();
     Ok(())
+}
+
+/// SQL statements read line by line: a statement ends with a line that ends with `;`.
+#[derive(Default)]
+struct Statements {
+    buffer: String,
+}
+
+impl Statements {
+    /// Adds a line; the statement it ends, without its `;`, if it ends one.
+    fn push(&mut self, line: &str) -> Option<String> {
+        self.buffer.push_str(line);
+        self.buffer.push('\n');
+        if !line.trim_end().ends_with(';') {
+            return None;
+        }
+        let statement = std::mem::take(&mut self.buffer);
+        let statement = statement.trim().trim_end_matches(';').trim();
+        (!statement.is_empty()).then(|| statement.to_string())
+    }
+
+    /// What follows the last `;`, if anything: a last statement without one.
+    fn rest(self) -> Option<String> {
+        let rest = self.buffer.trim();
+        (!rest.is_empty()).then(|| rest.to_string())
+    }
+
+    /// Whether no statement is begun.
+    fn is_empty(&self) -> bool {
+        self.buffer.trim().is_empty()
+    }
 }
 
 fn prompt(fresh: bool) -> Result<()> {

@@ -165,6 +165,26 @@ fn warehouse_commands_on_the_demo() {
     let message = stderr(&refused);
     assert_eq!(message.lines().count(), 1, "{message}");
     assert!(message.starts_with("error: only a single read-only query is allowed: "), "{message}");
+    // Statements from a pipe, as at a terminal: each ends with a line ending in `;`, the last
+    // may go without; the first error ends the run.
+    let piped = |input: &str| {
+        let mut child = orgata_command(dir.path(), None)
+            .args(["sql", "--format", "csv"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run orgata");
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let several = piped("select 1 as a;\nselect 2\n  as b;\n\nselect 3 as c\n");
+    assert!(several.status.success(), "{}", stderr(&several));
+    assert_eq!(stdout(&several), "a\n1\nb\n2\nc\n3\n");
+    let failing = piped("select 1 as a;\nselect nothing from nowhere;\nselect 3 as c;\n");
+    assert!(!failing.status.success());
+    assert_eq!(stdout(&failing), "a\n1\n");
+    assert_eq!(stderr(&failing).lines().count(), 1, "{}", stderr(&failing));
     let no_file = sql("select 1", &["--format", "parquet"]);
     assert_eq!(stderr(&no_file), "error: --format parquet needs --output FILE\n");
 

@@ -57,7 +57,7 @@ pub enum Command {
     Mcp,
     /// Apply database migrations, then exit.
     Migrate,
-    /// Print change-log events as JSON lines, in commit order.
+    /// Print change-log events as JSON lines, in commit order (oldest first; page with --after).
     Changes {
         /// Start after this position, written XID:SEQ (as printed in each event's `position`).
         #[arg(long, value_parser = |s: &str| s.parse::<LogPosition>())]
@@ -146,8 +146,18 @@ pub async fn run(config: &Config, command: Command) -> Result<()> {
             let store = orgata_engine::connect(&config.database_url).await?;
             let events = store.read_changes(after.unwrap_or_default(), limit).await?;
             let mut out = std::io::stdout().lock();
-            for e in events {
-                writeln!(out, "{}", serde_json::to_string(&e)?)?;
+            for e in &events {
+                writeln!(out, "{}", serde_json::to_string(e)?)?;
+            }
+            // Which page this was, on stderr so that the JSON lines stay clean.
+            let from = if after.is_some() { "after the position given" } else { "from the start of the log" };
+            match events.last() {
+                Some(last) if events.len() as i64 == limit => eprintln!(
+                    "{} events {from}, oldest first; the next ones: orgata changes --after {}",
+                    events.len(),
+                    last.position
+                ),
+                _ => eprintln!("{} events {from}, oldest first, to the end of the log", events.len()),
             }
             Ok(())
         }

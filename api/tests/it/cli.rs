@@ -50,6 +50,8 @@ fn demo_is_created_once(database_url: Option<&str>) {
     assert_eq!(lines.len(), 3);
     assert_eq!((lines[0]["entity"].as_str(), lines[0]["op"].as_str()), (Some("organisation"), Some("insert")));
     assert_eq!(lines[0]["data"]["slug"], "acme");
+    let next = format!("orgata changes --after {}:{}", lines[2]["position"]["xid"], lines[2]["position"]["seq"]);
+    assert_eq!(stderr(&changes), format!("3 events from the start of the log, oldest first; the next ones: {next}\n"));
 
     // The audit trail of the whole history verifies.
     let verify = orgata(dir.path(), database_url, &["audit", "verify", "--org", "acme"]);

@@ -1,7 +1,8 @@
-//! A filter's events as a report reads them: outlined by one scan before the report's queries, so
-//! that every query selects exactly the events that count without finding it out again.
+//! A filter's events as a report reads them: outlined before the report's queries (from the
+//! table's log where its statistics settle it, else by one scan), so that every query selects
+//! exactly the events that count without finding it out again.
 //!
-//! [`Events::select`] groups the selected events by lifecycle transition once. That tells which
+//! [`Events::select`] counts the selected events per lifecycle transition once. That tells which
 //! transitions count (the rule of [`CountRule`]: where `complete` transitions are mixed with
 //! others only they count; where there is none every event does), whether the engine's tasks
 //! have `start` events to time their completions by; the table's log tells whether they are one
@@ -90,28 +91,11 @@ impl<'a> Events<'a> {
         scope: &'a TeamScope,
         filter: &'a Filter,
     ) -> Result<Events<'a>, ReportError> {
-        let sql = format!(
-            "WITH per_spelling AS (
-                SELECT lifecycle, count(*) AS events, count(task_id) AS with_task
-                FROM events WHERE {predicate} GROUP BY lifecycle
-            ),
-            per_transition AS (
-                SELECT lower(lifecycle) AS transition, min(lifecycle) AS name, sum(events) AS events,
-                    sum(with_task) AS with_task
-                FROM per_spelling GROUP BY lower(lifecycle)
-            )
-            SELECT name, events, sum(events) OVER () AS selected,
-                sum(CASE WHEN transition = 'complete' THEN events ELSE 0 END) OVER () AS complete,
-                sum(CASE WHEN transition = 'start' THEN with_task ELSE 0 END) OVER () AS task_starts,
-                count(name) OVER () AS named
-            FROM per_transition ORDER BY events DESC, name NULLS LAST LIMIT {TRANSITIONS_LISTED}",
-            predicate = filter.event_predicate(),
-        );
         let files = warehouse.source_files(scope, filter.source_name()).await?;
         let one_team = files.teams.len() <= 1;
         let outline = match files.lifecycles {
             Some(spellings) if filter.is_whole_source() => Outline::of_spellings(&spellings, filter, one_team),
-            _ => Outline::read(&sql::run(warehouse, scope, &sql).await?, filter, one_team)?,
+            _ => Outline::read(&sql::run(warehouse, scope, &outline_sql(filter)).await?, filter, one_team)?,
         };
         Ok(Events { warehouse, scope, filter, outline, counted: OnceLock::new() })
     }
@@ -266,6 +250,27 @@ impl<'a> Events<'a> {
         };
         format!("WITH {timed_events},\n        ev AS (SELECT timed_events.* FROM {counted})")
     }
+}
+
+/// The outline's scan: the selected events per transition (see [`Events::select`]).
+fn outline_sql(filter: &Filter) -> String {
+    format!(
+        "WITH per_spelling AS (
+            SELECT lifecycle, count(*) AS events, count(task_id) AS with_task
+            FROM events WHERE {predicate} GROUP BY lifecycle
+        ),
+        per_transition AS (
+            SELECT lower(lifecycle) AS transition, min(lifecycle) AS name, sum(events) AS events,
+                sum(with_task) AS with_task
+            FROM per_spelling GROUP BY lower(lifecycle)
+        )
+        SELECT name, events, sum(events) OVER () AS selected,
+            sum(CASE WHEN transition = 'complete' THEN events ELSE 0 END) OVER () AS complete,
+            sum(CASE WHEN transition = 'start' THEN with_task ELSE 0 END) OVER () AS task_starts,
+            count(name) OVER () AS named
+        FROM per_transition ORDER BY events DESC, name NULLS LAST LIMIT {TRANSITIONS_LISTED}",
+        predicate = filter.event_predicate(),
+    )
 }
 
 /// What the outline counts, before the rule is drawn from it.

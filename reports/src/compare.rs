@@ -20,7 +20,7 @@
 
 use crate::caselog::CaseLog;
 use crate::text::{duration, percent, table};
-use crate::times::{CaseFigures, ItemGroup, cases_and_items, times, work_items};
+use crate::times::{CaseFigures, ItemGroup, cases_and_items, cases_from_items, times, work_items};
 use crate::{ActivityTimes, CaseReport, Events, Filter, ReportError, activity_times, case_report};
 use orgata_warehouse::TeamScope;
 use serde::Serialize;
@@ -129,15 +129,16 @@ pub async fn compare(base: &Events<'_>, base_label: &str, other: &Side) -> Resul
             if other.scope == *base.scope()
                 && base.filter().differs_only_in_case_starts(&other.filter)
                 && base.items_are_counted_events()
-                && !base.outline().mixed =>
+                && cases_from_items(base) =>
         {
             // Two ranges of case starts in the same events, whose work items are the counted
-            // events: one load of every case's items, then each side's cases.
+            // events and give the cases' figures: one load of every case's items, then each
+            // side's cases.
             let all_time = base.filter().all_time();
             let items = work_items(&base.with_filter(&all_time), "").await?;
             let side = |starts| {
                 let items = items.cases_started(starts);
-                (items.rows(), Figures::of_items(&items))
+                (items.rows(), Figures::of_log(&CaseFigures::of_items(&items), &items))
             };
             let (counted, base_figures) = side(base_starts);
             base.note_counted(counted);
@@ -223,16 +224,15 @@ impl Figures {
     async fn load(events: &Events<'_>) -> Result<Figures, ReportError> {
         if events.items_are_counted_events() {
             let (cases, items) = cases_and_items(events).await?;
-            Ok(Figures::new(CaseReport::of_log(&items), times(&cases, &ItemGroup::of(&items, None))))
+            Ok(Figures::of_log(&cases, &items))
         } else {
             Ok(Figures::new(case_report(events).await?, activity_times(events).await?))
         }
     }
 
-    /// The figures of work items that are both the counted events and the cases query's rows
-    /// (imported logs that do not mix transitions).
-    fn of_items(items: &CaseLog) -> Figures {
-        Figures::new(CaseReport::of_log(items), times(&CaseFigures::of_items(items), &ItemGroup::of(items, None)))
+    /// The figures of work items that are the counted events, with their cases' figures.
+    fn of_log(cases: &CaseFigures, items: &CaseLog) -> Figures {
+        Figures::new(CaseReport::of_log(items), times(cases, &ItemGroup::of(items, None)))
     }
 
     /// The case-level figures of a side's cases report and activity times.

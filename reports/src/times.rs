@@ -168,11 +168,17 @@ pub async fn activity_times(events: &Events<'_>) -> Result<ActivityTimes, Report
 /// the items' (the engine's tasks count from their `schedule`, mixed logs from their `start`
 /// events).
 pub(crate) async fn cases_and_items(events: &Events<'_>) -> Result<(CaseFigures, CaseLog), ReportError> {
-    if events.filter().is_engine() || events.outline().mixed {
+    if !cases_from_items(events) {
         return sql::both(CaseFigures::of(events), work_items(events, "")).await;
     }
     let items = work_items(events, "").await?;
     Ok((CaseFigures::of_items(&items), items))
+}
+
+/// Whether every row of the cases query is a work item, so that the cases' figures come from the
+/// items ([`CaseFigures::of_items`]): imported logs that do not mix lifecycle transitions.
+pub(crate) fn cases_from_items(events: &Events<'_>) -> bool {
+    !events.filter().is_engine() && !events.outline().mixed
 }
 
 /// The work items of `events` in a case log, each case's in order of start ([`CaseLog::items`]),

@@ -148,19 +148,18 @@ impl Warehouse {
                 continue;
             }
             teams.insert(team.to_string());
-            let counted = match (&mut lifecycles, file.deletion_vector_descriptor()) {
-                (Some(counts), None) => file.stats().and_then(|stats| one_lifecycle(&stats)).map(|one| (counts, one)),
-                _ => None,
+            let Some(counts) = &mut lifecycles else { continue };
+            let one = file.deletion_vector_descriptor().is_none().then(|| file.stats()).flatten();
+            let Some(one) = one.and_then(|stats| one_lifecycle(&stats)) else {
+                lifecycles = None;
+                continue;
             };
-            match counted {
-                Some((counts, one)) => match counts.iter_mut().find(|c| c.lifecycle == one.lifecycle) {
-                    Some(count) => {
-                        count.events += one.events;
-                        count.with_task += one.with_task;
-                    }
-                    None => counts.push(one),
-                },
-                None => lifecycles = None,
+            match counts.iter_mut().find(|c| c.lifecycle == one.lifecycle) {
+                Some(count) => {
+                    count.events += one.events;
+                    count.with_task += one.with_task;
+                }
+                None => counts.push(one),
             }
         }
         Ok(SourceFiles { teams, lifecycles })

@@ -17,6 +17,10 @@ pub struct Definition {
     /// JSON Schema that the input of a new instance must satisfy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_schema: Option<Value>,
+    /// The input field whose text titles a new process started without a title (default: the
+    /// first of `title`, `summary`, `subject` and `name` the input has as text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_from: Option<String>,
     /// The steps, in the order they are presented; execution order comes from `depends_on`.
     pub steps: Vec<Step>,
 }
@@ -55,6 +59,10 @@ pub struct Step {
     /// What a rejection does (approval steps only; default `end_path`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_reject: Option<OnReject>,
+    /// Follow-up work, done after the case has its outcome (a post-mortem, a survey): analytics
+    /// keep it apart from the work that delays the outcome.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow_up: bool,
 }
 
 /// The kind of a step.
@@ -268,6 +276,35 @@ pub enum CompareOp {
 }
 
 impl Condition {
+    /// The condition in words, for people: "severity is sev1 or sev2, or Triage's impact is
+    /// critical". `name` says what a path is called (`input.severity` → "severity", say);
+    /// `true` and `false` read "yes" and "no".
+    pub fn in_words(&self, name: &dyn Fn(&str) -> String) -> String {
+        let part = |c: &Condition| match c {
+            Condition::Compare { .. } | Condition::Not { .. } => c.in_words(name),
+            compound => format!("({})", compound.in_words(name)),
+        };
+        match self {
+            Condition::All { all } => all.iter().map(part).collect::<Vec<_>>().join(", and "),
+            Condition::Any { any } => any.iter().map(part).collect::<Vec<_>>().join(", or "),
+            Condition::Not { not } => format!("not {}", part(not)),
+            Condition::Compare { var, op, value } => {
+                let what = name(var);
+                let v = words(value);
+                match op {
+                    CompareOp::Eq => format!("{what} is {v}"),
+                    CompareOp::Ne => format!("{what} is not {v}"),
+                    CompareOp::Gt => format!("{what} is more than {v}"),
+                    CompareOp::Gte => format!("{what} is at least {v}"),
+                    CompareOp::Lt => format!("{what} is less than {v}"),
+                    CompareOp::Lte => format!("{what} is at most {v}"),
+                    CompareOp::In => format!("{what} is {v}"),
+                    CompareOp::Exists => format!("{what} is given"),
+                }
+            }
+        }
+    }
+
     /// Evaluates the condition over `data`; a missing path compares as null.
     pub fn eval(&self, data: &Value) -> bool {
         match self {
@@ -329,6 +366,25 @@ fn json_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// A value in words: text as it is, `yes`/`no`, numbers, "a, b or c" for a list.
+fn words(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Bool(true) => "yes".into(),
+        Value::Bool(false) => "no".into(),
+        Value::Null => "empty".into(),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(words).collect();
+            match items.split_last() {
+                None => "nothing".into(),
+                Some((last, [])) => last.clone(),
+                Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Why a definition was rejected; each names the step at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DefinitionError {
@@ -359,6 +415,9 @@ pub enum DefinitionError {
     /// The playbook's input schema is not a valid JSON Schema.
     #[error("input_schema is not a valid JSON Schema: {reason}")]
     InvalidInputSchema { reason: String },
+    /// `title_from` names no text field of the input schema.
+    #[error("title_from names `{field}`, which is not a text field of the input schema")]
+    InvalidTitleField { field: String },
     /// A human step has no assignee rule, or an automated one has one.
     #[error("step `{step}`: {reason}")]
     InvalidAssignee { step: String, reason: String },
@@ -386,6 +445,22 @@ impl Definition {
         Ok(def)
     }
 
+    /// The title a new process takes from its input: the text of the `title_from` field, else of
+    /// the first of `title`, `summary`, `subject` and `name` there is — trimmed, on one line, at
+    /// most 200 characters; `None` when there is none.
+    pub fn title_of(&self, input: &Value) -> Option<String> {
+        let fields = match &self.title_from {
+            Some(field) => vec![field.as_str()],
+            None => vec!["title", "summary", "subject", "name"],
+        };
+        let text = fields.iter().find_map(|f| input[*f].as_str().map(str::trim).filter(|t| !t.is_empty()))?;
+        let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        Some(match line.char_indices().nth(200) {
+            Some((cut, _)) => format!("{}…", line[..cut].trim_end()),
+            None => line,
+        })
+    }
+
     /// The step with this key.
     pub fn step(&self, key: &str) -> Option<&Step> {
         self.steps.iter().find(|s| s.key == key)
@@ -398,6 +473,12 @@ impl Definition {
         }
         if let Some(schema) = &self.input_schema {
             check_schema(schema).map_err(|reason| DefinitionError::InvalidInputSchema { reason })?;
+        }
+        if let Some(field) = &self.title_from {
+            let kind = self.input_schema.as_ref().map(|s| &s["properties"][field.as_str()]["type"]);
+            if kind != Some(&Value::from("string")) {
+                return Err(DefinitionError::InvalidTitleField { field: field.clone() });
+            }
         }
         let mut seen = HashSet::new();
         for s in &self.steps {
@@ -663,6 +744,41 @@ mod tests {
         assert!(eval(
             json!({"any": [{"var": "input.amount", "op": "lt", "value": 0}, {"var": "input.tier", "op": "gte", "value": "gold"}]})
         ));
+    }
+
+    #[test]
+    fn processes_take_their_title_from_their_input() {
+        let step = json!([{ "key": "a", "name": "A", "kind": "automated" }]);
+        let default = Definition::from_json(json!({ "steps": step })).unwrap();
+        let input = json!({ "name": "ignored", "summary": "  Search is\n slow  ", "amount": 3 });
+        assert_eq!(default.title_of(&input).as_deref(), Some("Search is slow"));
+        assert_eq!(default.title_of(&json!({ "amount": 3, "summary": "" })), None);
+        assert_eq!(default.title_of(&json!({ "title": "x".repeat(250) })).map(|t| t.chars().count()), Some(201));
+        let schema = json!({ "type": "object", "properties": { "vendor": { "type": "string" }, "amount": { "type": "number" } } });
+        let named = json!({ "steps": step, "input_schema": schema, "title_from": "vendor" });
+        let named = Definition::from_json(named).unwrap();
+        assert_eq!(named.title_of(&json!({ "vendor": "Acme Ltd", "summary": "no" })).as_deref(), Some("Acme Ltd"));
+        let wrong = json!({ "steps": step, "input_schema": schema, "title_from": "amount" });
+        assert_eq!(
+            Definition::from_json(wrong).unwrap_err().to_string(),
+            "title_from names `amount`, which is not a text field of the input schema"
+        );
+    }
+
+    #[test]
+    fn conditions_read_in_words() {
+        let condition: Condition = serde_json::from_value(json!({ "any": [
+            { "var": "input.severity", "op": "in", "value": ["sev1", "sev2"] },
+            { "all": [{ "var": "steps.triage.impact", "op": "eq", "value": "critical" },
+                      { "var": "input.customer_impact", "op": "eq", "value": true }] },
+            { "not": { "var": "input.amount", "op": "gte", "value": 1000 } },
+        ]}))
+        .unwrap();
+        let name = |path: &str| path.rsplit('.').next().unwrap_or(path).replace('_', " ");
+        assert_eq!(
+            condition.in_words(&name),
+            "severity is sev1 or sev2, or (impact is critical, and customer impact is yes), or not amount is at least 1000"
+        );
     }
 
     #[test]

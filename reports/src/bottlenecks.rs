@@ -29,17 +29,24 @@
 //!   completed, and *steady* when as many.
 //! - **Ranking**: activities by share (descending), then name; transitions likewise, then source
 //!   and target.
+//! - **Follow-up work**: activities done after the case has its outcome — the engine's steps
+//!   that their playbook marks `follow_up` (a post-mortem, a survey) — are labelled so in their
+//!   sentences, and they and the transitions to or from them are never among the top findings
+//!   nor the headline: they take cycle time but do not delay the outcome.
 //! - **Findings**, in order: how long cases took on average (with waiting's share of the
-//!   activities' time — waiting, processing and elapsed —, where the data has start times); the
-//!   sentences of the [`TOP_ACTIVITIES`] activities with the largest shares (above 0); that of
-//!   the transition with the largest share (above 0); then those of the other activities whose
-//!   queue is growing, the largest growth (arrivals minus completions) first, then by name, at
-//!   most [`MORE_GROWING_QUEUES`].
+//!   activities' time — waiting, processing and elapsed —, where the data has start times, and
+//!   follow-up work's share of the cycle time); the sentences of the [`TOP_ACTIVITIES`]
+//!   activities with the largest shares (above 0) that are not follow-up work; that of the
+//!   transition with the largest such share; then those of the other activities whose queue is
+//!   growing, the largest growth (arrivals minus completions) first, then by name, at most
+//!   [`MORE_GROWING_QUEUES`]. The **headline** is the first activity's sentence (else the
+//!   transition's).
 //!
 //! Percentages in sentences are whole (half away from zero; below 0.5% but above 0, `<1%`);
 //! durations are written as [`crate::text::duration`] writes them.
 
-use crate::text::{duration, percent, plural, table, whole_percent};
+use crate::filter::quote;
+use crate::text::{duration, gap, percent, plural, table, whole_percent};
 use crate::times::{ActivityTime, CaseFigures, ItemGroup, TransitionTime, cases_and_items, times};
 use crate::{Events, ReportError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -74,6 +81,9 @@ pub struct BottleneckReport {
     pub transitions: Vec<TransitionBottleneck>,
     /// The main findings as sentences (see the module docs).
     pub findings: Vec<String>,
+    /// The one finding to lead with: the sentence of the activity with the largest share that
+    /// delays the outcome (not follow-up work), else that of the largest such transition.
+    pub headline: Option<String>,
 }
 
 /// One activity in the bottleneck report.
@@ -88,6 +98,9 @@ pub struct ActivityBottleneck {
     pub waiting_share: Option<f64>,
     /// Its queue per period and its trend.
     pub queue: Queue,
+    /// Whether it is follow-up work, done after the case has its outcome (a step the playbook
+    /// marks `follow_up`): it does not delay the outcome and is no headline.
+    pub follow_up: bool,
     /// The finding, as a sentence.
     pub sentence: String,
 }
@@ -100,6 +113,8 @@ pub struct TransitionBottleneck {
     pub times: TransitionTime,
     /// `total_s` over the cycle time of all cases.
     pub share: f64,
+    /// Whether it leads to or from follow-up work (see [`ActivityBottleneck::follow_up`]).
+    pub follow_up: bool,
     /// The finding, as a sentence.
     pub sentence: String,
 }
@@ -311,15 +326,43 @@ impl std::str::FromStr for QueuePeriod {
 /// time range, from which the period is chosen) and the work items. Shares, queues, rankings and
 /// sentences are derived from the items' groups in Rust.
 pub async fn bottlenecks(events: &Events<'_>) -> Result<BottleneckReport, ReportError> {
+    let follow_up = follow_up_activities(events).await?;
     let (cases, items) = cases_and_items(events).await?;
     let period = QueuePeriod::covering(cases.first_t.zip(cases.last_t));
-    report(&cases, &ItemGroup::of(&items, Some(period)), period)
+    report(&cases, &ItemGroup::of(&items, Some(period)), period, &follow_up)
 }
 
 /// The bottleneck report with queues per `period` (queries as [`bottlenecks`]).
 pub async fn bottlenecks_per(events: &Events<'_>, period: QueuePeriod) -> Result<BottleneckReport, ReportError> {
+    let follow_up = follow_up_activities(events).await?;
     let (cases, items) = cases_and_items(events).await?;
-    report(&cases, &ItemGroup::of(&items, Some(period)), period)
+    report(&cases, &ItemGroup::of(&items, Some(period)), period, &follow_up)
+}
+
+/// The activities that are follow-up work: for the engine's events, the names of the steps that
+/// the definitions of the filter's playbook versions in scope mark `follow_up`; none for imported
+/// logs (they have no steps to mark).
+async fn follow_up_activities(events: &Events<'_>) -> Result<BTreeSet<String>, ReportError> {
+    let filter = events.filter();
+    if !filter.is_engine() {
+        return Ok(BTreeSet::new());
+    }
+    let mut predicate = vec![r#"definition LIKE '%"follow_up"%'"#.to_string()];
+    predicate.extend(filter.playbook_id().map(|id| format!("playbook_id = {}", quote(id))));
+    predicate.extend(filter.version_id().map(|id| format!("id = {}", quote(id))));
+    let sql = format!("SELECT definition FROM playbook_versions WHERE {}", predicate.join(" AND "));
+    let mut names = BTreeSet::new();
+    for text in events.run(&sql).await?.strings("definition")? {
+        let Ok(definition) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+        for step in definition["steps"].as_array().into_iter().flatten() {
+            if step["follow_up"] == true
+                && let Some(name) = step["name"].as_str()
+            {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    Ok(names)
 }
 
 /// Every activity's queue, on the periods from the first arrival to the last arrival of any
@@ -391,12 +434,22 @@ fn summarise_queue(periods: Vec<QueueCounts>) -> Queue {
 }
 
 /// The report from the cases' and the items' figures.
-fn report(cases: &CaseFigures, groups: &[ItemGroup], period: QueuePeriod) -> Result<BottleneckReport, ReportError> {
-    Ok(assemble(times(cases, groups), queues(groups, period)?, period))
+fn report(
+    cases: &CaseFigures,
+    groups: &[ItemGroup],
+    period: QueuePeriod,
+    follow_up: &BTreeSet<String>,
+) -> Result<BottleneckReport, ReportError> {
+    Ok(assemble(times(cases, groups), queues(groups, period)?, period, follow_up))
 }
 
 /// The report from the activities' times and queues.
-fn assemble(times: crate::ActivityTimes, mut queues: BTreeMap<String, Queue>, period: QueuePeriod) -> BottleneckReport {
+fn assemble(
+    times: crate::ActivityTimes,
+    mut queues: BTreeMap<String, Queue>,
+    period: QueuePeriod,
+    follow_up: &BTreeSet<String>,
+) -> BottleneckReport {
     let total = times.cycle_time_total_s;
     let share = |seconds: f64| if total > 0.0 { seconds / total } else { 0.0 };
     let axis: Vec<QueueCounts> = queues
@@ -431,6 +484,7 @@ fn assemble(times: crate::ActivityTimes, mut queues: BTreeMap<String, Queue>, pe
             let mut activity = ActivityBottleneck {
                 share: share(times.total_s),
                 waiting_share,
+                follow_up: follow_up.contains(&times.activity),
                 times,
                 queue,
                 sentence: String::new(),
@@ -445,7 +499,8 @@ fn assemble(times: crate::ActivityTimes, mut queues: BTreeMap<String, Queue>, pe
         .into_iter()
         .map(|times| {
             let share = share(times.total_s);
-            TransitionBottleneck { sentence: transition_sentence(&times, share), times, share }
+            let follow_up = follow_up.contains(&times.from) || follow_up.contains(&times.to);
+            TransitionBottleneck { sentence: transition_sentence(&times, share), times, share, follow_up }
         })
         .collect();
     transitions.sort_by(|a, b| {
@@ -463,12 +518,25 @@ fn assemble(times: crate::ActivityTimes, mut queues: BTreeMap<String, Queue>, pe
             let _ =
                 write!(headline, "; waiting was {} of the activities' time", whole_percent(waiting_s / activities_s));
         }
+        let after: Vec<&ActivityBottleneck> = activities.iter().filter(|a| a.follow_up && a.share > 0.0).collect();
+        if !after.is_empty() {
+            let names: Vec<&str> = after.iter().map(|a| a.times.activity.as_str()).collect();
+            let _ = write!(
+                headline,
+                "; follow-up work after the outcome ({}) was {} of the cycle time",
+                names.join(", "),
+                whole_percent(after.iter().map(|a| a.share).sum())
+            );
+        }
         headline.push('.');
         findings.push(headline);
     }
-    let top: Vec<&ActivityBottleneck> = activities.iter().filter(|a| a.share > 0.0).take(TOP_ACTIVITIES).collect();
+    let delaying = |a: &&ActivityBottleneck| !a.follow_up && a.share > 0.0;
+    let top: Vec<&ActivityBottleneck> = activities.iter().filter(delaying).take(TOP_ACTIVITIES).collect();
     findings.extend(top.iter().map(|a| a.sentence.clone()));
-    findings.extend(transitions.first().filter(|t| t.share > 0.0).map(|t| t.sentence.clone()));
+    let top_transition = transitions.iter().find(|t| !t.follow_up && t.share > 0.0);
+    findings.extend(top_transition.map(|t| t.sentence.clone()));
+    let headline = top.first().map(|a| a.sentence.clone()).or_else(|| top_transition.map(|t| t.sentence.clone()));
     let mut growing: Vec<&ActivityBottleneck> = activities
         .iter()
         .filter(|a| !top.iter().any(|t| t.times.activity == a.times.activity))
@@ -478,6 +546,7 @@ fn assemble(times: crate::ActivityTimes, mut queues: BTreeMap<String, Queue>, pe
     growing.sort_by(|a, b| growth(b).cmp(&growth(a)).then_with(|| a.times.activity.cmp(&b.times.activity)));
     findings.extend(growing.into_iter().take(MORE_GROWING_QUEUES).map(|a| a.sentence.clone()));
     BottleneckReport {
+        headline,
         cases: times.cases,
         cycle_time_total_s: total,
         cycle_time_mean_s,
@@ -493,7 +562,8 @@ fn assemble(times: crate::ActivityTimes, mut queues: BTreeMap<String, Queue>, pe
 /// tasks in March 2026."
 fn activity_sentence(activity: &ActivityBottleneck, period: QueuePeriod) -> String {
     let times = &activity.times;
-    let mut sentence = format!("{}: ", times.activity);
+    let after = if activity.follow_up { " (follow-up work, after the outcome)" } else { "" };
+    let mut sentence = format!("{}{after}: ", times.activity);
     if times.occurrences == 0 {
         sentence.push_str("nothing completed yet");
     } else {
@@ -532,14 +602,18 @@ fn activity_sentence(activity: &ActivityBottleneck, period: QueuePeriod) -> Stri
 }
 
 /// "Review → Approve: 25% of cycle time passes between them, 1h 00m on average over 3 hand-offs."
+/// Where the next activity began before the first ended on average (overlapping work), it says
+/// so: "Triage → Notify customers: they overlap by 2h 19m on average over 3 hand-offs."
 fn transition_sentence(transition: &TransitionTime, share: f64) -> String {
+    let (from, to, hand_offs) =
+        (&transition.from, &transition.to, plural(transition.frequency, "hand-off", "hand-offs"));
+    if transition.mean_s < 0.0 {
+        return format!("{from} → {to}: they overlap by {} on average over {hand_offs}.", duration(-transition.mean_s));
+    }
     format!(
-        "{} → {}: {} of cycle time passes between them, {} on average over {}.",
-        transition.from,
-        transition.to,
+        "{from} → {to}: {} of cycle time passes between them, {} on average over {hand_offs}.",
         whole_percent(share),
         duration(transition.mean_s),
-        plural(transition.frequency, "hand-off", "hand-offs")
     )
 }
 
@@ -609,7 +683,7 @@ impl BottleneckReport {
                         t.times.from.clone(),
                         t.times.to.clone(),
                         percent(t.share),
-                        duration(t.times.mean_s),
+                        gap(t.times.mean_s),
                         t.times.frequency.to_string(),
                     ]
                 })

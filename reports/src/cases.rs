@@ -25,6 +25,10 @@ pub struct CaseStatistics {
 pub struct DurationSummary {
     pub mean: f64,
     pub median: f64,
+    /// The first quartile: a quarter of the durations are shorter.
+    pub p25: f64,
+    /// The third quartile: three quarters of the durations are shorter.
+    pub p75: f64,
     pub p90: f64,
     pub p95: f64,
     pub min: f64,
@@ -57,12 +61,14 @@ pub async fn case_report(events: &Events<'_>) -> Result<CaseReport, ReportError>
             FROM cases
         )
         SELECT count(*) AS cases, sum(events) AS events, avg(value) AS mean, median(value) AS median,
-            min(value) AS min, max(value) AS max, {p90} AS p90, {p95} AS p95,
+            min(value) AS min, max(value) AS max, {p25} AS p25, {p75} AS p75, {p90} AS p90, {p95} AS p95,
             {starts_span} AS starts_span
         FROM ranked",
         ev = events.cte(),
         case = events.case_key(),
         duration = seconds("max(t) - min(t)"),
+        p25 = quantile(0.25),
+        p75 = quantile(0.75),
         p90 = quantile(0.9),
         p95 = quantile(0.95),
         starts_span = seconds("max(first_t) - min(first_t)"),
@@ -74,10 +80,14 @@ pub async fn case_report(events: &Events<'_>) -> Result<CaseReport, ReportError>
     let cases = rows.counts("cases")?[0];
     let counted = rows.counts("events")?[0];
     let value = |name: &str| -> Result<Option<f64>, ReportError> { Ok(rows.f64s(name)?[0]) };
+    let quartiles = (value("p25")?, value("p75")?);
     let duration_s =
-        match (value("mean")?, value("median")?, value("p90")?, value("p95")?, value("min")?, value("max")?) {
-            (Some(mean), Some(median), Some(p90), Some(p95), Some(min), Some(max)) if cases > 0 => {
-                Some(DurationSummary { mean, median, p90, p95, min, max })
+        match (value("mean")?, value("median")?, quartiles, value("p90")?, value("p95")?, value("min")?, value("max")?)
+        {
+            (Some(mean), Some(median), (Some(p25), Some(p75)), Some(p90), Some(p95), Some(min), Some(max))
+                if cases > 0 =>
+            {
+                Some(DurationSummary { mean, median, p25, p75, p90, p95, min, max })
             }
             _ => None,
         };
@@ -110,6 +120,8 @@ impl CaseReport {
         let duration_s = (cases > 0).then(|| DurationSummary {
             mean: stats::mean(&durations),
             median,
+            p25: stats::quantile(&durations, 0.25),
+            p75: stats::quantile(&durations, 0.75),
             p90: stats::quantile(&durations, 0.9),
             p95: stats::quantile(&durations, 0.95),
             min: durations[0],

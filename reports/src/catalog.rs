@@ -3,7 +3,7 @@
 //! rendered as JSON (serde) or as text for people.
 
 use crate::selection::{Selection, selection};
-use crate::text::{duration, percent, plural, table};
+use crate::text::{duration, gap, percent, plural, table};
 use crate::{
     ActivityReport, BottleneckReport, CaseReport, CaseStatistics, Comparison, DirectlyFollowsGraph, Events, Filter,
     Period, ReportError, ResourceReport, Side, SlaReport, TimeScope, Timeline, Variants, activity_report, bottlenecks,
@@ -131,11 +131,15 @@ pub fn filter_of(
 pub struct ReportOptions {
     /// The timeline's periods.
     pub period: Period,
+    /// The timeline's periods end at this instant, counted back from it, instead of on calendar
+    /// boundaries (with `now`: the last 7 days, the 7 days before, …, none of them partial).
+    pub periods_end: Option<DateTime<Utc>>,
     /// What the compare report measures against (empty for the other reports).
     pub versus: Versus,
     /// The sla report's case duration target, in seconds.
     pub case_target_s: Option<f64>,
-    /// When open work is judged (the sla report).
+    /// When open work is judged (the sla report), and after which the timeline's periods are
+    /// partial.
     pub now: DateTime<Utc>,
     /// The working hours per week utilisation is measured against (the resources report).
     pub hours_per_week: f64,
@@ -149,6 +153,7 @@ impl Default for ReportOptions {
     fn default() -> Self {
         ReportOptions {
             period: Period::Week,
+            periods_end: None,
             versus: Versus::default(),
             case_target_s: None,
             now: Utc::now(),
@@ -279,7 +284,9 @@ async fn report(kind: ReportKind, events: &Events<'_>, options: &ReportOptions) 
         ReportKind::Variants => Report::Variants(variants(events).await?),
         ReportKind::Dfg => Report::Dfg(directly_follows(events).await?),
         ReportKind::Activities => Report::Activities(activity_report(events).await?),
-        ReportKind::Timeline => Report::Timeline(timeline(events, options.period).await?),
+        ReportKind::Timeline => {
+            Report::Timeline(timeline(events, options.period, options.periods_end, options.now).await?)
+        }
         ReportKind::Bottlenecks => Report::Bottlenecks(bottlenecks(events).await?),
         ReportKind::Compare => {
             let (base, other) = options.versus.sides(events.scope(), events.filter())?;
@@ -362,9 +369,9 @@ impl Report {
                             e.from.clone(),
                             e.to.clone(),
                             e.frequency.to_string(),
-                            duration(e.mean_s),
-                            duration(e.median_s),
-                            duration(e.max_s),
+                            gap(e.mean_s),
+                            gap(e.median_s),
+                            gap(e.max_s),
                         ]
                     })
                     .collect();
@@ -396,16 +403,21 @@ impl Report {
                 }
             }
             Report::Timeline(t) => {
-                let format = match t.period {
-                    Period::Day => "%Y-%m-%d",
-                    Period::Week => "week of %Y-%m-%d",
+                // Periods counted back from an instant start at its time of day.
+                let at_midnight = t.periods.iter().all(|p| p.start.time() == chrono::NaiveTime::MIN);
+                let format = match (t.period, at_midnight) {
+                    (Period::Day, true) => "%Y-%m-%d",
+                    (Period::Day, false) => "%Y-%m-%d %H:%M",
+                    (Period::Week, true) => "week of %Y-%m-%d",
+                    (Period::Week, false) => "week of %Y-%m-%d %H:%M",
                 };
                 let rows: Vec<Vec<String>> = t
                     .periods
                     .iter()
                     .map(|p| {
+                        let partial = if p.partial { " (partial)" } else { "" };
                         vec![
-                            p.start.format(format).to_string(),
+                            format!("{}{partial}", p.start.format(format)),
                             p.started.to_string(),
                             p.completed.to_string(),
                             p.open_at_end.to_string(),

@@ -38,7 +38,7 @@
 //! completions.
 
 use crate::caselog::{CaseLog, NO_NAME, NONE, seconds};
-use crate::text::{duration, percent, plural, table, whole_percent};
+use crate::text::{duration, gap, percent, plural, table, whole_percent};
 use crate::times::{TimeSummary, work_items};
 use crate::{Events, QueuePeriod, ReportError};
 use chrono::{DateTime, Utc};
@@ -464,7 +464,7 @@ impl ResourceReport {
                         self.name(&h.to),
                         h.count.to_string(),
                         h.cases.to_string(),
-                        duration(h.mean_gap_s),
+                        gap(h.mean_gap_s),
                     ]
                 })
                 .collect();
@@ -514,12 +514,16 @@ impl ResourceReport {
         }
         if let Some(h) = self.handovers.first() {
             findings.push(format!(
-                "The most frequent handover is {} → {}: {} in {}, {} later on average.",
+                "The most frequent handover is {} → {}: {} in {}, {}.",
                 self.name(&h.from),
                 self.name(&h.to),
                 plural(h.count, "time", "times"),
                 plural(h.cases, "case", "cases"),
-                duration(h.mean_gap_s)
+                if h.mean_gap_s < 0.0 {
+                    format!("overlapping by {} on average", duration(-h.mean_gap_s))
+                } else {
+                    format!("{} later on average", duration(h.mean_gap_s))
+                }
             ));
         }
         findings

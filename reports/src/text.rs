@@ -63,6 +63,13 @@ pub fn duration(seconds: f64) -> String {
     format!("{sign}{text}")
 }
 
+/// The time from one piece of work to the next as people read it: `2h 19m`, or, when the next
+/// began before the first ended (overlapping work in logs with start times), `overlaps by 2h 19m`
+/// — never a negative duration.
+pub fn gap(seconds: f64) -> String {
+    if seconds < 0.0 { format!("overlaps by {}", duration(-seconds)) } else { duration(seconds) }
+}
+
 /// A share (0 to 1) as a percentage with one decimal: `41.4%`.
 pub fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
@@ -140,6 +147,9 @@ mod tests {
             assert_eq!(duration(seconds), text, "{seconds}");
         }
         assert_eq!(percent(0.4137), "41.4%");
+        assert_eq!(gap(8_340.0), "2h 19m");
+        assert_eq!(gap(-8_340.0), "overlaps by 2h 19m");
+        assert_eq!(gap(0.0), "0s");
     }
 
     #[test]

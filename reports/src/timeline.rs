@@ -35,7 +35,8 @@ impl Period {
     }
 }
 
-/// Cases per period, from the period of the first event to that of the last.
+/// Cases per period, from the period of the first event to that of the last (for the engine's
+/// processes, to the period holding now).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Timeline {
@@ -58,9 +59,15 @@ pub struct PeriodCounts {
     /// Cases open at the period's end (work in progress): started at or before it and completed
     /// after it, or not completed.
     pub open_at_end: u64,
+    /// Whether only part of the period is covered — it ends after now, or the filter's time
+    /// range cuts it — so its counts are not comparable with those of whole periods.
+    pub partial: bool,
 }
 
-/// Throughput and work in progress per period.
+/// Throughput and work in progress per period: calendar periods (UTC days, or weeks from Monday)
+/// or, with `ending`, periods of the same length counted back from that instant (the last one
+/// ends there: "the last 7 days", "the 7 days before", …). Periods that end after `now` or that
+/// the filter's time range cuts are marked partial.
 ///
 /// SQL: each case's first and last time (for the engine's events, a running instance — in
 /// `instances` — has no end), put into periods by integer division, and counted per period in
@@ -70,8 +77,14 @@ pub struct PeriodCounts {
 /// cases are filled in here, over periods only. (One query, each case aggregated once:
 /// DataFusion plans a CTE once per reference, so several references would group the events
 /// again for each.)
-pub async fn timeline(events: &Events<'_>, period: Period) -> Result<Timeline, ReportError> {
-    let (length, origin) = (period.micros(), period.origin());
+pub async fn timeline(
+    events: &Events<'_>,
+    period: Period,
+    ending: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Timeline, ReportError> {
+    let length = period.micros();
+    let origin = ending.map_or(period.origin(), |end| end.timestamp_micros().rem_euclid(length));
     // The period of the instant `x` microseconds after the origin (floor division).
     let bin = |x: &str| format!("(CASE WHEN {x} >= 0 THEN ({x}) / {length} ELSE -((-({x}) - 1) / {length}) - 1 END)");
     let (instances, running) = if events.filter().is_engine() {
@@ -120,16 +133,24 @@ pub async fn timeline(events: &Events<'_>, period: Period) -> Result<Timeline, R
         completed: rows.counts("completed")?,
         opened: rows.i64s("opened")?.into_iter().map(|d| d.unwrap_or_default()).collect(),
     };
+    let (from, to, _) = events.filter().time_range();
+    // The engine's processes are live: their timeline runs on to the period holding now (or, for
+    // periods counted back from an instant, to the one ending there) where the range does not end
+    // before, so a quiet today shows as today, partial, not as nothing.
+    let live = events.filter().is_engine() && to.is_none_or(|to| to > now);
+    let last_instant = ending.map_or(now.timestamp_micros(), |end| end.timestamp_micros() - 1);
+    let now_bin = (last_instant - origin).div_euclid(length);
     let periods = marks
-        .counts()?
+        .counts(live.then_some(now_bin))?
         .into_iter()
         .map(|(bin, started, completed, open_at_end)| {
-            let start = bin
-                .checked_mul(length)
-                .and_then(|m| m.checked_add(origin))
+            let start_micros = bin.checked_mul(length).and_then(|m| m.checked_add(origin));
+            let start = start_micros
                 .and_then(DateTime::from_timestamp_micros)
                 .ok_or_else(|| ReportError::Shape(format!("period {bin} is out of range")))?;
-            Ok(PeriodCounts { start, started, completed, open_at_end })
+            let end = start + chrono::Duration::microseconds(length);
+            let partial = end > now || from.is_some_and(|from| from > start) || to.is_some_and(|to| to < end);
+            Ok(PeriodCounts { start, started, completed, open_at_end, partial })
         })
         .collect::<Result<Vec<_>, ReportError>>()?;
     Ok(Timeline { period, periods })
@@ -149,11 +170,13 @@ struct PeriodMarks {
 }
 
 impl PeriodMarks {
-    /// Every period from the first case's start to the last case's last event, with the cases
-    /// started, completed and open at its end (a running sum of the changes up to it).
-    fn counts(&self) -> Result<Vec<(i64, u64, u64, u64)>, ReportError> {
+    /// Every period from the first case's start to the last case's last event (or to `until`,
+    /// when later), with the cases started, completed and open at its end (a running sum of the
+    /// changes up to it).
+    fn counts(&self, until: Option<i64>) -> Result<Vec<(i64, u64, u64, u64)>, ReportError> {
         let first = self.periods.iter().zip(&self.started).find(|(_, n)| **n > 0).map(|(p, _)| *p);
         let last = self.periods.iter().zip(&self.last).rev().find(|(_, n)| **n > 0).map(|(p, _)| *p);
+        let last = last.map(|last| until.map_or(last, |until| last.max(until)));
         let (Some(first), Some(last)) = (first, last) else {
             return Ok(Vec::new());
         };
@@ -208,9 +231,12 @@ mod tests {
             completed: vec![0, 0, 0, 1],
             opened: vec![0, 2, 0, -1],
         };
-        assert_eq!(marks.counts().unwrap(), [(2, 1, 0, 2), (3, 1, 0, 2), (4, 0, 1, 1)]);
+        assert_eq!(marks.counts(None).unwrap(), [(2, 1, 0, 2), (3, 1, 0, 2), (4, 0, 1, 1)]);
+        // Run on to period 6 (now): B is still open there.
+        assert_eq!(marks.counts(Some(6)).unwrap()[3..], [(5, 0, 0, 1), (6, 0, 0, 1)]);
+        assert_eq!(marks.counts(Some(3)).unwrap().len(), 3, "never cut short");
         let none = PeriodMarks { periods: vec![], started: vec![], last: vec![], completed: vec![], opened: vec![] };
-        assert!(none.counts().unwrap().is_empty());
+        assert!(none.counts(None).unwrap().is_empty());
         let endless = PeriodMarks {
             periods: vec![0, MAX_PERIODS],
             started: vec![1, 0],
@@ -219,7 +245,7 @@ mod tests {
             opened: vec![1, -1],
         };
         assert!(
-            matches!(endless.counts(), Err(ReportError::InvalidFilter(m)) if m.contains("more than 100000 periods"))
+            matches!(endless.counts(None), Err(ReportError::InvalidFilter(m)) if m.contains("more than 100000 periods"))
         );
     }
 }

@@ -12,6 +12,14 @@
 //! which is removed with it. DuckDB's own parser must find exactly one statement in the SQL, and
 //! its binder must call that statement a `SELECT`, before anything runs: `COPY`, `EXPORT`,
 //! `ATTACH`, `SET`, `INSTALL`, `PRAGMA` and writes are refused whatever quoting hides them.
+//!
+//! Times: every time in the warehouse is UTC. DuckDB's arithmetic and calendar functions on
+//! `TIMESTAMP WITH TIME ZONE` live in its ICU extension, which the bundled build does not hold
+//! (and extensions are never loaded here), so the views expose times as plain `TIMESTAMP`s in UTC,
+//! and `now()`, `current_timestamp` and `get_current_timestamp()` give the current time the same
+//! way: `ts >= now() - INTERVAL 30 DAY`, `date_trunc('month', ts)`, `dayofweek(ts)` and
+//! differences of two times all work with DuckDB's core functions. Times in an answer are marked
+//! UTC again, as DataFusion's are, so both engines answer alike.
 
 use crate::location::Warehouse;
 use crate::redact::{self, Phase};
@@ -269,6 +277,11 @@ fn setup_statements(
         "SET autoinstall_known_extensions = false".to_string(),
         "SET autoload_known_extensions = false".to_string(),
     ];
+    // The current time as a plain UTC `TIMESTAMP`, like the views' times (see the module docs);
+    // the binder turns `current_timestamp` into `get_current_timestamp()`.
+    for name in ["now", "get_current_timestamp", "transaction_timestamp"] {
+        setup.push(format!("CREATE MACRO {name}() AS CAST(system.main.get_current_timestamp() AS TIMESTAMP)"));
+    }
     let mut allowed: Vec<&String> = Vec::new();
     for (spec, files) in snapshot {
         let partitioned = spec.is_partitioned_by_team();
@@ -325,7 +338,14 @@ fn source(spec: &TableSpec, files: &[&String]) -> String {
     } else {
         format!("hive_partitioning = true, hive_types = {{{}}}", hive.join(", "))
     };
-    let columns: Vec<String> = spec.columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
+    let columns: Vec<String> = spec
+        .columns
+        .iter()
+        .map(|c| match c.kind {
+            ColumnKind::Timestamp => format!("CAST(\"{0}\" AS TIMESTAMP) AS \"{0}\"", c.name),
+            _ => format!("\"{}\"", c.name),
+        })
+        .collect();
     format!("SELECT {} FROM read_parquet([{list}], {options}, union_by_name = true)", columns.join(", "))
 }
 
@@ -334,7 +354,7 @@ fn duck_type(kind: ColumnKind) -> &'static str {
         ColumnKind::Text | ColumnKind::Json => "VARCHAR",
         ColumnKind::Int => "BIGINT",
         ColumnKind::Bool => "BOOLEAN",
-        ColumnKind::Timestamp => "TIMESTAMPTZ",
+        ColumnKind::Timestamp => "TIMESTAMP",
     }
 }
 
@@ -347,11 +367,38 @@ fn execute(connection: &duckdb::Connection, sql: &str, limits: QueryLimits) -> R
     let running = |e: duckdb::Error| redact::duckdb(&e.to_string(), Phase::Running);
     let mut statement = connection.prepare(sql).map_err(running)?;
     let arrow = statement.query_arrow([]).map_err(running)?;
-    let mut result = QueryResult::empty(arrow.get_schema());
+    let schema = in_utc(&arrow.get_schema());
+    let mut result = QueryResult::empty(schema.clone());
     for batch in arrow {
+        let columns = batch.columns().iter().zip(schema.fields()).map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(column.clone())
+            } else {
+                arrow::compute::cast(column, field.data_type())
+            }
+        });
+        let columns = columns.collect::<Result<Vec<_>, _>>().map_err(|e| WarehouseError::Failed(e.to_string()))?;
+        let batch = arrow::record_batch::RecordBatch::try_new(schema.clone(), columns)
+            .map_err(|e| WarehouseError::Failed(e.to_string()))?;
         if !result.take(batch, limits.max_rows) {
             break;
         }
     }
     Ok(result)
+}
+
+/// An answer's schema with its times (plain `TIMESTAMP`s, which are UTC here) marked UTC.
+fn in_utc(schema: &arrow::datatypes::SchemaRef) -> arrow::datatypes::SchemaRef {
+    use arrow::datatypes::{DataType, Field, Schema};
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Timestamp(unit, None) => {
+                f.as_ref().clone().with_data_type(DataType::Timestamp(*unit, Some("UTC".into())))
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    std::sync::Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }

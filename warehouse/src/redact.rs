@@ -64,6 +64,42 @@ fn classify(error: DataFusionError, phase: Phase, plan: Option<&LogicalPlan>) ->
     }
 }
 
+/// A query's planning error as analysts read it: names without the catalog and schema DataFusion
+/// gives them (`datafusion.public.tasks` is `tasks`), and for a table there is not, the one among
+/// `tables` its name is closest to ("did you mean `tasks`?").
+pub(crate) fn readable(error: WarehouseError, tables: &[String]) -> WarehouseError {
+    let WarehouseError::Query(message) = error else { return error };
+    let mut message = message.replace("datafusion.public.", "");
+    let unknown = message.split_once("table '").and_then(|(_, rest)| rest.split_once("' not found")).map(|(t, _)| t);
+    if let Some(name) = unknown {
+        let lower = name.to_lowercase();
+        let closest = tables.iter().map(|t| (edits(&lower, t), t)).min();
+        match closest {
+            Some((distance, table)) if distance <= 2.max(lower.chars().count() / 3) => {
+                message.push_str(&format!("; did you mean `{table}`?"));
+            }
+            _ => message.push_str(&format!("; the tables are {}", tables.join(", "))),
+        }
+    }
+    WarehouseError::Query(message)
+}
+
+/// The edit (Levenshtein) distance between two names.
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 /// A DuckDB error as the caller may see it. DuckDB names each error's kind before a colon.
 pub(crate) fn duckdb(message: &str, phase: Phase) -> WarehouseError {
     let kind = message.split_once(" Error:").map_or("", |(kind, _)| kind.trim());
@@ -146,5 +182,29 @@ fn message_kind(message: &str) -> &'static str {
         PARSE
     } else {
         ARGUMENT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn planning_errors_name_tables_as_analysts_write_them() {
+        let tables: Vec<String> = ["events", "instances", "tasks", "tasks_history"].map(String::from).to_vec();
+        let said = |message: &str| match readable(WarehouseError::Query(message.into()), &tables) {
+            WarehouseError::Query(m) => m,
+            other => other.to_string(),
+        };
+        assert_eq!(
+            said("Error during planning: table 'datafusion.public.taskz' not found"),
+            "Error during planning: table 'taskz' not found; did you mean `tasks`?"
+        );
+        assert_eq!(
+            said("Error during planning: table 'datafusion.public.orders' not found"),
+            "Error during planning: table 'orders' not found; the tables are events, instances, tasks, tasks_history"
+        );
+        assert_eq!(said("Schema error: No field named statu."), "Schema error: No field named statu.");
+        assert_eq!(edits("kitten", "sitting"), 3);
     }
 }

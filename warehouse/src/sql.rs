@@ -208,7 +208,11 @@ impl Warehouse {
         bounds::check_depth(&statement)?;
         let references = ctx.state().resolve_table_references(&statement).map_err(planning)?;
         self.register_views(&ctx, author, scope, &tables_read(&references)).await?;
-        let plan = ctx.state().statement_to_plan(statement).await.map_err(planning)?;
+        let plan = ctx.state().statement_to_plan(statement).await.map_err(|e| {
+            let names: Vec<String> =
+                tables::ALL.iter().filter(|t| t.kind != TableKind::Internal).flat_map(view_names).collect();
+            redact::readable(planning(e), &names)
+        })?;
         SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)

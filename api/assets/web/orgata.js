@@ -74,3 +74,90 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// "Show more" buttons: reveal the element they name, then go (delegated: fragments arrive later).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-reveal]");
+  if (!button) return;
+  const target = document.getElementById(button.dataset.reveal);
+  if (target) target.hidden = false;
+  button.remove();
+});
+
+// Graphs (process maps) are drawn at their natural size; one wider than its card is fitted to
+// it, with buttons to zoom in and out, and dragging (or scrolling) pans.
+function zoomable(container) {
+  const svg = container.querySelector("svg");
+  if (!svg || container.dataset.zoomable) return;
+  container.dataset.zoomable = "1";
+  const box = svg.viewBox.baseVal;
+  if (!box || !box.width) return;
+  let scale = 1;
+  const apply = () => {
+    svg.setAttribute("width", String(Math.round(box.width * scale)));
+    svg.setAttribute("height", String(Math.round(box.height * scale)));
+  };
+  const fit = () => { scale = Math.min(1, (container.clientWidth - 2) / box.width); apply(); };
+  const controls = document.createElement("div");
+  controls.className = "zoom-controls";
+  for (const [text, label, act] of [["−", "Zoom out", () => { scale /= 1.25; apply(); }],
+                                    ["Fit", "Fit the map to the card", fit],
+                                    ["+", "Zoom in", () => { scale *= 1.25; apply(); }]]) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = text;
+    button.setAttribute("aria-label", label);
+    button.addEventListener("click", act);
+    controls.appendChild(button);
+  }
+  container.before(controls);
+  let drag = null;
+  container.addEventListener("pointerdown", (e) => {
+    if (e.target.closest("a")) return;
+    drag = { x: e.clientX, y: e.clientY, left: container.scrollLeft, top: container.scrollTop };
+    container.classList.add("panning");
+  });
+  window.addEventListener("pointermove", (e) => {
+    if (!drag) return;
+    container.scrollLeft = drag.left - (e.clientX - drag.x);
+    container.scrollTop = drag.top - (e.clientY - drag.y);
+  });
+  window.addEventListener("pointerup", () => { drag = null; container.classList.remove("panning"); });
+  fit();
+}
+
+function zoomables() { document.querySelectorAll(".graph").forEach(zoomable); }
+document.addEventListener("DOMContentLoaded", zoomables);
+document.addEventListener("orgata:loaded", zoomables);
+
+// The SQL console's history: each query run is kept in this browser, per person and team (the
+// newest 30), and listed beside the console; choosing one puts it back in the query box.
+document.addEventListener("DOMContentLoaded", () => {
+  const list = document.getElementById("query-history");
+  const form = document.querySelector("form[data-history-form]");
+  if (!list || !form) return;
+  const key = list.dataset.key;
+  const load = () => { try { return JSON.parse(localStorage.getItem(key) || "[]"); } catch (e) { return []; } };
+  const show = () => {
+    const queries = load();
+    if (!queries.length) return;
+    list.replaceChildren(...queries.map((q) => {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "link";
+      button.textContent = q;
+      button.addEventListener("click", () => { form.querySelector("textarea").value = q; form.querySelector("textarea").focus(); });
+      item.appendChild(button);
+      return item;
+    }));
+  };
+  form.addEventListener("submit", () => {
+    const q = form.querySelector("textarea").value.trim();
+    if (!q) return;
+    const queries = [q, ...load().filter((x) => x !== q)].slice(0, 30);
+    try { localStorage.setItem(key, JSON.stringify(queries)); } catch (e) { /* storage full or off */ }
+  });
+  show();
+});

@@ -20,6 +20,8 @@ pub struct TaskListing {
     pub instance_id: Option<InstanceId>,
     /// The last task id of the previous page.
     pub after: Option<TaskId>,
+    /// The newest first (the web UI's lists) instead of the oldest.
+    pub newest_first: bool,
     pub limit: i64,
 }
 
@@ -60,7 +62,9 @@ impl App {
             statuses,
             due_before,
             after: q.after,
+            newest_first: q.newest_first,
             limit: q.limit,
+            ..Default::default()
         };
         Ok(self.engine.tasks(c, filter).await?)
     }

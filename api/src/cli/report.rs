@@ -47,6 +47,10 @@ pub struct ReportArgs {
     /// The timeline's periods: day or week.
     #[arg(long, default_value = "week", value_parser = |s: &str| s.parse::<Period>().map_err(|e| e.to_string()))]
     pub period: Period,
+    /// timeline: periods counted back from this time (the last one ends there; `now` for the
+    /// last 7 days, the 7 before, …) instead of calendar days or weeks.
+    #[arg(long, value_name = "TIME", value_parser = parse_time_or_now)]
+    pub periods_end: Option<DateTime<Utc>>,
     /// compare: the other side's team (default: the same teams).
     #[arg(long, value_name = "TEAM")]
     pub versus_team: Option<String>,
@@ -84,6 +88,11 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
         .map_err(|_| format!("`{text}` is not a time: use RFC 3339 (2026-03-01T09:00:00Z) or a date (2026-03-01)"))
+}
+
+/// `now`, or a time as [`parse_time`] reads it.
+fn parse_time_or_now(text: &str) -> Result<DateTime<Utc>, String> {
+    if text == "now" { Ok(Utc::now()) } else { parse_time(text) }
 }
 
 /// A duration like `5d` or `1d 12h`, in seconds.
@@ -135,8 +144,12 @@ pub async fn report(config: &Config, args: ReportArgs) -> Result<()> {
     if args.case_target.is_some() && args.report != ReportKind::Sla {
         bail!("--case-target is for `orgata report sla`");
     }
+    if args.periods_end.is_some() && args.report != ReportKind::Timeline {
+        bail!("--periods-end is for `orgata report timeline`");
+    }
     let options = ReportOptions {
         period: args.period,
+        periods_end: args.periods_end,
         versus,
         case_target_s: args.case_target,
         now: Utc::now(),

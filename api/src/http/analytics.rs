@@ -42,6 +42,9 @@ struct AnalyticsParams {
     /// The timeline's periods: `day` or `week` (the default).
     #[param(pattern = "^(day|week)$")]
     period: Option<String>,
+    /// timeline: periods counted back from this time (RFC 3339; the last one ends there, e.g. now
+    /// for "the last 7 days") instead of calendar days or weeks.
+    periods_end: Option<DateTime<Utc>>,
     /// resources: the working hours per week utilisation is measured against (default 40).
     hours_per_week: Option<f64>,
     /// sla: the case duration target, like `5d` or `1d 12h` (units d, h, m, s).
@@ -106,7 +109,17 @@ async fn report(
         Some(_) => return Err(AppError::invalid_field("case_target", "case_target is for the sla report")),
         None => None,
     };
+    if p.periods_end.is_some() && kind != ReportKind::Timeline {
+        return Err(AppError::invalid_field("periods_end", "periods_end is for the timeline report"));
+    }
     let hours_per_week = p.hours_per_week.unwrap_or(orgata_reports::DEFAULT_HOURS_PER_WEEK);
-    let options = ReportOptions { period, versus, case_target_s, now: chrono::Utc::now(), hours_per_week };
+    let options = ReportOptions {
+        period,
+        periods_end: p.periods_end,
+        versus,
+        case_target_s,
+        now: chrono::Utc::now(),
+        hours_per_week,
+    };
     Ok(axum::Json(s.team_report(&c, &team, kind, &filter, &options).await?))
 }

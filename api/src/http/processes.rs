@@ -247,6 +247,7 @@ async fn list_processes(
         assignee_id: assignee(&c, q.assignee.as_deref()),
         after: q.cursor.as_deref().map(decode_cursor).transpose()?.map(InstanceId::from),
         limit,
+        ..Default::default()
     };
     let items = s.engine.instances(&c, filter).await?;
     Ok(axum::Json(Page::of(items, limit, |i| i.id.to_string())))
@@ -361,6 +362,7 @@ async fn list_tasks(
         instance_id: q.instance_id,
         after: q.cursor.as_deref().map(decode_cursor).transpose()?.map(TaskId::from),
         limit,
+        ..Default::default()
     };
     let items = s.team_tasks(&c, &team, listing).await?;
     Ok(axum::Json(Page::of(items, limit, |t| t.id.to_string())))

@@ -258,6 +258,7 @@ impl OrgataMcp {
                 instance_id: args.process_id.map(InstanceId::from),
                 after: args.cursor.as_deref().map(decode_cursor).transpose()?.map(TaskId::from),
                 limit,
+                ..Default::default()
             };
             let tasks = self.app.team_tasks(&scope, &team, listing).await?;
             Ok(Page::of(tasks, limit, |t| t.id.to_string()))

@@ -10,7 +10,7 @@ use super::WebState;
 use super::problems::{Inputs, Problems};
 use super::render::{PageError, PageResult, page, render, see_other};
 use super::session::{Viewer, signed_in_redirect, url_encode, with_flash};
-use super::view::{describe, link};
+use super::view::{describe, entity_labels, link};
 use crate::app::request::ClientAddress;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -651,7 +651,8 @@ async fn audit(
         Vec::new()
     };
     let names = names(&users);
-    let rows: Vec<Value> = entries.iter().map(|e| audit_row(e, &names)).collect();
+    let labels = entity_labels(&s, &viewer.scope, &entries).await?;
+    let rows: Vec<Value> = entries.iter().map(|e| audit_row(e, &names, &labels)).collect();
     let query: String = ["action", "actor", "entity", "since", "until"]
         .iter()
         .map(|k| (k, input_value(&q, k).trim()))
@@ -689,7 +690,7 @@ fn input_value<'a>(q: &'a AuditQuery, input: &str) -> &'a str {
 }
 
 /// An audit entry as the log shows it.
-fn audit_row(e: &AuditEntry, names: &HashMap<&UserId, &str>) -> Value {
+fn audit_row(e: &AuditEntry, names: &HashMap<&UserId, &str>, labels: &HashMap<(String, String), String>) -> Value {
     let actor = e.actor_id.as_ref().map_or("Orgata", |a| names.get(a).copied().unwrap_or("A former member"));
     let about = UserId::from(e.entity_id.as_str());
     let person = matches!(e.entity.as_str(), "user" | "membership").then(|| names.get(&about).copied()).flatten();
@@ -702,6 +703,7 @@ fn audit_row(e: &AuditEntry, names: &HashMap<&UserId, &str>) -> Value {
         "id": e.id, "at": e.at, "actor": actor, "by_key": e.api_key_id.is_some(), "what": describe(&e.action),
         "action": e.action, "entity": e.entity.replace('_', " "), "entity_id": e.entity_id,
         "link": link(&e.entity, &e.entity_id), "person": person, "source": e.source, "detail": detail,
+        "label": labels.get(&(e.entity.clone(), e.entity_id.clone())),
     })
 }
 

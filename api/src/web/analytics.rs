@@ -20,8 +20,10 @@ use serde_json::{Value, json};
 
 /// The most directly-follows edges drawn (the most frequent); the rest are listed as left out.
 const GRAPH_EDGES: usize = 40;
-/// Variants shown.
+/// Variants drawn and listed at first.
 const VARIANTS: usize = 15;
+/// Variants listed at most, the rest behind "more" (the REST report and the CLI have them all).
+const VARIANTS_LISTED: usize = 500;
 
 pub fn routes() -> Router<WebState> {
     Router::new().route("/teams/{team}/analytics", get(analytics))
@@ -207,18 +209,20 @@ fn drawn(output: ReportOutput, draw: impl FnOnce(Report) -> Value) -> Value {
 fn overview(cases: Report, timeline: Report) -> Value {
     let (Report::Cases(c), Report::Timeline(t)) = (cases, timeline) else { return Value::Null };
     let profile = c.statistics.duration_s.map(|d| {
-        let hours = |s: f64| s / 3600.0;
-        svg::column_chart(&svg::ColumnChart {
-            title: "Case duration: minimum, median, mean, 90th and 95th percentile, maximum (hours)".into(),
-            columns: vec![
-                ("min".into(), hours(d.min)),
-                ("median".into(), hours(d.median)),
-                ("mean".into(), hours(d.mean)),
-                ("p90".into(), hours(d.p90)),
-                ("p95".into(), hours(d.p95)),
-                ("max".into(), hours(d.max)),
-            ],
-            unit: "hours".into(),
+        svg::box_plot(&svg::BoxPlot {
+            title: "How long cases took: the shortest, the middle half, the median, the mean, 90% and the longest"
+                .into(),
+            rows: vec![svg::Distribution {
+                label: String::new(),
+                min: d.min,
+                p25: d.p25,
+                median: d.median,
+                p75: d.p75,
+                max: d.max,
+                mean: d.mean,
+                marks: vec![("90% within".into(), d.p90)],
+            }],
+            unit: svg::Unit::Duration,
         })
     });
     let labels: Vec<String> = t.periods.iter().map(|p| p.start.format("%-d %b").to_string()).collect();
@@ -237,6 +241,7 @@ fn overview(cases: Report, timeline: Report) -> Value {
             },
         ],
         unit: "cases".into(),
+        partial: t.periods.iter().map(|p| p.partial).collect(),
     });
     json!({
         "statistics": value(&c.statistics), "arrival": c.arrival_average_s.map(duration),
@@ -258,22 +263,25 @@ fn variants(report: Report) -> Value {
             .iter()
             .enumerate()
             .map(|(i, x)| svg::Bar {
-                label: format!("#{} · {} steps", i + 1, x.activities.len()),
+                label: format!("#{} · {}", i + 1, text::plural(x.activities.len() as u64, "step", "steps")),
                 segments: vec![x.frequency as f64],
-                value_text: format!("{} ({})", x.frequency, text::percent(x.share)),
+                value_text: format!("{} ({})", x.frequency, text::whole_percent(x.share)),
                 href: None,
             })
             .collect(),
         unit: "cases".into(),
     });
-    let rows: Vec<Value> = shown
-        .iter()
-        .map(|x| {
-            json!({ "path": x.activities.join(" → "), "frequency": x.frequency, "share": x.share,
-                    "mean": duration(x.mean_duration_s), "median": duration(x.median_duration_s) })
-        })
-        .collect();
-    json!({ "cases": v.cases, "count": v.variants.len(), "rows": rows, "chart": chart })
+    let row = |x: &orgata_reports::Variant| {
+        json!({ "path": x.activities.join(" → "), "frequency": x.frequency, "share": x.share,
+                "mean": duration(x.mean_duration_s), "median": duration(x.median_duration_s) })
+    };
+    let listed = v.variants.len().min(VARIANTS_LISTED);
+    json!({
+        "cases": v.cases, "count": v.variants.len(), "chart": chart,
+        "rows": shown.iter().map(row).collect::<Vec<_>>(),
+        "more": v.variants[shown.len()..listed].iter().map(row).collect::<Vec<_>>(),
+        "unlisted": v.variants.len() - listed,
+    })
 }
 
 fn dfg(report: Report) -> Value {
@@ -321,7 +329,7 @@ fn dfg(report: Report) -> Value {
     lines.extend(edges.iter().map(|e| svg::Edge {
         from: e.from.clone(),
         to: e.to.clone(),
-        label: Some(format!("{} · {}", e.frequency, duration(e.mean_s))),
+        label: Some(format!("{} · {}", e.frequency, text::gap(e.mean_s))),
         weight: e.frequency as f64,
     }));
     lines.extend(g.end_activities.iter().map(|(a, n)| svg::Edge {
@@ -338,8 +346,8 @@ fn dfg(report: Report) -> Value {
     let rows: Vec<Value> = edges
         .iter()
         .map(|e| {
-            json!({ "from": e.from, "to": e.to, "frequency": e.frequency, "mean": duration(e.mean_s),
-                    "median": duration(e.median_s), "max": duration(e.max_s) })
+            json!({ "from": e.from, "to": e.to, "frequency": e.frequency, "mean": text::gap(e.mean_s),
+                    "median": text::gap(e.median_s), "max": text::gap(e.max_s) })
         })
         .collect();
     json!({ "graph": drawing, "left_out": left_out, "rows": rows,
@@ -348,9 +356,9 @@ fn dfg(report: Report) -> Value {
 
 fn bottlenecks(report: Report) -> Value {
     let Report::Bottlenecks(b) = report else { return Value::Null };
-    let hours = |s: Option<&orgata_reports::TimeSummary>| s.map_or(0.0, |t| t.total_s / 3600.0);
+    let seconds = |s: Option<&orgata_reports::TimeSummary>| s.map_or(0.0, |t| t.total_s);
     let chart = svg::bar_chart(&svg::BarChart {
-        title: "Where cycle time goes: total hours per activity, waiting and working".into(),
+        title: "Where cycle time goes: total time per activity, waiting and working".into(),
         segment_names: if b.split {
             vec!["Waiting".into(), "Working".into(), "Not split".into()]
         } else {
@@ -362,32 +370,33 @@ fn bottlenecks(report: Report) -> Value {
             .map(|a| {
                 let t = &a.times;
                 let segments = if b.split {
-                    vec![hours(t.waiting.as_ref()), hours(t.processing.as_ref()), hours(t.elapsed.as_ref())]
+                    vec![seconds(t.waiting.as_ref()), seconds(t.processing.as_ref()), seconds(t.elapsed.as_ref())]
                 } else {
-                    vec![t.total_s / 3600.0]
+                    vec![t.total_s]
                 };
                 svg::Bar {
-                    label: t.activity.clone(),
+                    label: if a.follow_up { format!("{} (follow-up)", t.activity) } else { t.activity.clone() },
                     segments,
                     value_text: format!("{} of cycle time", text::whole_percent(a.share)),
                     href: None,
                 }
             })
             .collect(),
-        unit: "hours".into(),
+        unit: svg::Unit::Duration,
     });
     let transitions: Vec<Value> = b
         .transitions
         .iter()
-        .map(|x| json!({ "from": x.times.from, "to": x.times.to, "share": x.share, "mean": duration(x.times.mean_s), "frequency": x.times.frequency, "sentence": x.sentence }))
+        .map(|x| json!({ "from": x.times.from, "to": x.times.to, "share": x.share, "mean": text::gap(x.times.mean_s), "frequency": x.times.frequency, "sentence": x.sentence }))
         .collect();
     let activities: Vec<Value> = b
         .activities
         .iter()
-        .map(|a| json!({ "activity": a.times.activity, "share": a.share, "waiting_share": a.waiting_share, "sentence": a.sentence, "queue": a.queue.trend.as_ref().map(|q| format!("{:?}", q.direction).to_lowercase()) }))
+        .map(|a| json!({ "activity": a.times.activity, "share": a.share, "waiting_share": a.waiting_share, "sentence": a.sentence, "follow_up": a.follow_up, "queue": a.queue.trend.as_ref().map(|q| format!("{:?}", q.direction).to_lowercase()) }))
         .collect();
     json!({
-        "cases": b.cases, "mean": b.cycle_time_mean_s.map(duration), "findings": b.findings,
+        "cases": b.cases, "mean": b.cycle_time_mean_s.map(duration), "headline": b.headline,
+        "findings": b.findings.iter().filter(|f| Some(*f) != b.headline.as_ref()).collect::<Vec<_>>(),
         "chart": chart, "activities": activities, "transitions": transitions,
     })
 }

@@ -5,15 +5,16 @@
 
 use super::WebState;
 use super::render::{PageError, PageResult, page, render, value};
-use super::session::{Viewer, home};
+use super::session::{Viewer, home, remember_team};
 use super::svg;
-use super::view::{describe, link, user_names};
+use super::view::{describe, entity_labels, link, process_titles, user_names};
 use crate::app::work::TaskListing;
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use chrono::{Duration, Utc};
+use chrono::{Duration, SubsecRound, Utc};
 use orgata_engine::{AuditFilter, InstanceFilter, InstanceStatus, Permission, Scope, TaskStatus, TeamId};
 use orgata_reports::{Filter, Period, Report, ReportKind, ReportOptions};
 use serde_json::{Value, json};
@@ -22,7 +23,7 @@ use serde_json::{Value, json};
 const LIST_ITEMS: usize = 8;
 const COUNT_LIMIT: i64 = 500;
 /// Weeks the throughput chart covers.
-const CHART_WEEKS: i64 = 12;
+const CHART_WEEKS: i32 = 12;
 
 pub fn routes() -> Router<WebState> {
     Router::new()
@@ -33,14 +34,17 @@ pub fn routes() -> Router<WebState> {
         .route("/teams/{team}/figures", get(figures))
 }
 
-async fn start(viewer: Viewer) -> Response {
-    home(&viewer)
+async fn start(viewer: Viewer, headers: HeaderMap) -> Response {
+    home(&viewer, &headers)
 }
 
 async fn dashboard(State(s): State<WebState>, viewer: Viewer, Path(team): Path<TeamId>) -> PageResult {
     let t = viewer.team(&team)?.clone();
     let (live, insights) = tokio::join!(live_panels(&s, &viewer, &team), insights(&s, &viewer.scope, &team, false));
-    page(&viewer, Some(&t), "dashboard", "dashboard.html", json!({ "live": live?, "insights": insights }))
+    let mut response =
+        page(&viewer, Some(&t), "dashboard", "dashboard.html", json!({ "live": live?, "insights": insights }))?;
+    remember_team(&mut response, &team);
+    Ok(response)
 }
 
 /// The live panels alone, for the page to swap in when the team's stream says something changed.
@@ -84,20 +88,25 @@ async fn live_panels(s: &WebState, viewer: &Viewer, team: &TeamId) -> Result<Val
         user_names(s, scope),
     );
     let (mine, overdue, running, recent, names) = (mine?, overdue?, running?, recent?, names?);
+    let (my_listed, overdue_listed) = (&mine[..mine.len().min(LIST_ITEMS)], &overdue[..overdue.len().min(LIST_ITEMS)]);
+    let listed = my_listed.iter().chain(overdue_listed).map(|t| t.instance_id.clone());
+    let (titles, labels) = tokio::join!(process_titles(s, scope, listed), entity_labels(s, scope, &recent));
+    let (titles, labels) = (titles?, labels?);
     let now = s.app.engine.clock().now();
     let my_overdue = mine.iter().filter(|t| t.due_at.is_some_and(|d| d < now)).count();
     let activity: Vec<Value> = recent
         .iter()
         .map(|e| {
             let actor = e.actor_id.as_ref().and_then(|a| names.get(a)).cloned().unwrap_or_else(|| "Orgata".into());
-            json!({ "at": e.at, "actor": actor, "what": describe(&e.action), "link": link(&e.entity, &e.entity_id) })
+            let about = labels.get(&(e.entity.clone(), e.entity_id.clone()));
+            json!({ "at": e.at, "actor": actor, "what": describe(&e.action), "about": about,
+                    "link": link(&e.entity, &e.entity_id) })
         })
         .collect();
     Ok(json!({
         "my_open": count(mine.len()), "my_overdue": my_overdue, "team_overdue": count(overdue.len()),
         "running": count(running.len()),
-        "my_tasks": value(&mine.iter().take(LIST_ITEMS).collect::<Vec<_>>()),
-        "overdue_tasks": value(&overdue.iter().take(LIST_ITEMS).collect::<Vec<_>>()),
+        "my_tasks": value(&my_listed), "overdue_tasks": value(&overdue_listed), "titles": value(&titles),
         "activity": activity, "audit_visible": scope.can(team, Permission::AuditRead),
         "updated": now,
     }))
@@ -139,9 +148,15 @@ async fn insights_or_reason(s: &WebState, scope: &Scope, team: &TeamId) -> Value
 }
 
 async fn compute_insights(s: &WebState, scope: &Scope, team: &TeamId) -> Result<Value, PageError> {
-    let now = Utc::now();
-    let options = ReportOptions { period: Period::Week, now, ..Default::default() };
-    let weeks = orgata_reports::filter_of(None, None, None, Some(now - Duration::weeks(CHART_WEEKS)), None, false)?;
+    // Whole seconds: the periods' starts are found again by this instant.
+    let now = Utc::now().trunc_subsecs(0);
+    let week = Duration::weeks(1);
+    // Whole weeks counted back from now: the last 7 days against the 7 before, never a partial
+    // week against a whole one.
+    let options = ReportOptions { period: Period::Week, periods_end: Some(now), now, ..Default::default() };
+    // One week more than charted: the first week's "started" would count every case that began
+    // before the range and has an event in it.
+    let weeks = orgata_reports::filter_of(None, None, None, Some(now - week * (CHART_WEEKS + 1)), None, false)?;
     let month = orgata_reports::filter_of(None, None, None, Some(now - Duration::days(30)), None, false)?;
     let report = |kind, filter: Filter| {
         let options = options.clone();
@@ -153,26 +168,34 @@ async fn compute_insights(s: &WebState, scope: &Scope, team: &TeamId) -> Result<
         return Ok(json!({ "unavailable": "Analytics gave an unexpected answer." }));
     };
     let periods = &timeline.periods;
-    let week = |back: usize| periods.len().checked_sub(back + 1).and_then(|i| periods.get(i));
-    let figures = |p: Option<&orgata_reports::PeriodCounts>| match p {
-        Some(p) => json!({ "started": p.started, "completed": p.completed, "open": p.open_at_end }),
-        None => json!({ "started": 0, "completed": 0, "open": 0 }),
+    // The 7 days starting at `start`: their counts, or none started or completed and the cases
+    // still open from before (the timeline ends with the last event).
+    let figures = |start: chrono::DateTime<Utc>| {
+        let open_before = periods.iter().rev().find(|p| p.start < start).map_or(0, |p| p.open_at_end);
+        match periods.iter().find(|p| p.start == start) {
+            Some(p) => json!({ "started": p.started, "completed": p.completed, "open": p.open_at_end }),
+            None => json!({ "started": 0, "completed": 0, "open": open_before }),
+        }
     };
+    let charted: Vec<&orgata_reports::PeriodCounts> =
+        periods.iter().filter(|p| p.start >= now - week * CHART_WEEKS).collect();
     let chart = svg::line_chart(&svg::LineChart {
-        title: format!("Cases started and completed per week, last {CHART_WEEKS} weeks"),
-        x_labels: periods.iter().map(|p| p.start.format("%-d %b").to_string()).collect(),
+        title: format!("Cases started and completed per 7 days, the last {CHART_WEEKS} weeks to now"),
+        x_labels: charted.iter().map(|p| (p.start + week).format("to %-d %b").to_string()).collect(),
         series: vec![
-            svg::Series { name: "Started".into(), values: periods.iter().map(|p| p.started as f64).collect() },
-            svg::Series { name: "Completed".into(), values: periods.iter().map(|p| p.completed as f64).collect() },
-            svg::Series { name: "In progress".into(), values: periods.iter().map(|p| p.open_at_end as f64).collect() },
+            svg::Series { name: "Started".into(), values: charted.iter().map(|p| p.started as f64).collect() },
+            svg::Series { name: "Completed".into(), values: charted.iter().map(|p| p.completed as f64).collect() },
+            svg::Series { name: "In progress".into(), values: charted.iter().map(|p| p.open_at_end as f64).collect() },
         ],
         unit: "cases".into(),
+        partial: charted.iter().map(|p| p.partial).collect(),
     });
-    let top = bottlenecks.activities.first().map(|a| json!({ "activity": a.times.activity, "sentence": a.sentence }));
+    // One headline (what delays the outcome most), then at most two other findings.
+    let headline = bottlenecks.headline.as_ref();
+    let others: Vec<&String> = bottlenecks.findings.iter().filter(|f| Some(*f) != headline).take(2).collect();
     Ok(json!({
-        "this_week": figures(week(0)), "last_week": figures(week(1)),
-        "chart": chart, "top_bottleneck": top,
-        "findings": bottlenecks.findings.iter().take(3).collect::<Vec<_>>(),
+        "this_week": figures(now - week), "last_week": figures(now - week * 2),
+        "chart": chart, "top_bottleneck": headline, "findings": others,
         "computed_at": now,
     }))
 }

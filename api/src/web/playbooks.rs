@@ -207,21 +207,45 @@ struct EditorStep {
     depends_on: Vec<String>,
     /// The condition as JSON text (empty: always runs).
     condition: String,
+    /// The condition in words (empty: always runs).
+    condition_words: String,
     /// role, user, round_robin or empty (automated steps).
     assignee_kind: String,
     assignee: String,
     sla: String,
+    /// Whether the step is follow-up work after the case's outcome.
+    follow_up: bool,
     fields: Vec<EditorField>,
     /// What else the step holds (`join`, `on_reject`), as JSON text kept as it is.
     extra: String,
     /// The engine's complaint about this step, after a failed save.
     error: Option<String>,
+    /// Shown open (a step just added or given a field); the others are collapsed to their line.
+    open: bool,
 }
 
 /// The editor's view of a definition.
 fn editor_steps(definition: &orgata_engine::Definition) -> Vec<EditorStep> {
     let doc = serde_json::to_value(definition).unwrap_or(Value::Null);
-    doc["steps"].as_array().map(|steps| steps.iter().map(editor_step).collect()).unwrap_or_default()
+    let mut steps: Vec<EditorStep> =
+        doc["steps"].as_array().map(|steps| steps.iter().map(editor_step).collect()).unwrap_or_default();
+    // A path as people call it: `input.customer_impact` → "customer impact",
+    // `steps.triage.impact` → "Triage's impact".
+    let name = |path: &str| {
+        let field = |f: &str| f.replace('_', " ");
+        match path.split('.').collect::<Vec<_>>().as_slice() {
+            ["input", rest @ ..] if !rest.is_empty() => field(&rest.join(".")),
+            ["steps", key, rest @ ..] => {
+                let step = definition.step(key).map_or_else(|| key.to_string(), |s| s.name.clone());
+                if rest.is_empty() { step } else { format!("{step}'s {}", field(&rest.join("."))) }
+            }
+            _ => field(path),
+        }
+    };
+    for (view, step) in steps.iter_mut().zip(&definition.steps) {
+        view.condition_words = step.condition.as_ref().map(|c| c.in_words(&name)).unwrap_or_default();
+    }
+    steps
 }
 
 fn editor_step(step: &Value) -> EditorStep {
@@ -250,12 +274,15 @@ fn editor_step(step: &Value) -> EditorStep {
             .map(|d| d.iter().filter_map(|v| v.as_str().map(String::from)).collect())
             .unwrap_or_default(),
         condition: if step["condition"].is_null() { String::new() } else { step["condition"].to_string() },
+        condition_words: String::new(),
         assignee_kind,
         assignee,
         sla: text("sla"),
+        follow_up: step["follow_up"] == true,
         fields,
         extra: if extra.is_empty() { String::new() } else { Value::Object(extra).to_string() },
         error: None,
+        open: false,
     }
 }
 
@@ -354,6 +381,9 @@ fn definition_of(description: &str, input_schema: &str, steps: &mut [EditorStep]
         if !step.sla.trim().is_empty() {
             doc.insert("sla".into(), json!(step.sla.trim()));
         }
+        if step.follow_up {
+            doc.insert("follow_up".into(), json!(true));
+        }
         let fields: Vec<&EditorField> = step.fields.iter().filter(|f| !f.name.trim().is_empty()).collect();
         if !fields.is_empty() {
             let properties: Map<String, Value> =
@@ -407,6 +437,7 @@ fn parse_steps(submitted: &[(String, String)]) -> Vec<EditorStep> {
             "assignee_kind" => step.assignee_kind = v.clone(),
             "assignee" => step.assignee = v.clone(),
             "sla" => step.sla = v.clone(),
+            "follow_up" => step.follow_up = v == "true",
             "extra" => step.extra = v.clone(),
             _ => {}
         }
@@ -499,6 +530,7 @@ async fn save(
             kind: "task".into(),
             assignee_kind: "role".into(),
             assignee: "member".into(),
+            open: true,
             ..Default::default()
         });
         return editor_page(&s, &viewer, &detail, editor, StatusCode::OK).await;
@@ -506,6 +538,7 @@ async fn save(
     if let Some(i) = action.strip_prefix("add_field:").and_then(|i| i.parse::<usize>().ok()) {
         if let Some(step) = editor.steps.get_mut(i) {
             step.fields.push(EditorField { kind: "text".into(), ..Default::default() });
+            step.open = true;
         }
         return editor_page(&s, &viewer, &detail, editor, StatusCode::OK).await;
     }

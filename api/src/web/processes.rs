@@ -60,6 +60,7 @@ async fn list(
         status,
         assignee_id: mine.then(|| viewer.scope.user_id().clone()),
         after: q.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?.map(InstanceId::from),
+        newest_first: true,
         limit: PAGE,
         ..Default::default()
     };

@@ -60,6 +60,7 @@ fn environment() -> Environment<'static> {
     env.add_filter("number", number);
     env.add_filter("percent", percent);
     env.add_filter("short", short);
+    env.add_filter("fact", fact);
     env
 }
 
@@ -228,6 +229,20 @@ fn percent(v: Jinja) -> String {
     }
 }
 
+/// A value entered in a form, as people read it: `yes`/`no` for booleans, text and numbers as
+/// they are, lists as "a, b", anything else as JSON.
+fn fact(v: Jinja) -> String {
+    match v.kind() {
+        minijinja::value::ValueKind::Bool => if v.is_true() { "yes" } else { "no" }.to_string(),
+        minijinja::value::ValueKind::None | minijinja::value::ValueKind::Undefined => "—".to_string(),
+        minijinja::value::ValueKind::Seq => {
+            v.try_iter().map(|items| items.map(fact).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+        }
+        minijinja::value::ValueKind::Map => serde_json::to_string(&v).unwrap_or_default(),
+        _ => v.to_string(),
+    }
+}
+
 /// The first 8 characters of an id.
 fn short(v: Jinja) -> String {
     v.as_str().map(|s| s.chars().take(8).collect()).unwrap_or_default()
@@ -271,6 +286,10 @@ mod tests {
         assert_eq!(number(Jinja::from(12.34)), "12.3");
         assert_eq!(number(Jinja::from(-999)), "-999");
         assert_eq!(duration(Jinja::from(30.0)), "30s");
+        assert_eq!(fact(Jinja::from(true)), "yes");
+        assert_eq!(fact(Jinja::from(false)), "no");
+        assert_eq!(fact(Jinja::from(vec![Jinja::from("a"), Jinja::from(2)])), "a, 2");
+        assert_eq!(fact(Jinja::from("sev1")), "sev1");
         assert_eq!(duration(Jinja::from(5400.0)), "1h 30m");
         assert_eq!(duration(Jinja::from(3.0 * 86_400.0)), "3d 00h");
         assert_eq!(percent(Jinja::from(0.414)), "41%");

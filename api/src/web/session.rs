@@ -450,11 +450,23 @@ pub async fn signed_in_redirect(state: &WebState, login: Login, to: &str) -> Res
 }
 
 /// The first page after signing in: the dashboard of the viewer's first team.
-pub fn home(viewer: &Viewer) -> Response {
-    match viewer.teams.first() {
+/// The team whose dashboard the viewer last opened (kept in a cookie), if it is still theirs;
+/// else their first team by name.
+pub fn home(viewer: &Viewer, headers: &HeaderMap) -> Response {
+    let last = cookies(headers).remove(LAST_TEAM_COOKIE);
+    let team = last.and_then(|id| viewer.teams.iter().find(|t| t.id.as_str() == id)).or(viewer.teams.first());
+    match team {
         Some(team) => Redirect::to(&format!("/teams/{}", team.id)).into_response(),
         None => see_other("/profile"),
     }
+}
+
+/// The cookie naming the team whose dashboard the viewer opened last.
+const LAST_TEAM_COOKIE: &str = "orgata_team";
+
+/// Remembers `team` as the one the viewer works in, for [`home`] (a year).
+pub fn remember_team(response: &mut Response, team: &orgata_engine::TeamId) {
+    response.headers_mut().append(header::SET_COOKIE, cookie(LAST_TEAM_COOKIE, team.as_str(), 365 * 86_400));
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use axum::{Form, Router};
 use orgata_engine::TeamId;
 use orgata_warehouse::OutputFormat;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Rows shown on the page (the CSV download holds up to the API's limit).
 const PAGE_ROWS: u32 = 500;
@@ -42,10 +42,52 @@ async fn console(
 ) -> PageResult {
     if q.sql.trim().is_empty() {
         let t = viewer.team(&team)?.clone();
-        let context = json!({ "sql": EXAMPLE, "engine": "datafusion", "answer": null, "error": null });
+        let tables = schema(&s, &viewer, &team).await;
+        let context =
+            json!({ "sql": EXAMPLE, "engine": "datafusion", "answer": null, "error": null, "tables": tables });
         return page(&viewer, Some(&t), "sql", "sql.html", context);
     }
     run(State(s), viewer, Path(team), Form(q)).await
+}
+
+/// The tables the team's analysts may query, each with its columns and their types and a query
+/// to start from: the console's schema browser. Read through the sandbox the queries run in
+/// (its `information_schema`), so it lists exactly what a query sees; kept for a minute.
+async fn schema(s: &WebState, viewer: &Viewer, team: &TeamId) -> Value {
+    let (state, scope, team) = (s.clone(), viewer.scope.clone(), team.clone());
+    let key = format!("schema/{team}");
+    s.figures
+        .get(key, move || async move {
+            let sql = "SELECT table_name, column_name, data_type FROM information_schema.columns \
+                       WHERE table_schema = 'public' ORDER BY table_name, ordinal_position";
+            let outcome = async {
+                let result =
+                    state.app.team_query(&scope, &team, sql, MAX_ROWS, orgata_warehouse::SqlEngine::DataFusion).await?;
+                answer(&result)
+            }
+            .await;
+            let Ok(answer) = outcome else { return Value::Null };
+            let mut tables: Vec<(String, Vec<Value>)> = Vec::new();
+            for row in answer.rows.as_array().into_iter().flatten() {
+                let (Some(table), Some(column)) = (row["table_name"].as_str(), row["column_name"].as_str()) else {
+                    continue;
+                };
+                let column = json!({ "name": column, "type": row["data_type"] });
+                match tables.last_mut() {
+                    Some((name, columns)) if name == table => columns.push(column),
+                    _ => tables.push((table.to_string(), vec![column])),
+                }
+            }
+            let tables: Vec<Value> = tables
+                .into_iter()
+                .map(|(name, columns)| {
+                    let sample = format!("select *\nfrom {name}\nlimit 20");
+                    json!({ "name": name, "columns": columns, "sample": super::session::url_encode(&sample) })
+                })
+                .collect();
+            json!(tables)
+        })
+        .await
 }
 
 async fn run(
@@ -72,8 +114,10 @@ async fn run(
             if e.status.is_server_error() { e.status } else { StatusCode::UNPROCESSABLE_ENTITY },
         ),
     };
+    let tables = schema(&s, &viewer, &team).await;
     let context = json!({
         "sql": f.sql, "engine": engine_name, "answer": answer, "error": error, "elapsed_ms": elapsed_ms,
+        "tables": tables,
         "csv": format!("/teams/{team}/sql.csv?engine={}&sql={}", engine_name, super::session::url_encode(&f.sql)),
     });
     let mut response = page(&viewer, Some(&t), "sql", "sql.html", context)?;

@@ -6,7 +6,7 @@ use super::WebState;
 use super::form;
 use super::render::{PageResult, page, see_other, value};
 use super::session::{Viewer, with_flash};
-use super::view::{comment_views, failure, user_names};
+use super::view::{comment_views, failure, process_titles, user_names};
 use crate::app::AppError;
 use crate::app::paging::{decode_cursor, encode_cursor};
 use crate::app::work::{TaskListing, task_statuses};
@@ -60,21 +60,30 @@ async fn list(
     let assignee = q.assignee.clone().filter(|a| !a.is_empty() && a != "anyone");
     let overdue = q.overdue.as_deref() == Some("true");
     let after = q.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?.map(TaskId::from);
-    let listing =
-        TaskListing { statuses, assignee: assignee.clone(), overdue, after, limit: PAGE, ..Default::default() };
+    let listing = TaskListing {
+        statuses,
+        assignee: assignee.clone(),
+        overdue,
+        after,
+        newest_first: true,
+        limit: PAGE,
+        ..Default::default()
+    };
     let (tasks, names, members) = tokio::join!(
         s.app.team_tasks(&viewer.scope, &team, listing),
         user_names(&s, &viewer.scope),
         s.app.engine.members(&viewer.scope, &team)
     );
     let (tasks, names, members) = (tasks?, names?, members?);
+    let titles = process_titles(&s, &viewer.scope, tasks.iter().map(|t| t.instance_id.clone())).await?;
     let next = (tasks.len() as i64 >= PAGE).then(|| tasks.last().map(|t| encode_cursor(&t.id.to_string()))).flatten();
     let people: Vec<Value> = members
         .iter()
         .map(|m| json!({ "id": m.user_id, "name": names.get(&m.user_id).cloned().unwrap_or_default() }))
         .collect();
     let context = json!({
-        "tasks": value(&tasks), "names": value(&names), "people": people, "now": s.app.engine.clock().now(),
+        "tasks": value(&tasks), "names": value(&names), "titles": value(&titles), "people": people,
+        "now": s.app.engine.clock().now(),
         "filter": { "status": status, "assignee": assignee.unwrap_or_else(|| "anyone".into()), "overdue": overdue },
         "next": next,
     });

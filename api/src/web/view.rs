@@ -4,13 +4,71 @@
 use super::WebState;
 use super::render::PageError;
 use super::svg;
-use orgata_engine::{Comment, Definition, EngineError, Scope, Task, TaskStatus, UserId};
+use orgata_engine::{
+    AuditEntry, Comment, Definition, EngineError, InstanceFilter, InstanceId, Scope, Task, TaskFilter, TaskId,
+    TaskStatus, UserId,
+};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
 /// Every user of the organisation the viewer sees, by id: their display names.
 pub async fn user_names(s: &WebState, scope: &Scope) -> Result<HashMap<UserId, String>, PageError> {
     Ok(s.app.engine.users(scope).await?.into_iter().map(|u| (u.id, u.display_name)).collect())
+}
+
+/// The titles of the processes `ids` (those the viewer sees), by id: what lists of tasks name
+/// their process by.
+pub async fn process_titles(
+    s: &WebState,
+    scope: &Scope,
+    ids: impl IntoIterator<Item = InstanceId>,
+) -> Result<HashMap<InstanceId, String>, PageError> {
+    let mut ids: Vec<InstanceId> = ids.into_iter().collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let filter = InstanceFilter { limit: ids.len() as i64, ids, ..Default::default() };
+    Ok(s.app.engine.instances(scope, filter).await?.into_iter().map(|i| (i.id, i.title)).collect())
+}
+
+/// What audit entries are about, in words, by `(entity, id)`: a task as its step's name in its
+/// process ("“Triage” in Search is slow"), a process as its title, a playbook as its name — for
+/// the records the viewer still sees (others keep their short ids).
+pub async fn entity_labels(
+    s: &WebState,
+    scope: &Scope,
+    entries: &[AuditEntry],
+) -> Result<HashMap<(String, String), String>, PageError> {
+    let of = |entity: &str| -> Vec<String> {
+        let mut ids: Vec<String> = entries.iter().filter(|e| e.entity == entity).map(|e| e.entity_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let task_ids: Vec<TaskId> = of("task").into_iter().map(TaskId::from).collect();
+    let tasks = if task_ids.is_empty() {
+        Vec::new()
+    } else {
+        let filter = TaskFilter { limit: task_ids.len() as i64, ids: task_ids, ..Default::default() };
+        s.app.engine.tasks(scope, filter).await?
+    };
+    let instances = of("instance").into_iter().map(InstanceId::from).chain(tasks.iter().map(|t| t.instance_id.clone()));
+    let (titles, playbooks) = tokio::join!(process_titles(s, scope, instances), s.app.engine.playbooks(scope, None));
+    let (titles, playbooks) = (titles?, playbooks?);
+    let mut labels = HashMap::new();
+    for t in &tasks {
+        let title = titles.get(&t.instance_id).map_or_else(|| "a process".to_string(), Clone::clone);
+        labels.insert(("task".to_string(), t.id.to_string()), format!("“{}” in {title}", t.name));
+    }
+    for (id, title) in titles {
+        labels.insert(("instance".to_string(), id.to_string()), title);
+    }
+    for p in playbooks {
+        labels.insert(("playbook".to_string(), p.id.to_string()), p.name);
+    }
+    Ok(labels)
 }
 
 /// Comments as the pages show them: author's name, text, time, whether it was edited, and whether

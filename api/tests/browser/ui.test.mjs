@@ -39,6 +39,17 @@ async function teamPath(page, name) {
   return href;
 }
 
+/** The first value of a query's first row, through the team's SQL console (its CSV download). */
+async function sqlValue(page, team, query) {
+  await page.goto(base + team + "/sql");
+  await page.getByLabel("Query").fill(query);
+  await page.getByRole("button", { name: "Run" }).click();
+  await page.locator("table[data-result]").waitFor();
+  const csv = await page.request.get(base + await page.getByRole("link", { name: "Download CSV" }).getAttribute("href"));
+  const lines = (await csv.text()).trim().split("\n");
+  return Number(lines[1].split(",")[0]);
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
@@ -71,11 +82,103 @@ test("the web UI", async (t) => {
       await page.getByRole("heading", { level: 1, name: "Operations" }).waitFor();
       const running = Number((await page.locator('[data-kpi="running"]').textContent()).replace(/\D/g, ""));
       assert.ok(running > 0, `active processes: ${running}`);
-      // This week's figures arrive once the warehouse has computed them (the page fetches them).
+      // The week's figures arrive once the warehouse has computed them (the page fetches them).
       await page.locator("#figures .chart svg").waitFor();
       await page.locator('#figures [data-finding="top"]').waitFor();
       assert.equal(page.external.length, 0, `no request leaves the server: ${page.external}`);
       await shot(page, "dashboard");
+    });
+
+    await t.test("the dashboard compares whole weeks: the last 7 days against the 7 before", async () => {
+      await page.goto(base + ops);
+      await page.locator('#figures [data-kpi="started"]').waitFor();
+      assert.equal(await page.locator("#figures .section-title").textContent(), "The last 7 days");
+      // Cases started: those whose first counted event (a completion) is in the last 7 days,
+      // counted by SQL over the same events (not this calendar week so far).
+      const started = Number((await page.locator('#figures [data-kpi="started"]').textContent()).replace(/\D/g, ""));
+      const trend = await page.locator("#figures .kpi").first().locator(".trend").textContent();
+      assert.match(trend, /the 7 days before|same as the 7 days before/, trend);
+      // No chart point is a partial period.
+      assert.equal(await page.locator("#figures .partial-band").count(), 0);
+      const counted = await sqlValue(page, ops, "select count(*) as n from (select case_id, min(ts) as first from events " +
+        "where source = 'orgata' and lifecycle = 'complete' group by case_id) c where first >= now() - interval '7 days'");
+      assert.equal(started, counted, "cases started in the last 7 days");
+    });
+
+    await t.test("the top bottleneck is work that delays the outcome, not follow-up work", async () => {
+      await page.goto(base + ops);
+      const top = await page.locator('#figures [data-finding="top"]').textContent();
+      assert.doesNotMatch(top, /post-mortem|follow-up/, top);
+      await page.goto(base + ops + "/analytics?tab=bottlenecks");
+      const headline = await page.locator('[data-finding="headline"]').textContent();
+      assert.doesNotMatch(headline, /Write post-mortem/, headline);
+      // The post-mortem is there, labelled as what it is.
+      const steps = await page.locator("#acts-heading + ul li").allTextContents();
+      const postmortem = steps.find((s) => s.startsWith("Write post-mortem"));
+      assert.ok(postmortem, steps.join("\n"));
+      assert.match(postmortem, /^Write post-mortem \(follow-up work, after the outcome\):/);
+      // Overlapping work is said in words: no negative duration anywhere on the page.
+      const text = await page.locator("main").textContent();
+      assert.doesNotMatch(text, /[-−]\d+(d|h|m|s)\b/, "a negative duration");
+      await page.goto(base + ops + "/analytics?tab=dfg");
+      await page.locator(".graph svg").waitFor();
+      assert.doesNotMatch(await page.locator("main").textContent(), /[-−]\d+(d|h|m|s)\b/, "a negative duration");
+    });
+
+    await t.test("durations read the same in figures and charts, and the chart is their distribution", async () => {
+      await page.goto(base + ops + "/analytics");
+      const box = page.locator("svg.chart-box");
+      await box.waitFor();
+      const median = (await page.locator(".kpi", { hasText: "Median duration" }).locator(".figure").textContent()).trim();
+      const tips = await box.locator("title").allTextContents();
+      assert.ok(tips.some((t) => t.endsWith(`median: ${median}`)), `${median} in ${tips.join(" | ")}`);
+      assert.ok(tips.some((t) => t.includes("the middle half:")), tips.join(" | "));
+      // No chart on the page counts in hours while the figures are durations.
+      assert.doesNotMatch(await page.locator("main svg").allTextContents().then((t) => t.join(" ")), /\bhours\b/);
+      await page.goto(base + ops + "/analytics?tab=bottlenecks");
+      const ticks = await page.locator("svg.chart-bar .tick-label").allTextContents();
+      assert.ok(ticks.length > 1 && ticks.slice(1).every((t) => /^\d+(d|h|m|s)( \d\d(h|m|s))?$/.test(t)), ticks.join(","));
+    });
+
+    await t.test("periods still running are marked partial", async () => {
+      await page.goto(base + ops + "/analytics?tab=overview&period=day");
+      await page.locator("svg.chart-line").waitFor();
+      // The demo's history runs to now: today is a partial day.
+      assert.equal(await page.locator("svg.chart-line .partial-band").count(), 1);
+      assert.match(await page.locator("svg.chart-line desc").textContent(), /Partial periods: /);
+    });
+
+    await t.test("the variants list says how many there are and shows them all on request", async () => {
+      await page.goto(base + ops + "/analytics?tab=variants");
+      const heading = await page.locator("#variants-heading").textContent();
+      const count = Number(heading.match(/^([\d,]+) variants/)[1].replace(/,/g, ""));
+      const text = await page.locator("main").textContent();
+      assert.doesNotMatch(text, /\b1 steps\b/);
+      const rows = page.locator("#variants-heading ~ .table-wrap tbody tr");
+      const more = page.getByRole("button", { name: /Show the other \d+ variants/ });
+      if (count > 15) {
+        assert.equal(await rows.count(), 15 + (await more.textContent()).match(/\d+/)[0] * 1);
+        assert.equal(await page.locator("#variants-heading ~ .table-wrap tbody tr:visible").count(), 15);
+        await more.click();
+      }
+      assert.equal(await page.locator("#variants-heading ~ .table-wrap tbody tr:visible").count(), Math.min(count, 515));
+      const shares = await page.locator("#variants-heading ~ .table-wrap tbody td:nth-child(4)").allTextContents();
+      assert.ok(shares.every((s) => s !== "0%"), shares.join(","));
+    });
+
+    await t.test("a comparison of periods reads from the earlier to the later", async () => {
+      await page.goto(base + ops + "/analytics?tab=compare");
+      await page.locator("#compare-heading ~ .table-wrap th").first().waitFor();
+      const headers = await page.locator("#compare-heading ~ .table-wrap th").allTextContents();
+      const first = (text) => text.match(/\d{4}-\d{2}-\d{2}/)[0];
+      assert.ok(first(headers[1]) < first(headers[2]), headers.join(" | "));
+      // A change is the later side against the earlier one.
+      const row = page.locator("#compare-heading ~ .table-wrap tbody tr", { hasText: "Cases" }).first();
+      const [before, after, change] = (await row.locator("td.num").allTextContents()).map((t) => t.trim());
+      const number = (t) => Number(t.replace(/[^\d.]/g, ""));
+      if (change !== "—" && number(before) !== number(after)) {
+        assert.equal(change.startsWith("+"), number(after) > number(before), `${before} → ${after}: ${change}`);
+      }
     });
 
     let processUrl;
@@ -154,7 +257,10 @@ test("the web UI", async (t) => {
       await shot(page, "playbook");
       await page.getByRole("link", { name: "Edit steps" }).click();
       // The first step now runs after the last: a cycle.
+      // Steps are collapsed to their summary line; open the first.
       const first = page.locator("fieldset#step-0");
+      assert.equal(await page.locator("details.step-settings[open]").count(), 0, "long playbooks start collapsed");
+      await first.locator("summary").click();
       await first.getByLabel("close").check();
       await page.getByRole("button", { name: "Validate and save version" }).click();
       await page.getByRole("alert").first().waitFor();
@@ -209,6 +315,32 @@ test("the web UI", async (t) => {
       assert.ok(width <= 390, `the dashboard fits a phone (scroll width ${width})`);
       await shot(phone.page, "dashboard-phone");
       await phone.context.close();
+    });
+
+    await t.test("names, not ids: tasks name their process, the audit log its records", async () => {
+      await page.goto(base + ops + "/tasks?status=all");
+      const processes = await page.locator("tbody tr td:nth-child(5)").allTextContents();
+      assert.ok(processes.length > 0 && processes.every((p) => !/^process [0-9a-f]{8}$/.test(p.trim())), processes.join(","));
+      await page.goto(base + ops + "/audit");
+      const about = await page.locator("tbody tr td:nth-child(4)").allTextContents();
+      assert.ok(about.every((a) => !/^(task|process|instance) [0-9a-f]{8}$/.test(a.trim())), about.join(" | "));
+      // Newest first.
+      await page.goto(base + ops + "/processes?status=all");
+      const started = (await page.locator("tbody tr td:nth-child(4)").allTextContents()).map((t) => Date.parse(t.replace(",", "") + " UTC"));
+      assert.ok(started.length > 1 && started.every((t) => !Number.isNaN(t)), started.join(","));
+      assert.ok(started.every((t, i) => i === 0 || started[i - 1] >= t), "processes newest first");
+    });
+
+    await t.test("a person lands on the team they worked in last", async () => {
+      const other = await page.locator(".menu ul a").evaluateAll((links, ops) =>
+        links.map((a) => a.getAttribute("href")).find((h) => /^\/teams\/[^/]+$/.test(h) && h !== ops), ops);
+      assert.ok(other, "a second team");
+      await page.goto(base + other);
+      await page.goto(base + "/");
+      assert.equal(new URL(page.url()).pathname, other);
+      await page.goto(base + ops);
+      await page.goto(base + "/");
+      assert.equal(new URL(page.url()).pathname, ops);
     });
 
     await t.test("signing out ends the session", async () => {

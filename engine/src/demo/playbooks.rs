@@ -213,7 +213,7 @@ fn incident_response(ops_manager: &UserId) -> PlaybookSpec {
             { "key": "verify", "name": "Verify fix", "kind": "approval", "depends_on": ["fix"],
               "assignee": { "role": "manager" }, "sla": "4h", "form": approval_form(),
               "on_reject": { "rework": "fix" } },
-            { "key": "postmortem", "name": "Write post-mortem", "kind": "form", "depends_on": ["verify"],
+            { "key": "postmortem", "name": "Write post-mortem", "kind": "form", "depends_on": ["verify"], "follow_up": true,
               "assignee": { "role": "engineer" }, "sla": "5d",
               "condition": { "any": [severe, var("steps.triage.impact", "eq", json!("critical"))] },
               "form": object(&["summary", "action_items"], json!({

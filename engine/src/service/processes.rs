@@ -73,7 +73,10 @@ impl Engine {
         }
         let title = match req.title {
             Some(t) => check_name("title", &t)?,
-            None => format!("{} {}", playbook.name, now.format("%Y-%m-%d %H:%M")),
+            None => compiled
+                .definition
+                .title_of(&input)
+                .unwrap_or_else(|| format!("{} {}", playbook.name, now.format("%Y-%m-%d %H:%M"))),
         };
         let mut instance = Instance {
             id: InstanceId::generate(),

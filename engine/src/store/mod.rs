@@ -47,8 +47,13 @@ pub struct InstanceFilter {
     pub started_before: Option<DateTime<Utc>>,
     /// Only instances in which a current step execution is assigned to this user.
     pub assignee_id: Option<UserId>,
-    /// Only instances with an id greater than this (cursor pagination in id order).
+    /// Only these instances (any when empty).
+    pub ids: Vec<InstanceId>,
+    /// Only instances after this one in the listing's order (cursor pagination): a greater id,
+    /// or with `newest_first` a smaller one.
     pub after: Option<InstanceId>,
+    /// The newest first (descending ids, which grow with time) instead of the oldest.
+    pub newest_first: bool,
     pub limit: i64,
 }
 
@@ -62,8 +67,13 @@ pub struct TaskFilter {
     pub statuses: Vec<TaskStatus>,
     /// Only tasks due before this time.
     pub due_before: Option<DateTime<Utc>>,
-    /// Only tasks with an id greater than this.
+    /// Only these tasks (any when empty).
+    pub ids: Vec<TaskId>,
+    /// Only tasks after this one in the listing's order: a greater id, or with `newest_first` a
+    /// smaller one.
     pub after: Option<TaskId>,
+    /// The newest first (descending ids, which grow with time) instead of the oldest.
+    pub newest_first: bool,
     pub limit: i64,
 }
 

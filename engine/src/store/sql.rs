@@ -631,6 +631,34 @@ fn scoped_select(table: &str, scope: &Scope) -> QueryBuilder<Db> {
     qb
 }
 
+/// ` AND id IN (<ids>)` when a listing is of these records only.
+fn push_ids<T>(qb: &mut QueryBuilder<Db>, ids: &[T])
+where
+    T: Clone + for<'t> sqlx::Encode<'t, Db> + sqlx::Type<Db>,
+{
+    if ids.is_empty() {
+        return;
+    }
+    qb.push(" AND id IN (");
+    let mut list = qb.separated(", ");
+    for id in ids {
+        list.push_bind(id.clone());
+    }
+    list.push_unseparated(")");
+}
+
+/// A listing's page: after the cursor in the listing's order (ids grow with time), newest or
+/// oldest first, at most `limit`.
+fn push_page<T>(qb: &mut QueryBuilder<Db>, after: Option<T>, newest_first: bool, limit: i64)
+where
+    T: for<'t> sqlx::Encode<'t, Db> + sqlx::Type<Db>,
+{
+    if let Some(after) = after {
+        qb.push(if newest_first { " AND id < " } else { " AND id > " }).push_bind(after);
+    }
+    qb.push(if newest_first { " ORDER BY id DESC LIMIT " } else { " ORDER BY id LIMIT " }).push_bind(limit);
+}
+
 /// `<column> IN (<teams>)`, or a false condition for no team.
 fn push_in_teams<'a>(qb: &mut QueryBuilder<Db>, column: &str, teams: impl IntoIterator<Item = &'a TeamId>) {
     let mut teams = teams.into_iter().peekable();
@@ -1215,10 +1243,8 @@ impl Tx for SqlTx {
             qb.push(" AND id IN (SELECT instance_id FROM tasks WHERE current AND assignee_id = ").push_bind(v.clone());
             qb.push(")");
         }
-        if let Some(v) = &f.after {
-            qb.push(" AND id > ").push_bind(v.clone());
-        }
-        qb.push(" ORDER BY id LIMIT ").push_bind(f.limit);
+        push_ids(&mut qb, &f.ids);
+        push_page(&mut qb, f.after.clone(), f.newest_first, f.limit);
         Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
     }
 
@@ -1264,10 +1290,8 @@ impl Tx for SqlTx {
         if let Some(v) = f.due_before {
             qb.push(" AND due_at < ").push_bind(v);
         }
-        if let Some(v) = &f.after {
-            qb.push(" AND id > ").push_bind(v.clone());
-        }
-        qb.push(" ORDER BY id LIMIT ").push_bind(f.limit);
+        push_ids(&mut qb, &f.ids);
+        push_page(&mut qb, f.after.clone(), f.newest_first, f.limit);
         Ok(qb.build_query_as().fetch_all(&mut *self.tx).await?)
     }
 

@@ -421,6 +421,20 @@ async fn task_lists_filter(h: Harness) {
     let page2 = h.engine.tasks(&w.owner, TaskFilter { limit: 4, after, ..Default::default() }).await.unwrap();
     assert_eq!((page1.len(), page2.len()), (4, 2));
     assert!(page1.last().unwrap().id < page2[0].id);
+    // Newest first: the same six tasks in reverse, paged the same way.
+    let newest = |after: Option<TaskId>| TaskFilter { limit: 4, after, newest_first: true, ..Default::default() };
+    let first = h.engine.tasks(&w.owner, newest(None)).await.unwrap();
+    let rest = h.engine.tasks(&w.owner, newest(first.last().map(|t| t.id.clone()))).await.unwrap();
+    let reversed: Vec<TaskId> = page1.iter().chain(&page2).rev().map(|t| t.id.clone()).collect();
+    assert_eq!(first.iter().chain(&rest).map(|t| t.id.clone()).collect::<Vec<_>>(), reversed);
+    // Only some tasks and processes, by id.
+    let ids = vec![page2[1].id.clone(), page1[0].id.clone()];
+    let some =
+        h.engine.tasks(&w.owner, TaskFilter { ids: ids.clone(), limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(some.iter().map(|t| t.id.clone()).collect::<Vec<_>>(), [ids[1].clone(), ids[0].clone()]);
+    let instance = page1[0].instance_id.clone();
+    let one = InstanceFilter { ids: vec![instance.clone()], limit: 10, ..Default::default() };
+    assert_eq!(h.engine.instances(&w.owner, one).await.unwrap().iter().map(|i| &i.id).collect::<Vec<_>>(), [&instance]);
     // Processes by assignee: those where a current task is the user's.
     let bob = w.member(&h, "bob", "member").await;
     let of = |user: &UserId| InstanceFilter { assignee_id: Some(user.clone()), ..Default::default() };

@@ -12,6 +12,11 @@ pub const TOLERANCE: f64 = 1e-9;
 pub const MEAN_TOLERANCE: f64 = 1e-6;
 
 /// A file of `../shared/eventlogs` (next to the repository), or of `ORGATA_EVENTLOGS`.
+/// A "now" after every test log's events: no period of theirs is still running.
+pub fn far_future() -> chrono::DateTime<chrono::Utc> {
+    "2100-01-01T00:00:00Z".parse().unwrap()
+}
+
 pub fn shared_log(name: &str) -> PathBuf {
     shared_logs().join(name)
 }

@@ -5,7 +5,7 @@ use crate::common::{TOLERANCE, assert_close, import_csv, outlined, rework, servi
 use chrono::{DateTime, Utc};
 use orgata_reports::{
     CountRule, Emptied, Filter, ReportError, ReportKind, ReportOptions, Selection, SourceCount, TimeScope, Variant,
-    activity_report, case_report, directly_follows, run, selection, variants,
+    activity_report, bottlenecks, case_report, directly_follows, run, selection, variants,
 };
 use orgata_warehouse::{TeamScope, Warehouse};
 use std::collections::BTreeMap;
@@ -62,6 +62,8 @@ async fn ties_in_time_keep_file_order_and_single_event_cases_count() {
     // Ranks 0..2: p90 at 1.8 = 7,200 + 0.8 × 1,800; p95 at 1.9.
     assert_close(duration.p90, 8640.0, TOLERANCE, "p90");
     assert_close(duration.p95, 8820.0, TOLERANCE, "p95");
+    // The quartiles at ranks 0.5 and 1.5.
+    assert_eq!((duration.p25, duration.p75), (3600.0, 8100.0));
 
     let found = variants(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     assert_eq!(found.cases, 3);
@@ -122,7 +124,8 @@ async fn a_single_case_has_no_arrival_rate_and_an_empty_selection_has_no_figures
     let statistics = case_report(&outlined(&warehouse, &scope, &one).await).await.unwrap().statistics;
     assert_eq!((statistics.cases, statistics.events), (1, 1));
     let duration = statistics.duration_s.unwrap();
-    assert_eq!([duration.mean, duration.median, duration.p90, duration.p95, duration.min, duration.max], [0.0; 6]);
+    let d = duration;
+    assert_eq!([d.mean, d.median, d.p25, d.p75, d.p90, d.p95, d.min, d.max], [0.0; 8]);
     assert_eq!(case_report(&outlined(&warehouse, &scope, &one).await).await.unwrap().arrival_average_s, None);
     let dfg = directly_follows(&outlined(&warehouse, &scope, &one).await).await.unwrap();
     assert!(dfg.edges.is_empty());
@@ -226,6 +229,11 @@ case,activity,start,timestamp
     let dfg = directly_follows(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     let edges: Vec<_> = dfg.edges.iter().map(|e| (e.from.as_str(), e.to.as_str(), e.frequency, e.mean_s)).collect();
     assert_eq!(edges, [("a", "b", 1, -300.0), ("b", "c", 1, 600.0), ("x", "y", 1, -7200.0)]);
+    // Overlapping work is said in words, never as a negative duration.
+    let report = bottlenecks(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    let overlap = report.transitions.iter().find(|t| t.times.from == "x").unwrap();
+    assert_eq!(overlap.sentence, "x → y: they overlap by 2h 00m on average over 1 hand-off.");
+    assert!(report.to_text().contains("overlaps by 2h 00m"), "{}", report.to_text());
     // Start and end activities, variants and durations go by completion time, as in PM4Py.
     assert_eq!(dfg.start_activities, counts(&[("a", 1), ("y", 1)]));
     assert_eq!(dfg.end_activities, counts(&[("c", 1), ("x", 1)]));

@@ -94,10 +94,17 @@ async fn engine_tasks_give_waiting_and_service_times() {
     let means: Vec<_> = service.iter().map(|(a, s)| (a.as_str(), s.mean_s, s.events, s.timed_events)).collect();
     assert_eq!(means, [("Approve", 900.0, 1, 1), ("Review", 1800.0, 2, 2)]);
 
-    // The running instance i2 is not completed and still open at the end of the day.
-    let day = timeline(&outlined(&warehouse, &scope, &filter).await, Period::Day).await.unwrap();
+    // The running instance i2 is not completed and still open at the end of the day, which is
+    // not over yet at 23:59:59.
+    let now = "2024-03-04T23:59:59Z".parse().unwrap();
+    let day = timeline(&outlined(&warehouse, &scope, &filter).await, Period::Day, None, now).await.unwrap();
     let start = "2024-03-04T00:00:00Z".parse().unwrap();
-    assert_eq!(day.periods, [PeriodCounts { start, started: 2, completed: 1, open_at_end: 1 }]);
+    assert_eq!(day.periods, [PeriodCounts { start, started: 2, completed: 1, open_at_end: 1, partial: true }]);
+    // The engine's processes are live: a day later the timeline runs on to that day.
+    let later = "2024-03-05T08:00:00Z".parse().unwrap();
+    let days = timeline(&outlined(&warehouse, &scope, &filter).await, Period::Day, None, later).await.unwrap();
+    let next = "2024-03-05T00:00:00Z".parse().unwrap();
+    assert_eq!(days.periods[1], PeriodCounts { start: next, started: 0, completed: 0, open_at_end: 1, partial: true });
 
     // The playbook without a version filter covers i3 too; another playbook covers nothing.
     let playbook = Filter::engine().playbook("pb-1").unwrap();

@@ -1,7 +1,7 @@
 //! Throughput and work in progress per day and per week, computed by hand.
 
-use crate::common::{import_csv, outlined, warehouse};
-use orgata_reports::{Filter, Period, PeriodCounts, timeline};
+use crate::common::{far_future, import_csv, outlined, warehouse};
+use orgata_reports::{Filter, Period, PeriodCounts, TimeScope, timeline};
 use orgata_warehouse::TeamScope;
 
 /// P: Mon 1 Jan 10:00 – Wed 3 Jan 09:00. Q: one event at midnight, Tue 2 Jan 00:00. R: Tue 2 Jan
@@ -21,7 +21,7 @@ S,b,2024-01-08T11:00:00Z
 ";
 
 fn counts(start: &str, started: u64, completed: u64, open_at_end: u64) -> PeriodCounts {
-    PeriodCounts { start: start.parse().unwrap(), started, completed, open_at_end }
+    PeriodCounts { start: start.parse().unwrap(), started, completed, open_at_end, partial: false }
 }
 
 #[tokio::test]
@@ -32,7 +32,7 @@ async fn cases_per_day_and_week_started_completed_and_open() {
 
     // Open at a day's end (midnight) when started at or before it and completed after it: Q,
     // at midnight exactly, never is; R, completed at midnight exactly, is not open then.
-    let days = timeline(&outlined(&warehouse, &scope, &filter).await, Period::Day).await.unwrap();
+    let days = timeline(&outlined(&warehouse, &scope, &filter).await, Period::Day, None, far_future()).await.unwrap();
     assert_eq!(days.period, Period::Day);
     assert_eq!(
         days.periods,
@@ -50,11 +50,58 @@ async fn cases_per_day_and_week_started_completed_and_open() {
     );
 
     // Weeks start on Monday: 1 Jan 2024 is one.
-    let weeks = timeline(&outlined(&warehouse, &scope, &filter).await, Period::Week).await.unwrap();
+    let weeks = timeline(&outlined(&warehouse, &scope, &filter).await, Period::Week, None, far_future()).await.unwrap();
     assert_eq!(weeks.periods, [counts("2024-01-01T00:00:00Z", 4, 3, 1), counts("2024-01-08T00:00:00Z", 1, 2, 0)]);
 
     // Nothing selected, no periods.
-    let none =
-        timeline(&outlined(&warehouse, &scope, &Filter::source("missing").unwrap()).await, Period::Week).await.unwrap();
+    let none = timeline(
+        &outlined(&warehouse, &scope, &Filter::source("missing").unwrap()).await,
+        Period::Week,
+        None,
+        far_future(),
+    )
+    .await
+    .unwrap();
     assert!(none.periods.is_empty());
+}
+
+#[tokio::test]
+async fn periods_counted_back_from_an_instant_and_partial_ones_marked() {
+    let (_dir, warehouse) = warehouse();
+    import_csv(&warehouse, "team-a", "spans", LOG).await;
+    let (scope, filter) = (TeamScope::Teams(vec!["team-a".into()]), Filter::source("spans").unwrap());
+    let at = |text: &str| -> chrono::DateTime<chrono::Utc> { text.parse().unwrap() };
+
+    // Weeks ending on Tue 9 Jan 18:00, "now": the 7 days from Tue 26 Dec 18:00 hold the starts
+    // of P, Q and R and Q's end; the last 7 days T's and S's starts and every other end. None is
+    // partial.
+    let now = at("2024-01-09T18:00:00Z");
+    let events = outlined(&warehouse, &scope, &filter).await;
+    let weeks = timeline(&events, Period::Week, Some(now), now).await.unwrap();
+    assert_eq!(
+        weeks.periods,
+        [
+            counts("2023-12-26T18:00:00Z", 3, 1, 2),
+            PeriodCounts {
+                start: at("2024-01-02T18:00:00Z"),
+                started: 2,
+                completed: 4,
+                open_at_end: 0,
+                partial: false
+            },
+        ]
+    );
+
+    // Calendar weeks seen on Tue 9 Jan 18:00: the week of 8 January is still running.
+    let weeks = timeline(&events, Period::Week, None, now).await.unwrap();
+    assert_eq!(weeks.periods.iter().map(|p| p.partial).collect::<Vec<_>>(), [false, true]);
+
+    // Events from Wed 3 Jan on: the range cuts the first week, not the second.
+    let cut =
+        Filter::source("spans").unwrap().between(Some(at("2024-01-03T00:00:00Z")), None, TimeScope::Events).unwrap();
+    let weeks = timeline(&outlined(&warehouse, &scope, &cut).await, Period::Week, None, far_future()).await.unwrap();
+    assert_eq!(
+        weeks.periods.iter().map(|p| (p.start, p.partial)).collect::<Vec<_>>(),
+        [(at("2024-01-01T00:00:00Z"), true), (at("2024-01-08T00:00:00Z"), false)]
+    );
 }

@@ -351,6 +351,41 @@ async fn datafusion_and_duckdb_give_the_same_answers() {
     );
 }
 
+/// Everyday time questions of analysts, with what both engines answer over [`two_teams`] (all
+/// teams): the last N days, per month, per day, per weekday, and the time between two events.
+const TIME_QUERIES: &[(&str, &[&str])] = &[
+    ("SELECT count(*) AS n FROM events WHERE ts >= now() - INTERVAL '3650 days'", &["4"]),
+    ("SELECT count(*) AS n FROM events WHERE ts >= current_timestamp - INTERVAL '1 day'", &["0"]),
+    (
+        "SELECT date_trunc('month', ts) AS month_start, count(*) AS n FROM events GROUP BY 1 ORDER BY 1",
+        &["2026-03-01T00:00:00Z|3", "2026-04-01T00:00:00Z|1"],
+    ),
+    (
+        "SELECT date_trunc('day', ts) AS day, count(*) AS n FROM events WHERE ts < TIMESTAMP '2026-03-03' GROUP BY 1",
+        &["2026-03-02T00:00:00Z|2"],
+    ),
+    (
+        "SELECT CAST(extract(dow FROM ts) AS BIGINT) AS weekday, count(*) AS n FROM events GROUP BY 1 ORDER BY 1",
+        &["1|2", "3|1", "4|1"],
+    ),
+    (
+        "SELECT team_id, CAST(extract(epoch FROM max(ts)) - extract(epoch FROM min(ts)) AS BIGINT) AS seconds \
+         FROM events GROUP BY team_id ORDER BY team_id",
+        &["team-a|2588400", "team-b|0"],
+    ),
+    ("SELECT min(ts) + INTERVAL '1 hour' AS later FROM events", &["2026-03-02T10:00:00Z"]),
+];
+
+#[tokio::test]
+async fn time_arithmetic_works_alike_on_both_engines() {
+    let (_dir, warehouse) = two_teams().await;
+    for (sql, expected) in TIME_QUERIES {
+        let datafusion = answer(&warehouse, SqlEngine::DataFusion, sql, &TeamScope::All).await;
+        assert_eq!(datafusion.1, *expected, "DataFusion: {sql}");
+        assert_eq!(answer(&warehouse, SqlEngine::DuckDb, sql, &TeamScope::All).await, datafusion, "DuckDB: {sql}");
+    }
+}
+
 #[tokio::test]
 async fn duckdb_reads_no_file_and_no_table_beyond_the_views() {
     let (dir, warehouse) = two_teams().await;

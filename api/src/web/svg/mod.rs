@@ -12,10 +12,12 @@
 mod charts;
 mod graph;
 
-pub use charts::{Bar, BarChart, ColumnChart, LineChart, Series, bar_chart, column_chart, line_chart};
+pub use charts::{
+    Bar, BarChart, BoxPlot, ColumnChart, Distribution, LineChart, Series, bar_chart, box_plot, column_chart, line_chart,
+};
 pub use graph::{Edge, Graph, Node, NodeState, graph};
 
-use orgata_reports::text::number;
+use orgata_reports::text::{self, number};
 use std::fmt::Write as _;
 
 /// Appends formatted text to a `String` (which cannot fail).
@@ -95,10 +97,61 @@ fn num(v: f64) -> String {
     if r.fract().abs() < 1e-9 { format!("{}", r as i64) } else { format!("{r:.1}") }
 }
 
-/// A value with its unit, e.g. "41 cases".
-fn with_unit(v: f64, unit: &str) -> String {
-    let unit = unit.trim();
-    if unit.is_empty() { number(v) } else { format!("{} {unit}", number(v)) }
+/// What a chart's values measure: a number of something, or durations in seconds — whose ticks
+/// fall on whole minutes, hours or days and whose every value is written as
+/// [`orgata_reports::text::duration`] writes it, like every other duration on the page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unit {
+    /// A number of something, named by the text ("cases"; empty for none).
+    Count(String),
+    /// Seconds, shown as durations ("1d 20h").
+    Duration,
+}
+
+impl Default for Unit {
+    fn default() -> Unit {
+        Unit::Count(String::new())
+    }
+}
+
+impl From<&str> for Unit {
+    fn from(name: &str) -> Unit {
+        Unit::Count(name.to_string())
+    }
+}
+
+impl Unit {
+    /// The unit's name for axes and descriptions; empty where the values say it themselves.
+    fn name(&self) -> &str {
+        match self {
+            Unit::Count(name) => name.trim(),
+            Unit::Duration => "",
+        }
+    }
+
+    /// A value alone: `41`, `1d 20h`.
+    fn plain(&self, v: f64) -> String {
+        match self {
+            Unit::Count(_) => number(v),
+            Unit::Duration => text::duration(v),
+        }
+    }
+
+    /// A value with its unit: `41 cases`, `1d 20h`.
+    fn value(&self, v: f64) -> String {
+        match self.name() {
+            "" => self.plain(v),
+            name => format!("{} {name}", self.plain(v)),
+        }
+    }
+
+    /// Axis ticks covering `min..=max` (and 0).
+    fn ticks(&self, min: f64, max: f64) -> Ticks {
+        match self {
+            Unit::Count(_) => nice_ticks(min, max),
+            Unit::Duration => duration_ticks(min, max),
+        }
+    }
 }
 
 /// The text, or a fallback when it is blank.
@@ -185,6 +238,8 @@ fn series_class(i: usize) -> String {
 struct Ticks {
     values: Vec<f64>,
     step: f64,
+    /// Whether the values are seconds, labelled as durations.
+    duration: bool,
 }
 
 impl Ticks {
@@ -202,8 +257,11 @@ impl Ticks {
         if f.is_finite() { f.clamp(0.0, 1.0) } else { 0.0 }
     }
 
-    /// The tick labels, abbreviated with k/M/B for large values.
+    /// The tick labels: durations, or numbers abbreviated with k/M/B for large values.
     fn labels(&self) -> Vec<String> {
+        if self.duration {
+            return self.values.iter().map(|v| text::duration(*v)).collect();
+        }
         let reference = self.lo().abs().max(self.hi().abs());
         let (div, suffix) = if reference >= 1e9 {
             (1e9, "B")
@@ -232,7 +290,7 @@ fn nice_ticks(min: f64, max: f64) -> Ticks {
     let lo = if min.is_finite() { min.min(0.0) } else { 0.0 };
     let hi = if max.is_finite() { max.max(0.0) } else { 0.0 };
     let span = hi - lo;
-    let fallback = Ticks { values: vec![0.0, 1.0], step: 1.0 };
+    let fallback = Ticks { values: vec![0.0, 1.0], step: 1.0, duration: false };
     if span.is_nan() || span <= 0.0 || !span.is_finite() {
         return fallback;
     }
@@ -245,14 +303,65 @@ fn nice_ticks(min: f64, max: f64) -> Ticks {
     let first = (lo / step + 1e-9).floor() as i64;
     let last = (hi / step - 1e-9).ceil() as i64;
     if last <= first || last - first > 100 {
-        return Ticks { values: vec![lo, hi], step: span };
+        return Ticks { values: vec![lo, hi], step: span, duration: false };
     }
     let values: Vec<f64> = (first..=last).map(|k| k as f64 * step).collect();
     if values.iter().all(|v| v.is_finite()) {
-        Ticks { values, step }
+        Ticks { values, step, duration: false }
     } else {
-        Ticks { values: vec![lo, hi], step: span }
+        Ticks { values: vec![lo, hi], step: span, duration: false }
     }
+}
+
+/// Steps a duration axis may take, in seconds: whole seconds, minutes, hours, days and weeks.
+const DURATION_STEPS: [f64; 22] = [
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    15.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    900.0,
+    1800.0,
+    3600.0,
+    7200.0,
+    10_800.0,
+    21_600.0,
+    43_200.0,
+    86_400.0,
+    172_800.0,
+    432_000.0,
+    604_800.0,
+    1_209_600.0,
+];
+
+/// Ticks for durations in seconds from `min(min, 0)` to `max(max, 0)`, about five intervals on
+/// the first step of [`DURATION_STEPS`] wide enough (beyond two weeks, whole multiples of 30
+/// days on 1–2–5 steps).
+fn duration_ticks(min: f64, max: f64) -> Ticks {
+    let lo = if min.is_finite() { min.min(0.0) } else { 0.0 };
+    let hi = if max.is_finite() { max.max(0.0) } else { 0.0 };
+    let span = hi - lo;
+    if !(span.is_finite() && span > 0.0) {
+        return Ticks { values: vec![0.0, 60.0], step: 60.0, duration: true };
+    }
+    let raw = span / 5.0;
+    let step = DURATION_STEPS.iter().copied().find(|s| *s >= raw * (1.0 - 1e-9)).unwrap_or_else(|| {
+        let months = raw / 2_592_000.0;
+        let mag = 10f64.powf(months.log10().floor());
+        let nice = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= months * (1.0 - 1e-9));
+        nice.unwrap_or(10.0 * mag).max(1.0) * 2_592_000.0
+    });
+    let first = (lo / step + 1e-9).floor() as i64;
+    let last = (hi / step - 1e-9).ceil() as i64;
+    if !step.is_finite() || last <= first || last - first > 100 {
+        return Ticks { values: vec![lo, hi], step: span, duration: true };
+    }
+    Ticks { values: (first..=last).map(|k| k as f64 * step).collect(), step, duration: true }
 }
 
 /// Draws a legend row (wrapping) and returns its height.
@@ -345,6 +454,27 @@ fn y_grid(out: &mut String, ticks: &Ticks, left: f64, right: f64, top: f64, bott
             num(y),
             num(left - 8.0),
             num(y),
+            esc(&label)
+        );
+    }
+}
+
+/// Vertical gridlines from `top` to `bottom` at the ticks (placed by `x_of`), with their labels
+/// below: the value axis of horizontal bars and box plots.
+fn x_grid(out: &mut String, ticks: &Ticks, x_of: &dyn Fn(f64) -> f64, top: f64, bottom: f64) {
+    for (t, label) in ticks.values.iter().zip(ticks.labels()) {
+        let x = x_of(*t);
+        let class = if *t == 0.0 { "axis" } else { "grid" };
+        w!(
+            out,
+            "<line class=\"{class}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/>\
+             <text class=\"tick-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" dy=\"0.35em\">{}</text>",
+            num(x),
+            num(top - 4.0),
+            num(x),
+            num(bottom + 4.0),
+            num(x),
+            num(bottom + 16.0),
             esc(&label)
         );
     }
@@ -459,7 +589,8 @@ mod tests {
 
     #[test]
     fn values_are_formatted_for_people() {
-        assert_eq!(with_unit(41.0, " completed "), "41 completed");
+        assert_eq!(Unit::from(" completed ").value(41.0), "41 completed");
+        assert_eq!(Unit::Duration.value(158_400.0), "1d 20h");
         assert_eq!(num(12.345), "12.3");
         assert_eq!(num(-0.01), "0");
         assert_eq!(num(f64::NAN), "0");
@@ -487,6 +618,7 @@ mod tests {
             x_labels: vec![evil.into()],
             series: vec![Series { name: evil.into(), values: vec![1.0] }],
             unit: evil.into(),
+            partial: vec![true],
         });
         let bar = bar_chart(&BarChart {
             title: evil.into(),
@@ -593,6 +725,7 @@ mod tests {
             x_labels: vec!["Week of 2024-02-26".into(), "Week of 2024-03-04".into(), "Week of 2024-03-11".into()],
             series: vec![Series { name: "Completed".into(), values: vec![30.0, 41.0, f64::NAN] }],
             unit: "completed".into(),
+            partial: vec![false, false, true],
         };
         let svg = line_chart(&chart);
         assert_well_formed(&svg);
@@ -604,15 +737,21 @@ mod tests {
         assert_eq!(count(&svg, "class=\"tick-label\""), 6);
         assert!(svg.contains(">completed</text>"));
         assert!(svg.contains("latest 41 completed, lowest 30, highest 41"));
+        // The last week is partial: shaded, said in its tooltip and in the description.
+        assert_eq!(count(&svg, "class=\"partial-band\""), 1);
+        assert!(svg.contains("<title>Week of 2024-03-11: a partial period, not comparable with whole ones</title>"));
+        assert!(svg.contains("Partial periods: Week of 2024-03-11."), "{svg}");
 
         let two = LineChart {
             series: vec![
                 Series { name: "A".into(), values: vec![1.0, 2.0] },
                 Series { name: "B".into(), values: vec![3.0] },
             ],
+            partial: Vec::new(),
             ..chart
         };
         let svg = line_chart(&two);
+        assert_eq!(count(&svg, "class=\"partial-band\""), 0);
         assert_eq!(count(&svg, "class=\"legend-item\""), 2);
         assert!(svg.contains("<title>B — Week of 2024-02-26: 3 completed</title>"));
     }
@@ -624,7 +763,7 @@ mod tests {
             title: "Daily".into(),
             x_labels: (0..n).map(|i| format!("2024-01-{i:03}")).collect(),
             series: vec![Series { name: "s".into(), values: (0..n).map(|i| i as f64).collect() }],
-            unit: String::new(),
+            ..LineChart::default()
         };
         let svg = line_chart(&chart);
         assert_well_formed(&svg);
@@ -738,6 +877,7 @@ mod tests {
             x_labels: vec!["a".into(), "b".into()],
             series: vec![Series { name: "s".into(), values: vec![1.0, 2.0] }],
             unit: "u".into(),
+            partial: vec![false, true],
         };
         assert_eq!(line_chart(&chart), line_chart(&chart.clone()));
         // Different charts get different element ids.

@@ -117,6 +117,19 @@ impl CaseLog {
         Ok(log)
     }
 
+    /// The counted events of the engine's cases whose process is no longer running (a running
+    /// process's path is not finished); not noted as the counted events, which are more.
+    pub async fn finished_events(events: &Events<'_>) -> Result<CaseLog, ReportError> {
+        let sql = format!(
+            "{ev} SELECT {columns} FROM ev LEFT JOIN (SELECT team_id AS running_team, id AS running_id \
+             FROM instances WHERE status = 'running') running \
+             ON ev.team_id = running.running_team AND ev.case_id = running.running_id WHERE running.running_id IS NULL",
+            ev = events.cte(),
+            columns = columns(events, ""),
+        );
+        CaseLog::load(events, &sql, Order::Time).await
+    }
+
     /// The work items of `base` (SQL ending in the CTE `kept`, as `times` writes it), each case's
     /// in order of start (noted as the counted events where they are those); `extra` names its further columns (`, early, gone` for the engine's
     /// tasks, `, resource, role`).

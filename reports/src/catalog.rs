@@ -333,9 +333,13 @@ impl Report {
             Report::Resources(report) => out.push_str(&report.to_text()),
             Report::Cases(report) => cases_text(&mut out, &report.statistics, report.arrival_average_s),
             Report::Variants(v) => {
+                let running = match v.running_cases {
+                    0 => String::new(),
+                    n => format!(" ({} left out)", plural(n, "running process", "running processes")),
+                };
                 let _ = writeln!(
                     out,
-                    "{} follow {}\n",
+                    "{} follow {}{running}\n",
                     plural(v.cases, "case", "cases"),
                     plural(v.variants.len() as u64, "variant", "variants")
                 );

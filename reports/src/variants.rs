@@ -12,6 +12,9 @@ use serde::Serialize;
 pub struct Variants {
     /// Cases over all variants.
     pub cases: u64,
+    /// The engine's cases left out because their process is still running (its path is not
+    /// finished); 0 for imported logs.
+    pub running_cases: u64,
     /// Each distinct activity sequence; by frequency (descending), then sequence.
     pub variants: Vec<Variant>,
 }
@@ -34,9 +37,21 @@ pub struct Variant {
 
 /// The variants: each case's trace — its activities in order of time, ties in file order — and
 /// duration (its last event's time minus its first's), from the events in case order
-/// ([`CaseLog`]), grouped by trace with the count and the mean and median case duration.
+/// ([`CaseLog`]), grouped by trace with the count and the mean and median case duration. For
+/// the engine's processes, only those that have ended: a running one's path is not a variant yet
+/// (they are counted apart).
 pub async fn variants(events: &Events<'_>) -> Result<Variants, ReportError> {
-    let log = CaseLog::events(events).await?;
+    let (log, running_cases) = if events.filter().is_engine() {
+        let sql = format!(
+            "{ev} SELECT count(*) AS running FROM (SELECT DISTINCT team_id, case_id FROM ev) c \
+             JOIN (SELECT team_id, id FROM instances WHERE status = 'running') r \
+             ON c.team_id = r.team_id AND c.case_id = r.id",
+            ev = events.cte()
+        );
+        (CaseLog::finished_events(events).await?, events.run(&sql).await?.first_count("running")?)
+    } else {
+        (CaseLog::events(events).await?, 0)
+    };
     let mut durations: HashMap<&[u32], Vec<f64>> = HashMap::default();
     for case in log.case_ranges() {
         let span = seconds_between(log.t[case.end - 1], log.t[case.start]);
@@ -54,5 +69,5 @@ pub async fn variants(events: &Events<'_>) -> Result<Variants, ReportError> {
         })
         .collect();
     variants.sort_by(|a, b| b.frequency.cmp(&a.frequency).then_with(|| a.activities.cmp(&b.activities)));
-    Ok(Variants { cases, variants })
+    Ok(Variants { cases, running_cases, variants })
 }

@@ -3,13 +3,14 @@
 //! reports REST, the CLI and MCP give (`App::team_report`).
 
 use super::WebState;
-use super::render::{PageResult, page, value};
+use super::render::{PageError, PageResult, page, value};
 use super::session::Viewer;
 use super::svg;
 use crate::app::AppError;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse};
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use orgata_engine::{Permission, TeamId};
@@ -26,7 +27,7 @@ const VARIANTS: usize = 15;
 const VARIANTS_LISTED: usize = 500;
 
 pub fn routes() -> Router<WebState> {
-    Router::new().route("/teams/{team}/analytics", get(analytics))
+    Router::new().route("/teams/{team}/analytics", get(analytics)).route("/teams/{team}/analytics.csv", get(download))
 }
 
 /// The page's filters, as the form sends them (dates as `YYYY-MM-DD`).
@@ -67,17 +68,10 @@ struct Request {
     versus: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
-async fn analytics(
-    State(s): State<WebState>,
-    viewer: Viewer,
-    Path(team): Path<TeamId>,
-    Query(q): Query<AnalyticsQuery>,
-) -> PageResult {
-    let t = viewer.team(&team)?.clone();
+/// What the page's filters ask for, checked: a date that is no date is a problem in words (and
+/// left out); the compare tab's periods default to the last 30 days against the 30 before.
+fn request_of(q: &AnalyticsQuery, problems: &mut Vec<String>) -> Request {
     let tab = q.tab.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| "overview".into());
-    let fragment = q.fragment.as_deref() == Some("1");
-    let playbooks = s.app.engine.playbooks(&viewer.scope, Some(&team)).await?;
-    let mut problems = Vec::new();
     let mut checked = |field: &str, text: &Option<String>| {
         date(field, text).unwrap_or_else(|e| {
             problems.push(e.detail);
@@ -106,6 +100,21 @@ async fn analytics(
         let versus_to = versus_to.unwrap_or(base_from);
         (request.from, request.to, request.versus) = (Some(base_from), Some(base_to), Some((versus_from, versus_to)));
     }
+    request
+}
+
+async fn analytics(
+    State(s): State<WebState>,
+    viewer: Viewer,
+    Path(team): Path<TeamId>,
+    Query(q): Query<AnalyticsQuery>,
+) -> PageResult {
+    let t = viewer.team(&team)?.clone();
+    let fragment = q.fragment.as_deref() == Some("1");
+    let playbooks = s.app.engine.playbooks(&viewer.scope, Some(&team)).await?;
+    let mut problems = Vec::new();
+    let request = request_of(&q, &mut problems);
+    let (tab, period) = (request.tab.clone(), request.period);
     let day = |d: Option<DateTime<Utc>>, end: bool| {
         d.map(|d| if end { d - Duration::seconds(1) } else { d }.format("%Y-%m-%d").to_string()).unwrap_or_default()
     };
@@ -132,7 +141,7 @@ async fn analytics(
                 },
                 None => {
                     context["pending"] = json!(true);
-                    context["fragment"] = json!(format!("{}&fragment=1", page_url(&t.id, &q)));
+                    context["fragment"] = json!(format!("{}&fragment=1", page_url(&t.id, &q, "analytics")));
                 }
             }
         } else {
@@ -140,6 +149,7 @@ async fn analytics(
         }
     }
     context["problems"] = json!(problems);
+    context["csv"] = json!(page_url(&t.id, &q, "analytics.csv"));
     if fragment {
         context["team"] = json!({ "id": t.id, "name": t.name });
         context["fragment_mode"] = json!(true);
@@ -148,8 +158,9 @@ async fn analytics(
     page(&viewer, Some(&t), "analytics", "analytics.html", context)
 }
 
-/// The page's address with its filters (for the report section's fetch).
-fn page_url(team: &TeamId, q: &AnalyticsQuery) -> String {
+/// The address of the page (`analytics`), or of its table as CSV (`analytics.csv`), with its
+/// filters.
+fn page_url(team: &TeamId, q: &AnalyticsQuery, path: &str) -> String {
     let pairs = [
         ("tab", &q.tab),
         ("source", &q.source),
@@ -164,7 +175,148 @@ fn page_url(team: &TeamId, q: &AnalyticsQuery) -> String {
         .iter()
         .filter_map(|(k, v)| v.as_deref().map(|v| format!("{k}={}", super::session::url_encode(v))))
         .collect();
-    format!("/teams/{team}/analytics?{}", query.join("&"))
+    format!("/teams/{team}/{path}?{}", query.join("&"))
+}
+
+/// The table of a tab as a CSV file, with its figures as numbers (durations in seconds, shares
+/// from 0 to 1): the same report the page draws, for a spreadsheet.
+async fn download(
+    State(s): State<WebState>,
+    viewer: Viewer,
+    Path(team): Path<TeamId>,
+    Query(q): Query<AnalyticsQuery>,
+) -> Result<Response, PageError> {
+    viewer.team(&team)?;
+    let mut problems = Vec::new();
+    let r = request_of(&q, &mut problems);
+    if let Some(problem) = problems.into_iter().next() {
+        return Err(AppError::bad_request(problem).into());
+    }
+    let filter = orgata_reports::filter_of(r.source.as_deref(), r.playbook.as_deref(), None, r.from, r.to, false)?;
+    let mut options = ReportOptions { period: r.period, ..Default::default() };
+    if let Some((from, to)) = r.versus {
+        options.versus = Versus { from: Some(from), to: Some(to), ..Default::default() };
+    }
+    let kind = match r.tab.as_str() {
+        "variants" => ReportKind::Variants,
+        "dfg" => ReportKind::Dfg,
+        "bottlenecks" => ReportKind::Bottlenecks,
+        "compare" => ReportKind::Compare,
+        _ => ReportKind::Timeline,
+    };
+    let report = s.app.team_report(&viewer.scope, &team, kind, &filter, &options).await?.report;
+    let (headers, rows) = table(&report);
+    let mut body = csv_line(headers.iter().map(|h| h.to_string()));
+    for row in rows {
+        body.push_str(&csv_line(row));
+    }
+    let disposition = format!("attachment; filename=\"orgata-{}.csv\"", kind.as_str());
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// A report's table: its column names and rows, figures as plain numbers.
+fn table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let n = |v: f64| v.to_string();
+    let maybe = |v: Option<f64>| v.map(n).unwrap_or_default();
+    match report {
+        Report::Variants(v) => (
+            vec!["rank", "path", "steps", "cases", "share", "median_duration_s", "mean_duration_s"],
+            v.variants
+                .iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    vec![
+                        (i + 1).to_string(),
+                        x.activities.join(" → "),
+                        x.activities.len().to_string(),
+                        x.frequency.to_string(),
+                        n(x.share),
+                        n(x.median_duration_s),
+                        n(x.mean_duration_s),
+                    ]
+                })
+                .collect(),
+        ),
+        Report::Dfg(g) => (
+            vec!["from", "to", "frequency", "mean_s", "median_s", "max_s"],
+            g.edges
+                .iter()
+                .map(|e| {
+                    vec![e.from.clone(), e.to.clone(), e.frequency.to_string(), n(e.mean_s), n(e.median_s), n(e.max_s)]
+                })
+                .collect(),
+        ),
+        Report::Bottlenecks(b) => (
+            vec!["activity", "follow_up", "share", "waiting_share", "total_s", "occurrences", "rework_cases", "queue"],
+            b.activities
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.times.activity.clone(),
+                        a.follow_up.to_string(),
+                        n(a.share),
+                        maybe(a.waiting_share),
+                        n(a.times.total_s),
+                        a.times.occurrences.to_string(),
+                        a.times.rework_cases.to_string(),
+                        a.queue.trend.as_ref().map(|t| format!("{:?}", t.direction).to_lowercase()).unwrap_or_default(),
+                    ]
+                })
+                .collect(),
+        ),
+        Report::Compare(c) => (
+            vec!["figure", "unit", "base", "other", "change", "relative_change"],
+            c.metrics
+                .iter()
+                .map(|m| {
+                    let v = &m.values;
+                    let unit = format!("{:?}", m.unit).to_lowercase();
+                    vec![m.name.clone(), unit, maybe(v.base), maybe(v.other), maybe(v.change), maybe(v.relative)]
+                })
+                .collect(),
+        ),
+        Report::Timeline(t) => (
+            vec!["period_start", "started", "completed", "open_at_end", "partial"],
+            t.periods
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.start.to_rfc3339(),
+                        p.started.to_string(),
+                        p.completed.to_string(),
+                        p.open_at_end.to_string(),
+                        p.partial.to_string(),
+                    ]
+                })
+                .collect(),
+        ),
+        _ => (Vec::new(), Vec::new()),
+    }
+}
+
+/// One CSV line (RFC 4180): a cell with a comma, quote or line break is quoted, its quotes
+/// doubled; a cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@` first) is prefixed
+/// with `'`.
+fn csv_line(cells: impl IntoIterator<Item = String>) -> String {
+    let cells: Vec<String> = cells
+        .into_iter()
+        .map(|cell| {
+            let risky = cell.starts_with(['=', '+', '@']) || (cell.starts_with('-') && cell.parse::<f64>().is_err());
+            let cell = if risky { format!("'{cell}") } else { cell };
+            if cell.contains([',', '"', '\n', '\r']) { format!("\"{}\"", cell.replace('"', "\"\"")) } else { cell }
+        })
+        .collect();
+    format!("{}\r\n", cells.join(","))
 }
 
 /// The tab's report, drawn; or `{"error": …}` in words.
@@ -277,7 +429,7 @@ fn variants(report: Report) -> Value {
     };
     let listed = v.variants.len().min(VARIANTS_LISTED);
     json!({
-        "cases": v.cases, "count": v.variants.len(), "chart": chart,
+        "cases": v.cases, "running": v.running_cases, "count": v.variants.len(), "chart": chart,
         "rows": shown.iter().map(row).collect::<Vec<_>>(),
         "more": v.variants[shown.len()..listed].iter().map(row).collect::<Vec<_>>(),
         "unlisted": v.variants.len() - listed,
@@ -418,4 +570,17 @@ fn compare(report: Report) -> Value {
         })
         .collect();
     json!({ "base": c.base, "other": c.other, "metrics": metrics, "findings": c.findings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_line;
+
+    #[test]
+    fn csv_cells_are_quoted_where_they_must_be_and_never_run_as_formulas() {
+        let line = |cells: &[&str]| csv_line(cells.iter().map(|c| c.to_string()));
+        assert_eq!(line(&["a", "b c", "-1.5", "0.25"]), "a,b c,-1.5,0.25\r\n");
+        assert_eq!(line(&["say \"hi\"", "x,y", "two\nlines"]), "\"say \"\"hi\"\"\",\"x,y\",\"two\nlines\"\r\n");
+        assert_eq!(line(&["=1+1", "+a", "@b", "-c"]), "'=1+1,'+a,'@b,'-c\r\n");
+    }
 }

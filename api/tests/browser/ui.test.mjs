@@ -16,7 +16,7 @@ const base = process.env.ORGATA_URL;
 const shots = process.env.ORGATA_SCREENSHOTS;
 
 /** Opens a fresh browser session (its own cookies) and signs in as the demo administrator. */
-async function signedIn(browser, viewport = { width: 1280, height: 900 }) {
+async function signedIn(browser, viewport = { width: 1366, height: 900 }) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   const external = [];
@@ -164,6 +164,12 @@ test("the web UI", async (t) => {
       assert.equal(await page.locator("#variants-heading ~ .table-wrap tbody tr:visible").count(), Math.min(count, 515));
       const shares = await page.locator("#variants-heading ~ .table-wrap tbody td:nth-child(4)").allTextContents();
       assert.ok(shares.every((s) => s !== "0%"), shares.join(","));
+      // The whole table as CSV, figures as numbers.
+      const csv = await page.request.get(base + await page.locator("a[data-download]").getAttribute("href"));
+      assert.equal(csv.status(), 200);
+      const lines = (await csv.text()).trim().split("\r\n");
+      assert.equal(lines[0], "rank,path,steps,cases,share,median_duration_s,mean_duration_s");
+      assert.equal(lines.length, count + 1);
     });
 
     await t.test("a comparison of periods reads from the earlier to the later", async () => {
@@ -313,7 +319,11 @@ test("the web UI", async (t) => {
       await phone.page.goto(base + ops);
       const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(width <= 390, `the dashboard fits a phone (scroll width ${width})`);
-      await shot(phone.page, "dashboard-phone");
+      // Every section is in sight: the menu's links wrap rather than scroll away.
+      for (const link of await phone.page.locator("nav.sections a").all()) {
+        const box = await link.boundingBox();
+        assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${await link.textContent()} is in sight`);
+      }
       await phone.context.close();
     });
 
@@ -341,6 +351,31 @@ test("the web UI", async (t) => {
       await page.goto(base + ops);
       await page.goto(base + "/");
       assert.equal(new URL(page.url()).pathname, ops);
+    });
+
+    await t.test("every page at 1366 and at 390 pixels: screenshots, and nothing wider than a phone", async () => {
+      const task = await page.goto(base + ops + "/tasks?status=all").then(() => page.locator("tbody a[href^='/tasks/']").first().getAttribute("href"));
+      const playbook = await page.goto(base + ops + "/playbooks").then(() => page.locator("a[href^='/playbooks/']", { hasText: "Incident response" }).first().getAttribute("href"));
+      const pages = [
+        ["dashboard", ops], ["tasks", ops + "/tasks"], ["task", task], ["processes", ops + "/processes"], ["process", new URL(processUrl).pathname],
+        ["playbooks", ops + "/playbooks"], ["playbook", playbook], ["playbook-editor", playbook + "/edit"],
+        ["analytics", ops + "/analytics"], ["analytics-variants", ops + "/analytics?tab=variants"],
+        ["analytics-process-map", ops + "/analytics?tab=dfg"], ["analytics-bottlenecks", ops + "/analytics?tab=bottlenecks"],
+        ["analytics-compare", ops + "/analytics?tab=compare"], ["sql", ops + "/sql"], ["audit", ops + "/audit"],
+        ["settings", ops + "/settings"], ["profile", "/profile"], ["organisation", "/organisation"],
+      ];
+      const phone = await signedIn(browser, { width: 390, height: 844 });
+      for (const [name, path] of pages) {
+        for (const [who, suffix] of [[page, "-1366"], [phone.page, "-390"]]) {
+          await who.goto(base + path);
+          // Figures computed in the background arrive by fetch: wait for them.
+          await who.waitForFunction(() => !document.querySelector("[data-fragment]"), null, { timeout: 20000 });
+          await shot(who, name + suffix);
+        }
+        const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(width <= 390, `${name} fits a phone (scroll width ${width})`);
+      }
+      await phone.context.close();
     });
 
     await t.test("signing out ends the session", async () => {

@@ -265,9 +265,17 @@ fn warehouse_commands_on_the_demo() {
     let sla: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let tasks: u64 = sla["steps"].as_array().unwrap().iter().map(|s| s["tasks"].as_u64().unwrap()).sum();
     assert_eq!(format!("n\n{tasks}\n"), due);
+    // The variants are of ended processes; with the running ones they are every case.
+    let json = orgata(dir.path(), None, &["report", "variants", "--format", "json"]);
+    let found: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let (ended, running) = (found["cases"].as_u64().unwrap(), found["running_cases"].as_u64().unwrap());
+    assert_eq!(Some(ended + running), report["statistics"]["cases"].as_u64());
+    assert!(running > 0, "the demo has running processes");
     let variants = orgata(dir.path(), None, &["report", "variants"]);
     let variants = stdout(&variants);
-    assert!(variants.starts_with(&format!("{} cases follow ", report["statistics"]["cases"])), "{variants}");
+    assert!(variants.starts_with(&format!("{ended} cases follow ")), "{variants}");
+    let noun = if running == 1 { "process" } else { "processes" };
+    assert!(variants.contains(&format!(" ({running} running {noun} left out)\n")), "{variants}");
     assert!(variants.contains("#  cases  share     mean   median  activities\n"), "{variants}");
 }
 

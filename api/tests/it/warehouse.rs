@@ -114,7 +114,8 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
     let counted = json!({"selected_events": 3, "counted_events": 3, "rule": "every",
         "transitions": [{"transition": "complete", "events": 3}], "emptied_by": null, "summary": "Counted all 3 events."});
     assert_eq!(selection, Some(counted));
-    let duration = json!({"mean": 1800.0, "median": 1800.0, "p90": 3240.0, "p95": 3420.0, "min": 0.0, "max": 3600.0});
+    let duration = json!({"mean": 1800.0, "median": 1800.0, "p25": 900.0, "p75": 2700.0, "p90": 3240.0, "p95": 3420.0,
+        "min": 0.0, "max": 3600.0});
     let expected = json!({"report": "cases", "statistics": {"cases": 2, "events": 3, "duration_s": duration},
         "arrival_average_s": 86400.0});
     assert_eq!(cases, expected);

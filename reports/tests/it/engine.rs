@@ -2,7 +2,9 @@
 //! gives its completion a start time; playbook and version filters.
 
 use crate::common::{outlined, service_times, warehouse};
-use orgata_reports::{Filter, Period, PeriodCounts, activity_report, case_report, directly_follows, timeline};
+use orgata_reports::{
+    Filter, Period, PeriodCounts, activity_report, case_report, directly_follows, timeline, variants,
+};
 use orgata_warehouse::tables::{EVENTS, INSTANCES};
 use orgata_warehouse::{TeamScope, Warehouse, Watermark};
 use serde_json::{Map, Value, json};
@@ -88,6 +90,11 @@ async fn engine_tasks_give_waiting_and_service_times() {
     let dfg = directly_follows(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
     let edges: Vec<_> = dfg.edges.iter().map(|e| (e.from.as_str(), e.to.as_str(), e.frequency, e.mean_s)).collect();
     assert_eq!(edges, [("Review", "Approve", 1, 3600.0)]);
+
+    // Variants are of ended processes: i1's Review → Approve; i2, running, is counted apart.
+    let found = variants(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    let paths: Vec<_> = found.variants.iter().map(|v| (v.activities.join(" → "), v.frequency)).collect();
+    assert_eq!((found.cases, found.running_cases, paths), (1, 1, vec![("Review → Approve".to_string(), 1)]));
 
     // Started to completed: Review 30 min twice, Approve 15 min.
     let service = service_times(&activity_report(&outlined(&warehouse, &scope, &filter).await).await.unwrap());

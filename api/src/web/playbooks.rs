@@ -209,6 +209,11 @@ struct EditorStep {
     condition: String,
     /// The condition in words (empty: always runs).
     condition_words: String,
+    /// A simple condition (one comparison, or all or any of several) as rows of a small form;
+    /// `None` for one the form cannot show (it is edited as JSON).
+    rules: Option<Vec<Rule>>,
+    /// How the rows combine: `all` or `any`.
+    combine: String,
     /// role, user, round_robin or empty (automated steps).
     assignee_kind: String,
     assignee: String,
@@ -224,28 +229,142 @@ struct EditorStep {
     open: bool,
 }
 
+/// One comparison of a condition, as the editor's form shows it: what is compared (a path such
+/// as `input.severity`), how (`eq`, `in`, …) and with what, as typed (`sev1, sev2` for `in`;
+/// yes, no and numbers are read as such).
+#[derive(Debug, Clone, Default, Serialize)]
+struct Rule {
+    var: String,
+    op: String,
+    value: String,
+}
+
+/// The comparisons the form offers, with their names.
+const OPERATORS: [(&str, &str); 8] = [
+    ("eq", "is"),
+    ("ne", "is not"),
+    ("in", "is one of"),
+    ("gt", "is more than"),
+    ("gte", "is at least"),
+    ("lt", "is less than"),
+    ("lte", "is at most"),
+    ("exists", "is given"),
+];
+
+/// A condition as the form's rows, if it is one comparison or all or any of several.
+fn rules_of(condition: &Value) -> Option<(Vec<Rule>, String)> {
+    let rule = |c: &Value| -> Option<Rule> {
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            Value::Bool(true) => "yes".into(),
+            Value::Bool(false) => "no".into(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        let value = match &c["value"] {
+            Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(", "),
+            other => text(other),
+        };
+        Some(Rule { var: c["var"].as_str()?.to_string(), op: c["op"].as_str()?.to_string(), value })
+    };
+    match condition {
+        Value::Null => Some((Vec::new(), "all".into())),
+        Value::Object(m) if m.contains_key("var") => Some((vec![rule(condition)?], "all".into())),
+        Value::Object(m) => {
+            let (combine, list) = m.iter().next().filter(|_| m.len() == 1)?;
+            if combine != "all" && combine != "any" {
+                return None;
+            }
+            let rules = list.as_array()?.iter().map(rule).collect::<Option<Vec<_>>>()?;
+            Some((rules, combine.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// What a condition may compare, for the form to offer: the start form's fields
+/// (`input.<field>`) and each step's form fields (`steps.<key>.<field>`).
+fn condition_paths(input_schema: &str, steps: &[EditorStep]) -> Vec<String> {
+    let schema: Value = serde_json::from_str(input_schema).unwrap_or(Value::Null);
+    let mut paths: Vec<String> =
+        schema["properties"].as_object().map(|p| p.keys().map(|k| format!("input.{k}")).collect()).unwrap_or_default();
+    for step in steps {
+        paths.extend(
+            step.fields.iter().filter(|f| !f.name.is_empty()).map(|f| format!("steps.{}.{}", step.key, f.name)),
+        );
+    }
+    paths
+}
+
+/// The condition the form's rows make (none without a row that names what it compares).
+fn condition_of(rules: &[Rule], combine: &str) -> Option<Value> {
+    let typed = |text: &str| -> Value {
+        let t = text.trim();
+        match t.to_lowercase().as_str() {
+            "yes" | "true" => return json!(true),
+            "no" | "false" => return json!(false),
+            _ => {}
+        }
+        t.parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| t.parse::<f64>().map(Value::from))
+            .unwrap_or_else(|_| Value::from(t))
+    };
+    let compares: Vec<Value> = rules
+        .iter()
+        .filter(|r| !r.var.trim().is_empty())
+        .map(|r| match r.op.as_str() {
+            "exists" => json!({ "var": r.var.trim(), "op": "exists" }),
+            "in" => {
+                let values: Vec<Value> = r.value.split(',').filter(|v| !v.trim().is_empty()).map(typed).collect();
+                json!({ "var": r.var.trim(), "op": "in", "value": values })
+            }
+            op => json!({ "var": r.var.trim(), "op": op, "value": typed(&r.value) }),
+        })
+        .collect();
+    match compares.len() {
+        0 => None,
+        1 => compares.into_iter().next(),
+        _ => Some(json!({ (if combine == "any" { "any" } else { "all" }): compares })),
+    }
+}
+
 /// The editor's view of a definition.
 fn editor_steps(definition: &orgata_engine::Definition) -> Vec<EditorStep> {
     let doc = serde_json::to_value(definition).unwrap_or(Value::Null);
     let mut steps: Vec<EditorStep> =
         doc["steps"].as_array().map(|steps| steps.iter().map(editor_step).collect()).unwrap_or_default();
-    // A path as people call it: `input.customer_impact` → "customer impact",
-    // `steps.triage.impact` → "Triage's impact".
+    describe_conditions(&mut steps);
+    steps
+}
+
+/// Each step's condition in words, from its form's rows or its JSON (left empty where the
+/// JSON does not read as a condition): a path as people call it, `input.customer_impact` as
+/// "customer impact", `steps.triage.impact` as "Triage's impact".
+fn describe_conditions(steps: &mut [EditorStep]) {
+    let names: std::collections::HashMap<String, String> =
+        steps.iter().map(|s| (s.key.clone(), s.name.clone())).collect();
     let name = |path: &str| {
         let field = |f: &str| f.replace('_', " ");
         match path.split('.').collect::<Vec<_>>().as_slice() {
             ["input", rest @ ..] if !rest.is_empty() => field(&rest.join(".")),
             ["steps", key, rest @ ..] => {
-                let step = definition.step(key).map_or_else(|| key.to_string(), |s| s.name.clone());
+                let step = names.get(*key).cloned().unwrap_or_else(|| key.to_string());
                 if rest.is_empty() { step } else { format!("{step}'s {}", field(&rest.join("."))) }
             }
             _ => field(path),
         }
     };
-    for (view, step) in steps.iter_mut().zip(&definition.steps) {
-        view.condition_words = step.condition.as_ref().map(|c| c.in_words(&name)).unwrap_or_default();
+    for step in steps.iter_mut() {
+        let condition = match step.rules.as_deref() {
+            Some(rules) if step.condition.trim().is_empty() => condition_of(rules, &step.combine),
+            _ => serde_json::from_str(&step.condition).ok(),
+        };
+        step.condition_words = condition
+            .and_then(|c| serde_json::from_value::<orgata_engine::definition::Condition>(c).ok())
+            .map(|c| c.in_words(&name))
+            .unwrap_or_default();
     }
-    steps
 }
 
 fn editor_step(step: &Value) -> EditorStep {
@@ -263,6 +382,7 @@ fn editor_step(step: &Value) -> EditorStep {
         })
         .unwrap_or_default();
     fields.sort_by_key(|f| (!f.required, required.iter().position(|r| *r == f.name), f.name.clone()));
+    let rules = rules_of(&step["condition"]);
     let extra: Map<String, Value> =
         ["join", "on_reject"].iter().filter_map(|k| step.get(*k).map(|v| (k.to_string(), v.clone()))).collect();
     EditorStep {
@@ -273,8 +393,14 @@ fn editor_step(step: &Value) -> EditorStep {
             .as_array()
             .map(|d| d.iter().filter_map(|v| v.as_str().map(String::from)).collect())
             .unwrap_or_default(),
-        condition: if step["condition"].is_null() { String::new() } else { step["condition"].to_string() },
+        // A condition the form's rows can show is edited there; any other as JSON.
+        condition: match (&step["condition"], &rules) {
+            (Value::Null, _) | (_, Some(_)) => String::new(),
+            (condition, None) => condition.to_string(),
+        },
         condition_words: String::new(),
+        rules: rules.as_ref().map(|(rules, _)| rules.clone()),
+        combine: rules.map_or_else(|| "all".into(), |(_, combine)| combine),
         assignee_kind,
         assignee,
         sla: text("sla"),
@@ -359,6 +485,12 @@ fn definition_of(description: &str, input_schema: &str, steps: &mut [EditorStep]
         if !step.depends_on.is_empty() {
             doc.insert("depends_on".into(), json!(step.depends_on));
         }
+        // The form's rows, unless a condition is written as JSON.
+        if step.condition.trim().is_empty()
+            && let Some(condition) = step.rules.as_deref().and_then(|rules| condition_of(rules, &step.combine))
+        {
+            doc.insert("condition".into(), condition);
+        }
         for (name, text) in [("condition", &step.condition), ("extra", &step.extra)] {
             if text.trim().is_empty() {
                 continue;
@@ -411,9 +543,22 @@ fn definition_of(description: &str, input_schema: &str, steps: &mut [EditorStep]
 fn parse_steps(submitted: &[(String, String)]) -> Vec<EditorStep> {
     let mut steps: std::collections::BTreeMap<usize, EditorStep> = Default::default();
     let mut fields: std::collections::BTreeMap<(usize, usize), EditorField> = Default::default();
+    let mut rules: std::collections::BTreeMap<(usize, usize), Rule> = Default::default();
     for (name, v) in submitted {
         let Some((step_part, rest)) = name.strip_prefix('s').and_then(|n| n.split_once('.')) else { continue };
         let Ok(i) = step_part.parse::<usize>() else { continue };
+        // A condition's row: `s<i>.r<k>.var`, `.op`, `.value`.
+        if let Some((rule_part, attr)) = rest.strip_prefix('r').and_then(|r| r.split_once('.')) {
+            let Ok(k) = rule_part.parse::<usize>() else { continue };
+            let r = rules.entry((i, k)).or_default();
+            match attr {
+                "var" => r.var = v.clone(),
+                "op" => r.op = v.clone(),
+                "value" => r.value = v.clone(),
+                _ => {}
+            }
+            continue;
+        }
         if let Some((field_part, attr)) = rest.strip_prefix('f').and_then(|r| r.split_once('.')) {
             let Ok(j) = field_part.parse::<usize>() else { continue };
             let f = fields.entry((i, j)).or_default();
@@ -438,6 +583,8 @@ fn parse_steps(submitted: &[(String, String)]) -> Vec<EditorStep> {
             "assignee" => step.assignee = v.clone(),
             "sla" => step.sla = v.clone(),
             "follow_up" => step.follow_up = v == "true",
+            "combine" => step.combine = v.clone(),
+            "rules" => step.rules = Some(step.rules.take().unwrap_or_default()),
             "extra" => step.extra = v.clone(),
             _ => {}
         }
@@ -447,7 +594,14 @@ fn parse_steps(submitted: &[(String, String)]) -> Vec<EditorStep> {
             step.fields.push(f);
         }
     }
-    steps.into_values().collect()
+    for ((i, _), r) in rules.into_iter().filter(|(_, r)| !r.var.trim().is_empty()) {
+        if let Some(step) = steps.get_mut(&i) {
+            step.rules.get_or_insert_with(Vec::new).push(r);
+        }
+    }
+    let mut steps: Vec<EditorStep> = steps.into_values().collect();
+    describe_conditions(&mut steps);
+    steps
 }
 
 /// What the editor shows: the steps, the other steps each may depend on, and the problems.
@@ -476,6 +630,7 @@ async fn editor_page(
         "steps": value(&e.steps), "keys": keys, "problems": e.problems,
         "kinds": ["task", "approval", "form", "automated"],
         "field_kinds": ["text", "number", "integer", "boolean", "date", "choice"],
+        "operators": OPERATORS, "paths": condition_paths(&e.input_schema, &e.steps),
     });
     let mut response = page(viewer, Some(&team), "playbooks", "playbook_edit.html", context)?;
     *response.status_mut() = status;
@@ -531,6 +686,7 @@ async fn save(
             assignee_kind: "role".into(),
             assignee: "member".into(),
             open: true,
+            rules: Some(Vec::new()),
             ..Default::default()
         });
         return editor_page(&s, &viewer, &detail, editor, StatusCode::OK).await;
@@ -665,5 +821,26 @@ mod tests {
         assert_eq!(steps[1].depends_on, ["a"]);
         assert_eq!(steps[0].fields[0].name, "x");
         assert!(steps[0].fields[0].required);
+    }
+
+    #[test]
+    fn simple_conditions_are_rows_of_a_form_and_back() {
+        let condition = json!({ "any": [
+            { "var": "input.severity", "op": "in", "value": ["sev1", "sev2"] },
+            { "var": "steps.triage.impact", "op": "eq", "value": "critical" },
+            { "var": "input.customer_impact", "op": "eq", "value": true },
+            { "var": "input.amount", "op": "gte", "value": 1000 },
+        ]});
+        let (rules, combine) = rules_of(&condition).unwrap();
+        let values: Vec<&str> = rules.iter().map(|r| r.value.as_str()).collect();
+        assert_eq!((values, combine.as_str()), (vec!["sev1, sev2", "critical", "yes", "1000"], "any"));
+        assert_eq!(condition_of(&rules, &combine), Some(condition));
+        let one = json!({ "var": "input.note", "op": "exists" });
+        let (rules, combine) = rules_of(&one).unwrap();
+        assert_eq!(condition_of(&rules, &combine), Some(one));
+        // A row without a field is no row; nested conditions stay JSON.
+        assert_eq!(condition_of(&[Rule::default()], "all"), None);
+        assert!(rules_of(&json!({ "not": { "var": "input.x", "op": "exists" } })).is_none());
+        assert!(rules_of(&json!({ "all": [{ "any": [] }] })).is_none());
     }
 }

@@ -266,7 +266,7 @@ test("the web UI", async (t) => {
       // Steps are collapsed to their summary line; open the first.
       const first = page.locator("fieldset#step-0");
       assert.equal(await page.locator("details.step-settings[open]").count(), 0, "long playbooks start collapsed");
-      await first.locator("summary").click();
+      await first.locator("summary").first().click();
       await first.getByLabel("close").check();
       await page.getByRole("button", { name: "Validate and save version" }).click();
       await page.getByRole("alert").first().waitFor();
@@ -280,6 +280,26 @@ test("the web UI", async (t) => {
       await page.getByRole("table").waitFor();
       const playbooks = await page.locator("tbody tr td:nth-child(2)").allTextContents();
       assert.ok(playbooks.length > 0 && playbooks.every((p) => p === "Incident response"), playbooks.join(","));
+    });
+
+    await t.test("a condition is read in words and edited with a small form", async () => {
+      await page.goto(base + ops + "/playbooks");
+      await page.getByRole("link", { name: "Incident response" }).click();
+      await page.locator(".graph svg").waitFor();
+      const row = page.locator("tbody tr", { hasText: "Escalate to management" });
+      assert.match(await row.textContent(), /severity is sev1/);
+      assert.doesNotMatch(await page.locator("main").textContent(), /"var"|"op"/, "no condition shown as JSON");
+      await page.getByRole("link", { name: "Edit steps" }).click();
+      const step = page.locator("fieldset#step-2");
+      await step.locator("summary").first().click();
+      const rule = step.locator(".rule").first();
+      assert.equal(await rule.getByLabel("Field").inputValue(), "input.severity");
+      await rule.getByLabel("Test").selectOption("in");
+      await rule.getByLabel("Value").fill("sev1, sev2");
+      await page.getByLabel("What changed").fill("Escalate severe incidents");
+      await page.getByRole("button", { name: "Validate and save version" }).click();
+      await page.waitForURL(/\/playbooks\/[^/]+$/);
+      assert.match(await page.locator("tbody tr", { hasText: "Escalate to management" }).textContent(), /severity is sev1 or sev2/);
     });
 
     await t.test("analytics draw charts and the process map", async () => {

@@ -17,7 +17,25 @@ conformance!(
     input_is_validated_and_size_limited,
     comments_on_instances_and_tasks,
     task_lists_filter,
+    processes_take_their_title_from_their_input,
 );
+
+async fn processes_take_their_title_from_their_input(h: Harness) {
+    let w = World::new(&h, "acme").await;
+    let step = json!([{"key": "a", "name": "A", "kind": "task", "assignee": {"role": "member"}}]);
+    let p = w.playbook(&h, "Incidents", json!({ "steps": step })).await;
+    let titled = w.start(&h, &p.playbook.id, json!({"summary": "Search is slow", "severity": "sev2"})).await;
+    assert_eq!(titled.instance.title, "Search is slow");
+    // Without a text field to take it from: the playbook's name and the start time.
+    let plain = w.start(&h, &p.playbook.id, json!({"amount": 3})).await;
+    assert_eq!(plain.instance.title, format!("Incidents {}", t0().format("%Y-%m-%d %H:%M")));
+    // A playbook may name the field.
+    let schema = json!({"type": "object", "properties": {"vendor": {"type": "string"}, "summary": {"type": "string"}}});
+    let named = json!({ "steps": step, "input_schema": schema, "title_from": "vendor" });
+    let q = w.playbook(&h, "Purchases", named).await;
+    let bought = w.start(&h, &q.playbook.id, json!({"vendor": "Acme Ltd", "summary": "Chairs"})).await;
+    assert_eq!(bought.instance.title, "Acme Ltd");
+}
 
 async fn runs_a_purchase_to_completion(h: Harness) {
     let w = World::new(&h, "acme").await;

@@ -138,6 +138,16 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
     let mean = json!({"metric": "case_duration_mean_s", "name": "mean case duration", "unit": "seconds",
         "base": 3600.0, "other": 0.0, "change": -3600.0, "relative": -1.0});
     assert_eq!(compared["metrics"][2], mean);
+    // Days counted back from noon on the 3rd: each period runs from noon to noon, the last ends
+    // there, and none is partial (the log's cases are over).
+    let (status, days) =
+        analytics(&team, &token, "timeline?source=tiny.xes&period=day&periods_end=2024-01-03T12:00:00Z").await;
+    assert_eq!(status, StatusCode::OK, "{days}");
+    let periods = days["periods"].as_array().unwrap();
+    assert!(!periods.is_empty(), "{days}");
+    for p in periods {
+        assert!(p["start"].as_str().unwrap().ends_with("T12:00:00Z") && p["partial"] == false, "{days}");
+    }
     // The log names no resources: three items, none assigned.
     let (status, resources) = analytics(&team, &token, "resources?source=tiny.xes&hours_per_week=20").await;
     assert_eq!(status, StatusCode::OK, "{resources}");
@@ -173,6 +183,8 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
         ("cases?versus_source=x", StatusCode::UNPROCESSABLE_ENTITY, "validation"),
         ("cases?case_target=1h", StatusCode::UNPROCESSABLE_ENTITY, "validation"),
         ("sla?case_target=soon", StatusCode::UNPROCESSABLE_ENTITY, "validation"),
+        ("cases?periods_end=2024-01-03T12:00:00Z", StatusCode::UNPROCESSABLE_ENTITY, "validation"),
+        ("timeline?periods_end=soon", StatusCode::BAD_REQUEST, "bad-request"),
         ("resources?source=tiny.xes&hours_per_week=200", StatusCode::UNPROCESSABLE_ENTITY, "invalid-filter"),
     ] {
         let (got, body) = analytics(&team, &token, query).await;

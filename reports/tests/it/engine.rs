@@ -3,9 +3,9 @@
 
 use crate::common::{outlined, service_times, warehouse};
 use orgata_reports::{
-    Filter, Period, PeriodCounts, activity_report, case_report, directly_follows, timeline, variants,
+    Filter, Period, PeriodCounts, activity_report, bottlenecks, case_report, directly_follows, timeline, variants,
 };
-use orgata_warehouse::tables::{EVENTS, INSTANCES};
+use orgata_warehouse::tables::{EVENTS, INSTANCES, PLAYBOOK_VERSIONS};
 use orgata_warehouse::{TeamScope, Warehouse, Watermark};
 use serde_json::{Map, Value, json};
 
@@ -124,4 +124,53 @@ async fn engine_tasks_give_waiting_and_service_times() {
     // Another team sees none of it.
     let outsider = TeamScope::Teams(vec!["team-b".into()]);
     assert_eq!(case_report(&outlined(&warehouse, &outsider, &playbook).await).await.unwrap().statistics.cases, 0);
+}
+
+/// A version `id` of playbook `pb-1` whose step `Approve` is follow-up work, or not.
+fn version(id: &str, approve_follows_up: bool) -> Map<String, Value> {
+    let definition = json!({ "steps": [
+        { "key": "review", "name": "Review", "kind": "task", "assignee": { "role": "member" } },
+        { "key": "approve", "name": "Approve", "kind": "approval", "depends_on": ["review"],
+          "assignee": { "role": "manager" }, "follow_up": approve_follows_up },
+    ]});
+    object(json!({
+        "id": id, "playbook_id": "pb-1", "number": 1, "definition": definition.to_string(), "message": "v",
+        "created_at": "2024-03-01T00:00:00Z", "_id": id, "_op": "insert", "_xid": 0, "_seq": 1,
+        "_at": "2024-03-01T00:00:00Z", "team_id": "team-a",
+    }))
+}
+
+#[tokio::test]
+async fn follow_up_steps_are_labelled_and_never_the_headline() {
+    let (_dir, warehouse) = engine_events().await;
+    let batch = PLAYBOOK_VERSIONS.rows_from_json(&[version("v-1", true), version("v-2", false)]).unwrap();
+    warehouse.append(&PLAYBOOK_VERSIONS, vec![batch], None, Watermark { xid: 0, seq: 13 }).await.unwrap();
+    let scope = TeamScope::Teams(vec!["team-a".into()]);
+
+    // On version 1, Approve (after Review) is follow-up work: labelled, and Review is the headline.
+    let filter = Filter::engine().playbook("pb-1").unwrap().version("v-1").unwrap();
+    let report = bottlenecks(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    let approve = report.activities.iter().find(|a| a.times.activity == "Approve").unwrap();
+    assert!(approve.follow_up && approve.sentence.starts_with("Approve (follow-up work, after the outcome): "));
+    let review = report.activities.iter().find(|a| a.times.activity == "Review").unwrap();
+    assert!(!review.follow_up);
+    assert_eq!(report.headline.as_ref(), Some(&review.sentence));
+    assert!(report.transitions.iter().all(|t| t.follow_up), "Review → Approve leads to follow-up work");
+    // It is no top finding; it is still said, labelled, because its queue grows (i2 waits on it).
+    assert_eq!(
+        report.findings,
+        [
+            "2 cases took 1h 27m on average; waiting was 57% of the activities' time; follow-up work after the \
+             outcome (Approve) was 43% of the cycle time.",
+            "Review: 57% of cycle time, of which 40% waiting; its queue held at 0 open tasks on 4 March 2024.",
+            "Approve (follow-up work, after the outcome): 43% of cycle time, of which 80% waiting; its queue grew \
+             from 0 to 1 open task on 4 March 2024.",
+        ]
+    );
+
+    // Version 2 marks nothing: no label, the largest share is the headline.
+    let filter = Filter::engine().playbook("pb-1").unwrap().version("v-2").unwrap();
+    let report = bottlenecks(&outlined(&warehouse, &scope, &filter).await).await.unwrap();
+    assert!(report.activities.iter().all(|a| !a.follow_up));
+    assert_eq!(report.headline.as_ref(), Some(&report.activities[0].sentence));
 }

@@ -50,8 +50,18 @@ async function sqlValue(page, team, query) {
   return Number(lines[1].split(",")[0]);
 }
 
+/** A full-page screenshot. Headless Chromium now and then refuses one while it is still laying
+ * out the page ("Unable to capture screenshot"): it is tried again a moment later, four times at most. */
 async function shot(page, name) {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+      return;
+    } catch (e) {
+      if (attempt === 5 || !/Unable to capture screenshot/.test(String(e))) throw new Error(`screenshot ${name}: ${e}`);
+      await page.waitForTimeout(500 * attempt);
+    }
+  }
 }
 
 test("the web UI", async (t) => {

@@ -19,7 +19,7 @@
 
 use crate::events::TEAM_TEXT;
 use crate::filter::CaseStarts;
-use crate::sql::MEMORY_BYTES;
+use crate::sql::{MEMORY_BYTES, running_join};
 use crate::{Events, ReportError};
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Int64Type};
@@ -121,11 +121,10 @@ impl CaseLog {
     /// process's path is not finished); not noted as the counted events, which are more.
     pub async fn finished_events(events: &Events<'_>) -> Result<CaseLog, ReportError> {
         let sql = format!(
-            "{ev} SELECT {columns} FROM ev LEFT JOIN (SELECT team_id AS running_team, id AS running_id \
-             FROM instances WHERE status = 'running') running \
-             ON ev.team_id = running.running_team AND ev.case_id = running.running_id WHERE running.running_id IS NULL",
+            "{ev} SELECT {columns} FROM ev {finished}",
             ev = events.cte(),
             columns = columns(events, ""),
+            finished = running_join("ev", false),
         );
         CaseLog::load(events, &sql, Order::Time).await
     }

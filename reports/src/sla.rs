@@ -29,7 +29,7 @@
 //!
 //! [`TimeScope`]: crate::TimeScope
 
-use crate::sql::seconds;
+use crate::sql::{running_join, seconds};
 use crate::text::{duration, percent, plural, table};
 use crate::{Events, ReportError};
 use chrono::{DateTime, Utc};
@@ -236,9 +236,7 @@ async fn case_sla(events: &Events<'_>, target: f64, now: i64) -> Result<CaseSla,
     };
     let (running, open) = if filter.is_engine() {
         (
-            "LEFT JOIN (SELECT team_id, id FROM instances WHERE status = 'running') running \
-             ON c.team_id = running.team_id AND c.case_id = running.id WHERE running.id IS NULL"
-                .to_string(),
+            running_join("c", false),
             format!(
                 "CROSS JOIN (SELECT count(*) AS open_instances, {over}
                     FROM (SELECT {age} AS age FROM instances WHERE status = 'running' AND {predicate}) ages) open_figures",

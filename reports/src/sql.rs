@@ -37,6 +37,17 @@ pub(crate) fn quantile(p: f64) -> String {
     )
 }
 
+/// A join keeping the rows of `rows` (a table or CTE with `team_id` and `case_id`) whose case is
+/// an engine process still running (`running`), or those whose case is not.
+pub(crate) fn running_join(rows: &str, running: bool) -> String {
+    format!(
+        "LEFT JOIN (SELECT team_id AS running_team, id AS running_id FROM instances WHERE status = 'running') running \
+         ON {rows}.team_id = running.running_team AND {rows}.case_id = running.running_id \
+         WHERE running.running_id IS {}",
+        if running { "NOT NULL" } else { "NULL" }
+    )
+}
+
 /// Runs one report query, logging it with its duration (at debug level).
 pub(crate) async fn run(warehouse: &Warehouse, scope: &TeamScope, sql: &str) -> Result<Rows, ReportError> {
     let started = std::time::Instant::now();

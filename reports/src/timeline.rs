@@ -148,12 +148,22 @@ pub async fn timeline(
             let start = start_micros
                 .and_then(DateTime::from_timestamp_micros)
                 .ok_or_else(|| ReportError::Shape(format!("period {bin} is out of range")))?;
-            let end = start + chrono::Duration::microseconds(length);
-            let partial = end > now || from.is_some_and(|from| from > start) || to.is_some_and(|to| to < end);
+            // A period ending beyond the last representable time has surely not ended.
+            let end = start_micros.and_then(|s| s.checked_add(length)).and_then(DateTime::from_timestamp_micros);
+            let partial = end.is_none_or(|end| end > now || to.is_some_and(|to| to < end))
+                || from.is_some_and(|from| from > start);
             Ok(PeriodCounts { start, started, completed, open_at_end, partial })
         })
         .collect::<Result<Vec<_>, ReportError>>()?;
     Ok(Timeline { period, periods })
+}
+
+impl Timeline {
+    /// The period holding the instant `t`, if the timeline has one.
+    pub fn period_at(&self, t: DateTime<Utc>) -> Option<&PeriodCounts> {
+        let length = chrono::Duration::microseconds(self.period.micros());
+        self.periods.iter().find(|p| p.start <= t && p.start.checked_add_signed(length).is_none_or(|end| t < end))
+    }
 }
 
 /// The most periods a timeline has (about 270 years of days).

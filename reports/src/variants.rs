@@ -1,6 +1,7 @@
 //! Variants: the distinct activity sequences cases follow.
 
 use crate::caselog::{CaseLog, seconds_between};
+use crate::sql::running_join;
 use crate::stats::{mean, median};
 use crate::{Events, ReportError};
 use datafusion::common::HashMap;
@@ -43,10 +44,9 @@ pub struct Variant {
 pub async fn variants(events: &Events<'_>) -> Result<Variants, ReportError> {
     let (log, running_cases) = if events.filter().is_engine() {
         let sql = format!(
-            "{ev} SELECT count(*) AS running FROM (SELECT DISTINCT team_id, case_id FROM ev) c \
-             JOIN (SELECT team_id, id FROM instances WHERE status = 'running') r \
-             ON c.team_id = r.team_id AND c.case_id = r.id",
-            ev = events.cte()
+            "{ev} SELECT count(*) AS running FROM (SELECT DISTINCT team_id, case_id FROM ev) c {running}",
+            ev = events.cte(),
+            running = running_join("c", true),
         );
         (CaseLog::finished_events(events).await?, events.run(&sql).await?.first_count("running")?)
     } else {

@@ -7,17 +7,21 @@ use super::render::{PageError, PageResult, page, value};
 use super::session::Viewer;
 use super::svg;
 use crate::app::AppError;
+use arrow::array::{ArrayRef, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use orgata_engine::{Permission, TeamId};
 use orgata_reports::text::{self, duration};
-use orgata_reports::{Period, Report, ReportKind, ReportOptions, ReportOutput, Unit, Versus};
+use orgata_reports::{Filter, Period, Report, ReportKind, ReportOptions, ReportOutput, Unit, Versus};
+use orgata_warehouse::{OutputFormat, QueryResult, WarehouseError};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// The most directly-follows edges drawn (the most frequent); the rest are listed as left out.
 const GRAPH_EDGES: usize = 40;
@@ -46,12 +50,16 @@ struct AnalyticsQuery {
 }
 
 /// A date field: empty is none, anything else must be a date.
+/// Dates outside years 1 to 9999 are refused, so that the day after one, and a period as long
+/// before one, are still times.
 fn date(field: &str, text: &Option<String>) -> Result<Option<DateTime<Utc>>, AppError> {
     match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
         Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .ok()
+            .filter(|d| (1..=9999).contains(&d.year()))
             .map(|d| Some(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()))
-            .map_err(|_| AppError::invalid_field(field, format!("`{t}` is not a date like 2024-03-01"))),
+            .ok_or_else(|| AppError::invalid_field(field, format!("`{t}` is not a date like 2024-03-01"))),
     }
 }
 
@@ -68,13 +76,32 @@ struct Request {
     versus: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
+impl Request {
+    /// The events the tab's reports cover and what they take besides.
+    fn inputs(&self) -> Result<(Filter, ReportOptions), AppError> {
+        let filter = orgata_reports::filter_of(
+            self.source.as_deref(),
+            self.playbook.as_deref(),
+            None,
+            self.from,
+            self.to,
+            false,
+        )?;
+        let mut options = ReportOptions { period: self.period, ..Default::default() };
+        if let Some((from, to)) = self.versus {
+            options.versus = Versus { from: Some(from), to: Some(to), ..Default::default() };
+        }
+        Ok((filter, options))
+    }
+}
+
 /// What the page's filters ask for, checked: a date that is no date is a problem in words (and
 /// left out); the compare tab's periods default to the last 30 days against the 30 before.
 fn request_of(q: &AnalyticsQuery, problems: &mut Vec<String>) -> Request {
     let tab = q.tab.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| "overview".into());
     let mut checked = |field: &str, text: &Option<String>| {
         date(field, text).unwrap_or_else(|e| {
-            problems.push(e.detail);
+            problems.push(e.errors.into_iter().next().map_or(e.detail, |problem| problem.message));
             None
         })
     };
@@ -192,11 +219,7 @@ async fn download(
     if let Some(problem) = problems.into_iter().next() {
         return Err(AppError::bad_request(problem).into());
     }
-    let filter = orgata_reports::filter_of(r.source.as_deref(), r.playbook.as_deref(), None, r.from, r.to, false)?;
-    let mut options = ReportOptions { period: r.period, ..Default::default() };
-    if let Some((from, to)) = r.versus {
-        options.versus = Versus { from: Some(from), to: Some(to), ..Default::default() };
-    }
+    let (filter, options) = r.inputs()?;
     let kind = match r.tab.as_str() {
         "variants" => ReportKind::Variants,
         "dfg" => ReportKind::Dfg,
@@ -206,10 +229,7 @@ async fn download(
     };
     let report = s.app.team_report(&viewer.scope, &team, kind, &filter, &options).await?.report;
     let (headers, rows) = table(&report);
-    let mut body = csv_line(headers.iter().map(|h| h.to_string()));
-    for row in rows {
-        body.push_str(&csv_line(row));
-    }
+    let body = csv(&headers, &rows)?;
     let disposition = format!("attachment; filename=\"orgata-{}.csv\"", kind.as_str());
     Ok((
         [
@@ -304,29 +324,35 @@ fn table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
     }
 }
 
-/// One CSV line (RFC 4180): a cell with a comma, quote or line break is quoted, its quotes
-/// doubled; a cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@` first) is prefixed
-/// with `'`.
-fn csv_line(cells: impl IntoIterator<Item = String>) -> String {
-    let cells: Vec<String> = cells
-        .into_iter()
-        .map(|cell| {
-            let risky = cell.starts_with(['=', '+', '@']) || (cell.starts_with('-') && cell.parse::<f64>().is_err());
-            let cell = if risky { format!("'{cell}") } else { cell };
-            if cell.contains([',', '"', '\n', '\r']) { format!("\"{}\"", cell.replace('"', "\"\"")) } else { cell }
+/// A table as CSV, written as the SQL console's answers are (`QueryResult::write`: quoted where a
+/// cell holds a comma, quote or line break). A cell a spreadsheet would run as a formula (`=`,
+/// `+`, `@`, or `-` before anything but a number) is prefixed with `'`: activity names come from
+/// imported files.
+fn csv(headers: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, AppError> {
+    let inert = |cell: &str| {
+        let formula = cell.starts_with(['=', '+', '@']) || (cell.starts_with('-') && cell.parse::<f64>().is_err());
+        if formula { format!("'{cell}") } else { cell.to_string() }
+    };
+    let schema =
+        Arc::new(Schema::new(headers.iter().map(|h| Field::new(*h, DataType::Utf8, false)).collect::<Vec<_>>()));
+    let columns: Vec<ArrayRef> = (0..headers.len())
+        .map(|c| {
+            let cells = rows.iter().map(|row| inert(row.get(c).map_or("", String::as_str)));
+            Arc::new(StringArray::from_iter_values(cells)) as ArrayRef
         })
         .collect();
-    format!("{}\r\n", cells.join(","))
+    let batch = RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| AppError::from(WarehouseError::Failed(e.to_string())))?;
+    let answer = QueryResult { schema, rows: rows.len(), batches: vec![batch], truncated: false, spilled_bytes: 0 };
+    let mut body = Vec::new();
+    answer.write(OutputFormat::Csv, &mut body)?;
+    Ok(body)
 }
 
 /// The tab's report, drawn; or `{"error": …}` in words.
 async fn compute(s: &WebState, scope: &orgata_engine::Scope, team: &TeamId, r: &Request) -> Value {
     let outcome: Result<Value, AppError> = async {
-        let filter = orgata_reports::filter_of(r.source.as_deref(), r.playbook.as_deref(), None, r.from, r.to, false)?;
-        let mut options = ReportOptions { period: r.period, ..Default::default() };
-        if let Some((from, to)) = r.versus {
-            options.versus = Versus { from: Some(from), to: Some(to), ..Default::default() };
-        }
+        let (filter, options) = r.inputs()?;
         let run = |kind: ReportKind| s.app.team_report(scope, team, kind, &filter, &options);
         Ok(match r.tab.as_str() {
             "variants" => drawn(run(ReportKind::Variants).await?, variants),
@@ -574,13 +600,25 @@ fn compare(report: Report) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::csv_line;
+    use super::{csv, date};
+
+    #[test]
+    fn dates_far_outside_any_log_are_refused_in_words() {
+        assert!(date("to", &Some("2024-03-01".into())).unwrap().is_some());
+        for far in ["262143-12-31", "-200000-01-01", "0000-01-01", "10000-01-01"] {
+            let problem = date("to", &Some(far.into())).unwrap_err();
+            assert_eq!(problem.errors[0].message, format!("`{far}` is not a date like 2024-03-01"));
+        }
+    }
 
     #[test]
     fn csv_cells_are_quoted_where_they_must_be_and_never_run_as_formulas() {
-        let line = |cells: &[&str]| csv_line(cells.iter().map(|c| c.to_string()));
-        assert_eq!(line(&["a", "b c", "-1.5", "0.25"]), "a,b c,-1.5,0.25\r\n");
-        assert_eq!(line(&["say \"hi\"", "x,y", "two\nlines"]), "\"say \"\"hi\"\"\",\"x,y\",\"two\nlines\"\r\n");
-        assert_eq!(line(&["=1+1", "+a", "@b", "-c"]), "'=1+1,'+a,'@b,'-c\r\n");
+        let line = |cells: &[&str]| {
+            let csv = csv(&["a", "b", "c", "d"][..cells.len()], &[cells.iter().map(|c| c.to_string()).collect()]);
+            String::from_utf8(csv.unwrap()).unwrap().split_once('\n').unwrap().1.to_string()
+        };
+        assert_eq!(line(&["a", "b c", "-1.5", "0.25"]), "a,b c,-1.5,0.25\n");
+        assert_eq!(line(&["say \"hi\"", "x,y", "two\nlines"]), "\"say \"\"hi\"\"\",\"x,y\",\"two\nlines\"\n");
+        assert_eq!(line(&["=1+1", "+a", "@b", "-c"]), "'=1+1,'+a,'@b,'-c\n");
     }
 }

@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use chrono::{Duration, SubsecRound, Utc};
+use chrono::{Duration, Utc};
 use orgata_engine::{AuditFilter, InstanceFilter, InstanceStatus, Permission, Scope, TaskStatus, TeamId};
 use orgata_reports::{Filter, Period, Report, ReportKind, ReportOptions};
 use serde_json::{Value, json};
@@ -148,8 +148,7 @@ async fn insights_or_reason(s: &WebState, scope: &Scope, team: &TeamId) -> Value
 }
 
 async fn compute_insights(s: &WebState, scope: &Scope, team: &TeamId) -> Result<Value, PageError> {
-    // Whole seconds: the periods' starts are found again by this instant.
-    let now = Utc::now().trunc_subsecs(0);
+    let now = Utc::now();
     let week = Duration::weeks(1);
     // Whole weeks counted back from now: the last 7 days against the 7 before, never a partial
     // week against a whole one.
@@ -168,17 +167,14 @@ async fn compute_insights(s: &WebState, scope: &Scope, team: &TeamId) -> Result<
         return Ok(json!({ "unavailable": "Analytics gave an unexpected answer." }));
     };
     let periods = &timeline.periods;
-    // The 7 days starting at `start`: their counts, or none started or completed and the cases
-    // still open from before (the timeline ends with the last event).
-    let figures = |start: chrono::DateTime<Utc>| {
-        let open_before = periods.iter().rev().find(|p| p.start < start).map_or(0, |p| p.open_at_end);
-        match periods.iter().find(|p| p.start == start) {
-            Some(p) => json!({ "started": p.started, "completed": p.completed, "open": p.open_at_end }),
-            None => json!({ "started": 0, "completed": 0, "open": open_before }),
-        }
+    // The 7 days holding `t` (the engine's timeline runs on to now, quiet weeks included; none
+    // before the first case).
+    let figures = |t: chrono::DateTime<Utc>| match timeline.period_at(t) {
+        Some(p) => json!({ "started": p.started, "completed": p.completed, "open": p.open_at_end }),
+        None => json!({ "started": 0, "completed": 0, "open": 0 }),
     };
     let charted: Vec<&orgata_reports::PeriodCounts> =
-        periods.iter().filter(|p| p.start >= now - week * CHART_WEEKS).collect();
+        periods.iter().filter(|p| p.start + week > now - week * CHART_WEEKS).collect();
     let chart = svg::line_chart(&svg::LineChart {
         title: format!("Cases started and completed per 7 days, the last {CHART_WEEKS} weeks to now"),
         x_labels: charted.iter().map(|p| (p.start + week).format("to %-d %b").to_string()).collect(),

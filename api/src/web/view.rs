@@ -55,7 +55,14 @@ pub async fn entity_labels(
         s.app.engine.tasks(scope, filter).await?
     };
     let instances = of("instance").into_iter().map(InstanceId::from).chain(tasks.iter().map(|t| t.instance_id.clone()));
-    let (titles, playbooks) = tokio::join!(process_titles(s, scope, instances), s.app.engine.playbooks(scope, None));
+    let playbooks = async {
+        if entries.iter().any(|e| e.entity == "playbook") {
+            s.app.engine.playbooks(scope, None).await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let (titles, playbooks) = tokio::join!(process_titles(s, scope, instances), playbooks);
     let (titles, playbooks) = (titles?, playbooks?);
     let mut labels = HashMap::new();
     for t in &tasks {

@@ -177,7 +177,7 @@ test("the web UI", async (t) => {
       // The whole table as CSV, figures as numbers.
       const csv = await page.request.get(base + await page.locator("a[data-download]").getAttribute("href"));
       assert.equal(csv.status(), 200);
-      const lines = (await csv.text()).trim().split("\r\n");
+      const lines = (await csv.text()).trim().split("\n");
       assert.equal(lines[0], "rank,path,steps,cases,share,median_duration_s,mean_duration_s");
       assert.equal(lines.length, count + 1);
     });

@@ -92,6 +92,12 @@ async fn periods_counted_back_from_an_instant_and_partial_ones_marked() {
         ]
     );
 
+    // The period holding an instant: its start inclusive, its end exclusive.
+    let holding = |t: &str| weeks.period_at(at(t)).map(|p| p.start);
+    assert_eq!(holding("2024-01-05T00:00:00Z"), Some(at("2024-01-02T18:00:00Z")));
+    assert_eq!(holding("2024-01-02T18:00:00Z"), Some(at("2024-01-02T18:00:00Z")));
+    assert_eq!((holding("2024-01-09T18:00:00Z"), holding("2023-12-26T17:59:59Z")), (None, None));
+
     // Calendar weeks seen on Tue 9 Jan 18:00: the week of 8 January is still running.
     let weeks = timeline(&events, Period::Week, None, now).await.unwrap();
     assert_eq!(weeks.periods.iter().map(|p| p.partial).collect::<Vec<_>>(), [false, true]);

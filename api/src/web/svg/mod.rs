@@ -147,10 +147,7 @@ impl Unit {
 
     /// Axis ticks covering `min..=max` (and 0).
     fn ticks(&self, min: f64, max: f64) -> Ticks {
-        match self {
-            Unit::Count(_) => nice_ticks(min, max),
-            Unit::Duration => duration_ticks(min, max),
-        }
+        axis_ticks(min, max, *self == Unit::Duration)
     }
 }
 
@@ -285,32 +282,10 @@ impl Ticks {
     }
 }
 
-/// Nice ticks from `min(min, 0)` to `max(max, 0)`, about five intervals.
-fn nice_ticks(min: f64, max: f64) -> Ticks {
-    let lo = if min.is_finite() { min.min(0.0) } else { 0.0 };
-    let hi = if max.is_finite() { max.max(0.0) } else { 0.0 };
-    let span = hi - lo;
-    let fallback = Ticks { values: vec![0.0, 1.0], step: 1.0, duration: false };
-    if span.is_nan() || span <= 0.0 || !span.is_finite() {
-        return fallback;
-    }
-    let raw = span / 5.0;
+/// A 1, 2 or 5 × 10ⁿ step, the first not below `raw`.
+fn nice_step(raw: f64) -> f64 {
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw * (1.0 - 1e-9)).unwrap_or(10.0 * mag);
-    if step.is_nan() || step <= 0.0 || !step.is_finite() {
-        return fallback;
-    }
-    let first = (lo / step + 1e-9).floor() as i64;
-    let last = (hi / step - 1e-9).ceil() as i64;
-    if last <= first || last - first > 100 {
-        return Ticks { values: vec![lo, hi], step: span, duration: false };
-    }
-    let values: Vec<f64> = (first..=last).map(|k| k as f64 * step).collect();
-    if values.iter().all(|v| v.is_finite()) {
-        Ticks { values, step, duration: false }
-    } else {
-        Ticks { values: vec![lo, hi], step: span, duration: false }
-    }
+    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw * (1.0 - 1e-9)).unwrap_or(10.0 * mag)
 }
 
 /// Steps a duration axis may take, in seconds: whole seconds, minutes, hours, days and weeks.
@@ -339,29 +314,47 @@ const DURATION_STEPS: [f64; 22] = [
     1_209_600.0,
 ];
 
-/// Ticks for durations in seconds from `min(min, 0)` to `max(max, 0)`, about five intervals on
-/// the first step of [`DURATION_STEPS`] wide enough (beyond two weeks, whole multiples of 30
-/// days on 1–2–5 steps).
-fn duration_ticks(min: f64, max: f64) -> Ticks {
+/// Seconds in the "month" of long duration axes.
+const MONTH_S: f64 = 2_592_000.0;
+
+/// A duration step in seconds, the first of [`DURATION_STEPS`] not below `raw`; beyond two
+/// weeks, whole multiples of 30 days on 1–2–5 steps.
+fn duration_step(raw: f64) -> f64 {
+    DURATION_STEPS
+        .iter()
+        .copied()
+        .find(|s| *s >= raw * (1.0 - 1e-9))
+        .unwrap_or_else(|| nice_step(raw / MONTH_S).max(1.0) * MONTH_S)
+}
+
+/// Axis ticks from `min(min, 0)` to `max(max, 0)`, about five intervals: numbers on 1–2–5
+/// steps, or durations in seconds on whole minutes, hours, days (see [`duration_step`]).
+fn axis_ticks(min: f64, max: f64, duration: bool) -> Ticks {
     let lo = if min.is_finite() { min.min(0.0) } else { 0.0 };
     let hi = if max.is_finite() { max.max(0.0) } else { 0.0 };
     let span = hi - lo;
+    let unit = if duration { 60.0 } else { 1.0 };
+    let fallback = Ticks { values: vec![0.0, unit], step: unit, duration };
     if !(span.is_finite() && span > 0.0) {
-        return Ticks { values: vec![0.0, 60.0], step: 60.0, duration: true };
+        return fallback;
     }
     let raw = span / 5.0;
-    let step = DURATION_STEPS.iter().copied().find(|s| *s >= raw * (1.0 - 1e-9)).unwrap_or_else(|| {
-        let months = raw / 2_592_000.0;
-        let mag = 10f64.powf(months.log10().floor());
-        let nice = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= months * (1.0 - 1e-9));
-        nice.unwrap_or(10.0 * mag).max(1.0) * 2_592_000.0
-    });
+    let step = if duration { duration_step(raw) } else { nice_step(raw) };
+    if !(step.is_finite() && step > 0.0) {
+        return fallback;
+    }
     let first = (lo / step + 1e-9).floor() as i64;
     let last = (hi / step - 1e-9).ceil() as i64;
-    if !step.is_finite() || last <= first || last - first > 100 {
-        return Ticks { values: vec![lo, hi], step: span, duration: true };
+    let values: Vec<f64> = if last <= first || last - first > 100 {
+        Vec::new()
+    } else {
+        (first..=last).map(|k| k as f64 * step).collect()
+    };
+    if !values.is_empty() && values.iter().all(|v| v.is_finite()) {
+        Ticks { values, step, duration }
+    } else {
+        Ticks { values: vec![lo, hi], step: span, duration }
     }
-    Ticks { values: (first..=last).map(|k| k as f64 * step).collect(), step, duration: true }
 }
 
 /// Draws a legend row (wrapping) and returns its height.
@@ -571,19 +564,25 @@ mod tests {
 
     #[test]
     fn nice_ticks_are_1_2_5_steps_from_zero() {
-        assert_eq!(nice_ticks(0.0, 37.0).values, vec![0.0, 10.0, 20.0, 30.0, 40.0]);
-        assert_eq!(nice_ticks(3.0, 37.0).values, vec![0.0, 10.0, 20.0, 30.0, 40.0]);
-        assert_eq!(nice_ticks(0.0, 100.0).values, vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
-        assert_eq!(nice_ticks(0.0, 7.0).values, vec![0.0, 2.0, 4.0, 6.0, 8.0]);
-        assert_eq!(nice_ticks(-3.0, 8.0).values, vec![-5.0, 0.0, 5.0, 10.0]);
-        assert_eq!(nice_ticks(0.0, 0.0).values, vec![0.0, 1.0]);
-        assert_eq!(nice_ticks(f64::NAN, f64::INFINITY).values, vec![0.0, 1.0]);
-        let small = nice_ticks(0.0, 0.9);
+        assert_eq!(axis_ticks(0.0, 37.0, false).values, vec![0.0, 10.0, 20.0, 30.0, 40.0]);
+        assert_eq!(axis_ticks(3.0, 37.0, false).values, vec![0.0, 10.0, 20.0, 30.0, 40.0]);
+        assert_eq!(axis_ticks(0.0, 100.0, false).values, vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
+        assert_eq!(axis_ticks(0.0, 7.0, false).values, vec![0.0, 2.0, 4.0, 6.0, 8.0]);
+        assert_eq!(axis_ticks(-3.0, 8.0, false).values, vec![-5.0, 0.0, 5.0, 10.0]);
+        assert_eq!(axis_ticks(0.0, 0.0, false).values, vec![0.0, 1.0]);
+        assert_eq!(axis_ticks(f64::NAN, f64::INFINITY, false).values, vec![0.0, 1.0]);
+        let small = axis_ticks(0.0, 0.9, false);
         assert_eq!(small.labels(), vec!["0", "0.2", "0.4", "0.6", "0.8", "1.0"]);
-        assert_eq!(nice_ticks(0.0, 0.23).labels(), vec!["0", "0.05", "0.10", "0.15", "0.20", "0.25"]);
-        assert_eq!(nice_ticks(0.0, 42_000.0).labels(), vec!["0", "10k", "20k", "30k", "40k", "50k"]);
-        assert_eq!(nice_ticks(0.0, 2.5e6).labels(), vec!["0", "0.5M", "1.0M", "1.5M", "2.0M", "2.5M"]);
-        let huge = nice_ticks(-f64::MAX, f64::MAX);
+        assert_eq!(axis_ticks(0.0, 0.23, false).labels(), vec!["0", "0.05", "0.10", "0.15", "0.20", "0.25"]);
+        assert_eq!(axis_ticks(0.0, 42_000.0, false).labels(), vec!["0", "10k", "20k", "30k", "40k", "50k"]);
+        assert_eq!(axis_ticks(0.0, 2.5e6, false).labels(), vec!["0", "0.5M", "1.0M", "1.5M", "2.0M", "2.5M"]);
+        // Durations fall on whole hours and days, and long ones on 30-day steps.
+        let day_and_a_half = axis_ticks(0.0, 158_400.0, true);
+        assert_eq!(day_and_a_half.labels(), vec!["0s", "12h 00m", "1d 00h", "1d 12h", "2d 00h"]);
+        let months = axis_ticks(0.0, 100.0 * 86_400.0, true).values;
+        assert_eq!(months, [0.0, 30.0, 60.0, 90.0, 120.0].map(|d| d * 86_400.0));
+        assert_eq!(axis_ticks(0.0, 0.0, true).values, vec![0.0, 60.0]);
+        let huge = axis_ticks(-f64::MAX, f64::MAX, false);
         assert!(huge.values.iter().all(|v| v.is_finite()));
     }
 

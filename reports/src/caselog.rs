@@ -53,6 +53,15 @@ pub(crate) struct CaseLog {
     /// otherwise.
     pub resource: Vec<u32>,
     pub role: Vec<u32>,
+    /// Per case, its team and id, where asked for ([`CaseLog::identified`]); empty otherwise.
+    pub ids: Vec<CaseIdentity>,
+}
+
+/// Which case a case of a [`CaseLog`] is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CaseIdentity {
+    pub team: std::sync::Arc<str>,
+    pub id: Box<str>,
 }
 
 /// Microseconds (a total, or a difference of times) as seconds.
@@ -112,7 +121,17 @@ impl CaseLog {
     /// order of time.
     pub async fn events(events: &Events<'_>) -> Result<CaseLog, ReportError> {
         let sql = format!("{ev} SELECT {columns} FROM ev", ev = events.cte(), columns = columns(events, ""));
-        let log = CaseLog::load(events, &sql, Order::Time).await?;
+        let log = CaseLog::load(events, &sql, Order::Time, false).await?;
+        events.note_counted(log.rows());
+        Ok(log)
+    }
+
+    /// The counted events of `events` with each case's team and id ([`CaseLog::ids`]) and each
+    /// event's resource and role, each case's in `order` (noted as the counted events).
+    pub async fn identified(events: &Events<'_>, order: Order) -> Result<CaseLog, ReportError> {
+        let sql =
+            format!("{ev} SELECT {columns} FROM ev", ev = events.cte(), columns = columns(events, ", resource, role"));
+        let log = CaseLog::load(events, &sql, order, true).await?;
         events.note_counted(log.rows());
         Ok(log)
     }
@@ -126,7 +145,7 @@ impl CaseLog {
             columns = columns(events, ""),
             finished = running_join("ev", false),
         );
-        CaseLog::load(events, &sql, Order::Time).await
+        CaseLog::load(events, &sql, Order::Time, false).await
     }
 
     /// The work items of `base` (SQL ending in the CTE `kept`, as `times` writes it), each case's
@@ -134,16 +153,16 @@ impl CaseLog {
     /// tasks, `, resource, role`).
     pub async fn items(events: &Events<'_>, base: &str, extra: &str) -> Result<CaseLog, ReportError> {
         let sql = format!("{base} SELECT {columns} FROM kept", columns = columns(events, extra));
-        let log = CaseLog::load(events, &sql, Order::Start).await?;
+        let log = CaseLog::load(events, &sql, Order::Start, false).await?;
         if events.items_are_counted_events() {
             events.note_counted(log.rows());
         }
         Ok(log)
     }
 
-    /// Runs the load query `sql` into a case log in `order` (both logged with their duration, at
-    /// debug level).
-    async fn load(events: &Events<'_>, sql: &str, order: Order) -> Result<CaseLog, ReportError> {
+    /// Runs the load query `sql` into a case log in `order`, with the cases' `ids` or not (both
+    /// logged with their duration, at debug level).
+    async fn load(events: &Events<'_>, sql: &str, order: Order, ids: bool) -> Result<CaseLog, ReportError> {
         let started = Instant::now();
         let (parts, spilled_bytes) = events.fold(sql, Loading::add).await?;
         let loading = Loading::merge(parts);
@@ -151,7 +170,7 @@ impl CaseLog {
         tracing::debug!(rows = loading.t.len(), elapsed_ms, spilled_bytes, sql, "report query");
         let started = Instant::now();
         let cases = loading.cases;
-        let log = loading.finish(order)?;
+        let log = loading.finish(order, ids)?;
         tracing::debug!(cases, elapsed_ms = started.elapsed().as_millis() as u64, "case log ordered");
         Ok(log)
     }
@@ -208,7 +227,17 @@ impl CaseLog {
             names: self.names.clone(),
             resource: gather(&self.resource, &kept),
             role: gather(&self.role, &kept),
+            ids: if self.ids.is_empty() {
+                Vec::new()
+            } else {
+                kept.iter().map(|rows| self.ids[self.case_of(rows.start)].clone()).collect()
+            },
         }
+    }
+
+    /// The case (its number) row `row` belongs to.
+    fn case_of(&self, row: usize) -> usize {
+        self.bounds.partition_point(|&start| start <= row) - 1
     }
 
     /// How many rows.
@@ -471,12 +500,24 @@ impl Loading {
     }
 
     /// Groups the rows by case (a counting sort by case number, keeping the order read) and
-    /// puts each case's in `order`.
-    fn finish(self, order_by: Order) -> Result<CaseLog, ReportError> {
+    /// puts each case's in `order`, with the cases' teams and ids if `ids`.
+    fn finish(self, order_by: Order, ids: bool) -> Result<CaseLog, ReportError> {
         if let Some(e) = self.error {
             return Err(e);
         }
         let cases = self.cases as usize;
+        let mut identities = Vec::new();
+        if ids {
+            let unknown = CaseIdentity { team: "".into(), id: "".into() };
+            identities = vec![unknown; cases];
+            for (team, numbers) in &self.teams {
+                let team: std::sync::Arc<str> = team.as_ref().into();
+                for (key, &number) in numbers {
+                    let id = String::from_utf8_lossy(key.as_bytes()).into();
+                    identities[number as usize] = CaseIdentity { team: team.clone(), id };
+                }
+            }
+        }
         let mut bounds = vec![0usize; cases + 1];
         for &case in &self.case {
             bounds[case as usize + 1] += 1;
@@ -516,6 +557,7 @@ impl Loading {
             activities: self.activities.names,
             names: self.names.names,
             bounds,
+            ids: identities,
         })
     }
 }
@@ -655,7 +697,7 @@ mod tests {
         for batch in batches {
             loading.add(batch.clone());
         }
-        loading.finish(order).unwrap()
+        loading.finish(order, false).unwrap()
     }
 
     /// Each case's activities, in the log's order.
@@ -725,7 +767,7 @@ mod tests {
         let mut loading = Loading::default();
         loading.add(batch(&rows[..2], None));
         loading.add(batch(&rows[2..], None));
-        let log = loading.finish(Order::Time).unwrap();
+        let log = loading.finish(Order::Time, false).unwrap();
         assert_eq!(traces(&log), vec![vec!["x", "z"], vec!["y"]]);
         let key = |id: &str| CaseKey::from(id.as_bytes());
         assert!(matches!(key("c29164"), CaseKey::Inline(6, _)) && matches!(key(long), CaseKey::Boxed(_)));
@@ -746,12 +788,17 @@ mod tests {
             part.add(batch);
             part
         });
-        let log = Loading::merge(parts.into()).finish(Order::Time).unwrap();
+        let log = Loading::merge(parts.into()).finish(Order::Time, true).unwrap();
         assert_eq!(log.cases(), 3);
         assert_eq!(traces(&log), vec![vec!["c", "a"], vec!["b"], vec!["b"]]);
         assert_eq!(log.activities, vec!["a", "b", "c"]);
         assert_eq!(log.names, vec!["ann", "bob"]);
         assert_eq!(log.resource, vec![0, 0, NO_NAME, 1]);
+        let ids: Vec<(&str, &str)> = log.ids.iter().map(|case| (&*case.team, &*case.id)).collect();
+        assert_eq!(ids, vec![("t", "c1"), ("t", "c2"), ("t", "c3")]);
+        let later = log.cases_started(CaseStarts { from: Some(2), to: None });
+        let ids: Vec<&str> = later.ids.iter().map(|case| &*case.id).collect();
+        assert_eq!(ids, vec!["c2", "c3"]);
     }
 
     #[test]
@@ -783,7 +830,7 @@ mod tests {
         .unwrap();
         let mut loading = Loading::default();
         loading.add(batch);
-        let error = loading.finish(Order::Time).err().map(|e| e.to_string());
+        let error = loading.finish(Order::Time, false).err().map(|e| e.to_string());
         assert_eq!(error.as_deref(), Some("unexpected query result: column `t` is Utf8"));
     }
 }

@@ -5,9 +5,10 @@
 use crate::selection::{Selection, selection};
 use crate::text::{duration, gap, percent, plural, table};
 use crate::{
-    ActivityReport, BottleneckReport, CaseReport, CaseStatistics, Comparison, DirectlyFollowsGraph, Events, Filter,
-    Period, ReportError, ResourceReport, Side, SlaReport, TimeScope, Timeline, Variants, activity_report, bottlenecks,
-    case_report, compare, directly_follows, resources, sla, timeline, variants,
+    ActivityReport, AnomalyReport, BottleneckReport, CaseReport, CaseStatistics, Comparison, DEFAULT_ZETA,
+    DirectlyFollowsGraph, Events, Filter, Period, ReportError, ResourceReport, Side, SlaReport, TimeScope, Timeline,
+    Variants, activity_report, anomalies, bottlenecks, case_report, compare, directly_follows, resources, sla,
+    timeline, variants,
 };
 use chrono::{DateTime, Utc};
 use orgata_warehouse::{TeamScope, Warehouse};
@@ -39,11 +40,14 @@ pub enum ReportKind {
     Sla,
     /// Workload per person and role, utilisation over time, handovers between people.
     Resources,
+    /// Cases and steps unlike their history: the temporal profile's deviations, unusual
+    /// durations, rework and paths, steps slower than before.
+    Anomalies,
 }
 
 impl ReportKind {
     /// Every report, in the order they are listed.
-    pub const ALL: [ReportKind; 9] = [
+    pub const ALL: [ReportKind; 10] = [
         ReportKind::Cases,
         ReportKind::Variants,
         ReportKind::Dfg,
@@ -53,6 +57,7 @@ impl ReportKind {
         ReportKind::Compare,
         ReportKind::Sla,
         ReportKind::Resources,
+        ReportKind::Anomalies,
     ];
 
     /// The report's name, as URLs and the CLI write it.
@@ -67,6 +72,7 @@ impl ReportKind {
             ReportKind::Compare => "compare",
             ReportKind::Sla => "sla",
             ReportKind::Resources => "resources",
+            ReportKind::Anomalies => "anomalies",
         }
     }
 }
@@ -96,6 +102,7 @@ pub enum Report {
     Compare(Comparison),
     Sla(SlaReport),
     Resources(ResourceReport),
+    Anomalies(AnomalyReport),
 }
 
 /// The filter interfaces build from what a caller gave (text fields, all optional): the source
@@ -143,13 +150,16 @@ pub struct ReportOptions {
     pub now: DateTime<Utc>,
     /// The working hours per week utilisation is measured against (the resources report).
     pub hours_per_week: f64,
+    /// Standard deviations from its mean beyond which a time between two activities is unusual
+    /// (the anomalies report).
+    pub zeta: f64,
 }
 
 /// The working hours per week utilisation is measured against unless told otherwise.
 pub const DEFAULT_HOURS_PER_WEEK: f64 = 40.0;
 
 impl Default for ReportOptions {
-    /// Weekly timelines; nothing to compare with; no case target; now; 40-hour weeks.
+    /// Weekly timelines; nothing to compare with; no case target; now; 40-hour weeks; ζ 3.
     fn default() -> Self {
         ReportOptions {
             period: Period::Week,
@@ -158,6 +168,7 @@ impl Default for ReportOptions {
             case_target_s: None,
             now: Utc::now(),
             hours_per_week: DEFAULT_HOURS_PER_WEEK,
+            zeta: DEFAULT_ZETA,
         }
     }
 }
@@ -294,6 +305,7 @@ async fn report(kind: ReportKind, events: &Events<'_>, options: &ReportOptions) 
         }
         ReportKind::Sla => Report::Sla(sla(events, options.case_target_s, options.now).await?),
         ReportKind::Resources => Report::Resources(resources(events, None, options.hours_per_week).await?),
+        ReportKind::Anomalies => Report::Anomalies(anomalies(events, options.zeta, options.now).await?),
     })
 }
 
@@ -331,6 +343,7 @@ impl Report {
             Report::Compare(comparison) => out.push_str(&comparison.to_text()),
             Report::Sla(report) => out.push_str(&report.to_text()),
             Report::Resources(report) => out.push_str(&report.to_text()),
+            Report::Anomalies(report) => out.push_str(&report.to_text()),
             Report::Cases(report) => cases_text(&mut out, &report.statistics, report.arrival_average_s),
             Report::Variants(v) => {
                 let running = match v.running_cases {

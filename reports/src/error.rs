@@ -18,6 +18,16 @@ pub enum ReportError {
     /// The events a report holds in memory would take more than this many MiB.
     #[error("the report's events need more than {0} MiB of memory; narrow the filter")]
     Memory(usize),
+    /// A report would compare more pairs of events than it may (the temporal profile's cases
+    /// are too long).
+    #[error("the report would compare {pairs} pairs of events, more than {limit}; narrow the filter")]
+    TooManyPairs { pairs: u64, limit: u64 },
+    /// Too few finished cases to learn from (or to test on).
+    #[error("{0}")]
+    NotEnoughHistory(String),
+    /// A model could not be trained or asked (a bug, not bad input).
+    #[error("the prediction model failed: {0}")]
+    Model(String),
     /// The query's answer did not have the shape the report expects (a bug, not bad input).
     #[error("unexpected query result: {0}")]
     Shape(String),

@@ -20,6 +20,7 @@
 //! | `t` | `ts` in microseconds since the epoch |
 //! | `st` | when the work started, in microseconds: the event's own `start_ts`, else the time of its task's `start` event (the engine's events), else `t` |
 //! | `timed` | whether `st` is a real start time |
+//! | `resource`, `role` | who did it, where the events say |
 //!
 //! Conventions (those of the PM4Py reference figures, `shared/eventlogs/README.md`): a log whose
 //! transitions are its own statuses ("In Progress", "Resolved", no `complete` at all) counts
@@ -211,7 +212,8 @@ impl<'a> Events<'a> {
             // `start` event.
             format!(
                 "selected AS (
-                    SELECT team_id, case_id, activity, lower(lifecycle) AS lifecycle, ts, start_ts, task_id, ordinal
+                    SELECT team_id, case_id, activity, lower(lifecycle) AS lifecycle, ts, start_ts, task_id, ordinal,
+                        resource, role
                     FROM events WHERE {predicate}
                 ),
                 task_starts AS (
@@ -219,7 +221,7 @@ impl<'a> Events<'a> {
                     WHERE lifecycle = 'start' AND task_id IS NOT NULL GROUP BY team_id, task_id
                 ),
                 timed_events AS (
-                    SELECT c.team_id, c.case_id, c.activity, c.ordinal, c.ts, CAST(c.ts AS BIGINT) AS t,
+                    SELECT c.team_id, c.case_id, c.activity, c.ordinal, c.ts, CAST(c.ts AS BIGINT) AS t, c.resource, c.role,
                         CAST(coalesce(c.start_ts, CASE WHEN s.started <= c.ts THEN s.started END, c.ts) AS BIGINT) AS st,
                         c.start_ts IS NOT NULL OR coalesce(s.started <= c.ts, false) AS timed
                     FROM selected c LEFT JOIN task_starts s ON c.team_id = s.team_id AND c.task_id = s.task_id
@@ -230,7 +232,7 @@ impl<'a> Events<'a> {
         } else {
             format!(
                 "timed_events AS (
-                    SELECT team_id, case_id, activity, ordinal, ts, CAST(ts AS BIGINT) AS t,
+                    SELECT team_id, case_id, activity, ordinal, ts, CAST(ts AS BIGINT) AS t, resource, role,
                         CAST(coalesce(start_ts, ts) AS BIGINT) AS st, start_ts IS NOT NULL AS timed
                     FROM events WHERE {predicate}{counted}
                 )",

@@ -39,6 +39,8 @@
 //!   against a target duration, with findings as sentences.
 //! - `resources`: workload per resource and role, utilisation per period against a working week,
 //!   and handovers of cases between resources.
+//! - `predict`: what will happen and what departs from history — the temporal profile (PM4Py's
+//!   figures) and anomalies among cases and steps, in words.
 
 mod activities;
 mod bottlenecks;
@@ -50,6 +52,7 @@ mod dfg;
 mod error;
 mod events;
 mod filter;
+mod predict;
 mod resources;
 mod selection;
 mod sla;
@@ -72,6 +75,15 @@ pub use dfg::{DfgEdge, DirectlyFollowsGraph, directly_follows};
 pub use error::ReportError;
 pub use events::Events;
 pub use filter::{Filter, TimeScope};
+pub use predict::{
+    AnomalyReport, CaseDeviations, CaseOutlier, DEFAULT_ZETA, DEVIATING_CASES_LISTED, Deviation, MAX_PAIRS,
+    MIN_HISTORY, OUTLIERS_LISTED, OutlierCounts, OutlierKind, PairTime, RECENT_DAYS, StepChange, TemporalProfile,
+    anomalies, temporal_profile,
+};
+pub use predict::{
+    Encoding, Evaluation, LENGTHS_LISTED, LengthScore, MAX_ACTIVITIES, MAX_RESOURCES, MIN_TRAINING_CASES, NextScore,
+    RemainingScore, RiskScore, TRAINING_SHARE, TimeScore, TrainingOptions, evaluate,
+};
 pub use resources::{Handover, ResourceFigures, ResourceReport, ResourceWorkload, RoleFigures, resources};
 pub use selection::{CountRule, Emptied, Selection, SourceCount, TRANSITIONS_LISTED, TransitionCount, selection};
 pub use sla::{CaseSla, OpenInstances, STEP_FINDINGS, SlaReport, StepSla, sla};

@@ -144,9 +144,12 @@ impl From<orgata_reports::ReportError> for AppError {
         use orgata_reports::ReportError::*;
         match e {
             InvalidFilter(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-filter", e.to_string()),
-            TooLarge(_) | Memory(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "too-large", e.to_string()),
+            TooLarge(_) | Memory(_) | TooManyPairs { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "too-large", e.to_string())
+            }
             Warehouse(e) => Self::from(e),
-            Shape(_) => Self::internal("report error", &e),
+            NotEnoughHistory(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "not-enough-history", e.to_string()),
+            Shape(_) | Model(_) => Self::internal("report error", &e),
         }
     }
 }

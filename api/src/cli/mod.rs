@@ -1,8 +1,9 @@
 //! The `orgata` command line: its commands and flags, and the commands that work on the data
-//! folder directly (demo, migrate, audit, ingest, warehouse, sql, import, report, changes).
+//! folder directly (demo, migrate, audit, ingest, warehouse, sql, import, report, model, changes).
 //! Serving — REST, the web UI and MCP — is `crate::server` and `crate::mcp`, dispatched by
 //! [`crate::run`].
 
+mod model;
 mod report;
 mod warehouse;
 
@@ -98,6 +99,11 @@ pub enum Command {
     /// Process analytics — cases, variants, dfg, activities, timeline — over the warehouse or
     /// directly over a log file (--log), as tables or JSON.
     Report(report::ReportArgs),
+    /// Prediction models: evaluate them on the warehouse's history or a log file.
+    Model {
+        #[command(subcommand)]
+        command: model::ModelCommand,
+    },
 }
 
 /// What to do with the audit trail.
@@ -142,6 +148,7 @@ pub async fn run(config: &Config, command: Command) -> Result<()> {
         Command::Sql(args) => warehouse::sql(config, args).await,
         Command::Import(args) => warehouse::import(config, args).await,
         Command::Report(args) => report::report(config, args).await,
+        Command::Model { command } => model::run(config, command).await,
         Command::Changes { after, limit } => {
             let store = orgata_engine::connect(&config.database_url).await?;
             let events = store.read_changes(after.unwrap_or_default(), limit).await?;

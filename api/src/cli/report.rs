@@ -11,12 +11,9 @@ use orgata_warehouse::{TeamScope, Warehouse};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-/// How `orgata report` is asked.
+/// Where a command's events are: a log file on its own, or the warehouse's teams and source.
 #[derive(Debug, clap::Args)]
-pub struct ReportArgs {
-    /// The report: cases, variants, dfg, activities, timeline, bottlenecks, compare, sla or resources.
-    #[arg(value_parser = |s: &str| s.parse::<ReportKind>().map_err(|e| e.to_string()))]
-    pub report: ReportKind,
+pub struct EventArgs {
     /// Analyse this log file (.xes, .xes.gz, .csv, .csv.gz) on its own instead of the warehouse.
     #[arg(long = "log", value_name = "FILE", conflicts_with_all = ["team", "source"])]
     pub log_file: Option<PathBuf>,
@@ -29,6 +26,17 @@ pub struct ReportArgs {
     /// The events' source: `orgata` (the processes run here) or an imported log's source name.
     #[arg(long)]
     pub source: Option<String>,
+}
+
+/// How `orgata report` is asked.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The report: cases, variants, dfg, activities, timeline, bottlenecks, compare, sla, resources or
+    /// anomalies.
+    #[arg(value_parser = |s: &str| s.parse::<ReportKind>().map_err(|e| e.to_string()))]
+    pub report: ReportKind,
+    #[command(flatten)]
+    pub events: EventArgs,
     /// Only this playbook's processes.
     #[arg(long)]
     pub playbook: Option<String>,
@@ -75,13 +83,17 @@ pub struct ReportArgs {
     /// resources: the working hours per week utilisation is measured against.
     #[arg(long, value_name = "HOURS", default_value_t = orgata_reports::DEFAULT_HOURS_PER_WEEK)]
     pub hours_per_week: f64,
+    /// anomalies: standard deviations from its mean beyond which a time between two activities
+    /// is unusual (default 3).
+    #[arg(long, value_name = "SIGMAS")]
+    pub zeta: Option<f64>,
     /// Output: table (for people) or json.
     #[arg(long, default_value = "table", value_parser = ["table", "json"])]
     pub format: String,
 }
 
 /// An RFC 3339 time, or a date meaning its midnight UTC.
-fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+pub(super) fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Ok(time.with_timezone(&Utc));
     }
@@ -96,7 +108,7 @@ fn parse_time_or_now(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// A duration like `5d` or `1d 12h`, in seconds.
-fn parse_duration(text: &str) -> Result<f64, String> {
+pub(super) fn parse_duration(text: &str) -> Result<f64, String> {
     orgata_engine::definition::Sla::parse(text).map(|d| d.seconds as f64)
 }
 
@@ -104,24 +116,47 @@ fn parse_duration(text: &str) -> Result<f64, String> {
 const LOG_TEAM: &str = "log";
 const LOG_SOURCE: &str = "log";
 
+/// Where a command's events are: the warehouse, or a log file imported on its own into a
+/// temporary one for the run (`--log`), with the teams and the source to read.
+pub(super) struct EventSource {
+    /// Holds the temporary warehouse's folder while the command runs.
+    _scratch: Option<tempfile::TempDir>,
+    pub warehouse: Warehouse,
+    pub scope: TeamScope,
+    pub source: Option<String>,
+}
+
+impl EventSource {
+    /// The log file of `args` imported into a temporary warehouse, or `config`'s warehouse with
+    /// the teams (none: every team) and source of `args`.
+    pub async fn open(config: &Config, args: &EventArgs) -> Result<EventSource> {
+        match &args.log_file {
+            Some(file) => {
+                let scratch = tempfile::tempdir().context("a temporary folder for the log")?;
+                let location = scratch.path().to_str().context("a temporary folder with a UTF-8 path")?;
+                let warehouse = Warehouse::open(location, HashMap::new())?;
+                let format = super::warehouse::log_format(file, args.log_format.as_deref(), Default::default())?;
+                super::warehouse::import_file(&warehouse, file, &format, LOG_TEAM, LOG_SOURCE).await?;
+                Ok(EventSource {
+                    _scratch: Some(scratch),
+                    warehouse,
+                    scope: TeamScope::All,
+                    source: Some(LOG_SOURCE.to_string()),
+                })
+            }
+            None => {
+                let teams = &args.team;
+                let scope = if teams.is_empty() { TeamScope::All } else { TeamScope::Teams(teams.clone()) };
+                Ok(EventSource { _scratch: None, warehouse: config.warehouse()?, scope, source: args.source.clone() })
+            }
+        }
+    }
+}
+
 /// `orgata report`.
 pub async fn report(config: &Config, args: ReportArgs) -> Result<()> {
-    // A log analysed on its own lives in a temporary warehouse for the run.
-    let scratch;
-    let (warehouse, scope, source) = match &args.log_file {
-        Some(file) => {
-            scratch = tempfile::tempdir().context("a temporary folder for the log")?;
-            let location = scratch.path().to_str().context("a temporary folder with a UTF-8 path")?;
-            let warehouse = Warehouse::open(location, HashMap::new())?;
-            let format = super::warehouse::log_format(file, args.log_format.as_deref(), Default::default())?;
-            super::warehouse::import_file(&warehouse, file, &format, LOG_TEAM, LOG_SOURCE).await?;
-            (warehouse, TeamScope::All, Some(LOG_SOURCE.to_string()))
-        }
-        None => {
-            let scope = if args.team.is_empty() { TeamScope::All } else { TeamScope::Teams(args.team.clone()) };
-            (config.warehouse()?, scope, args.source.clone())
-        }
-    };
+    let events = EventSource::open(config, &args.events).await?;
+    let (warehouse, scope, source) = (&events.warehouse, &events.scope, &events.source);
     let filter = orgata_reports::filter_of(
         source.as_deref(),
         args.playbook.as_deref(),
@@ -147,6 +182,9 @@ pub async fn report(config: &Config, args: ReportArgs) -> Result<()> {
     if args.periods_end.is_some() && args.report != ReportKind::Timeline {
         bail!("--periods-end is for `orgata report timeline`");
     }
+    if args.zeta.is_some() && args.report != ReportKind::Anomalies {
+        bail!("--zeta is for `orgata report anomalies`");
+    }
     let options = ReportOptions {
         period: args.period,
         periods_end: args.periods_end,
@@ -154,8 +192,9 @@ pub async fn report(config: &Config, args: ReportArgs) -> Result<()> {
         case_target_s: args.case_target,
         now: Utc::now(),
         hours_per_week: args.hours_per_week,
+        zeta: args.zeta.unwrap_or(orgata_reports::DEFAULT_ZETA),
     };
-    let report = orgata_reports::run(args.report, &warehouse, &scope, &filter, &options).await?;
+    let report = orgata_reports::run(args.report, warehouse, scope, &filter, &options).await?;
     match args.format.as_str() {
         "json" => println!("{}", serde_json::to_string_pretty(&report)?),
         "table" => print!("{}", report.to_text()),

@@ -47,6 +47,10 @@ struct AnalyticsParams {
     periods_end: Option<DateTime<Utc>>,
     /// resources: the working hours per week utilisation is measured against (default 40).
     hours_per_week: Option<f64>,
+    /// anomalies: standard deviations from its mean beyond which a time between two activities
+    /// is unusual (default 3).
+    #[param(minimum = 0)]
+    zeta: Option<f64>,
     /// sla: the case duration target, like `5d` or `1d 12h` (units d, h, m, s).
     case_target: Option<String>,
     /// compare: the other side's team (the caller needs `analytics.read` there too).
@@ -63,7 +67,7 @@ struct AnalyticsParams {
     versus_to: Option<DateTime<Utc>>,
 }
 
-#[utoipa::path(get, path = "/v1/teams/{team}/analytics/{report}", params(("team" = String, Path, description = "A team id"), ("report" = String, Path, description = "cases, variants, dfg, activities, timeline, bottlenecks, compare, sla or resources"), AnalyticsParams), responses((status = 200, description = "The report", body = ReportOutput)))]
+#[utoipa::path(get, path = "/v1/teams/{team}/analytics/{report}", params(("team" = String, Path, description = "A team id"), ("report" = String, Path, description = "cases, variants, dfg, activities, timeline, bottlenecks, compare, sla, resources or anomalies"), AnalyticsParams), responses((status = 200, description = "The report", body = ReportOutput)))]
 async fn report(
     State(s): State<App>,
     Caller(c): Caller,
@@ -112,6 +116,9 @@ async fn report(
     if p.periods_end.is_some() && kind != ReportKind::Timeline {
         return Err(AppError::invalid_field("periods_end", "periods_end is for the timeline report"));
     }
+    if p.zeta.is_some() && kind != ReportKind::Anomalies {
+        return Err(AppError::invalid_field("zeta", "zeta is for the anomalies report"));
+    }
     let hours_per_week = p.hours_per_week.unwrap_or(orgata_reports::DEFAULT_HOURS_PER_WEEK);
     let options = ReportOptions {
         period,
@@ -120,6 +127,7 @@ async fn report(
         case_target_s,
         now: chrono::Utc::now(),
         hours_per_week,
+        zeta: p.zeta.unwrap_or(orgata_reports::DEFAULT_ZETA),
     };
     Ok(axum::Json(s.team_report(&c, &team, kind, &filter, &options).await?))
 }

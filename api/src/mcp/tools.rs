@@ -485,6 +485,18 @@ impl OrgataMcp {
         tool(self.report(&ctx, ReportKind::Cases, &args, Versus::default())).await
     }
 
+    #[tool(description = "Cases and steps unlike their history (the `anomalies` report): cases whose time between \
+                          two activities lies beyond 3 standard deviations of the temporal profile, cases far \
+                          longer than usual, with unusual rework or a path no other case followed, and steps \
+                          slower over the last 14 days than before — each as a sentence.")]
+    async fn list_anomalies(
+        &self,
+        Parameters(args): Parameters<ReportArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        tool(self.report(&ctx, ReportKind::Anomalies, &args, Versus::default())).await
+    }
+
     #[tool(description = "Compares two periods (the `compare` report): case and activity figures of [from, to) \
                           against [versus_from, versus_to), with the notable changes in sentences.")]
     async fn compare_periods(

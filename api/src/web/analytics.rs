@@ -15,12 +15,13 @@ use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use orgata_engine::{Permission, TeamId};
+use orgata_engine::{InstanceId, Permission, TeamId};
 use orgata_reports::text::{self, duration};
 use orgata_reports::{Filter, Period, Report, ReportKind, ReportOptions, ReportOutput, Unit, Versus};
 use orgata_warehouse::{OutputFormat, QueryResult, WarehouseError};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The most directly-follows edges drawn (the most frequent); the rest are listed as left out.
@@ -29,6 +30,8 @@ const GRAPH_EDGES: usize = 40;
 const VARIANTS: usize = 15;
 /// Variants listed at most, the rest behind "more" (the REST report and the CLI have them all).
 const VARIANTS_LISTED: usize = 500;
+/// Pairs of the temporal profile listed (the most observed).
+const PROFILE_PAIRS: usize = 50;
 
 pub fn routes() -> Router<WebState> {
     Router::new().route("/teams/{team}/analytics", get(analytics)).route("/teams/{team}/analytics.csv", get(download))
@@ -225,6 +228,7 @@ async fn download(
         "dfg" => ReportKind::Dfg,
         "bottlenecks" => ReportKind::Bottlenecks,
         "compare" => ReportKind::Compare,
+        "anomalies" => ReportKind::Anomalies,
         _ => ReportKind::Timeline,
     };
     let report = s.app.team_report(&viewer.scope, &team, kind, &filter, &options).await?.report;
@@ -320,6 +324,24 @@ fn table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
                 })
                 .collect(),
         ),
+        Report::Anomalies(a) => (
+            vec!["case", "started", "running", "duration_s", "repeats", "unusual", "finding"],
+            a.outliers
+                .iter()
+                .map(|o| {
+                    let kinds: Vec<&str> = o.kinds.iter().map(|k| k.as_str()).collect();
+                    vec![
+                        o.case_id.clone(),
+                        o.started.to_rfc3339(),
+                        o.running.to_string(),
+                        n(o.duration_s),
+                        o.repeats.to_string(),
+                        kinds.join(" "),
+                        o.finding.clone(),
+                    ]
+                })
+                .collect(),
+        ),
         _ => (Vec::new(), Vec::new()),
     }
 }
@@ -355,6 +377,12 @@ async fn compute(s: &WebState, scope: &orgata_engine::Scope, team: &TeamId, r: &
         let (filter, options) = r.inputs()?;
         let run = |kind: ReportKind| s.app.team_report(scope, team, kind, &filter, &options);
         Ok(match r.tab.as_str() {
+            "anomalies" => {
+                let output = run(ReportKind::Anomalies).await?;
+                let titles =
+                    if filter.is_engine() { case_titles(s, scope, &output.report).await? } else { HashMap::new() };
+                drawn(output, |report| anomalies(report, &titles))
+            }
             "variants" => drawn(run(ReportKind::Variants).await?, variants),
             "dfg" => drawn(run(ReportKind::Dfg).await?, dfg),
             "bottlenecks" => drawn(run(ReportKind::Bottlenecks).await?, bottlenecks),
@@ -428,6 +456,79 @@ fn overview(cases: Report, timeline: Report) -> Value {
             "p95": duration(d.p95), "max": duration(d.max),
         })),
         "profile": profile, "throughput": throughput,
+    })
+}
+
+/// The titles of the engine's processes an anomalies report lists, by id (those the viewer sees).
+async fn case_titles(
+    s: &WebState,
+    scope: &orgata_engine::Scope,
+    report: &Report,
+) -> Result<HashMap<String, String>, AppError> {
+    let Report::Anomalies(a) = report else { return Ok(HashMap::new()) };
+    let ids = a.outliers.iter().map(|o| InstanceId::from(o.case_id.as_str()));
+    let titles = super::view::process_titles(s, scope, ids).await.map_err(|e| match e {
+        super::render::PageError::Api(e) => e,
+        super::render::PageError::Template(e) => AppError::from(WarehouseError::Failed(e)),
+    })?;
+    Ok(titles.into_iter().map(|(id, title)| (id.to_string(), title)).collect())
+}
+
+/// Unusual cases and slower steps: the findings, a chart of the cases by what is unusual, the
+/// cases (engine processes by title, with a link), the steps, and the temporal profile.
+fn anomalies(report: Report, titles: &HashMap<String, String>) -> Value {
+    let Report::Anomalies(a) = report else { return Value::Null };
+    let counts = [
+        ("Timing between two steps", a.counts.timing),
+        ("Duration", a.counts.duration),
+        ("Rework", a.counts.rework),
+        ("A path no other case took", a.counts.new_path),
+    ];
+    let chart = (a.outlying_cases > 0).then(|| {
+        svg::bar_chart(&svg::BarChart {
+            title: "Unusual cases by what is unusual about them (a case may count more than once)".into(),
+            segment_names: vec!["Cases".into()],
+            bars: counts
+                .iter()
+                .map(|(label, n)| svg::Bar {
+                    label: label.to_string(),
+                    segments: vec![*n as f64],
+                    value_text: n.to_string(),
+                    href: None,
+                })
+                .collect(),
+            unit: "cases".into(),
+        })
+    });
+    let cases: Vec<Value> = a
+        .outliers
+        .iter()
+        .map(|o| {
+            let title = titles.get(&o.case_id);
+            json!({
+                "id": o.case_id, "title": title, "link": title.map(|_| format!("/processes/{}", o.case_id)),
+                "started": o.started.format("%Y-%m-%d").to_string(), "duration": duration(o.duration_s),
+                "running": o.running, "kinds": o.kinds.iter().map(|k| k.as_str().replace('_', " ")).collect::<Vec<_>>(), "finding": o.finding,
+            })
+        })
+        .collect();
+    let mut pairs = a.temporal_profile.pairs.clone();
+    pairs.sort_by(|x, y| y.observations.cmp(&x.observations).then_with(|| (&x.from, &x.to).cmp(&(&y.from, &y.to))));
+    let pairs: Vec<Value> = pairs
+        .iter()
+        .take(PROFILE_PAIRS)
+        .map(|p| {
+            json!({ "from": p.from, "to": p.to, "observations": p.observations, "mean": duration(p.mean_s),
+                    "stdev": duration(p.stdev_s) })
+        })
+        .collect();
+    json!({
+        "findings": a.findings, "chart": chart, "cases": cases, "outlying": a.outlying_cases,
+        "total": a.temporal_profile.cases, "finished": a.finished_cases, "zeta": a.temporal_profile.zeta,
+        "steps": a.slower_steps.iter().map(|x| json!({ "activity": x.activity, "finding": x.finding })).collect::<Vec<_>>(),
+        "pairs": pairs, "pair_count": a.temporal_profile.pairs.len(),
+        "recent_from": a.recent_from.map(|t| t.format("%Y-%m-%d").to_string()),
+        "recent_to": a.recent_to.map(|t| t.format("%Y-%m-%d").to_string()),
     })
 }
 

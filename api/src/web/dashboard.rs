@@ -1,7 +1,7 @@
 //! The dashboard: my open and overdue tasks, active processes and recent activity (live: the
 //! page follows the team's event stream and reloads these panels when something changes), this
-//! week's key figures with their trend, the throughput chart and the top bottleneck (from the
-//! warehouse, through the same reports as REST and MCP).
+//! week's key figures with their trend, the throughput chart, the top bottleneck and the unusual
+//! processes (from the warehouse, through the same reports as REST and MCP).
 
 use super::WebState;
 use super::render::{PageError, PageResult, page, render, value};
@@ -15,7 +15,7 @@ use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Duration, Utc};
-use orgata_engine::{AuditFilter, InstanceFilter, InstanceStatus, Permission, Scope, TaskStatus, TeamId};
+use orgata_engine::{AuditFilter, InstanceFilter, InstanceId, InstanceStatus, Permission, Scope, TaskStatus, TeamId};
 use orgata_reports::{Filter, Period, Report, ReportKind, ReportOptions};
 use serde_json::{Value, json};
 
@@ -24,6 +24,8 @@ const LIST_ITEMS: usize = 8;
 const COUNT_LIMIT: i64 = 500;
 /// Weeks the throughput chart covers.
 const CHART_WEEKS: i32 = 12;
+/// Unusual processes the anomalies panel lists.
+const UNUSUAL_LISTED: usize = 5;
 
 pub fn routes() -> Router<WebState> {
     Router::new()
@@ -161,9 +163,14 @@ async fn compute_insights(s: &WebState, scope: &Scope, team: &TeamId) -> Result<
         let options = options.clone();
         async move { s.app.team_report(scope, team, kind, &filter, &options).await }
     };
-    let (timeline, bottlenecks) =
-        tokio::join!(report(ReportKind::Timeline, weeks), report(ReportKind::Bottlenecks, month));
-    let (Report::Timeline(timeline), Report::Bottlenecks(bottlenecks)) = (timeline?.report, bottlenecks?.report) else {
+    let (timeline, bottlenecks, anomalies) = tokio::join!(
+        report(ReportKind::Timeline, weeks),
+        report(ReportKind::Bottlenecks, month),
+        report(ReportKind::Anomalies, Filter::engine())
+    );
+    let (Report::Timeline(timeline), Report::Bottlenecks(bottlenecks), Report::Anomalies(anomalies)) =
+        (timeline?.report, bottlenecks?.report, anomalies?.report)
+    else {
         return Ok(json!({ "unavailable": "Analytics gave an unexpected answer." }));
     };
     let periods = &timeline.periods;
@@ -189,9 +196,23 @@ async fn compute_insights(s: &WebState, scope: &Scope, team: &TeamId) -> Result<
     // One headline (what delays the outcome most), then at most two other findings.
     let headline = bottlenecks.headline.as_ref();
     let others: Vec<&String> = bottlenecks.findings.iter().filter(|f| Some(*f) != headline).take(2).collect();
+    // The unusual processes, running ones first (they can still be helped), by title.
+    let mut unusual: Vec<&orgata_reports::CaseOutlier> = anomalies.outliers.iter().collect();
+    unusual.sort_by_key(|o| !o.running);
+    unusual.truncate(UNUSUAL_LISTED);
+    let titles = process_titles(s, scope, unusual.iter().map(|o| InstanceId::from(o.case_id.as_str()))).await?;
+    let unusual: Vec<Value> = unusual
+        .iter()
+        .filter_map(|o| {
+            let title = titles.get(&InstanceId::from(o.case_id.as_str()))?;
+            Some(json!({ "id": o.case_id, "title": title, "running": o.running, "finding": o.finding }))
+        })
+        .collect();
+    let anomaly_findings: Vec<&String> = anomalies.findings.iter().take(2).collect();
     Ok(json!({
         "this_week": figures(now - week), "last_week": figures(now - week * 2),
         "chart": chart, "top_bottleneck": headline, "findings": others,
+        "anomalies": { "findings": anomaly_findings, "cases": unusual, "count": anomalies.outlying_cases },
         "computed_at": now,
     }))
 }

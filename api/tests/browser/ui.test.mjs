@@ -182,6 +182,26 @@ test("the web UI", async (t) => {
       assert.equal(lines.length, count + 1);
     });
 
+    await t.test("unusual processes are named, linked and explained in words", async () => {
+      await page.goto(base + ops + "/analytics?tab=anomalies");
+      await page.locator('[data-finding="anomaly"]').first().waitFor();
+      const findings = await page.locator('[data-finding="anomaly"]').allTextContents();
+      assert.ok(findings.length >= 1 && findings.every((f) => f.trim().endsWith(".")), findings.join("\n"));
+      const rows = page.locator("table[data-anomalies] tbody tr");
+      if (await rows.count() > 0) {
+        const link = rows.first().locator("td:first-child a");
+        assert.match(await link.getAttribute("href"), /^\/processes\/[0-9a-f-]{36}$/);
+        assert.doesNotMatch(await link.textContent(), /^[0-9a-f-]{36}$/, "a title, not an id");
+        assert.ok((await rows.first().locator("td:last-child").textContent()).trim().endsWith("."));
+      }
+      const csv = await page.request.get(base + await page.locator("a[data-download]").getAttribute("href"));
+      assert.equal((await csv.text()).split("\n")[0], "case,started,running,duration_s,repeats,unusual,finding");
+      // The dashboard's panel leads to the same page.
+      await page.goto(base + ops);
+      await page.locator("#anomalies-heading").waitFor();
+      assert.equal(await page.locator('#figures a[href$="/analytics?tab=anomalies"]').count(), 1);
+    });
+
     await t.test("a comparison of periods reads from the earlier to the later", async () => {
       await page.goto(base + ops + "/analytics?tab=compare");
       await page.locator("#compare-heading ~ .table-wrap th").first().waitFor();
@@ -391,7 +411,8 @@ test("the web UI", async (t) => {
         ["playbooks", ops + "/playbooks"], ["playbook", playbook], ["playbook-editor", playbook + "/edit"],
         ["analytics", ops + "/analytics"], ["analytics-variants", ops + "/analytics?tab=variants"],
         ["analytics-process-map", ops + "/analytics?tab=dfg"], ["analytics-bottlenecks", ops + "/analytics?tab=bottlenecks"],
-        ["analytics-compare", ops + "/analytics?tab=compare"], ["sql", ops + "/sql"], ["audit", ops + "/audit"],
+        ["analytics-compare", ops + "/analytics?tab=compare"], ["analytics-anomalies", ops + "/analytics?tab=anomalies"],
+        ["sql", ops + "/sql"], ["audit", ops + "/audit"],
         ["settings", ops + "/settings"], ["profile", "/profile"], ["organisation", "/organisation"],
       ];
       const phone = await signedIn(browser, { width: 390, height: 844 });

@@ -183,6 +183,8 @@ async fn mcp_clients(db: TestDatabase) {
         let analytics = format!("/v1/teams/{team}/analytics");
         assert_eq!(out["metrics"], get(format!("{analytics}/cases?to={to}")).await, "{transport}");
         assert_eq!(out["bottlenecks"], get(format!("{analytics}/bottlenecks?to={to}")).await, "{transport}");
+        assert_eq!(out["anomalies"], get(format!("{analytics}/anomalies?to={to}")).await, "{transport}");
+        assert_eq!(out["anomalies"]["report"], "anomalies");
         let compare =
             get(format!("{analytics}/compare?from={from}&to={to}&versus_from={versus_from}&versus_to={to}")).await;
         assert_eq!(out["compare"], compare, "{transport}");

@@ -159,6 +159,16 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
     let cases = json!({"target_s": 1800.0, "cases": 2, "breaches": 1, "breach_rate": 0.5, "excess_mean_s": 1800.0,
         "excess_max_s": 1800.0, "open": null});
     assert_eq!((&sla["steps"], &sla["cases"]), (&json!([]), &cases));
+    // Two cases are too few to call either unusual; their one pair of activities is profiled.
+    let (status, anomalies) = analytics(&team, &token, "anomalies?source=tiny.xes&zeta=2").await;
+    assert_eq!(status, StatusCode::OK, "{anomalies}");
+    assert_eq!(
+        anomalies["findings"],
+        json!(["Only 2 cases have finished: at least 20 are needed to tell an unusual case from the usual."])
+    );
+    let pair = json!({"from": "open", "to": "close", "observations": 1, "mean_s": 3600.0, "stdev_s": 0.0});
+    assert_eq!(anomalies["temporal_profile"]["pairs"], json!([pair]));
+    assert_eq!((&anomalies["temporal_profile"]["zeta"], &anomalies["outlying_cases"]), (&json!(2.0), &json!(0)));
     let (status, body) = analytics(&team, &token, &format!("compare?source=tiny.xes&versus_team={other_team}")).await;
     assert_eq!((status, problem(&body)), (StatusCode::NOT_FOUND, "not-found"), "no access to the other team");
     let (_, mut own) = analytics(&team, &token, "cases").await;
@@ -186,6 +196,9 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
         ("cases?periods_end=2024-01-03T12:00:00Z", StatusCode::UNPROCESSABLE_ENTITY, "validation"),
         ("timeline?periods_end=soon", StatusCode::BAD_REQUEST, "bad-request"),
         ("resources?source=tiny.xes&hours_per_week=200", StatusCode::UNPROCESSABLE_ENTITY, "invalid-filter"),
+        ("anomalies?source=tiny.xes&zeta=-1", StatusCode::UNPROCESSABLE_ENTITY, "invalid-filter"),
+        ("anomalies?zeta=many", StatusCode::BAD_REQUEST, "bad-request"),
+        ("cases?zeta=3", StatusCode::UNPROCESSABLE_ENTITY, "validation"),
     ] {
         let (got, body) = analytics(&team, &token, query).await;
         assert_eq!((got, problem(&body)), (status, kind), "{query}: {body}");

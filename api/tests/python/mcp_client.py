@@ -18,7 +18,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 TOOLS = {
     "list_team_members", "list_tasks", "get_process_status", "create_process", "complete_task", "assign_task",
-    "search_playbooks", "run_sql", "get_bottlenecks", "get_metrics", "compare_periods", "start_task",
+    "search_playbooks", "run_sql", "get_bottlenecks", "get_metrics", "compare_periods", "list_anomalies", "start_task",
     "cancel_process", "add_comment", "edit_playbook", "edit_comment", "delete_comment", "organisation_settings",
 }
 RESOURCES = {
@@ -127,6 +127,7 @@ async def first_team(config):
         out["sql"] = await ok(client, "run_sql", {"sql": ids["sql"]})
         out["metrics"] = await ok(client, "get_metrics", {"to": to})
         out["bottlenecks"] = await ok(client, "get_bottlenecks", {"to": to})
+        out["anomalies"] = await ok(client, "list_anomalies", {"to": to})
         out["compare"] = await ok(
             client, "compare_periods", {"from": ids["from"], "to": to, "versus_from": ids["versus_from"], "versus_to": to}
         )

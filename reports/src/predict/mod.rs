@@ -1,0 +1,89 @@
+//! What will happen and what departs from history (design.md: "what will happen"): predictions
+//! of open cases, their evaluation, the temporal profile of a process with its deviations, and
+//! anomalies among cases and steps.
+//!
+//! - `temporal_profile`: per pair of activities, the mean and standard deviation of the time
+//!   between them, and the cases beyond ζ standard deviations (PM4Py's figures).
+//! - `anomalies`: unusual cases (timing, duration, rework, a new path) and steps slower than their
+//!   history, in words.
+//! - `features`: a case's prefix as a row of numbers; `prefixes`: a log's prefixes as rows with
+//!   what followed each; `forest`: smartcore's learners, deterministic and refusing NaN;
+//!   `model`: the trained models (remaining time with an interval, next activity, time to it,
+//!   risk of exceeding a target); `evaluation`: the temporal split against the baselines.
+
+mod anomalies;
+mod evaluation;
+mod features;
+mod forest;
+mod model;
+mod prefixes;
+mod temporal_profile;
+
+pub use anomalies::{
+    AnomalyReport, CaseOutlier, MIN_HISTORY, OUTLIERS_LISTED, OutlierCounts, OutlierKind, RECENT_DAYS, StepChange,
+    anomalies,
+};
+pub use evaluation::{
+    Evaluation, EvaluationError, LENGTHS_LISTED, LengthScore, NextScore, RemainingScore, RiskScore, TRAINING_SHARE,
+    TimeScore,
+};
+pub use features::{Encoding, MAX_ACTIVITIES, MAX_RESOURCES};
+pub use model::TrainingOptions;
+pub use temporal_profile::{
+    CaseDeviations, DEFAULT_ZETA, DEVIATING_CASES_LISTED, Deviation, MAX_PAIRS, PairTime, TemporalProfile,
+    temporal_profile,
+};
+
+use crate::caselog::{CaseLog, Order};
+use crate::sql::running_join;
+use crate::{Events, ReportError};
+use datafusion::common::HashSet;
+
+/// Finished cases a model needs to learn from.
+pub const MIN_TRAINING_CASES: usize = 50;
+
+/// Evaluates the prediction models on `events`: learnt from the first [`TRAINING_SHARE`] of
+/// the finished cases (by start), tested on the prefixes of the others.
+pub async fn evaluate(events: &Events<'_>, options: TrainingOptions) -> Result<Evaluation, ReportError> {
+    if let Some(target) = options.case_target_s
+        && !(target.is_finite() && target > 0.0)
+    {
+        return Err(ReportError::InvalidFilter(format!("the case target must be a positive duration, not {target}")));
+    }
+    let (log, running) = history(events).await?;
+    let started = std::time::Instant::now();
+    // Learning takes seconds of CPU: off the async workers.
+    let work = tokio::task::spawn_blocking(move || evaluation::evaluate(&log, &running, options, MIN_TRAINING_CASES));
+    let evaluation =
+        work.await.map_err(|e| ReportError::Model(format!("the evaluation stopped: {e}")))?.map_err(|e| match e {
+            EvaluationError::NotEnough(why) => ReportError::NotEnoughHistory(why),
+            EvaluationError::Learn(e) => ReportError::Model(e.to_string()),
+        })?;
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "models evaluated");
+    Ok(evaluation)
+}
+
+/// `events`' cases with their ids and resources, in order of time, and which are running.
+async fn history(events: &Events<'_>) -> Result<(CaseLog, Vec<bool>), ReportError> {
+    let log = CaseLog::identified(events, Order::Time).await?;
+    let running = running_cases(events).await?;
+    let flags = log.ids.iter().map(|case| running.contains(&(case.team.to_string(), case.id.to_string()))).collect();
+    Ok((log, flags))
+}
+
+/// The engine's processes among `events`' cases that are still running, as (team, case id) —
+/// the team empty where the events are one team's; none for an imported log.
+pub(crate) async fn running_cases(events: &Events<'_>) -> Result<HashSet<(String, String)>, ReportError> {
+    if !events.filter().is_engine() {
+        return Ok(HashSet::default());
+    }
+    let sql = format!(
+        "{ev} SELECT c.team_id, c.case_id FROM (SELECT DISTINCT {team}, case_id FROM ev) c {running}",
+        ev = events.cte(),
+        team = crate::events::TEAM_TEXT,
+        running = running_join("c", true),
+    );
+    let rows = events.run(&sql).await?;
+    let teams = if events.one_team() { vec![String::new(); rows.len()] } else { rows.strings("team_id")? };
+    Ok(teams.into_iter().zip(rows.strings("case_id")?).collect())
+}

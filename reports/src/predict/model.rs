@@ -1,0 +1,174 @@
+//! Training the prediction models on the prefixes of finished cases, and asking them about
+//! prefixes: the remaining time with an interval, the next activity with its probability and the
+//! time to it, and the probability that a case exceeds its target.
+//!
+//! Times are learnt in log scale (`ln(1 + seconds)`): case times are skewed, and a forest's mean
+//! of logs is near the median, which the mean absolute error rewards. The remaining time's
+//! interval comes from a calibration split: the last [`CALIBRATION_SHARE`] of the training cases
+//! (by start) are held out of the forest, and the quantiles of their residuals in log scale
+//! widen each prediction ([`INTERVAL`]).
+
+use super::features::Encoding;
+use super::forest::{Classifier, Growth, LearnError, Regressor, Table};
+use super::prefixes::{Classes, Prefixes};
+use crate::caselog::CaseLog;
+use crate::stats::quantile;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+/// The training cases whose residuals calibrate the interval (the latest started).
+pub const CALIBRATION_SHARE: f64 = 0.2;
+/// The interval's quantiles of the calibration residuals: 80 % of cases are meant to fall within.
+pub const INTERVAL: (f64, f64) = (0.1, 0.9);
+/// Training rows at most; more are sampled (with the seed).
+pub const MAX_TRAINING_ROWS: usize = 40_000;
+
+/// How the forests grow.
+const TIMES: Growth = Growth { trees: 40, max_depth: 16, min_samples_leaf: 5 };
+const CLASSES: Growth = Growth { trees: 40, max_depth: 10, min_samples_leaf: 10 };
+
+/// What training takes besides the cases.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainingOptions {
+    /// Makes training repeatable.
+    pub seed: u64,
+    /// The case duration target the risk model learns to foresee, in seconds (none: no risk
+    /// model).
+    pub case_target_s: Option<f64>,
+}
+
+impl Default for TrainingOptions {
+    fn default() -> Self {
+        TrainingOptions { seed: 42, case_target_s: None }
+    }
+}
+
+/// The trained models of one process.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Models {
+    pub encoding: Encoding,
+    remaining: Regressor,
+    /// The calibration residuals' quantiles in log scale (low, high).
+    interval: (f64, f64),
+    next: Classifier,
+    next_in: Regressor,
+    /// The target and the model of exceeding it: a regression forest on 0 (within) and 1
+    /// (exceeded), whose mean of leaf means is a probability (the share of exceeding cases among
+    /// the training prefixes like this one).
+    risk: Option<(f64, Regressor)>,
+}
+
+/// What the models say about one prefix.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Forecast {
+    pub remaining_s: f64,
+    /// The remaining time's interval.
+    pub remaining_low_s: f64,
+    pub remaining_high_s: f64,
+    /// The next classes with their probabilities, the likeliest first.
+    pub next: Vec<(u32, f64)>,
+    /// The expected time to the next event.
+    pub next_in_s: f64,
+    /// The probability of exceeding the target.
+    pub risk: Option<f64>,
+}
+
+/// A prefixes' rows as a learner's table.
+fn table(prefixes: &Prefixes) -> Table<'_> {
+    Table { values: &prefixes.values, width: prefixes.width }
+}
+
+fn to_log(seconds: &[f64]) -> Vec<f64> {
+    seconds.iter().map(|s| s.max(0.0).ln_1p()).collect()
+}
+
+fn from_log(value: f64) -> f64 {
+    value.exp_m1().max(0.0)
+}
+
+impl Models {
+    /// Trains on the finished `cases` of `log` (numbers, in order of start).
+    pub fn train(
+        log: &CaseLog,
+        running: &[bool],
+        cases: &[usize],
+        options: TrainingOptions,
+    ) -> Result<Models, LearnError> {
+        let encoding = Encoding::fit(log, cases);
+        let classes = Classes::of(&encoding);
+        let calibrating = ((cases.len() as f64) * CALIBRATION_SHARE).round() as usize;
+        let (fitting, calibration) = cases.split_at(cases.len() - calibrating.min(cases.len().saturating_sub(1)));
+        let rows = sampled(Prefixes::of(log, running, &encoding, fitting), options.seed);
+        // Remaining and next times are learnt before the end; the next activity up to it.
+        let open: Vec<usize> = (0..rows.rows()).filter(|&i| rows.next[i] != classes.end()).collect();
+        let before_end = rows.subset(&open);
+
+        let remaining = Regressor::fit(&table(&before_end), &to_log(&before_end.remaining_s), TIMES, options.seed)?;
+        let next_in = Regressor::fit(&table(&before_end), &to_log(&before_end.next_in_s), TIMES, options.seed + 1)?;
+        let next = Classifier::fit(&table(&rows), &rows.next, classes.count(), CLASSES, options.seed + 2)?;
+        let risk = match options.case_target_s {
+            Some(target) => {
+                let exceeded: Vec<f64> =
+                    before_end.case_duration_s.iter().map(|&d| f64::from(u8::from(d > target))).collect();
+                Some((target, Regressor::fit(&table(&before_end), &exceeded, TIMES, options.seed + 3)?))
+            }
+            None => None,
+        };
+
+        let mut interval = (0.0, 0.0);
+        let held = Prefixes::of(log, running, &encoding, calibration);
+        let held_open: Vec<usize> = (0..held.rows()).filter(|&i| held.next[i] != classes.end()).collect();
+        let held = held.subset(&held_open);
+        if held.rows() > 0 {
+            let predicted = remaining.predict(&table(&held))?;
+            let mut residuals: Vec<f64> =
+                predicted.iter().zip(&held.remaining_s).map(|(p, &actual)| actual.max(0.0).ln_1p() - p).collect();
+            residuals.sort_by(f64::total_cmp);
+            interval = (quantile(&residuals, INTERVAL.0), quantile(&residuals, INTERVAL.1));
+        }
+        Ok(Models { encoding, remaining, interval, next, next_in, risk })
+    }
+
+    /// The forecasts of `prefixes`' rows.
+    pub fn forecast(&self, prefixes: &Prefixes) -> Result<Vec<Forecast>, LearnError> {
+        let table = table(prefixes);
+        let remaining = self.remaining.predict(&table)?;
+        let next_in = self.next_in.predict(&table)?;
+        let next = self.next.probabilities(&table)?;
+        let risk = match &self.risk {
+            Some((_, model)) => Some(model.predict(&table)?),
+            None => None,
+        };
+        Ok((0..prefixes.rows())
+            .map(|i| {
+                let mut likeliest: Vec<(u32, f64)> =
+                    next[i].iter().enumerate().filter(|&(_, &p)| p > 0.0).map(|(c, &p)| (c as u32, p)).collect();
+                likeliest.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                Forecast {
+                    remaining_s: from_log(remaining[i]),
+                    remaining_low_s: from_log(remaining[i] + self.interval.0),
+                    remaining_high_s: from_log(remaining[i] + self.interval.1),
+                    next: likeliest,
+                    next_in_s: from_log(next_in[i]),
+                    risk: risk.as_ref().map(|r| r[i].clamp(0.0, 1.0)),
+                }
+            })
+            .collect())
+    }
+
+    /// The case target the risk model foresees, if there is one.
+    pub fn case_target_s(&self) -> Option<f64> {
+        self.risk.as_ref().map(|(target, _)| *target)
+    }
+}
+
+/// At most [`MAX_TRAINING_ROWS`] of `rows`, drawn with `seed` (in their order).
+fn sampled(rows: Prefixes, seed: u64) -> Prefixes {
+    if rows.rows() <= MAX_TRAINING_ROWS {
+        return rows;
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut keep = rand::seq::index::sample(&mut rng, rows.rows(), MAX_TRAINING_ROWS).into_vec();
+    keep.sort_unstable();
+    rows.subset(&keep)
+}

@@ -1,0 +1,120 @@
+//! The prefixes of a log's cases as rows ([`super::features`]) with what followed each: the
+//! remaining time, the next activity and the time to it, and the case's whole duration.
+
+use super::features::{Encoding, InProgress, events_in_order};
+use crate::caselog::{CaseLog, NONE, seconds_between};
+
+/// Prefixes as rows, with what followed.
+#[derive(Debug, Default)]
+pub(crate) struct Prefixes {
+    /// The rows, one after the other, `width` numbers each.
+    pub values: Vec<f64>,
+    pub width: usize,
+    /// Per row: the case (its number in the log) and the prefix's length.
+    pub case: Vec<u32>,
+    pub length: Vec<u32>,
+    /// The encoded last activity (the encoding's place, or its number of activities for other).
+    pub last: Vec<u32>,
+    /// Seconds from the prefix's last event to the case's last event.
+    pub remaining_s: Vec<f64>,
+    /// The next activity's class ([`Classes`]), [`Classes::end`] after the last event.
+    pub next: Vec<u32>,
+    /// Seconds to the next event (0 after the last).
+    pub next_in_s: Vec<f64>,
+    /// The case's duration, first event to last, in seconds.
+    pub case_duration_s: Vec<f64>,
+}
+
+/// The classes of the next activity: the encoding's activities, other, and the case's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Classes {
+    pub activities: usize,
+}
+
+impl Classes {
+    pub fn of(encoding: &Encoding) -> Classes {
+        Classes { activities: encoding.activities.len() }
+    }
+
+    /// How many: the activities, other, the end.
+    pub fn count(self) -> usize {
+        self.activities + 2
+    }
+
+    /// The class that says the case ends.
+    pub fn end(self) -> u32 {
+        (self.activities + 1) as u32
+    }
+}
+
+impl Prefixes {
+    /// Every prefix of `cases` (numbers in `log`) as `encoding` writes them; `running[c]` marks
+    /// cases not finished, for the cases in progress at each moment.
+    pub fn of(log: &CaseLog, running: &[bool], encoding: &Encoding, cases: &[usize]) -> Prefixes {
+        let ranges: Vec<std::ops::Range<usize>> = log.case_ranges().collect();
+        let in_progress = InProgress::new(ranges.iter().enumerate().map(|(c, rows)| {
+            let times = &log.t[rows.clone()];
+            let first = times.iter().copied().min().unwrap_or(NONE);
+            let last = if running.get(c).copied().unwrap_or(false) {
+                NONE
+            } else {
+                times.iter().copied().max().unwrap_or(NONE)
+            };
+            (first, last)
+        }));
+        let mapping = encoding.mapping(log);
+        let classes = Classes::of(encoding);
+        let mut prefixes = Prefixes { width: encoding.width(), ..Prefixes::default() };
+        for &c in cases {
+            let events = events_in_order(log, ranges[c].clone());
+            let n = events.len();
+            let end = log.t[events[n - 1]];
+            for k in 1..=n {
+                let at = log.t[events[k - 1]];
+                encoding.encode(log, &mapping, &events, k, in_progress.at(at), &mut prefixes.values);
+                prefixes.case.push(c as u32);
+                prefixes.length.push(k as u32);
+                prefixes.last.push(encoding.activity_of(&mapping, log.activity[events[k - 1]]) as u32);
+                prefixes.remaining_s.push(seconds_between(end, at));
+                match events.get(k) {
+                    Some(&next) => {
+                        prefixes.next.push(encoding.activity_of(&mapping, log.activity[next]) as u32);
+                        prefixes.next_in_s.push(seconds_between(log.t[next], at));
+                    }
+                    None => {
+                        prefixes.next.push(classes.end());
+                        prefixes.next_in_s.push(0.0);
+                    }
+                }
+                prefixes.case_duration_s.push(seconds_between(end, log.t[events[0]]));
+            }
+        }
+        prefixes
+    }
+
+    /// How many rows.
+    pub fn rows(&self) -> usize {
+        self.case.len()
+    }
+
+    /// The rows `keep` (indices), in that order.
+    pub fn subset(&self, keep: &[usize]) -> Prefixes {
+        let mut values = Vec::with_capacity(keep.len() * self.width);
+        for &i in keep {
+            values.extend_from_slice(&self.values[i * self.width..(i + 1) * self.width]);
+        }
+        let pick_u32 = |column: &[u32]| keep.iter().map(|&i| column[i]).collect();
+        let pick_f64 = |column: &[f64]| keep.iter().map(|&i| column[i]).collect();
+        Prefixes {
+            values,
+            width: self.width,
+            case: pick_u32(&self.case),
+            length: pick_u32(&self.length),
+            last: pick_u32(&self.last),
+            remaining_s: pick_f64(&self.remaining_s),
+            next: pick_u32(&self.next),
+            next_in_s: pick_f64(&self.next_in_s),
+            case_duration_s: pick_f64(&self.case_duration_s),
+        }
+    }
+}

@@ -12,6 +12,7 @@ pub mod logging;
 pub mod mcp;
 pub mod server;
 pub mod streaming;
+pub mod training;
 pub mod web;
 
 use anyhow::Result;

@@ -1,7 +1,7 @@
 //! `orgata serve`: one HTTP server composing the interfaces — REST (`crate::http`), the web UI
 //! (`crate::web`) and MCP over streamable HTTP (`crate::mcp`) — with what every request gets
 //! (request ids, tracing, metrics, idempotency, compression, CORS, body limits, timeouts), the
-//! warehouse streamer beside them, and graceful shutdown.
+//! warehouse streamer and the model trainer beside them, and graceful shutdown.
 
 use crate::app::{App, AppError};
 use crate::config::{Config, MAX_BODY_BYTES, REQUEST_TIMEOUT, redact};
@@ -92,7 +92,8 @@ async fn run_to_completion(request: axum::extract::Request, next: axum::middlewa
 pub async fn serve(config: &Config) -> Result<()> {
     let (app, store) = App::connect(config).await?;
     let (stop_streaming, stopped) = tokio::sync::watch::channel(false);
-    let streaming = app.spawn_streamer(store.clone(), stopped);
+    let streaming = app.spawn_streamer(store.clone(), stopped.clone());
+    let training = app.spawn_trainer(stopped);
     let stop_mcp = CancellationToken::new();
     let service = router(app, config, stop_mcp.clone());
     let listener = tokio::net::TcpListener::bind(&config.listen)
@@ -111,6 +112,8 @@ pub async fn serve(config: &Config) -> Result<()> {
     if tokio::time::timeout(std::time::Duration::from_secs(30), streaming).await.is_err() {
         tracing::warn!("the warehouse streamer did not stop within 30 s");
     }
+    // A training in progress finishes on its thread; the trainer itself stops at once.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), training).await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -180,6 +180,11 @@ impl CaseLog {
         self.bounds.len() - 1
     }
 
+    /// The rows of case `case` (its number).
+    pub fn rows_of(&self, case: usize) -> Range<usize> {
+        self.bounds[case]..self.bounds[case + 1]
+    }
+
     /// The rows of each case, in the log's [`Order`].
     pub fn case_ranges(&self) -> impl Iterator<Item = Range<usize>> + '_ {
         self.bounds.windows(2).map(|w| w[0]..w[1])

@@ -25,6 +25,10 @@ pub enum ReportError {
     /// Too few finished cases to learn from (or to test on).
     #[error("{0}")]
     NotEnoughHistory(String),
+    /// A stored model (or its card) cannot be read: corrupt or from another version of Orgata;
+    /// training again writes a new one.
+    #[error("{0}; train the model again")]
+    ModelUnreadable(String),
     /// A model could not be trained or asked (a bug, not bad input).
     #[error("the prediction model failed: {0}")]
     Model(String),

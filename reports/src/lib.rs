@@ -75,14 +75,16 @@ pub use dfg::{DfgEdge, DirectlyFollowsGraph, directly_follows};
 pub use error::ReportError;
 pub use events::Events;
 pub use filter::{Filter, TimeScope};
+pub use predict::{AT_RISK, CasePrediction, END, NEXT_LISTED, NextActivity, Predictions, predictions};
 pub use predict::{
     AnomalyReport, CaseDeviations, CaseOutlier, DEFAULT_ZETA, DEVIATING_CASES_LISTED, Deviation, MAX_PAIRS,
     MIN_HISTORY, OUTLIERS_LISTED, OutlierCounts, OutlierKind, PairTime, RECENT_DAYS, StepChange, TemporalProfile,
     anomalies, temporal_profile,
 };
 pub use predict::{
-    Encoding, Evaluation, LENGTHS_LISTED, LengthScore, MAX_ACTIVITIES, MAX_RESOURCES, MIN_TRAINING_CASES, NextScore,
-    RemainingScore, RiskScore, TRAINING_SHARE, TimeScore, TrainingOptions, evaluate,
+    Encoding, Evaluation, LENGTHS_LISTED, LengthScore, MAX_ACTIVITIES, MAX_RESOURCES, MIN_TRAINING_CASES,
+    MODELS_PREFIX, ModelCard, NextScore, RemainingScore, RiskScore, Subject, TRAINING_SHARE, TimeScore,
+    TrainingOptions, engine_teams, evaluate, model_card, models, newest_readable, train,
 };
 pub use resources::{Handover, ResourceFigures, ResourceReport, ResourceWorkload, RoleFigures, resources};
 pub use selection::{CountRule, Emptied, Selection, SourceCount, TRANSITIONS_LISTED, TransitionCount, selection};

@@ -20,7 +20,7 @@ pub const MEMORY_BYTES: usize = 512 << 20;
 
 /// The rows of `team` that `scope` may read with `permission`: the one place a [`TeamScope`] is
 /// made, so no operation reaches team data without the check.
-fn team_scope(scope: &Scope, team: &TeamId, permission: Permission) -> AppResult<TeamScope> {
+pub(super) fn team_scope(scope: &Scope, team: &TeamId, permission: Permission) -> AppResult<TeamScope> {
     scope.require(team, permission)?;
     Ok(TeamScope::Teams(vec![team.to_string()]))
 }

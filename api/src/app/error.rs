@@ -149,6 +149,7 @@ impl From<orgata_reports::ReportError> for AppError {
             }
             Warehouse(e) => Self::from(e),
             NotEnoughHistory(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "not-enough-history", e.to_string()),
+            ModelUnreadable(_) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "model-unreadable", e.to_string()),
             Shape(_) | Model(_) => Self::internal("report error", &e),
         }
     }

@@ -9,6 +9,8 @@
 //! - `analytics.rs`: SQL, reports and imports over the warehouse, which only this layer holds: a
 //!   [`orgata_warehouse::TeamScope`] is built in exactly one function, from a scope and a
 //!   permission.
+//! - `predictions.rs`: a team's prediction models (training, the registry) and the forecasts of
+//!   its running processes.
 //! - `events.rs`: following a team's changes as server-sent events.
 //! - `metrics.rs`: the process's counters and their Prometheus exposition.
 //! - `paging.rs`: opaque cursors, page limits and pages.
@@ -19,6 +21,7 @@ mod error;
 pub mod events;
 pub mod metrics;
 pub mod paging;
+pub mod predictions;
 pub mod request;
 pub mod work;
 
@@ -65,6 +68,12 @@ impl App {
         stop: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(crate::streaming::run(store, self.warehouse.clone(), self.metrics.clone(), stop))
+    }
+
+    /// Starts the model trainer on this application's warehouse (see `crate::training`): it
+    /// keeps each team's prediction model fresh until `stop` turns true.
+    pub fn spawn_trainer(&self, stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(crate::training::run(self.warehouse.clone(), stop))
     }
 }
 

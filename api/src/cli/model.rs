@@ -1,12 +1,13 @@
-//! `orgata model`: the prediction models of `orgata_reports` over the warehouse or directly over
-//! a log file (`--log`) — `evaluate` learns from the earlier cases and scores the forecasts of
-//! the later ones against the baselines.
+//! `orgata model`: the prediction models of `orgata_reports` — `train` learns a team's models
+//! from the warehouse and stores them in its registry, `list` and `show` read the registry,
+//! `evaluate` learns from the earlier cases (of the warehouse or of a log file, `--log`) and
+//! scores the forecasts of the later ones against the baselines, storing nothing.
 
 use super::report::{EventArgs, EventSource, parse_duration};
 use crate::config::Config;
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use orgata_reports::{Events, TrainingOptions};
+use orgata_reports::{Events, ModelCard, Subject, TrainingOptions};
 use std::time::Duration;
 
 /// What to do with the prediction models.
@@ -16,6 +17,62 @@ pub enum ModelCommand {
     /// prefix of the others against the baselines: remaining time (mean by last activity, by
     /// prefix length), next activity (the most frequent after the last), risk (the base rate).
     Evaluate(EvaluateArgs),
+    /// Learn a team's models from every finished case of a source (or one playbook's processes)
+    /// and store them, with their evaluation, as the next version in the warehouse's registry.
+    Train(TrainArgs),
+    /// The team's models in the registry: each subject's versions, the newest first.
+    List {
+        /// The team (its id).
+        #[arg(long)]
+        team: String,
+        /// Output: table (for people) or json.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+    /// One model's card: what it learnt from, its features and its evaluation.
+    Show {
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// The version [default: the newest].
+        #[arg(long)]
+        version: Option<u32>,
+        /// Output: table (for people) or json.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+}
+
+/// Whose models: a team's, of a source and optionally one playbook's processes.
+#[derive(Debug, clap::Args)]
+pub struct SubjectArgs {
+    /// The team (its id).
+    #[arg(long)]
+    pub team: String,
+    /// The events' source: `orgata` (the processes run here, the default) or an imported log's.
+    #[arg(long, default_value = orgata_warehouse::tables::ENGINE_SOURCE)]
+    pub source: String,
+    /// Only this playbook's processes.
+    #[arg(long)]
+    pub playbook: Option<String>,
+}
+
+impl SubjectArgs {
+    fn subject(&self) -> Subject<'_> {
+        Subject { team: &self.team, source: &self.source, playbook_id: self.playbook.as_deref() }
+    }
+}
+
+/// What `orgata model train` learns from, and how.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    /// The case duration target the risk model foresees, like `5d` or `1d 12h`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub case_target: Option<f64>,
+    /// Makes training repeatable: the same seed, the same models.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
 /// Which events a model learns from, and how.
@@ -41,13 +98,74 @@ pub struct EvaluateArgs {
 pub async fn run(config: &Config, command: ModelCommand) -> Result<()> {
     match command {
         ModelCommand::Evaluate(args) => evaluate(config, args).await,
+        ModelCommand::Train(args) => {
+            let progress = spinner("learning from the warehouse's history")?;
+            let options = TrainingOptions { seed: args.seed, case_target_s: args.case_target };
+            let card = orgata_reports::train(&config.warehouse()?, &args.subject.subject(), options).await;
+            progress.finish_and_clear();
+            let card = card?;
+            println!("{}", card_line(&card));
+            Ok(())
+        }
+        ModelCommand::List { team, format } => {
+            let cards = orgata_reports::models(&config.warehouse()?, &team).await?;
+            match format.as_str() {
+                "json" => println!("{}", serde_json::to_string_pretty(&cards)?),
+                _ if cards.is_empty() => {
+                    println!("No models for team {team} yet: `orgata model train --team {team}` learns some.")
+                }
+                _ => cards.iter().for_each(|card| println!("{}", card_line(card))),
+            }
+            Ok(())
+        }
+        ModelCommand::Show { subject, version, format } => {
+            let warehouse = config.warehouse()?;
+            let card = orgata_reports::model_card(&warehouse, &subject.subject(), version).await?;
+            let Some(card) = card else {
+                bail!("no such model: `orgata model list --team {}` lists them", subject.team);
+            };
+            match format.as_str() {
+                "json" => println!("{}", serde_json::to_string_pretty(&card)?),
+                _ => {
+                    println!("{}", card_line(&card));
+                    println!("features: {}\n", card.features.join(", "));
+                    print!("{}", card.evaluation.to_text());
+                }
+            }
+            Ok(())
+        }
     }
 }
 
-async fn evaluate(config: &Config, args: EvaluateArgs) -> Result<()> {
+/// A card in one line: subject, version, what it learnt from, its headline figures.
+fn card_line(card: &ModelCard) -> String {
+    let e = &card.evaluation;
+    format!(
+        "{}/{}{} version {}: {} cases ({} – {}), trained {}; remaining time {} smaller error than the baselines, next activity {} (baseline {})",
+        card.team,
+        card.source,
+        card.playbook_id.as_ref().map(|p| format!(" playbook {p}")).unwrap_or_default(),
+        card.version,
+        card.cases,
+        card.window_from.format("%Y-%m-%d"),
+        card.window_to.format("%Y-%m-%d"),
+        card.trained_at.format("%Y-%m-%d %H:%M"),
+        orgata_reports::text::percent(e.remaining_time.improvement),
+        orgata_reports::text::percent(e.next_activity.accuracy),
+        orgata_reports::text::percent(e.next_activity.baseline_accuracy),
+    )
+}
+
+/// A spinner saying what runs.
+fn spinner(message: &'static str) -> Result<ProgressBar> {
     let progress = ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}")?);
     progress.enable_steady_tick(Duration::from_millis(120));
-    progress.set_message(if args.events.log_file.is_some() { "reading the log" } else { "opening the warehouse" });
+    progress.set_message(message);
+    Ok(progress)
+}
+
+async fn evaluate(config: &Config, args: EvaluateArgs) -> Result<()> {
+    let progress = spinner(if args.events.log_file.is_some() { "reading the log" } else { "opening the warehouse" })?;
     let source = EventSource::open(config, &args.events).await?;
     let filter =
         orgata_reports::filter_of(source.source.as_deref(), args.playbook.as_deref(), None, None, None, false)?;

@@ -13,6 +13,7 @@ mod imports;
 pub mod metrics;
 pub mod openapi;
 mod ops;
+mod predictions;
 mod processes;
 mod sql;
 mod teams;
@@ -32,6 +33,7 @@ pub fn routes(app: App) -> Router {
         .merge(teams::routes())
         .merge(sql::routes())
         .merge(analytics::routes())
+        .merge(predictions::routes())
         .merge(imports::routes())
         .merge(processes::routes())
         .merge(events::routes())

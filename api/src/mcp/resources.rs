@@ -14,7 +14,7 @@ use serde_json::json;
 pub const LIST_LIMIT: i64 = 100;
 
 /// The fixed resources: URI, name and description.
-const FIXED: [(&str, &str, &str); 6] = [
+const FIXED: [(&str, &str, &str); 7] = [
     ("team://current", "team", "The team this API key acts in: its members, their roles, and your permissions."),
     ("processes://active", "active processes", "The team's running processes (the first 100, oldest first)."),
     ("tasks://assigned", "assigned tasks", "The tasks assigned to you that are not done yet."),
@@ -28,6 +28,11 @@ const FIXED: [(&str, &str, &str); 6] = [
         "analytics://metrics",
         "key metrics",
         "The cases report: case counts, durations and the arrival rate of the team's processes.",
+    ),
+    (
+        "analytics://predictions",
+        "predictions",
+        "The forecasts of the team's running processes (remaining time, next steps, risk, why) and the model's card.",
     ),
 ];
 
@@ -88,6 +93,7 @@ pub async fn read(server: &OrgataMcp, scope: &Scope, team: &TeamId, uri: &str) -
         "playbooks://library" => json!({ "playbooks": engine.search_playbooks(scope, Some(team), "").await? }),
         "analytics://bottlenecks" => to_json(&server.overview(scope, team, ReportKind::Bottlenecks).await?)?,
         "analytics://metrics" => to_json(&server.overview(scope, team, ReportKind::Cases).await?)?,
+        "analytics://predictions" => to_json(&server.app.team_predictions(scope, team, false).await?)?,
         _ => match uri.split_once("://") {
             Some(("process", id)) if !id.is_empty() => to_json(&engine.instance(scope, &InstanceId::from(id)).await?)?,
             Some(("playbook", id)) if !id.is_empty() => to_json(&engine.playbook(scope, &PlaybookId::from(id)).await?)?,

@@ -280,6 +280,32 @@ impl OrgataMcp {
         .await
     }
 
+    #[tool(description = "The forecast of a running process by the team's prediction model: when it will likely \
+                          finish (with an interval), its likeliest next steps with their probabilities, the risk of \
+                          exceeding the model's case target, and why in one sentence.")]
+    async fn predict_case(
+        &self,
+        Parameters(args): Parameters<ProcessRef>,
+        ctx: RequestContext<RoleServer>,
+    ) -> ToolResult {
+        tool(async {
+            let (scope, _) = self.caller(&ctx)?;
+            let (model, prediction) = self.app.process_prediction(&scope, &InstanceId::from(args.process_id)).await?;
+            Ok(json!({ "prediction": prediction, "model": model }))
+        })
+        .await
+    }
+
+    #[tool(description = "The team's running processes likely (50% or more) to exceed the prediction model's case \
+                          target, the likeliest first, each with its forecast and why.")]
+    async fn list_at_risk_cases(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
+        tool(async {
+            let (scope, team) = self.caller(&ctx)?;
+            Ok(self.app.team_predictions(&scope, &team, true).await?)
+        })
+        .await
+    }
+
     #[tool(description = "Starts a process of one of the team's playbooks; answers with the new process and its \
                           first tasks.")]
     async fn create_process(

@@ -26,6 +26,8 @@ const COUNT_LIMIT: i64 = 500;
 const CHART_WEEKS: i32 = 12;
 /// Unusual processes the anomalies panel lists.
 const UNUSUAL_LISTED: usize = 5;
+/// Processes at risk the panel lists.
+const AT_RISK_LISTED: usize = 5;
 
 pub fn routes() -> Router<WebState> {
     Router::new()
@@ -138,6 +140,33 @@ async fn figures(State(s): State<WebState>, viewer: Viewer, Path(team): Path<Tea
     Ok(Html(render("dashboard_figures.html", &context)?).into_response())
 }
 
+/// The running processes most likely to miss the model's case target, most urgent first, by
+/// title; or why there are no forecasts (no model yet, none with a target).
+async fn at_risk(s: &WebState, scope: &Scope, team: &TeamId) -> Result<Value, PageError> {
+    let predictions = match s.app.team_predictions(scope, team, true).await {
+        Ok(predictions) => predictions,
+        Err(e) => return Ok(json!({ "unavailable": e.detail })),
+    };
+    let Some(target) = predictions.model.case_target_s else {
+        return Ok(
+            json!({ "unavailable": "The prediction model was trained without a case target, so no risk is told." }),
+        );
+    };
+    let count = predictions.cases.len();
+    let mut cases = predictions.cases;
+    cases.truncate(AT_RISK_LISTED);
+    let titles = process_titles(s, scope, cases.iter().map(|c| InstanceId::from(c.case_id.as_str()))).await?;
+    let listed: Vec<Value> = cases
+        .iter()
+        .filter_map(|c| {
+            let title = titles.get(&InstanceId::from(c.case_id.as_str()))?;
+            Some(json!({ "id": c.case_id, "title": title, "risk": c.risk, "reason": c.reason,
+                         "expected_end": c.expected_end.format("%Y-%m-%d %H:%M").to_string() }))
+        })
+        .collect();
+    Ok(json!({ "target": orgata_reports::text::duration(target), "count": count, "cases": listed }))
+}
+
 /// The insights, or the reason there are none, in words.
 async fn insights_or_reason(s: &WebState, scope: &Scope, team: &TeamId) -> Value {
     compute_insights(s, scope, team).await.unwrap_or_else(|e| {
@@ -209,10 +238,12 @@ async fn compute_insights(s: &WebState, scope: &Scope, team: &TeamId) -> Result<
         })
         .collect();
     let anomaly_findings: Vec<&String> = anomalies.findings.iter().take(2).collect();
+    let at_risk = at_risk(s, scope, team).await?;
     Ok(json!({
         "this_week": figures(now - week), "last_week": figures(now - week * 2),
         "chart": chart, "top_bottleneck": headline, "findings": others,
         "anomalies": { "findings": anomaly_findings, "cases": unusual, "count": anomalies.outlying_cases },
+        "at_risk": at_risk,
         "computed_at": now,
     }))
 }

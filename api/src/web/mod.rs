@@ -10,6 +10,7 @@ mod assets;
 mod cache;
 mod dashboard;
 pub mod form;
+mod models;
 mod organisation;
 mod playbooks;
 mod problems;
@@ -49,6 +50,7 @@ pub fn routes(state: WebState) -> Router {
         .merge(processes::routes())
         .merge(playbooks::routes())
         .merge(analytics::routes())
+        .merge(models::routes())
         .merge(sql::routes())
         .merge(account::routes())
         .merge(organisation::routes())

@@ -14,8 +14,10 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{DateTime, Utc};
 use orgata_engine::{
-    CommentId, EngineError, InstanceFilter, InstanceId, InstanceStatus, PlaybookId, StartInstance, TaskStatus, TeamId,
+    CommentId, EngineError, InstanceFilter, InstanceId, InstanceStatus, Permission, PlaybookId, StartInstance,
+    TaskStatus, TeamId,
 };
+use orgata_reports::text;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -130,7 +132,9 @@ async fn process_page(
     let comments = comment_views(&detail.comments, &names, viewer.scope.user_id());
     let graph = step_graph(&format!("Steps of {}", i.title), &version.definition, &detail.tasks);
     let team = viewer.team(&i.team_id)?.clone();
+    let forecast = forecast(s, viewer, i).await;
     let context = json!({
+        "forecast": forecast,
         "process": value(i), "tasks": value(&detail.tasks), "comments": comments, "graph": graph,
         "timeline": timeline.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
         "version": { "id": version.id, "number": version.number, "playbook_id": version.playbook_id },
@@ -140,6 +144,28 @@ async fn process_page(
     let mut response = page(viewer, Some(&team), "processes", "process.html", context)?;
     *response.status_mut() = status;
     Ok(response)
+}
+
+/// A running process's forecast for its page: the prediction in words, or why there is none
+/// (no model yet, its events not in the warehouse yet); nothing for an ended process or a viewer
+/// without analytics.
+async fn forecast(s: &WebState, viewer: &Viewer, i: &orgata_engine::Instance) -> Value {
+    if i.status != InstanceStatus::Running || !viewer.scope.can(&i.team_id, Permission::AnalyticsRead) {
+        return Value::Null;
+    }
+    match s.app.process_prediction(&viewer.scope, &i.id).await {
+        Ok((model, p)) => {
+            let day = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+            json!({
+                "expected_end": day(p.expected_end), "earliest_end": day(p.earliest_end), "latest_end": day(p.latest_end),
+                "remaining": text::duration(p.remaining_s),
+                "next": p.next.iter().map(|n| json!({ "activity": n.activity, "probability": n.probability })).collect::<Vec<_>>(),
+                "risk": p.risk, "at_risk": p.at_risk, "target": model.case_target_s.map(text::duration),
+                "reason": p.reason, "model_version": model.version, "trained_at": day(model.trained_at),
+            })
+        }
+        Err(e) => json!({ "unavailable": e.detail }),
+    }
 }
 
 async fn show(State(s): State<WebState>, viewer: Viewer, Path(id): Path<InstanceId>) -> PageResult {

@@ -236,6 +236,9 @@ test("the web UI", async (t) => {
       processUrl = page.url();
       await page.getByRole("status").getByText("is started").waitFor();
       assert.ok(await page.locator(".graph svg").count() === 1, "the step graph is drawn");
+      // A running process has a forecast, or says why there is none yet — never a blank.
+      const forecast = (await page.locator("[data-forecast]").textContent()).trim();
+      assert.match(forecast, /^Forecast\s+(Expected to finish \d{4}-\d\d-\d\d|.*(no prediction model yet|no events in the warehouse yet))/s, forecast);
       await shot(page, "process");
     });
 
@@ -412,7 +415,7 @@ test("the web UI", async (t) => {
         ["analytics", ops + "/analytics"], ["analytics-variants", ops + "/analytics?tab=variants"],
         ["analytics-process-map", ops + "/analytics?tab=dfg"], ["analytics-bottlenecks", ops + "/analytics?tab=bottlenecks"],
         ["analytics-compare", ops + "/analytics?tab=compare"], ["analytics-anomalies", ops + "/analytics?tab=anomalies"],
-        ["sql", ops + "/sql"], ["audit", ops + "/audit"],
+        ["models", ops + "/models"], ["sql", ops + "/sql"], ["audit", ops + "/audit"],
         ["settings", ops + "/settings"], ["profile", "/profile"], ["organisation", "/organisation"],
       ];
       const phone = await signedIn(browser, { width: 390, height: 844 });

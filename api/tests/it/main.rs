@@ -6,6 +6,7 @@ mod fuzz;
 mod http;
 mod mcp;
 mod parity;
+mod predictions;
 mod sandbox;
 mod support;
 mod ui;

@@ -19,12 +19,15 @@ from mcp.client.streamable_http import streamable_http_client
 TOOLS = {
     "list_team_members", "list_tasks", "get_process_status", "create_process", "complete_task", "assign_task",
     "search_playbooks", "run_sql", "get_bottlenecks", "get_metrics", "compare_periods", "list_anomalies", "start_task",
+    "predict_case", "list_at_risk_cases",
     "cancel_process", "add_comment", "edit_playbook", "edit_comment", "delete_comment", "organisation_settings",
 }
 RESOURCES = {
     "team://current", "processes://active", "tasks://assigned", "playbooks://library", "analytics://bottlenecks",
-    "analytics://metrics",
+    "analytics://metrics", "analytics://predictions",
 }
+# Read apart: this small history has no prediction model, which the resource says.
+UNREADABLE = {"analytics://predictions"}
 PROMPTS = {"process_help", "task_guidance", "analyze_bottlenecks"}
 
 
@@ -113,7 +116,7 @@ async def first_team(config):
         check(f"playbook://{ids['playbook']}" in listed, f"the playbook is listed: {sorted(listed)}")
         templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
         check(templates == {"process://{id}", "playbook://{id}"}, f"templates: {templates}")
-        out["resources"] = {uri: await read(client, uri) for uri in sorted(RESOURCES)}
+        out["resources"] = {uri: await read(client, uri) for uri in sorted(RESOURCES - UNREADABLE)}
         out["resources"]["process"] = await read(client, f"process://{ids['process']}")
         out["resources"]["playbook"] = await read(client, f"playbook://{ids['playbook']}")
         await refused(client.read_resource("process://nope"), "not-found", "missing process")
@@ -184,6 +187,10 @@ async def first_team(config):
         await fails(client, "list_team_members", {"team": "x"}, "unknown field")
         await fails(client, "list_tasks", {"status": ["bogus"]}, "bogus")
         await fails(client, "list_tasks", {"limit": 0}, "limit")
+        # No model is trained on this small history: forecasts say how to get one.
+        await fails(client, "list_at_risk_cases", {}, "no-model")
+        await fails(client, "predict_case", {"process_id": "nope"}, "not-found")
+        await refused(client.read_resource("analytics://predictions"), "no-model", "predictions without a model")
         await fails(client, "list_tasks", {"cursor": "!!"}, "cursor")
         await fails(client, "get_process_status", {}, "process_id")
         await fails(client, "get_process_status", {"process_id": "nope"}, "not-found")

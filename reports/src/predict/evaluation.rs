@@ -29,7 +29,7 @@ use std::fmt::Write;
 pub const TRAINING_SHARE: f64 = 0.8;
 
 /// How well the models predicted the cases after the split.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Evaluation {
     /// Cases that started before this were learnt from; the others were predicted.
@@ -47,7 +47,7 @@ pub struct Evaluation {
 }
 
 /// The remaining time's errors.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemainingScore {
     /// Mean absolute error, in seconds.
@@ -67,7 +67,7 @@ pub struct RemainingScore {
 pub const LENGTHS_LISTED: u32 = 10;
 
 /// The errors at one prefix length.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LengthScore {
     /// The length; the last entry holds every longer one.
@@ -80,7 +80,7 @@ pub struct LengthScore {
 }
 
 /// The next activity's hits.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NextScore {
     pub accuracy: f64,
@@ -91,7 +91,7 @@ pub struct NextScore {
 }
 
 /// The time to the next event's errors.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimeScore {
     pub mae_s: f64,
@@ -100,7 +100,7 @@ pub struct TimeScore {
 }
 
 /// How well the risk of exceeding the case target was told.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RiskScore {
     pub case_target_s: f64,
@@ -132,13 +132,7 @@ pub(crate) fn evaluate(
     options: TrainingOptions,
     min_training_cases: usize,
 ) -> Result<Evaluation, EvaluationError> {
-    let mut finished: Vec<(i64, usize)> = log
-        .case_ranges()
-        .enumerate()
-        .filter(|(c, _)| !running.get(*c).copied().unwrap_or(false))
-        .map(|(c, rows)| (log.t[rows].iter().copied().min().unwrap_or_default(), c))
-        .collect();
-    finished.sort_unstable();
+    let finished = finished_by_start(log, running);
     let split = ((finished.len() as f64) * TRAINING_SHARE).floor() as usize;
     let split_at = finished.get(split).map_or(0, |f| f.0);
     // Cases starting at the split time itself are all on the test side.
@@ -249,6 +243,19 @@ pub(crate) fn evaluate(
         next_time,
         risk,
     })
+}
+
+/// The finished cases of `log` (`running` marks the others) as (first event's time, number), by
+/// start.
+pub(crate) fn finished_by_start(log: &CaseLog, running: &[bool]) -> Vec<(i64, usize)> {
+    let mut finished: Vec<(i64, usize)> = log
+        .case_ranges()
+        .enumerate()
+        .filter(|(c, _)| !running.get(*c).copied().unwrap_or(false))
+        .map(|(c, rows)| (log.t[rows].iter().copied().min().unwrap_or_default(), c))
+        .collect();
+    finished.sort_unstable();
+    finished
 }
 
 /// The baselines, learnt from the training prefixes.

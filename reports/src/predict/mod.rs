@@ -9,14 +9,18 @@
 //! - `features`: a case's prefix as a row of numbers; `prefixes`: a log's prefixes as rows with
 //!   what followed each; `forest`: smartcore's learners, deterministic and refusing NaN;
 //!   `model`: the trained models (remaining time with an interval, next activity, time to it,
-//!   risk of exceeding a target); `evaluation`: the temporal split against the baselines.
+//!   risk of exceeding a target); `evaluation`: the temporal split against the baselines;
+//!   `registry`: trained models and their cards in the warehouse's object store; `forecast`:
+//!   open cases asked of their newest model, with the reasons in words.
 
 mod anomalies;
 mod evaluation;
 mod features;
+mod forecast;
 mod forest;
 mod model;
 mod prefixes;
+mod registry;
 mod temporal_profile;
 
 pub use anomalies::{
@@ -28,7 +32,9 @@ pub use evaluation::{
     TimeScore,
 };
 pub use features::{Encoding, MAX_ACTIVITIES, MAX_RESOURCES};
+pub use forecast::{AT_RISK, CasePrediction, END, NEXT_LISTED, NextActivity, Predictions, predictions};
 pub use model::TrainingOptions;
+pub use registry::{MODELS_PREFIX, ModelCard, Subject, engine_teams, model_card, models, newest_readable, train};
 pub use temporal_profile::{
     CaseDeviations, DEFAULT_ZETA, DEVIATING_CASES_LISTED, Deviation, MAX_PAIRS, PairTime, TemporalProfile,
     temporal_profile,

@@ -52,10 +52,56 @@ pub(crate) struct Models {
     interval: (f64, f64),
     next: Classifier,
     next_in: Regressor,
+    /// Per last activity (its encoded number), what the training prefixes ending there looked
+    /// like: what a forecast's reasons are measured against.
+    pub typical: Vec<Typical>,
     /// The target and the model of exceeding it: a regression forest on 0 (within) and 1
     /// (exceeded), whose mean of leaf means is a probability (the share of exceeding cases among
     /// the training prefixes like this one).
     risk: Option<(f64, Regressor)>,
+}
+
+/// What the training prefixes ending at one activity looked like: how many, their mean remaining
+/// time, and the medians of the fixed features.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Typical {
+    pub prefixes: u64,
+    pub remaining_s: f64,
+    pub elapsed_s: f64,
+    pub since_last_s: f64,
+    pub in_progress: f64,
+    pub repeats: f64,
+}
+
+impl Typical {
+    /// Per encoded last activity (`classes` of them), over the rows of `prefixes`.
+    fn of(prefixes: &Prefixes, activities: usize) -> Vec<Typical> {
+        use super::features::{ELAPSED, IN_PROGRESS, REPEATS, SINCE_LAST};
+        let mut rows: Vec<Vec<usize>> = vec![Vec::new(); activities];
+        for i in 0..prefixes.rows() {
+            if let Some(group) = rows.get_mut(prefixes.last[i] as usize) {
+                group.push(i);
+            }
+        }
+        let value = |i: usize, column: usize| prefixes.values[i * prefixes.width + column];
+        rows.iter()
+            .map(|group| {
+                let median_of = |column: usize| {
+                    let mut values: Vec<f64> = group.iter().map(|&i| value(i, column)).collect();
+                    crate::stats::median(&mut values)
+                };
+                let remaining: Vec<f64> = group.iter().map(|&i| prefixes.remaining_s[i]).collect();
+                Typical {
+                    prefixes: group.len() as u64,
+                    remaining_s: crate::stats::mean(&remaining),
+                    elapsed_s: median_of(ELAPSED),
+                    since_last_s: median_of(SINCE_LAST),
+                    in_progress: median_of(IN_PROGRESS),
+                    repeats: median_of(REPEATS),
+                }
+            })
+            .collect()
+    }
 }
 
 /// What the models say about one prefix.
@@ -126,7 +172,8 @@ impl Models {
             residuals.sort_by(f64::total_cmp);
             interval = (quantile(&residuals, INTERVAL.0), quantile(&residuals, INTERVAL.1));
         }
-        Ok(Models { encoding, remaining, interval, next, next_in, risk })
+        let typical = Typical::of(&before_end, classes.activities + 1);
+        Ok(Models { encoding, remaining, interval, next, next_in, typical, risk })
     }
 
     /// The forecasts of `prefixes`' rows.

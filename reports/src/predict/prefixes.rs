@@ -51,6 +51,15 @@ impl Prefixes {
     /// Every prefix of `cases` (numbers in `log`) as `encoding` writes them; `running[c]` marks
     /// cases not finished, for the cases in progress at each moment.
     pub fn of(log: &CaseLog, running: &[bool], encoding: &Encoding, cases: &[usize]) -> Prefixes {
+        Prefixes::written(log, running, encoding, cases, false)
+    }
+
+    /// Each of `cases` as far as it has come: its whole prefix (what an open case is asked about).
+    pub fn so_far(log: &CaseLog, running: &[bool], encoding: &Encoding, cases: &[usize]) -> Prefixes {
+        Prefixes::written(log, running, encoding, cases, true)
+    }
+
+    fn written(log: &CaseLog, running: &[bool], encoding: &Encoding, cases: &[usize], whole_only: bool) -> Prefixes {
         let ranges: Vec<std::ops::Range<usize>> = log.case_ranges().collect();
         let in_progress = InProgress::new(ranges.iter().enumerate().map(|(c, rows)| {
             let times = &log.t[rows.clone()];
@@ -69,7 +78,7 @@ impl Prefixes {
             let events = events_in_order(log, ranges[c].clone());
             let n = events.len();
             let end = log.t[events[n - 1]];
-            for k in 1..=n {
+            for k in if whole_only { n } else { 1 }..=n {
                 let at = log.t[events[k - 1]];
                 encoding.encode(log, &mapping, &events, k, in_progress.at(at), &mut prefixes.values);
                 prefixes.case.push(c as u32);

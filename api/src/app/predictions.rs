@@ -1,0 +1,88 @@
+//! Predictions: a team's models in the warehouse's registry, training them, and the forecasts
+//! of its running processes — by the team's model of the processes run in Orgata (every
+//! playbook's). Reading needs `analytics.read` in the team; training needs `team.manage`.
+
+use super::analytics::team_scope;
+use super::{App, AppError, AppResult};
+use orgata_engine::{InstanceId, InstanceStatus, Permission, Scope, TeamId};
+use orgata_reports::{CasePrediction, ModelCard, Predictions, Subject, TrainingOptions};
+use orgata_warehouse::tables::ENGINE_SOURCE;
+
+/// The subject of a team's model of its own processes.
+fn engine_subject(team: &TeamId) -> Subject<'_> {
+    Subject { team: team.as_str(), source: ENGINE_SOURCE, playbook_id: None }
+}
+
+/// No model yet, in words: how to get one.
+fn no_model(team: &TeamId) -> AppError {
+    AppError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "no-model",
+        format!(
+            "team {team} has no prediction model yet: `orgata model train --team {team}` learns one from its finished \
+             processes (serve retrains daily)"
+        ),
+    )
+}
+
+impl App {
+    /// The team's models, every version, the newest of each subject first.
+    pub async fn team_models(&self, scope: &Scope, team: &TeamId) -> AppResult<Vec<ModelCard>> {
+        team_scope(scope, team, Permission::AnalyticsRead)?;
+        Ok(orgata_reports::models(&self.warehouse, team.as_str()).await?)
+    }
+
+    /// Learns the team's model of its processes from every finished one and stores it as the
+    /// next version.
+    pub async fn train_team_model(
+        &self,
+        scope: &Scope,
+        team: &TeamId,
+        options: TrainingOptions,
+    ) -> AppResult<ModelCard> {
+        team_scope(scope, team, Permission::TeamManage)?;
+        Ok(orgata_reports::train(&self.warehouse, &engine_subject(team), options).await?)
+    }
+
+    /// The forecasts of the team's running processes (only those at risk of exceeding the
+    /// model's case target, if asked), by its newest model.
+    pub async fn team_predictions(&self, scope: &Scope, team: &TeamId, at_risk: bool) -> AppResult<Predictions> {
+        team_scope(scope, team, Permission::AnalyticsRead)?;
+        let now = chrono::Utc::now();
+        let mut predictions = orgata_reports::predictions(&self.warehouse, &engine_subject(team), None, now)
+            .await?
+            .ok_or_else(|| no_model(team))?;
+        if at_risk {
+            predictions.cases.retain(|case| case.at_risk);
+        }
+        Ok(predictions)
+    }
+
+    /// The forecast of one running process: unknown or unseen processes are not found, an
+    /// ended one has nothing left to forecast.
+    pub async fn process_prediction(&self, scope: &Scope, id: &InstanceId) -> AppResult<(ModelCard, CasePrediction)> {
+        let instance = self.engine.instance(scope, id).await?.instance;
+        team_scope(scope, &instance.team_id, Permission::AnalyticsRead)?;
+        if instance.status != InstanceStatus::Running {
+            return Err(AppError::new(
+                axum::http::StatusCode::CONFLICT,
+                "not-running",
+                format!("process {id} has ended ({}): there is nothing left to forecast", instance.status),
+            ));
+        }
+        let team = &instance.team_id;
+        let only = [id.to_string()];
+        let predictions =
+            orgata_reports::predictions(&self.warehouse, &engine_subject(team), Some(&only), chrono::Utc::now())
+                .await?
+                .ok_or_else(|| no_model(team))?;
+        let case = predictions.cases.into_iter().next().ok_or_else(|| {
+            AppError::new(
+                axum::http::StatusCode::CONFLICT,
+                "not-in-warehouse",
+                format!("process {id} has no events in the warehouse yet; they arrive within seconds"),
+            )
+        })?;
+        Ok((predictions.model, case))
+    }
+}

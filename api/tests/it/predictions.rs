@@ -1,0 +1,114 @@
+//! Predictions on the demo's history, on both databases: a model trained into the warehouse's
+//! registry through the application layer (what `orgata model train`, REST and MCP call), the
+//! forecasts of the team's running processes, one process's, and every refusal in words.
+
+use crate::support::orgata_command;
+use orgata_api::app::{App, AppError};
+use orgata_engine::testing::TestDatabase;
+use orgata_engine::{Engine, InstanceFilter, InstanceStatus, SystemClock};
+use orgata_reports::TrainingOptions;
+use orgata_warehouse::Warehouse;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+async fn forecasts_on_the_demo(db: TestDatabase) {
+    let dir = tempfile::tempdir().unwrap();
+    let demo =
+        orgata_command(dir.path(), Some(&db.url)).args(["demo", "--days", "40", "--per-day", "8"]).output().unwrap();
+    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    let store = orgata_engine::connect(&db.url).await.unwrap();
+    let engine = Engine::new(store.clone(), Arc::new(SystemClock));
+    let warehouse = Warehouse::open(dir.path().join("warehouse").to_str().unwrap(), HashMap::new()).unwrap();
+    let app = App::new(engine, warehouse);
+    let scope = orgata_engine::testing::demo_admin_scope(&app.engine).await;
+    let teams = app.engine.teams(&scope).await.unwrap();
+    let team = teams.iter().find(|t| t.name == "Operations").expect("the demo's Operations team").id.clone();
+
+    let kind = |e: AppError| e.kind;
+    assert_eq!(app.team_predictions(&scope, &team, false).await.map_err(kind).unwrap_err(), "no-model");
+    assert!(app.team_models(&scope, &team).await.unwrap().is_empty());
+
+    let options = TrainingOptions { case_target_s: Some(2.0 * 86_400.0), ..TrainingOptions::default() };
+    let card = app.train_team_model(&scope, &team, options).await.unwrap();
+    assert_eq!((card.version, card.source.as_str(), card.playbook_id.as_deref()), (1, "orgata", None));
+    assert!(card.cases >= 50, "{card:?}");
+    assert_eq!(card.case_target_s, Some(2.0 * 86_400.0));
+    assert!(card.features.iter().any(|f| f.starts_with("last: ")), "{:?}", card.features);
+    assert!(card.evaluation.risk.is_some() && card.position.is_some(), "{card:?}");
+    assert_eq!(app.team_models(&scope, &team).await.unwrap(), vec![card.clone()]);
+
+    // Every running process of the team has a forecast, those at risk first.
+    let running = InstanceFilter {
+        team_id: Some(team.clone()),
+        status: Some(InstanceStatus::Running),
+        limit: 1000,
+        ..InstanceFilter::default()
+    };
+    let running = app.engine.instances(&scope, running).await.unwrap();
+    let predictions = app.team_predictions(&scope, &team, false).await.unwrap();
+    assert_eq!(predictions.model, card);
+    let mut ids: Vec<String> = predictions.cases.iter().map(|c| c.case_id.clone()).collect();
+    let mut expected: Vec<String> = running.iter().map(|i| i.id.to_string()).collect();
+    ids.sort();
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert!(predictions.cases.windows(2).all(|w| w[0].at_risk >= w[1].at_risk));
+    for case in &predictions.cases {
+        assert!(case.remaining_low_s <= case.remaining_s && case.remaining_s <= case.remaining_high_s, "{case:?}");
+        assert!(case.earliest_end <= case.expected_end && case.expected_end <= case.latest_end, "{case:?}");
+        let risk = case.risk.unwrap();
+        assert!((0.0..=1.0).contains(&risk) && case.at_risk == (risk >= orgata_reports::AT_RISK), "{case:?}");
+        assert!(!case.next.is_empty() && case.next.len() <= orgata_reports::NEXT_LISTED, "{case:?}");
+        assert!(case.next.windows(2).all(|w| w[0].probability >= w[1].probability));
+        assert!(case.next.iter().map(|n| n.probability).sum::<f64>() <= 1.0 + 1e-9);
+        let pace = ["slower than usual: ", "faster than usual: ", "as usual: "];
+        let lead =
+            format!("At risk: {} likely to take longer than 2d 00h; ", orgata_reports::text::whole_percent(risk));
+        let rest = match case.reason.strip_prefix(&lead) {
+            Some(rest) => rest.to_string(),
+            None => case.reason.to_lowercase(),
+        };
+        assert_eq!(case.reason.starts_with("At risk: "), case.at_risk, "{}", case.reason);
+        assert!(pace.iter().any(|p| rest.starts_with(p)) && case.reason.ends_with('.'), "{}", case.reason);
+    }
+    let at_risk = app.team_predictions(&scope, &team, true).await.unwrap();
+    assert!(at_risk.cases.iter().all(|c| c.at_risk));
+    assert_eq!(at_risk.cases.len(), predictions.cases.iter().filter(|c| c.at_risk).count());
+
+    // One process: the same forecast as in the team's list.
+    let first = &predictions.cases[0];
+    let (model, one) = app.process_prediction(&scope, &first.case_id.as_str().into()).await.unwrap();
+    assert_eq!(model.version, 1);
+    assert_eq!(
+        (&one.case_id, &one.expected_end, &one.next, &one.risk),
+        (&first.case_id, &first.expected_end, &first.next, &first.risk)
+    );
+    assert_eq!(one.reason, first.reason);
+    let ended = InstanceFilter {
+        team_id: Some(team.clone()),
+        status: Some(InstanceStatus::Completed),
+        limit: 1,
+        ..InstanceFilter::default()
+    };
+    let ended = &app.engine.instances(&scope, ended).await.unwrap()[0];
+    let refused = app.process_prediction(&scope, &ended.id).await.unwrap_err();
+    assert_eq!((refused.kind, refused.status.as_u16()), ("not-running", 409), "{}", refused.detail);
+    let unknown = app.process_prediction(&scope, &"no-such-process".into()).await.unwrap_err();
+    assert_eq!(unknown.status.as_u16(), 404);
+
+    // Training again is the next version, listed first.
+    let second = app.train_team_model(&scope, &team, TrainingOptions::default()).await.unwrap();
+    assert_eq!(second.version, 2);
+    let versions: Vec<u32> = app.team_models(&scope, &team).await.unwrap().iter().map(|c| c.version).collect();
+    assert_eq!(versions, [2, 1]);
+
+    // A model file that cannot be read is an error in words, never a crash.
+    let file = dir.path().join(format!("warehouse/models/{team}/orgata/all/000002/model.json.gz"));
+    std::fs::write(&file, b"not a model").unwrap();
+    let broken = app.team_predictions(&scope, &team, false).await.unwrap_err();
+    assert_eq!(broken.kind, "model-unreadable", "{}", broken.detail);
+    assert!(broken.detail.contains("000002/model.json.gz cannot be read"), "{}", broken.detail);
+    store.close().await;
+}
+
+orgata_engine::on_both_databases!(forecasts_on_the_demo);

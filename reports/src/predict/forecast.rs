@@ -1,0 +1,240 @@
+//! Forecasts of open cases (the engine's running processes): each case as far as it has come,
+//! asked of its subject's newest model in the registry, with the reasons in words — what about
+//! the case differs most from the training prefixes that ended at the same activity.
+//!
+//! Forecasts are computed when asked, from the warehouse as it is (which follows the engine within
+//! about a second), so they change as the cases' events stream in.
+
+use super::features::{ELAPSED, IN_PROGRESS, REPEATS, SINCE_LAST};
+use super::model::{Forecast, Typical};
+use super::prefixes::Prefixes;
+use super::registry::{self, ModelCard, Subject};
+use super::{history, model::Models};
+use crate::text::{duration, number, plural, whole_percent};
+use crate::{Events, Filter, ReportError};
+use chrono::{DateTime, Duration, Utc};
+use orgata_warehouse::{TeamScope, Warehouse};
+use serde::Serialize;
+
+/// The next activities a forecast lists.
+pub const NEXT_LISTED: usize = 3;
+/// A case is at risk when its probability of exceeding the target is at least this.
+pub const AT_RISK: f64 = 0.5;
+
+/// A forecast of one open case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CasePrediction {
+    /// The case (the process instance's id).
+    pub case_id: String,
+    /// Its events so far, the last one's activity and time.
+    pub events: u64,
+    pub last_activity: String,
+    pub last_at: DateTime<Utc>,
+    /// Time since its first event, now.
+    pub elapsed_s: f64,
+    /// The predicted remaining time from now (0 where the forecast end has passed), with the
+    /// interval most cases fall in.
+    pub remaining_s: f64,
+    pub remaining_low_s: f64,
+    pub remaining_high_s: f64,
+    /// When it is expected to end, and the interval's ends.
+    pub expected_end: DateTime<Utc>,
+    pub earliest_end: DateTime<Utc>,
+    pub latest_end: DateTime<Utc>,
+    /// The likeliest next activities (`(end)`: the case ends), at most [`NEXT_LISTED`].
+    pub next: Vec<NextActivity>,
+    /// The expected time from the last event to the next.
+    pub next_in_s: f64,
+    /// The probability of exceeding the model's case target (none without a target).
+    pub risk: Option<f64>,
+    /// Whether that probability is at least [`AT_RISK`].
+    pub at_risk: bool,
+    /// Why, in one sentence: how it compares with cases at the same step, and what stands out.
+    pub reason: String,
+}
+
+/// A likely next activity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NextActivity {
+    pub activity: String,
+    pub probability: f64,
+}
+
+/// The name of the next "activity" that says the case ends.
+pub const END: &str = "(end)";
+
+/// The forecasts of a subject's open cases, with the model that made them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Predictions {
+    pub model: ModelCard,
+    /// The open cases' forecasts: those at risk first (the likeliest), then by expected end.
+    pub cases: Vec<CasePrediction>,
+}
+
+/// The forecasts of `subject`'s open cases (`only`: just these case ids) by its newest model,
+/// seen at `now`; `None` when it has no model yet.
+pub async fn predictions(
+    warehouse: &Warehouse,
+    subject: &Subject<'_>,
+    only: Option<&[String]>,
+    now: DateTime<Utc>,
+) -> Result<Option<Predictions>, ReportError> {
+    let Some((card, models)) = registry::load(warehouse, subject, None).await? else { return Ok(None) };
+    let scope = TeamScope::Teams(vec![subject.team.to_string()]);
+    let mut filter = Filter::source(subject.source)?;
+    if let Some(playbook) = subject.playbook_id {
+        filter = filter.playbook(playbook)?;
+    }
+    let events = Events::select(warehouse, &scope, &filter).await?;
+    let (log, running) = history(&events).await?;
+    let open: Vec<usize> = (0..log.cases())
+        .filter(|&c| running[c] && only.is_none_or(|ids| ids.iter().any(|id| *id == *log.ids[c].id)))
+        .collect();
+    let rows = Prefixes::so_far(&log, &running, &models.encoding, &open);
+    let forecasts = models.forecast(&rows).map_err(|e| ReportError::Model(e.to_string()))?;
+    let mut cases: Vec<CasePrediction> = open
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let rows_of = log.rows_of(c);
+            let first = log.t[rows_of.clone()].iter().copied().min().unwrap_or_default();
+            let last_at = time(log.t[rows_of.clone()].iter().copied().max().unwrap_or_default());
+            let row = &rows.values[i * rows.width..(i + 1) * rows.width];
+            prediction(&models, &rows, i, row, &forecasts[i], log.ids[c].id.to_string(), time(first), last_at, now)
+        })
+        .collect();
+    cases.sort_by(|a, b| {
+        b.at_risk
+            .cmp(&a.at_risk)
+            .then(b.risk.unwrap_or(0.0).total_cmp(&a.risk.unwrap_or(0.0)))
+            .then(a.expected_end.cmp(&b.expected_end))
+            .then_with(|| a.case_id.cmp(&b.case_id))
+    });
+    Ok(Some(Predictions { model: card, cases }))
+}
+
+fn time(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
+/// One open case's forecast, from its row `i` of `rows`, seen at `now`.
+#[allow(clippy::too_many_arguments)]
+fn prediction(
+    models: &Models,
+    rows: &Prefixes,
+    i: usize,
+    row: &[f64],
+    forecast: &Forecast,
+    case_id: String,
+    started: DateTime<Utc>,
+    last_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> CasePrediction {
+    let at = |seconds: f64| last_at + Duration::milliseconds((seconds.min(1e12) * 1000.0) as i64);
+    let (expected_end, earliest_end, latest_end) =
+        (at(forecast.remaining_s), at(forecast.remaining_low_s), at(forecast.remaining_high_s));
+    let from_now = |end: DateTime<Utc>| ((end - now).num_milliseconds() as f64 / 1000.0).max(0.0);
+    let name = |class: u32| match class as usize {
+        c if c < models.encoding.activities.len() => models.encoding.activities[c].clone(),
+        c if c == models.encoding.activities.len() => "(another activity)".to_string(),
+        _ => END.to_string(),
+    };
+    let last = rows.last[i];
+    let typical = models.typical.get(last as usize).cloned().unwrap_or_default();
+    CasePrediction {
+        case_id,
+        events: u64::from(rows.length[i]),
+        last_activity: name(last),
+        last_at,
+        elapsed_s: ((now - started).num_milliseconds() as f64 / 1000.0).max(0.0),
+        remaining_s: from_now(expected_end),
+        remaining_low_s: from_now(earliest_end),
+        remaining_high_s: from_now(latest_end),
+        expected_end,
+        earliest_end,
+        latest_end,
+        next: forecast
+            .next
+            .iter()
+            .take(NEXT_LISTED)
+            .map(|&(class, probability)| NextActivity { activity: name(class), probability })
+            .collect(),
+        next_in_s: forecast.next_in_s,
+        risk: forecast.risk,
+        at_risk: forecast.risk.is_some_and(|r| r >= AT_RISK),
+        reason: reason(row, forecast.remaining_s, &typical, forecast.risk.zip(models.case_target_s())),
+    }
+}
+
+/// Why a forecast is what it is, in one sentence: at risk of exceeding the target (`risk`: the
+/// probability and the target), then slower, faster or as usual against the cases that were at the
+/// same step, and what about this one stands out.
+fn reason(row: &[f64], remaining_s: f64, typical: &Typical, risk: Option<(f64, f64)>) -> String {
+    let lead = match risk {
+        Some((p, target)) if p >= AT_RISK => {
+            format!("At risk: {} likely to take longer than {}; ", whole_percent(p), duration(target))
+        }
+        _ => String::new(),
+    };
+    if typical.prefixes == 0 {
+        let sentence =
+            "no case in the history was at this step, so the forecast leans on cases elsewhere in the process.";
+        return capitalised(&format!("{lead}{sentence}"));
+    }
+    let mut notes = Vec::new();
+    let repeats = row[REPEATS];
+    if repeats > typical.repeats {
+        notes.push(format!(
+            "{} so far (usually {})",
+            plural(repeats as u64, "repeated step", "repeated steps"),
+            number(typical.repeats)
+        ));
+    }
+    let in_progress = row[IN_PROGRESS];
+    if typical.in_progress > 0.0 && in_progress >= 1.5 * typical.in_progress {
+        notes.push(format!(
+            "{} cases in progress, {:.1}× the usual {}",
+            number(in_progress),
+            in_progress / typical.in_progress,
+            number(typical.in_progress)
+        ));
+    }
+    if typical.since_last_s > 0.0 && row[SINCE_LAST] >= 2.0 * typical.since_last_s {
+        notes.push(format!(
+            "{} from the step before to this one (usually {})",
+            duration(row[SINCE_LAST]),
+            duration(typical.since_last_s)
+        ));
+    }
+    if typical.elapsed_s > 0.0 && row[ELAPSED] >= 1.5 * typical.elapsed_s {
+        notes.push(format!(
+            "{} since it began (usually {} at this step)",
+            duration(row[ELAPSED]),
+            duration(typical.elapsed_s)
+        ));
+    }
+    let pace = if remaining_s > 1.25 * typical.remaining_s {
+        "slower than usual"
+    } else if remaining_s < 0.8 * typical.remaining_s {
+        "faster than usual"
+    } else {
+        "as usual"
+    };
+    let usual =
+        format!("{} left against {} on average from this step", duration(remaining_s), duration(typical.remaining_s));
+    let sentence = match notes.split_last() {
+        None => format!("{lead}{pace}: {usual}."),
+        Some((only, [])) => format!("{lead}{pace}: {usual}; {only}."),
+        Some((last, rest)) => format!("{lead}{pace}: {usual}; {} and {last}.", rest.join(", ")),
+    };
+    capitalised(&sentence)
+}
+
+/// A sentence with its first letter in upper case.
+fn capitalised(sentence: &str) -> String {
+    let mut chars = sentence.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+}

@@ -75,7 +75,10 @@ pub use dfg::{DfgEdge, DirectlyFollowsGraph, directly_follows};
 pub use error::ReportError;
 pub use events::Events;
 pub use filter::{Filter, TimeScope};
-pub use predict::{AT_RISK, CasePrediction, END, NEXT_LISTED, NextActivity, Predictions, predictions};
+pub use predict::{
+    AT_RISK, CasePrediction, END, MIN_TASKS, NEXT_LISTED, NextActivity, Predictions, TaskForecast, TaskRiskScore,
+    predictions,
+};
 pub use predict::{
     AnomalyReport, CaseDeviations, CaseOutlier, DEFAULT_ZETA, DEVIATING_CASES_LISTED, Deviation, MAX_PAIRS,
     MIN_HISTORY, OUTLIERS_LISTED, OutlierCounts, OutlierKind, PairTime, RECENT_DAYS, StepChange, TemporalProfile,

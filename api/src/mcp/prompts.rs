@@ -13,6 +13,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use std::fmt::Write;
 
+/// The processes at risk the `analyze_bottlenecks` prompt names (the likeliest first).
+const AT_RISK_IN_PROMPT: usize = 5;
+
 /// Completed executions of the same step shown as examples.
 const SIMILAR_SHOWN: usize = 5;
 
@@ -226,12 +229,29 @@ impl OrgataMcp {
                 self.app.team_report(&scope, &team, ReportKind::Bottlenecks, &filter, &ReportOptions::default()).await?
             }
         };
+        // What departs from history, and what is likely to go wrong next, beside it.
+        let anomalies = self.overview(&scope, &team, ReportKind::Anomalies).await?;
+        let mut ahead = String::new();
+        match self.app.team_predictions(&scope, &team, true).await {
+            Ok(p) if p.cases.is_empty() => ahead.push_str("No running process is at risk of its case target.\n"),
+            Ok(p) => {
+                let _ = writeln!(ahead, "{} running processes are at risk of their case target:", p.cases.len());
+                for case in p.cases.iter().take(AT_RISK_IN_PROMPT) {
+                    let _ = writeln!(ahead, "- process {}: {}", case.case_id, case.reason);
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(ahead, "No forecasts: {}", e.detail);
+            }
+        }
         let text = format!(
-            "This is the bottleneck report of the team's processes{}:\n\n{}\nExplain where the time goes and why, \
-             which findings matter most, and what the team could change first. Use the `run_sql` tool to look \
-             closer (tables `events`, `tasks`, `instances`).",
+            "This is the bottleneck report of the team's processes{}:\n\n{}\nWhat is unusual (the anomalies \
+             report):\n{}\nWhat is ahead (the prediction model's forecasts):\n{ahead}\nExplain where the time goes \
+             and why, which findings matter most, and what the team could change first. Use the `run_sql` tool to \
+             look closer (tables `events`, `tasks`, `instances`), `list_anomalies` and `predict_case` for more.",
             args.playbook_id.as_deref().map(|p| format!(" of playbook {p}")).unwrap_or_default(),
-            report.to_text()
+            report.to_text(),
+            anomalies.to_text(),
         );
         Ok(user_prompt("Analyse the team's bottlenecks".to_string(), text))
     }

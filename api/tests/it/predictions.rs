@@ -35,6 +35,9 @@ async fn forecasts_on_the_demo(db: TestDatabase) {
     assert_eq!(card.case_target_s, Some(2.0 * 86_400.0));
     assert!(card.features.iter().any(|f| f.starts_with("last: ")), "{:?}", card.features);
     assert!(card.evaluation.risk.is_some() && card.position.is_some(), "{card:?}");
+    // The demo's steps have SLAs: the risk that a task misses one is told better than chance.
+    let tasks = card.evaluation.task_risk.as_ref().expect("a task-risk score");
+    assert!(tasks.moments > 0 && tasks.auc.unwrap() > 0.5, "{tasks:?}");
     assert_eq!(app.team_models(&scope, &team).await.unwrap(), vec![card.clone()]);
 
     // Every running process of the team has a forecast, those at risk first.
@@ -53,6 +56,7 @@ async fn forecasts_on_the_demo(db: TestDatabase) {
     expected.sort();
     assert_eq!(ids, expected);
     assert!(predictions.cases.windows(2).all(|w| w[0].at_risk >= w[1].at_risk));
+    assert!(predictions.cases.iter().any(|c| !c.tasks.is_empty()), "open tasks with a due time have a risk");
     for case in &predictions.cases {
         assert!(case.remaining_low_s <= case.remaining_s && case.remaining_s <= case.remaining_high_s, "{case:?}");
         assert!(case.earliest_end <= case.expected_end && case.expected_end <= case.latest_end, "{case:?}");
@@ -61,6 +65,16 @@ async fn forecasts_on_the_demo(db: TestDatabase) {
         assert!(!case.next.is_empty() && case.next.len() <= orgata_reports::NEXT_LISTED, "{case:?}");
         assert!(case.next.windows(2).all(|w| w[0].probability >= w[1].probability));
         assert!(case.next.iter().map(|n| n.probability).sum::<f64>() <= 1.0 + 1e-9);
+        for task in &case.tasks {
+            assert!((0.0..=1.0).contains(&task.risk), "{task:?}");
+            // Past its due time it is late for certain; before, a probability with its grounds.
+            if task.reason.starts_with("Already late: its ") {
+                assert!(task.risk == 1.0 && task.due_at < chrono::Utc::now(), "{task:?}");
+            } else {
+                assert!(task.reason.contains(" likely to miss its "), "{}", task.reason);
+            }
+            assert!(task.reason.ends_with('.'), "{}", task.reason);
+        }
         let pace = ["slower than usual: ", "faster than usual: ", "as usual: "];
         let lead =
             format!("At risk: {} likely to take longer than 2d 00h; ", orgata_reports::text::whole_percent(risk));
@@ -95,6 +109,20 @@ async fn forecasts_on_the_demo(db: TestDatabase) {
     assert_eq!((refused.kind, refused.status.as_u16()), ("not-running", 409), "{}", refused.detail);
     let unknown = app.process_prediction(&scope, &"no-such-process".into()).await.unwrap_err();
     assert_eq!(unknown.status.as_u16(), 404);
+
+    // Forecasts follow the events: a task started (and streamed into the warehouse) is no longer
+    // "not started" in its process's forecast.
+    let (case, waiting) = predictions
+        .cases
+        .iter()
+        .find_map(|c| c.tasks.iter().find(|t| t.reason.contains("not started")).map(|t| (c.case_id.clone(), t.clone())))
+        .expect("an open task not started yet");
+    app.engine.start_task(&scope, &waiting.task_id.as_str().into(), None).await.unwrap();
+    let ingest = orgata_command(dir.path(), Some(&db.url)).arg("ingest").output().unwrap();
+    assert!(ingest.status.success(), "{}", String::from_utf8_lossy(&ingest.stderr));
+    let (_, after) = app.process_prediction(&scope, &case.as_str().into()).await.unwrap();
+    let started = after.tasks.iter().find(|t| t.task_id == waiting.task_id).expect("the task's forecast");
+    assert!(!started.reason.contains("not started"), "{}", started.reason);
 
     // Training again is the next version, listed first.
     let second = app.train_team_model(&scope, &team, TrainingOptions::default()).await.unwrap();

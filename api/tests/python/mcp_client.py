@@ -234,6 +234,8 @@ async def first_team(config):
         check('"ok"' in text and "JSON Schema" in text, f"task_guidance shows the form: {text}")
         text = await prompt_text(client, "analyze_bottlenecks", {})
         check("bottleneck" in text, f"analyze_bottlenecks: {text}")
+        check("What is unusual (the anomalies report):" in text, f"analyze_bottlenecks: {text}")
+        check("No forecasts: team " in text and "has no prediction model yet" in text, f"analyze_bottlenecks: {text}")
         await refused(client.get_prompt("process_help", {"process_id": "nope"}), "not-found", "missing process prompt")
     return out
 

@@ -18,6 +18,7 @@
 
 use super::model::{Models, TrainingOptions};
 use super::prefixes::{Classes, Prefixes};
+use super::task_risk::{self, DueTask, TaskRiskScore};
 use crate::caselog::CaseLog;
 use crate::text::{duration, percent};
 use chrono::{DateTime, Utc};
@@ -44,6 +45,9 @@ pub struct Evaluation {
     pub next_time: TimeScore,
     /// None without a case target.
     pub risk: Option<RiskScore>,
+    /// The risk that a task misses its step's SLA (the engine's processes with enough finished
+    /// tasks with a due time; none otherwise).
+    pub task_risk: Option<TaskRiskScore>,
 }
 
 /// The remaining time's errors.
@@ -129,6 +133,7 @@ pub enum EvaluationError {
 pub(crate) fn evaluate(
     log: &CaseLog,
     running: &[bool],
+    tasks: &[DueTask],
     options: TrainingOptions,
     min_training_cases: usize,
 ) -> Result<Evaluation, EvaluationError> {
@@ -145,7 +150,8 @@ pub(crate) fn evaluate(
             TRAINING_SHARE * 100.0
         )));
     }
-    let models = Models::train(log, running, &training, options)?;
+    // The task-risk model is scored apart, on its own split of the tasks.
+    let models = Models::train(log, running, &training, &[], options)?;
     let classes = Classes::of(&models.encoding);
     let learnt = Prefixes::of(log, running, &models.encoding, &training);
     let tested = Prefixes::of(log, running, &models.encoding, &test);
@@ -242,6 +248,7 @@ pub(crate) fn evaluate(
         next_activity,
         next_time,
         risk,
+        task_risk: task_risk::evaluate(tasks, options.seed)?,
     })
 }
 
@@ -409,6 +416,17 @@ impl Evaluation {
                 risk.brier,
                 risk.baseline_brier,
                 percent(risk.rate)
+            );
+        }
+        if let Some(t) = &self.task_risk {
+            let auc = t.auc.map_or_else(|| "none (one outcome only)".to_string(), |a| format!("{a:.3}"));
+            let _ = writeln!(
+                out,
+                "Risk that a task misses its step's SLA: AUC {auc}, Brier score {:.4} against {:.4} for the base rate ({} of {} test moments were of late tasks).",
+                t.brier,
+                t.baseline_brier,
+                percent(t.rate),
+                t.moments
             );
         }
         out

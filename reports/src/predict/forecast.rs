@@ -6,10 +6,12 @@
 //! about a second), so they change as the cases' events stream in.
 
 use super::features::{ELAPSED, IN_PROGRESS, REPEATS, SINCE_LAST};
+use super::forest::LearnError;
 use super::model::{Forecast, Typical};
 use super::prefixes::Prefixes;
 use super::registry::{self, ModelCard, Subject};
-use super::{history, model::Models};
+use super::task_risk::{DueTask, Load};
+use super::{History, history, model::Models};
 use crate::text::{duration, number, plural, whole_percent};
 use crate::{Events, Filter, ReportError};
 use chrono::{DateTime, Duration, Utc};
@@ -52,6 +54,23 @@ pub struct CasePrediction {
     pub at_risk: bool,
     /// Why, in one sentence: how it compares with cases at the same step, and what stands out.
     pub reason: String,
+    /// Its open tasks with a due time, with the risk that each misses it (empty without a
+    /// task-risk model).
+    pub tasks: Vec<TaskForecast>,
+}
+
+/// An open task's risk of missing its step's SLA.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TaskForecast {
+    pub task_id: String,
+    /// The step's name.
+    pub step: String,
+    pub due_at: DateTime<Utc>,
+    /// The probability that it is finished after its due time.
+    pub risk: f64,
+    /// Why, in one sentence.
+    pub reason: String,
 }
 
 /// A likely next activity.
@@ -89,12 +108,13 @@ pub async fn predictions(
         filter = filter.playbook(playbook)?;
     }
     let events = Events::select(warehouse, &scope, &filter).await?;
-    let (log, running) = history(&events).await?;
+    let History { log, running, tasks } = history(&events).await?;
     let open: Vec<usize> = (0..log.cases())
         .filter(|&c| running[c] && only.is_none_or(|ids| ids.iter().any(|id| *id == *log.ids[c].id)))
         .collect();
     let rows = Prefixes::so_far(&log, &running, &models.encoding, &open);
     let forecasts = models.forecast(&rows).map_err(|e| ReportError::Model(e.to_string()))?;
+    let task_forecasts = task_forecasts(&models, &tasks, now).map_err(|e| ReportError::Model(e.to_string()))?;
     let mut cases: Vec<CasePrediction> = open
         .iter()
         .enumerate()
@@ -103,7 +123,14 @@ pub async fn predictions(
             let first = log.t[rows_of.clone()].iter().copied().min().unwrap_or_default();
             let last_at = time(log.t[rows_of.clone()].iter().copied().max().unwrap_or_default());
             let row = &rows.values[i * rows.width..(i + 1) * rows.width];
-            prediction(&models, &rows, i, row, &forecasts[i], log.ids[c].id.to_string(), time(first), last_at, now)
+            let mut case =
+                prediction(&models, &rows, i, row, &forecasts[i], log.ids[c].id.to_string(), time(first), last_at, now);
+            case.tasks = task_forecasts
+                .iter()
+                .filter(|(instance, _)| **instance == case.case_id)
+                .map(|(_, t)| t.clone())
+                .collect();
+            case
         })
         .collect();
     cases.sort_by(|a, b| {
@@ -114,6 +141,31 @@ pub async fn predictions(
             .then_with(|| a.case_id.cmp(&b.case_id))
     });
     Ok(Some(Predictions { model: card, cases }))
+}
+
+/// The risk of every open task with a due time, by its process's id.
+fn task_forecasts(
+    models: &Models,
+    tasks: &[DueTask],
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, TaskForecast)>, LearnError> {
+    let Some(model) = &models.task_risk else { return Ok(Vec::new()) };
+    let open: Vec<&DueTask> = tasks.iter().filter(|t| t.completed.is_none()).collect();
+    let assessed = model.assess(&open, &Load::of(tasks), now.timestamp_micros())?;
+    Ok(open
+        .iter()
+        .zip(assessed)
+        .map(|(task, (risk, reason))| {
+            let forecast = TaskForecast {
+                task_id: task.id.clone(),
+                step: task.step.clone(),
+                due_at: time(task.due),
+                risk,
+                reason,
+            };
+            (task.instance_id.clone(), forecast)
+        })
+        .collect())
 }
 
 fn time(micros: i64) -> DateTime<Utc> {
@@ -166,6 +218,7 @@ fn prediction(
         risk: forecast.risk,
         at_risk: forecast.risk.is_some_and(|r| r >= AT_RISK),
         reason: reason(row, forecast.remaining_s, &typical, forecast.risk.zip(models.case_target_s())),
+        tasks: Vec::new(),
     }
 }
 

@@ -21,6 +21,7 @@ mod forest;
 mod model;
 mod prefixes;
 mod registry;
+mod task_risk;
 mod temporal_profile;
 
 pub use anomalies::{
@@ -32,9 +33,10 @@ pub use evaluation::{
     TimeScore,
 };
 pub use features::{Encoding, MAX_ACTIVITIES, MAX_RESOURCES};
-pub use forecast::{AT_RISK, CasePrediction, END, NEXT_LISTED, NextActivity, Predictions, predictions};
+pub use forecast::{AT_RISK, CasePrediction, END, NEXT_LISTED, NextActivity, Predictions, TaskForecast, predictions};
 pub use model::TrainingOptions;
 pub use registry::{MODELS_PREFIX, ModelCard, Subject, engine_teams, model_card, models, newest_readable, train};
+pub use task_risk::{MIN_TASKS, TaskRiskScore};
 pub use temporal_profile::{
     CaseDeviations, DEFAULT_ZETA, DEVIATING_CASES_LISTED, Deviation, MAX_PAIRS, PairTime, TemporalProfile,
     temporal_profile,
@@ -56,10 +58,11 @@ pub async fn evaluate(events: &Events<'_>, options: TrainingOptions) -> Result<E
     {
         return Err(ReportError::InvalidFilter(format!("the case target must be a positive duration, not {target}")));
     }
-    let (log, running) = history(events).await?;
+    let History { log, running, tasks } = history(events).await?;
     let started = std::time::Instant::now();
     // Learning takes seconds of CPU: off the async workers.
-    let work = tokio::task::spawn_blocking(move || evaluation::evaluate(&log, &running, options, MIN_TRAINING_CASES));
+    let work =
+        tokio::task::spawn_blocking(move || evaluation::evaluate(&log, &running, &tasks, options, MIN_TRAINING_CASES));
     let evaluation =
         work.await.map_err(|e| ReportError::Model(format!("the evaluation stopped: {e}")))?.map_err(|e| match e {
             EvaluationError::NotEnough(why) => ReportError::NotEnoughHistory(why),
@@ -69,12 +72,23 @@ pub async fn evaluate(events: &Events<'_>, options: TrainingOptions) -> Result<E
     Ok(evaluation)
 }
 
-/// `events`' cases with their ids and resources, in order of time, and which are running.
-async fn history(events: &Events<'_>) -> Result<(CaseLog, Vec<bool>), ReportError> {
+/// What the models learn from and are asked about.
+struct History {
+    /// The cases with their ids and resources, each in order of time.
+    log: CaseLog,
+    /// Per case, whether it is an engine process still running.
+    running: Vec<bool>,
+    /// The engine's tasks with a due time (none for an imported log).
+    tasks: Vec<task_risk::DueTask>,
+}
+
+/// The history of `events`.
+async fn history(events: &Events<'_>) -> Result<History, ReportError> {
     let log = CaseLog::identified(events, Order::Time).await?;
     let running = running_cases(events).await?;
-    let flags = log.ids.iter().map(|case| running.contains(&(case.team.to_string(), case.id.to_string()))).collect();
-    Ok((log, flags))
+    let running = log.ids.iter().map(|case| running.contains(&(case.team.to_string(), case.id.to_string()))).collect();
+    let tasks = if events.filter().is_engine() { task_risk::due_tasks(events).await? } else { Vec::new() };
+    Ok(History { log, running, tasks })
 }
 
 /// The engine's processes among `events`' cases that are still running, as (team, case id) —

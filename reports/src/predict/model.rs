@@ -11,6 +11,7 @@
 use super::features::Encoding;
 use super::forest::{Classifier, Growth, LearnError, Regressor, Table};
 use super::prefixes::{Classes, Prefixes};
+use super::task_risk::{DueTask, Load, TaskRisk};
 use crate::caselog::CaseLog;
 use crate::stats::quantile;
 use rand::SeedableRng;
@@ -59,6 +60,8 @@ pub(crate) struct Models {
     /// (exceeded), whose mean of leaf means is a probability (the share of exceeding cases among
     /// the training prefixes like this one).
     risk: Option<(f64, Regressor)>,
+    /// The risk that an open task misses its step's SLA (none without enough such tasks).
+    pub task_risk: Option<TaskRisk>,
 }
 
 /// What the training prefixes ending at one activity looked like: how many, their mean remaining
@@ -133,11 +136,13 @@ fn from_log(value: f64) -> f64 {
 }
 
 impl Models {
-    /// Trains on the finished `cases` of `log` (numbers, in order of start).
+    /// Trains on the finished `cases` of `log` (numbers, in order of start), and the task-risk
+    /// model on `tasks` (none: no task-risk model).
     pub fn train(
         log: &CaseLog,
         running: &[bool],
         cases: &[usize],
+        tasks: &[DueTask],
         options: TrainingOptions,
     ) -> Result<Models, LearnError> {
         let encoding = Encoding::fit(log, cases);
@@ -173,7 +178,9 @@ impl Models {
             interval = (quantile(&residuals, INTERVAL.0), quantile(&residuals, INTERVAL.1));
         }
         let typical = Typical::of(&before_end, classes.activities + 1);
-        Ok(Models { encoding, remaining, interval, next, next_in, typical, risk })
+        let all: Vec<&DueTask> = tasks.iter().collect();
+        let task_risk = TaskRisk::train(&all, &Load::of(tasks), options.seed + 4)?;
+        Ok(Models { encoding, remaining, interval, next, next_in, typical, risk, task_risk })
     }
 
     /// The forecasts of `prefixes`' rows.

@@ -13,7 +13,7 @@
 
 use super::evaluation::{self, Evaluation, EvaluationError};
 use super::model::{Models, TrainingOptions};
-use super::{MIN_TRAINING_CASES, history};
+use super::{History, MIN_TRAINING_CASES, history};
 use crate::{Events, Filter, ReportError};
 use chrono::{DateTime, Utc};
 use flate2::Compression;
@@ -87,11 +87,11 @@ pub async fn train(
     }
     let position = warehouse.watermark(&orgata_warehouse::tables::EVENTS).await?;
     let events = Events::select(warehouse, &scope, &filter).await?;
-    let (log, running) = history(&events).await?;
+    let History { log, running, tasks } = history(&events).await?;
     let work = tokio::task::spawn_blocking(move || -> Result<_, EvaluationError> {
-        let evaluation = evaluation::evaluate(&log, &running, options, MIN_TRAINING_CASES)?;
+        let evaluation = evaluation::evaluate(&log, &running, &tasks, options, MIN_TRAINING_CASES)?;
         let finished: Vec<usize> = evaluation::finished_by_start(&log, &running).into_iter().map(|(_, c)| c).collect();
-        let models = Models::train(&log, &running, &finished, options)?;
+        let models = Models::train(&log, &running, &finished, &tasks, options)?;
         let times = finished.iter().flat_map(|&c| log.t[log.rows_of(c)].iter().copied());
         let (from, to) = times.fold((i64::MAX, i64::MIN), |(a, b), t| (a.min(t), b.max(t)));
         let events = finished.iter().map(|&c| log.rows_of(c).len() as u64).sum();

@@ -1,9 +1,10 @@
 //! The model trainer as `orgata serve` runs it: a background task that keeps each team's model of
 //! its processes fresh — trained when the team has none (or its files cannot be read), and again
-//! once the newest is a day old, keeping its case target. Training runs on a blocking thread; no
+//! once the newest is a day old, keeping its case target (by default: longer than 80 % of the
+//! finished cases took). Training runs on a blocking thread; no
 //! request ever waits for it. Too little history is no error: the team is looked at again later.
 
-use orgata_reports::{ReportError, Subject, TrainingOptions};
+use orgata_reports::{ReportError, Subject, TYPICAL_TARGET, TrainingOptions};
 use orgata_warehouse::Warehouse;
 use orgata_warehouse::tables::ENGINE_SOURCE;
 use std::time::Duration;
@@ -35,19 +36,28 @@ pub async fn run(warehouse: Warehouse, mut stop: watch::Receiver<bool>) {
 async fn train_due(warehouse: &Warehouse) -> Result<(), ReportError> {
     for team in orgata_reports::engine_teams(warehouse).await? {
         let subject = Subject { team: &team, source: ENGINE_SOURCE, playbook_id: None };
-        let (due, case_target_s) = match orgata_reports::newest_readable(warehouse, &subject).await {
-            Ok(Some(card)) => (chrono::Utc::now() - card.trained_at >= RETRAIN_AFTER, card.case_target_s),
-            Ok(None) => (true, None),
+        // A new model keeps the target of the one it replaces: one given, or the same quantile.
+        let typical = TrainingOptions { target_quantile: Some(TYPICAL_TARGET), ..TrainingOptions::default() };
+        let (due, options) = match orgata_reports::newest_readable(warehouse, &subject).await {
+            Ok(Some(card)) => {
+                let options = match (card.case_target_quantile, card.case_target_s) {
+                    (None, Some(target)) => {
+                        TrainingOptions { case_target_s: Some(target), ..TrainingOptions::default() }
+                    }
+                    (quantile, _) => TrainingOptions { target_quantile: quantile.or(Some(TYPICAL_TARGET)), ..typical },
+                };
+                (chrono::Utc::now() - card.trained_at >= RETRAIN_AFTER, options)
+            }
+            Ok(None) => (true, typical),
             Err(ReportError::ModelUnreadable(why)) => {
                 tracing::warn!(%team, %why, "the team's model cannot be read; training a new one");
-                (true, None)
+                (true, typical)
             }
             Err(e) => return Err(e),
         };
         if !due {
             continue;
         }
-        let options = TrainingOptions { case_target_s, ..TrainingOptions::default() };
         match orgata_reports::train(warehouse, &subject, options).await {
             Ok(card) => tracing::info!(%team, version = card.version, cases = card.cases, "trained the team's model"),
             Err(ReportError::NotEnoughHistory(why)) => tracing::debug!(%team, %why, "not training yet"),

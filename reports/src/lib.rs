@@ -86,7 +86,7 @@ pub use predict::{
 };
 pub use predict::{
     Encoding, Evaluation, LENGTHS_LISTED, LengthScore, MAX_ACTIVITIES, MAX_RESOURCES, MIN_TRAINING_CASES,
-    MODELS_PREFIX, ModelCard, NextScore, RemainingScore, RiskScore, Subject, TRAINING_SHARE, TimeScore,
+    MODELS_PREFIX, ModelCard, NextScore, RemainingScore, RiskScore, Subject, TRAINING_SHARE, TYPICAL_TARGET, TimeScore,
     TrainingOptions, engine_teams, evaluate, model_card, models, newest_readable, train,
 };
 pub use resources::{Handover, ResourceFigures, ResourceReport, ResourceWorkload, RoleFigures, resources};

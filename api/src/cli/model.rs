@@ -70,9 +70,21 @@ pub struct TrainArgs {
     /// The case duration target the risk model foresees, like `5d` or `1d 12h`.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub case_target: Option<f64>,
+    /// Without --case-target: the target is this quantile of the finished cases' durations (0.8:
+    /// longer than 80% of cases took).
+    #[arg(long, value_name = "SHARE", conflicts_with = "case_target", value_parser = parse_share)]
+    pub case_target_quantile: Option<f64>,
     /// Makes training repeatable: the same seed, the same models.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+/// A share between 0 and 1, exclusive.
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(share) if share > 0.0 && share < 1.0 => Ok(share),
+        _ => Err(format!("`{text}` is not a share between 0 and 1, like 0.8")),
+    }
 }
 
 /// Which events a model learns from, and how.
@@ -100,7 +112,11 @@ pub async fn run(config: &Config, command: ModelCommand) -> Result<()> {
         ModelCommand::Evaluate(args) => evaluate(config, args).await,
         ModelCommand::Train(args) => {
             let progress = spinner("learning from the warehouse's history")?;
-            let options = TrainingOptions { seed: args.seed, case_target_s: args.case_target };
+            let options = TrainingOptions {
+                seed: args.seed,
+                case_target_s: args.case_target,
+                target_quantile: args.case_target_quantile,
+            };
             let card = orgata_reports::train(&config.warehouse()?, &args.subject.subject(), options).await;
             progress.finish_and_clear();
             let card = card?;
@@ -171,7 +187,7 @@ async fn evaluate(config: &Config, args: EvaluateArgs) -> Result<()> {
         orgata_reports::filter_of(source.source.as_deref(), args.playbook.as_deref(), None, None, None, false)?;
     progress.set_message("learning and scoring");
     let events = Events::select(&source.warehouse, &source.scope, &filter).await?;
-    let options = TrainingOptions { seed: args.seed, case_target_s: args.case_target };
+    let options = TrainingOptions { seed: args.seed, case_target_s: args.case_target, target_quantile: None };
     let evaluation = orgata_reports::evaluate(&events, options).await;
     progress.finish_and_clear();
     let evaluation = evaluation?;

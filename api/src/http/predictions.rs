@@ -1,20 +1,25 @@
-//! Predictions over REST: a team's models (`/v1/teams/{team}/models`), the forecasts of its
+//! Predictions over REST: a team's models (`/v1/teams/{team}/models`: list, and train one), the
+//! forecasts of its
 //! running processes (`/v1/teams/{team}/predictions`, `?at_risk=true` for those likely to miss
 //! the model's case target) and one process's (`/v1/processes/{id}/prediction`) — the same
 //! operations MCP, the web UI and the CLI call.
 
 use super::error::ApiResult;
-use super::extract::{Caller, Query};
-use crate::app::App;
+use super::extract::{Caller, Json, Query};
+use crate::app::{App, AppError};
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use orgata_engine::{InstanceId, TeamId};
-use orgata_reports::{CasePrediction, ModelCard, Predictions};
+use orgata_reports::{CasePrediction, ModelCard, Predictions, TrainingOptions};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(models)).routes(routes!(team_predictions)).routes(routes!(process_prediction))
+    OpenApiRouter::new()
+        .routes(routes!(models, train))
+        .routes(routes!(team_predictions))
+        .routes(routes!(process_prediction))
 }
 
 /// The team's prediction models in the registry: every version with its training window,
@@ -26,6 +31,49 @@ async fn models(
     Path(team): Path<TeamId>,
 ) -> ApiResult<axum::Json<Vec<ModelCard>>> {
     Ok(axum::Json(s.team_models(&c, &team).await?))
+}
+
+/// How to train.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Training {
+    /// The case duration target the risk model foresees, like `5d` or `1d 12h`.
+    case_target: Option<String>,
+    /// Without `case_target`: the target is this quantile of the finished processes' durations
+    /// (default 0.8: longer than 80 % of them took).
+    #[schema(exclusive_minimum = 0.0, exclusive_maximum = 1.0)]
+    case_target_quantile: Option<f64>,
+    /// Makes training repeatable (default 42).
+    seed: Option<u64>,
+}
+
+/// Learns the team's model of its processes from every finished one, evaluates it and stores it
+/// as the next version (`team.manage`); takes seconds to minutes. `422 not-enough-history` with
+/// fewer than 50 finished processes to learn from.
+#[utoipa::path(post, path = "/v1/teams/{team}/models", params(("team" = String, Path, description = "A team id")), request_body = Training, responses((status = 201, description = "Trained", body = ModelCard)))]
+async fn train(
+    State(s): State<App>,
+    Caller(c): Caller,
+    Path(team): Path<TeamId>,
+    Json(b): Json<Training>,
+) -> ApiResult<(StatusCode, axum::Json<ModelCard>)> {
+    let case_target_s = match &b.case_target {
+        Some(text) => Some(
+            orgata_engine::definition::Sla::parse(text).map_err(|e| AppError::invalid_field("/case_target", e))?.seconds
+                as f64,
+        ),
+        None => None,
+    };
+    let quantile = match b.case_target_quantile {
+        Some(q) if !(q > 0.0 && q < 1.0) => {
+            return Err(AppError::invalid_field("/case_target_quantile", "must be between 0 and 1"));
+        }
+        Some(q) => Some(q),
+        None if case_target_s.is_none() => Some(orgata_reports::TYPICAL_TARGET),
+        None => None,
+    };
+    let options = TrainingOptions { seed: b.seed.unwrap_or(42), case_target_s, target_quantile: quantile };
+    Ok((StatusCode::CREATED, axum::Json(s.train_team_model(&c, &team, options).await?)))
 }
 
 /// Which forecasts.

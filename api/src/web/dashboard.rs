@@ -164,7 +164,8 @@ async fn at_risk(s: &WebState, scope: &Scope, team: &TeamId) -> Result<Value, Pa
                          "expected_end": c.expected_end.format("%Y-%m-%d %H:%M").to_string() }))
         })
         .collect();
-    Ok(json!({ "target": orgata_reports::text::duration(target), "count": count, "cases": listed }))
+    let typical = predictions.model.case_target_quantile.map(orgata_reports::text::whole_percent);
+    Ok(json!({ "target": orgata_reports::text::duration(target), "typical": typical, "count": count, "cases": listed }))
 }
 
 /// The insights, or the reason there are none, in words.

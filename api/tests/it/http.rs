@@ -305,7 +305,7 @@ async fn rest_api_end_to_end(db: TestDatabase) {
             assert!(code.is_success() || kind == "application/problem+json", "{method} {path}: {code} {kind}");
         }
     }
-    assert_eq!(operations, 68);
+    assert_eq!(operations, 69);
     // Its interactive documentation, served whole by the binary (nothing fetched from elsewhere).
     let page = c.get(format!("{}/docs", s.base)).send().await.unwrap();
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");

@@ -169,6 +169,18 @@ async fn sql_over_the_streamed_warehouse(db: TestDatabase) {
     let pair = json!({"from": "open", "to": "close", "observations": 1, "mean_s": 3600.0, "stdev_s": 0.0});
     assert_eq!(anomalies["temporal_profile"]["pairs"], json!([pair]));
     assert_eq!((&anomalies["temporal_profile"]["zeta"], &anomalies["outlying_cases"]), (&json!(2.0), &json!(0)));
+    // No process has run here: no model, and too little history to learn one.
+    let models = format!("/v1/teams/{team}/models");
+    let (status, _, listed) = call(&c, &server, Method::GET, &models, Some(&token), &[], None).await;
+    assert_eq!((status, listed), (StatusCode::OK, json!([])));
+    let predictions = format!("/v1/teams/{team}/predictions");
+    let (status, _, body) = call(&c, &server, Method::GET, &predictions, Some(&token), &[], None).await;
+    assert_eq!((status, problem(&body)), (StatusCode::NOT_FOUND, "no-model"), "{body}");
+    let (status, _, body) = call(&c, &server, Method::POST, &models, Some(&token), &[], Some(json!({}))).await;
+    assert_eq!((status, problem(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "not-enough-history"), "{body}");
+    let wrong = json!({"case_target_quantile": 2});
+    let (status, _, body) = call(&c, &server, Method::POST, &models, Some(&token), &[], Some(wrong)).await;
+    assert_eq!((status, problem(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "validation"), "{body}");
     let (status, body) = analytics(&team, &token, &format!("compare?source=tiny.xes&versus_team={other_team}")).await;
     assert_eq!((status, problem(&body)), (StatusCode::NOT_FOUND, "not-found"), "no access to the other team");
     let (_, mut own) = analytics(&team, &token, "cases").await;

@@ -71,6 +71,9 @@ pub struct TaskForecast {
     pub risk: f64,
     /// Why, in one sentence.
     pub reason: String,
+    /// The other tasks open at its step now, and how many usually are.
+    pub queue: u64,
+    pub usual_queue: f64,
 }
 
 /// A likely next activity.
@@ -130,6 +133,7 @@ pub async fn predictions(
                 .filter(|(instance, _)| **instance == case.case_id)
                 .map(|(_, t)| t.clone())
                 .collect();
+            case.reason = with_queues(&case.reason, &case.tasks);
             case
         })
         .collect();
@@ -155,13 +159,15 @@ fn task_forecasts(
     Ok(open
         .iter()
         .zip(assessed)
-        .map(|(task, (risk, reason))| {
+        .map(|(task, a)| {
             let forecast = TaskForecast {
                 task_id: task.id.clone(),
                 step: task.step.clone(),
                 due_at: time(task.due),
-                risk,
-                reason,
+                risk: a.risk,
+                reason: a.reason,
+                queue: a.queue,
+                usual_queue: a.usual_queue,
             };
             (task.instance_id.clone(), forecast)
         })
@@ -284,6 +290,27 @@ fn reason(row: &[f64], remaining_s: f64, typical: &Typical, risk: Option<(f64, f
         Some((last, rest)) => format!("{lead}{pace}: {usual}; {} and {last}.", rest.join(", ")),
     };
     capitalised(&sentence)
+}
+
+/// A case's reason with the queues of its open tasks where they are long: at least twice the
+/// usual and two tasks ("“Fix” has 6 tasks waiting, 2.0× its usual 3").
+fn with_queues(reason: &str, tasks: &[TaskForecast]) -> String {
+    let long: Vec<String> = tasks
+        .iter()
+        .filter(|t| t.queue >= 2 && t.queue as f64 >= 2.0 * t.usual_queue)
+        .map(|t| {
+            let usual = if t.usual_queue > 0.0 {
+                format!(", {:.1}× its usual {}", t.queue as f64 / t.usual_queue, number(t.usual_queue))
+            } else {
+                " (usually none)".to_string()
+            };
+            format!("“{}” has {} waiting{usual}", t.step, plural(t.queue, "task", "tasks"))
+        })
+        .collect();
+    if long.is_empty() {
+        return reason.to_string();
+    }
+    format!("{}; {}.", reason.trim_end_matches('.'), long.join("; "))
 }
 
 /// A sentence with its first letter in upper case.

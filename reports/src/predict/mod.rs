@@ -34,7 +34,7 @@ pub use evaluation::{
 };
 pub use features::{Encoding, MAX_ACTIVITIES, MAX_RESOURCES};
 pub use forecast::{AT_RISK, CasePrediction, END, NEXT_LISTED, NextActivity, Predictions, TaskForecast, predictions};
-pub use model::TrainingOptions;
+pub use model::{TYPICAL_TARGET, TrainingOptions};
 pub use registry::{MODELS_PREFIX, ModelCard, Subject, engine_teams, model_card, models, newest_readable, train};
 pub use task_risk::{MIN_TASKS, TaskRiskScore};
 pub use temporal_profile::{

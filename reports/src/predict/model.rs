@@ -24,6 +24,10 @@ pub const INTERVAL: (f64, f64) = (0.1, 0.9);
 /// Training rows at most; more are sampled (with the seed).
 pub const MAX_TRAINING_ROWS: usize = 40_000;
 
+/// The quantile of the finished cases' durations that is the case target when none is given:
+/// "at risk" then means likely to take longer than 80 % of past cases took.
+pub const TYPICAL_TARGET: f64 = 0.8;
+
 /// How the forests grow.
 const TIMES: Growth = Growth { trees: 40, max_depth: 16, min_samples_leaf: 5 };
 const CLASSES: Growth = Growth { trees: 40, max_depth: 10, min_samples_leaf: 10 };
@@ -33,14 +37,17 @@ const CLASSES: Growth = Growth { trees: 40, max_depth: 10, min_samples_leaf: 10 
 pub struct TrainingOptions {
     /// Makes training repeatable.
     pub seed: u64,
-    /// The case duration target the risk model learns to foresee, in seconds (none: no risk
-    /// model).
+    /// The case duration target the risk model learns to foresee, in seconds (none: see
+    /// `target_quantile`).
     pub case_target_s: Option<f64>,
+    /// Without a case target, this quantile of the finished cases' durations is the target ("longer
+    /// than 80 % of cases took"); with neither, no risk model.
+    pub target_quantile: Option<f64>,
 }
 
 impl Default for TrainingOptions {
     fn default() -> Self {
-        TrainingOptions { seed: 42, case_target_s: None }
+        TrainingOptions { seed: 42, case_target_s: None, target_quantile: None }
     }
 }
 

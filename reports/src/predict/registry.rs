@@ -52,6 +52,8 @@ pub struct ModelCard {
     pub seed: u64,
     /// The case target the risk model foresees, in seconds.
     pub case_target_s: Option<f64>,
+    /// Where the target was not given: the quantile of the finished cases' durations it is.
+    pub case_target_quantile: Option<f64>,
     /// The features' names, in the models' column order.
     pub features: Vec<String>,
     /// How well the same kind of model predicted the later 20 % of these cases.
@@ -88,6 +90,11 @@ pub async fn train(
     let position = warehouse.watermark(&orgata_warehouse::tables::EVENTS).await?;
     let events = Events::select(warehouse, &scope, &filter).await?;
     let History { log, running, tasks } = history(&events).await?;
+    let quantile = options.target_quantile.filter(|_| options.case_target_s.is_none());
+    let mut options = options;
+    if let Some(q) = quantile {
+        options.case_target_s = typical_duration(&log, &running, q);
+    }
     let work = tokio::task::spawn_blocking(move || -> Result<_, EvaluationError> {
         let evaluation = evaluation::evaluate(&log, &running, &tasks, options, MIN_TRAINING_CASES)?;
         let finished: Vec<usize> = evaluation::finished_by_start(&log, &running).into_iter().map(|(_, c)| c).collect();
@@ -115,6 +122,7 @@ pub async fn train(
         position: position.map(|p| format!("{}:{}", p.xid, p.seq)),
         seed: options.seed,
         case_target_s: options.case_target_s,
+        case_target_quantile: quantile.filter(|_| options.case_target_s.is_some()),
         features: models.encoding.columns(),
         evaluation,
     };
@@ -123,6 +131,23 @@ pub async fn train(
     let card_json = serde_json::to_vec_pretty(&card).map_err(|e| ReportError::Model(e.to_string()))?;
     put(&store, &folder.clone().join("card.json"), card_json).await?;
     Ok(card)
+}
+
+/// The `q`-quantile of the finished cases' durations (first event to last), if any finished and
+/// it is above 0.
+fn typical_duration(log: &crate::caselog::CaseLog, running: &[bool], q: f64) -> Option<f64> {
+    let mut durations: Vec<f64> = log
+        .case_ranges()
+        .enumerate()
+        .filter(|(c, _)| !running.get(*c).copied().unwrap_or(false))
+        .map(|(_, rows)| {
+            let times = &log.t[rows];
+            let (first, last) = (times.iter().min().copied().unwrap_or(0), times.iter().max().copied().unwrap_or(0));
+            crate::caselog::seconds_between(last, first)
+        })
+        .collect();
+    durations.sort_by(f64::total_cmp);
+    Some(crate::stats::quantile(&durations, q.clamp(0.0, 1.0))).filter(|&d| d > 0.0)
 }
 
 /// The models of a team, every subject and version, the newest version of each subject first.

@@ -222,7 +222,7 @@ impl TaskRisk {
 
     /// For each of `tasks` (open ones), seen at `now` (µs): the probability it misses its SLA
     /// and why (1 for a task already past its due time).
-    pub fn assess(&self, tasks: &[&DueTask], load: &Load, now: i64) -> Result<Vec<(f64, String)>, LearnError> {
+    pub fn assess(&self, tasks: &[&DueTask], load: &Load, now: i64) -> Result<Vec<Assessment>, LearnError> {
         let moments = self.layout.moments(tasks, load, Some(now));
         let width = self.layout.width();
         let table = Table { values: &moments.values, width };
@@ -232,15 +232,17 @@ impl TaskRisk {
             .enumerate()
             .map(|(i, &p)| {
                 let task = tasks[i];
+                let row = &moments.values[i * width..(i + 1) * width];
+                let typical = self.typical.get(moments.step[i]).cloned().unwrap_or_default();
+                let (queue, usual_queue) = (row[QUEUE] as u64, typical.queue);
                 if task.due < now {
                     let sla = duration((task.due - task.ready) as f64 / 1e6);
                     let ago = duration((now - task.due) as f64 / 1e6);
-                    return (1.0, format!("Already late: its {sla} SLA ran out {ago} ago."));
+                    let reason = format!("Already late: its {sla} SLA ran out {ago} ago.");
+                    return Assessment { risk: 1.0, reason, queue, usual_queue };
                 }
                 let p = p.clamp(0.0, 1.0);
-                let row = &moments.values[i * width..(i + 1) * width];
-                let typical = self.typical.get(moments.step[i]).cloned().unwrap_or_default();
-                (p, self.reason(tasks[i], row, p, &typical, now))
+                Assessment { risk: p, reason: self.reason(task, row, p, &typical, now), queue, usual_queue }
             })
             .collect())
     }
@@ -269,6 +271,18 @@ impl TaskRisk {
         };
         format!("{} likely to miss its {} SLA: {}{usual}.", whole_percent(p), duration(sla), notes.join(", "))
     }
+}
+
+/// What the model says of one open task.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Assessment {
+    /// The probability that it is finished after its due time (1 once past it).
+    pub risk: f64,
+    /// Why, in one sentence.
+    pub reason: String,
+    /// The other tasks open at its step now, and the median at its step when learnt.
+    pub queue: u64,
+    pub usual_queue: f64,
 }
 
 /// How well the task risk is told, on a temporal split of the tasks by the time they became ready.

@@ -663,6 +663,35 @@ fn times(batch: &RecordBatch, name: &str, to: &mut Vec<i64>) -> Result<(), Repor
     Ok(())
 }
 
+/// Case logs for the unit tests of the modules that read them.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use arrow::array::{ArrayRef, BooleanArray, Int64Array};
+    use std::sync::Arc;
+
+    /// A log of events (case, activity, time in µs), one team's, in time order, with ids.
+    pub fn log(events: &[(&str, &str, i64)]) -> CaseLog {
+        let texts = |at: usize| -> ArrayRef {
+            Arc::new(StringArray::from(events.iter().map(|e| [e.0, e.1][at]).collect::<Vec<_>>()))
+        };
+        let times: ArrayRef = Arc::new(Int64Array::from(events.iter().map(|e| e.2).collect::<Vec<_>>()));
+        let ordinals: ArrayRef = Arc::new(Int64Array::from((0..events.len() as i64).collect::<Vec<_>>()));
+        let batch = RecordBatch::try_from_iter([
+            ("case_id", texts(0)),
+            ("activity", texts(1)),
+            ("t", times.clone()),
+            ("st", times),
+            ("ordinal", ordinals),
+            ("timed", Arc::new(BooleanArray::from(vec![false; events.len()])) as ArrayRef),
+        ])
+        .expect("a batch");
+        let mut loading = Loading::default();
+        loading.add(batch);
+        loading.finish(Order::Time, true).expect("a log")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

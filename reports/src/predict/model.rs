@@ -14,7 +14,6 @@ use super::prefixes::{Classes, Prefixes};
 use super::task_risk::{DueTask, Load, TaskRisk};
 use crate::caselog::CaseLog;
 use crate::stats::quantile;
-use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 /// The training cases whose residuals calibrate the interval (the latest started).
@@ -156,7 +155,7 @@ impl Models {
         let classes = Classes::of(&encoding);
         let calibrating = ((cases.len() as f64) * CALIBRATION_SHARE).round() as usize;
         let (fitting, calibration) = cases.split_at(cases.len() - calibrating.min(cases.len().saturating_sub(1)));
-        let rows = sampled(Prefixes::of(log, running, &encoding, fitting), options.seed);
+        let rows = Prefixes::sample_of(log, running, &encoding, fitting, MAX_TRAINING_ROWS, options.seed);
         // Remaining and next times are learnt before the end; the next activity up to it.
         let open: Vec<usize> = (0..rows.rows()).filter(|&i| rows.next[i] != classes.end()).collect();
         let before_end = rows.subset(&open);
@@ -221,15 +220,4 @@ impl Models {
     pub fn case_target_s(&self) -> Option<f64> {
         self.risk.as_ref().map(|(target, _)| *target)
     }
-}
-
-/// At most [`MAX_TRAINING_ROWS`] of `rows`, drawn with `seed` (in their order).
-fn sampled(rows: Prefixes, seed: u64) -> Prefixes {
-    if rows.rows() <= MAX_TRAINING_ROWS {
-        return rows;
-    }
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut keep = rand::seq::index::sample(&mut rng, rows.rows(), MAX_TRAINING_ROWS).into_vec();
-    keep.sort_unstable();
-    rows.subset(&keep)
 }

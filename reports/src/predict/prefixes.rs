@@ -51,15 +51,45 @@ impl Prefixes {
     /// Every prefix of `cases` (numbers in `log`) as `encoding` writes them; `running[c]` marks
     /// cases not finished, for the cases in progress at each moment.
     pub fn of(log: &CaseLog, running: &[bool], encoding: &Encoding, cases: &[usize]) -> Prefixes {
-        Prefixes::written(log, running, encoding, cases, false)
+        Prefixes::written(log, running, encoding, cases, false, None)
+    }
+
+    /// At most `at_most` of the prefixes of `cases`, drawn with `seed` (in their order): only those
+    /// are written, so a large log's rows are never all held at once.
+    pub fn sample_of(
+        log: &CaseLog,
+        running: &[bool],
+        encoding: &Encoding,
+        cases: &[usize],
+        at_most: usize,
+        seed: u64,
+    ) -> Prefixes {
+        use rand::SeedableRng;
+        let total: usize = cases.iter().map(|&c| log.rows_of(c).len()).sum();
+        if total <= at_most {
+            return Prefixes::of(log, running, encoding, cases);
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut keep = rand::seq::index::sample(&mut rng, total, at_most).into_vec();
+        keep.sort_unstable();
+        Prefixes::written(log, running, encoding, cases, false, Some(&keep))
     }
 
     /// Each of `cases` as far as it has come: its whole prefix (what an open case is asked about).
     pub fn so_far(log: &CaseLog, running: &[bool], encoding: &Encoding, cases: &[usize]) -> Prefixes {
-        Prefixes::written(log, running, encoding, cases, true)
+        Prefixes::written(log, running, encoding, cases, true, None)
     }
 
-    fn written(log: &CaseLog, running: &[bool], encoding: &Encoding, cases: &[usize], whole_only: bool) -> Prefixes {
+    /// The prefixes of `cases` — only each whole one if `whole_only`; only those whose place
+    /// among all of them is in `keep` (sorted) if given.
+    fn written(
+        log: &CaseLog,
+        running: &[bool],
+        encoding: &Encoding,
+        cases: &[usize],
+        whole_only: bool,
+        keep: Option<&[usize]>,
+    ) -> Prefixes {
         let ranges: Vec<std::ops::Range<usize>> = log.case_ranges().collect();
         let in_progress = InProgress::new(ranges.iter().enumerate().map(|(c, rows)| {
             let times = &log.t[rows.clone()];
@@ -74,11 +104,28 @@ impl Prefixes {
         let mapping = encoding.mapping(log);
         let classes = Classes::of(encoding);
         let mut prefixes = Prefixes { width: encoding.width(), ..Prefixes::default() };
+        // The place of the next prefix among all, and of the next one to keep in `keep`.
+        let (mut place, mut kept) = (0usize, 0usize);
         for &c in cases {
+            let n = ranges[c].len();
+            if let Some(keep) = keep {
+                let wanted = keep.get(kept).is_some_and(|&k| k < place + n);
+                if !wanted {
+                    place += n;
+                    continue;
+                }
+            }
             let events = events_in_order(log, ranges[c].clone());
-            let n = events.len();
             let end = log.t[events[n - 1]];
             for k in if whole_only { n } else { 1 }..=n {
+                if let Some(keep) = keep {
+                    let wanted = keep.get(kept) == Some(&place);
+                    place += 1;
+                    if !wanted {
+                        continue;
+                    }
+                    kept += 1;
+                }
                 let at = log.t[events[k - 1]];
                 encoding.encode(log, &mapping, &events, k, in_progress.at(at), &mut prefixes.values);
                 prefixes.case.push(c as u32);
@@ -125,5 +172,40 @@ impl Prefixes {
             next_in_s: pick_f64(&self.next_in_s),
             case_duration_s: pick_f64(&self.case_duration_s),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caselog::testing::log;
+
+    #[test]
+    fn a_sample_writes_the_same_rows_as_sampling_every_row() {
+        let events: Vec<(String, &str, i64)> = (0..40)
+            .flat_map(|c| {
+                (0..1 + c % 5).map(move |k| (format!("c{c}"), ["a", "b", "c"][k % 3], (c * 100 + k) as i64 * 1_000_000))
+            })
+            .collect();
+        let borrowed: Vec<(&str, &str, i64)> = events.iter().map(|(c, a, t)| (c.as_str(), *a, *t)).collect();
+        let log = log(&borrowed);
+        let running = vec![false; log.cases()];
+        let cases: Vec<usize> = (0..log.cases()).collect();
+        let encoding = Encoding::fit(&log, &cases);
+        let all = Prefixes::of(&log, &running, &encoding, &cases);
+        assert_eq!(all.rows(), 120);
+        let sampled = Prefixes::sample_of(&log, &running, &encoding, &cases, 17, 7);
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut keep = rand::seq::index::sample(&mut rng, all.rows(), 17).into_vec();
+        keep.sort_unstable();
+        let expected = all.subset(&keep);
+        assert_eq!(
+            (sampled.rows(), &sampled.values, &sampled.case, &sampled.length),
+            (17, &expected.values, &expected.case, &expected.length)
+        );
+        assert_eq!((&sampled.next, &sampled.remaining_s), (&expected.next, &expected.remaining_s));
+        // No more rows than asked: every row.
+        assert_eq!(Prefixes::sample_of(&log, &running, &encoding, &cases, 500, 7).values, all.values);
     }
 }

@@ -1,7 +1,6 @@
 //! The learners, from smartcore (design.md): a random forest regressor for times, and for
-//! classes a forest of decision trees each grown on a random patch of the rows and the columns
-//! (Louppe and Geurts, "Ensembles on Random Patches", 2012), whose votes give each class's
-//! probability — smartcore's own forest classifier tells only the winning class.
+//! classes one random forest regressor per class on 0/1, whose mean of leaf shares is the
+//! class's probability — smartcore's own forest classifier tells only the winning class.
 //!
 //! Both are deterministic for a seed, and refuse rows holding NaN or an infinity: no such value
 //! ever enters a model.
@@ -9,7 +8,6 @@
 use serde::{Deserialize, Serialize};
 use smartcore::ensemble::random_forest_regressor::{RandomForestRegressor, RandomForestRegressorParameters};
 use smartcore::linalg::basic::matrix::DenseMatrix;
-use smartcore::tree::decision_tree_classifier::{DecisionTreeClassifier, DecisionTreeClassifierParameters};
 
 /// Rows as the learners take them: `rows × width` numbers, row after row.
 pub(crate) struct Table<'a> {
@@ -107,86 +105,64 @@ impl Regressor {
     }
 }
 
-/// One of a [`Classifier`]'s trees.
-type Tree = DecisionTreeClassifier<f64, u32, DenseMatrix<f64>, Vec<u32>>;
-
-/// Trees on random patches, voting for classes `0..classes`.
+/// Classes told by one random forest regressor each on "is it this class" (0 or 1): the mean of
+/// its leaves' shares is the class's probability (as a forest classifier's averaged leaf
+/// distributions), the probabilities normalised to sum to 1. Classes rarer than [`RARE`] of the
+/// rows get none and probability 0.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Classifier {
-    /// Each tree with the columns it was grown on.
-    trees: Vec<(Vec<usize>, Tree)>,
+pub(crate) struct OneVsRest {
+    forests: Vec<(u32, Regressor)>,
     classes: usize,
-    width: usize,
 }
 
-/// The share of the rows (drawn without replacement) and of the columns each tree sees.
-const ROW_SHARE: f64 = 0.5;
-const COLUMN_SHARE: f64 = 1.0;
+/// The share of the rows below which a class gets no forest of its own.
+const RARE: f64 = 0.01;
 
-impl Classifier {
-    /// Grows the trees on `table`'s rows against `labels` (each below `classes`).
+impl OneVsRest {
+    /// Grows a forest per class of `labels` (each below `classes`) that is not rare.
     pub fn fit(
         table: &Table<'_>,
         labels: &[u32],
         classes: usize,
         growth: Growth,
         seed: u64,
-    ) -> Result<Classifier, LearnError> {
-        use rand::SeedableRng;
-        use rand::seq::index::sample;
-        table.check()?;
+    ) -> Result<OneVsRest, LearnError> {
         if labels.len() != table.rows() || table.rows() == 0 {
             return Err(LearnError(format!("{} labels for {} rows", labels.len(), table.rows())));
         }
         if let Some(label) = labels.iter().find(|&&l| l as usize >= classes) {
             return Err(LearnError(format!("label {label} of only {classes} classes")));
         }
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let n = table.rows();
-        let patch_rows = ((n as f64 * ROW_SHARE).ceil() as usize).clamp(1, n);
-        let patch_columns = ((table.width as f64 * COLUMN_SHARE).ceil() as usize).clamp(1, table.width);
-        let mut trees = Vec::with_capacity(usize::from(growth.trees));
-        for tree in 0..growth.trees {
-            let mut rows = sample(&mut rng, n, patch_rows).into_vec();
-            rows.sort_unstable();
-            let mut columns = sample(&mut rng, table.width, patch_columns).into_vec();
-            columns.sort_unstable();
-            let patch_labels: Vec<u32> = rows.iter().map(|&r| labels[r]).collect();
-            let mut parameters = DecisionTreeClassifierParameters::default()
-                .with_max_depth(growth.max_depth)
-                .with_min_samples_leaf(growth.min_samples_leaf);
-            parameters.seed = Some(seed.wrapping_add(u64::from(tree)));
-            let fitted = DecisionTreeClassifier::fit(&table.matrix(&rows, &columns)?, &patch_labels, parameters)?;
-            trees.push((columns, fitted));
+        let mut counts = vec![0usize; classes];
+        for &l in labels {
+            counts[l as usize] += 1;
         }
-        Ok(Classifier { trees, classes, width: table.width })
+        let mut forests = Vec::new();
+        for (class, &n) in counts.iter().enumerate() {
+            if n == 0 || (n as f64) < RARE * labels.len() as f64 {
+                continue;
+            }
+            let is: Vec<f64> = labels.iter().map(|&l| f64::from(u8::from(l as usize == class))).collect();
+            forests.push((class as u32, Regressor::fit(table, &is, growth, seed.wrapping_add(class as u64))?));
+        }
+        Ok(OneVsRest { forests, classes })
     }
 
-    /// For each of `table`'s rows, each class's probability: the share of the trees voting for it.
+    /// For each of `table`'s rows, each class's probability.
     pub fn probabilities(&self, table: &Table<'_>) -> Result<Vec<Vec<f64>>, LearnError> {
-        table.check()?;
-        if table.width != self.width {
-            return Err(LearnError(format!("rows of {} columns for a model of {}", table.width, self.width)));
-        }
-        let n = table.rows();
-        let mut votes = vec![vec![0.0; self.classes]; n];
-        if n == 0 {
-            return Ok(votes);
-        }
-        let rows: Vec<usize> = (0..n).collect();
-        for (columns, tree) in &self.trees {
-            let predicted = tree.predict(&table.matrix(&rows, columns)?)?;
-            for (row, &class) in predicted.iter().enumerate() {
-                if let Some(vote) = votes[row].get_mut(class as usize) {
-                    *vote += 1.0;
-                }
+        let mut out = vec![vec![0.0; self.classes]; table.rows()];
+        for (class, forest) in &self.forests {
+            for (row, p) in forest.predict(table)?.into_iter().enumerate() {
+                out[row][*class as usize] = p.max(0.0);
             }
         }
-        let trees = self.trees.len().max(1) as f64;
-        for row in &mut votes {
-            row.iter_mut().for_each(|v| *v /= trees);
+        for row in &mut out {
+            let sum: f64 = row.iter().sum();
+            if sum > 0.0 {
+                row.iter_mut().for_each(|p| *p /= sum);
+            }
         }
-        Ok(votes)
+        Ok(out)
     }
 }
 
@@ -213,12 +189,12 @@ mod tests {
     fn forests_learn_a_plain_rule_the_same_way_for_a_seed() {
         let (values, labels, times) = data();
         let table = Table { values: &values, width: 3 };
-        let classifier = Classifier::fit(&table, &labels, 2, GROWTH, 7).unwrap();
+        let classifier = OneVsRest::fit(&table, &labels, 2, GROWTH, 7).unwrap();
         let probabilities = classifier.probabilities(&table).unwrap();
         let correct = probabilities.iter().zip(&labels).filter(|&(p, &l)| (p[1] > 0.5) == (l == 1)).count();
         assert!(correct >= 190, "{correct} of 200");
         assert!(probabilities.iter().all(|p| (p[0] + p[1] - 1.0).abs() < 1e-12));
-        let again = Classifier::fit(&table, &labels, 2, GROWTH, 7).unwrap().probabilities(&table).unwrap();
+        let again = OneVsRest::fit(&table, &labels, 2, GROWTH, 7).unwrap().probabilities(&table).unwrap();
         assert_eq!(probabilities, again);
 
         let regressor = Regressor::fit(&table, &times, GROWTH, 7).unwrap();
@@ -233,13 +209,13 @@ mod tests {
         let (mut values, labels, times) = data();
         values[4] = f64::NAN;
         let table = Table { values: &values, width: 3 };
-        let error = Classifier::fit(&table, &labels, 2, GROWTH, 7).unwrap_err();
+        let error = OneVsRest::fit(&table, &labels, 2, GROWTH, 7).unwrap_err();
         assert_eq!(error.0, "row 1, column 1 is not a finite number");
         assert!(Regressor::fit(&table, &times, GROWTH, 7).is_err());
         let (values, labels, mut times) = data();
         times[3] = f64::INFINITY;
         let table = Table { values: &values, width: 3 };
         assert_eq!(Regressor::fit(&table, &times, GROWTH, 7).unwrap_err().0, "target 3 is not a finite number");
-        assert_eq!(Classifier::fit(&table, &labels, 1, GROWTH, 7).unwrap_err().0, "label 1 of only 1 classes");
+        assert_eq!(OneVsRest::fit(&table, &labels, 1, GROWTH, 7).unwrap_err().0, "label 1 of only 1 classes");
     }
 }

@@ -9,7 +9,7 @@
 //! widen each prediction ([`INTERVAL`]).
 
 use super::features::Encoding;
-use super::forest::{Classifier, Growth, LearnError, Regressor, Table};
+use super::forest::{Growth, LearnError, OneVsRest, Regressor, Table};
 use super::prefixes::{Classes, Prefixes};
 use super::task_risk::{DueTask, Load, TaskRisk};
 use crate::caselog::CaseLog;
@@ -29,7 +29,7 @@ pub const TYPICAL_TARGET: f64 = 0.8;
 
 /// How the forests grow.
 const TIMES: Growth = Growth { trees: 40, max_depth: 16, min_samples_leaf: 5 };
-const CLASSES: Growth = Growth { trees: 40, max_depth: 10, min_samples_leaf: 10 };
+const CLASSES: Growth = Growth { trees: 30, max_depth: 12, min_samples_leaf: 5 };
 
 /// What training takes besides the cases.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,7 +57,7 @@ pub(crate) struct Models {
     remaining: Regressor,
     /// The calibration residuals' quantiles in log scale (low, high).
     interval: (f64, f64),
-    next: Classifier,
+    next: OneVsRest,
     next_in: Regressor,
     /// Per last activity (its encoded number), what the training prefixes ending there looked
     /// like: what a forecast's reasons are measured against.
@@ -162,7 +162,7 @@ impl Models {
 
         let remaining = Regressor::fit(&table(&before_end), &to_log(&before_end.remaining_s), TIMES, options.seed)?;
         let next_in = Regressor::fit(&table(&before_end), &to_log(&before_end.next_in_s), TIMES, options.seed + 1)?;
-        let next = Classifier::fit(&table(&rows), &rows.next, classes.count(), CLASSES, options.seed + 2)?;
+        let next = OneVsRest::fit(&table(&rows), &rows.next, classes.count(), CLASSES, options.seed + 2)?;
         let risk = match options.case_target_s {
             Some(target) => {
                 let exceeded: Vec<f64> =

@@ -64,6 +64,11 @@ pub(crate) struct CaseIdentity {
     pub id: Box<str>,
 }
 
+/// A time in microseconds since the epoch as a date and time (the epoch where it is none).
+pub(crate) fn time_of(micros: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
 /// Microseconds (a total, or a difference of times) as seconds.
 pub(crate) fn seconds(micros: i128) -> f64 {
     micros as f64 / 1e6

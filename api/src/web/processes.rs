@@ -92,8 +92,12 @@ async fn process_page(
     status: StatusCode,
 ) -> PageResult {
     let detail = s.app.engine.instance(&viewer.scope, id).await?;
-    let (version, names) =
-        tokio::join!(s.app.engine.version(&viewer.scope, &detail.instance.version_id), user_names(s, &viewer.scope));
+    // The forecast reads the warehouse: at the same time as the page's records.
+    let (version, names, forecast) = tokio::join!(
+        s.app.engine.version(&viewer.scope, &detail.instance.version_id),
+        user_names(s, &viewer.scope),
+        forecast(s, viewer, &detail.instance)
+    );
     let (version, names) = (version?, names?);
     let name = |u: &Option<orgata_engine::UserId>| u.as_ref().and_then(|u| names.get(u)).cloned();
     let mut timeline: Vec<(DateTime<Utc>, Value)> = Vec::new();
@@ -132,7 +136,6 @@ async fn process_page(
     let comments = comment_views(&detail.comments, &names, viewer.scope.user_id());
     let graph = step_graph(&format!("Steps of {}", i.title), &version.definition, &detail.tasks);
     let team = viewer.team(&i.team_id)?.clone();
-    let forecast = forecast(s, viewer, i).await;
     let context = json!({
         "forecast": forecast,
         "process": value(i), "tasks": value(&detail.tasks), "comments": comments, "graph": graph,

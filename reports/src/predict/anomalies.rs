@@ -16,7 +16,7 @@
 
 use super::running_cases;
 use super::temporal_profile::{Deviation, TemporalProfile, profile_of};
-use crate::caselog::{CaseLog, NONE, Order, seconds_between, sort};
+use crate::caselog::{CaseLog, NONE, Order, seconds_between, sort, time_of};
 use crate::stats::{mann_whitney_greater, median, quantile};
 use crate::text::{duration, plural, whole_percent};
 use crate::{Events, ReportError};
@@ -217,7 +217,7 @@ pub async fn anomalies(events: &Events<'_>, zeta: f64, now: DateTime<Utc>) -> Re
         let finding = outlier_sentence(&log, case, &kinds, deviation.as_ref(), duration_limit_s, repeats_limit);
         outliers.push(CaseOutlier {
             case_id: log.ids[c].id.to_string(),
-            started: time(case.started),
+            started: time_of(case.started),
             running: case.running,
             duration_s: case.duration_s,
             repeats: case.repeats,
@@ -247,8 +247,8 @@ pub async fn anomalies(events: &Events<'_>, zeta: f64, now: DateTime<Utc>) -> Re
         outlying_cases,
         counts,
         outliers,
-        recent_from: window.map(|w| time(w.0)),
-        recent_to: window.map(|w| time(w.1)),
+        recent_from: window.map(|w| time_of(w.0)),
+        recent_to: window.map(|w| time_of(w.1)),
         slower_steps,
     };
     report.outliers.truncate(OUTLIERS_LISTED);
@@ -290,11 +290,6 @@ impl CaseFigures {
             })
             .collect()
     }
-}
-
-/// A time in µs as a date and time.
-fn time(micros: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(micros).unwrap_or_default()
 }
 
 /// One sentence on what is unusual about a case.

@@ -12,6 +12,7 @@ use super::prefixes::Prefixes;
 use super::registry::{self, ModelCard, Subject};
 use super::task_risk::{DueTask, Load};
 use super::{History, history, model::Models};
+use crate::caselog::time_of;
 use crate::text::{duration, number, plural, whole_percent};
 use crate::{Events, Filter, ReportError};
 use chrono::{DateTime, Duration, Utc};
@@ -124,10 +125,19 @@ pub async fn predictions(
         .map(|(i, &c)| {
             let rows_of = log.rows_of(c);
             let first = log.t[rows_of.clone()].iter().copied().min().unwrap_or_default();
-            let last_at = time(log.t[rows_of.clone()].iter().copied().max().unwrap_or_default());
+            let last_at = time_of(log.t[rows_of.clone()].iter().copied().max().unwrap_or_default());
             let row = &rows.values[i * rows.width..(i + 1) * rows.width];
-            let mut case =
-                prediction(&models, &rows, i, row, &forecasts[i], log.ids[c].id.to_string(), time(first), last_at, now);
+            let mut case = prediction(
+                &models,
+                &rows,
+                i,
+                row,
+                &forecasts[i],
+                log.ids[c].id.to_string(),
+                time_of(first),
+                last_at,
+                now,
+            );
             case.tasks = task_forecasts
                 .iter()
                 .filter(|(instance, _)| **instance == case.case_id)
@@ -163,7 +173,7 @@ fn task_forecasts(
             let forecast = TaskForecast {
                 task_id: task.id.clone(),
                 step: task.step.clone(),
-                due_at: time(task.due),
+                due_at: time_of(task.due),
                 risk: a.risk,
                 reason: a.reason,
                 queue: a.queue,
@@ -172,10 +182,6 @@ fn task_forecasts(
             (task.instance_id.clone(), forecast)
         })
         .collect())
-}
-
-fn time(micros: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(micros).unwrap_or_default()
 }
 
 /// One open case's forecast, from its row `i` of `rows`, seen at `now`.
@@ -191,7 +197,11 @@ fn prediction(
     last_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> CasePrediction {
-    let at = |seconds: f64| last_at + Duration::milliseconds((seconds.min(1e12) * 1000.0) as i64);
+    // A file's times may lie near the last representable one: an end past it is that one.
+    let at = |seconds: f64| {
+        let later = Duration::milliseconds((seconds.clamp(0.0, 1e12) * 1000.0) as i64);
+        last_at.checked_add_signed(later).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    };
     let (expected_end, earliest_end, latest_end) =
         (at(forecast.remaining_s), at(forecast.remaining_low_s), at(forecast.remaining_high_s));
     let from_now = |end: DateTime<Utc>| ((end - now).num_milliseconds() as f64 / 1000.0).max(0.0);

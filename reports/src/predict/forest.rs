@@ -9,40 +9,28 @@ use serde::{Deserialize, Serialize};
 use smartcore::ensemble::random_forest_regressor::{RandomForestRegressor, RandomForestRegressorParameters};
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
-/// Rows as the learners take them: `rows × width` numbers, row after row.
-pub(crate) struct Table<'a> {
-    pub values: &'a [f64],
-    pub width: usize,
+/// Rows as the learners take them: checked once (no NaN or infinity) and laid out once as a
+/// matrix, which every forest fitted on them or asked about them reads.
+pub(crate) struct Table {
+    dense: DenseMatrix<f64>,
+    rows: usize,
+    width: usize,
 }
 
-impl Table<'_> {
+impl Table {
+    /// `values`, row after row of `width` numbers; refused where one is NaN or infinite.
+    pub fn new(values: &[f64], width: usize) -> Result<Table, LearnError> {
+        if let Some(at) = values.iter().position(|v| !v.is_finite()) {
+            return Err(LearnError(format!("row {}, column {} is not a finite number", at / width, at % width)));
+        }
+        let rows = values.len().checked_div(width).unwrap_or(0);
+        let dense = DenseMatrix::new(rows, width, values.to_vec(), false).map_err(|e| LearnError(e.to_string()))?;
+        Ok(Table { dense, rows, width })
+    }
+
     /// How many rows.
     pub fn rows(&self) -> usize {
-        self.values.len().checked_div(self.width).unwrap_or(0)
-    }
-
-    fn row(&self, i: usize) -> &[f64] {
-        &self.values[i * self.width..(i + 1) * self.width]
-    }
-
-    /// The rows `rows`, the columns `columns` of each, as a matrix.
-    fn matrix(&self, rows: &[usize], columns: &[usize]) -> Result<DenseMatrix<f64>, LearnError> {
-        let mut values = Vec::with_capacity(rows.len() * columns.len());
-        for &i in rows {
-            let row = self.row(i);
-            values.extend(columns.iter().map(|&c| row[c]));
-        }
-        DenseMatrix::new(rows.len(), columns.len(), values, false).map_err(|e| LearnError(e.to_string()))
-    }
-
-    /// Refuses a table with a value that is NaN or infinite.
-    fn check(&self) -> Result<(), LearnError> {
-        match self.values.iter().position(|v| !v.is_finite()) {
-            Some(at) => {
-                Err(LearnError(format!("row {}, column {} is not a finite number", at / self.width, at % self.width)))
-            }
-            None => Ok(()),
-        }
+        self.rows
     }
 }
 
@@ -74,34 +62,28 @@ pub(crate) struct Regressor {
 
 impl Regressor {
     /// Grows a forest on `table`'s rows against `targets`.
-    pub fn fit(table: &Table<'_>, targets: &[f64], growth: Growth, seed: u64) -> Result<Regressor, LearnError> {
-        table.check()?;
+    pub fn fit(table: &Table, targets: &[f64], growth: Growth, seed: u64) -> Result<Regressor, LearnError> {
         if let Some(at) = targets.iter().position(|t| !t.is_finite()) {
             return Err(LearnError(format!("target {at} is not a finite number")));
         }
-        let rows: Vec<usize> = (0..table.rows()).collect();
-        let columns: Vec<usize> = (0..table.width).collect();
         let parameters = RandomForestRegressorParameters::default()
             .with_n_trees(usize::from(growth.trees))
             .with_max_depth(growth.max_depth)
             .with_min_samples_leaf(growth.min_samples_leaf)
             .with_seed(seed);
-        let forest = RandomForestRegressor::fit(&table.matrix(&rows, &columns)?, &targets.to_vec(), parameters)?;
+        let forest = RandomForestRegressor::fit(&table.dense, &targets.to_vec(), parameters)?;
         Ok(Regressor { forest, width: table.width })
     }
 
     /// The prediction for each of `table`'s rows.
-    pub fn predict(&self, table: &Table<'_>) -> Result<Vec<f64>, LearnError> {
-        table.check()?;
+    pub fn predict(&self, table: &Table) -> Result<Vec<f64>, LearnError> {
         if table.width != self.width {
             return Err(LearnError(format!("rows of {} columns for a model of {}", table.width, self.width)));
         }
         if table.rows() == 0 {
             return Ok(Vec::new());
         }
-        let rows: Vec<usize> = (0..table.rows()).collect();
-        let columns: Vec<usize> = (0..table.width).collect();
-        Ok(self.forest.predict(&table.matrix(&rows, &columns)?)?)
+        Ok(self.forest.predict(&table.dense)?)
     }
 }
 
@@ -121,7 +103,7 @@ const RARE: f64 = 0.01;
 impl OneVsRest {
     /// Grows a forest per class of `labels` (each below `classes`) that is not rare.
     pub fn fit(
-        table: &Table<'_>,
+        table: &Table,
         labels: &[u32],
         classes: usize,
         growth: Growth,
@@ -149,7 +131,7 @@ impl OneVsRest {
     }
 
     /// For each of `table`'s rows, each class's probability.
-    pub fn probabilities(&self, table: &Table<'_>) -> Result<Vec<Vec<f64>>, LearnError> {
+    pub fn probabilities(&self, table: &Table) -> Result<Vec<Vec<f64>>, LearnError> {
         let mut out = vec![vec![0.0; self.classes]; table.rows()];
         for (class, forest) in &self.forests {
             for (row, p) in forest.predict(table)?.into_iter().enumerate() {
@@ -188,7 +170,7 @@ mod tests {
     #[test]
     fn forests_learn_a_plain_rule_the_same_way_for_a_seed() {
         let (values, labels, times) = data();
-        let table = Table { values: &values, width: 3 };
+        let table = Table::new(&values, 3).unwrap();
         let classifier = OneVsRest::fit(&table, &labels, 2, GROWTH, 7).unwrap();
         let probabilities = classifier.probabilities(&table).unwrap();
         let correct = probabilities.iter().zip(&labels).filter(|&(p, &l)| (p[1] > 0.5) == (l == 1)).count();
@@ -206,15 +188,14 @@ mod tests {
 
     #[test]
     fn numbers_that_are_not_finite_never_enter_a_model() {
-        let (mut values, labels, times) = data();
+        let (mut values, _, _) = data();
         values[4] = f64::NAN;
-        let table = Table { values: &values, width: 3 };
-        let error = OneVsRest::fit(&table, &labels, 2, GROWTH, 7).unwrap_err();
+        // Refused before any learner sees it.
+        let error = Table::new(&values, 3).err().expect("refused");
         assert_eq!(error.0, "row 1, column 1 is not a finite number");
-        assert!(Regressor::fit(&table, &times, GROWTH, 7).is_err());
         let (values, labels, mut times) = data();
         times[3] = f64::INFINITY;
-        let table = Table { values: &values, width: 3 };
+        let table = Table::new(&values, 3).unwrap();
         assert_eq!(Regressor::fit(&table, &times, GROWTH, 7).unwrap_err().0, "target 3 is not a finite number");
         assert_eq!(OneVsRest::fit(&table, &labels, 1, GROWTH, 7).unwrap_err().0, "label 1 of only 1 classes");
     }

@@ -129,8 +129,8 @@ pub(crate) struct Forecast {
 }
 
 /// A prefixes' rows as a learner's table.
-fn table(prefixes: &Prefixes) -> Table<'_> {
-    Table { values: &prefixes.values, width: prefixes.width }
+fn table(prefixes: &Prefixes) -> Result<Table, LearnError> {
+    Table::new(&prefixes.values, prefixes.width)
 }
 
 fn to_log(seconds: &[f64]) -> Vec<f64> {
@@ -160,14 +160,15 @@ impl Models {
         let open: Vec<usize> = (0..rows.rows()).filter(|&i| rows.next[i] != classes.end()).collect();
         let before_end = rows.subset(&open);
 
-        let remaining = Regressor::fit(&table(&before_end), &to_log(&before_end.remaining_s), TIMES, options.seed)?;
-        let next_in = Regressor::fit(&table(&before_end), &to_log(&before_end.next_in_s), TIMES, options.seed + 1)?;
-        let next = OneVsRest::fit(&table(&rows), &rows.next, classes.count(), CLASSES, options.seed + 2)?;
+        let before = table(&before_end)?;
+        let remaining = Regressor::fit(&before, &to_log(&before_end.remaining_s), TIMES, options.seed)?;
+        let next_in = Regressor::fit(&before, &to_log(&before_end.next_in_s), TIMES, options.seed + 1)?;
+        let next = OneVsRest::fit(&table(&rows)?, &rows.next, classes.count(), CLASSES, options.seed + 2)?;
         let risk = match options.case_target_s {
             Some(target) => {
                 let exceeded: Vec<f64> =
                     before_end.case_duration_s.iter().map(|&d| f64::from(u8::from(d > target))).collect();
-                Some((target, Regressor::fit(&table(&before_end), &exceeded, TIMES, options.seed + 3)?))
+                Some((target, Regressor::fit(&before, &exceeded, TIMES, options.seed + 3)?))
             }
             None => None,
         };
@@ -177,7 +178,7 @@ impl Models {
         let held_open: Vec<usize> = (0..held.rows()).filter(|&i| held.next[i] != classes.end()).collect();
         let held = held.subset(&held_open);
         if held.rows() > 0 {
-            let predicted = remaining.predict(&table(&held))?;
+            let predicted = remaining.predict(&table(&held)?)?;
             let mut residuals: Vec<f64> =
                 predicted.iter().zip(&held.remaining_s).map(|(p, &actual)| actual.max(0.0).ln_1p() - p).collect();
             residuals.sort_by(f64::total_cmp);
@@ -191,7 +192,7 @@ impl Models {
 
     /// The forecasts of `prefixes`' rows.
     pub fn forecast(&self, prefixes: &Prefixes) -> Result<Vec<Forecast>, LearnError> {
-        let table = table(prefixes);
+        let table = table(prefixes)?;
         let remaining = self.remaining.predict(&table)?;
         let next_in = self.next_in.predict(&table)?;
         let next = self.next.probabilities(&table)?;

@@ -14,6 +14,7 @@
 use super::evaluation::{self, Evaluation, EvaluationError};
 use super::model::{Models, TrainingOptions};
 use super::{History, MIN_TRAINING_CASES, history};
+use crate::caselog::time_of;
 use crate::{Events, Filter, ReportError};
 use chrono::{DateTime, Utc};
 use flate2::Compression;
@@ -106,7 +107,6 @@ pub async fn train(
     });
     let (evaluation, models, cases, events, from, to) =
         work.await.map_err(|e| ReportError::Model(format!("training stopped: {e}")))?.map_err(from_evaluation)?;
-    let time = |micros: i64| DateTime::from_timestamp_micros(micros).unwrap_or_default();
     let store = warehouse.object_store();
     let version = versions(&store, subject).await?.last().copied().unwrap_or(0) + 1;
     let card = ModelCard {
@@ -117,8 +117,8 @@ pub async fn train(
         trained_at: Utc::now(),
         cases,
         events,
-        window_from: time(from),
-        window_to: time(to),
+        window_from: time_of(from),
+        window_to: time_of(to),
         position: position.map(|p| format!("{}:{}", p.xid, p.seq)),
         seed: options.seed,
         case_target_s: options.case_target_s,

@@ -200,7 +200,7 @@ impl TaskRisk {
         steps.truncate(MAX_STEPS);
         let layout = Layout { steps: steps.into_iter().map(|(s, _)| s.to_string()).collect() };
         let moments = layout.moments(&finished, load, None);
-        let table = Table { values: &moments.values, width: layout.width() };
+        let table = Table::new(&moments.values, layout.width())?;
         let model = Regressor::fit(&table, &moments.late, GROWTH, seed)?;
         let mut typical = vec![(0u64, 0.0, Vec::new()); layout.steps.len() + 1];
         for (i, &step) in moments.step.iter().enumerate() {
@@ -225,7 +225,7 @@ impl TaskRisk {
     pub fn assess(&self, tasks: &[&DueTask], load: &Load, now: i64) -> Result<Vec<Assessment>, LearnError> {
         let moments = self.layout.moments(tasks, load, Some(now));
         let width = self.layout.width();
-        let table = Table { values: &moments.values, width };
+        let table = Table::new(&moments.values, width)?;
         let probabilities = self.model.predict(&table)?;
         Ok(probabilities
             .iter()
@@ -238,7 +238,11 @@ impl TaskRisk {
                 if task.due < now {
                     let sla = duration((task.due - task.ready) as f64 / 1e6);
                     let ago = duration((now - task.due) as f64 / 1e6);
-                    let reason = format!("Already late: its {sla} SLA ran out {ago} ago.");
+                    let state = match task.started.filter(|&started| started <= now) {
+                        Some(started) => format!("started {} ago", duration((now - started) as f64 / 1e6)),
+                        None => "not started yet".to_string(),
+                    };
+                    let reason = format!("Already late: its {sla} SLA ran out {ago} ago, {state}.");
                     return Assessment { risk: 1.0, reason, queue, usual_queue };
                 }
                 let p = p.clamp(0.0, 1.0);
@@ -312,7 +316,7 @@ pub(crate) fn evaluate(tasks: &[DueTask], seed: u64) -> Result<Option<TaskRiskSc
     if moments.late.is_empty() {
         return Ok(None);
     }
-    let table = Table { values: &moments.values, width: model.layout.width() };
+    let table = Table::new(&moments.values, model.layout.width())?;
     let predicted: Vec<f64> = model.model.predict(&table)?.into_iter().map(|p| p.clamp(0.0, 1.0)).collect();
     let learnt_tasks: Vec<&DueTask> = learn.iter().copied().filter(|t| t.completed.is_some()).collect();
     let learnt = model.layout.moments(&learnt_tasks, &load, None);

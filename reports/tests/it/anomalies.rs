@@ -2,17 +2,13 @@
 //! SciPy (`outliers` in `reports/tests/reference/temporal_profile.json`, by
 //! `scripts/reference_temporal_profile.py`) and the temporal profile's conformance by PM4Py.
 
-use crate::common::{TOLERANCE, assert_close, far_future, import_file, outlined, shared_log, warehouse};
+use crate::common::{
+    TOLERANCE, assert_close, computed_reference, far_future, import_file, outlined, shared_log, warehouse,
+};
 use orgata_reports::{AnomalyReport, Filter, MIN_HISTORY, OUTLIERS_LISTED, OutlierKind, anomalies};
 use orgata_warehouse::TeamScope;
 use serde_json::Value;
 use std::collections::BTreeSet;
-
-fn reference(name: &str) -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/temporal_profile.json");
-    let all: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    all.as_array().unwrap().iter().find(|log| log["log"] == name).expect("a reference for the log").clone()
-}
 
 /// The anomalies report of a shared log, at ζ 3.
 async fn report_of(name: &str) -> AnomalyReport {
@@ -30,7 +26,7 @@ fn ids(value: &Value) -> BTreeSet<String> {
 /// Checks a log's outliers and slower steps against the reference.
 async fn matches_reference(name: &str) -> AnomalyReport {
     let report = report_of(name).await;
-    let expected = reference(name);
+    let expected = computed_reference(name);
     let outliers = &expected["outliers"];
     let timing: BTreeSet<String> = expected["conformance"]["3.0"].as_object().unwrap().keys().cloned().collect();
     let (duration, rework, new_path) =

@@ -76,3 +76,11 @@ pub fn assert_close(actual: f64, expected: f64, tolerance: f64, what: &str) {
     let ok = if expected == 0.0 { actual == 0.0 } else { ((actual - expected) / expected).abs() <= tolerance };
     assert!(ok, "{what}: {actual} is not {expected} (relative tolerance {tolerance})");
 }
+
+/// The entry of `log` in `tests/reference/temporal_profile.json` (PM4Py's temporal profile, and
+/// the anomalies' and predictions' figures computed apart; `scripts/reference_temporal_profile.py`).
+pub fn computed_reference(log: &str) -> serde_json::Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/temporal_profile.json");
+    let all: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    all.as_array().unwrap().iter().find(|entry| entry["log"] == log).expect("a reference for the log").clone()
+}

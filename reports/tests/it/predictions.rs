@@ -2,15 +2,13 @@
 //! against figures computed apart with pandas (`prediction_baselines` in
 //! `reports/tests/reference/temporal_profile.json`), and the models against the baselines.
 
-use crate::common::{MEAN_TOLERANCE, assert_close, import_file, outlined, shared_log, warehouse};
+use crate::common::{MEAN_TOLERANCE, assert_close, computed_reference, import_file, outlined, shared_log, warehouse};
 use orgata_reports::{Evaluation, Filter, ReportError, TrainingOptions, evaluate};
 use orgata_warehouse::TeamScope;
 use serde_json::Value;
 
 fn reference(name: &str) -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/temporal_profile.json");
-    let all: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    all.as_array().unwrap().iter().find(|log| log["log"] == name).unwrap()["prediction_baselines"].clone()
+    computed_reference(name)["prediction_baselines"].clone()
 }
 
 /// Evaluates the models on a shared log and checks the split and the baselines.

@@ -3,28 +3,23 @@
 //! `scripts/reference_temporal_profile.py` from the shared logs) for every shared log, at ζ 3 and
 //! 6.
 
-use crate::common::{MEAN_TOLERANCE, TOLERANCE, assert_close, import_file, outlined, shared_log, warehouse};
+use crate::common::{
+    MEAN_TOLERANCE, TOLERANCE, assert_close, computed_reference, import_file, outlined, shared_log, warehouse,
+};
 use orgata_reports::{DEVIATING_CASES_LISTED, Filter, ReportError, temporal_profile};
 use orgata_warehouse::TeamScope;
-use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The logs, as the reference names them.
 const LOGS: [&str; 5] =
     ["running-example.xes", "receipt.xes.gz", "helpdesk.xes.gz", "interval_event_log.csv", "roadtraffic100traces.xes"];
 
-fn reference(name: &str) -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/temporal_profile.json");
-    let all: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    all.as_array().unwrap().iter().find(|log| log["log"] == name).expect("a reference for the log").clone()
-}
-
 /// A deviation as the reference lists it: from, to, time, ζ (none where the pair never varies).
 type Listed = (String, String, f64, Option<f64>);
 
 /// Imports `name` and checks its profile and its deviations at ζ 3 and 6 against PM4Py's.
 async fn matches_pm4py(name: &str) {
-    let expected = reference(name);
+    let expected = computed_reference(name);
     let (_dir, warehouse) = warehouse();
     import_file(&warehouse, &shared_log(name), "team-a", name).await;
     let scope = TeamScope::Teams(vec!["team-a".into()]);

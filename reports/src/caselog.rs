@@ -55,7 +55,14 @@ pub(crate) struct CaseLog {
     pub role: Vec<u32>,
     /// Per case, its team and id, where asked for ([`CaseLog::identified`]); empty otherwise.
     pub ids: Vec<CaseIdentity>,
+    /// Per case, what it was started with, where loaded (the predictions' history); empty
+    /// otherwise.
+    pub context: Vec<CaseContext>,
 }
+
+/// What a case was started with, where known (the engine's processes): named values — its
+/// playbook, its playbook version's number, its input fields (`input.{name}`).
+pub(crate) type CaseContext = Vec<(String, serde_json::Value)>;
 
 /// Which case a case of a [`CaseLog`] is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,6 +248,11 @@ impl CaseLog {
                 Vec::new()
             } else {
                 kept.iter().map(|rows| self.ids[self.case_of(rows.start)].clone()).collect()
+            },
+            context: if self.context.is_empty() {
+                Vec::new()
+            } else {
+                kept.iter().map(|rows| self.context[self.case_of(rows.start)].clone()).collect()
             },
         }
     }
@@ -568,6 +580,7 @@ impl Loading {
             names: self.names.names,
             bounds,
             ids: identities,
+            context: Vec::new(),
         })
     }
 }

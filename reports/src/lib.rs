@@ -76,8 +76,8 @@ pub use error::ReportError;
 pub use events::Events;
 pub use filter::{Filter, TimeScope};
 pub use predict::{
-    AT_RISK, CasePrediction, END, MIN_TASKS, NEXT_LISTED, NextActivity, Predictions, TaskForecast, TaskRiskScore,
-    predictions,
+    AT_RISK, CasePrediction, END, MIN_TASKS, ModelUsed, NEXT_LISTED, NextActivity, Predictions, TaskForecast,
+    TaskRiskScore, predictions, team_predictions,
 };
 pub use predict::{
     AnomalyReport, CaseDeviations, CaseOutlier, DEFAULT_ZETA, DEVIATING_CASES_LISTED, Deviation, MAX_PAIRS,
@@ -85,9 +85,10 @@ pub use predict::{
     anomalies, temporal_profile,
 };
 pub use predict::{
-    Encoding, Evaluation, LENGTHS_LISTED, LengthScore, MAX_ACTIVITIES, MAX_RESOURCES, MIN_TRAINING_CASES,
-    MODELS_PREFIX, ModelCard, NextScore, RemainingScore, RiskScore, Subject, TRAINING_SHARE, TYPICAL_TARGET, TimeScore,
-    TrainingOptions, engine_teams, evaluate, model_card, models, newest_readable, train,
+    ContextColumn, Encoding, Evaluation, LENGTHS_LISTED, LengthScore, MAX_ACTIVITIES, MAX_CATEGORIES, MAX_RESOURCES,
+    MIN_TRAINING_CASES, MODELS_PREFIX, ModelCard, NextScore, PlaybookHistory, RemainingScore, RiskScore, Subject,
+    TRAINING_SHARE, TYPICAL_TARGET, TimeScore, TrainingOptions, engine_playbooks, engine_teams, evaluate, model_card,
+    models, newest_readable, playbooks_with_models, train,
 };
 pub use resources::{Handover, ResourceFigures, ResourceReport, ResourceWorkload, RoleFigures, resources};
 pub use selection::{CountRule, Emptied, Selection, SourceCount, TRANSITIONS_LISTED, TransitionCount, selection};

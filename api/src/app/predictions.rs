@@ -1,16 +1,17 @@
 //! Predictions: a team's models in the warehouse's registry, training them, and the forecasts
-//! of its running processes — by the team's model of the processes run in Orgata (every
-//! playbook's). Reading needs `analytics.read` in the team; training needs `team.manage`.
+//! of its running processes — each by its playbook's own model where there is one, the others by
+//! the team's model of every process run in Orgata. Reading needs `analytics.read` in the team;
+//! training needs `team.manage`.
 
 use super::analytics::team_scope;
 use super::{App, AppError, AppResult};
-use orgata_engine::{InstanceId, InstanceStatus, Permission, Scope, TeamId};
-use orgata_reports::{CasePrediction, ModelCard, Predictions, Subject, TrainingOptions};
+use orgata_engine::{InstanceId, InstanceStatus, Permission, PlaybookId, Scope, TeamId};
+use orgata_reports::{CasePrediction, ModelCard, Predictions, ReportError, Subject, TrainingOptions};
 use orgata_warehouse::tables::ENGINE_SOURCE;
 
-/// The subject of a team's model of its own processes.
-fn engine_subject(team: &TeamId) -> Subject<'_> {
-    Subject { team: team.as_str(), source: ENGINE_SOURCE, playbook_id: None }
+/// The subject of a team's model of its own processes (one playbook's, if given).
+fn engine_subject<'a>(team: &'a TeamId, playbook: Option<&'a PlaybookId>) -> Subject<'a> {
+    Subject { team: team.as_str(), source: ENGINE_SOURCE, playbook_id: playbook.map(PlaybookId::as_str) }
 }
 
 /// No model yet, in words: how to get one.
@@ -32,16 +33,23 @@ impl App {
         Ok(orgata_reports::models(&self.warehouse, team.as_str()).await?)
     }
 
-    /// Learns the team's model of its processes from every finished one and stores it as the
-    /// next version.
+    /// Learns the team's model of its processes (one playbook's, if given: it must be the
+    /// team's) from every finished one and stores it as the next version.
     pub async fn train_team_model(
         &self,
         scope: &Scope,
         team: &TeamId,
+        playbook: Option<&PlaybookId>,
         options: TrainingOptions,
     ) -> AppResult<ModelCard> {
         team_scope(scope, team, Permission::TeamManage)?;
-        Ok(orgata_reports::train(&self.warehouse, &engine_subject(team), options).await?)
+        if let Some(id) = playbook {
+            let found = self.engine.playbook(scope, id).await?.playbook;
+            if found.team_id != *team {
+                return Err(orgata_engine::EngineError::not_found("playbook", id).into());
+            }
+        }
+        Ok(orgata_reports::train(&self.warehouse, &engine_subject(team, playbook), options).await?)
     }
 
     /// The forecasts of the team's running processes (only those at risk of exceeding the
@@ -49,7 +57,7 @@ impl App {
     pub async fn team_predictions(&self, scope: &Scope, team: &TeamId, at_risk: bool) -> AppResult<Predictions> {
         team_scope(scope, team, Permission::AnalyticsRead)?;
         let now = chrono::Utc::now();
-        let mut predictions = orgata_reports::predictions(&self.warehouse, &engine_subject(team), None, now)
+        let mut predictions = orgata_reports::team_predictions(&self.warehouse, team.as_str(), None, now)
             .await?
             .ok_or_else(|| no_model(team))?;
         if at_risk {
@@ -72,10 +80,18 @@ impl App {
         }
         let team = &instance.team_id;
         let only = [id.to_string()];
-        let predictions =
-            orgata_reports::predictions(&self.warehouse, &engine_subject(team), Some(&only), chrono::Utc::now())
-                .await?
-                .ok_or_else(|| no_model(team))?;
+        let now = chrono::Utc::now();
+        // Its playbook's own model where there is a readable one, else the team's.
+        let own = engine_subject(team, Some(&instance.playbook_id));
+        let predictions = match orgata_reports::predictions(&self.warehouse, &own, Some(&only), now).await {
+            Ok(Some(found)) if !found.cases.is_empty() => found,
+            Ok(_) | Err(ReportError::ModelUnreadable(_)) => {
+                orgata_reports::predictions(&self.warehouse, &engine_subject(team, None), Some(&only), now)
+                    .await?
+                    .ok_or_else(|| no_model(team))?
+            }
+            Err(e) => return Err(e.into()),
+        };
         let case = predictions.cases.into_iter().next().ok_or_else(|| {
             AppError::new(
                 axum::http::StatusCode::CONFLICT,

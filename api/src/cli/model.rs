@@ -29,6 +29,19 @@ pub enum ModelCommand {
         #[arg(long, default_value = "table", value_parser = ["table", "json"])]
         format: String,
     },
+    /// The forecasts of the team's running processes (each by its playbook's newest model where it
+    /// has one, else by the team's): expected end with its interval, next step, risk and why.
+    Predict {
+        /// The team (its id).
+        #[arg(long)]
+        team: String,
+        /// Only the processes likely (50% or more) to exceed their model's case target.
+        #[arg(long)]
+        at_risk: bool,
+        /// Output: table (for people) or json.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
     /// One model's card: what it learnt from, its features and its evaluation.
     Show {
         #[command(flatten)]
@@ -134,6 +147,22 @@ pub async fn run(config: &Config, command: ModelCommand) -> Result<()> {
             }
             Ok(())
         }
+        ModelCommand::Predict { team, at_risk, format } => {
+            let progress = spinner("forecasting the running processes")?;
+            let found = orgata_reports::team_predictions(&config.warehouse()?, &team, None, chrono::Utc::now()).await;
+            progress.finish_and_clear();
+            let Some(mut predictions) = found? else {
+                bail!("team {team} has no prediction model yet: `orgata model train --team {team}` learns one");
+            };
+            if at_risk {
+                predictions.cases.retain(|case| case.at_risk);
+            }
+            match format.as_str() {
+                "json" => println!("{}", serde_json::to_string_pretty(&predictions)?),
+                _ => print!("{}", predictions_table(&predictions)),
+            }
+            Ok(())
+        }
         ModelCommand::Show { subject, version, format } => {
             let warehouse = config.warehouse()?;
             let card = orgata_reports::model_card(&warehouse, &subject.subject(), version).await?;
@@ -170,6 +199,30 @@ fn card_line(card: &ModelCard) -> String {
         orgata_reports::text::percent(e.next_activity.accuracy),
         orgata_reports::text::percent(e.next_activity.baseline_accuracy),
     )
+}
+
+/// Forecasts as a table: one line per process, the most urgent first.
+fn predictions_table(predictions: &orgata_reports::Predictions) -> String {
+    use orgata_reports::text::{duration, whole_percent};
+    let rows: Vec<Vec<String>> = predictions
+        .cases
+        .iter()
+        .map(|c| {
+            vec![
+                c.case_id.clone(),
+                c.expected_end.format("%Y-%m-%d %H:%M").to_string(),
+                format!("{} – {}", duration(c.remaining_low_s), duration(c.remaining_high_s)),
+                c.next
+                    .first()
+                    .map(|n| format!("{} ({})", n.activity, whole_percent(n.probability)))
+                    .unwrap_or_default(),
+                c.risk.map(whole_percent).unwrap_or_else(|| "—".into()),
+                c.reason.clone(),
+            ]
+        })
+        .collect();
+    let header = ["process", "expected end (UTC)", "remaining", "next", "risk", "why"];
+    format!("{} running processes\n{}", predictions.cases.len(), orgata_reports::text::table(&header, &rows))
 }
 
 /// A spinner saying what runs.

@@ -9,7 +9,7 @@ use super::extract::{Caller, Json, Query};
 use crate::app::{App, AppError};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use orgata_engine::{InstanceId, TeamId};
+use orgata_engine::{InstanceId, PlaybookId, TeamId};
 use orgata_reports::{CasePrediction, ModelCard, Predictions, TrainingOptions};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -37,6 +37,10 @@ async fn models(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Training {
+    /// Learn only this playbook's processes (a model of its own, which knows its input fields and
+    /// versions; its processes' forecasts then come from it). Default: every process of the team.
+    #[schema(value_type = Option<String>)]
+    playbook_id: Option<PlaybookId>,
     /// The case duration target the risk model foresees, like `5d` or `1d 12h`.
     case_target: Option<String>,
     /// Without `case_target`: the target is this quantile of the finished processes' durations
@@ -47,9 +51,10 @@ struct Training {
     seed: Option<u64>,
 }
 
-/// Learns the team's model of its processes from every finished one, evaluates it and stores it
-/// as the next version (`team.manage`); takes seconds to minutes. `422 not-enough-history` with
-/// fewer than 50 finished processes to learn from.
+/// Learns the team's model of its processes (or of one playbook's) from every finished one,
+/// evaluates it and stores it as the next version (`team.manage`); takes seconds to minutes.
+/// `422 not-enough-history` with fewer than 50 finished processes to learn from; `404` for a
+/// playbook not of the team.
 #[utoipa::path(post, path = "/v1/teams/{team}/models", params(("team" = String, Path, description = "A team id")), request_body = Training, responses((status = 201, description = "Trained", body = ModelCard)))]
 async fn train(
     State(s): State<App>,
@@ -73,7 +78,7 @@ async fn train(
         None => None,
     };
     let options = TrainingOptions { seed: b.seed.unwrap_or(42), case_target_s, target_quantile: quantile };
-    Ok((StatusCode::CREATED, axum::Json(s.train_team_model(&c, &team, options).await?)))
+    Ok((StatusCode::CREATED, axum::Json(s.train_team_model(&c, &team, b.playbook_id.as_ref(), options).await?)))
 }
 
 /// Which forecasts.
@@ -85,8 +90,8 @@ struct PredictionParams {
     at_risk: Option<bool>,
 }
 
-/// The forecasts of the team's running processes by its newest model: remaining time with an
-/// interval, the likeliest next steps, the risk of exceeding the case target, and why — those at
+/// The forecasts of the team's running processes — each by its playbook's newest model where it
+/// has one, else by the team's: remaining time with an interval, the likeliest next steps, the risk of exceeding the case target, and why — those at
 /// risk first. `404 no-model` until a model is trained.
 #[utoipa::path(get, path = "/v1/teams/{team}/predictions", params(("team" = String, Path, description = "A team id"), PredictionParams), responses((status = 200, description = "OK", body = Predictions)))]
 async fn team_predictions(

@@ -280,7 +280,8 @@ impl OrgataMcp {
         .await
     }
 
-    #[tool(description = "The forecast of a running process by the team's prediction model: when it will likely \
+    #[tool(description = "The forecast of a running process by its playbook's prediction model (else the team's): \
+                          when it will likely \
                           finish (with an interval), its likeliest next steps with their probabilities, the risk of \
                           exceeding the model's case target, and why in one sentence.")]
     async fn predict_case(

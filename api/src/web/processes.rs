@@ -165,6 +165,7 @@ async fn forecast(s: &WebState, viewer: &Viewer, i: &orgata_engine::Instance) ->
                 "next": p.next.iter().map(|n| json!({ "activity": n.activity, "probability": n.probability })).collect::<Vec<_>>(),
                 "risk": p.risk, "at_risk": p.at_risk, "target": model.case_target_s.map(text::duration),
                 "reason": p.reason, "model_version": model.version, "trained_at": day(model.trained_at),
+                "own_model": model.playbook_id.is_some(),
                 "tasks": p.tasks.iter().map(|t| json!({ "id": t.task_id, "step": t.step, "due": day(t.due_at), "risk": t.risk, "reason": t.reason })).collect::<Vec<_>>(),
             })
         }

@@ -29,7 +29,7 @@ async fn forecasts_on_the_demo(db: TestDatabase) {
     assert!(app.team_models(&scope, &team).await.unwrap().is_empty());
 
     let options = TrainingOptions { case_target_s: Some(2.0 * 86_400.0), ..TrainingOptions::default() };
-    let card = app.train_team_model(&scope, &team, options).await.unwrap();
+    let card = app.train_team_model(&scope, &team, None, options).await.unwrap();
     assert_eq!((card.version, card.source.as_str(), card.playbook_id.as_deref()), (1, "orgata", None));
     assert!(card.cases >= 50, "{card:?}");
     assert_eq!((card.case_target_s, card.case_target_quantile), (Some(2.0 * 86_400.0), None));
@@ -110,6 +110,42 @@ async fn forecasts_on_the_demo(db: TestDatabase) {
     let unknown = app.process_prediction(&scope, &"no-such-process".into()).await.unwrap_err();
     assert_eq!(unknown.status.as_u16(), 404);
 
+    // A playbook's own model: it learns what its processes were started with, and forecasts
+    // them in the team's lists and on their own; the other playbooks' stay with the team's.
+    let finished = InstanceFilter { team_id: Some(team.clone()), limit: 10_000, ..InstanceFilter::default() };
+    let mut per_playbook: HashMap<String, usize> = HashMap::new();
+    for instance in app.engine.instances(&scope, finished).await.unwrap() {
+        if instance.status != InstanceStatus::Running {
+            *per_playbook.entry(instance.playbook_id.to_string()).or_default() += 1;
+        }
+    }
+    let (busiest, ended) = per_playbook.iter().max_by_key(|(id, n)| (**n, (*id).clone())).unwrap();
+    assert!(*ended >= orgata_reports::MIN_TRAINING_CASES, "{per_playbook:?}");
+    let playbook = orgata_engine::PlaybookId::from(busiest.as_str());
+    let own = app.train_team_model(&scope, &team, Some(&playbook), TrainingOptions::default()).await.unwrap();
+    assert_eq!((own.version, own.playbook_id.as_deref(), own.cases), (1, Some(busiest.as_str()), *ended as u64));
+    assert!(own.playbook_version.is_some_and(|v| v >= 1), "{own:?}");
+    let named = |f: &String| f.starts_with("input.") || f == "version";
+    assert!(own.features.iter().filter(|f| named(f)).count() >= 2, "{:?}", own.features);
+    assert!(card.features.iter().any(|f| f.starts_with("playbook = ")), "{:?}", card.features);
+    let mixed = app.team_predictions(&scope, &team, false).await.unwrap();
+    assert_eq!((mixed.model.version, mixed.playbook_models.clone()), (1, vec![own.clone()]));
+    assert_eq!(mixed.cases.len(), predictions.cases.len());
+    let of_playbook: HashMap<String, String> =
+        running.iter().map(|i| (i.id.to_string(), i.playbook_id.to_string())).collect();
+    for case in &mixed.cases {
+        let expected = (of_playbook[&case.case_id] == *busiest).then(|| busiest.clone());
+        assert_eq!((case.model.playbook_id.clone(), case.model.version), (expected, 1), "{}", case.case_id);
+    }
+    let covered =
+        mixed.cases.iter().find(|c| c.model.playbook_id.is_some()).expect("a running process of the playbook");
+    let (model, one) = app.process_prediction(&scope, &covered.case_id.as_str().into()).await.unwrap();
+    assert_eq!((model.playbook_id.as_deref(), &one.expected_end), (Some(busiest.as_str()), &covered.expected_end));
+    let other_team = teams.iter().find(|t| t.id != team).unwrap();
+    let foreign = app.engine.playbooks(&scope, Some(&other_team.id)).await.unwrap()[0].id.clone();
+    let refused = app.train_team_model(&scope, &team, Some(&foreign), TrainingOptions::default()).await.unwrap_err();
+    assert_eq!(refused.status.as_u16(), 404, "{}", refused.detail);
+
     // Forecasts follow the events: a task started (and streamed into the warehouse) is no longer
     // "not started" in its process's forecast.
     let (case, waiting) = predictions
@@ -127,11 +163,12 @@ async fn forecasts_on_the_demo(db: TestDatabase) {
     // Training again is the next version, listed first.
     // Without a target, the 80th percentile of the finished processes' durations is one.
     let typical = TrainingOptions { target_quantile: Some(0.8), ..TrainingOptions::default() };
-    let second = app.train_team_model(&scope, &team, typical).await.unwrap();
+    let second = app.train_team_model(&scope, &team, None, typical).await.unwrap();
     assert_eq!((second.version, second.case_target_quantile), (2, Some(0.8)));
     assert!(second.case_target_s.is_some_and(|t| t > 0.0) && second.evaluation.risk.is_some(), "{second:?}");
-    let versions: Vec<u32> = app.team_models(&scope, &team).await.unwrap().iter().map(|c| c.version).collect();
-    assert_eq!(versions, [2, 1]);
+    let versions: Vec<(Option<String>, u32)> =
+        app.team_models(&scope, &team).await.unwrap().into_iter().map(|c| (c.playbook_id, c.version)).collect();
+    assert_eq!(versions, [(None, 2), (None, 1), (Some(busiest.clone()), 1)]);
 
     // A model file that cannot be read is an error in words, never a crash.
     let file = dir.path().join(format!("warehouse/models/{team}/orgata/all/000002/model.json.gz"));

@@ -1,6 +1,6 @@
 //! How well the models predict, measured honestly: a temporal split — the models learn from the
 //! cases that started before a split time and are asked about every prefix of the cases that
-//! started after it — always beside the baselines of the literature (Tax et al., "Predictive
+//! started after it (a uniform sample of [`MAX_TEST_PREFIXES`] where there are more) — always beside the baselines of the literature (Tax et al., "Predictive
 //! Business Process Monitoring with LSTM Neural Networks", 2017; Verenich et al., "Survey and
 //! Cross-benchmark Comparison of Remaining Time Prediction Methods", 2019):
 //!
@@ -28,6 +28,9 @@ use std::fmt::Write;
 
 /// The share of the finished cases (the earliest started) the models learn from in an evaluation.
 pub const TRAINING_SHARE: f64 = 0.8;
+/// Test prefixes at most; more are sampled (with the seed) — the scores of a large log are then
+/// those of a uniform sample of its test prefixes.
+pub const MAX_TEST_PREFIXES: usize = 50_000;
 
 /// How well the models predicted the cases after the split.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -153,8 +156,8 @@ pub(crate) fn evaluate(
     // The task-risk model is scored apart, on its own split of the tasks.
     let models = Models::train(log, running, &training, &[], options)?;
     let classes = Classes::of(&models.encoding);
-    let learnt = Prefixes::of(log, running, &models.encoding, &training);
-    let tested = Prefixes::of(log, running, &models.encoding, &test);
+    let learnt = Prefixes::outcomes_of(log, running, &models.encoding, &training);
+    let tested = Prefixes::sample_of(log, running, &models.encoding, &test, MAX_TEST_PREFIXES, options.seed);
     let forecasts = models.forecast(&tested)?;
     let baselines = Baselines::of(&learnt, classes);
 

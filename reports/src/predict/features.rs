@@ -17,19 +17,27 @@
 //! | `previous: A` | 1 where the event before it is A (none for the first) |
 //! | `count: A` | how often A occurred so far |
 //! | `resource: R` | 1 where the k-th event's resource is R (the [`MAX_RESOURCES`] most frequent, then `resource: other`) |
+//! | `F` | what the case was started with ([`ContextColumn`]): a number field `F` (the playbook version's number, an input field) |
+//! | `F = V` | 1 where a text or yes/no field `F` (the playbook, an input field) is `V` |
 //!
-//! Activity and resource columns are fixed when a model is trained ([`Encoding::fit`]), by name, so
-//! that a later log (with its own numbering) is encoded the same way ([`Encoding::mapping`]).
+//! Activity, resource and context columns are fixed when a model is trained ([`Encoding::fit`]),
+//! by name, so that a later log (with its own numbering) is encoded the same way
+//! ([`Encoding::mapping`]).
 
-use crate::caselog::{CaseLog, NO_NAME, NONE, seconds_between, sort};
+use crate::caselog::{CaseContext, CaseLog, NO_NAME, NONE, seconds_between, sort};
 use chrono::{DateTime, Datelike, Timelike};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 /// Activities with columns of their own; rarer ones share `other`.
 pub const MAX_ACTIVITIES: usize = 40;
 /// Resources with a column of their own; rarer ones share `other`.
 pub const MAX_RESOURCES: usize = 20;
+/// A text field with more distinct values than this among the training cases (a name, a free
+/// text) gets no columns.
+pub const MAX_CATEGORIES: usize = 20;
 
 /// Columns before the activities' and resources' ones.
 const FIXED: [&str; 7] = ["elapsed_s", "events", "since_last_s", "hour", "weekday", "in_progress", "repeats"];
@@ -47,6 +55,96 @@ pub struct Encoding {
     pub activities: Vec<String>,
     /// Resources with a column, the most frequent first.
     pub resources: Vec<String>,
+    /// What the cases were started with, by field name (none for an imported log, or a model
+    /// trained before they were).
+    #[serde(default)]
+    pub context: Vec<ContextColumn>,
+}
+
+/// A column of what a case was started with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ContextColumn {
+    /// A number field; where a case lacks it, `fill` (the training cases' median).
+    Number { field: String, fill: f64 },
+    /// 1 where a text or yes/no field has this value.
+    Category { field: String, value: String },
+}
+
+impl ContextColumn {
+    /// The column's name.
+    fn name(&self) -> String {
+        match self {
+            ContextColumn::Number { field, .. } => field.clone(),
+            ContextColumn::Category { field, value } => format!("{field} = {value}"),
+        }
+    }
+
+    /// Its value for a case started with `context`.
+    fn value(&self, context: &[(String, Value)]) -> f64 {
+        let find = |name: &str| context.iter().find(|(field, _)| field == name).map(|(_, value)| value);
+        match self {
+            ContextColumn::Number { field, fill } => {
+                find(field).and_then(Value::as_f64).filter(|v| v.is_finite()).unwrap_or(*fill)
+            }
+            ContextColumn::Category { field, value } => {
+                f64::from(u8::from(find(field).and_then(category).is_some_and(|v| v == *value)))
+            }
+        }
+    }
+
+    /// The columns of the fields of `contexts` (the training cases'): each field whose values are
+    /// all numbers is one column; each whose values are all text or yes/no, with at most
+    /// [`MAX_CATEGORIES`] distinct ones, a column per value (the most frequent first); others
+    /// (lists, objects, free text, mixed kinds) none. By field name.
+    fn fit<'a>(contexts: impl Iterator<Item = &'a CaseContext>) -> Vec<ContextColumn> {
+        #[derive(Default)]
+        struct Seen {
+            numbers: Vec<f64>,
+            categories: HashMap<String, u64>,
+            unusable: bool,
+        }
+        let mut fields: BTreeMap<&str, Seen> = BTreeMap::new();
+        for context in contexts {
+            for (field, value) in context {
+                let seen = fields.entry(field.as_str()).or_default();
+                match (value.as_f64().filter(|v| v.is_finite()), category(value)) {
+                    (Some(number), _) => seen.numbers.push(number),
+                    (None, Some(text)) => *seen.categories.entry(text).or_default() += 1,
+                    (None, None) => seen.unusable |= !value.is_null(),
+                }
+            }
+        }
+        let mut columns = Vec::new();
+        for (field, mut seen) in fields {
+            match (seen.unusable, seen.numbers.is_empty(), seen.categories.is_empty()) {
+                (false, false, true) => columns.push(ContextColumn::Number {
+                    field: field.to_string(),
+                    fill: crate::stats::median(&mut seen.numbers),
+                }),
+                (false, true, false) if seen.categories.len() <= MAX_CATEGORIES => {
+                    let mut values: Vec<(String, u64)> = seen.categories.into_iter().collect();
+                    values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                    columns.extend(
+                        values
+                            .into_iter()
+                            .map(|(value, _)| ContextColumn::Category { field: field.to_string(), value }),
+                    );
+                }
+                _ => {}
+            }
+        }
+        columns
+    }
+}
+
+/// A text or yes/no value as a category.
+fn category(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Bool(yes) => Some(yes.to_string()),
+        _ => None,
+    }
 }
 
 /// A log's activity and resource numbers as an encoding's columns (`None`: `other`).
@@ -77,6 +175,7 @@ impl Encoding {
         Encoding {
             activities: most_frequent(&log.activity, &log.activities, MAX_ACTIVITIES),
             resources: most_frequent(&log.resource, &log.names, MAX_RESOURCES),
+            context: ContextColumn::fit(cases.iter().filter_map(|&c| log.context.get(c))),
         }
     }
 
@@ -91,12 +190,13 @@ impl Encoding {
         columns.push("count: other".into());
         columns.extend(self.resources.iter().map(|r| format!("resource: {r}")));
         columns.push("resource: other".into());
+        columns.extend(self.context.iter().map(ContextColumn::name));
         columns
     }
 
     /// How many columns.
     pub fn width(&self) -> usize {
-        FIXED.len() + 3 * (self.activities.len() + 1) + self.resources.len() + 1
+        FIXED.len() + 3 * (self.activities.len() + 1) + self.resources.len() + 1 + self.context.len()
     }
 
     /// The place of the `last: A` column of an activity's encoded number (`activities.len()` for
@@ -119,12 +219,14 @@ impl Encoding {
         mapping.activity[activity as usize].unwrap_or(self.activities.len())
     }
 
-    /// Appends the row of the prefix `events[..k]` (rows of `log`, in order of time) with
-    /// `in_progress` cases open at its moment.
+    /// Appends the row of the prefix `events[..k]` (rows of `log`, in order of time) of case
+    /// `case` with `in_progress` cases open at its moment.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn encode(
         &self,
         log: &CaseLog,
         mapping: &Mapping,
+        case: usize,
         events: &[usize],
         k: usize,
         in_progress: usize,
@@ -163,6 +265,11 @@ impl Encoding {
         let resource = log.resource.get(last).copied().unwrap_or(NO_NAME);
         let column = if resource == NO_NAME { None } else { mapping.resource[resource as usize] };
         row[resources + column.unwrap_or(self.resources.len())] = 1.0;
+        let context = resources + self.resources.len() + 1;
+        let started_with = log.context.get(case).map_or(&[][..], Vec::as_slice);
+        for (j, column) in self.context.iter().enumerate() {
+            row[context + j] = column.value(started_with);
+        }
     }
 }
 
@@ -194,5 +301,65 @@ impl InProgress {
         let begun = self.starts.partition_point(|&s| s <= t);
         let ended = self.ends.partition_point(|&e| e <= t && e != NONE);
         begun.saturating_sub(ended)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caselog::testing::log;
+    use serde_json::json;
+
+    #[test]
+    fn what_cases_were_started_with_becomes_columns_by_kind() {
+        let events: Vec<(String, &str, i64)> =
+            (0..30).flat_map(|c| [(format!("c{c:02}"), "a", c * 10), (format!("c{c:02}"), "b", c * 10 + 5)]).collect();
+        let borrowed: Vec<(&str, &str, i64)> = events.iter().map(|(c, a, t)| (c.as_str(), *a, *t)).collect();
+        let mut log = log(&borrowed);
+        log.context = (0..30)
+            .map(|c: i64| {
+                let mut context = vec![
+                    ("playbook".to_string(), json!("Purchase")),
+                    ("version".to_string(), json!(1 + c / 20)),
+                    ("input.plan".to_string(), json!(["basic", "growth", "growth"][c as usize % 3])),
+                    ("input.urgent".to_string(), json!(c % 2 == 0)),
+                    // A free text (30 values), a list, and a field that is a number or a text.
+                    ("input.summary".to_string(), json!(format!("case {c}"))),
+                    ("input.tags".to_string(), json!(["x"])),
+                    ("input.mixed".to_string(), if c == 0 { json!("n/a") } else { json!(c) }),
+                ];
+                if c != 7 {
+                    context.push(("input.seats".to_string(), json!(c * 2)));
+                }
+                context
+            })
+            .collect();
+        let cases: Vec<usize> = (0..30).collect();
+        let encoding = Encoding::fit(&log, &cases);
+        let names: Vec<String> = encoding.context.iter().map(ContextColumn::name).collect();
+        assert_eq!(
+            names,
+            [
+                "input.plan = growth",
+                "input.plan = basic",
+                "input.seats",
+                "input.urgent = false",
+                "input.urgent = true",
+                "playbook = Purchase",
+                "version"
+            ]
+        );
+        // Seats' fill is the median of the 29 cases that have it: 0, 2, …, 58 without 14.
+        assert_eq!(encoding.context[2], ContextColumn::Number { field: "input.seats".into(), fill: 30.0 });
+        assert_eq!(encoding.columns().len(), encoding.width());
+        assert_eq!(encoding.columns()[encoding.width() - 7..], names[..]);
+
+        let running = vec![false; 30];
+        let rows = super::super::prefixes::Prefixes::so_far(&log, &running, &encoding, &[7, 24]);
+        let context_of = |row: usize| rows.values[(row + 1) * rows.width - 7..(row + 1) * rows.width].to_vec();
+        // Case 7: growth, no seats (the fill), not urgent, version 1; case 24: basic, 48 seats,
+        // urgent, version 2.
+        assert_eq!(context_of(0), [1.0, 0.0, 30.0, 1.0, 0.0, 1.0, 1.0]);
+        assert_eq!(context_of(1), [0.0, 1.0, 48.0, 0.0, 1.0, 1.0, 2.0]);
     }
 }

@@ -18,6 +18,7 @@ use crate::{Events, Filter, ReportError};
 use chrono::{DateTime, Duration, Utc};
 use orgata_warehouse::{TeamScope, Warehouse};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// The next activities a forecast lists.
 pub const NEXT_LISTED: usize = 3;
@@ -58,6 +59,17 @@ pub struct CasePrediction {
     /// Its open tasks with a due time, with the risk that each misses it (empty without a
     /// task-risk model).
     pub tasks: Vec<TaskForecast>,
+    /// The model that made the forecast.
+    pub model: ModelUsed,
+}
+
+/// Which model made a forecast: its playbook's own (`playbook_id`) or its team's of every
+/// process (none), and the version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ModelUsed {
+    pub playbook_id: Option<String>,
+    pub version: u32,
 }
 
 /// An open task's risk of missing its step's SLA.
@@ -88,11 +100,14 @@ pub struct NextActivity {
 /// The name of the next "activity" that says the case ends.
 pub const END: &str = "(end)";
 
-/// The forecasts of a subject's open cases, with the model that made them.
+/// The forecasts of open cases, with the models that made them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Predictions {
+    /// The model of every case (the team's of all its processes, where it has one).
     pub model: ModelCard,
+    /// The playbooks' own models, each of which forecast its playbook's cases instead.
+    pub playbook_models: Vec<ModelCard>,
     /// The open cases' forecasts: those at risk first (the likeliest), then by expected end.
     pub cases: Vec<CasePrediction>,
 }
@@ -111,15 +126,47 @@ pub async fn predictions(
     if let Some(playbook) = subject.playbook_id {
         filter = filter.playbook(playbook)?;
     }
+    let started = std::time::Instant::now();
     let events = Events::select(warehouse, &scope, &filter).await?;
     let History { log, running, tasks } = history(&events).await?;
+    let read_ms = started.elapsed().as_millis() as u64;
     let open: Vec<usize> = (0..log.cases())
         .filter(|&c| running[c] && only.is_none_or(|ids| ids.iter().any(|id| *id == *log.ids[c].id)))
         .collect();
-    let rows = Prefixes::so_far(&log, &running, &models.encoding, &open);
-    let forecasts = models.forecast(&rows).map_err(|e| ReportError::Model(e.to_string()))?;
-    let task_forecasts = task_forecasts(&models, &tasks, now).map_err(|e| ReportError::Model(e.to_string()))?;
-    let mut cases: Vec<CasePrediction> = open
+    let used = ModelUsed { playbook_id: card.playbook_id.clone(), version: card.version };
+    // Asking the forests takes CPU: off the async workers.
+    let work = tokio::task::spawn_blocking(move || forecast_open(&models, &log, &running, &tasks, &open, now, &used));
+    let mut cases = work
+        .await
+        .map_err(|e| ReportError::Model(format!("the forecasts stopped: {e}")))?
+        .map_err(|e| ReportError::Model(e.to_string()))?;
+    sort(&mut cases);
+    tracing::debug!(
+        cases = cases.len(),
+        read_ms,
+        forecast_ms = started.elapsed().as_millis() as u64 - read_ms,
+        "open cases forecast"
+    );
+    Ok(Some(Predictions { model: card, playbook_models: Vec::new(), cases }))
+}
+
+/// The forecasts of the `open` cases of `log`, each with its open tasks' risks.
+fn forecast_open(
+    models: &Models,
+    log: &crate::caselog::CaseLog,
+    running: &[bool],
+    tasks: &[DueTask],
+    open: &[usize],
+    now: DateTime<Utc>,
+    used: &ModelUsed,
+) -> Result<Vec<CasePrediction>, LearnError> {
+    let rows = Prefixes::so_far(log, running, &models.encoding, open);
+    let forecasts = models.forecast(&rows)?;
+    let mut tasks_of: HashMap<String, Vec<TaskForecast>> = HashMap::new();
+    for (instance, task) in task_forecasts(models, tasks, now)? {
+        tasks_of.entry(instance).or_default().push(task);
+    }
+    Ok(open
         .iter()
         .enumerate()
         .map(|(i, &c)| {
@@ -128,7 +175,7 @@ pub async fn predictions(
             let last_at = time_of(log.t[rows_of.clone()].iter().copied().max().unwrap_or_default());
             let row = &rows.values[i * rows.width..(i + 1) * rows.width];
             let mut case = prediction(
-                &models,
+                models,
                 &rows,
                 i,
                 row,
@@ -137,16 +184,18 @@ pub async fn predictions(
                 time_of(first),
                 last_at,
                 now,
+                used,
             );
-            case.tasks = task_forecasts
-                .iter()
-                .filter(|(instance, _)| **instance == case.case_id)
-                .map(|(_, t)| t.clone())
-                .collect();
+            case.tasks = tasks_of.remove(&case.case_id).unwrap_or_default();
             case.reason = with_queues(&case.reason, &case.tasks);
             case
         })
-        .collect();
+        .collect())
+}
+
+/// Forecasts in the order they are read: those at risk first (the likeliest), then by expected
+/// end.
+fn sort(cases: &mut [CasePrediction]) {
     cases.sort_by(|a, b| {
         b.at_risk
             .cmp(&a.at_risk)
@@ -154,7 +203,46 @@ pub async fn predictions(
             .then(a.expected_end.cmp(&b.expected_end))
             .then_with(|| a.case_id.cmp(&b.case_id))
     });
-    Ok(Some(Predictions { model: card, cases }))
+}
+
+/// The forecasts of a team's running processes (`only`: just these ids): each by its playbook's
+/// newest model where it has one (a playbook's own model knows its input fields and versions), the
+/// others by the team's model of all its processes; `None` when the team has neither. A playbook
+/// model that cannot be read leaves its cases to the team's model (and says so in the log).
+pub async fn team_predictions(
+    warehouse: &Warehouse,
+    team: &str,
+    only: Option<&[String]>,
+    now: DateTime<Utc>,
+) -> Result<Option<Predictions>, ReportError> {
+    let source = orgata_warehouse::tables::ENGINE_SOURCE;
+    let mut cases: Vec<CasePrediction> = Vec::new();
+    let mut playbook_models = Vec::new();
+    for playbook in registry::playbooks_with_models(warehouse, team, source).await? {
+        let subject = Subject { team, source, playbook_id: Some(&playbook) };
+        match predictions(warehouse, &subject, only, now).await {
+            Ok(Some(found)) => {
+                cases.extend(found.cases);
+                playbook_models.push(found.model);
+            }
+            Ok(None) => {}
+            Err(ReportError::ModelUnreadable(why)) => {
+                tracing::warn!(team, playbook, %why, "a playbook's model cannot be read; its team's forecasts its cases");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let covered: std::collections::HashSet<String> = cases.iter().map(|c| c.case_id.clone()).collect();
+    let model = match predictions(warehouse, &Subject { team, source, playbook_id: None }, only, now).await? {
+        Some(found) => {
+            cases.extend(found.cases.into_iter().filter(|c| !covered.contains(&c.case_id)));
+            found.model
+        }
+        None if playbook_models.is_empty() => return Ok(None),
+        None => playbook_models.remove(0),
+    };
+    sort(&mut cases);
+    Ok(Some(Predictions { model, playbook_models, cases }))
 }
 
 /// The risk of every open task with a due time, by its process's id.
@@ -196,6 +284,7 @@ fn prediction(
     started: DateTime<Utc>,
     last_at: DateTime<Utc>,
     now: DateTime<Utc>,
+    used: &ModelUsed,
 ) -> CasePrediction {
     // A file's times may lie near the last representable one: an end past it is that one.
     let at = |seconds: f64| {
@@ -235,6 +324,7 @@ fn prediction(
         at_risk: forecast.risk.is_some_and(|r| r >= AT_RISK),
         reason: reason(row, forecast.remaining_s, &typical, forecast.risk.zip(models.case_target_s())),
         tasks: Vec::new(),
+        model: used.clone(),
     }
 }
 

@@ -3,8 +3,10 @@
 //! class's probability — smartcore's own forest classifier tells only the winning class.
 //!
 //! Both are deterministic for a seed, and refuse rows holding NaN or an infinity: no such value
-//! ever enters a model.
+//! ever enters a model. A model's forests grow and answer side by side on rayon's threads (each
+//! with its own seed, so the result does not depend on how many there are).
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use smartcore::ensemble::random_forest_regressor::{RandomForestRegressor, RandomForestRegressorParameters};
 use smartcore::linalg::basic::matrix::DenseMatrix;
@@ -51,6 +53,9 @@ pub struct Growth {
     pub trees: u16,
     pub max_depth: u16,
     pub min_samples_leaf: usize,
+    /// The share of the columns each split chooses among, drawn anew at each (none: the square
+    /// root of their number).
+    pub split_share: Option<f64>,
 }
 
 /// A random forest over times (seconds): the mean of its trees.
@@ -71,6 +76,12 @@ impl Regressor {
             .with_max_depth(growth.max_depth)
             .with_min_samples_leaf(growth.min_samples_leaf)
             .with_seed(seed);
+        let parameters = match growth.split_share {
+            Some(share) => {
+                parameters.with_m(((share * table.width as f64).ceil() as usize).clamp(1, table.width.max(1)))
+            }
+            None => parameters,
+        };
         let forest = RandomForestRegressor::fit(&table.dense, &targets.to_vec(), parameters)?;
         Ok(Regressor { forest, width: table.width })
     }
@@ -119,23 +130,33 @@ impl OneVsRest {
         for &l in labels {
             counts[l as usize] += 1;
         }
-        let mut forests = Vec::new();
-        for (class, &n) in counts.iter().enumerate() {
-            if n == 0 || (n as f64) < RARE * labels.len() as f64 {
-                continue;
-            }
-            let is: Vec<f64> = labels.iter().map(|&l| f64::from(u8::from(l as usize == class))).collect();
-            forests.push((class as u32, Regressor::fit(table, &is, growth, seed.wrapping_add(class as u64))?));
-        }
+        let fitted: Vec<u32> = (0..classes as u32)
+            .filter(|&class| {
+                let n = counts[class as usize];
+                n > 0 && (n as f64) >= RARE * labels.len() as f64
+            })
+            .collect();
+        let forests = fitted
+            .into_par_iter()
+            .map(|class| {
+                let is: Vec<f64> = labels.iter().map(|&l| f64::from(u8::from(l == class))).collect();
+                Ok((class, Regressor::fit(table, &is, growth, seed.wrapping_add(u64::from(class)))?))
+            })
+            .collect::<Result<Vec<_>, LearnError>>()?;
         Ok(OneVsRest { forests, classes })
     }
 
     /// For each of `table`'s rows, each class's probability.
     pub fn probabilities(&self, table: &Table) -> Result<Vec<Vec<f64>>, LearnError> {
         let mut out = vec![vec![0.0; self.classes]; table.rows()];
-        for (class, forest) in &self.forests {
-            for (row, p) in forest.predict(table)?.into_iter().enumerate() {
-                out[row][*class as usize] = p.max(0.0);
+        let answers = self
+            .forests
+            .par_iter()
+            .map(|(class, forest)| Ok((*class, forest.predict(table)?)))
+            .collect::<Result<Vec<_>, LearnError>>()?;
+        for (class, answer) in answers {
+            for (row, p) in answer.into_iter().enumerate() {
+                out[row][class as usize] = p.max(0.0);
             }
         }
         for row in &mut out {
@@ -165,7 +186,7 @@ mod tests {
         (values, labels, times)
     }
 
-    const GROWTH: Growth = Growth { trees: 15, max_depth: 6, min_samples_leaf: 1 };
+    const GROWTH: Growth = Growth { trees: 15, max_depth: 6, min_samples_leaf: 1, split_share: None };
 
     #[test]
     fn forests_learn_a_plain_rule_the_same_way_for_a_seed() {

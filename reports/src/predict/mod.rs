@@ -32,20 +32,27 @@ pub use evaluation::{
     Evaluation, EvaluationError, LENGTHS_LISTED, LengthScore, NextScore, RemainingScore, RiskScore, TRAINING_SHARE,
     TimeScore,
 };
-pub use features::{Encoding, MAX_ACTIVITIES, MAX_RESOURCES};
-pub use forecast::{AT_RISK, CasePrediction, END, NEXT_LISTED, NextActivity, Predictions, TaskForecast, predictions};
+pub use features::{ContextColumn, Encoding, MAX_ACTIVITIES, MAX_CATEGORIES, MAX_RESOURCES};
+pub use forecast::{
+    AT_RISK, CasePrediction, END, ModelUsed, NEXT_LISTED, NextActivity, Predictions, TaskForecast, predictions,
+    team_predictions,
+};
 pub use model::{TYPICAL_TARGET, TrainingOptions};
-pub use registry::{MODELS_PREFIX, ModelCard, Subject, engine_teams, model_card, models, newest_readable, train};
+pub use registry::{
+    MODELS_PREFIX, ModelCard, PlaybookHistory, Subject, engine_playbooks, engine_teams, model_card, models,
+    newest_readable, playbooks_with_models, train,
+};
 pub use task_risk::{MIN_TASKS, TaskRiskScore};
 pub use temporal_profile::{
     CaseDeviations, DEFAULT_ZETA, DEVIATING_CASES_LISTED, Deviation, MAX_PAIRS, PairTime, TemporalProfile,
     temporal_profile,
 };
 
-use crate::caselog::{CaseLog, Order};
+use crate::caselog::{CaseContext, CaseLog, Order};
 use crate::sql::running_join;
 use crate::{Events, ReportError};
-use datafusion::common::HashSet;
+use datafusion::common::{HashMap, HashSet};
+use serde_json::Value;
 
 /// Finished cases a model needs to learn from.
 pub const MIN_TRAINING_CASES: usize = 50;
@@ -84,11 +91,58 @@ struct History {
 
 /// The history of `events`.
 async fn history(events: &Events<'_>) -> Result<History, ReportError> {
-    let log = CaseLog::identified(events, Order::Time).await?;
+    let mut log = CaseLog::identified(events, Order::Time).await?;
     let running = running_cases(events).await?;
     let running = log.ids.iter().map(|case| running.contains(&(case.team.to_string(), case.id.to_string()))).collect();
-    let tasks = if events.filter().is_engine() { task_risk::due_tasks(events).await? } else { Vec::new() };
+    let tasks = if events.filter().is_engine() {
+        let mut started_with = contexts(events).await?;
+        log.context = log
+            .ids
+            .iter()
+            .map(|case| started_with.remove(&(case.team.to_string(), case.id.to_string())).unwrap_or_default())
+            .collect();
+        task_risk::due_tasks(events).await?
+    } else {
+        Vec::new()
+    };
     Ok(History { log, running, tasks })
+}
+
+/// What the engine's processes among `events`' cases were started with, by (team, case id) —
+/// the team empty where the events are one team's: the playbook's name, the playbook version's
+/// number and each input field (`input.{name}`).
+async fn contexts(events: &Events<'_>) -> Result<HashMap<(String, String), CaseContext>, ReportError> {
+    let sql = format!(
+        "{ev} SELECT c.team_id, c.case_id, p.name AS playbook, v.number AS version, i.data
+         FROM (SELECT DISTINCT {team}, case_id FROM ev) c
+         JOIN instances i ON i.team_id = c.team_id AND i.id = c.case_id
+         LEFT JOIN playbooks p ON p.team_id = i.team_id AND p.id = i.playbook_id
+         LEFT JOIN playbook_versions v ON v.team_id = i.team_id AND v.id = i.version_id",
+        ev = events.cte(),
+        team = crate::events::TEAM_TEXT,
+    );
+    let rows = events.run(&sql).await?;
+    let teams = if events.one_team() { vec![String::new(); rows.len()] } else { rows.strings("team_id")? };
+    let (playbooks, versions, data) =
+        (rows.optional_strings("playbook")?, rows.i64s("version")?, rows.optional_strings("data")?);
+    let mut contexts = HashMap::new();
+    for (i, case) in teams.into_iter().zip(rows.strings("case_id")?).enumerate() {
+        let mut context: CaseContext = Vec::new();
+        if let Some(playbook) = &playbooks[i] {
+            context.push(("playbook".into(), Value::from(playbook.as_str())));
+        }
+        if let Some(version) = versions[i] {
+            context.push(("version".into(), Value::from(version)));
+        }
+        // `{"input": …, "steps": …}`: only the input is known from the start (the steps' outputs
+        // arrive as the case goes on, and a finished case's would tell its future).
+        let data: Option<Value> = data[i].as_deref().and_then(|text| serde_json::from_str(text).ok());
+        if let Some(Value::Object(fields)) = data.and_then(|mut d| d.get_mut("input").map(Value::take)) {
+            context.extend(fields.into_iter().map(|(name, value)| (format!("input.{name}"), value)));
+        }
+        contexts.insert(case, context);
+    }
+    Ok(contexts)
 }
 
 /// The engine's processes among `events`' cases that are still running, as (team, case id) —

@@ -47,11 +47,32 @@ impl Classes {
     }
 }
 
+/// Which prefixes of the cases are written, and how.
+#[derive(Clone, Copy)]
+struct Selection<'a> {
+    /// Only each case's whole prefix.
+    whole_only: bool,
+    /// Only those whose place among all of them is here (sorted).
+    keep: Option<&'a [usize]>,
+    /// With their rows (or only what followed them).
+    encoded: bool,
+}
+
+impl Selection<'_> {
+    const EVERY: Selection<'static> = Selection { whole_only: false, keep: None, encoded: true };
+}
+
 impl Prefixes {
     /// Every prefix of `cases` (numbers in `log`) as `encoding` writes them; `running[c]` marks
     /// cases not finished, for the cases in progress at each moment.
     pub fn of(log: &CaseLog, running: &[bool], encoding: &Encoding, cases: &[usize]) -> Prefixes {
-        Prefixes::written(log, running, encoding, cases, false, None)
+        Prefixes::written(log, running, encoding, cases, Selection::EVERY)
+    }
+
+    /// Every prefix of `cases` with what followed it but without its row (`values` empty,
+    /// `width` 0): what the baselines learn from, in a fraction of the memory.
+    pub fn outcomes_of(log: &CaseLog, running: &[bool], encoding: &Encoding, cases: &[usize]) -> Prefixes {
+        Prefixes::written(log, running, encoding, cases, Selection { encoded: false, ..Selection::EVERY })
     }
 
     /// At most `at_most` of the prefixes of `cases`, drawn with `seed` (in their order): only those
@@ -72,24 +93,23 @@ impl Prefixes {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut keep = rand::seq::index::sample(&mut rng, total, at_most).into_vec();
         keep.sort_unstable();
-        Prefixes::written(log, running, encoding, cases, false, Some(&keep))
+        Prefixes::written(log, running, encoding, cases, Selection { keep: Some(&keep), ..Selection::EVERY })
     }
 
     /// Each of `cases` as far as it has come: its whole prefix (what an open case is asked about).
     pub fn so_far(log: &CaseLog, running: &[bool], encoding: &Encoding, cases: &[usize]) -> Prefixes {
-        Prefixes::written(log, running, encoding, cases, true, None)
+        Prefixes::written(log, running, encoding, cases, Selection { whole_only: true, ..Selection::EVERY })
     }
 
-    /// The prefixes of `cases` — only each whole one if `whole_only`; only those whose place
-    /// among all of them is in `keep` (sorted) if given.
+    /// The prefixes of `cases` that `selection` picks.
     fn written(
         log: &CaseLog,
         running: &[bool],
         encoding: &Encoding,
         cases: &[usize],
-        whole_only: bool,
-        keep: Option<&[usize]>,
+        selection: Selection,
     ) -> Prefixes {
+        let Selection { whole_only, keep, encoded } = selection;
         let ranges: Vec<std::ops::Range<usize>> = log.case_ranges().collect();
         let in_progress = InProgress::new(ranges.iter().enumerate().map(|(c, rows)| {
             let times = &log.t[rows.clone()];
@@ -103,7 +123,7 @@ impl Prefixes {
         }));
         let mapping = encoding.mapping(log);
         let classes = Classes::of(encoding);
-        let mut prefixes = Prefixes { width: encoding.width(), ..Prefixes::default() };
+        let mut prefixes = Prefixes { width: if encoded { encoding.width() } else { 0 }, ..Prefixes::default() };
         // The place of the next prefix among all, and of the next one to keep in `keep`.
         let (mut place, mut kept) = (0usize, 0usize);
         for &c in cases {
@@ -127,7 +147,9 @@ impl Prefixes {
                     kept += 1;
                 }
                 let at = log.t[events[k - 1]];
-                encoding.encode(log, &mapping, &events, k, in_progress.at(at), &mut prefixes.values);
+                if encoded {
+                    encoding.encode(log, &mapping, c, &events, k, in_progress.at(at), &mut prefixes.values);
+                }
                 prefixes.case.push(c as u32);
                 prefixes.length.push(k as u32);
                 prefixes.last.push(encoding.activity_of(&mapping, log.activity[events[k - 1]]) as u32);

@@ -22,7 +22,7 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode};
 use orgata_warehouse::{TeamScope, Warehouse, WarehouseError};
 use serde::{Deserialize, Serialize};
 use std::io::Read;
@@ -30,6 +30,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// The folder of the registry under the warehouse root.
 pub const MODELS_PREFIX: &str = "models";
+/// A subject's folder name for every case of its source (no one playbook's).
+const ALL: &str = "all";
+/// Versions a training tries to claim before it gives up (each taken by another trainer).
+const CLAIMS: u32 = 16;
 
 /// What a trained model is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +63,10 @@ pub struct ModelCard {
     pub features: Vec<String>,
     /// How well the same kind of model predicted the later 20 % of these cases.
     pub evaluation: Evaluation,
+    /// A playbook's model: the newest version of the playbook among the processes it learnt
+    /// from (a newer one finishing processes is a reason to train again).
+    #[serde(default)]
+    pub playbook_version: Option<i64>,
 }
 
 /// A team's models of one subject: a source, or one playbook's processes in it.
@@ -72,7 +80,7 @@ pub struct Subject<'a> {
 impl Subject<'_> {
     /// The subject's folder in the registry.
     fn folder(&self) -> Path {
-        Path::from(format!("{MODELS_PREFIX}/{}/{}/{}", self.team, self.source, self.playbook_id.unwrap_or("all")))
+        Path::from(format!("{MODELS_PREFIX}/{}/{}/{}", self.team, self.source, self.playbook_id.unwrap_or(ALL)))
     }
 }
 
@@ -97,18 +105,40 @@ pub async fn train(
         options.case_target_s = typical_duration(&log, &running, q);
     }
     let work = tokio::task::spawn_blocking(move || -> Result<_, EvaluationError> {
-        let evaluation = evaluation::evaluate(&log, &running, &tasks, options, MIN_TRAINING_CASES)?;
         let finished: Vec<usize> = evaluation::finished_by_start(&log, &running).into_iter().map(|(_, c)| c).collect();
-        let models = Models::train(&log, &running, &finished, &tasks, options)?;
+        // The evaluation (its own models on the earlier cases) and the models of every case are
+        // independent: they are made side by side.
+        let (evaluation, models) = rayon::join(
+            || evaluation::evaluate(&log, &running, &tasks, options, MIN_TRAINING_CASES),
+            || Models::train(&log, &running, &finished, &tasks, options),
+        );
+        let (evaluation, models) = (evaluation?, models?);
         let times = finished.iter().flat_map(|&c| log.t[log.rows_of(c)].iter().copied());
         let (from, to) = times.fold((i64::MAX, i64::MIN), |(a, b), t| (a.min(t), b.max(t)));
         let events = finished.iter().map(|&c| log.rows_of(c).len() as u64).sum();
-        Ok((evaluation, models, finished.len() as u64, events, from, to))
+        let newest_version = finished
+            .iter()
+            .filter_map(|&c| log.context.get(c)?.iter().find(|(field, _)| field == "version")?.1.as_i64())
+            .max();
+        Ok((evaluation, models, finished.len() as u64, events, from, to, newest_version))
     });
-    let (evaluation, models, cases, events, from, to) =
+    let (evaluation, models, cases, events, from, to, playbook_version) =
         work.await.map_err(|e| ReportError::Model(format!("training stopped: {e}")))?.map_err(from_evaluation)?;
     let store = warehouse.object_store();
-    let version = versions(&store, subject).await?.last().copied().unwrap_or(0) + 1;
+    // The model file claims its version: written only where none is, so that two trainers (two
+    // servers on one warehouse) never write the same version; the later one takes the next.
+    let model_file = compress(&models)?;
+    let first = versions(&store, subject).await?.last().copied().unwrap_or(0) + 1;
+    let mut claimed = None;
+    for version in first..first + CLAIMS {
+        if create(&store, &version_folder(subject, version).join("model.json.gz"), model_file.clone()).await? {
+            claimed = Some(version);
+            break;
+        }
+    }
+    let version = claimed.ok_or_else(|| {
+        ReportError::Model(format!("versions {first} to {} were all taken by other trainers", first + CLAIMS - 1))
+    })?;
     let card = ModelCard {
         team: subject.team.to_string(),
         source: subject.source.to_string(),
@@ -125,11 +155,10 @@ pub async fn train(
         case_target_quantile: quantile.filter(|_| options.case_target_s.is_some()),
         features: models.encoding.columns(),
         evaluation,
+        playbook_version: playbook_version.filter(|_| subject.playbook_id.is_some()),
     };
-    let folder = version_folder(subject, version);
-    put(&store, &folder.clone().join("model.json.gz"), compress(&models)?).await?;
     let card_json = serde_json::to_vec_pretty(&card).map_err(|e| ReportError::Model(e.to_string()))?;
-    put(&store, &folder.clone().join("card.json"), card_json).await?;
+    put(&store, &version_folder(subject, version).join("card.json"), card_json).await?;
     Ok(card)
 }
 
@@ -246,6 +275,49 @@ pub async fn engine_teams(warehouse: &Warehouse) -> Result<Vec<String>, ReportEr
     Ok(files.teams.into_iter().collect())
 }
 
+/// A playbook's processes as the warehouse holds them: what the trainer decides on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaybookHistory {
+    pub playbook_id: String,
+    /// Its processes that have ended.
+    pub finished: u64,
+    /// The newest of its versions among those.
+    pub newest_version: Option<i64>,
+}
+
+/// The playbooks of `team` with ended processes in the warehouse.
+pub async fn engine_playbooks(warehouse: &Warehouse, team: &str) -> Result<Vec<PlaybookHistory>, ReportError> {
+    let sql = "SELECT i.playbook_id, count(*) AS finished, max(v.number) AS newest_version
+        FROM instances i LEFT JOIN playbook_versions v ON v.team_id = i.team_id AND v.id = i.version_id
+        WHERE i.status <> 'running' GROUP BY i.playbook_id ORDER BY i.playbook_id";
+    let rows = crate::sql::run(warehouse, &TeamScope::Teams(vec![team.to_string()]), sql).await?;
+    let (finished, newest) = (rows.counts("finished")?, rows.i64s("newest_version")?);
+    Ok(rows
+        .strings("playbook_id")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, playbook_id)| PlaybookHistory { playbook_id, finished: finished[i], newest_version: newest[i] })
+        .collect())
+}
+
+/// The playbooks of `team` and `source` with models of their own in the registry.
+pub async fn playbooks_with_models(
+    warehouse: &Warehouse,
+    team: &str,
+    source: &str,
+) -> Result<Vec<String>, ReportError> {
+    let store = warehouse.object_store();
+    let folder = Path::from(format!("{MODELS_PREFIX}/{team}/{source}"));
+    let listed = store.list_with_delimiter(Some(&folder)).await.map_err(|e| storage(&folder, e))?;
+    let mut playbooks: Vec<String> = listed
+        .common_prefixes
+        .iter()
+        .filter_map(|p| p.filename().filter(|name| *name != ALL).map(str::to_string))
+        .collect();
+    playbooks.sort();
+    Ok(playbooks)
+}
+
 /// The versions of a subject in the registry, ascending.
 async fn versions(store: &Arc<dyn ObjectStore>, subject: &Subject<'_>) -> Result<Vec<u32>, ReportError> {
     let folder = subject.folder();
@@ -268,6 +340,17 @@ async fn read_card(store: &Arc<dyn ObjectStore>, path: &Path) -> Result<ModelCar
 async fn get(store: &Arc<dyn ObjectStore>, path: &Path) -> Result<Vec<u8>, ReportError> {
     let object = store.get(path).await.map_err(|e| storage(path, e))?;
     Ok(object.bytes().await.map_err(|e| storage(path, e))?.to_vec())
+}
+
+/// Writes `bytes` at `path` unless an object is there already (then `false`); a store without
+/// conditional writes is written to plainly.
+async fn create(store: &Arc<dyn ObjectStore>, path: &Path, bytes: Vec<u8>) -> Result<bool, ReportError> {
+    match store.put_opts(path, bytes.clone().into(), PutMode::Create.into()).await {
+        Ok(_) => Ok(true),
+        Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+        Err(object_store::Error::NotImplemented { .. }) => put(store, path, bytes).await.map(|()| true),
+        Err(e) => Err(storage(path, e)),
+    }
 }
 
 async fn put(store: &Arc<dyn ObjectStore>, path: &Path, bytes: Vec<u8>) -> Result<(), ReportError> {

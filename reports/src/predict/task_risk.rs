@@ -23,7 +23,7 @@ const MOMENTS: [f64; 4] = [0.0, 0.25, 0.5, 0.75];
 pub const MIN_TASKS: usize = 50;
 /// Steps with a column of their own; rarer ones share `other`.
 const MAX_STEPS: usize = 40;
-const GROWTH: Growth = Growth { trees: 40, max_depth: 12, min_samples_leaf: 5 };
+const GROWTH: Growth = Growth { trees: 40, max_depth: 12, min_samples_leaf: 5, split_share: None };
 
 /// Columns before the steps'.
 const FIXED: [&str; 8] =

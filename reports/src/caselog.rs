@@ -64,6 +64,10 @@ pub(crate) struct CaseLog {
 /// playbook, its playbook version's number, its input fields (`input.{name}`).
 pub(crate) type CaseContext = Vec<(String, serde_json::Value)>;
 
+/// The [`CaseContext`] names of its playbook and of the playbook version's number.
+pub(crate) const PLAYBOOK_FIELD: &str = "playbook";
+pub(crate) const VERSION_FIELD: &str = "version";
+
 /// Which case a case of a [`CaseLog`] is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CaseIdentity {

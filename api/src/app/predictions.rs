@@ -57,13 +57,9 @@ impl App {
     pub async fn team_predictions(&self, scope: &Scope, team: &TeamId, at_risk: bool) -> AppResult<Predictions> {
         team_scope(scope, team, Permission::AnalyticsRead)?;
         let now = chrono::Utc::now();
-        let mut predictions = orgata_reports::team_predictions(&self.warehouse, team.as_str(), None, now)
+        orgata_reports::team_predictions(&self.warehouse, team.as_str(), at_risk, now)
             .await?
-            .ok_or_else(|| no_model(team))?;
-        if at_risk {
-            predictions.cases.retain(|case| case.at_risk);
-        }
-        Ok(predictions)
+            .ok_or_else(|| no_model(team))
     }
 
     /// The forecast of one running process: unknown or unseen processes are not found, an
@@ -79,14 +75,14 @@ impl App {
             ));
         }
         let team = &instance.team_id;
-        let only = [id.to_string()];
+        let only = |case: &str| case == id.as_str();
         let now = chrono::Utc::now();
         // Its playbook's own model where there is a readable one, else the team's.
         let own = engine_subject(team, Some(&instance.playbook_id));
-        let predictions = match orgata_reports::predictions(&self.warehouse, &own, Some(&only), now).await {
+        let predictions = match orgata_reports::predictions(&self.warehouse, &own, &only, now).await {
             Ok(Some(found)) if !found.cases.is_empty() => found,
             Ok(_) | Err(ReportError::ModelUnreadable(_)) => {
-                orgata_reports::predictions(&self.warehouse, &engine_subject(team, None), Some(&only), now)
+                orgata_reports::predictions(&self.warehouse, &engine_subject(team, None), &only, now)
                     .await?
                     .ok_or_else(|| no_model(team))?
             }

@@ -149,14 +149,12 @@ pub async fn run(config: &Config, command: ModelCommand) -> Result<()> {
         }
         ModelCommand::Predict { team, at_risk, format } => {
             let progress = spinner("forecasting the running processes")?;
-            let found = orgata_reports::team_predictions(&config.warehouse()?, &team, None, chrono::Utc::now()).await;
+            let found =
+                orgata_reports::team_predictions(&config.warehouse()?, &team, at_risk, chrono::Utc::now()).await;
             progress.finish_and_clear();
-            let Some(mut predictions) = found? else {
+            let Some(predictions) = found? else {
                 bail!("team {team} has no prediction model yet: `orgata model train --team {team}` learns one");
             };
-            if at_risk {
-                predictions.cases.retain(|case| case.at_risk);
-            }
             match format.as_str() {
                 "json" => println!("{}", serde_json::to_string_pretty(&predictions)?),
                 _ => print!("{}", predictions_table(&predictions)),

@@ -35,26 +35,27 @@ async fn models(State(s): State<WebState>, viewer: Viewer, Path(team): Path<Team
             .into_iter()
             .map(|p| (p.id.to_string(), p.name))
             .collect();
-        // One section per subject: the team's model of every process first, then each playbook's.
-        let mut subjects: Vec<(Option<&String>, Vec<&ModelCard>)> = Vec::new();
-        for card in cards.iter().filter(|c| c.source == ENGINE_SOURCE) {
-            match subjects.iter_mut().find(|(p, _)| *p == card.playbook_id.as_ref()) {
-                Some((_, versions)) => versions.push(card),
-                None => subjects.push((card.playbook_id.as_ref(), vec![card])),
-            }
-        }
-        subjects.sort_by_key(|(p, _)| (p.is_some(), p.and_then(|id| names.get(id)).cloned()));
+        // One section per subject (the cards come grouped by source and playbook, the newest
+        // first): the team's model of every process first, then each playbook's, then imports'.
+        let mut subjects: Vec<&[ModelCard]> =
+            cards.chunk_by(|a, b| (&a.source, &a.playbook_id) == (&b.source, &b.playbook_id)).collect();
+        let title = |c: &ModelCard| match (&c.playbook_id, c.source == ENGINE_SOURCE) {
+            (None, true) => "All the team's processes".to_string(),
+            (None, false) => format!("Imported log “{}”", c.source),
+            (Some(id), _) => names.get(id).cloned().unwrap_or_else(|| format!("Playbook {id}")),
+        };
+        subjects.sort_by_key(|versions| {
+            let c = &versions[0];
+            (c.source != ENGINE_SOURCE, c.playbook_id.is_some(), title(c))
+        });
         let sections: Vec<Value> = subjects
             .iter()
-            .map(|(playbook, versions)| {
-                let title = match playbook {
-                    None => "All the team's processes".to_string(),
-                    Some(id) => names.get(*id).cloned().unwrap_or_else(|| format!("Playbook {id}")),
-                };
+            .map(|versions| {
+                let title = title(&versions[0]);
                 json!({
-                    "title": title, "playbook_id": playbook,
+                    "title": title, "playbook_id": versions[0].playbook_id,
                     "chart": (versions.len() > 1).then(|| accuracy_chart(&title, versions)),
-                    "models": versions.iter().map(|c| row(c)).collect::<Vec<_>>(),
+                    "models": versions.iter().map(row).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -72,7 +73,7 @@ fn row(c: &ModelCard) -> Value {
         "version": c.version, "trained_at": c.trained_at.format("%Y-%m-%d %H:%M").to_string(),
         "cases": c.cases, "from": c.window_from.format("%Y-%m-%d").to_string(),
         "to": c.window_to.format("%Y-%m-%d").to_string(),
-        "remaining": duration(r.mae_s), "baseline": duration(r.by_last_activity_mae_s.min(r.by_prefix_length_mae_s)),
+        "remaining": duration(r.mae_s), "baseline": duration(r.baseline_mae_s()),
         "improvement": percent(r.improvement), "better": r.improvement > 0.0, "coverage": percent(r.interval_coverage),
         "next": percent(e.next_activity.accuracy), "next_baseline": percent(e.next_activity.baseline_accuracy),
         "risk_auc": e.risk.as_ref().and_then(|r| r.auc).map(|a| format!("{a:.2}")),
@@ -82,25 +83,16 @@ fn row(c: &ModelCard) -> Value {
 
 /// The remaining time's error of each version against its better baseline's, oldest first:
 /// whether the models improve as the history grows.
-fn accuracy_chart(title: &str, versions: &[&ModelCard]) -> String {
-    let oldest_first: Vec<&&ModelCard> = versions.iter().rev().collect();
-    let remaining = |c: &ModelCard| c.evaluation.remaining_time.clone();
+fn accuracy_chart(title: &str, versions: &[ModelCard]) -> String {
+    let oldest_first: Vec<&ModelCard> = versions.iter().rev().collect();
+    let series = |name: &str, value: fn(&orgata_reports::RemainingScore) -> f64| svg::Series {
+        name: name.into(),
+        values: oldest_first.iter().map(|c| value(&c.evaluation.remaining_time)).collect(),
+    };
     svg::line_chart(&svg::LineChart {
         title: format!("{title}: the remaining time's error of each model version against the baseline's"),
         x_labels: oldest_first.iter().map(|c| format!("v{} · {}", c.version, c.trained_at.format("%-d %b"))).collect(),
-        series: vec![
-            svg::Series { name: "Model".into(), values: oldest_first.iter().map(|c| remaining(c).mae_s).collect() },
-            svg::Series {
-                name: "Baseline".into(),
-                values: oldest_first
-                    .iter()
-                    .map(|c| {
-                        let r = remaining(c);
-                        r.by_last_activity_mae_s.min(r.by_prefix_length_mae_s)
-                    })
-                    .collect(),
-            },
-        ],
+        series: vec![series("Model", |r| r.mae_s), series("Baseline", |r| r.baseline_mae_s())],
         unit: svg::Unit::Duration,
         partial: Vec::new(),
     })

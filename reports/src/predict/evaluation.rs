@@ -70,6 +70,13 @@ pub struct RemainingScore {
     pub by_prefix_length: Vec<LengthScore>,
 }
 
+impl RemainingScore {
+    /// The better baseline's mean absolute error, in seconds.
+    pub fn baseline_mae_s(&self) -> f64 {
+        self.by_last_activity_mae_s.min(self.by_prefix_length_mae_s)
+    }
+}
+
 /// Prefix lengths scored on their own; longer ones are scored together.
 pub const LENGTHS_LISTED: u32 = 10;
 

@@ -219,14 +219,21 @@ impl Encoding {
         mapping.activity[activity as usize].unwrap_or(self.activities.len())
     }
 
-    /// Appends the row of the prefix `events[..k]` (rows of `log`, in order of time) of case
-    /// `case` with `in_progress` cases open at its moment.
+    /// The context columns' values of a case started with `context` (the same for each of its
+    /// prefixes: worked out once per case).
+    pub(crate) fn context_values(&self, context: &[(String, Value)]) -> Vec<f64> {
+        self.context.iter().map(|column| column.value(context)).collect()
+    }
+
+    /// Appends the row of the prefix `events[..k]` (rows of `log`, in order of time) of a case
+    /// whose [`Encoding::context_values`] are `context`, with `in_progress` cases open at its
+    /// moment.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn encode(
         &self,
         log: &CaseLog,
         mapping: &Mapping,
-        case: usize,
+        context: &[f64],
         events: &[usize],
         k: usize,
         in_progress: usize,
@@ -265,11 +272,8 @@ impl Encoding {
         let resource = log.resource.get(last).copied().unwrap_or(NO_NAME);
         let column = if resource == NO_NAME { None } else { mapping.resource[resource as usize] };
         row[resources + column.unwrap_or(self.resources.len())] = 1.0;
-        let context = resources + self.resources.len() + 1;
-        let started_with = log.context.get(case).map_or(&[][..], Vec::as_slice);
-        for (j, column) in self.context.iter().enumerate() {
-            row[context + j] = column.value(started_with);
-        }
+        let start = resources + self.resources.len() + 1;
+        row[start..start + context.len()].copy_from_slice(context);
     }
 }
 

@@ -112,12 +112,12 @@ pub struct Predictions {
     pub cases: Vec<CasePrediction>,
 }
 
-/// The forecasts of `subject`'s open cases (`only`: just these case ids) by its newest model,
-/// seen at `now`; `None` when it has no model yet.
+/// The forecasts of `subject`'s open cases whose id is `wanted` by its newest model, seen at
+/// `now`; `None` when it has no model yet.
 pub async fn predictions(
     warehouse: &Warehouse,
     subject: &Subject<'_>,
-    only: Option<&[String]>,
+    wanted: &(dyn Fn(&str) -> bool + Sync),
     now: DateTime<Utc>,
 ) -> Result<Option<Predictions>, ReportError> {
     let Some((card, models)) = registry::load(warehouse, subject, None).await? else { return Ok(None) };
@@ -130,9 +130,7 @@ pub async fn predictions(
     let events = Events::select(warehouse, &scope, &filter).await?;
     let History { log, running, tasks } = history(&events).await?;
     let read_ms = started.elapsed().as_millis() as u64;
-    let open: Vec<usize> = (0..log.cases())
-        .filter(|&c| running[c] && only.is_none_or(|ids| ids.iter().any(|id| *id == *log.ids[c].id)))
-        .collect();
+    let open: Vec<usize> = (0..log.cases()).filter(|&c| running[c] && wanted(&log.ids[c].id)).collect();
     let used = ModelUsed { playbook_id: card.playbook_id.clone(), version: card.version };
     // Asking the forests takes CPU: off the async workers.
     let work = tokio::task::spawn_blocking(move || forecast_open(&models, &log, &running, &tasks, &open, now, &used));
@@ -205,14 +203,15 @@ fn sort(cases: &mut [CasePrediction]) {
     });
 }
 
-/// The forecasts of a team's running processes (`only`: just these ids): each by its playbook's
-/// newest model where it has one (a playbook's own model knows its input fields and versions), the
-/// others by the team's model of all its processes; `None` when the team has neither. A playbook
-/// model that cannot be read leaves its cases to the team's model (and says so in the log).
+/// The forecasts of a team's running processes (only those at risk of exceeding their model's
+/// case target, if asked): each by its playbook's newest model where it has one (a playbook's own
+/// model knows its input fields and versions), the others by the team's model of all its
+/// processes; `None` when the team has neither. A playbook model that cannot be read leaves its
+/// cases to the team's model (and says so in the log).
 pub async fn team_predictions(
     warehouse: &Warehouse,
     team: &str,
-    only: Option<&[String]>,
+    at_risk_only: bool,
     now: DateTime<Utc>,
 ) -> Result<Option<Predictions>, ReportError> {
     let source = orgata_warehouse::tables::ENGINE_SOURCE;
@@ -220,7 +219,7 @@ pub async fn team_predictions(
     let mut playbook_models = Vec::new();
     for playbook in registry::playbooks_with_models(warehouse, team, source).await? {
         let subject = Subject { team, source, playbook_id: Some(&playbook) };
-        match predictions(warehouse, &subject, only, now).await {
+        match predictions(warehouse, &subject, &|_| true, now).await {
             Ok(Some(found)) => {
                 cases.extend(found.cases);
                 playbook_models.push(found.model);
@@ -232,15 +231,20 @@ pub async fn team_predictions(
             Err(e) => return Err(e),
         }
     }
+    // The team's model forecasts only the cases no playbook model did.
     let covered: std::collections::HashSet<String> = cases.iter().map(|c| c.case_id.clone()).collect();
-    let model = match predictions(warehouse, &Subject { team, source, playbook_id: None }, only, now).await? {
+    let rest = |id: &str| !covered.contains(id);
+    let model = match predictions(warehouse, &Subject { team, source, playbook_id: None }, &rest, now).await? {
         Some(found) => {
-            cases.extend(found.cases.into_iter().filter(|c| !covered.contains(&c.case_id)));
+            cases.extend(found.cases);
             found.model
         }
         None if playbook_models.is_empty() => return Ok(None),
         None => playbook_models.remove(0),
     };
+    if at_risk_only {
+        cases.retain(|case| case.at_risk);
+    }
     sort(&mut cases);
     Ok(Some(Predictions { model, playbook_models, cases }))
 }

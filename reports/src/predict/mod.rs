@@ -48,7 +48,7 @@ pub use temporal_profile::{
     temporal_profile,
 };
 
-use crate::caselog::{CaseContext, CaseLog, Order};
+use crate::caselog::{CaseContext, CaseLog, Order, PLAYBOOK_FIELD, VERSION_FIELD};
 use crate::sql::running_join;
 use crate::{Events, ReportError};
 use datafusion::common::{HashMap, HashSet};
@@ -129,10 +129,10 @@ async fn contexts(events: &Events<'_>) -> Result<HashMap<(String, String), CaseC
     for (i, case) in teams.into_iter().zip(rows.strings("case_id")?).enumerate() {
         let mut context: CaseContext = Vec::new();
         if let Some(playbook) = &playbooks[i] {
-            context.push(("playbook".into(), Value::from(playbook.as_str())));
+            context.push((PLAYBOOK_FIELD.into(), Value::from(playbook.as_str())));
         }
         if let Some(version) = versions[i] {
-            context.push(("version".into(), Value::from(version)));
+            context.push((VERSION_FIELD.into(), Value::from(version)));
         }
         // `{"input": …, "steps": …}`: only the input is known from the start (the steps' outputs
         // arrive as the case goes on, and a finished case's would tell its future).

@@ -170,32 +170,20 @@ impl Models {
             (target, before_end.case_duration_s.iter().map(|&d| f64::from(u8::from(d > target))).collect())
         });
         let due: Vec<&DueTask> = tasks.iter().collect();
+        let fit_remaining = || Regressor::fit(&before, &to_log(&before_end.remaining_s), TIMES, options.seed);
+        let fit_next_in = || Regressor::fit(&before, &to_log(&before_end.next_in_s), TIMES, options.seed + 1);
+        let fit_next = || OneVsRest::fit(&all, &rows.next, classes.count(), CLASSES, options.seed + 2);
+        let fit_risk = || {
+            let fit = |(target, exceeded): &(f64, Vec<f64>)| {
+                Regressor::fit(&before, exceeded, TIMES, options.seed + 3).map(|model| (*target, model))
+            };
+            exceeded.as_ref().map(fit).transpose()
+        };
+        let fit_task_risk = || TaskRisk::train(&due, &Load::of(tasks), options.seed + 4);
         // The forests are independent: they grow side by side (each on its own seed).
-        let ((remaining, next_in), ((next, risk), task_risk)) = rayon::join(
-            || {
-                rayon::join(
-                    || Regressor::fit(&before, &to_log(&before_end.remaining_s), TIMES, options.seed),
-                    || Regressor::fit(&before, &to_log(&before_end.next_in_s), TIMES, options.seed + 1),
-                )
-            },
-            || {
-                rayon::join(
-                    || {
-                        rayon::join(
-                            || OneVsRest::fit(&all, &rows.next, classes.count(), CLASSES, options.seed + 2),
-                            || {
-                                exceeded
-                                    .as_ref()
-                                    .map(|(target, exceeded)| {
-                                        Regressor::fit(&before, exceeded, TIMES, options.seed + 3).map(|m| (*target, m))
-                                    })
-                                    .transpose()
-                            },
-                        )
-                    },
-                    || TaskRisk::train(&due, &Load::of(tasks), options.seed + 4),
-                )
-            },
+        let ((remaining, next_in), (next, (risk, task_risk))) = rayon::join(
+            || rayon::join(fit_remaining, fit_next_in),
+            || rayon::join(fit_next, || rayon::join(fit_risk, fit_task_risk)),
         );
         let (remaining, next_in, next, risk, task_risk) = (remaining?, next_in?, next?, risk?, task_risk?);
 

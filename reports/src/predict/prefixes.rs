@@ -136,6 +136,7 @@ impl Prefixes {
                 }
             }
             let events = events_in_order(log, ranges[c].clone());
+            let context = encoding.context_values(log.context.get(c).map_or(&[], Vec::as_slice));
             let end = log.t[events[n - 1]];
             for k in if whole_only { n } else { 1 }..=n {
                 if let Some(keep) = keep {
@@ -148,7 +149,7 @@ impl Prefixes {
                 }
                 let at = log.t[events[k - 1]];
                 if encoded {
-                    encoding.encode(log, &mapping, c, &events, k, in_progress.at(at), &mut prefixes.values);
+                    encoding.encode(log, &mapping, &context, &events, k, in_progress.at(at), &mut prefixes.values);
                 }
                 prefixes.case.push(c as u32);
                 prefixes.length.push(k as u32);

@@ -22,7 +22,7 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutPayload};
 use orgata_warehouse::{TeamScope, Warehouse, WarehouseError};
 use serde::{Deserialize, Serialize};
 use std::io::Read;
@@ -118,7 +118,9 @@ pub async fn train(
         let events = finished.iter().map(|&c| log.rows_of(c).len() as u64).sum();
         let newest_version = finished
             .iter()
-            .filter_map(|&c| log.context.get(c)?.iter().find(|(field, _)| field == "version")?.1.as_i64())
+            .filter_map(|&c| {
+                log.context.get(c)?.iter().find(|(field, _)| field == crate::caselog::VERSION_FIELD)?.1.as_i64()
+            })
             .max();
         Ok((evaluation, models, finished.len() as u64, events, from, to, newest_version))
     });
@@ -127,11 +129,11 @@ pub async fn train(
     let store = warehouse.object_store();
     // The model file claims its version: written only where none is, so that two trainers (two
     // servers on one warehouse) never write the same version; the later one takes the next.
-    let model_file = compress(&models)?;
+    let model_file = PutPayload::from(compress(&models)?);
     let first = versions(&store, subject).await?.last().copied().unwrap_or(0) + 1;
     let mut claimed = None;
     for version in first..first + CLAIMS {
-        if create(&store, &version_folder(subject, version).join("model.json.gz"), model_file.clone()).await? {
+        if create(&store, &version_folder(subject, version).join("model.json.gz"), &model_file).await? {
             claimed = Some(version);
             break;
         }
@@ -342,19 +344,19 @@ async fn get(store: &Arc<dyn ObjectStore>, path: &Path) -> Result<Vec<u8>, Repor
     Ok(object.bytes().await.map_err(|e| storage(path, e))?.to_vec())
 }
 
-/// Writes `bytes` at `path` unless an object is there already (then `false`); a store without
+/// Writes `payload` at `path` unless an object is there already (then `false`); a store without
 /// conditional writes is written to plainly.
-async fn create(store: &Arc<dyn ObjectStore>, path: &Path, bytes: Vec<u8>) -> Result<bool, ReportError> {
-    match store.put_opts(path, bytes.clone().into(), PutMode::Create.into()).await {
+async fn create(store: &Arc<dyn ObjectStore>, path: &Path, payload: &PutPayload) -> Result<bool, ReportError> {
+    match store.put_opts(path, payload.clone(), PutMode::Create.into()).await {
         Ok(_) => Ok(true),
         Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
-        Err(object_store::Error::NotImplemented { .. }) => put(store, path, bytes).await.map(|()| true),
+        Err(object_store::Error::NotImplemented { .. }) => put(store, path, payload.clone()).await.map(|()| true),
         Err(e) => Err(storage(path, e)),
     }
 }
 
-async fn put(store: &Arc<dyn ObjectStore>, path: &Path, bytes: Vec<u8>) -> Result<(), ReportError> {
-    store.put(path, bytes.into()).await.map_err(|e| storage(path, e))?;
+async fn put(store: &Arc<dyn ObjectStore>, path: &Path, payload: impl Into<PutPayload>) -> Result<(), ReportError> {
+    store.put(path, payload.into()).await.map_err(|e| storage(path, e))?;
     Ok(())
 }
 
